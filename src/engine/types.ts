@@ -1,0 +1,70 @@
+/**
+ * The engine's outputs, consumed by src/service (wiring), src/blocklist (response) and
+ * src/isolation (automatic isolation policy). Event fields are documented in docs/events.md.
+ */
+import type { Severity, SignatureAction, DetectorKind } from '../signatures/types.js';
+
+/** One "Network attack detected" finding, before folding and before the response decision. */
+export interface Detection {
+  /** Packet timestamp (ms since epoch) of the packet that completed the match. */
+  timestampMs: number;
+  /** Stable id of the flow (EVE flow_id); 0 for detector findings not tied to one flow. */
+  flowId: bigint;
+  srcIp: string;
+  srcPort: number;
+  destIp: string;
+  destPort: number;
+  proto: 'TCP';
+  signatureId: number;
+  rev: number;
+  /** Signature or detector name, e.g. "Intrusion.HTTP.Log4Shell.JNDI". */
+  signature: string;
+  category: string;
+  severity: Severity;
+  /** What the signature asks for; the service applies the configured action mode on top. */
+  action: SignatureAction;
+  /** Set for behavioural detector findings. */
+  detector?: DetectorKind;
+  /**
+   * True when the source completed a TCP handshake on the flow that matched (or, for detectors,
+   * completed one recently): only such evidence may lead to a block (spoofable otherwise).
+   */
+  handshakeCompleted: boolean;
+  /** Bounded printable excerpt of the payload around the match (≤ 256 chars). */
+  payloadExcerpt?: string;
+  /** Detector details: distinct ports, connection count, window... */
+  details?: Record<string, number | string>;
+}
+
+/** EVE-JSON compatible alert line (plus bulwark fields). See docs/events.md. */
+export interface AlertEvent {
+  timestamp: string;
+  flow_id: string;
+  event_type: 'alert';
+  src_ip: string;
+  src_port: number;
+  dest_ip: string;
+  dest_port: number;
+  proto: 'TCP';
+  alert: {
+    action: 'allowed' | 'blocked';
+    signature_id: number;
+    rev: number;
+    signature: string;
+    category: string;
+    severity: number; // EVE: 1 = highest
+  };
+  bulwark: {
+    event: 'Network attack detected';
+    event_id: string;
+    attack: string;
+    severity: Severity;
+    detector?: DetectorKind;
+    /** Repeats of (source, signature) folded into this event. */
+    count: number;
+    blocked_until?: string;
+    block_skipped?: string;
+    payload_excerpt?: string;
+    details?: Record<string, number | string>;
+  };
+}

@@ -1,0 +1,275 @@
+/**
+ * The contract between src/signatures (producer) and src/engine (consumer).
+ * Documented for humans in docs/signatures.md ("Ruleset interface").
+ *
+ * Everything here is plain data: a Ruleset is built beside the active one on reload and
+ * swapped atomically by replacing one reference, so nothing in it may be mutated after compile.
+ */
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export type SignatureAction = 'block' | 'alert';
+/** Which stream a signature inspects: client→server (to_server) or server→client (to_client). */
+export type Direction = 'to_server' | 'to_client';
+
+/** Where a signature or detector came from, for every error and for `db info`. */
+export interface SourceRef {
+  file: string;
+  line: number;
+}
+
+/** Inclusive port range; a single port is { from: p, to: p }. */
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+export interface ContentCondition {
+  kind: 'content';
+  /** Decoded pattern bytes (|hex| escapes resolved). Never empty. */
+  bytes: Uint8Array;
+  nocase: boolean;
+  negated: boolean;
+  /** Absolute: match must start at >= offset and end at <= offset + depth (Suricata semantics). */
+  offset?: number;
+  depth?: number;
+  /** Relative to the end of the previous content/pcre match. */
+  distance?: number;
+  within?: number;
+  startswith: boolean;
+  endswith: boolean;
+  /** The rule named this content `fast_pattern`. */
+  fastPattern: boolean;
+}
+
+export interface PcreCondition {
+  kind: 'pcre';
+  /** Compiled JavaScript RegExp (flags translated; always has the 'y' or 'g' flag off — verifiers set lastIndex). */
+  regex: RegExp;
+  /** Original text, for logs. */
+  source: string;
+  negated: boolean;
+  /** Suricata `R`: search starts at the end of the previous match. */
+  relative: boolean;
+}
+
+export interface IsDataAtCondition {
+  kind: 'isdataat';
+  offset: number;
+  relative: boolean;
+  negated: boolean;
+}
+
+export type ByteTestOp = '<' | '>' | '=' | '!' | '<=' | '>=' | '&' | '^';
+
+export interface ByteTestCondition {
+  kind: 'byte_test';
+  count: number; // 1..10 (string) or 1,2,4,8 (binary)
+  op: ByteTestOp;
+  negated: boolean;
+  value: number;
+  offset: number;
+  relative: boolean;
+  endian: 'big' | 'little';
+  /** When set, the bytes are an ASCII number in this base. */
+  stringBase?: 8 | 10 | 16;
+  bitmask?: number;
+}
+
+export interface ByteJumpCondition {
+  kind: 'byte_jump';
+  count: number;
+  offset: number;
+  relative: boolean;
+  endian: 'big' | 'little';
+  stringBase?: 8 | 10 | 16;
+  multiplier: number;
+  postOffset: number;
+  align: boolean;
+  fromBeginning: boolean;
+}
+
+/** Payload conditions, evaluated in order (relative ones chain on the previous match). */
+export type Condition = ContentCondition | PcreCondition | IsDataAtCondition | ByteTestCondition | ByteJumpCondition;
+
+export interface FlowbitOp {
+  op: 'set' | 'unset' | 'isset' | 'isnotset' | 'toggle' | 'noalert';
+  /** Bit names; `a|b` in isset means any, `a&b` all — stored as a list plus mode. Empty for noalert. */
+  names: string[];
+  mode: 'any' | 'all';
+}
+
+export interface NumericRange {
+  /** dsize semantics: '=' exact min, '<', '>', '<>' exclusive range, '<=' , '>=' ... normalised to inclusive min/max. */
+  min: number;
+  max: number;
+}
+
+export interface TcpFlagsMatch {
+  /** Bits that must be set (FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128). */
+  mask: number;
+  /** '' exact (after ignore), '+' all of mask plus any others, '*' any of mask, '!' none of mask. */
+  mode: '' | '+' | '*' | '!';
+  /** Bits ignored in the comparison (the `,12` part). */
+  ignore: number;
+}
+
+export interface RateFilter {
+  /** threshold: 'limit' | 'threshold' | 'both'; detection_filter is 'detection_filter'. */
+  type: 'limit' | 'threshold' | 'both' | 'detection_filter';
+  track: 'by_src' | 'by_dst';
+  count: number;
+  seconds: number;
+}
+
+export interface Signature {
+  id: number;
+  rev: number;
+  name: string;
+  description: string;
+  references: string[];
+  severity: Severity;
+  category: string;
+  action: SignatureAction;
+  /** Destination ports (to_server: server port; to_client: server port too, i.e. the source of the packet). */
+  ports: PortRange[];
+  direction: Direction;
+  /** flow:established → true; flow:not_established → false; absent → either. */
+  established?: boolean;
+  /** flow:only_stream / no_stream (no_stream = per-packet only). */
+  stream?: 'only' | 'no';
+  conditions: Condition[];
+  /** Index into conditions of the content chosen as fast pattern, or -1 when the signature has no positive content. */
+  fastPatternIndex: number;
+  dsize?: NumericRange;
+  flags?: TcpFlagsMatch;
+  flowbits: FlowbitOp[];
+  rateFilter?: RateFilter;
+  source: SourceRef;
+}
+
+/**
+ * Multi-pattern DFA over bytes (Aho-Corasick, fully expanded). Case folding for nocase
+ * patterns is baked in: a nocase pattern is inserted in lower case and the transitions for
+ * upper-case input bytes point where the lower-case ones do.
+ *
+ * Scanning: `s = 0; for each byte b: s = next[s + b]; if (out[s / 256] !== 0) report`.
+ * States are pre-multiplied by 256 (state k is stored as k*256).
+ */
+export interface Dfa {
+  /** next[stateTimes256 + byte] = nextStateTimes256. Length = stateCount * 256. */
+  next: Int32Array;
+  /** outStart[state] .. outStart[state+1] is the slice of outList with the patterns ending in that state. Length stateCount + 1. */
+  outStart: Int32Array;
+  /** Pattern ids (indexes into PortGroup.patterns). */
+  outList: Int32Array;
+  stateCount: number;
+}
+
+export interface GroupPattern {
+  /** Index into Ruleset.signatures. */
+  signature: number;
+  /** Length of the pattern in bytes, so the engine knows where it starts (end - length + 1). */
+  length: number;
+  /** Case-sensitive patterns must be re-checked on the original bytes when folding collapsed them. */
+  nocase: boolean;
+  bytes: Uint8Array;
+}
+
+/** Signatures that share ports and direction: one automaton, scanned once per payload byte. */
+export interface PortGroup {
+  /** Stable id, e.g. "to_server:80,443,8080". */
+  key: string;
+  direction: Direction;
+  dfa: Dfa;
+  patterns: GroupPattern[];
+  /** Indexes into Ruleset.signatures of signatures without a usable fast pattern (dsize/flags-only): evaluated on every packet of the group. */
+  unanchored: number[];
+}
+
+export type DetectorKind = 'portscan' | 'synflood' | 'bruteforce';
+
+interface DetectorBase {
+  /** Reported as alert.signature_id; unique across signatures and detectors. */
+  id: number;
+  name: string;
+  description: string;
+  severity: Severity;
+  action: SignatureAction;
+  source: SourceRef;
+}
+
+export interface PortScanSpec extends DetectorBase {
+  kind: 'portscan';
+  track: 'by_src';
+  /** Distinct destination ports touched by one source within `seconds`. */
+  distinctPorts: number;
+  seconds: number;
+}
+
+export interface SynFloodSpec extends DetectorBase {
+  kind: 'synflood';
+  track: 'by_dst' | 'by_src';
+  /** Half-open SYNs (no completed handshake) within `seconds`. */
+  count: number;
+  seconds: number;
+}
+
+export interface BruteForceSpec extends DetectorBase {
+  kind: 'bruteforce';
+  track: 'by_src';
+  ports: PortRange[];
+  /** New connections from one source to these ports within `seconds`. */
+  count: number;
+  seconds: number;
+}
+
+export type DetectorSpec = PortScanSpec | SynFloodSpec | BruteForceSpec;
+
+export interface DatabaseInfo {
+  name: string;
+  version: string;
+  released: string;
+  file: string;
+}
+
+export interface CompileStats {
+  compileMs: number;
+  /** Approximate bytes held by automata and signature tables. */
+  memoryBytes: number;
+  loaded: number;
+  /** Skipped rules by reason (importer), e.g. { "unsupported keyword http.uri": 1234 }. */
+  skipped: Record<string, number>;
+}
+
+export interface Ruleset {
+  databases: DatabaseInfo[];
+  /** Combined version string shown by `status` and `db info` (e.g. "bulwark-core 2026.11.21"). */
+  version: string;
+  signatures: readonly Signature[];
+  /** Sorted unique TCP ports the signatures watch (to_server destination ports): capture filter and interception. */
+  ports: readonly number[];
+  groups: readonly PortGroup[];
+  /**
+   * Port → group lookup per direction: index `port` gives the group index or -1.
+   * toServer is keyed by destination port, toClient by source port (the server's).
+   * A port may belong to one group per direction: the compiler merges overlapping port sets.
+   */
+  groupByPort: { toServer: Int32Array; toClient: Int32Array };
+  detectors: readonly DetectorSpec[];
+  stats: CompileStats;
+}
+
+/** What the payload verifier needs besides the bytes. */
+export interface VerifyContext {
+  /** Flowbits currently set on the flow. */
+  flowbits: ReadonlySet<string>;
+}
+
+/**
+ * Evaluates every payload condition, dsize and flowbits test of one signature on `data[0..length)`
+ * (the reassembled stream of the signature's direction from its first byte, or one packet's payload
+ * for `stream: 'no'`). Pure; implemented by src/signatures/verify.ts as
+ * `verifySignature(sig, data, length, ctx): boolean`. Flowbit set/unset side effects are applied by
+ * the caller after a match (so a verify is free of side effects and can be repeated).
+ */
+export type VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext) => boolean;
