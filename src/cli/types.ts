@@ -1,0 +1,36 @@
+/**
+ * CLI command contract. Each command lives in src/cli/commands/NAME.ts and is listed in
+ * src/cli/commands/index.ts. Exit codes (docs/cli.md): 0 ok, 1 failure, 2 usage error,
+ * 3 daemon not reachable, 78 configuration error.
+ */
+import type { Writable } from 'node:stream';
+
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, UNREACHABLE: 3, CONFIG: 78 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT] | number;
+
+export interface ControlClient {
+  /** Sends one request; resolves with `result` or rejects with a BulwarkError (code from the daemon, or BULWARK_ERR_UNREACHABLE). */
+  call(cmd: string, args?: Record<string, unknown>): Promise<unknown>;
+}
+
+export interface CliContext {
+  /** Global --json flag. */
+  json: boolean;
+  /** Global --config PATH (undefined: default path, which may not exist). */
+  configPath: string | undefined;
+  stdout: Writable;
+  stderr: Writable;
+  /** Client for the control socket named by the config. */
+  control(): Promise<ControlClient>;
+}
+
+export interface CliCommand {
+  /** First argv word, e.g. "blocked", "isolation", "db". */
+  name: string;
+  /** One line for `bulwark --help`. */
+  summary: string;
+  /** Full usage text for `bulwark NAME --help`. */
+  usage: string;
+  /** Returns the exit code. Throw BulwarkError('BULWARK_ERR_USAGE', …) for usage errors (exit 2). */
+  run(ctx: CliContext, args: string[]): Promise<ExitCode>;
+}

@@ -1,0 +1,179 @@
+/**
+ * The configuration contract: what `parseConfig` (src/config/parse.ts) returns after validation
+ * and normalisation. YAML keys are the camelCase names below; durations are written as
+ * "90m", "8h", "1d", "500ms" and sizes as "32MiB", "64KiB" in YAML and normalised here to
+ * milliseconds and bytes. Every key is documented in docs/configuration.md.
+ */
+import type { Severity } from '../signatures/types.js';
+
+export type ActionMode = 'block' | 'alert' | 'dry-run';
+
+export interface ManagementEndpoint {
+  /** IP address, CIDR or host name (resolved before an isolation transaction is committed). */
+  address: string;
+  /** TCP port on the management host; undefined = any port. */
+  port?: number;
+  description?: string;
+}
+
+export type ExclusionDirection = 'inbound' | 'outbound' | 'both';
+export type ExclusionProtocol = 'tcp' | 'udp' | 'icmp' | 'any';
+
+/** One isolation exclusion (policy list in config, device list in the state dir). */
+export interface ExclusionRule {
+  direction: ExclusionDirection;
+  protocol: ExclusionProtocol;
+  /** IPv4/IPv6 address or CIDR; undefined = any remote address. 0.0.0.0 and :: alone are refused. */
+  remoteAddress?: string;
+  /** "any" or comma-separated ports and ranges, e.g. "22,8000-8010". */
+  localPorts: string;
+  remotePorts: string;
+  description: string;
+  status: 'active' | 'inactive';
+}
+
+export interface IsolationPolicy {
+  /** Automatic isolation on detections matching any of the lists below. */
+  enabled: boolean;
+  severities: Severity[];
+  signatureIds: number[];
+  detectors: ('portscan' | 'synflood' | 'bruteforce')[];
+}
+
+export interface Config {
+  /** Capture interfaces; empty = every interface that is up and not loopback. */
+  interfaces: string[];
+  databases: {
+    /** Directory of *.yaml / *.rules databases with a manifest. */
+    dir: string;
+    /** Extra Suricata/Snort .rules files imported on top of `dir`. */
+    rules: string[];
+    /** Refuse a directory whose manifest is missing or does not match. */
+    requireManifest: boolean;
+    /** Suricata address/port variables ($HOME_NET, $HTTP_PORTS...). */
+    vars: Record<string, string>;
+    /** Ports a rule with destination port `any` maps to; empty = union of the other rules' ports. */
+    anyPorts: number[];
+  };
+  protection: { enabled: boolean };
+  action: ActionMode;
+  /** Default block duration (ms). */
+  blockDurationMs: number;
+  /** Cap on new blocks per minute from detections (excess detections are alerted, not blocked). */
+  maxBlocksPerMinute: number;
+  /** CIDRs never blocked (loopback and the host's own addresses are always added). */
+  neverBlock: string[];
+  /** Also never block the addresses of current SSH clients. */
+  neverBlockSshClients: boolean;
+  management: ManagementEndpoint[];
+  metrics: { enabled: boolean; listen: string };
+  control: { socket: string; group?: string };
+  stateDir: string;
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
+  events: {
+    /** EVE-JSON event file; empty string = events only in the log. */
+    file: string;
+    maxBytes: number;
+    keep: number;
+    /** Repeats of (source, signature) within this window fold into one event. */
+    foldWindowMs: number;
+    /** Bounded queue between engine and writers; oldest dropped when full (counted). */
+    queueSize: number;
+  };
+  capture: {
+    bufferBytes: number;
+    bufferTimeoutMs: number;
+    snaplen: number;
+    /** BPF-level exclusions: CIDRs whose traffic is not captured. */
+    exclude: string[];
+  };
+  engine: {
+    maxFlows: number;
+    reassemblyDepth: number;
+    maxSegmentsPerFlow: number;
+    timeouts: { newMs: number; establishedMs: number; closedMs: number };
+  };
+  intercept: {
+    listen: boolean;
+    excludePorts: number[];
+    maxConnections: number;
+    idleTimeoutMs: number;
+    maxBytesPerConnection: number;
+  };
+  isolation: {
+    /** End isolation automatically after `durationMs`; when false and no --for is given, it ends after 5 h anyway. */
+    autoEnd: boolean;
+    durationMs: number;
+    /** Network profiles in force (names from databases/network-profiles.yaml). */
+    profiles: string[];
+    /** Policy-scope exclusions: apply only to automatic isolation. */
+    exclusions: ExclusionRule[];
+    policy: IsolationPolicy;
+    /** How long outgoing RSTs may leave after severing (ms). */
+    rstWindowMs: number;
+  };
+}
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+/** Embedded defaults: the daemon runs on these when no config file exists. */
+export function defaultConfig(): Config {
+  return {
+    interfaces: [],
+    databases: {
+      dir: new URL('../../databases', import.meta.url).pathname,
+      rules: [],
+      requireManifest: true,
+      vars: {
+        HOME_NET: 'any',
+        EXTERNAL_NET: 'any',
+        HTTP_SERVERS: '$HOME_NET',
+        SMTP_SERVERS: '$HOME_NET',
+        SQL_SERVERS: '$HOME_NET',
+        DNS_SERVERS: '$HOME_NET',
+        TELNET_SERVERS: '$HOME_NET',
+        HTTP_PORTS: '[80,81,311,591,593,901,1220,1414,1741,1830,2301,2381,2809,3128,3702,4343,4848,5250,6988,7000,7001,7144,7145,7510,7777,7779,8000,8008,8014,8028,8080,8081,8082,8085,8088,8090,8118,8123,8180,8181,8243,8280,8300,8800,8888,8899,9000,9080,9090,9091,9443,9999,11371,34443,34444,41080,50002,55555]',
+        SHELLCODE_PORTS: '!80',
+        ORACLE_PORTS: '1521',
+        SSH_PORTS: '22',
+        FTP_PORTS: '21',
+        FILE_DATA_PORTS: '[$HTTP_PORTS,110,143]',
+        DNP3_PORTS: '20000',
+        MODBUS_PORTS: '502',
+      },
+      anyPorts: [],
+    },
+    protection: { enabled: true },
+    action: 'block',
+    blockDurationMs: HOUR,
+    maxBlocksPerMinute: 600,
+    neverBlock: [],
+    neverBlockSshClients: true,
+    management: [],
+    metrics: { enabled: true, listen: '127.0.0.1:9747' },
+    control: { socket: '/run/bulwark/bulwark.sock' },
+    stateDir: '/var/lib/bulwark',
+    log: { level: 'info' },
+    events: { file: '/var/log/bulwark/events.json', maxBytes: 100 * 1024 * 1024, keep: 5, foldWindowMs: MIN, queueSize: 10_000 },
+    capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 100, snaplen: 65535, exclude: [] },
+    engine: {
+      maxFlows: 100_000,
+      reassemblyDepth: 1024 * 1024,
+      maxSegmentsPerFlow: 256,
+      timeouts: { newMs: MIN, establishedMs: 10 * MIN, closedMs: MIN },
+    },
+    intercept: { listen: true, excludePorts: [], maxConnections: 1024, idleTimeoutMs: 30_000, maxBytesPerConnection: 64 * 1024 },
+    isolation: {
+      autoEnd: true,
+      durationMs: 8 * HOUR,
+      profiles: ['dns-client', 'dns-server', 'dhcp-client', 'dhcp-server'],
+      exclusions: [],
+      policy: { enabled: false, severities: ['critical'], signatureIds: [], detectors: [] },
+      rstWindowMs: 20_000,
+    },
+  };
+}
+
+/** Isolation without an automatic end still ends after this long (vendor behaviour). */
+export const ISOLATION_FALLBACK_MS = 5 * HOUR;
