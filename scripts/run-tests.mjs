@@ -29,6 +29,16 @@ for (const s of suites) {
   let files = find(join(root, 'test', s));
   if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
   if (files.length === 0) continue;
+  if (s === 'e2e') {
+    // End-to-end tests run the compiled CLI and daemon (node bin/bulwark.js): build first.
+    console.log('\n== build (npm run build) for e2e');
+    const built = await new Promise((resolve) => {
+      const child = spawn('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+      child.on('exit', (c) => resolve(c === 0));
+      child.on('error', () => resolve(false));
+    });
+    if (!built) { console.error('build failed: e2e tests not run'); total.fail += 1; continue; }
+  }
   const tapDir = mkdtempSync(join(tmpdir(), 'bulwark-tap-'));
   const tap = join(tapDir, 'out.tap');
   const args = [

@@ -4,8 +4,10 @@
  * 3 daemon not reachable, 78 configuration error.
  */
 import type { Writable } from 'node:stream';
+import type { Config } from '../config/types.js';
 
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, UNREACHABLE: 3, CONFIG: 78 } as const;
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- names the documented codes; commands may return others
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT] | number;
 
 export interface ControlClient {
@@ -22,6 +24,13 @@ export interface CliContext {
   stderr: Writable;
   /** Client for the control socket named by the config. */
   control(): Promise<ControlClient>;
+  /** Process environment (tests pass their own). Always set by src/cli/main.ts. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * The validated configuration (file named by --config, /etc/bulwark/bulwark.yaml, or defaults;
+   * env overrides applied). Loaded once. Rejects with BULWARK_ERR_CONFIG (exit 78). Always set by main.ts.
+   */
+  config?: () => Promise<Config>;
 }
 
 export interface CliCommand {

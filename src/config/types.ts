@@ -111,6 +111,13 @@ export interface Config {
     policy: IsolationPolicy;
     /** How long outgoing RSTs may leave after severing (ms). */
     rstWindowMs: number;
+    /**
+     * Where the host's resolvers are read for the DNS profiles (default /etc/resolv.conf, then
+     * /run/systemd/resolve/resolv.conf). Optional; env BULWARK_ISOLATION_RESOLV_CONF (colon list) also works.
+     */
+    resolvConf?: string[];
+    /** DHCP lease directories for the DHCP profiles (dhclient, networkd, NetworkManager defaults). */
+    leaseDirs?: string[];
   };
 }
 

@@ -43,7 +43,11 @@ export interface ContentCondition {
 
 export interface PcreCondition {
   kind: 'pcre';
-  /** Compiled JavaScript RegExp (flags translated; always has the 'y' or 'g' flag off — verifiers set lastIndex). */
+  /**
+   * Compiled JavaScript RegExp over the payload's Latin-1 text (flags translated). Compiled with
+   * the 'g' flag (never 'y') so verifiers set lastIndex to start a search; shared, so only use it
+   * synchronously.
+   */
   regex: RegExp;
   /** Original text, for logs. */
   source: string;
@@ -170,8 +174,13 @@ export interface GroupPattern {
   signature: number;
   /** Length of the pattern in bytes, so the engine knows where it starts (end - length + 1). */
   length: number;
-  /** Case-sensitive patterns must be re-checked on the original bytes when folding collapsed them. */
+  /**
+   * The automaton is case-insensitive as a whole (every pattern is inserted folded). true: a hit
+   * is exact (nocase content, or no letters in it); false: a case-sensitive pattern whose hit may
+   * differ in case — re-check `bytes` on the original data (verifySignature does it anyway).
+   */
   nocase: boolean;
+  /** Pattern bytes, possibly cut to the compiler's maxPatternLength (default 32): `length` is the cut length. */
   bytes: Uint8Array;
 }
 
@@ -239,6 +248,10 @@ export interface CompileStats {
   loaded: number;
   /** Skipped rules by reason (importer), e.g. { "unsupported keyword http.uri": 1234 }. */
   skipped: Record<string, number>;
+  /** Total automaton states over all port groups (each state is 1 KiB of `next`). */
+  states?: number;
+  /** The first skipped rules with file:line, for logs and `db info` (bounded). */
+  problems?: { file: string; line: number; reason: string; message: string }[];
 }
 
 export interface Ruleset {
@@ -246,7 +259,10 @@ export interface Ruleset {
   /** Combined version string shown by `status` and `db info` (e.g. "bulwark-core 2026.11.21"). */
   version: string;
   signatures: readonly Signature[];
-  /** Sorted unique TCP ports the signatures watch (to_server destination ports): capture filter and interception. */
+  /**
+   * Sorted unique TCP server ports the signatures watch (to_server destination ports, the server
+   * ports of to_client signatures, and brute-force detector ports): capture filter and interception.
+   */
   ports: readonly number[];
   groups: readonly PortGroup[];
   /**

@@ -1,0 +1,76 @@
+# bulwark — two commands on a fresh Debian/Ubuntu machine, as root:
+#   make run    install what is missing, build, run the daemon in the foreground (defaults)
+#   make test   same setup, then lint, typecheck and every test (unit + end-to-end)
+# Idempotent: system packages are installed only when missing, `npm ci` runs only when
+# node_modules is missing or package-lock.json changed, the build only when sources changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Runtime needs (libpcap, nftables, iproute2, conntrack), build needs (g++, make) and the
+# tools the end-to-end tests drive.
+SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
+	iputils-ping tcpdump tcpreplay nmap netcat-openbsd socat curl procps
+NODE_MAJOR_MIN := 20
+STAMP := node_modules/.bulwark-lock.sha256
+SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
+CONFIG ?=
+
+.PHONY: help deps system-deps node-check run test lint typecheck build clean
+
+help:
+	@echo 'make run      install missing packages, build, run the daemon in the foreground'
+	@echo '              (CONFIG=path/to/bulwark.yaml to use a config file; default: built-in defaults)'
+	@echo 'make test     same setup, then npm run lint, npm run typecheck, npm test'
+	@echo 'make build    compile TypeScript to dist/'
+	@echo 'make clean    remove dist/ and node_modules/'
+
+system-deps:
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages:$$missing (run as root)" >&2; exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+node-check:
+	@command -v node >/dev/null || { echo 'node is not installed: install Node.js $(NODE_MAJOR_MIN) (https://nodejs.org or the NodeSource packages)' >&2; exit 1; }
+	@major=$$(node -p 'process.versions.node.split(".")[0]'); \
+	if [ "$$major" -lt $(NODE_MAJOR_MIN) ]; then echo "node $$(node --version) is too old: bulwark needs Node.js >= $(NODE_MAJOR_MIN)" >&2; exit 1; fi
+
+# npm ci only when node_modules is missing or package-lock.json changed since the last install.
+$(STAMP): package-lock.json | node-check
+	@want=$$(sha256sum package-lock.json | cut -d' ' -f1); \
+	if [ -d node_modules ] && [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$$want" ]; then exit 0; fi; \
+	npm ci --no-audit --no-fund; \
+	echo "$$want" > $(STAMP)
+
+deps: system-deps node-check $(STAMP)
+
+dist/.build-stamp: $(SOURCES) $(STAMP)
+	npm run build
+	@touch $@
+
+build: deps dist/.build-stamp
+
+run: build
+	node bin/bulwark.js run $(if $(CONFIG),--config $(CONFIG),)
+
+lint: deps
+	npm run lint
+
+typecheck: deps
+	npm run typecheck
+
+test: build
+	npm run lint
+	npm run typecheck
+	npm test
+
+clean:
+	rm -rf dist node_modules

@@ -1,0 +1,878 @@
+/**
+ * The blocklist: model + kernel, kept in step. Every kernel change is one atomic nft transaction,
+ * and only one is in flight at a time (all model changes run in `exclusive`), so a batch is
+ * always planned against committed state and can be undone exactly when nft finally fails.
+ *
+ * Batching: a request waits at most `batchDelayMs` (100 ms) or until `batchMaxElements` (500)
+ * requests are pending, then everything pending goes in one transaction (capped at
+ * `maxOpsPerTransaction`). Requests arriving while a transaction runs go in the next one.
+ *
+ * Failure: a failed transaction changed nothing (nft is atomic). It is retried with exponential
+ * backoff; before each retry the table is checked and, if it vanished, re-created together with
+ * every block (which includes this batch). When the last attempt fails the model is rolled back
+ * and every caller of the batch gets the error.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../clock.js';
+import type { ActionMode } from '../config/types.js';
+import { BulwarkError, errorMessage } from '../errors.js';
+import { cidrRange, familyBits, formatCidr, normalizeAddress, parseCidr, type Cidr } from './address.js';
+import { createBlocklistMetrics, unblockReasonLabel, type BlocklistMetrics } from './metrics.js';
+import { BlockModel, type PlanResult } from './model.js';
+import { NeverBlockList } from './neverblock.js';
+import {
+  addElementsCommands,
+  allowSetCommands,
+  BASE_CHAINS,
+  blockedSet,
+  buildInstallBatch,
+  CHAIN_BYPASS,
+  ISO_CHAINS,
+  removeElementsCommands,
+  replaceElementsCommands,
+  SET_ALLOW4,
+  SET_ALLOW6,
+  SET_BLOCKED4,
+  SET_BLOCKED6,
+  type ElementSpec,
+} from './ruleset.js';
+import { loadState, saveState } from './state.js';
+import { TABLE_NAME, type BlockEntry, type BlockOptions, type BlockResult, type Blocklist, type Nft, type NftCommand } from './types.js';
+
+export interface Scheduler {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Real timers, unref'd: the daemon's lifetime is decided elsewhere. */
+export const realScheduler: Scheduler = {
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout(h) {
+    clearTimeout(h as NodeJS.Timeout);
+  },
+};
+
+export interface BlocklistServiceOptions {
+  nft: Nft;
+  clock: Clock;
+  log: Logger;
+  registry: Registry;
+  scheduler?: Scheduler;
+  /** Directory of blocklist.json; undefined = no state file. */
+  stateDir: string | undefined;
+  mode: ActionMode;
+  defaultDurationMs: number;
+  /** Cap on NEW blocks per minute from detections (extensions are not counted); 0 = no cap. */
+  maxBlocksPerMinute: number;
+  neverBlock?: NeverBlockList;
+  /** Events ("host unblocked", "host blocked"): EVE-style objects, see docs/blocklist.md. */
+  onEvent?: (e: Record<string, unknown>) => void;
+  batchDelayMs?: number;
+  batchMaxElements?: number;
+  maxOpsPerTransaction?: number;
+  /** Bound on requests waiting for a transaction; more are refused with BULWARK_ERR_LIMIT. */
+  maxPending?: number;
+  /** Bound on blocklist entries; new blocks beyond it are refused with BULWARK_ERR_LIMIT. */
+  maxEntries?: number;
+  retry?: { attempts: number; baseDelayMs: number };
+  /** Coalesces state file writes (ms). */
+  stateWriteDelayMs?: number;
+  /** Kernel check period (ms); 0 disables the periodic check (CLI direct mode). */
+  reconcileIntervalMs?: number;
+}
+
+export const DEFAULTS = {
+  batchDelayMs: 100,
+  batchMaxElements: 500,
+  maxOpsPerTransaction: 50_000,
+  maxPending: 200_000,
+  maxEntries: 500_000,
+  retry: { attempts: 4, baseDelayMs: 100 },
+  stateWriteDelayMs: 1000,
+  reconcileIntervalMs: 3000,
+  /** Blocks longer than this are refused as a typo (a year). */
+  maxDurationMs: 366 * 24 * 3600_000,
+  /** How long an address that the model expired is treated as possibly still in the kernel (ms). */
+  recentlyExpiredMs: 5000,
+} as const;
+
+type Op =
+  | { kind: 'block'; address: string; opts: BlockOptions; durationMs: number; resolve: (r: BlockResult) => void; reject: (e: unknown) => void }
+  | { kind: 'unblock'; addresses: string[] | 'all'; reason: string; resolve: (r: UnblockResult) => void; reject: (e: unknown) => void };
+
+export interface UnblockResult {
+  removed: BlockEntry[];
+  /** Requested addresses that had no entry of their own (maybe covered by a wider CIDR: see coveredBy()). */
+  notBlocked: string[];
+}
+
+export interface KernelElement {
+  address: string;
+  family: 4 | 6;
+  /** Seconds left as reported by the kernel; undefined = no timeout. */
+  expiresSec: number | undefined;
+}
+
+/** Parses the elements of `nft -j list set` output (strings, prefixes, ranges → normalised CIDR strings). */
+export function parseKernelElements(out: { nftables: Record<string, unknown>[] }, family: 4 | 6): KernelElement[] {
+  const res: KernelElement[] = [];
+  for (const item of out.nftables) {
+    const set = item.set as { elem?: unknown[] } | undefined;
+    if (!set?.elem) continue;
+    for (const raw of set.elem) {
+      let val: unknown = raw;
+      let expiresSec: number | undefined;
+      if (typeof raw === 'object' && raw !== null && 'elem' in raw) {
+        const e = (raw as { elem: { val: unknown; expires?: number } }).elem;
+        val = e.val;
+        expiresSec = typeof e.expires === 'number' ? e.expires : undefined;
+      }
+      let address: string | undefined;
+      if (typeof val === 'string') address = val;
+      else if (typeof val === 'object' && val !== null && 'prefix' in val) {
+        const p = (val as { prefix: { addr: string; len: number } }).prefix;
+        address = `${p.addr}/${p.len}`;
+      }
+      // Ranges are never written by bulwark; an operator's range element is left alone.
+      if (address === undefined) continue;
+      try {
+        res.push({ address: normalizeAddress(address), family, expiresSec });
+      } catch {
+        /* not ours to interpret */
+      }
+    }
+  }
+  return res;
+}
+
+export class BlocklistService implements Blocklist {
+  readonly metrics: BlocklistMetrics;
+  readonly neverBlock: NeverBlockList;
+  private readonly model = new BlockModel();
+  private readonly nft: Nft;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly sched: Scheduler;
+  private readonly opts: Required<Omit<BlocklistServiceOptions, 'neverBlock' | 'onEvent' | 'scheduler' | 'stateDir' | 'nft' | 'clock' | 'log' | 'registry'>>;
+  private readonly stateDir: string | undefined;
+  private readonly onEvent: (e: Record<string, unknown>) => void;
+  private mode: ActionMode;
+  private defaultDurationMs: number;
+
+  private pending: Op[] = [];
+  private lock: Promise<void> = Promise.resolve();
+  private flushTimer: unknown;
+  private flushScheduled = false;
+  private expiryTimer: unknown;
+  private expiryAt: number | undefined;
+  private reconcileTimer: unknown;
+  private stateTimer: unknown;
+  private stateDirty = false;
+  private running = false;
+  private allowGeneration = -1;
+  private readonly recentlyExpired = new Map<string, number>();
+  private readonly detectionBlockTimes: number[] = [];
+  private readonly restoredListeners: (() => void | Promise<void>)[] = [];
+  private lastReconcileAt: number | undefined;
+  private lastError: string | undefined;
+
+  constructor(o: BlocklistServiceOptions) {
+    this.nft = o.nft;
+    this.clock = o.clock;
+    this.log = o.log;
+    this.sched = o.scheduler ?? realScheduler;
+    this.stateDir = o.stateDir;
+    this.mode = o.mode;
+    this.defaultDurationMs = o.defaultDurationMs;
+    this.neverBlock = o.neverBlock ?? new NeverBlockList();
+    this.onEvent = o.onEvent ?? (() => undefined);
+    this.metrics = createBlocklistMetrics(o.registry);
+    this.opts = {
+      mode: o.mode,
+      defaultDurationMs: o.defaultDurationMs,
+      maxBlocksPerMinute: o.maxBlocksPerMinute,
+      batchDelayMs: o.batchDelayMs ?? DEFAULTS.batchDelayMs,
+      batchMaxElements: o.batchMaxElements ?? DEFAULTS.batchMaxElements,
+      maxOpsPerTransaction: o.maxOpsPerTransaction ?? DEFAULTS.maxOpsPerTransaction,
+      maxPending: o.maxPending ?? DEFAULTS.maxPending,
+      maxEntries: o.maxEntries ?? DEFAULTS.maxEntries,
+      retry: o.retry ?? DEFAULTS.retry,
+      stateWriteDelayMs: o.stateWriteDelayMs ?? DEFAULTS.stateWriteDelayMs,
+      reconcileIntervalMs: o.reconcileIntervalMs ?? DEFAULTS.reconcileIntervalMs,
+    };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Restores blocks: state file entries that have time left, merged with what the kernel still
+   * holds (kernel elements unknown to the state file are adopted), then one transaction installs
+   * the table and adds what the kernel lost. Throws if nft keeps failing.
+   */
+  async start(): Promise<{ restored: number; adopted: number; dropped: number }> {
+    const res = await this.exclusive(() => this.restore());
+    this.running = true;
+    this.scheduleExpiry();
+    this.scheduleReconcile();
+    return res;
+  }
+
+  /** Flushes pending requests, writes the state file. Kernel blocks stay (by design). */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of [this.flushTimer, this.expiryTimer, this.reconcileTimer, this.stateTimer]) if (t !== undefined) this.sched.clearTimeout(t);
+    this.flushTimer = this.expiryTimer = this.reconcileTimer = this.stateTimer = undefined;
+    this.flushScheduled = false;
+    await this.exclusive(() => this.flushPending());
+    await this.lock;
+    this.writeState(true);
+  }
+
+  /** Called after the table had to be re-created (src/isolation re-applies its own chains). */
+  onRulesetRestored(fn: () => void | Promise<void>): void {
+    this.restoredListeners.push(fn);
+  }
+
+  setMaxBlocksPerMinute(n: number): void {
+    this.opts.maxBlocksPerMinute = n;
+  }
+
+  setMode(mode: ActionMode): void {
+    this.mode = mode;
+  }
+
+  getMode(): ActionMode {
+    return this.mode;
+  }
+
+  /** New default duration (reload): later blocks use it and the sets' default timeout follows. */
+  async setDefaultDuration(ms: number): Promise<void> {
+    if (ms === this.defaultDurationMs) return;
+    this.defaultDurationMs = ms;
+    await this.exclusive(() => this.applyWithRetry(buildInstallBatch({ defaultTimeoutMs: ms }), 'install'));
+  }
+
+  /** Pushes the never-block list to the kernel's allow sets if it changed since the last push. */
+  async syncAllow(): Promise<void> {
+    await this.exclusive(async () => {
+      const gen = this.neverBlock.generation;
+      if (gen === this.allowGeneration) return;
+      const ranges = this.neverBlock.ranges();
+      await this.applyWithRetry(allowSetCommands(ranges), 'allow');
+      this.allowGeneration = gen;
+      this.metrics.neverBlockRanges.set(ranges.length);
+      this.log.info({ ranges: ranges.length }, 'never-block list pushed to the kernel');
+    });
+  }
+
+  // ---------------------------------------------------------------- Blocklist API
+
+  isNeverBlocked(address: string): boolean {
+    return this.neverBlock.match(normalizeAddress(address)) !== undefined;
+  }
+
+  list(): BlockEntry[] {
+    const now = this.clock.now();
+    return this.model
+      .all()
+      .filter((e) => e.expiresAtMs > now)
+      .sort((a, b) => a.blockedAtMs - b.blockedAtMs || a.address.localeCompare(b.address));
+  }
+
+  /** The entry blocking this address (itself or a wider CIDR), if any. */
+  coveredBy(address: string): BlockEntry | undefined {
+    const e = this.model.lookup(normalizeAddress(address));
+    return e && e.expiresAtMs > this.clock.now() ? e : undefined;
+  }
+
+  block(address: string, opts: BlockOptions): Promise<BlockResult> {
+    let addr: string;
+    try {
+      addr = normalizeAddress(address);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    const durationMs = opts.durationMs ?? this.defaultDurationMs;
+    if (!Number.isFinite(durationMs) || durationMs < 1000 || durationMs > DEFAULTS.maxDurationMs) {
+      return Promise.reject(new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', `block ${addr}: duration must be between 1s and 366d (got ${durationMs} ms)`));
+    }
+    const nb = this.neverBlock.match(addr);
+    if (nb) {
+      this.metrics.refused.inc({ reason: 'never-block' });
+      this.log.info({ addr, source: opts.source, neverBlock: nb }, 'block refused: address is on the never-block list');
+      return Promise.resolve({ status: 'refused', reason: 'never-block', address: addr });
+    }
+    if (this.mode === 'alert' && opts.source === 'detection') {
+      this.metrics.refused.inc({ reason: 'alert-mode' });
+      return Promise.resolve({ status: 'refused', reason: 'alert-mode', address: addr });
+    }
+    if (this.mode === 'dry-run') return Promise.resolve(this.dryRunBlock(addr, opts, durationMs));
+    if (opts.source === 'detection' && this.opts.maxBlocksPerMinute > 0 && !this.model.lookup(addr) && !this.allowDetectionBlock()) {
+      this.metrics.refused.inc({ reason: 'rate-limit' });
+      return Promise.resolve({ status: 'refused', reason: 'rate-limit', address: addr });
+    }
+    if (this.pending.length >= this.opts.maxPending) {
+      this.metrics.refused.inc({ reason: 'limit' });
+      return Promise.reject(new BulwarkError('BULWARK_ERR_LIMIT', `block ${addr}: ${this.pending.length} block requests already waiting for nft`));
+    }
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'block', address: addr, opts, durationMs, resolve, reject });
+    });
+  }
+
+  unblock(addresses: string[] | 'all', reason: string): Promise<BlockEntry[]> {
+    return this.unblockDetailed(addresses, reason).then((r) => r.removed);
+  }
+
+  /** Like unblock(), and also says which requested addresses were not blocked. */
+  unblockDetailed(addresses: string[] | 'all', reason: string): Promise<UnblockResult> {
+    let addrs: string[] | 'all';
+    try {
+      addrs = addresses === 'all' ? 'all' : addresses.map((a) => normalizeAddress(a));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    return new Promise((resolve, reject) => {
+      // Unblocks are rare and an operator waits for them: no batching delay.
+      this.pending.push({ kind: 'unblock', addresses: addrs, reason, resolve, reject });
+      this.scheduleFlush(0);
+    });
+  }
+
+  /** Waits until everything requested so far is committed (tests, CLI direct mode, shutdown). */
+  async flush(): Promise<void> {
+    await this.exclusive(() => this.flushPending());
+  }
+
+  status(): Record<string, unknown> {
+    const c = this.model.countByFamily();
+    return {
+      mode: this.mode,
+      blocked: { v4: c[4], v6: c[6] },
+      pending: this.pending.length,
+      neverBlock: this.neverBlock.sources(),
+      lastReconcileAt: this.lastReconcileAt === undefined ? null : new Date(this.lastReconcileAt).toISOString(),
+      lastError: this.lastError ?? null,
+    };
+  }
+
+  // ---------------------------------------------------------------- internals: queue
+
+  private allowDetectionBlock(): boolean {
+    const now = this.clock.now();
+    const times = this.detectionBlockTimes;
+    while (times.length > 0 && times[0]! <= now - 60_000) times.shift();
+    if (times.length >= this.opts.maxBlocksPerMinute) return false;
+    times.push(now);
+    return true;
+  }
+
+  private dryRunBlock(addr: string, opts: BlockOptions, durationMs: number): BlockResult {
+    const cmds = [...addElementsCommands([{ address: addr, family: parseCidr(addr).family, timeoutMs: durationMs }])];
+    this.metrics.refused.inc({ reason: 'dry-run' });
+    this.log.info({ addr, source: opts.source, reason: opts.reason, nft: { nftables: cmds } }, 'dry-run: would block (nft batch not applied)');
+    return { status: 'refused', reason: 'dry-run', address: addr };
+  }
+
+  private enqueue(op: Op): void {
+    this.pending.push(op);
+    if (this.pending.length >= this.opts.batchMaxElements) this.scheduleFlush(0);
+    else this.scheduleFlush(this.opts.batchDelayMs);
+  }
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.flushScheduled && delayMs > 0) return;
+    if (this.flushTimer !== undefined) this.sched.clearTimeout(this.flushTimer);
+    this.flushScheduled = true;
+    this.flushTimer = this.sched.setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushScheduled = false;
+      void this.exclusive(() => this.flushPending());
+    }, delayMs);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.lock.then(fn);
+    this.lock = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async flushPending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const ops = this.pending.splice(0, this.opts.maxOpsPerTransaction);
+      await this.runBatch(ops);
+    }
+  }
+
+  // ---------------------------------------------------------------- internals: one transaction
+
+  private async runBatch(ops: Op[]): Promise<void> {
+    const now = this.clock.now();
+    // Entries the model expired a moment ago may still be in the kernel (it expires ≤ 1 s later).
+    for (const [a, t] of this.recentlyExpired) if (t < now - DEFAULTS.recentlyExpiredMs) this.recentlyExpired.delete(a);
+
+    const before = new Map<string, BlockEntry | undefined>();
+    let fullSnapshot: BlockEntry[] | undefined;
+    let flushAll = false;
+    const touch = (addr: string, prev: BlockEntry | undefined): void => {
+      if (!before.has(addr)) before.set(addr, prev);
+    };
+    const results: { op: Op; plan?: PlanResult; unblock?: UnblockResult; error?: unknown }[] = [];
+
+    for (const op of ops) {
+      if (op.kind === 'block') {
+        const exists = this.model.lookup(op.address);
+        if (!exists && this.model.size >= this.opts.maxEntries) {
+          this.metrics.refused.inc({ reason: 'limit' });
+          results.push({ op, error: new BulwarkError('BULWARK_ERR_LIMIT', `block ${op.address}: blocklist full (${this.opts.maxEntries} entries)`) });
+          continue;
+        }
+        const prev = this.model.get(op.address);
+        const plan = this.model.plan({
+          address: op.address,
+          expiresAtMs: now + op.durationMs,
+          meta: {
+            reason: op.opts.reason,
+            source: op.opts.source,
+            blockedAtMs: now,
+            ...(op.opts.signatureId === undefined ? {} : { signatureId: op.opts.signatureId }),
+            ...(op.opts.eventId === undefined ? {} : { eventId: op.opts.eventId }),
+          },
+        });
+        if (plan.kind === 'added') {
+          touch(op.address, prev);
+          for (const r of plan.replaced) touch(r.address, r);
+        } else if (plan.kind === 'extended') {
+          touch(op.address, prev);
+        }
+        results.push({ op, plan });
+      } else {
+        const res: UnblockResult = { removed: [], notBlocked: [] };
+        if (op.addresses === 'all') {
+          if (!fullSnapshot) fullSnapshot = this.model.all();
+          for (const e of this.model.all()) {
+            touch(e.address, e);
+            this.model.remove(e.address);
+            res.removed.push(e);
+          }
+          flushAll = true;
+        } else {
+          for (const a of op.addresses) {
+            const e = this.model.remove(a);
+            if (e) {
+              touch(a, e);
+              res.removed.push(e);
+            } else res.notBlocked.push(a);
+          }
+        }
+        results.push({ op, unblock: res });
+      }
+    }
+
+    const cmds = this.batchCommands(before, flushAll, now);
+    try {
+      if (cmds.length > 0) await this.applyWithRetry(cmds, 'batch');
+    } catch (e) {
+      // Roll the model back to what the kernel still holds, and fail every caller of the batch.
+      if (fullSnapshot) {
+        this.model.clear();
+        for (const x of fullSnapshot) this.model.put(x);
+      }
+      for (const [addr, prev] of before) {
+        this.model.remove(addr);
+        if (prev) this.model.put(prev);
+      }
+      for (const r of results) r.op.reject(r.error ?? e);
+      return;
+    }
+    this.afterCommit(results);
+  }
+
+  private batchCommands(before: Map<string, BlockEntry | undefined>, flushAll: boolean, now: number): NftCommand[] {
+    const spec = (e: BlockEntry): ElementSpec => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now });
+    if (flushAll) {
+      const live = this.model.all().filter((e) => e.expiresAtMs > now);
+      return [{ flush: { set: { family: 'inet', table: TABLE_NAME, name: SET_BLOCKED4 } } }, { flush: { set: { family: 'inet', table: TABLE_NAME, name: SET_BLOCKED6 } } }, ...addElementsCommands(live.map(spec))];
+    }
+    const dels: BlockEntry[] = [];
+    const adds: ElementSpec[] = [];
+    const repl: ElementSpec[] = [];
+    for (const [addr, prev] of before) {
+      const cur = this.model.get(addr);
+      if (prev && !cur) dels.push(prev);
+      else if (!prev && cur) (this.recentlyExpired.has(addr) ? repl : adds).push(spec(cur));
+      else if (prev && cur && prev.expiresAtMs !== cur.expiresAtMs) repl.push(spec(cur));
+    }
+    // Deletes first: a CIDR replacing the hosts it contains must not overlap them when added.
+    return [...removeElementsCommands(dels), ...addElementsCommands(adds), ...replaceElementsCommands(repl)];
+  }
+
+  private afterCommit(results: { op: Op; plan?: PlanResult; unblock?: UnblockResult; error?: unknown }[]): void {
+    const committedAt = this.clock.now();
+    let changed = false;
+    for (const r of results) {
+      if (r.error !== undefined) {
+        r.op.reject(r.error);
+        continue;
+      }
+      if (r.op.kind === 'block' && r.plan) {
+        const op = r.op;
+        const plan = r.plan;
+        if (op.opts.detectedAtMs !== undefined) this.metrics.blockLatency.observe(Math.max(0, committedAt - op.opts.detectedAtMs) / 1000);
+        if (plan.kind === 'added') {
+          changed = true;
+          this.metrics.blocks.inc({ source: op.opts.source });
+          for (const x of plan.replaced) {
+            this.metrics.unblocks.inc({ reason: 'replaced' });
+            this.log.info({ addr: x.address, by: plan.entry.address }, 'block replaced by a wider CIDR block');
+          }
+          this.log.info({ addr: plan.entry.address, source: op.opts.source, reason: op.opts.reason, expiresAt: new Date(plan.entry.expiresAtMs).toISOString() }, 'host blocked');
+          this.emit('host blocked', plan.entry, { source: op.opts.source });
+          op.resolve({ status: 'blocked', entry: plan.entry });
+        } else if (plan.kind === 'extended') {
+          changed ||= plan.entry.expiresAtMs !== plan.previousExpiresAtMs;
+          this.metrics.extensions.inc();
+          op.resolve({ status: 'extended', entry: plan.entry });
+        } else {
+          op.resolve({ status: 'covered', entry: plan.entry });
+        }
+      } else if (r.op.kind === 'unblock' && r.unblock) {
+        for (const e of r.unblock.removed) {
+          changed = true;
+          this.metrics.unblocks.inc({ reason: unblockReasonLabel(r.op.reason) });
+          this.log.info({ addr: e.address, reason: r.op.reason }, 'host unblocked');
+          this.emit('host unblocked', e, { unblock_reason: r.op.reason });
+        }
+        r.op.resolve(r.unblock);
+      }
+    }
+    this.updateGauges();
+    if (changed) {
+      this.markStateDirty();
+      this.scheduleExpiry();
+    }
+  }
+
+  private async applyWithRetry(cmds: NftCommand[], op: string): Promise<void> {
+    const { attempts, baseDelayMs } = this.opts.retry;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      try {
+        await this.nft.apply(cmds);
+        this.metrics.nftTransactions.inc();
+        this.metrics.nftTransactionSeconds.observe((performance.now() - started) / 1000);
+        return;
+      } catch (e) {
+        this.metrics.nftErrors.inc({ op });
+        this.lastError = errorMessage(e);
+        const last = attempt >= attempts;
+        this.log[last ? 'error' : 'warn']({ err: errorMessage(e), attempt, attempts, op, commands: cmds.length }, last ? 'nft transaction failed, giving up' : 'nft transaction failed, retrying');
+        if (last) throw e;
+        await this.sleep(baseDelayMs * 4 ** (attempt - 1));
+        // The usual cause is a table deleted behind our back: re-creating it with every block
+        // (the model already holds this batch) does this batch's work too.
+        if (op === 'batch' && (await this.tableMissing())) {
+          await this.reinstall('table missing during a transaction');
+          return;
+        }
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.sched.setTimeout(resolve, ms));
+  }
+
+  // ---------------------------------------------------------------- internals: expiry
+
+  private scheduleExpiry(): void {
+    if (!this.running) return;
+    const next = this.model.nextExpiry();
+    if (next === this.expiryAt && this.expiryTimer !== undefined) return;
+    if (this.expiryTimer !== undefined) this.sched.clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryAt = next;
+    if (next === undefined) return;
+    // Timers over ~24.8 days overflow; re-arm daily instead.
+    const delay = Math.min(Math.max(0, next - this.clock.now()), 24 * 3600_000);
+    this.expiryTimer = this.sched.setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryAt = undefined;
+      void this.exclusive(() => {
+        this.processExpired();
+        return Promise.resolve();
+      }).catch((e: unknown) => {
+        this.log.error({ err: errorMessage(e) }, 'expiry processing failed');
+      });
+    }, delay);
+  }
+
+  /** The kernel expires the elements itself; this only brings the model, events and metrics along. */
+  private processExpired(): void {
+    const now = this.clock.now();
+    const gone = this.model.expire(now);
+    for (const e of gone) {
+      this.recentlyExpired.set(e.address, now);
+      this.metrics.unblocks.inc({ reason: 'expired' });
+      this.log.info({ addr: e.address, blockedAt: new Date(e.blockedAtMs).toISOString() }, 'host unblocked: expired');
+      this.emit('host unblocked', e, { unblock_reason: 'expired' });
+    }
+    if (this.recentlyExpired.size > 100_000) this.recentlyExpired.clear();
+    if (gone.length > 0) {
+      this.updateGauges();
+      this.markStateDirty();
+    }
+    this.scheduleExpiry();
+  }
+
+  // ---------------------------------------------------------------- internals: kernel check
+
+  private scheduleReconcile(): void {
+    if (!this.running || this.opts.reconcileIntervalMs <= 0) return;
+    this.reconcileTimer = this.sched.setTimeout(() => {
+      this.reconcileTimer = undefined;
+      void this.reconcile()
+        .catch((e: unknown) => {
+          this.log.warn({ err: errorMessage(e) }, 'blocklist kernel check failed');
+        })
+        .finally(() => {
+          this.scheduleReconcile();
+        });
+    }, this.opts.reconcileIntervalMs);
+  }
+
+  /**
+   * Cheap check (two ~4 ms nft calls, independent of the number of blocks): table, sets and
+   * chains present. If anything is missing, everything is re-created with its blocks.
+   * Returns true when it had to restore.
+   */
+  async reconcile(): Promise<boolean> {
+    return this.exclusive(async () => {
+      this.lastReconcileAt = this.clock.now();
+      // dry-run never applies anything, so there is nothing to keep in step.
+      if (this.mode === 'dry-run') return false;
+      const missing = await this.missingObjects();
+      if (missing.length === 0) return false;
+      await this.reinstall(`missing: ${missing.join(', ')}`);
+      return true;
+    });
+  }
+
+  private async tableMissing(): Promise<boolean> {
+    try {
+      return (await this.missingObjects()).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Names of our sets/chains the kernel lacks (all of them when the table is gone). */
+  private async missingObjects(): Promise<string[]> {
+    let sets: Record<string, unknown>[];
+    let chains: Record<string, unknown>[];
+    try {
+      sets = (await this.nft.list(['sets', 'inet'], { terse: true })).nftables;
+      chains = (await this.nft.list(['chains', 'inet'])).nftables;
+    } catch (e) {
+      this.metrics.nftErrors.inc({ op: 'list' });
+      throw e;
+    }
+    const have = new Set<string>();
+    for (const x of sets) {
+      const s = x.set as { table?: string; name?: string } | undefined;
+      if (s?.table === TABLE_NAME && s.name !== undefined) have.add(`set ${s.name}`);
+    }
+    for (const x of chains) {
+      const c = x.chain as { table?: string; name?: string } | undefined;
+      if (c?.table === TABLE_NAME && c.name !== undefined) have.add(`chain ${c.name}`);
+    }
+    const want = [
+      ...[SET_BLOCKED4, SET_BLOCKED6, SET_ALLOW4, SET_ALLOW6].map((s) => `set ${s}`),
+      ...[CHAIN_BYPASS, ...BASE_CHAINS, ...Object.values(ISO_CHAINS)].map((c) => `chain ${c}`),
+    ];
+    const missing = want.filter((w) => !have.has(w));
+    if (missing.length > 0 || this.allowGeneration < 0) return missing;
+    // Someone else (src/isolation repairing its jumps, an operator) may have re-created the table
+    // with empty sets: every object exists but the blocks are gone. Our allow4 always holds
+    // loopback, a table re-created by anybody else has it empty. ~4 ms: only this set is listed.
+    try {
+      const allow = await this.nft.list(['set', 'inet', TABLE_NAME, SET_ALLOW4]);
+      const filled = allow.nftables.some((x) => ((x.set as { elem?: unknown[] } | undefined)?.elem?.length ?? 0) > 0);
+      if (!filled) missing.push('set allow4 contents (table re-created by someone else)');
+    } catch (e) {
+      this.metrics.nftErrors.inc({ op: 'list' });
+      throw e;
+    }
+    return missing;
+  }
+
+  /** Install + allow sets + every live block with its remaining time, one transaction. */
+  private async reinstall(why: string): Promise<void> {
+    const now = this.clock.now();
+    const live = this.model.all().filter((e) => e.expiresAtMs > now);
+    const cmds = [
+      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }),
+      // add is a no-op for elements still present; only what was lost comes back.
+      ...addElementsCommands(live.map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }))),
+    ];
+    await this.applyWithRetry(cmds, 'restore');
+    this.allowGeneration = this.neverBlock.generation;
+    this.metrics.rulesetRestored.inc();
+    this.log.warn({ why, blocks: live.length }, 'nftables table bulwark was missing parts: re-created with its blocks');
+    for (const fn of this.restoredListeners) {
+      try {
+        await fn();
+      } catch (e) {
+        this.log.error({ err: errorMessage(e) }, 'ruleset-restored listener failed');
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- internals: restore at start
+
+  /** Reads blocked4/blocked6 from the kernel; a missing table or set is an empty list. */
+  async kernelElements(): Promise<KernelElement[]> {
+    const out: KernelElement[] = [];
+    for (const f of [4, 6] as const) {
+      try {
+        out.push(...parseKernelElements(await this.nft.list(['set', 'inet', TABLE_NAME, blockedSet(f)]), f));
+      } catch {
+        // Absent table/set: nothing to adopt. Other failures surface in the install below.
+      }
+    }
+    return out;
+  }
+
+  private async restore(): Promise<{ restored: number; adopted: number; dropped: number }> {
+    const now = this.clock.now();
+    let fromState: BlockEntry[] = [];
+    if (this.stateDir !== undefined) {
+      const loaded = loadState(this.stateDir, now);
+      if (loaded.status === 'corrupt') {
+        this.metrics.stateErrors.inc();
+        this.log.error({ error: loaded.error, movedTo: loaded.movedTo }, 'blocklist state file unreadable: moved aside, starting from the kernel only');
+      } else if (loaded.status === 'ok' && loaded.dropped > 0) {
+        this.log.warn({ dropped: loaded.dropped }, 'blocklist state file: malformed entries skipped');
+      }
+      fromState = loaded.entries.filter((e) => e.expiresAtMs > now);
+    }
+    const kernel = await this.kernelElements();
+    this.model.clear();
+    // Wider blocks first, so an overlapping narrower entry (hand-edited file) is the one dropped.
+    const withPrefix = fromState.map((e) => ({ e, c: parseCidr(e.address) }));
+    withPrefix.sort((a, b) => a.c.prefix - b.c.prefix);
+    let dropped = 0;
+    for (const { e, c } of withPrefix) {
+      if (this.overlapsModel(e.address, c)) {
+        dropped++;
+        continue;
+      }
+      this.model.put(e);
+    }
+    const inKernel = new Set<string>();
+    const conflicting: KernelElement[] = [];
+    let adopted = 0;
+    for (const k of kernel) {
+      if (this.model.get(k.address)) {
+        inKernel.add(k.address);
+        continue;
+      }
+      if (this.overlapsModel(k.address, parseCidr(k.address))) {
+        conflicting.push(k);
+        continue;
+      }
+      const expiresAtMs = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
+      this.model.put({ address: k.address, family: k.family, reason: 'restored from kernel (not in state file)', source: 'restore', blockedAtMs: now, expiresAtMs });
+      inKernel.add(k.address);
+      adopted++;
+    }
+    const toAdd = this.model
+      .all()
+      .filter((e) => !inKernel.has(e.address))
+      .map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
+    const cmds = [
+      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }),
+      ...removeElementsCommands(conflicting),
+      ...addElementsCommands(toAdd),
+    ];
+    await this.applyWithRetry(cmds, 'install');
+    this.allowGeneration = this.neverBlock.generation;
+    this.metrics.neverBlockRanges.set(this.neverBlock.ranges().length);
+    if (toAdd.length > 0) this.metrics.blocks.inc({ source: 'restore' }, toAdd.length);
+    this.updateGauges();
+    if (fromState.length > 0 || adopted > 0) {
+      this.log.info({ restored: toAdd.length, alreadyInKernel: inKernel.size - adopted, adopted, dropped, conflicting: conflicting.length }, 'blocklist restored');
+    }
+    if (adopted > 0 || dropped > 0) this.markStateDirty();
+    return { restored: toAdd.length, adopted, dropped };
+  }
+
+  /** Exact, covering or (for a CIDR) contained entries: linear only for CIDRs, which are rare. */
+  private overlapsModel(address: string, c: Cidr): boolean {
+    if (this.model.lookup(address)) return true;
+    return c.prefix < familyBits(c.family) && this.model.containedEntries(cidrRange(c)).length > 0;
+  }
+
+  // ---------------------------------------------------------------- internals: state, gauges, events
+
+  private markStateDirty(): void {
+    if (this.stateDir === undefined) return;
+    this.stateDirty = true;
+    if (this.stateTimer !== undefined) return;
+    this.stateTimer = this.sched.setTimeout(() => {
+      this.stateTimer = undefined;
+      this.writeState(false);
+    }, this.opts.stateWriteDelayMs);
+  }
+
+  /** Writes the state file now if something changed (or always when `force`). Never throws. */
+  writeState(force: boolean): void {
+    if (this.stateDir === undefined || (!force && !this.stateDirty)) return;
+    try {
+      saveState(this.stateDir, this.list(), this.clock.now());
+      this.stateDirty = false;
+    } catch (e) {
+      this.metrics.stateErrors.inc();
+      this.log.error({ err: errorMessage(e) }, 'blocklist state file not written');
+    }
+  }
+
+  private updateGauges(): void {
+    const c = this.model.countByFamily();
+    this.metrics.blockedHosts.set({ family: 'ipv4' }, c[4]);
+    this.metrics.blockedHosts.set({ family: 'ipv6' }, c[6]);
+  }
+
+  private emit(event: string, e: BlockEntry, extra: Record<string, unknown>): void {
+    const now = this.clock.now();
+    this.onEvent({
+      timestamp: new Date(now).toISOString(),
+      event_type: 'blocklist',
+      src_ip: e.address,
+      bulwark: {
+        event,
+        address: e.address,
+        reason: e.reason,
+        source: e.source,
+        blocked_at: new Date(e.blockedAtMs).toISOString(),
+        expires_at: new Date(e.expiresAtMs).toISOString(),
+        ...(e.signatureId === undefined ? {} : { signature_id: e.signatureId }),
+        ...(e.eventId === undefined ? {} : { event_id: e.eventId }),
+        ...extra,
+      },
+    });
+  }
+}
+
+/** Normalises and formats, for messages. */
+export function describeCidr(address: string): string {
+  return formatCidr(parseCidr(address));
+}

@@ -1,0 +1,28 @@
+/**
+ * Every `bulwark` command, in `bulwark --help` order. To add one: create src/cli/commands/NAME.ts
+ * exporting a CliCommand, import it below, and add it to the list (one line each, keep the blocks).
+ */
+import type { CliCommand } from '../types.js';
+import { runCommand } from './run.js';
+import { statusCommand } from './status.js';
+import { reloadCommand } from './reload.js';
+import { pingCommand } from './ping.js';
+// other helpers' imports below this line
+import { isolationCommand } from './isolation.js';
+import { blockedCommand } from './blocked.js';
+import { blockCommand } from './block.js';
+import { unblockCommand } from './unblock.js';
+import { scanCommand } from './scan.js';
+
+export const commands: CliCommand[] = [
+  runCommand,
+  statusCommand,
+  reloadCommand,
+  pingCommand,
+  // other helpers' commands below this line
+  blockedCommand,
+  blockCommand,
+  unblockCommand,
+  scanCommand,
+  isolationCommand,
+];

@@ -1,0 +1,138 @@
+/**
+ * `bulwark scan FILE…`: offline inspection of pcap/pcapng files with the daemon's engine,
+ * like `suricata -r`. Prints alerts (fast.log-like lines, or EVE-JSON lines with --json) and a
+ * summary. Needs no daemon and no root.
+ */
+import { readFile } from 'node:fs/promises';
+import { BulwarkError } from '../../errors.js';
+import { parseArgs } from '../args.js';
+import { EXIT, type CliCommand, type CliContext } from '../types.js';
+import { defaultConfig, type Config } from '../../config/types.js';
+import { compileRuleset, type DatabaseSource } from '../../signatures/compile.js';
+import { loadDatabases } from '../../signatures/load.js';
+import type { Ruleset } from '../../signatures/types.js';
+import { scanFile, type ScanSummary } from '../../engine/scan.js';
+import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
+import type { Detection } from '../../engine/types.js';
+import { createLogger } from '../../log/index.js';
+
+const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json]
+
+Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
+summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
+
+  --databases DIR   signature database directory (default: databases.dir from the configuration);
+                    its manifest is not required
+  --rules FILE      extra Suricata/Snort .rules file (repeatable); with --rules and no
+                    --databases only the given files are used
+  --json            EVE-JSON alert lines, then one {"event_type":"stats"} summary line
+  --no-alerts       print only the summary
+
+Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
+
+async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[]): Promise<Ruleset> {
+  if (databases === undefined && rulesFiles.length > 0) {
+    const sources: DatabaseSource[] = [];
+    for (const f of rulesFiles) {
+      try {
+        sources.push({ file: f, text: await readFile(f, 'utf8') });
+      } catch (e) {
+        throw new BulwarkError('BULWARK_ERR_DATABASE', `${f}:0: cannot read rules file`, { cause: e, details: { file: f, line: 0 } });
+      }
+    }
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts });
+  }
+  const dbCfg: Config['databases'] = { ...cfg.databases, rules: [...cfg.databases.rules, ...rulesFiles] };
+  if (databases !== undefined) dbCfg.dir = databases;
+  const loaded = await loadDatabases(dbCfg, { skipManifest: databases !== undefined });
+  return loaded.ruleset;
+}
+
+function fastLine(d: Detection): string {
+  const ts = eveTimestamp(d.timestampMs).slice(0, 26).replace('T', '-');
+  const prio = d.severity === 'critical' || d.severity === 'high' ? 1 : d.severity === 'medium' ? 2 : 3;
+  return `${ts}  [**] [1:${d.signatureId}:${d.rev}] ${d.signature} [**] [Classification: ${d.category}] [Priority: ${prio}] {TCP} ${d.srcIp}:${d.srcPort} -> ${d.destIp}:${d.destPort}\n`;
+}
+
+function summaryLines(s: ScanSummary): string {
+  const drops = Object.entries(s.dropped)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return (
+    `${s.file}: ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows, ${s.alerts} alerts in ${s.seconds.toFixed(3)} s ` +
+    `(${s.mbitPerSecond.toFixed(1)} Mbit/s, ${Math.round(s.packetsPerSecond)} packets/s)\n` +
+    `  not inspected: ${drops === '' ? 'none' : drops}\n`
+  );
+}
+
+async function run(ctx: CliContext, args: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(args, {
+    command: 'scan',
+    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean' },
+    minPositionals: 1,
+  });
+  const json = ctx.json || flags.json;
+  const cfg = ctx.config ? await ctx.config() : defaultConfig();
+  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules);
+  const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
+  const showAlerts = !flags['no-alerts'];
+  let eventNo = 0;
+  const totals = { packets: 0, bytes: 0, flows: 0, alerts: 0, seconds: 0 };
+  for (const file of positionals) {
+    const buffered: string[] = [];
+    const flush = (): void => {
+      if (buffered.length > 0) ctx.stdout.write(buffered.join(''));
+      buffered.length = 0;
+    };
+    const summary = scanFile({
+      file,
+      ruleset,
+      engine: cfg.engine,
+      log,
+      onDetection: (d) => {
+        if (!showAlerts) return;
+        eventNo++;
+        buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: 'allowed', count: 1, eventId: `scan-${eventNo}` })) + '\n' : fastLine(d));
+        if (buffered.length >= 256) flush();
+      },
+    });
+    flush();
+    totals.packets += summary.packets;
+    totals.bytes += summary.bytes;
+    totals.flows += summary.flows;
+    totals.alerts += summary.alerts;
+    totals.seconds += summary.seconds;
+    if (json) {
+      ctx.stdout.write(
+        JSON.stringify({
+          event_type: 'stats',
+          file: summary.file,
+          format: summary.format,
+          packets: summary.packets,
+          bytes: summary.bytes,
+          flows: summary.flows,
+          alerts: summary.alerts,
+          seconds: Number(summary.seconds.toFixed(6)),
+          mbit_per_second: Number(summary.mbitPerSecond.toFixed(3)),
+          packets_per_second: Math.round(summary.packetsPerSecond),
+          dropped: summary.dropped,
+          signatures: ruleset.signatures.length,
+          ruleset: ruleset.version,
+        }) + '\n',
+      );
+    } else {
+      ctx.stdout.write(summaryLines(summary));
+    }
+  }
+  if (!json && positionals.length > 1) {
+    ctx.stdout.write(`total: ${totals.packets} packets, ${totals.bytes} bytes, ${totals.flows} flows, ${totals.alerts} alerts in ${totals.seconds.toFixed(3)} s\n`);
+  }
+  return EXIT.OK;
+}
+
+export const scanCommand: CliCommand = {
+  name: 'scan',
+  summary: 'inspect pcap/pcapng files offline and print alerts (like suricata -r)',
+  usage: USAGE,
+  run,
+};

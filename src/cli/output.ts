@@ -1,0 +1,65 @@
+/** Output helpers so every command prints alike: tables for people, exact JSON for machines. */
+import type { Writable } from 'node:stream';
+
+/** Exactly the value as JSON, one document, newline-terminated (what --json promises). */
+export function printJson(out: Writable, value: unknown): void {
+  out.write(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+}
+
+/** Left-aligned columns separated by two spaces; cells are stringified, null/undefined print as "-". */
+export function printTable(out: Writable, headers: string[], rows: unknown[][]): void {
+  const cells = [headers, ...rows.map((r) => r.map(cell))];
+  const widths = headers.map((_h, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  for (const r of cells) {
+    out.write(
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
+  }
+}
+
+/** "key: value" lines with aligned values, for single-object status output. */
+export function printKeyValues(out: Writable, pairs: [string, unknown][]): void {
+  const w = Math.max(0, ...pairs.map(([k]) => k.length));
+  for (const [k, v] of pairs) out.write(`${(k + ':').padEnd(w + 1)} ${cell(v)}\n`);
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
+
+/** 3723000 → "1h2m3s"; sub-second values print as ms. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  let s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts: string[] = [];
+  if (d) parts.push(`${d}d`);
+  if (h) parts.push(`${h}h`);
+  if (m) parts.push(`${m}m`);
+  if (s || parts.length === 0) parts.push(`${s}s`);
+  return parts.join('');
+}
+
+/** 1536 → "1.5KiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v}B` : `${Number(v.toFixed(1))}${units[i]!}`;
+}

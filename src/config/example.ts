@@ -1,0 +1,53 @@
+/**
+ * Renders the shipped example configuration (packaging/bulwark.yaml): every key with its default
+ * value and its description. A unit test keeps the file equal to this output and checks it
+ * parses back to defaultConfig().
+ */
+import { stringify } from 'yaml';
+import { CONFIG_SCHEMA, type FieldDef, type SchemaNode } from './schema.js';
+import { defaultConfig } from './types.js';
+import { formatDurationMs, formatSize } from './units.js';
+
+function scalar(node: SchemaNode, v: unknown): string {
+  if (node.kind === 'duration' && typeof v === 'number') return formatDurationMs(v);
+  if (node.kind === 'size' && typeof v === 'number') return formatSize(v);
+  return stringify(v, { lineWidth: 0 }).trimEnd();
+}
+
+function render(node: SchemaNode, value: unknown, indent: string, out: string[]): void {
+  if (node.kind !== 'object') return;
+  for (const [key, f] of Object.entries<FieldDef>(node.fields)) {
+    for (const line of f.doc.match(/.{1,90}(\s|$)/g) ?? [f.doc]) out.push(`${indent}# ${line.trim()}`);
+    const v = (value as Record<string, unknown>)[key];
+    if (key === 'dir' && indent === '  ') {
+      out.push(`${indent}# dir: /usr/lib/bulwark/databases   # default: the databases shipped with bulwark`);
+    } else if (v === undefined) {
+      out.push(`${indent}# ${key}:`);
+    } else if (f.node.kind === 'object') {
+      out.push(`${indent}${key}:`);
+      render(f.node, v, indent + '  ', out);
+    } else if (f.node.kind === 'map') {
+      out.push(`${indent}${key}:`);
+      for (const [k, mv] of Object.entries(v as Record<string, unknown>)) out.push(`${indent}  ${k}: ${scalar(f.node.values, mv)}`);
+    } else if (f.node.kind === 'array') {
+      const items = v as unknown[];
+      out.push(`${indent}${key}: ${items.length === 0 ? '[]' : stringify(items, { flow: true, lineWidth: 0 }).trimEnd()}`);
+    } else {
+      out.push(`${indent}${key}: ${scalar(f.node, v)}`);
+    }
+    if (indent === '') out.push('');
+  }
+}
+
+export function renderExampleConfig(): string {
+  const out = [
+    '# bulwark configuration: /etc/bulwark/bulwark.yaml',
+    '# Every key is optional: a missing key takes the default shown here, and a partial file',
+    '# merges over the defaults. Durations: "500ms", "90s", "90m", "8h", "1d". Sizes: "64KiB",',
+    '# "32MiB", "1GiB" or plain bytes. Reference: docs/configuration.md.',
+    '# Check a file with `bulwark --config FILE status` or reload it with `bulwark reload`.',
+    '',
+  ];
+  render(CONFIG_SCHEMA, defaultConfig(), '', out);
+  return out.join('\n').trimEnd() + '\n';
+}

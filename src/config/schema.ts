@@ -1,0 +1,257 @@
+/**
+ * The configuration schema as data: the parser walks it (src/config/parse.ts), the JSON Schema
+ * for editors is generated from it (toJsonSchema, checked against docs/schema/config.schema.json
+ * by a unit test), and a test checks it covers every key of defaultConfig().
+ */
+import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
+
+export type Check = (value: string) => string | undefined;
+
+export type SchemaNode =
+  | { kind: 'object'; fields: Record<string, FieldDef> }
+  | { kind: 'boolean' }
+  | { kind: 'integer'; min: number; max: number }
+  | { kind: 'duration'; min: number; max: number }
+  | { kind: 'size'; min: number; max: number }
+  | { kind: 'string'; check?: Check; pattern?: string; maxLength?: number }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'array'; items: SchemaNode; maxItems: number }
+  | { kind: 'map'; values: SchemaNode; keyPattern: string; maxEntries: number };
+
+export interface FieldDef {
+  node: SchemaNode;
+  doc: string;
+  /** For objects inside arrays (no default object to merge over): value used when the key is absent. */
+  default?: unknown;
+  /** For objects inside arrays: the key must be present. */
+  required?: boolean;
+  /** The key may be absent from the normalised Config (e.g. control.group). */
+  optional?: boolean;
+}
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+// ---- value checks (pure) ----
+
+export const checkAbsolutePath: Check = (s) => (isAbsolute(s) ? undefined : 'must be an absolute path');
+const checkPathOrEmpty: Check = (s) => (s === '' || isAbsolute(s) ? undefined : 'must be an absolute path or "" (disabled)');
+const checkNonEmpty: Check = (s) => (s.trim() === '' ? 'must not be empty' : undefined);
+const checkSocketPath: Check = (s) => {
+  if (!isAbsolute(s)) return 'must be an absolute path';
+  if (Buffer.byteLength(s) > 107) return 'unix socket paths are limited to 107 bytes';
+  return undefined;
+};
+const checkIfname: Check = (s) => (/^[^\s/:]{1,15}$/.test(s) ? undefined : 'not an interface name (1-15 characters, no spaces, "/" or ":")');
+
+/** An IPv4/IPv6 address or CIDR; returns an error text or undefined. */
+export function cidrProblem(s: string): string | undefined {
+  const slash = s.indexOf('/');
+  const addr = slash === -1 ? s : s.slice(0, slash);
+  const fam = isIP(addr);
+  if (fam === 0) return `"${s}" is not an IP address or CIDR`;
+  if (slash !== -1) {
+    const bits = s.slice(slash + 1);
+    const max = fam === 4 ? 32 : 128;
+    if (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > max) return `"${s}" has a bad prefix length (0-${max})`;
+  }
+  return undefined;
+}
+const checkCidr: Check = cidrProblem;
+const checkRemoteAddress: Check = (s) => {
+  const p = cidrProblem(s);
+  if (p) return p;
+  if (/^(0\.0\.0\.0|::)(\/0)?$/.test(s) || /\/0$/.test(s)) return 'an exclusion for every address is refused (leave remoteAddress out to mean any)';
+  return undefined;
+};
+const checkHostOrCidr: Check = (s) => {
+  if (cidrProblem(s) === undefined) return undefined;
+  return /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(s) && !s.includes('/')
+    ? undefined
+    : `"${s}" is not an IP address, CIDR or host name`;
+};
+/** "host:port" or "[v6]:port"; port 0 picks a free port (tests). */
+export function parseListen(s: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(s);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  if (m[1] !== undefined && isIP(host) !== 6) return undefined;
+  return { host, port };
+}
+const checkListen: Check = (s) => (parseListen(s) ? undefined : 'must be "HOST:PORT" or "[IPv6]:PORT"');
+/** "any" or comma-separated ports and ranges ("22,8000-8010"). */
+export function portListProblem(s: string): string | undefined {
+  if (s === 'any') return undefined;
+  for (const part of s.split(',')) {
+    const m = /^\s*([0-9]{1,5})(?:\s*-\s*([0-9]{1,5}))?\s*$/.exec(part);
+    if (!m) return `"${s}" is not "any" or a list of ports and ranges like "22,8000-8010"`;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a < 1 || b > 65535 || a > b) return `"${part.trim()}" is not a port or range within 1-65535`;
+  }
+  return undefined;
+}
+const checkPortList: Check = portListProblem;
+const checkProfile: Check = (s) => (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(s) ? undefined : 'not a profile name (lowercase letters, digits, "-", "_", ".")');
+const checkGroup: Check = (s) => (/^[a-z_][a-z0-9_-]{0,31}\$?$|^[0-9]+$/.test(s) ? undefined : 'not a group name or gid');
+
+// ---- node shorthands ----
+
+const bool = (): SchemaNode => ({ kind: 'boolean' });
+const int = (min: number, max: number): SchemaNode => ({ kind: 'integer', min, max });
+const port = (): SchemaNode => int(1, 65535);
+const dur = (min: number, max: number): SchemaNode => ({ kind: 'duration', min, max });
+const size = (min: number, max: number): SchemaNode => ({ kind: 'size', min, max });
+const str = (check?: Check, pattern?: string): SchemaNode => ({ kind: 'string', ...(check ? { check } : {}), ...(pattern ? { pattern } : {}) });
+const oneOf = (values: readonly string[]): SchemaNode => ({ kind: 'enum', values });
+const list = (items: SchemaNode, maxItems = 4096): SchemaNode => ({ kind: 'array', items, maxItems });
+const obj = (fields: Record<string, FieldDef>): SchemaNode => ({ kind: 'object', fields });
+const f = (node: SchemaNode, doc: string, extra: Omit<FieldDef, 'node' | 'doc'> = {}): FieldDef => ({ node, doc, ...extra });
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export const DETECTORS = ['portscan', 'synflood', 'bruteforce'] as const;
+
+const exclusionItem = obj({
+  direction: f(oneOf(['inbound', 'outbound', 'both']), 'Which connections the exclusion lets through.', { default: 'both' }),
+  protocol: f(oneOf(['tcp', 'udp', 'icmp', 'any']), 'Protocol.', { default: 'any' }),
+  remoteAddress: f(str(checkRemoteAddress), 'Remote IPv4/IPv6 address or CIDR; absent = any remote address (0.0.0.0 and :: alone are refused).', { optional: true }),
+  localPorts: f(str(checkPortList), '"any" or ports and ranges on this host, e.g. "22,8000-8010".', { default: 'any' }),
+  remotePorts: f(str(checkPortList), '"any" or ports and ranges on the remote side.', { default: 'any' }),
+  description: f(str(), 'Free text shown in `bulwark isolation exclusions`.', { default: '' }),
+  status: f(oneOf(['active', 'inactive']), 'Inactive exclusions are kept but not applied.', { default: 'active' }),
+});
+
+export const CONFIG_SCHEMA: SchemaNode = obj({
+  interfaces: f(list(str(checkIfname), 64), 'Capture interfaces; empty = every interface that is up, except loopback.'),
+  databases: f(
+    obj({
+      dir: f(str(checkNonEmpty), 'Directory of signature databases (*.yaml, *.rules) with a manifest. Relative paths are relative to the config file.'),
+      rules: f(list(str(checkNonEmpty), 256), 'Extra Suricata/Snort .rules files imported on top of `dir` (relative to the config file).'),
+      requireManifest: f(bool(), 'Refuse a database directory whose integrity manifest is missing or does not match.'),
+      vars: f(
+        { kind: 'map', values: str(checkNonEmpty), keyPattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxEntries: 1024 },
+        'Suricata address/port variables ($HOME_NET, $HTTP_PORTS...). Keys given here replace the default of the same name; the other defaults stay.',
+      ),
+      anyPorts: f(list(port(), 65535), 'Ports a rule with destination port `any` maps to; empty = union of the other rules\' ports.'),
+    }),
+    'Signature databases.',
+  ),
+  protection: f(obj({ enabled: f(bool(), 'Network threat protection on/off (capture, detection and response).') }), 'Network threat protection.'),
+  action: f(oneOf(['block', 'alert', 'dry-run']), 'Response to detections: block the source, only alert, or dry-run (log what would be blocked).'),
+  blockDurationMs: f(dur(SEC, 30 * DAY), 'How long a detected attacker stays blocked (kernel-enforced timeout).'),
+  maxBlocksPerMinute: f(int(1, 1_000_000), 'Cap on new blocks per minute from detections; excess detections are alerted, not blocked.'),
+  neverBlock: f(list(str(checkCidr)), 'Addresses/CIDRs never blocked (loopback and the host\'s own addresses are always added).'),
+  neverBlockSshClients: f(bool(), 'Also never block the addresses of current SSH clients.'),
+  management: f(
+    list(
+      obj({
+        address: f(str(checkHostOrCidr), 'IP address, CIDR or host name of the management server.', { required: true }),
+        port: f(port(), 'TCP port on the management host; absent = any port.', { optional: true }),
+        description: f(str(), 'Free text.', { optional: true }),
+      }),
+      256,
+    ),
+    'Management endpoints: never blocked and always reachable during isolation.',
+  ),
+  metrics: f(
+    obj({
+      enabled: f(bool(), 'Serve Prometheus metrics over HTTP.'),
+      listen: f(str(checkListen), 'HOST:PORT of the metrics HTTP server (GET /metrics, GET /healthz).'),
+    }),
+    'Prometheus metrics endpoint.',
+  ),
+  control: f(
+    obj({
+      socket: f(str(checkSocketPath), 'Unix socket of the control API used by the CLI (mode 0600; parent directory created 0755).'),
+      group: f(str(checkGroup), 'Group allowed to use the control socket (socket becomes 0660 with this group).', { optional: true }),
+    }),
+    'Control socket.',
+  ),
+  stateDir: f(str(checkAbsolutePath), 'State directory (lock file, block and isolation state). Created if missing.'),
+  log: f(obj({ level: f(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'Log level (BULWARK_LOG_LEVEL overrides).') }), 'Logging.'),
+  events: f(
+    obj({
+      file: f(str(checkPathOrEmpty), 'EVE-JSON event file; "" = events only in the log.'),
+      maxBytes: f(size(64 * KiB, 64 * GiB), 'Rotate the event file at this size.'),
+      keep: f(int(0, 1000), 'Rotated event files kept.'),
+      foldWindowMs: f(dur(0, DAY), 'Repeats of (source, signature) within this window fold into one event.'),
+      queueSize: f(int(1, 10_000_000), 'Bounded queue between engine and event writers; the oldest events are dropped when full (counted).'),
+    }),
+    'Security events.',
+  ),
+  capture: f(
+    obj({
+      bufferBytes: f(size(1 * MiB, 2 * GiB), 'libpcap kernel buffer size per interface.'),
+      bufferTimeoutMs: f(dur(1, 10 * SEC), 'libpcap buffer timeout (latency vs. wake-ups).'),
+      snaplen: f(int(64, 262_144), 'Bytes captured per packet.'),
+      exclude: f(list(str(checkCidr)), 'CIDRs whose traffic is not captured (BPF-level).'),
+    }),
+    'Packet capture.',
+  ),
+  engine: f(
+    obj({
+      maxFlows: f(int(1, 100_000_000), 'Flow table size; the least recently used flow is evicted when full (counted).'),
+      reassemblyDepth: f(size(0, 1 * GiB), 'Bytes reassembled per flow direction; the rest is not inspected.'),
+      maxSegmentsPerFlow: f(int(1, 1_000_000), 'Out-of-order segments buffered per flow direction.'),
+      timeouts: f(
+        obj({
+          newMs: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.'),
+          establishedMs: f(dur(SEC, 7 * DAY), 'Idle timeout of established flows.'),
+          closedMs: f(dur(0, DAY), 'How long closed flows are kept.'),
+        }),
+        'Flow idle timeouts.',
+      ),
+    }),
+    'Inspection engine.',
+  ),
+  intercept: f(
+    obj({
+      listen: f(bool(), 'Listen on watched ports where no local service does, so attacks reach the inspector.'),
+      excludePorts: f(list(port(), 65535), 'Ports never listened on.'),
+      maxConnections: f(int(1, 1_000_000), 'Concurrent intercepted connections; new ones are refused when full.'),
+      idleTimeoutMs: f(dur(SEC, HOUR), 'Intercepted connections idle longer than this are closed.'),
+      maxBytesPerConnection: f(size(1, 1 * GiB), 'Bytes read per intercepted connection before it is closed.'),
+    }),
+    'Port interception.',
+  ),
+  isolation: f(
+    obj({
+      autoEnd: f(bool(), 'End isolation automatically after `durationMs` (otherwise after 5 h if no --for is given).'),
+      durationMs: f(dur(MIN, 30 * DAY), 'Default isolation length.'),
+      profiles: f(list(str(checkProfile), 64), 'Network profiles allowed during isolation (names from databases/network-profiles.yaml).'),
+      exclusions: f(list(exclusionItem, 1024), 'Exclusions applied to automatic (policy) isolation.'),
+      policy: f(
+        obj({
+          enabled: f(bool(), 'Isolate automatically on detections matching any list below.'),
+          severities: f(list(oneOf(SEVERITIES), 4), 'Severities that trigger isolation.'),
+          signatureIds: f(list(int(1, 2 ** 31 - 1), 10_000), 'Signature ids that trigger isolation.'),
+          detectors: f(list(oneOf(DETECTORS), 3), 'Behavioural detectors that trigger isolation.'),
+        }),
+        'Automatic isolation policy.',
+      ),
+      rstWindowMs: f(dur(0, 5 * MIN), 'How long outgoing RSTs may leave after severing connections.'),
+    }),
+    'Network isolation.',
+  ),
+});
+
+/** Every leaf key path of the schema ("engine.timeouts.newMs", "management[].address"...). */
+export function schemaPaths(node: SchemaNode = CONFIG_SCHEMA, prefix = ''): string[] {
+  if (node.kind === 'object') {
+    return Object.entries(node.fields).flatMap(([k, fd]) => {
+      const p = prefix === '' ? k : `${prefix}.${k}`;
+      const inner = schemaPaths(fd.node, p);
+      return inner.length === 0 ? [p] : inner;
+    });
+  }
+  if (node.kind === 'array' && node.items.kind === 'object') return schemaPaths(node.items, `${prefix}[]`);
+  return [];
+}

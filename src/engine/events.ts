@@ -1,0 +1,333 @@
+/**
+ * "Network attack detected" events: EVE-JSON compatible alert lines (docs/events.md).
+ * - toAlertEvent: Detection → AlertEvent (pure).
+ * - EventFolder: repeats of (source, signature) within a window fold into one event with a count.
+ * - EventWriter: appends JSON lines to the event file through a bounded queue (drop-oldest),
+ *   with size-based rotation; never blocks the packet path.
+ */
+import { open, rename, rm, stat, mkdir, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../log/index.js';
+import type { Severity } from '../signatures/types.js';
+import type { AlertEvent, Detection } from './types.js';
+
+const EVE_SEVERITY: Record<Severity, number> = { critical: 1, high: 1, medium: 2, low: 3 };
+
+/** EVE timestamp: local-offset ISO 8601 with microseconds, like Suricata ("2026-11-21T07:27:33.123456+0000"). */
+export function eveTimestamp(ms: number): string {
+  const d = new Date(Math.floor(ms));
+  const us = Math.floor((ms - Math.floor(ms / 1000) * 1000) * 1000);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return (
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(us, 6)}+0000`
+  );
+}
+
+export interface AlertEventOptions {
+  /** What the response layer did: 'blocked' when the source was blocked. */
+  action: 'allowed' | 'blocked';
+  /** Absolute end of the block (ms since the epoch). */
+  blockedUntilMs?: number;
+  /** Why a block was not applied although the signature asks for one (never-block, spoofable, rate cap, dry-run...). */
+  blockSkipped?: string;
+  /** Occurrences folded into this event (1 = just this one). */
+  count: number;
+  eventId: string;
+}
+
+export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
+  const ev: AlertEvent = {
+    timestamp: eveTimestamp(d.timestampMs),
+    flow_id: d.flowId.toString(),
+    event_type: 'alert',
+    src_ip: d.srcIp,
+    src_port: d.srcPort,
+    dest_ip: d.destIp,
+    dest_port: d.destPort,
+    proto: d.proto,
+    alert: {
+      action: o.action,
+      signature_id: d.signatureId,
+      rev: d.rev,
+      signature: d.signature,
+      category: d.category,
+      severity: EVE_SEVERITY[d.severity],
+    },
+    bulwark: {
+      event: 'Network attack detected',
+      event_id: o.eventId,
+      attack: d.signature,
+      severity: d.severity,
+      count: o.count,
+    },
+  };
+  if (d.detector !== undefined) ev.bulwark.detector = d.detector;
+  if (o.blockedUntilMs !== undefined) ev.bulwark.blocked_until = new Date(o.blockedUntilMs).toISOString();
+  if (o.blockSkipped !== undefined) ev.bulwark.block_skipped = o.blockSkipped;
+  if (d.payloadExcerpt !== undefined) ev.bulwark.payload_excerpt = d.payloadExcerpt.slice(0, 256);
+  if (d.details !== undefined) ev.bulwark.details = d.details;
+  return ev;
+}
+
+interface FoldEntry {
+  windowStartMs: number;
+  /** Repeats since the window started (the first occurrence is not counted here). */
+  repeats: number;
+  last: Detection;
+}
+
+export interface EventFolderOptions {
+  windowMs: number;
+  /** Bound on (source, signature) keys; least recently seen keys are flushed when it is hit. */
+  max?: number;
+  /** Called with the last detection of a window and how many repeats were folded into it. */
+  onFolded: (last: Detection, repeats: number) => void;
+}
+
+/**
+ * Folds repeats: the first detection of a (source, signature) key is emitted at once
+ * (offer returns true); later ones within `windowMs` (detection time) are counted and reported
+ * once through onFolded when the window ends (tick), the key is evicted, or flush() is called.
+ */
+export class EventFolder {
+  private readonly table: LRUCache<string, FoldEntry>;
+  private readonly windowMs: number;
+  private readonly onFolded: (last: Detection, repeats: number) => void;
+  folded = 0;
+  evicted = 0;
+
+  constructor(o: EventFolderOptions) {
+    this.windowMs = o.windowMs;
+    this.onFolded = o.onFolded;
+    this.table = new LRUCache<string, FoldEntry>({
+      max: o.max ?? 10_000,
+      dispose: (e, _k, reason) => {
+        if (reason === 'evict') {
+          this.evicted++;
+          if (e.repeats > 0) this.onFolded(e.last, e.repeats);
+        }
+      },
+    });
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** Returns true when `d` must be emitted now, false when it was folded into an open window. */
+  offer(d: Detection): boolean {
+    if (this.windowMs <= 0) return true;
+    const key = `${d.srcIp}|${d.signatureId}`;
+    const e = this.table.get(key);
+    if (e !== undefined && d.timestampMs - e.windowStartMs < this.windowMs && d.timestampMs >= e.windowStartMs) {
+      e.repeats++;
+      e.last = d;
+      this.folded++;
+      return false;
+    }
+    if (e !== undefined && e.repeats > 0) this.onFolded(e.last, e.repeats);
+    this.table.set(key, { windowStartMs: d.timestampMs, repeats: 0, last: d });
+    return true;
+  }
+
+  /** Closes windows that ended before nowMs, reporting their repeats. */
+  tick(nowMs: number): void {
+    const done: string[] = [];
+    for (const [k, e] of this.table.entries()) if (nowMs - e.windowStartMs >= this.windowMs) done.push(k);
+    for (const k of done) {
+      const e = this.table.get(k);
+      if (e === undefined) continue;
+      this.table.delete(k);
+      if (e.repeats > 0) this.onFolded(e.last, e.repeats);
+    }
+  }
+
+  /** Reports every open window with repeats (shutdown, end of an offline scan). */
+  flush(): void {
+    const all = [...this.table.values()];
+    this.table.clear();
+    for (const e of all) if (e.repeats > 0) this.onFolded(e.last, e.repeats);
+  }
+}
+
+export interface EventWriterOptions {
+  file: string;
+  maxBytes: number;
+  keep: number;
+  queueSize: number;
+  log: Logger;
+  registry?: Registry;
+}
+
+export interface EventWriterStats {
+  written: number;
+  dropped: number;
+  rotations: number;
+  queued: number;
+  errors: number;
+}
+
+/**
+ * Appends one JSON line per event. write() only enqueues (O(1)); a single async drain loop
+ * writes batches. When the queue is full the oldest line is dropped and counted. When the file
+ * would exceed maxBytes it is rotated: FILE → FILE.1 → … → FILE.keep (the oldest is deleted).
+ */
+export class EventWriter {
+  private readonly q: string[] = [];
+  private qHead = 0;
+  private fh: FileHandle | null = null;
+  private size = 0;
+  private draining: Promise<void> | null = null;
+  private closed = false;
+  private readonly s: EventWriterStats = { written: 0, dropped: 0, rotations: 0, queued: 0, errors: 0 };
+
+  constructor(private readonly o: EventWriterOptions) {
+    if (o.registry) {
+      const st = this.s;
+      const queued = (): number => this.q.length - this.qHead;
+      new Counter({
+        name: 'bulwark_events_written_total',
+        help: 'Event lines written to the event file.',
+        registers: [o.registry],
+        collect() {
+          this.reset();
+          this.inc(st.written);
+        },
+      });
+      new Counter({
+        name: 'bulwark_events_dropped_total',
+        help: 'Event lines dropped because the writer queue was full (oldest first) or the file failed.',
+        registers: [o.registry],
+        collect() {
+          this.reset();
+          this.inc(st.dropped);
+        },
+      });
+      new Counter({
+        name: 'bulwark_event_file_rotations_total',
+        help: 'Event file rotations.',
+        registers: [o.registry],
+        collect() {
+          this.reset();
+          this.inc(st.rotations);
+        },
+      });
+      new Gauge({
+        name: 'bulwark_events_queued',
+        help: 'Event lines waiting to be written.',
+        registers: [o.registry],
+        collect() {
+          this.set(queued());
+        },
+      });
+    }
+  }
+
+  /** Enqueues one event (any JSON-serialisable object). Never blocks, never throws. */
+  write(ev: object): void {
+    if (this.closed) {
+      this.s.dropped++;
+      return;
+    }
+    let line: string;
+    try {
+      line = JSON.stringify(ev) + '\n';
+    } catch {
+      this.s.dropped++;
+      return;
+    }
+    if (this.q.length - this.qHead >= this.o.queueSize) {
+      this.qHead++;
+      this.s.dropped++;
+    }
+    this.q.push(line);
+    if (this.qHead > 1024 && this.qHead * 2 > this.q.length) {
+      this.q.splice(0, this.qHead);
+      this.qHead = 0;
+    }
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
+    });
+  }
+
+  private async openFile(): Promise<FileHandle> {
+    if (this.fh) return this.fh;
+    await mkdir(dirname(this.o.file), { recursive: true });
+    this.fh = await open(this.o.file, 'a', 0o640);
+    this.size = (await stat(this.o.file)).size;
+    return this.fh;
+  }
+
+  private async rotate(): Promise<void> {
+    if (this.fh) {
+      await this.fh.close();
+      this.fh = null;
+    }
+    const f = this.o.file;
+    if (this.o.keep <= 0) {
+      await rm(f, { force: true });
+    } else {
+      await rm(`${f}.${this.o.keep}`, { force: true });
+      for (let i = this.o.keep - 1; i >= 1; i--) {
+        await rename(`${f}.${i}`, `${f}.${i + 1}`).catch(() => undefined);
+      }
+      await rename(f, `${f}.1`).catch(() => undefined);
+    }
+    this.s.rotations++;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.q.length - this.qHead > 0) {
+      const batch: string[] = [];
+      let bytes = 0;
+      while (this.qHead < this.q.length && batch.length < 512) {
+        const l = this.q[this.qHead++]!;
+        batch.push(l);
+        bytes += Buffer.byteLength(l);
+      }
+      if (this.qHead === this.q.length) {
+        this.q.length = 0;
+        this.qHead = 0;
+      }
+      try {
+        let fh = await this.openFile();
+        if (this.size > 0 && this.size + bytes > this.o.maxBytes) {
+          await this.rotate();
+          fh = await this.openFile();
+        }
+        await fh.write(batch.join(''));
+        this.size += bytes;
+        this.s.written += batch.length;
+      } catch (e) {
+        this.s.errors++;
+        this.s.dropped += batch.length;
+        this.o.log.warn({ err: e, file: this.o.file }, 'event file write failed');
+        if (this.fh) {
+          await this.fh.close().catch(() => undefined);
+          this.fh = null;
+        }
+      }
+    }
+  }
+
+  /** Resolves when everything queued so far is written. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    if (this.fh) {
+      await this.fh.close();
+      this.fh = null;
+    }
+  }
+
+  stats(): EventWriterStats {
+    return { ...this.s, queued: this.q.length - this.qHead };
+  }
+}

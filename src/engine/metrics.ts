@@ -1,0 +1,87 @@
+/**
+ * Engine metrics. The packet path only bumps plain numbers; prom-client reads them through
+ * collect callbacks at scrape time (docs/metrics.md, section "Engine").
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EngineStats } from './engine.js';
+
+function counter(registry: Registry, name: string, help: string, read: (s: EngineStats) => number, stats: () => EngineStats): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read(stats()));
+    },
+  });
+}
+
+function gauge(registry: Registry, name: string, help: string, read: (s: EngineStats) => number, stats: () => EngineStats): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read(stats()));
+    },
+  });
+}
+
+export function registerEngineMetrics(registry: Registry, stats: () => EngineStats): void {
+  counter(registry, 'bulwark_packets_total', 'Packets handed to the engine.', (s) => s.packets, stats);
+  counter(registry, 'bulwark_bytes_total', 'Captured bytes handed to the engine.', (s) => s.bytes, stats);
+  new Counter({
+    name: 'bulwark_packets_dropped_total',
+    help: 'Packets not inspected, by reason (decode failures, non-TCP, fragments...).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(stats().dropped)) this.inc({ reason }, n);
+    },
+  });
+  gauge(registry, 'bulwark_flows_active', 'Flows in the flow table.', (s) => s.flowsActive, stats);
+  counter(registry, 'bulwark_flows_total', 'Flows created.', (s) => s.flowsCreated, stats);
+  counter(registry, 'bulwark_flow_evictions_total', 'Flows evicted because the table was full (LRU).', (s) => s.flowEvictions, stats);
+  counter(registry, 'bulwark_flow_timeouts_total', 'Flows expired by idle timeout.', (s) => s.flowTimeouts, stats);
+  gauge(registry, 'bulwark_flow_memory_pressure', '1 while shortened timeouts are in force (table or stream memory above 90 %).', (s) => (s.memoryPressure ? 1 : 0), stats);
+  gauge(registry, 'bulwark_reassembly_memory_bytes', 'Stream bytes retained for verification, all flows.', (s) => s.streamMemoryBytes, stats);
+  counter(registry, 'bulwark_reassembly_memory_refused_total', 'Stream buffers refused by the global memory bound.', (s) => s.streamMemoryRefused, stats);
+  new Counter({
+    name: 'bulwark_reassembly_segments_total',
+    help: 'TCP data segments by reassembly outcome.',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const r = stats().reassembly;
+      this.inc({ outcome: 'in_order' }, r.inOrderSegments);
+      this.inc({ outcome: 'out_of_order' }, r.outOfOrderSegments);
+      this.inc({ outcome: 'retransmission' }, r.retransmittedSegments);
+      this.inc({ outcome: 'dropped' }, r.segmentsDropped);
+      this.inc({ outcome: 'bogus' }, r.bogusSegments);
+    },
+  });
+  counter(registry, 'bulwark_reassembly_overlap_bytes_total', 'Bytes received again (retransmissions, overlaps).', (s) => s.reassembly.overlapBytes, stats);
+  counter(registry, 'bulwark_reassembly_overlap_mismatch_bytes_total', 'Overlapping bytes that differed from the kept ones (first-wins).', (s) => s.reassembly.overlapMismatchBytes, stats);
+  counter(registry, 'bulwark_reassembly_gaps_total', 'Holes given up on because the out-of-order buffer was full.', (s) => s.reassembly.gaps, stats);
+  counter(registry, 'bulwark_reassembly_gap_bytes_total', 'Bytes skipped in given-up holes.', (s) => s.reassembly.gapBytes, stats);
+  counter(registry, 'bulwark_reassembly_depth_exceeded_bytes_total', 'Stream bytes past the reassembly depth (not inspected).', (s) => s.reassembly.bytesBeyondDepth, stats);
+  counter(registry, 'bulwark_match_pending_dropped_total', 'Pending candidates dropped (per-flow cap or re-verification window).', (s) => s.pendingDropped, stats);
+  counter(registry, 'bulwark_match_rate_filtered_total', 'Matches suppressed by threshold / detection_filter.', (s) => s.suppressedByRateFilter, stats);
+  new Counter({
+    name: 'bulwark_detections_total',
+    help: 'Detections by kind (signature or detector) and severity.',
+    labelNames: ['kind', 'severity'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const d = stats().detections;
+      for (const [kind, n] of Object.entries(d.byKind)) this.inc({ kind, severity: 'all' }, n);
+      for (const [severity, n] of Object.entries(d.bySeverity)) this.inc({ kind: 'all', severity }, n);
+    },
+  });
+  gauge(registry, 'bulwark_detector_tracked', 'Keys held by detector and rate-filter trackers.', (s) => s.detectors.tracked, stats);
+  counter(registry, 'bulwark_detector_evictions_total', 'Tracker keys evicted (LRU bound).', (s) => s.detectors.evictions, stats);
+}

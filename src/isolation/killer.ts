@@ -1,0 +1,230 @@
+/**
+ * Severing connections when isolation starts. The decision (which flows an exclusion covers) is
+ * pure and unit-tested; the side effects sit behind ConnectionKiller: `ss -K` (SOCK_DESTROY) for
+ * local sockets — the peer sees the RST because the isolation batch opens the iso_rst window — and
+ * `conntrack -D` for the remaining entries (forwarded flows), bounded per severing.
+ */
+import { spawn } from 'node:child_process';
+import { isIP } from 'node:net';
+import { cidrContains, portInSpec } from './addr.js';
+import { AGENT_CT_MARK, type EffectiveRule } from './types.js';
+
+export interface SocketInfo {
+  proto: 'tcp' | 'udp';
+  local: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+  /** Owning process ids (ss -p). */
+  pids: number[];
+  uid: number;
+}
+
+export interface ConntrackEntry {
+  /** Protocol name as conntrack prints it (tcp, udp, icmp, icmpv6...). */
+  proto: string;
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  mark: number;
+}
+
+export interface ConnectionKiller {
+  listSockets(): Promise<SocketInfo[]>;
+  /** Destroys the sockets; returns how many the kernel destroyed. */
+  destroySockets(sockets: readonly SocketInfo[]): Promise<number>;
+  listConntrack(): Promise<ConntrackEntry[]>;
+  /** Deletes the entries; returns how many were deleted. */
+  deleteConntrack(entries: readonly ConntrackEntry[]): Promise<number>;
+}
+
+function isLoopback(a: string): boolean {
+  return a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
+}
+
+function protoMatches(rule: EffectiveRule, proto: string): boolean {
+  if (rule.protocol === 'any') {
+    if (rule.localPorts === 'any' && rule.remotePorts === 'any') return true;
+    return proto === 'tcp' || proto === 'udp';
+  }
+  if (rule.protocol === 'icmp') return proto === 'icmp' || proto === 'icmpv6' || proto === 'ipv6-icmp';
+  return rule.protocol === proto;
+}
+
+/** True when an exclusion covers the flow with `remote` as the far end (either direction: replies are allowed). */
+export function flowExcluded(rules: readonly EffectiveRule[], proto: string, remote: string, localPort: number | undefined, remotePort: number | undefined): boolean {
+  return rules.some((r) => {
+    if (!protoMatches(r, proto)) return false;
+    if (r.remote !== 'any' && !r.remote.some((net) => safeContains(net, remote))) return false;
+    if (localPort !== undefined && !portInSpec(r.localPorts, localPort)) return false;
+    if (remotePort !== undefined && !portInSpec(r.remotePorts, remotePort)) return false;
+    return true;
+  });
+}
+
+function safeContains(net: string, addr: string): boolean {
+  try {
+    return cidrContains(net, addr);
+  } catch {
+    return false;
+  }
+}
+
+export interface SeverContext {
+  rules: readonly EffectiveRule[];
+  /** The daemon's pid: its own sockets are spared. */
+  agentPid: number;
+  /** The daemon's uid when it is not root (its sockets are spared; root would spare everything). */
+  agentUid?: number;
+}
+
+export function socketsToSever(sockets: readonly SocketInfo[], ctx: SeverContext): SocketInfo[] {
+  return sockets.filter((s) => {
+    if (isLoopback(s.remote) || isLoopback(s.local) || s.remote === s.local) return false;
+    if (s.pids.includes(ctx.agentPid)) return false;
+    if (ctx.agentUid !== undefined && ctx.agentUid !== 0 && s.uid === ctx.agentUid) return false;
+    return !flowExcluded(ctx.rules, s.proto, s.remote, s.localPort, s.remotePort);
+  });
+}
+
+export function conntrackToDelete(entries: readonly ConntrackEntry[], ctx: SeverContext): ConntrackEntry[] {
+  return entries.filter((e) => {
+    if (isLoopback(e.src) || isLoopback(e.dst)) return false;
+    if (e.mark === AGENT_CT_MARK) return false;
+    // Either end may be the remote one (inbound, outbound or forwarded).
+    if (flowExcluded(ctx.rules, e.proto, e.src, e.dport, e.sport)) return false;
+    if (flowExcluded(ctx.rules, e.proto, e.dst, e.sport, e.dport)) return false;
+    return true;
+  });
+}
+
+function splitHostPort(text: string): { host: string; port: number } | undefined {
+  const i = text.lastIndexOf(':');
+  if (i <= 0) return undefined;
+  let host = text.slice(0, i);
+  const port = Number(text.slice(i + 1));
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  host = host.replace(/%.*$/, '');
+  if (host.startsWith('::ffff:') && isIP(host.slice(7)) === 4) host = host.slice(7);
+  if (!Number.isInteger(port) || isIP(host) === 0) return undefined;
+  return { host, port };
+}
+
+/** Parses `ss -H -tun -e -p state connected` lines. */
+export function parseSs(text: string): SocketInfo[] {
+  const out: SocketInfo[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 6) continue;
+    const proto = f[0];
+    if (proto !== 'tcp' && proto !== 'udp') continue;
+    const l = splitHostPort(f[4]!);
+    const r = splitHostPort(f[5]!);
+    if (!l || !r) continue;
+    const pids = [...line.matchAll(/pid=([0-9]+)/g)].map((m) => Number(m[1]));
+    const uidM = /\buid:([0-9]+)/.exec(line);
+    out.push({ proto, local: l.host, localPort: l.port, remote: r.host, remotePort: r.port, pids, uid: uidM ? Number(uidM[1]) : 0 });
+  }
+  return out;
+}
+
+/** Parses `conntrack -L` lines (original direction tuple and mark). */
+export function parseConntrack(text: string): ConntrackEntry[] {
+  const out: ConntrackEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(?:ipv[46]\s+\d+\s+)?(\S+)\s+\d+\s/.exec(line.trim());
+    if (!m) continue;
+    const src = /\bsrc=(\S+)/.exec(line);
+    const dst = /\bdst=(\S+)/.exec(line);
+    if (!src || !dst) continue;
+    const sport = /\bsport=(\d+)/.exec(line);
+    const dport = /\bdport=(\d+)/.exec(line);
+    const mark = /\bmark=(\d+)/.exec(line);
+    const e: ConntrackEntry = { proto: m[1]!, src: src[1]!, dst: dst[1]!, mark: mark ? Number(mark[1]) : 0 };
+    if (sport) e.sport = Number(sport[1]);
+    if (dport) e.dport = Number(dport[1]);
+    out.push(e);
+  }
+  return out;
+}
+
+function ssAddr(a: string): string {
+  return a.includes(':') ? `[${a}]` : a;
+}
+
+/** One ss filter expression for a batch of sockets. */
+export function ssFilter(batch: readonly SocketInfo[]): string {
+  return batch.map((s) => `( src ${ssAddr(s.local)}:${s.localPort} and dst ${ssAddr(s.remote)}:${s.remotePort} )`).join(' or ');
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+}
+
+function run(cmd: string, args: string[], prefix: string[], timeoutMs = 10_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const argv = [...prefix, cmd, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      if (stdout.length < 4 * 1024 * 1024) stdout += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve({ code: 127, stdout });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout });
+    });
+  });
+}
+
+export interface SystemKillerOptions {
+  /** Argv put before each command (e.g. ["ip", "netns", "exec", NS]) for tests. */
+  prefix?: string[];
+  /** Conntrack entries deleted per severing; the rest are left to the drop rules (logged). */
+  maxConntrackDeletes?: number;
+}
+
+const SS_BATCH = 64;
+
+export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKiller {
+  const prefix = opts.prefix ?? [];
+  const maxCt = opts.maxConntrackDeletes ?? 256;
+  return {
+    async listSockets() {
+      const r = await run('ss', ['-H', '-tun', '-e', '-p', 'state', 'connected'], prefix);
+      return parseSs(r.stdout);
+    },
+    async destroySockets(sockets) {
+      let killed = 0;
+      for (const proto of ['tcp', 'udp'] as const) {
+        const list = sockets.filter((s) => s.proto === proto);
+        for (let i = 0; i < list.length; i += SS_BATCH) {
+          const batch = list.slice(i, i + SS_BATCH);
+          const r = await run('ss', ['-K', '-H', '-n', proto === 'tcp' ? '-t' : '-u', 'state', 'connected', ssFilter(batch)], prefix);
+          killed += r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+        }
+      }
+      return killed;
+    },
+    async listConntrack() {
+      const r = await run('conntrack', ['-L', '-o', 'extended'], prefix);
+      return parseConntrack(r.stdout);
+    },
+    async deleteConntrack(entries) {
+      let deleted = 0;
+      for (const e of entries.slice(0, maxCt)) {
+        const args = ['-D', '-p', e.proto, '-s', e.src, '-d', e.dst];
+        if ((e.proto === 'tcp' || e.proto === 'udp') && e.sport !== undefined && e.dport !== undefined) args.push('--sport', String(e.sport), '--dport', String(e.dport));
+        const r = await run('conntrack', args, prefix);
+        if (r.code === 0) deleted++;
+      }
+      return deleted;
+    },
+  };
+}

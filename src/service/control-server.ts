@@ -1,0 +1,315 @@
+/**
+ * Control socket server (docs/control-protocol.md). Bounded: at most `maxConnections` clients,
+ * a request line of at most MAX_REQUEST_BYTES (an oversized line gets an error reply and the
+ * connection is closed without buffering more), idle connections closed after `idleTimeoutMs`.
+ * Each connection is served in order, one request at a time (reading pauses meanwhile), so a
+ * slow or stuck client only ever delays itself.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { chmod, chown, mkdir, readFile, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { BulwarkError, errorMessage, isBulwarkError } from '../errors.js';
+import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, isRecord, type ControlResponse, type ErrorBody, type RequestId } from './protocol.js';
+import type { CommandHandler, CommandRegistry } from './types.js';
+
+export interface ControlServerOptions {
+  socketPath: string;
+  /** chgrp the socket to this group (name or gid) and make it 0660. */
+  group?: string | undefined;
+  log: Logger;
+  maxConnections?: number;
+  idleTimeoutMs?: number;
+  maxRequestBytes?: number;
+  /** Called once per request with the bounded command label and the result. */
+  onRequest?: (cmd: string, result: 'ok' | 'error') => void;
+  onConnections?: (open: number) => void;
+  onRejected?: (reason: 'too_many' | 'oversized' | 'idle') => void;
+}
+
+const CMD_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+export class CommandTable implements CommandRegistry {
+  private readonly handlers = new Map<string, CommandHandler>();
+  register(name: string, handler: CommandHandler): void {
+    if (!CMD_NAME.test(name)) throw new BulwarkError('BULWARK_ERR_INTERNAL', `control: bad command name "${name}"`);
+    if (this.handlers.has(name)) throw new BulwarkError('BULWARK_ERR_INTERNAL', `control: command "${name}" registered twice`);
+    this.handlers.set(name, handler);
+  }
+  get(name: string): CommandHandler | undefined {
+    return this.handlers.get(name);
+  }
+  names(): string[] {
+    return [...this.handlers.keys()].sort();
+  }
+}
+
+async function resolveGid(group: string): Promise<number> {
+  if (/^[0-9]+$/.test(group)) return Number(group);
+  const text = await readFile('/etc/group', 'utf8');
+  for (const line of text.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid !== undefined) return Number(gid);
+  }
+  throw new BulwarkError('BULWARK_ERR_CONFIG', `control.group: no group named "${group}"`);
+}
+
+/** True when something answers on the socket path (a live daemon), false for a stale file. */
+function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    const done = (v: boolean): void => {
+      s.destroy();
+      resolve(v);
+    };
+    s.once('connect', () => {
+      done(true);
+    });
+    s.once('error', () => {
+      done(false);
+    });
+    setTimeout(() => {
+      done(false);
+    }, 1000).unref();
+  });
+}
+
+export class ControlServer {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly maxConnections: number;
+  private readonly idleTimeoutMs: number;
+  private readonly maxRequestBytes: number;
+
+  constructor(
+    private readonly opts: ControlServerOptions,
+    readonly commands: CommandTable,
+  ) {
+    this.maxConnections = opts.maxConnections ?? 64;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+    this.maxRequestBytes = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  async start(): Promise<void> {
+    const path = this.opts.socketPath;
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    if (await socketAlive(path)) {
+      throw new BulwarkError('BULWARK_ERR_LOCKED', `another bulwark daemon is listening on ${path}`, { details: { socket: path } });
+    }
+    try {
+      await unlink(path); // stale socket of a dead daemon
+    } catch {
+      // not there
+    }
+    const server = createServer((s) => {
+      this.accept(s);
+    });
+    // The socket file is created by listen(): a tight umask closes the window before chmod.
+    const oldMask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(oldMask);
+    }
+    server.on('error', (e) => {
+      this.opts.log.error({ err: e }, 'control socket error');
+    });
+    this.server = server;
+    await chmod(path, 0o600);
+    if (this.opts.group !== undefined) {
+      await chown(path, -1, await resolveGid(this.opts.group));
+      await chmod(path, 0o660);
+    }
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => {
+      resolve();
+    }));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    try {
+      await unlink(this.opts.socketPath);
+    } catch {
+      // already removed
+    }
+  }
+
+  private accept(s: Socket): void {
+    if (this.sockets.size >= this.maxConnections) {
+      this.opts.onRejected?.('too_many');
+      s.end(JSON.stringify(reply(null, errBody('BULWARK_ERR_LIMIT', `control: too many connections (max ${this.maxConnections})`))) + '\n');
+      s.destroySoon();
+      return;
+    }
+    this.sockets.add(s);
+    this.opts.onConnections?.(this.sockets.size);
+    s.on('close', () => {
+      this.sockets.delete(s);
+      this.opts.onConnections?.(this.sockets.size);
+    });
+    s.on('error', () => {
+      // client went away; 'close' follows
+    });
+
+    let chunks: Buffer[] = [];
+    let busy = false;
+    let closing = false;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        this.opts.onRejected?.('idle');
+        s.destroy();
+      }, this.idleTimeoutMs);
+      idle.unref();
+    };
+    s.on('close', () => {
+      clearTimeout(idle);
+    });
+    armIdle();
+
+    const write = async (line: string): Promise<void> => {
+      if (s.destroyed) return;
+      if (!s.write(line + '\n')) {
+        // Slow reader: wait for it (only this connection waits) but never forever.
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, this.idleTimeoutMs);
+          t.unref();
+          const done = (): void => {
+            clearTimeout(t);
+            resolve();
+          };
+          s.once('drain', done);
+          s.once('close', done);
+        });
+      }
+    };
+
+    const pump = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      s.pause();
+      clearTimeout(idle);
+      try {
+        while (!closing && !s.destroyed) {
+          const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          chunks = buf.length > 0 ? [buf] : [];
+          const nl = buf.indexOf(0x0a);
+          if (nl === -1) {
+            if (buf.length > this.maxRequestBytes) {
+              await this.refuseOversized(s, write);
+              closing = true;
+            }
+            break;
+          }
+          if (nl > this.maxRequestBytes) {
+            await this.refuseOversized(s, write);
+            closing = true;
+            break;
+          }
+          const line = buf.subarray(0, nl).toString('utf8');
+          const rest = buf.subarray(nl + 1);
+          chunks = rest.length > 0 ? [rest] : [];
+          if (line.trim() === '') continue;
+          await write(JSON.stringify(await this.handle(line)));
+        }
+      } finally {
+        busy = false;
+      }
+      if (!closing && !s.destroyed) {
+        armIdle();
+        s.resume();
+      }
+    };
+
+    s.on('data', (d: Buffer) => {
+      if (closing) return;
+      chunks.push(d);
+      void pump().catch((e: unknown) => {
+        this.opts.log.error({ err: e }, 'control connection failed');
+        s.destroy();
+      });
+    });
+  }
+
+  private async refuseOversized(s: Socket, write: (line: string) => Promise<void>): Promise<void> {
+    this.opts.onRequest?.('invalid', 'error');
+    this.opts.onRejected?.('oversized');
+    s.pause();
+    await write(JSON.stringify(reply(null, errBody('BULWARK_ERR_PROTOCOL', `control: request larger than ${this.maxRequestBytes} bytes`))));
+    s.end();
+    // Do not wait for a client that keeps sending: drop it shortly after the reply.
+    setTimeout(() => s.destroy(), 1000).unref();
+  }
+
+  /** One request line → one response object. Never throws. */
+  async handle(line: string): Promise<ControlResponse> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.opts.onRequest?.('invalid', 'error');
+      return reply(null, errBody('BULWARK_ERR_PROTOCOL', 'control: malformed JSON request'));
+    }
+    const id: RequestId = isRecord(msg) && (typeof msg.id === 'string' || typeof msg.id === 'number') ? msg.id : null;
+    if (!isRecord(msg)) {
+      this.opts.onRequest?.('invalid', 'error');
+      return reply(id, errBody('BULWARK_ERR_PROTOCOL', 'control: a request must be a JSON object'));
+    }
+    if (msg.v !== PROTOCOL_VERSION) {
+      this.opts.onRequest?.('invalid', 'error');
+      return reply(id, errBody('BULWARK_ERR_PROTOCOL', `control: unsupported protocol version ${msg.v === undefined ? 'missing' : JSON.stringify(msg.v)} (this daemon speaks ${PROTOCOL_VERSION})`));
+    }
+    if (typeof msg.cmd !== 'string' || msg.cmd === '') {
+      this.opts.onRequest?.('invalid', 'error');
+      return reply(id, errBody('BULWARK_ERR_PROTOCOL', 'control: "cmd" must be a non-empty string'));
+    }
+    if (msg.args !== undefined && !isRecord(msg.args)) {
+      this.opts.onRequest?.(this.commands.get(msg.cmd) ? msg.cmd : 'unknown', 'error');
+      return reply(id, errBody('BULWARK_ERR_PROTOCOL', 'control: "args" must be a JSON object'));
+    }
+    const cmd = msg.cmd;
+    const handler = this.commands.get(cmd);
+    if (!handler) {
+      this.opts.onRequest?.('unknown', 'error');
+      return reply(id, errBody('BULWARK_ERR_NOT_FOUND', `control: unknown command "${cmd.slice(0, 64)}"`));
+    }
+    try {
+      const result = await handler(msg.args ?? {});
+      this.opts.onRequest?.(cmd, 'ok');
+      return { v: PROTOCOL_VERSION, id, ok: true, result: result ?? null };
+    } catch (e) {
+      this.opts.onRequest?.(cmd, 'error');
+      if (isBulwarkError(e)) {
+        return reply(id, { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) });
+      }
+      this.opts.log.error({ err: e, cmd }, 'control command failed');
+      return reply(id, errBody('BULWARK_ERR_INTERNAL', `control: ${cmd} failed: ${errorMessage(e)}`));
+    }
+  }
+}
+
+function errBody(code: ErrorBody['code'], message: string): ErrorBody {
+  return { code, message };
+}
+
+function reply(id: RequestId, error: ErrorBody): ControlResponse {
+  return { v: PROTOCOL_VERSION, id, ok: false, error };
+}

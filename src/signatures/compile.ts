@@ -1,0 +1,260 @@
+/**
+ * Compiler: parsed databases → Ruleset (types.ts). Pure and deterministic: the same sources
+ * and options always give the same ruleset (only stats.compileMs varies). No I/O: the loader
+ * (load.ts) reads files and hands their text in.
+ */
+import { BulwarkError } from '../errors.js';
+import type {
+  CompileStats,
+  ContentCondition,
+  DatabaseInfo,
+  DetectorSpec,
+  Direction,
+  GroupPattern,
+  PortGroup,
+  PortRange,
+  Ruleset,
+  Signature,
+} from './types.js';
+import type { Draft, ParsedSource, Skip } from './parsed.js';
+import { buildDfa, countStates, dfaBytes, isCaseless } from './automaton.js';
+import { parseYamlDatabase } from './yaml.js';
+import { parseRulesFile } from './rules.js';
+import { concretePorts, formatRanges, normalizeRanges, resolvePorts } from './ports.js';
+
+export interface DatabaseSource {
+  /** Path (for messages and SourceRef); the extension selects the format: .yaml/.yml or .rules. */
+  file: string;
+  text: string;
+}
+
+export interface CompileOptions {
+  /** Suricata variables ($HOME_NET, $HTTP_PORTS...), config databases.vars. */
+  vars?: Record<string, string>;
+  /** What a port `any` stands for; empty/undefined = union of the other rules' ports. */
+  anyPorts?: readonly number[];
+  /**
+   * Automaton patterns are cut to this many bytes (the verifier checks the whole content):
+   * bounds the state count, hence memory (each state costs 1 KiB). Default 32.
+   */
+  maxPatternLength?: number;
+  /** Refuse a ruleset whose automata would need more states than this (memory bound). Default 1,000,000 (~1 GiB). */
+  maxTotalStates?: number;
+  /** Keep at most this many skipped-rule examples with file:line in stats.problems. Default 50. */
+  maxProblems?: number;
+  /** Monotonic milliseconds for compileMs (injected; default performance.now). */
+  now?: () => number;
+}
+
+/** How a signature id is shown in messages. */
+function where(s: { source: { file: string; line: number } }): string {
+  return `${s.source.file}:${s.source.line}`;
+}
+
+/** Parses one source by its extension. YAML errors throw; rule problems become skips. */
+export function parseSource(src: DatabaseSource, vars: Record<string, string>): ParsedSource {
+  if (/\.ya?ml$/i.test(src.file)) return parseYamlDatabase(src.file, src.text);
+  if (/\.rules$/i.test(src.file)) return parseRulesFile(src.file, src.text, { vars });
+  throw new BulwarkError('BULWARK_ERR_DATABASE', `${src.file}:1: unknown database format (expected .yaml, .yml or .rules)`, { details: { file: src.file, line: 1 } });
+}
+
+/** Scores a content as a fast pattern: longer and more varied bytes are more selective. */
+function fastPatternScore(c: ContentCondition): number {
+  const len = Math.min(c.bytes.length, 32);
+  const distinct = new Set(c.bytes).size;
+  return len * 4 + Math.min(distinct, 16);
+}
+
+export function chooseFastPattern(conditions: Signature['conditions']): number {
+  let best = -1;
+  let bestScore = -1;
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i]!;
+    if (c.kind !== 'content' || c.negated) continue;
+    if (c.fastPattern) return i;
+    const s = fastPatternScore(c);
+    if (s > bestScore) {
+      best = i;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+/** Elementary port intervals with the sorted list of signatures that apply there. */
+function portSets(sigs: readonly Signature[], idx: readonly number[]): { ranges: PortRange[]; members: number[] }[] {
+  const events = new Map<number, { add: number[]; del: number[] }>();
+  const ev = (p: number) => {
+    let e = events.get(p);
+    if (!e) events.set(p, (e = { add: [], del: [] }));
+    return e;
+  };
+  for (const i of idx) {
+    for (const r of sigs[i]!.ports) {
+      ev(r.from).add.push(i);
+      ev(r.to + 1).del.push(i);
+    }
+  }
+  const points = [...events.keys()].sort((a, b) => a - b);
+  const active = new Map<number, number>();
+  const byKey = new Map<string, { ranges: PortRange[]; members: number[] }>();
+  for (let k = 0; k < points.length; k++) {
+    const p = points[k]!;
+    const e = events.get(p)!;
+    for (const i of e.del) {
+      const n = active.get(i)! - 1;
+      if (n === 0) active.delete(i);
+      else active.set(i, n);
+    }
+    for (const i of e.add) active.set(i, (active.get(i) ?? 0) + 1);
+    const nextP = points[k + 1];
+    if (active.size === 0 || nextP === undefined) continue;
+    const members = [...active.keys()].sort((a, b) => a - b);
+    const key = members.join(',');
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { ranges: [], members }));
+    g.ranges.push({ from: p, to: nextP - 1 });
+  }
+  return [...byKey.values()].map((g) => ({ ranges: normalizeRanges(g.ranges), members: g.members }));
+}
+
+function buildGroup(direction: Direction, ranges: PortRange[], members: number[], sigs: readonly Signature[], maxLen: number): PortGroup {
+  const patterns: GroupPattern[] = [];
+  const unanchored: number[] = [];
+  for (const i of members) {
+    const s = sigs[i]!;
+    if (s.fastPatternIndex < 0) {
+      unanchored.push(i);
+      continue;
+    }
+    const c = s.conditions[s.fastPatternIndex] as ContentCondition;
+    const bytes = c.bytes.length > maxLen ? c.bytes.subarray(0, maxLen) : c.bytes;
+    patterns.push({ signature: i, length: bytes.length, nocase: c.nocase || isCaseless(bytes), bytes });
+  }
+  return { key: `${direction}:${formatRanges(ranges)}`, direction, dfa: buildDfa(patterns), patterns, unanchored };
+}
+
+function signatureBytes(s: Signature): number {
+  let n = 200 + s.name.length * 2 + s.description.length * 2;
+  for (const c of s.conditions) n += 64 + (c.kind === 'content' ? c.bytes.length : c.kind === 'pcre' ? c.source.length * 4 : 0);
+  return n;
+}
+
+/**
+ * Compiles sources into a Ruleset. Throws BULWARK_ERR_DATABASE with file:line for a refused
+ * YAML database, a signature id defined twice across files, or a ruleset over the state bound.
+ */
+export function compileRuleset(sources: readonly DatabaseSource[], opts: CompileOptions = {}): Ruleset {
+  const now = opts.now ?? (() => performance.now());
+  const t0 = now();
+  const vars = opts.vars ?? {};
+  const maxLen = opts.maxPatternLength ?? 32;
+  const maxStates = opts.maxTotalStates ?? 1_000_000;
+  const maxProblems = opts.maxProblems ?? 50;
+
+  const parsed = sources.map((s) => parseSource(s, vars));
+  const databases: DatabaseInfo[] = [];
+  const skipped: Skip[] = [];
+  const drafts: Draft[] = [];
+  const detectors: DetectorSpec[] = [];
+  const ids = new Map<number, string>();
+  for (const p of parsed) {
+    if (p.database) databases.push(p.database);
+    skipped.push(...p.skipped);
+    const yaml = p.database !== undefined;
+    for (const d of p.drafts) {
+      const prev = ids.get(d.sig.id);
+      if (prev !== undefined) {
+        if (yaml) throw new BulwarkError('BULWARK_ERR_DATABASE', `${where(d.sig)}: duplicate id ${d.sig.id} (also defined at ${prev})`, { details: { file: d.sig.source.file, line: d.sig.source.line } });
+        skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'duplicate sid', message: `${where(d.sig)}: sid ${d.sig.id} also defined at ${prev}` });
+        continue;
+      }
+      ids.set(d.sig.id, where(d.sig));
+      drafts.push(d);
+    }
+    for (const d of p.detectors) {
+      const prev = ids.get(d.id);
+      if (prev !== undefined) throw new BulwarkError('BULWARK_ERR_DATABASE', `${where(d)}: duplicate id ${d.id} (also defined at ${prev})`, { details: { file: d.source.file, line: d.source.line } });
+      ids.set(d.id, where(d));
+      detectors.push(d);
+    }
+  }
+
+  // What `any` stands for: configured, else the union of every rule's explicit ports.
+  let anyRanges: PortRange[];
+  if (opts.anyPorts && opts.anyPorts.length > 0) anyRanges = normalizeRanges(opts.anyPorts.map((p) => ({ from: p, to: p })));
+  else anyRanges = normalizeRanges(drafts.flatMap((d) => concretePorts(d.portSpec)));
+
+  const signatures: Signature[] = [];
+  for (const d of drafts) {
+    const ports = resolvePorts(d.portSpec, anyRanges).filter((r) => r.to >= 1);
+    if (ports.length === 0) {
+      skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'no ports left (any-port set empty or all excluded)', message: `${where(d.sig)}: no ports` });
+      continue;
+    }
+    signatures.push({ ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: chooseFastPattern(d.sig.conditions) });
+  }
+  // Deterministic order independent of file order.
+  signatures.sort((a, b) => a.id - b.id);
+
+  const groups: PortGroup[] = [];
+  const toServer = new Int32Array(65536).fill(-1);
+  const toClient = new Int32Array(65536).fill(-1);
+  let totalStates = 0;
+  for (const direction of ['to_server', 'to_client'] as const) {
+    const idx: number[] = [];
+    signatures.forEach((s, i) => {
+      if (s.direction === direction) idx.push(i);
+    });
+    const sets = portSets(signatures, idx).sort((a, b) => a.ranges[0]!.from - b.ranges[0]!.from);
+    for (const set of sets) {
+      const pats = set.members.filter((i) => signatures[i]!.fastPatternIndex >= 0).map((i) => {
+        const s = signatures[i]!;
+        const b = (s.conditions[s.fastPatternIndex] as ContentCondition).bytes;
+        return { bytes: b.length > maxLen ? b.subarray(0, maxLen) : b };
+      });
+      totalStates += countStates(pats);
+      if (totalStates > maxStates) {
+        throw new BulwarkError('BULWARK_ERR_LIMIT', `ruleset needs more than ${maxStates} automaton states (${maxStates} KiB): too many distinct patterns × port groups; set databases.anyPorts to fewer ports or load fewer rules`);
+      }
+      const g = buildGroup(direction, set.ranges, set.members, signatures, maxLen);
+      const gi = groups.length;
+      groups.push(g);
+      const table = direction === 'to_server' ? toServer : toClient;
+      for (const r of set.ranges) table.fill(gi, r.from, r.to + 1);
+    }
+  }
+
+  const portSet = new Set<number>();
+  for (const s of signatures) for (const r of s.ports) for (let p = r.from; p <= r.to; p++) portSet.add(p);
+  for (const d of detectors) if (d.kind === 'bruteforce') for (const r of d.ports) for (let p = r.from; p <= r.to; p++) portSet.add(p);
+  const ports = [...portSet].sort((a, b) => a - b);
+
+  const skippedCounts: Record<string, number> = {};
+  for (const s of skipped) skippedCounts[s.reason] = (skippedCounts[s.reason] ?? 0) + 1;
+  let memoryBytes = toServer.byteLength + toClient.byteLength;
+  for (const g of groups) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
+  for (const s of signatures) memoryBytes += signatureBytes(s);
+
+  const stats: CompileStats = {
+    compileMs: 0,
+    memoryBytes,
+    loaded: signatures.length,
+    skipped: Object.fromEntries(Object.entries(skippedCounts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+    states: totalStates,
+    problems: skipped.slice(0, maxProblems).map((s) => ({ file: s.file, line: s.line, reason: s.reason, message: s.message })),
+  };
+  const version = databases.length > 0 ? databases.map((d) => `${d.name} ${d.version}`).join(', ') : sources.length > 0 ? 'rules only' : 'empty';
+  const ruleset: Ruleset = {
+    databases,
+    version,
+    signatures,
+    ports,
+    groups,
+    groupByPort: { toServer, toClient },
+    detectors: detectors.sort((a, b) => a.id - b.id),
+    stats,
+  };
+  stats.compileMs = Math.round((now() - t0) * 10) / 10;
+  return ruleset;
+}

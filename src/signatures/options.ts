@@ -1,0 +1,236 @@
+/**
+ * Parsers for keyword values shared by the Suricata importer and the YAML format
+ * (byte_test, byte_jump, isdataat, dsize, flags, flowbits, threshold). Each throws
+ * OptionError with a message; callers add file:line.
+ */
+import type {
+  ByteJumpCondition,
+  ByteTestCondition,
+  ByteTestOp,
+  FlowbitOp,
+  IsDataAtCondition,
+  NumericRange,
+  RateFilter,
+  TcpFlagsMatch,
+} from './types.js';
+
+export class OptionError extends Error {}
+/** A well-formed value that uses a feature bulwark does not implement: the rule is skipped with `reason`. */
+export class Unsupported extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function int(s: string | undefined, what: string): number {
+  const t = (s ?? '').trim();
+  if (!/^[-+]?(\d+|0x[0-9a-fA-F]+)$/.test(t)) {
+    if (/^[A-Za-z_][\w.]*$/.test(t)) throw new Unsupported('byte_extract variable');
+    throw new OptionError(`${what}: expected an integer, got "${t}"`);
+  }
+  return t.startsWith('-') ? -Number(t.slice(1)) : Number(t.replace(/^\+/, ''));
+}
+
+export function parseInteger(s: string, what: string, min = -Infinity, max = Infinity): number {
+  const n = int(s, what);
+  if (n < min || n > max) throw new OptionError(`${what}: ${n} outside ${min}..${max}`);
+  return n;
+}
+
+function parseBase(opts: string[]): 8 | 10 | 16 | undefined {
+  if (!opts.includes('string')) return undefined;
+  if (opts.includes('hex')) return 16;
+  if (opts.includes('oct')) return 8;
+  return 10;
+}
+
+const BT_FLAGS = new Set(['relative', 'big', 'little', 'string', 'hex', 'dec', 'oct']);
+
+export function parseByteTest(v: string): ByteTestCondition {
+  const parts = v.split(',').map((s) => s.trim());
+  if (parts.length < 4) throw new OptionError('byte_test: expected count, operator, value, offset');
+  const count = parseInteger(parts[0]!, 'byte_test count', 1, 10);
+  let opText = parts[1]!;
+  let negated = false;
+  if (opText.startsWith('!') && opText !== '!') {
+    negated = true;
+    opText = opText.slice(1);
+  }
+  if (opText === '!=') {
+    negated = !negated;
+    opText = '=';
+  }
+  const ops: ByteTestOp[] = ['<', '>', '=', '!', '<=', '>=', '&', '^'];
+  if (!ops.includes(opText as ByteTestOp)) throw new OptionError(`byte_test: unknown operator "${parts[1]!}"`);
+  const value = parseInteger(parts[2]!, 'byte_test value');
+  const offset = parseInteger(parts[3]!, 'byte_test offset');
+  const rest = parts.slice(4);
+  let bitmask: number | undefined;
+  for (const r of rest) {
+    if (r.startsWith('bitmask')) {
+      bitmask = parseInteger(r.slice(7), 'byte_test bitmask', 1, 0xffffffff);
+      continue;
+    }
+    if (r === 'dce') throw new Unsupported('byte_test dce');
+    if (!BT_FLAGS.has(r)) throw new Unsupported(`byte_test option ${r.split(' ')[0]!}`);
+  }
+  const stringBase = parseBase(rest);
+  if (stringBase === undefined && ![1, 2, 3, 4, 8].includes(count)) throw new OptionError(`byte_test: binary count must be 1, 2, 3, 4 or 8, got ${count}`);
+  const c: ByteTestCondition = {
+    kind: 'byte_test',
+    count,
+    op: opText as ByteTestOp,
+    negated,
+    value,
+    offset,
+    relative: rest.includes('relative'),
+    endian: rest.includes('little') ? 'little' : 'big',
+  };
+  if (stringBase !== undefined) c.stringBase = stringBase;
+  if (bitmask !== undefined) c.bitmask = bitmask;
+  return c;
+}
+
+const BJ_FLAGS = new Set(['relative', 'big', 'little', 'string', 'hex', 'dec', 'oct', 'align', 'from_beginning']);
+
+export function parseByteJump(v: string): ByteJumpCondition {
+  const parts = v.split(',').map((s) => s.trim());
+  if (parts.length < 2) throw new OptionError('byte_jump: expected count, offset');
+  const count = parseInteger(parts[0]!, 'byte_jump count', 1, 10);
+  const offset = parseInteger(parts[1]!, 'byte_jump offset');
+  const rest = parts.slice(2);
+  let multiplier = 1;
+  let postOffset = 0;
+  const flags: string[] = [];
+  for (const r of rest) {
+    if (r.startsWith('multiplier')) multiplier = parseInteger(r.slice(10), 'byte_jump multiplier', 1, 65535);
+    else if (r.startsWith('post_offset')) postOffset = parseInteger(r.slice(11), 'byte_jump post_offset');
+    else if (BJ_FLAGS.has(r)) flags.push(r);
+    else throw new Unsupported(`byte_jump option ${r.split(' ')[0]!}`);
+  }
+  const stringBase = parseBase(flags);
+  if (stringBase === undefined && ![1, 2, 4, 8].includes(count)) throw new OptionError(`byte_jump: binary count must be 1, 2, 4 or 8, got ${count}`);
+  const c: ByteJumpCondition = {
+    kind: 'byte_jump',
+    count,
+    offset,
+    relative: flags.includes('relative'),
+    endian: flags.includes('little') ? 'little' : 'big',
+    multiplier,
+    postOffset,
+    align: flags.includes('align'),
+    fromBeginning: flags.includes('from_beginning'),
+  };
+  if (stringBase !== undefined) c.stringBase = stringBase;
+  return c;
+}
+
+export function parseIsDataAt(v: string): IsDataAtCondition {
+  const parts = v.split(',').map((s) => s.trim());
+  let first = parts[0] ?? '';
+  let negated = false;
+  if (first.startsWith('!')) {
+    negated = true;
+    first = first.slice(1).trim();
+  }
+  const offset = parseInteger(first, 'isdataat', 0, 65535);
+  for (const r of parts.slice(1)) if (r !== 'relative' && r !== 'rawbytes') throw new Unsupported(`isdataat option ${r}`);
+  return { kind: 'isdataat', offset, relative: parts.slice(1).includes('relative'), negated };
+}
+
+/** dsize: N, >N, <N, >=N, <=N, A<>B (exclusive). Normalised to an inclusive range. */
+export function parseDsize(v: string): NumericRange {
+  const t = v.replace(/\s+/g, '');
+  let m: RegExpExecArray | null;
+  if ((m = /^(\d+)<>(\d+)$/.exec(t))) {
+    const a = Number(m[1]);
+    const b = Number(m[2]);
+    if (b - a < 2) throw new OptionError(`dsize: empty range ${v}`);
+    return { min: a + 1, max: b - 1 };
+  }
+  if ((m = /^(>=|<=|>|<|=)?(\d+)$/.exec(t))) {
+    const n = Number(m[2]);
+    switch (m[1]) {
+      case '>':
+        return { min: n + 1, max: Number.MAX_SAFE_INTEGER };
+      case '>=':
+        return { min: n, max: Number.MAX_SAFE_INTEGER };
+      case '<':
+        if (n === 0) throw new OptionError('dsize: <0 matches nothing');
+        return { min: 0, max: n - 1 };
+      case '<=':
+        return { min: 0, max: n };
+      default:
+        return { min: n, max: n };
+    }
+  }
+  if (t.startsWith('!')) throw new Unsupported('dsize negation');
+  throw new OptionError(`dsize: cannot parse "${v}"`);
+}
+
+const FLAG_BITS: Record<string, number> = { F: 1, S: 2, R: 4, P: 8, A: 16, U: 32, E: 64, C: 128, '1': 128, '2': 64 };
+
+function flagMask(s: string, whole: string): number {
+  let m = 0;
+  for (const ch of s.toUpperCase()) {
+    if (ch === '0') continue;
+    const b = FLAG_BITS[ch];
+    if (b === undefined) throw new OptionError(`flags: unknown flag '${ch}' in "${whole}"`);
+    m |= b;
+  }
+  return m;
+}
+
+/** flags:[+*!]FSRPAUCE0[+*!][,ignore] */
+export function parseFlags(v: string): TcpFlagsMatch {
+  const [testRaw = '', ignoreRaw] = v.split(',').map((s) => s.trim());
+  let test = testRaw;
+  let mode: TcpFlagsMatch['mode'] = '';
+  const mod = /^[+*!]/.exec(test)?.[0] ?? /[+*!]$/.exec(test)?.[0];
+  if (mod) {
+    mode = mod as TcpFlagsMatch['mode'];
+    test = test.startsWith(mod) ? test.slice(1) : test.slice(0, -1);
+  }
+  if (test === '') throw new OptionError(`flags: no flags in "${v}"`);
+  return { mask: flagMask(test, v), mode, ignore: ignoreRaw === undefined ? 0 : flagMask(ignoreRaw, v) };
+}
+
+/** flowbits:set,name | isset,a|b | isset,a&b | noalert ... */
+export function parseFlowbits(v: string): FlowbitOp {
+  const comma = v.indexOf(',');
+  const opName = (comma < 0 ? v : v.slice(0, comma)).trim();
+  const rest = comma < 0 ? '' : v.slice(comma + 1).trim();
+  const ops = ['set', 'unset', 'isset', 'isnotset', 'toggle', 'noalert'] as const;
+  const op = ops.find((o) => o === opName);
+  if (op === undefined) throw new OptionError(`flowbits: unknown operation "${opName}"`);
+  if (op === 'noalert') {
+    if (rest !== '') throw new OptionError('flowbits: noalert takes no name');
+    return { op, names: [], mode: 'all' };
+  }
+  if (rest === '') throw new OptionError(`flowbits: ${op} needs a name`);
+  const any = rest.includes('|');
+  const all = rest.includes('&');
+  if (any && all) throw new OptionError('flowbits: mixing | and &');
+  const names = rest.split(any ? '|' : '&').map((s) => s.trim());
+  for (const n of names) if (!/^[\w.\-]+$/.test(n)) throw new OptionError(`flowbits: bad name "${n}"`);
+  if ((any || all) && op !== 'isset' && op !== 'isnotset' && op !== 'set' && op !== 'unset' && op !== 'toggle') throw new OptionError('flowbits: bad group');
+  return { op, names, mode: any ? 'any' : 'all' };
+}
+
+/** threshold / detection_filter: "type limit, track by_src, count 1, seconds 60". */
+export function parseRateFilter(v: string, keyword: 'threshold' | 'detection_filter'): RateFilter {
+  const kv = new Map<string, string>();
+  for (const part of v.split(',')) {
+    const m = /^\s*(\w+)\s+(\S+)\s*$/.exec(part);
+    if (!m) throw new OptionError(`${keyword}: cannot parse "${part.trim()}"`);
+    kv.set(m[1]!, m[2]!);
+  }
+  const type = keyword === 'detection_filter' ? 'detection_filter' : kv.get('type');
+  if (type !== 'limit' && type !== 'threshold' && type !== 'both' && type !== 'detection_filter') throw new OptionError(`${keyword}: bad type "${String(type)}"`);
+  const track = kv.get('track');
+  if (track === 'by_rule' || track === 'by_both') throw new Unsupported(`${keyword} track ${track}`);
+  if (track !== 'by_src' && track !== 'by_dst') throw new OptionError(`${keyword}: bad track "${String(track)}"`);
+  const count = parseInteger(kv.get('count') ?? '', `${keyword} count`, 1, 1_000_000);
+  const seconds = parseInteger(kv.get('seconds') ?? '', `${keyword} seconds`, 1, 86_400 * 7);
+  return { type, track, count, seconds };
+}

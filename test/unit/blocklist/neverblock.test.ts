@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NeverBlockList, hostFromSocketAddress, parseSsPeers } from '../../../src/blocklist/neverblock.js';
+import { refreshNeverBlock } from '../../../src/blocklist/adapters.js';
+import { silentLogger } from '../../../src/log/index.js';
+
+test('loopback is always on the list, v4 and v6', () => {
+  const l = new NeverBlockList();
+  assert.equal(l.match('127.0.0.1')?.source, 'loopback');
+  assert.equal(l.match('127.255.0.9')?.source, 'loopback');
+  assert.equal(l.match('::1')?.source, 'loopback');
+  assert.equal(l.match('198.51.100.7'), undefined);
+});
+
+test('a block overlapping a never-block range is matched, also when the block is the wider one', () => {
+  const l = new NeverBlockList();
+  l.set('management', ['198.51.100.5']);
+  l.set('config', ['2001:db8:1::/48']);
+  assert.deepEqual(l.match('198.51.100.5'), { source: 'management', cidr: '198.51.100.5' });
+  assert.equal(l.match('198.51.100.0/24')?.source, 'management', 'a CIDR containing the management host');
+  assert.equal(l.match('0.0.0.0/0')?.source, 'loopback');
+  assert.equal(l.match('2001:db8:1:2::9')?.source, 'config');
+  assert.equal(l.match('2001:db8:2::9'), undefined);
+  assert.equal(l.match('198.51.100.6'), undefined);
+});
+
+test('sources are replaced as a whole; generation bumps only on a real change; ranges are merged', () => {
+  const l = new NeverBlockList();
+  const g0 = l.generation;
+  assert.equal(l.set('interface', ['198.51.100.10', '198.51.100.11']).changed, true);
+  assert.equal(l.set('interface', ['198.51.100.11', '198.51.100.10']).changed, false);
+  assert.equal(l.generation, g0 + 1);
+  assert.equal(l.ranges().filter((r) => r.family === 4).length, 2, 'loopback + the two adjacent hosts merged');
+  l.set('interface', ['198.51.100.12']);
+  assert.equal(l.match('198.51.100.10'), undefined, 'an address that left the interface is no longer protected');
+  const r = l.set('config', ['nonsense', '203.0.113.0/24']);
+  assert.deepEqual(r.invalid, ['nonsense']);
+  assert.equal(l.match('203.0.113.77')?.source, 'config');
+});
+
+test('ss output: peers of port-22 connections, v4, v6, v4-mapped, with and without the state column', () => {
+  const out = [
+    '0      0      198.51.100.11:22     198.51.100.10:53422',
+    '0      0      [2001:db8:b1::b]:22  [2001:db8:b1::a]:40000',
+    '0      0      [::ffff:198.51.100.11]:22  [::ffff:203.0.113.9]:5555',
+    'ESTAB  0      0      198.51.100.11:22     198.51.100.99:1',
+    '0      0      [fe80::1%eth0]:22 [fe80::2%eth0]:3333',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseSsPeers(out).sort(), ['198.51.100.10', '198.51.100.99', '2001:db8:b1::a', '203.0.113.9', 'fe80::2'].sort());
+  assert.equal(hostFromSocketAddress('garbage'), undefined);
+});
+
+test('refreshNeverBlock fills every source from adapters and keeps SSH clients when ss fails', async () => {
+  const l = new NeverBlockList();
+  let sshFails = false;
+  const src = {
+    interfaces: () => ['198.51.100.11', 'fe80::1'],
+    sshClients: () => (sshFails ? Promise.reject(new Error('ss missing')) : Promise.resolve(['203.0.113.50'])),
+    management: (m: { address: string }[]) => Promise.resolve(m.map((x) => x.address)),
+  };
+  const cfg = { neverBlock: ['2001:db8:9::/48'], neverBlockSshClients: true, management: [{ address: '203.0.113.10' }] };
+  assert.equal(await refreshNeverBlock(l, cfg, src, silentLogger()), true);
+  assert.equal(l.match('198.51.100.11')?.source, 'interface');
+  assert.equal(l.match('203.0.113.50')?.source, 'ssh-client');
+  assert.equal(l.match('203.0.113.10')?.source, 'management');
+  assert.equal(l.match('2001:db8:9::1')?.source, 'config');
+  sshFails = true;
+  assert.equal(await refreshNeverBlock(l, cfg, src, silentLogger()), false);
+  assert.equal(l.match('203.0.113.50')?.source, 'ssh-client', 'kept after an ss failure');
+  await refreshNeverBlock(l, { ...cfg, neverBlockSshClients: false }, src, silentLogger());
+  assert.equal(l.match('203.0.113.50'), undefined);
+});

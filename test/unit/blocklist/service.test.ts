@@ -1,0 +1,374 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { ManualClock } from '../../../src/clock.js';
+import { isBulwarkError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log/index.js';
+import { BlocklistService, type BlocklistServiceOptions } from '../../../src/blocklist/service.js';
+import { saveState } from '../../../src/blocklist/state.js';
+import type { BlockResult } from '../../../src/blocklist/types.js';
+import { FakeNft, ManualScheduler, settle } from './fakes.js';
+
+const T0 = Date.UTC(2026, 10, 21, 8, 0, 0);
+const H = 3600_000;
+const root = mkdtempSync(join(tmpdir(), 'bulwark-bl-svc-'));
+after(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+let n = 0;
+
+function setup(o: Partial<BlocklistServiceOptions> = {}) {
+  const clock = new ManualClock(T0);
+  const sched = new ManualScheduler(clock);
+  const nft = new FakeNft();
+  const registry = new Registry();
+  const events: Record<string, unknown>[] = [];
+  const stateDir = join(root, `s${++n}`);
+  const svc = new BlocklistService({
+    nft,
+    clock,
+    log: silentLogger(),
+    registry,
+    scheduler: sched,
+    stateDir,
+    mode: 'block',
+    defaultDurationMs: H,
+    maxBlocksPerMinute: 0,
+    onEvent: (e) => events.push(e),
+    ...o,
+  });
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+    const v = (m?.values as { value: number; labels: Record<string, string | number> }[] | undefined)?.find((x) =>
+      Object.entries(labels).every(([k, val]) => x.labels[k] === val),
+    );
+    return v?.value ?? 0;
+  };
+  return { clock, sched, nft, registry, svc, events, stateDir, metric };
+}
+
+const det = (extra: object = {}) => ({ reason: 'Intrusion.Test', source: 'detection' as const, signatureId: 7, ...extra });
+
+test('start installs the table in one transaction; nothing else is touched', async () => {
+  const { svc, nft } = setup();
+  await svc.start();
+  assert.equal(nft.batches.length, 1);
+  assert.ok(nft.tableExists);
+  assert.ok(!JSON.stringify(nft.batches[0]).includes('ruleset'));
+  await svc.stop();
+});
+
+test('blocks are batched: one transaction per 100 ms window, deduplicated', async () => {
+  const { svc, nft, sched } = setup();
+  await svc.start();
+  const before = nft.batches.length;
+  const ps = [svc.block('198.51.100.7', det()), svc.block('198.51.100.8', det()), svc.block('198.51.100.7', det()), svc.block('2001:db8::7', det())];
+  await sched.advance(50);
+  assert.equal(nft.batches.length, before, 'nothing committed before the window closes');
+  await sched.advance(60);
+  const rs = await Promise.all(ps);
+  assert.equal(nft.batches.length, before + 1, 'one transaction for all four');
+  assert.deepEqual(rs.map((r) => r.status), ['blocked', 'blocked', 'extended', 'blocked']);
+  assert.deepEqual(nft.added('blocked4'), [{ elem: { val: '198.51.100.7', timeout: 3600 } }, { elem: { val: '198.51.100.8', timeout: 3600 } }]);
+  assert.deepEqual(nft.added('blocked6'), [{ elem: { val: '2001:db8::7', timeout: 3600 } }]);
+  assert.equal(svc.list().length, 3);
+  await svc.stop();
+});
+
+test('500 pending requests flush at once without waiting for the window', async () => {
+  const { svc, nft, sched } = setup();
+  await svc.start();
+  const ps: Promise<BlockResult>[] = [];
+  for (let i = 0; i < 500; i++) ps.push(svc.block(`203.0.113.${i % 250}`, det({ durationMs: H + (i >= 250 ? 1000 : 0) })));
+  await sched.advance(0);
+  const rs = await Promise.all(ps);
+  assert.equal(nft.batches.length, 2);
+  assert.equal(rs.filter((r) => r.status === 'blocked').length, 250);
+  assert.equal(rs.filter((r) => r.status === 'extended').length, 250);
+  assert.equal(nft.added('blocked4').length, 250, 'duplicates in one batch become one element');
+  await svc.stop();
+});
+
+test('re-blocking extends to max(old expiry, now + duration) with a replace in the kernel', async () => {
+  const { svc, nft, sched, clock } = setup();
+  await svc.start();
+  const p1 = svc.block('198.51.100.7', det({ durationMs: 10 * 60_000 }));
+  await sched.advance(100);
+  const r1 = await p1;
+  assert.equal(r1.status, 'blocked');
+  clock.advance(5 * 60_000);
+  const p2 = svc.block('198.51.100.7', det({ durationMs: 60 * 60_000 }));
+  await sched.advance(100);
+  const r2 = await p2;
+  assert.equal(r2.status, 'extended');
+  assert.equal(r2.entry.expiresAtMs, clock.now() + H, 'counted from the commit of the batch');
+  const last = nft.batches.at(-1)!;
+  assert.deepEqual(last.map((c) => Object.keys(c)[0]), ['add', 'delete', 'add']);
+  const batches = nft.batches.length;
+  const p3 = svc.block('198.51.100.7', det({ durationMs: 60_000 }));
+  await sched.advance(100);
+  const r3 = await p3;
+  assert.equal(r3.status, 'extended');
+  assert.equal(r3.entry.expiresAtMs, r2.entry.expiresAtMs, 'not shortened');
+  assert.equal(nft.batches.length, batches, 'no transaction when nothing changes');
+  await svc.stop();
+});
+
+test('covered address and CIDR absorbing hosts', async () => {
+  const { svc, nft, sched } = setup();
+  await svc.start();
+  const p = [svc.block('198.51.100.7', det()), svc.block('198.51.100.9', det())];
+  await sched.advance(100);
+  await Promise.all(p);
+  const pc = svc.block('198.51.100.0/24', { reason: 'operator', source: 'cli' });
+  await sched.advance(100);
+  const rc = await pc;
+  assert.equal(rc.status, 'blocked');
+  const last = nft.batches.at(-1)!;
+  assert.deepEqual(last.map((c) => Object.keys(c)[0]), ['add', 'delete', 'add'], 'contained hosts deleted before the CIDR is added');
+  const ph = svc.block('198.51.100.200', det());
+  await sched.advance(100);
+  const rh = await ph;
+  assert.equal(rh.status, 'covered');
+  assert.equal(rh.entry.address, '198.51.100.0/24');
+  assert.deepEqual(svc.list().map((e) => e.address), ['198.51.100.0/24']);
+  await svc.stop();
+});
+
+test('a failing transaction is retried with backoff, and succeeds without duplicating work', async () => {
+  const { svc, nft, sched, metric } = setup();
+  await svc.start();
+  nft.failNext = 2;
+  const p = svc.block('198.51.100.7', det());
+  await sched.advance(100);
+  await sched.advance(100);
+  await sched.advance(400);
+  const r = await p;
+  assert.equal(r.status, 'blocked');
+  assert.equal(await metric('bulwark_nft_errors_total', { op: 'batch' }), 2);
+  assert.equal(nft.added('blocked4').length, 1);
+  await svc.stop();
+});
+
+test('a transaction failing every attempt rejects the callers and rolls the model back', async () => {
+  const { svc, nft, sched, metric } = setup();
+  await svc.start();
+  const p0 = svc.block('198.51.100.1', det());
+  await sched.advance(100);
+  await p0;
+  nft.failAlways = true;
+  const p = svc.block('198.51.100.7', det());
+  const pu = svc.unblock(['198.51.100.1'], 'cli');
+  const settled = Promise.allSettled([p, pu]);
+  await sched.advance(100 + 100 + 400 + 1600 + 100);
+  const [r, ru] = await settled;
+  assert.equal(r.status, 'rejected');
+  assert.ok(isBulwarkError(r.reason, 'BULWARK_ERR_NFT'));
+  assert.equal(ru.status, 'rejected');
+  assert.equal(await metric('bulwark_nft_errors_total', { op: 'batch' }), 4);
+  assert.deepEqual(svc.list().map((e) => e.address), ['198.51.100.1'], 'model equals the kernel again');
+  nft.failAlways = false;
+  await svc.stop();
+});
+
+test('never-block addresses are refused; alert mode refuses detections but not the CLI; dry-run changes nothing', async () => {
+  const { svc, nft, sched, metric } = setup();
+  await svc.start();
+  svc.neverBlock.set('management', ['203.0.113.10']);
+  assert.deepEqual(await svc.block('127.0.0.1', det()), { status: 'refused', reason: 'never-block', address: '127.0.0.1' });
+  assert.equal((await svc.block('203.0.113.0/24', det())).status, 'refused');
+  assert.equal(svc.isNeverBlocked('203.0.113.10'), true);
+  assert.equal(await metric('bulwark_blocks_refused_total', { reason: 'never-block' }), 2);
+  svc.setMode('alert');
+  assert.deepEqual(await svc.block('198.51.100.7', det()), { status: 'refused', reason: 'alert-mode', address: '198.51.100.7' });
+  const pc = svc.block('198.51.100.8', { reason: 'operator', source: 'cli' });
+  await sched.advance(100);
+  assert.equal((await pc).status, 'blocked');
+  svc.setMode('dry-run');
+  const batches = nft.batches.length;
+  assert.deepEqual(await svc.block('198.51.100.9', { reason: 'operator', source: 'cli' }), { status: 'refused', reason: 'dry-run', address: '198.51.100.9' });
+  await sched.advance(200);
+  assert.equal(nft.batches.length, batches);
+  await svc.stop();
+});
+
+test('invalid address or duration is an INVALID_ARGUMENT error', async () => {
+  const { svc } = setup();
+  await svc.start();
+  await assert.rejects(svc.block('198.51.100.300', det()), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_INVALID_ARGUMENT'));
+  await assert.rejects(svc.block('198.51.100.7', det({ durationMs: 0 })), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_INVALID_ARGUMENT'));
+  await assert.rejects(svc.unblock(['nope'], 'cli'), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_INVALID_ARGUMENT'));
+  await svc.stop();
+});
+
+test('rate limit caps new detection blocks per minute; extensions and CLI blocks are not capped', async () => {
+  const { svc, sched } = setup({ maxBlocksPerMinute: 2 });
+  await svc.start();
+  const a = [svc.block('198.51.100.1', det()), svc.block('198.51.100.2', det())];
+  assert.deepEqual(await svc.block('198.51.100.3', det()), { status: 'refused', reason: 'rate-limit', address: '198.51.100.3' });
+  const c = svc.block('198.51.100.4', { reason: 'op', source: 'cli' });
+  await sched.advance(100);
+  await Promise.all([...a, c]);
+  const ext = svc.block('198.51.100.1', det());
+  await sched.advance(100);
+  assert.equal((await ext).status, 'extended');
+  await sched.advance(60_000);
+  const later = svc.block('198.51.100.3', det());
+  await sched.advance(100);
+  assert.equal((await later).status, 'blocked');
+  await svc.stop();
+});
+
+test('expiry: the model learns of it at the earliest expiry, emits an event, counts, no nft call', async () => {
+  const { svc, nft, sched, events, metric } = setup();
+  await svc.start();
+  const p = [svc.block('198.51.100.1', det({ durationMs: 3000 })), svc.block('198.51.100.2', det({ durationMs: 10_000 }))];
+  await sched.advance(100);
+  await Promise.all(p);
+  assert.equal(await metric('bulwark_blocked_hosts', { family: 'ipv4' }), 2);
+  const batches = nft.batches.length;
+  await sched.advance(3000);
+  assert.deepEqual(svc.list().map((e) => e.address), ['198.51.100.2']);
+  const ev = events.filter((e) => (e.bulwark as { event: string }).event === 'host unblocked');
+  assert.equal(ev.length, 1);
+  assert.equal((ev[0]!.bulwark as { unblock_reason: string }).unblock_reason, 'expired');
+  assert.equal(await metric('bulwark_unblocks_total', { reason: 'expired' }), 1);
+  assert.equal(await metric('bulwark_blocked_hosts', { family: 'ipv4' }), 1);
+  assert.equal(nft.batches.length, batches, 'the kernel expires elements itself');
+  await sched.advance(7000);
+  assert.equal(svc.list().length, 0);
+  await svc.stop();
+});
+
+test('re-blocking an address the model just expired uses a replace (the kernel may still hold it)', async () => {
+  const { svc, nft, sched } = setup();
+  await svc.start();
+  const p = svc.block('198.51.100.1', det({ durationMs: 2000 }));
+  await sched.advance(100);
+  await p;
+  await sched.advance(2000);
+  assert.equal(svc.list().length, 0);
+  const p2 = svc.block('198.51.100.1', det());
+  await sched.advance(100);
+  assert.equal((await p2).status, 'blocked');
+  assert.deepEqual(nft.batches.at(-1)!.map((c) => Object.keys(c)[0]), ['add', 'delete', 'add']);
+  await svc.stop();
+});
+
+test('unblock removes listed entries, reports the others; unblock all flushes both sets', async () => {
+  const { svc, nft, sched, metric } = setup();
+  await svc.start();
+  const p = [svc.block('198.51.100.1', det()), svc.block('198.51.100.2', det()), svc.block('2001:db8::1', det())];
+  await sched.advance(100);
+  await Promise.all(p);
+  const pu = svc.unblockDetailed(['198.51.100.1', '198.51.100.77'], 'cli');
+  await sched.advance(0);
+  const r = await pu;
+  assert.deepEqual(r.removed.map((e) => e.address), ['198.51.100.1']);
+  assert.deepEqual(r.notBlocked, ['198.51.100.77']);
+  assert.deepEqual(nft.batches.at(-1)!.map((c) => Object.keys(c)[0]), ['add', 'delete']);
+  const pa = svc.unblock('all', 'cli');
+  await sched.advance(0);
+  assert.equal((await pa).length, 2);
+  assert.ok(JSON.stringify(nft.batches.at(-1)).includes('"flush":{"set":{"family":"inet","table":"bulwark","name":"blocked4"}}'));
+  assert.equal(svc.list().length, 0);
+  assert.equal(await metric('bulwark_unblocks_total', { reason: 'cli' }), 3);
+  await svc.stop();
+});
+
+test('reconcile: a vanished table is re-created with its blocks and counted; an intact one costs two list calls', async () => {
+  const { svc, nft, sched, metric } = setup();
+  let restoredHook = 0;
+  svc.onRulesetRestored(() => {
+    restoredHook++;
+  });
+  await svc.start();
+  const p = svc.block('198.51.100.7', det());
+  await sched.advance(100);
+  await p;
+  nft.lists = [];
+  await sched.advance(3000);
+  assert.deepEqual(nft.lists, [['sets', 'inet'], ['chains', 'inet'], ['set', 'inet', 'bulwark', 'allow4']], 'three cheap lists, never the blocked sets');
+  const batches = nft.batches.length;
+  nft.tableExists = false;
+  await sched.advance(3000);
+  assert.equal(nft.batches.length, batches + 1);
+  const b = JSON.stringify(nft.batches.at(-1));
+  assert.ok(b.includes('"table":{"family":"inet","name":"bulwark"}'));
+  assert.ok(b.includes('198.51.100.7'));
+  assert.equal(await metric('bulwark_ruleset_restored_total'), 1);
+  assert.equal(restoredHook, 1);
+  // Re-created by somebody else (isolation repairing its jumps): objects present, allow4 empty.
+  nft.allowFilled = false;
+  await sched.advance(3000);
+  assert.equal(await metric('bulwark_ruleset_restored_total'), 2);
+  assert.ok(JSON.stringify(nft.batches.at(-1)).includes('198.51.100.7'));
+  await svc.stop();
+});
+
+test('state: written after changes, restored at start with the time left; expired entries are not restored', async () => {
+  const a = setup();
+  await a.svc.start();
+  const p = [a.svc.block('198.51.100.1', det({ durationMs: 10_000 })), a.svc.block('198.51.100.2', det({ durationMs: 2 * H }))];
+  await a.sched.advance(100);
+  await Promise.all(p);
+  await a.sched.advance(1000);
+  const saved = JSON.parse(readFileSync(join(a.stateDir, 'blocklist.json'), 'utf8')) as { entries: { address: string }[] };
+  assert.equal(saved.entries.length, 2);
+  await a.svc.stop();
+
+  const b = setup({ stateDir: a.stateDir });
+  b.clock.set(a.clock.now() + 20_000);
+  const res = await b.svc.start();
+  assert.equal(res.restored, 1);
+  assert.deepEqual(b.svc.list().map((e) => e.address), ['198.51.100.2']);
+  const elems = b.nft.added('blocked4') as { elem: { val: string; timeout: number } }[];
+  assert.equal(elems.length, 1);
+  assert.equal(elems[0]!.elem.val, '198.51.100.2');
+  assert.equal(elems[0]!.elem.timeout, Math.ceil((2 * H - 1100 - 20_000) / 1000), 'remaining time, not the full duration');
+  assert.equal(b.svc.list()[0]!.reason, 'Intrusion.Test');
+  await b.svc.stop();
+});
+
+test('restart with the kernel still holding the blocks adds nothing; unknown kernel elements are adopted', async () => {
+  const s = setup();
+  saveState(s.stateDir, [{ address: '198.51.100.1', family: 4, reason: 'x', source: 'cli', blockedAtMs: T0 - 1000, expiresAtMs: T0 + H }], T0);
+  s.nft.tableExists = true;
+  s.nft.kernelElems.blocked4 = [{ elem: { val: '198.51.100.1', timeout: 3600, expires: 3599 } }, { elem: { val: { prefix: { addr: '203.0.113.0', len: 24 } }, timeout: 600, expires: 500 } }];
+  const res = await s.svc.start();
+  assert.deepEqual(res, { restored: 0, adopted: 1, dropped: 0 });
+  assert.equal(s.nft.added('blocked4').length, 0);
+  const adopted = s.svc.list().find((e) => e.address === '203.0.113.0/24')!;
+  assert.equal(adopted.expiresAtMs, T0 + 500_000);
+  await s.svc.stop();
+});
+
+test('a corrupt state file is moved aside, counted, and the daemon starts', async () => {
+  const s = setup();
+  saveState(s.stateDir, [], T0);
+  writeFileSync(join(s.stateDir, 'blocklist.json'), '{"version":1,"entries":[{"addr');
+  await s.svc.start();
+  assert.equal(await s.metric('bulwark_blocklist_state_errors_total'), 1);
+  assert.ok(readdirSync(s.stateDir).some((f) => f.startsWith('blocklist.json.corrupt-')));
+  await s.svc.stop();
+  assert.ok(readdirSync(s.stateDir).includes('blocklist.json'), 'a fresh file is written at stop');
+});
+
+test('latency histogram observes detection → commit', async () => {
+  const { svc, sched, clock, registry } = setup();
+  await svc.start();
+  const p = svc.block('198.51.100.7', det({ detectedAtMs: clock.now() - 20 }));
+  await sched.advance(100);
+  await p;
+  const h = (await registry.getMetricsAsJSON()).find((m) => m.name === 'bulwark_block_latency_seconds')!;
+  const count = (h.values as { metricName?: string; value: number }[]).find((v) => v.metricName === 'bulwark_block_latency_seconds_count');
+  assert.equal(count?.value, 1);
+  const le = (h.values as { metricName?: string; value: number; labels: { le?: number | string } }[]).filter((v) => v.metricName === 'bulwark_block_latency_seconds_bucket');
+  assert.equal(le.find((v) => v.labels.le === 0.1)?.value, 0, '120 ms is above the 100 ms bucket');
+  assert.equal(le.find((v) => v.labels.le === 0.15)?.value, 1);
+  await svc.stop();
+  await settle();
+});

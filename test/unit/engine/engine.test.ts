@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Conv, engineConfig, feed, makeEngine, rules } from './helpers.js';
+import { Registry } from 'prom-client';
+
+const RULES = `alert tcp any any -> any 80 (msg:"Exploit split"; flow:to_server,established; content:"GET /evil"; content:"payload=XYZ"; distance:0; sid:1001; rev:3; classtype:web-application-attack;)
+alert tcp any any -> any 80 (msg:"Case sensitive"; content:"CaSe"; sid:1002;)
+alert tcp any any -> any 80 (msg:"Server banner"; flow:to_client; content:"SecretBanner"; sid:1003;)
+alert tcp any any -> any 22 (msg:"ssh dsize"; flow:to_server; content:"SSH-"; dsize:<20; sid:1004;)
+`;
+
+test('pattern split across segments matches once', () => {
+  const r = rules(RULES);
+  const { engine, detections } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40000, 80).handshake().c('GET /ev').c('il HTTP/1.1\r\nX: payl').c('oad=XYZ\r\n\r\n').c('more payload=XYZ').fin();
+  feed(engine, c.frames);
+  assert.deepEqual(detections.map((d) => d.signatureId), [1001]);
+  const d = detections[0]!;
+  assert.equal(d.srcIp, '198.51.100.10');
+  assert.equal(d.destPort, 80);
+  assert.equal(d.srcPort, 40000);
+  assert.equal(d.handshakeCompleted, true);
+  assert.equal(d.rev, 3);
+  assert.match(d.payloadExcerpt ?? '', /GET \/evil HTTP/);
+});
+
+test('out-of-order delivery and retransmission', () => {
+  const r = rules(RULES);
+  const { engine, detections } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40001, 80).handshake();
+  const data = 'xxGET /evil payload=XYZ yy';
+  // third piece first, then second, then first; then everything again.
+  c.c(data.slice(16), { at: 16 }).c(data.slice(8, 16), { at: 8 }).c(data.slice(0, 8), { at: 0 });
+  c.c(data.slice(0, 20), { at: 0 });
+  c.advanceClient(data.length).c('GET /evil payload=XYZ');
+  feed(engine, c.frames);
+  assert.deepEqual(detections.map((d) => d.signatureId), [1001]);
+  const st = engine.stats();
+  assert.ok(st.reassembly.outOfOrderSegments >= 2);
+  assert.ok(st.reassembly.retransmittedSegments >= 1);
+});
+
+test('retransmission with different bytes does not replace the first (first-wins)', () => {
+  const r = rules(RULES);
+  const { engine, detections } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40002, 80).handshake();
+  c.c('GET /good payload=XYZ', { at: 0 });
+  c.c('GET /evil payload=XYZ', { at: 0 });
+  feed(engine, c.frames);
+  assert.deepEqual(detections, []);
+  assert.equal(engine.stats().reassembly.retransmittedSegments, 1);
+});
+
+test('case-sensitive content is re-checked on the original bytes', () => {
+  const r = rules(RULES);
+  const { engine, detections } = makeEngine(r);
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40003, 80).handshake().c('case CASE cAsE').frames);
+  assert.equal(detections.length, 0);
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40004, 80).handshake().c('xx CaSe').frames);
+  assert.deepEqual(detections.map((d) => d.signatureId), [1002]);
+});
+
+test('to_client signature inspects the server stream; dsize is per packet', () => {
+  const r = rules(RULES);
+  const { engine, detections } = makeEngine(r);
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40005, 80).handshake().c('hello').s('HTTP/1.1 200 SecretBanner').frames);
+  assert.deepEqual(detections.map((d) => [d.signatureId, d.srcIp, d.srcPort]), [[1003, '198.51.100.11', 80]]);
+  detections.length = 0;
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40006, 22).handshake().c('SSH-2.0-long-client-version-string').frames);
+  assert.equal(detections.length, 0);
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40007, 22).handshake().c('SSH-2.0-x').frames);
+  assert.deepEqual(detections.map((d) => d.signatureId), [1004]);
+});
+
+test('depth cap: bytes past the depth are not inspected and are counted', () => {
+  const r = rules(RULES);
+  const { engine, detections } = makeEngine(r, { config: engineConfig({ reassemblyDepth: 100 }) });
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40008, 80).handshake().c('a'.repeat(90)).c('GET /evil payload=XYZ').frames);
+  assert.equal(detections.length, 0);
+  assert.equal(engine.stats().reassembly.bytesBeyondDepth, 90 + 21 - 100);
+});
+
+test('mid-stream pickup inspects but does not count as a handshake', () => {
+  const r = rules(RULES);
+  const { engine, detections } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40009, 80).handshake().c('GET /evil payload=XYZ');
+  feed(engine, c.frames.slice(3));
+  assert.deepEqual(detections.map((d) => [d.signatureId, d.handshakeCompleted]), [[1001, false]]);
+});
+
+test('metrics are registered and read engine counters', async () => {
+  const r = rules(RULES);
+  const registry = new Registry();
+  const { engine } = makeEngine(r, { registry });
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40010, 80).handshake().c('x').frames);
+  engine.processPacket(new Uint8Array(5), 5, 1, 1_700_000_000_000_000);
+  const text = await registry.metrics();
+  assert.match(text, /bulwark_packets_total 5/);
+  assert.match(text, /bulwark_packets_dropped_total\{reason="truncated_link"\} 1/);
+  assert.match(text, /bulwark_flows_active 1/);
+});
+
+test('a SYN alone creates a flow; a pure ACK without a flow does not', () => {
+  const r = rules(RULES);
+  const { engine } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40011, 80).syn();
+  feed(engine, c.frames);
+  assert.equal(engine.stats().flowsActive, 1);
+  const c2 = new Conv('198.51.100.12', '198.51.100.11', 40012, 80);
+  c2.handshake();
+  feed(engine, c2.frames.slice(2)); // the final ACK only
+  assert.equal(engine.stats().flowsActive, 1);
+});

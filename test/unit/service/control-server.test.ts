@@ -1,0 +1,234 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommandTable, ControlServer } from '../../../src/service/control-server.js';
+import { connectControl, controlCall } from '../../../src/service/control-client.js';
+import { BulwarkError, isBulwarkError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log/index.js';
+
+let dir: string;
+let socketPath: string;
+let server: ControlServer;
+const requests: string[] = [];
+const rejected: string[] = [];
+
+/** Raw connection that collects reply lines. */
+function raw(path = socketPath): Promise<{ s: Socket; lines: string[]; next(): Promise<Record<string, unknown>>; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection(path);
+    const lines: string[] = [];
+    const waiters: (() => void)[] = [];
+    let buf = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) !== -1) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        waiters.shift()?.();
+      }
+    });
+    const closed = new Promise<void>((r) => s.on('close', () => { r(); }));
+    s.on('error', () => undefined);
+    let read = 0;
+    const next = async (): Promise<Record<string, unknown>> => {
+      while (lines.length <= read) await new Promise<void>((r) => waiters.push(r));
+      return JSON.parse(lines[read++]!) as Record<string, unknown>;
+    };
+    s.once('connect', () => { resolve({ s, lines, next, closed }); });
+    s.once('error', reject);
+  });
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bulwark-ctl-'));
+  socketPath = join(dir, 'sub', 'bulwark.sock');
+  const commands = new CommandTable();
+  commands.register('ping', () => Promise.resolve('pong'));
+  commands.register('echo', (args) => Promise.resolve(args));
+  commands.register('fail', () => Promise.reject(new BulwarkError('BULWARK_ERR_NOT_FOUND', 'no such thing', { details: { what: 'x' } })));
+  commands.register('crash', () => Promise.reject(new TypeError('boom')));
+  commands.register('slow', async (args) => {
+    await new Promise((r) => setTimeout(r, Number(args.ms ?? 300)));
+    return 'done';
+  });
+  server = new ControlServer(
+    {
+      socketPath,
+      log: silentLogger(),
+      maxConnections: 30,
+      idleTimeoutMs: 1500,
+      onRequest: (cmd, result) => requests.push(`${cmd}:${result}`),
+      onRejected: (r) => rejected.push(r),
+    },
+    commands,
+  );
+  await server.start();
+});
+
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('socket is 0600 in a created 0755 parent directory', () => {
+  assert.equal(statSync(socketPath).mode & 0o777, 0o600);
+  assert.equal(statSync(join(dir, 'sub')).mode & 0o777, 0o755);
+});
+
+test('request/response with ids; errors carry code, message and details', async () => {
+  assert.equal(await controlCall(socketPath, 'ping'), 'pong');
+  assert.deepEqual(await controlCall(socketPath, 'echo', { a: [1, 'x'] }), { a: [1, 'x'] });
+  await assert.rejects(controlCall(socketPath, 'fail'), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_NOT_FOUND') && e.message === 'no such thing' && e.details?.what === 'x');
+  await assert.rejects(controlCall(socketPath, 'crash'), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_INTERNAL') && e.message.includes('boom'));
+  const c = await raw();
+  c.s.write('{"v":1,"id":"abc","cmd":"echo","args":{"k":1}}\n');
+  assert.deepEqual(await c.next(), { v: 1, id: 'abc', ok: true, result: { k: 1 } });
+  c.s.destroy();
+});
+
+test('malformed JSON, non-object, wrong version, bad args, unknown command: error replies, connection stays usable', async () => {
+  const c = await raw();
+  c.s.write('{not json\n');
+  let r = await c.next();
+  assert.equal(r.ok, false);
+  assert.equal((r.error as Record<string, unknown>).code, 'BULWARK_ERR_PROTOCOL');
+  assert.equal(r.id, null);
+  c.s.write('[1,2]\n');
+  r = await c.next();
+  assert.equal((r.error as Record<string, unknown>).code, 'BULWARK_ERR_PROTOCOL');
+  c.s.write('{"v":2,"id":5,"cmd":"ping"}\n');
+  r = await c.next();
+  assert.equal(r.id, 5);
+  assert.match(String((r.error as Record<string, unknown>).message), /unsupported protocol version 2/);
+  c.s.write('{"id":6,"cmd":"ping"}\n');
+  r = await c.next();
+  assert.match(String((r.error as Record<string, unknown>).message), /version missing/);
+  c.s.write('{"v":1,"id":7,"cmd":"echo","args":[1]}\n');
+  r = await c.next();
+  assert.match(String((r.error as Record<string, unknown>).message), /"args" must be a JSON object/);
+  c.s.write('{"v":1,"id":8,"cmd":"rm -rf"}\n');
+  r = await c.next();
+  assert.equal((r.error as Record<string, unknown>).code, 'BULWARK_ERR_NOT_FOUND');
+  assert.match(String((r.error as Record<string, unknown>).message), /unknown command "rm -rf"/);
+  c.s.write('\n{"v":1,"id":9,"cmd":"ping"}\n');
+  r = await c.next();
+  assert.deepEqual(r, { v: 1, id: 9, ok: true, result: 'pong' });
+  c.s.destroy();
+  assert.ok(requests.includes('unknown:error'));
+  assert.ok(requests.includes('invalid:error'));
+  assert.ok(!requests.some((x) => x.startsWith('rm')), 'unbounded cmd label');
+});
+
+test('pipelined requests in one write are answered in order', async () => {
+  const c = await raw();
+  c.s.write('{"v":1,"id":1,"cmd":"slow","args":{"ms":50}}\n{"v":1,"id":2,"cmd":"ping"}\n{"v":1,"id":3,"cmd":"echo"}\n');
+  assert.equal((await c.next()).id, 1);
+  assert.equal((await c.next()).id, 2);
+  assert.deepEqual(await c.next(), { v: 1, id: 3, ok: true, result: {} });
+  c.s.destroy();
+});
+
+test('a 1 MiB request gets an error reply and the connection is closed without buffering it', async () => {
+  const c = await raw();
+  const big = '{"v":1,"id":1,"cmd":"echo","args":{"x":"' + 'a'.repeat(1024 * 1024) + '"}}\n';
+  c.s.write(big);
+  const r = await c.next();
+  assert.equal(r.ok, false);
+  assert.equal((r.error as Record<string, unknown>).code, 'BULWARK_ERR_PROTOCOL');
+  assert.match(String((r.error as Record<string, unknown>).message), /larger than 65536 bytes/);
+  await c.closed;
+  assert.ok(rejected.includes('oversized'));
+  // The server is fine afterwards.
+  assert.equal(await controlCall(socketPath, 'ping'), 'pong');
+});
+
+test('an endless unterminated request is cut off too', async () => {
+  const c = await raw();
+  const chunk = 'x'.repeat(16 * 1024);
+  let writes = 0;
+  while (!c.s.destroyed && c.lines.length === 0 && writes < 200) {
+    c.s.write(chunk);
+    writes++;
+    await new Promise((r) => setImmediate(r));
+  }
+  const r = await c.next();
+  assert.match(String((r.error as Record<string, unknown>).message), /larger than/);
+  await c.closed;
+  assert.ok(writes < 200, 'server kept reading');
+});
+
+test('20 concurrent clients are all answered', async () => {
+  const results = await Promise.all(Array.from({ length: 20 }, (_v, i) => controlCall(socketPath, 'echo', { i })));
+  assert.deepEqual(results, Array.from({ length: 20 }, (_v, i) => ({ i })));
+});
+
+test('a slow client (not reading, sending half a line) does not stall others', async () => {
+  const stuck = await raw();
+  stuck.s.write('{"v":1,"id":1,"cmd":"pi'); // never finished
+  const silent = await raw(); // connected, never sends
+  const slowCmd = controlCall(socketPath, 'slow', { ms: 400 });
+  const t0 = Date.now();
+  assert.equal(await controlCall(socketPath, 'ping'), 'pong');
+  assert.ok(Date.now() - t0 < 300, 'ping waited for other clients');
+  assert.equal(await slowCmd, 'done');
+  stuck.s.destroy();
+  silent.s.destroy();
+});
+
+test('idle connections are closed after the idle timeout', async () => {
+  const c = await raw();
+  const t0 = Date.now();
+  await c.closed;
+  const dt = Date.now() - t0;
+  assert.ok(dt >= 1200 && dt < 4000, `closed after ${dt} ms`);
+  assert.ok(rejected.includes('idle'));
+});
+
+test('connections beyond the bound are refused with an error reply', async () => {
+  const held = await Promise.all(Array.from({ length: 30 }, () => raw()));
+  const extra = await raw();
+  const r = await extra.next();
+  assert.equal((r.error as Record<string, unknown>).code, 'BULWARK_ERR_LIMIT');
+  await extra.closed;
+  for (const h of held) h.s.destroy();
+  await new Promise((r2) => setTimeout(r2, 50));
+  assert.equal(await controlCall(socketPath, 'ping'), 'pong');
+  assert.ok(rejected.includes('too_many'));
+});
+
+test('client: unreachable socket names the path', async () => {
+  const missing = join(dir, 'nope.sock');
+  await assert.rejects(connectControl(missing), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_UNREACHABLE') && e.message.includes(missing) && e.message.includes('no socket there'));
+  const notSock = join(dir, 'file');
+  writeFileSync(notSock, '');
+  await assert.rejects(connectControl(notSock), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_UNREACHABLE'));
+});
+
+test('a second server on a live socket path is refused; a stale socket file is replaced', async () => {
+  const other = new ControlServer({ socketPath, log: silentLogger() }, new CommandTable());
+  await assert.rejects(other.start(), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_LOCKED'));
+  assert.equal(await controlCall(socketPath, 'ping'), 'pong');
+  const stalePath = join(dir, 'stale.sock');
+  const first = new ControlServer({ socketPath: stalePath, log: silentLogger() }, new CommandTable());
+  await first.start();
+  // Simulate a crash: the file stays but nobody listens.
+  (first as unknown as { server: { close(): void } }).server.close();
+  const t = new CommandTable();
+  t.register('ping', () => Promise.resolve(1));
+  const second = new ControlServer({ socketPath: stalePath, log: silentLogger() }, t);
+  await second.start();
+  assert.equal(await controlCall(stalePath, 'ping'), 1);
+  await second.close();
+});
+
+test('duplicate and malformed command names are programming errors', () => {
+  const t = new CommandTable();
+  t.register('a.b', () => Promise.resolve(1));
+  assert.throws(() => { t.register('a.b', () => Promise.resolve(2)); }, /twice/);
+  assert.throws(() => { t.register('Bad Name', () => Promise.resolve(2)); }, /bad command name/);
+});
