@@ -76,7 +76,7 @@ function randomPattern(r: () => number): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789#%&*+,-./:=?@^_~';
   const n = 10 + Math.floor(r() * 11);
   let s = '';
-  for (let i = 0; i < n; i++) s += alphabet[Math.floor(r() * alphabet.length)];
+  for (let i = 0; i < n; i++) s += alphabet.charAt(Math.floor(r() * alphabet.length));
   return s;
 }
 

@@ -30,36 +30,51 @@ function invalid(input: string, why: string): BulwarkError {
   return new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', `invalid address "${input}": ${why}`, { details: { address: input } });
 }
 
-function v4ToBig(s: string): bigint {
-  let n = 0n;
-  for (const part of s.split('.')) n = (n << 8n) | BigInt(Number(part));
+function v4ToNum(s: string): number {
+  let n = 0;
+  for (const part of s.split('.')) n = n * 256 + Number(part);
   return n;
+}
+
+function v4ToBig(s: string): bigint {
+  return BigInt(v4ToNum(s));
+}
+
+/** The 8 groups of a valid (isIP-checked) IPv6 address, as numbers. */
+function v6Groups(s: string): number[] {
+  let text = s;
+  // Embedded IPv4 tail (::ffff:1.2.3.4): turn it into two hex groups first.
+  const dot = text.indexOf('.');
+  if (dot >= 0) {
+    const start = text.lastIndexOf(':') + 1;
+    const v = v4ToNum(text.slice(start));
+    text = `${text.slice(0, start)}${Math.floor(v / 65536).toString(16)}:${(v % 65536).toString(16)}`;
+  }
+  const dbl = text.indexOf('::');
+  const head = dbl < 0 ? text : text.slice(0, dbl);
+  const tail = dbl < 0 ? '' : text.slice(dbl + 2);
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const out: number[] = [];
+  for (const g of h) out.push(parseInt(g, 16));
+  if (dbl >= 0) for (let i = h.length + t.length; i < 8; i++) out.push(0);
+  for (const g of t) out.push(parseInt(g, 16));
+  return out;
 }
 
 function v6ToBig(s: string): bigint {
-  let text = s;
-  // Embedded IPv4 tail (::ffff:1.2.3.4): turn it into two hex groups first.
-  const v4tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4tail?.[1] !== undefined) {
-    const v = v4ToBig(v4tail[1]);
-    text = text.slice(0, v4tail.index) + `${(v >> 16n).toString(16)}:${(v & 0xffffn).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  let n = 0n;
-  for (const g of groups) n = (n << 16n) | BigInt(parseInt(g, 16));
-  return n;
+  return BigInt(`0x${v6Groups(s)
+    .map((g) => g.toString(16).padStart(4, '0'))
+    .join('')}`);
 }
 
-export function formatAddress(family: 4 | 6, n: bigint): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => ((n >> s) & 255n).toString()).join('.');
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
+/** RFC 5952 text of 8 groups (hot path for host addresses: no bigint). */
+function formatGroups(groups: number[]): string {
   // IPv4-mapped addresses are conventionally shown with a dotted tail.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${formatAddress(4, n & 0xffffffffn)}`;
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+    const a = groups[6]!;
+    const b = groups[7]!;
+    return `::ffff:${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
   }
   let bestStart = -1;
   let bestLen = 0;
@@ -79,6 +94,13 @@ export function formatAddress(family: 4 | 6, n: bigint): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestLen < 2) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+export function formatAddress(family: 4 | 6, n: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((sh) => ((n >> sh) & 255n).toString()).join('.');
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
+  return formatGroups(groups);
 }
 
 /**
@@ -118,7 +140,20 @@ export function formatCidr(c: Cidr): string {
 
 /** Normal form of an address or CIDR; throws BULWARK_ERR_INVALID_ARGUMENT. */
 export function normalizeAddress(input: string): string {
+  // Hot path (100k-entry restores, kernel listings): a plain host needs no bigint.
+  if (!input.includes('/') && !input.includes('%')) {
+    const text = input.trim();
+    const fam = isIP(text);
+    // Node's isIPv4 accepts only canonical dotted quads (no leading zeros).
+    if (fam === 4) return text;
+    if (fam === 6) return formatGroups(v6Groups(text));
+  }
   return formatCidr(parseCidr(input));
+}
+
+/** True for a normalised single address (no prefix length). */
+export function isHostAddress(normalized: string): boolean {
+  return !normalized.includes('/');
 }
 
 export function cidrRange(c: Cidr): Range {

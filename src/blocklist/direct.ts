@@ -11,7 +11,7 @@ import { silentLogger } from '../log/index.js';
 import { refreshNeverBlock, realNeverBlockSources, type NeverBlockSources } from './adapters.js';
 import { dryRunNft } from './dryrun.js';
 import { createNft } from './nft.js';
-import { BlocklistService, parseKernelElements } from './service.js';
+import { BlocklistService, parseKernelElements, refScheduler } from './service.js';
 import { blockedSet } from './ruleset.js';
 import { loadState } from './state.js';
 import { TABLE_NAME, type BlockEntry, type Nft } from './types.js';
@@ -43,6 +43,7 @@ export async function openDirectBlocklist(config: Config, o: DirectOptions = {})
     batchDelayMs: 0,
     reconcileIntervalMs: 0,
     stateWriteDelayMs: 0,
+    scheduler: refScheduler,
   });
   await refreshNeverBlock(svc.neverBlock, config, o.sources ?? realNeverBlockSources(log), log);
   await svc.start();

@@ -10,7 +10,7 @@
  *      · a CIDR that contains blocked entries replaces them; its expiry is
  *        max(now + duration, expiry of every entry it replaces), so nobody gets unblocked early.
  */
-import { cidrRange, familyBits, formatAddress, parseCidr, rangeContains, type Cidr, type Range } from './address.js';
+import { cidrRange, familyBits, formatAddress, isHostAddress, parseCidr, rangeContains, type Cidr, type Range } from './address.js';
 import type { BlockEntry } from './types.js';
 
 export type PlanResult =
@@ -23,6 +23,15 @@ export interface BlockRequest {
   address: string;
   expiresAtMs: number;
   meta: Omit<BlockEntry, 'address' | 'family' | 'expiresAtMs'>;
+}
+
+/** Without object spreads: this runs 100k times in a storm and spreads are the slow part. */
+function makeEntry(req: BlockRequest, family: 4 | 6, expiresAtMs: number): BlockEntry {
+  const m = req.meta;
+  const e: BlockEntry = { address: req.address, family, reason: m.reason, source: m.source, blockedAtMs: m.blockedAtMs, expiresAtMs };
+  if (m.signatureId !== undefined) e.signatureId = m.signatureId;
+  if (m.eventId !== undefined) e.eventId = m.eventId;
+  return e;
 }
 
 /** Min-heap of (expiresAtMs, address) with lazy deletion: stale items are skipped when popped. */
@@ -75,6 +84,7 @@ export class BlockModel {
   /** Count of entries per (family, prefix length) shorter than a host, for covering lookups. */
   private readonly prefixCounts = new Map<string, number>();
   private readonly heap = new ExpiryHeap();
+  private readonly counts = { 4: 0, 6: 0 };
 
   get size(): number {
     return this.entries.size;
@@ -89,9 +99,7 @@ export class BlockModel {
   }
 
   countByFamily(): { 4: number; 6: number } {
-    const c = { 4: 0, 6: 0 };
-    for (const e of this.entries.values()) c[e.family]++;
-    return c;
+    return { ...this.counts };
   }
 
   /** Inserts or replaces an entry as is (no overlap checks): for undo and for restore after plan(). */
@@ -99,8 +107,9 @@ export class BlockModel {
     const old = this.entries.get(entry.address);
     if (old) this.remove(entry.address);
     this.entries.set(entry.address, entry);
-    const c = parseCidr(entry.address);
-    if (c.prefix < familyBits(c.family)) {
+    this.counts[entry.family]++;
+    if (!isHostAddress(entry.address)) {
+      const c = parseCidr(entry.address);
       const k = `${c.family}/${c.prefix}`;
       this.prefixCounts.set(k, (this.prefixCounts.get(k) ?? 0) + 1);
     }
@@ -113,8 +122,9 @@ export class BlockModel {
     const old = this.entries.get(address);
     if (!old) return undefined;
     this.entries.delete(address);
-    const c = parseCidr(address);
-    if (c.prefix < familyBits(c.family)) {
+    this.counts[old.family]--;
+    if (!isHostAddress(address)) {
+      const c = parseCidr(address);
       const k = `${c.family}/${c.prefix}`;
       const n = (this.prefixCounts.get(k) ?? 1) - 1;
       if (n <= 0) this.prefixCounts.delete(k);
@@ -125,6 +135,8 @@ export class BlockModel {
 
   clear(): void {
     this.entries.clear();
+    this.counts[4] = 0;
+    this.counts[6] = 0;
     this.prefixCounts.clear();
     this.heap.clear();
   }
@@ -161,7 +173,9 @@ export class BlockModel {
 
   /** Covering entry of an address (itself if blocked exactly), if the address is blocked. */
   lookup(address: string): BlockEntry | undefined {
-    return this.entries.get(address) ?? this.coveringEntry(parseCidr(address));
+    const e = this.entries.get(address);
+    if (e || this.prefixCounts.size === 0) return e;
+    return this.coveringEntry(parseCidr(address));
   }
 
   /** Applies one block request following the rules at the top of this file. */
@@ -172,19 +186,26 @@ export class BlockModel {
       if (req.expiresAtMs > previous) this.put({ ...existing, expiresAtMs: req.expiresAtMs });
       return { kind: 'extended', entry: this.entries.get(req.address)!, previousExpiresAtMs: previous };
     }
+    const host = isHostAddress(req.address);
+    if (host && this.prefixCounts.size === 0) {
+      // Hot path (detection storms): a host with no CIDR blocks around cannot overlap anything.
+      const entry = makeEntry(req, req.address.includes(':') ? 6 : 4, req.expiresAtMs);
+      this.put(entry);
+      return { kind: 'added', entry, replaced: [] };
+    }
     const c = parseCidr(req.address);
     const cover = this.coveringEntry(c);
     if (cover) return { kind: 'covered', entry: cover };
     let expiresAtMs = req.expiresAtMs;
     let replaced: BlockEntry[] = [];
-    if (c.prefix < familyBits(c.family)) {
+    if (!host) {
       replaced = this.containedEntries(cidrRange(c));
       for (const r of replaced) {
         expiresAtMs = Math.max(expiresAtMs, r.expiresAtMs);
         this.remove(r.address);
       }
     }
-    const entry: BlockEntry = { ...req.meta, address: req.address, family: c.family, expiresAtMs };
+    const entry = makeEntry(req, c.family, expiresAtMs);
     this.put(entry);
     return { kind: 'added', entry, replaced };
   }

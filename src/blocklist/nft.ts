@@ -4,11 +4,12 @@
  * One process per address costs ~2.7 ms here; one process for 1000 elements ~6 ms.
  *
  * Why a file and not stdin: nft opens "/dev/stdin" by path, and Node's child stdio pipes are
- * unix socketpairs, which cannot be opened that way (ENXIO). The batch goes to a private temp
- * directory (mode 0700) and is deleted right after nft returns.
+ * unix socketpairs, which cannot be opened that way (ENXIO). The batch goes to a fresh temp
+ * file (mode 0600, exclusive create) and is deleted right after nft returns.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -40,25 +41,18 @@ export function createNft(opts: NftOptions = {}): Nft {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const log = opts.log;
 
-  let dir: string | undefined;
-  let seq = 0;
   function batchFile(text: string): string {
-    if (dir === undefined) {
-      dir = mkdtempSync(join(tmpdir(), 'bulwark-nft-'));
-      const d = dir;
-      process.once('exit', () => {
-        rmSync(d, { recursive: true, force: true });
-      });
-    }
-    const file = join(dir, `batch-${process.pid}-${++seq}`);
-    writeFileSync(file, text, { mode: 0o600 });
+    // O_EXCL ('wx') with a random name: never follows or reuses a planted file in a shared /tmp,
+    // and there is no directory to leak when the process is killed mid-transaction.
+    const file = join(tmpdir(), `bulwark-nft-${process.pid}-${randomBytes(8).toString('hex')}.batch`);
+    writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
     return file;
   }
 
   async function runFile(args: string[], text: string): Promise<RunResult> {
     const file = batchFile(text);
     try {
-      return await run([...args, file], undefined);
+      return await run([...args, file]);
     } finally {
       try {
         unlinkSync(file);
@@ -68,9 +62,9 @@ export function createNft(opts: NftOptions = {}): Nft {
     }
   }
 
-  function run(args: string[], input: string | undefined): Promise<RunResult> {
+  function run(args: string[]): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(binary, [...prefix, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(binary, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       let stderr = '';
       let timedOut = false;
@@ -86,14 +80,19 @@ export function createNft(opts: NftOptions = {}): Nft {
         clearTimeout(timer);
         reject(new BulwarkError('BULWARK_ERR_NFT', `nft: cannot run ${binary}: ${e.message}`, { cause: e }));
       });
-      child.on('close', (code, signal) => {
+      let done = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         if (timedOut) stderr += `\n(killed after ${timeoutMs} ms)`;
         resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: stderr.slice(0, MAX_STDERR) });
+      };
+      child.on('close', finish);
+      // A killed nft may leave a child holding the pipes open: do not wait for 'close' then.
+      child.on('exit', (code, signal) => {
+        if (timedOut) finish(code, signal);
       });
-      // EPIPE when nft exits early (e.g. bad flag) is reported through 'close' with its stderr.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input ?? '');
     });
   }
 
@@ -121,7 +120,7 @@ export function createNft(opts: NftOptions = {}): Nft {
       if (r.code !== 0) fail('script', r, {});
     },
     async list(args: string[], listOpts?: { terse?: boolean }): Promise<NftListOutput> {
-      const r = await run([...(listOpts?.terse === true ? ['-t'] : []), '-j', 'list', ...args], undefined);
+      const r = await run([...(listOpts?.terse === true ? ['-t'] : []), '-j', 'list', ...args]);
       if (r.code !== 0) fail(`list ${args.join(' ')}`, r, { args });
       try {
         const parsed = JSON.parse(r.stdout) as unknown;

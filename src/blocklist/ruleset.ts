@@ -9,7 +9,7 @@
  *  - allow4/allow6 (the never-block list) are owned here too and are flushed and refilled;
  *  - nothing outside the table is ever touched and there is no `flush ruleset`.
  */
-import { cidrRange, formatAddress, parseCidr, rangeAsCidr, type Range } from './address.js';
+import { cidrRange, formatAddress, isHostAddress, parseCidr, rangeAsCidr, type Range } from './address.js';
 import { TABLE_FAMILY, TABLE_NAME, type NftCommand } from './types.js';
 
 export const SET_BLOCKED4 = 'blocked4';
@@ -56,6 +56,7 @@ export function elementValue(r: Range): unknown {
 
 /** nft JSON value of a normalised address or CIDR string. */
 export function addressValue(address: string): unknown {
+  if (isHostAddress(address)) return address;
   return elementValue(cidrRange(parseCidr(address)));
 }
 
@@ -168,12 +169,4 @@ export function deleteElementsCommands(elems: Pick<ElementSpec, 'address' | 'fam
  */
 export function replaceElementsCommands(elems: ElementSpec[]): NftCommand[] {
   return [...addElementsCommands(elems.map((e) => ({ address: e.address, family: e.family }))), ...deleteElementsCommands(elems), ...addElementsCommands(elems)];
-}
-
-/**
- * Deleting elements the kernel may already have expired: add (no-op if present) then delete, so a
- * missing element does not fail the whole transaction.
- */
-export function removeElementsCommands(elems: Pick<ElementSpec, 'address' | 'family'>[]): NftCommand[] {
-  return [...addElementsCommands(elems.map((e) => ({ address: e.address, family: e.family, timeoutMs: 1000 }))), ...deleteElementsCommands(elems)];
 }

@@ -17,7 +17,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { ActionMode } from '../config/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
-import { cidrRange, familyBits, formatCidr, normalizeAddress, parseCidr, type Cidr } from './address.js';
+import { cidrRange, formatCidr, isHostAddress, normalizeAddress, parseCidr } from './address.js';
 import { createBlocklistMetrics, unblockReasonLabel, type BlocklistMetrics } from './metrics.js';
 import { BlockModel, type PlanResult } from './model.js';
 import { NeverBlockList } from './neverblock.js';
@@ -25,11 +25,10 @@ import {
   addElementsCommands,
   allowSetCommands,
   BASE_CHAINS,
-  blockedSet,
   buildInstallBatch,
   CHAIN_BYPASS,
   ISO_CHAINS,
-  removeElementsCommands,
+  deleteElementsCommands,
   replaceElementsCommands,
   SET_ALLOW4,
   SET_ALLOW6,
@@ -51,6 +50,16 @@ export const realScheduler: Scheduler = {
     const t = setTimeout(fn, ms);
     t.unref();
     return t;
+  },
+  clearTimeout(h) {
+    clearTimeout(h as NodeJS.Timeout);
+  },
+};
+
+/** Timers that keep the process alive: for one-shot use (CLI direct mode), where nothing else does. */
+export const refScheduler: Scheduler = {
+  setTimeout(fn, ms) {
+    return setTimeout(fn, ms);
   },
   clearTimeout(h) {
     clearTimeout(h as NodeJS.Timeout);
@@ -89,7 +98,7 @@ export interface BlocklistServiceOptions {
 export const DEFAULTS = {
   batchDelayMs: 100,
   batchMaxElements: 500,
-  maxOpsPerTransaction: 50_000,
+  maxOpsPerTransaction: 100_000,
   maxPending: 200_000,
   maxEntries: 500_000,
   retry: { attempts: 4, baseDelayMs: 100 },
@@ -118,12 +127,17 @@ export interface KernelElement {
   expiresSec: number | undefined;
 }
 
-/** Parses the elements of `nft -j list set` output (strings, prefixes, ranges → normalised CIDR strings). */
-export function parseKernelElements(out: { nftables: Record<string, unknown>[] }, family: 4 | 6): KernelElement[] {
+/**
+ * Parses the elements of `nft -j list set|table` output (strings, prefixes → normalised CIDR
+ * strings). With `family` every set in the output counts; without, only blocked4/blocked6.
+ */
+export function parseKernelElements(out: { nftables: Record<string, unknown>[] }, family?: 4 | 6): KernelElement[] {
   const res: KernelElement[] = [];
   for (const item of out.nftables) {
-    const set = item.set as { elem?: unknown[] } | undefined;
+    const set = item.set as { name?: string; elem?: unknown[] } | undefined;
     if (!set?.elem) continue;
+    const fam = family ?? (set.name === SET_BLOCKED4 ? 4 : set.name === SET_BLOCKED6 ? 6 : undefined);
+    if (fam === undefined) continue;
     for (const raw of set.elem) {
       let val: unknown = raw;
       let expiresSec: number | undefined;
@@ -141,13 +155,21 @@ export function parseKernelElements(out: { nftables: Record<string, unknown>[] }
       // Ranges are never written by bulwark; an operator's range element is left alone.
       if (address === undefined) continue;
       try {
-        res.push({ address: normalizeAddress(address), family, expiresSec });
+        res.push({ address: normalizeAddress(address), family: fam, expiresSec });
       } catch {
         /* not ours to interpret */
       }
     }
   }
   return res;
+}
+
+/** Entry metadata from block options (no object spreads: this runs per request in a storm). */
+function entryMeta(o: BlockOptions, now: number): Omit<BlockEntry, 'address' | 'family' | 'expiresAtMs'> {
+  const m: Omit<BlockEntry, 'address' | 'family' | 'expiresAtMs'> = { reason: o.reason, source: o.source, blockedAtMs: now };
+  if (o.signatureId !== undefined) m.signatureId = o.signatureId;
+  if (o.eventId !== undefined) m.eventId = o.eventId;
+  return m;
 }
 
 export class BlocklistService implements Blocklist {
@@ -168,6 +190,7 @@ export class BlocklistService implements Blocklist {
   private lock: Promise<void> = Promise.resolve();
   private flushTimer: unknown;
   private flushScheduled = false;
+  private flushImmediate = false;
   private expiryTimer: unknown;
   private expiryAt: number | undefined;
   private reconcileTimer: unknown;
@@ -180,6 +203,8 @@ export class BlocklistService implements Blocklist {
   private readonly restoredListeners: (() => void | Promise<void>)[] = [];
   private lastReconcileAt: number | undefined;
   private lastError: string | undefined;
+  /** Timings of the last committed batch (status, bench). */
+  lastBatch: { ops: number; planMs: number; nftMs: number; commitMs: number } | undefined;
 
   constructor(o: BlocklistServiceOptions) {
     this.nft = o.nft;
@@ -272,8 +297,15 @@ export class BlocklistService implements Blocklist {
 
   // ---------------------------------------------------------------- Blocklist API
 
+  /** False for text that is not an address (nothing to spare). */
   isNeverBlocked(address: string): boolean {
-    return this.neverBlock.match(normalizeAddress(address)) !== undefined;
+    let addr: string;
+    try {
+      addr = normalizeAddress(address);
+    } catch {
+      return false;
+    }
+    return this.neverBlock.match(addr) !== undefined;
   }
 
   list(): BlockEntry[] {
@@ -281,10 +313,10 @@ export class BlocklistService implements Blocklist {
     return this.model
       .all()
       .filter((e) => e.expiresAtMs > now)
-      .sort((a, b) => a.blockedAtMs - b.blockedAtMs || a.address.localeCompare(b.address));
+      .sort((a, b) => a.blockedAtMs - b.blockedAtMs || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   }
 
-  /** The entry blocking this address (itself or a wider CIDR), if any. */
+  /** The entry blocking this address (itself or a wider CIDR), if any. O(1) for hosts: prefer it to list().find(). */
   coveredBy(address: string): BlockEntry | undefined {
     const e = this.model.lookup(normalizeAddress(address));
     return e && e.expiresAtMs > this.clock.now() ? e : undefined;
@@ -358,6 +390,7 @@ export class BlocklistService implements Blocklist {
       neverBlock: this.neverBlock.sources(),
       lastReconcileAt: this.lastReconcileAt === undefined ? null : new Date(this.lastReconcileAt).toISOString(),
       lastError: this.lastError ?? null,
+      lastBatch: this.lastBatch ?? null,
     };
   }
 
@@ -386,12 +419,14 @@ export class BlocklistService implements Blocklist {
   }
 
   private scheduleFlush(delayMs: number): void {
-    if (this.flushScheduled && delayMs > 0) return;
+    if (this.flushScheduled && (delayMs > 0 || this.flushImmediate)) return;
     if (this.flushTimer !== undefined) this.sched.clearTimeout(this.flushTimer);
     this.flushScheduled = true;
+    this.flushImmediate = delayMs === 0;
     this.flushTimer = this.sched.setTimeout(() => {
       this.flushTimer = undefined;
       this.flushScheduled = false;
+      this.flushImmediate = false;
       void this.exclusive(() => this.flushPending());
     }, delayMs);
   }
@@ -415,6 +450,7 @@ export class BlocklistService implements Blocklist {
   // ---------------------------------------------------------------- internals: one transaction
 
   private async runBatch(ops: Op[]): Promise<void> {
+    const t0 = performance.now();
     const now = this.clock.now();
     // Entries the model expired a moment ago may still be in the kernel (it expires ≤ 1 s later).
     for (const [a, t] of this.recentlyExpired) if (t < now - DEFAULTS.recentlyExpiredMs) this.recentlyExpired.delete(a);
@@ -439,13 +475,7 @@ export class BlocklistService implements Blocklist {
         const plan = this.model.plan({
           address: op.address,
           expiresAtMs: now + op.durationMs,
-          meta: {
-            reason: op.opts.reason,
-            source: op.opts.source,
-            blockedAtMs: now,
-            ...(op.opts.signatureId === undefined ? {} : { signatureId: op.opts.signatureId }),
-            ...(op.opts.eventId === undefined ? {} : { eventId: op.opts.eventId }),
-          },
+          meta: entryMeta(op.opts, now),
         });
         if (plan.kind === 'added') {
           touch(op.address, prev);
@@ -477,9 +507,16 @@ export class BlocklistService implements Blocklist {
       }
     }
 
-    const cmds = this.batchCommands(before, flushAll, now);
+    const cmds = this.batchCommands(before, flushAll, now, undefined);
+    const t1 = performance.now();
+    // A delete of an element the kernel no longer has (removed behind our back) fails the whole
+    // transaction: rebuild it against the kernel's actual elements before retrying.
+    const rebuild = async (): Promise<NftCommand[]> => {
+      const present = new Set((await this.kernelElements()).map((k) => k.address));
+      return this.batchCommands(before, flushAll, now, present);
+    };
     try {
-      if (cmds.length > 0) await this.applyWithRetry(cmds, 'batch');
+      if (cmds.length > 0) await this.applyWithRetry(cmds, 'batch', rebuild);
     } catch (e) {
       // Roll the model back to what the kernel still holds, and fail every caller of the batch.
       if (fullSnapshot) {
@@ -493,10 +530,13 @@ export class BlocklistService implements Blocklist {
       for (const r of results) r.op.reject(r.error ?? e);
       return;
     }
+    const t2 = performance.now();
     this.afterCommit(results);
+    this.lastBatch = { ops: ops.length, planMs: Math.round(t1 - t0), nftMs: Math.round(t2 - t1), commitMs: Math.round(performance.now() - t2) };
+    this.log.debug(this.lastBatch, 'blocklist batch committed');
   }
 
-  private batchCommands(before: Map<string, BlockEntry | undefined>, flushAll: boolean, now: number): NftCommand[] {
+  private batchCommands(before: Map<string, BlockEntry | undefined>, flushAll: boolean, now: number, inKernel: Set<string> | undefined): NftCommand[] {
     const spec = (e: BlockEntry): ElementSpec => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now });
     if (flushAll) {
       const live = this.model.all().filter((e) => e.expiresAtMs > now);
@@ -507,17 +547,25 @@ export class BlocklistService implements Blocklist {
     const repl: ElementSpec[] = [];
     for (const [addr, prev] of before) {
       const cur = this.model.get(addr);
-      if (prev && !cur) dels.push(prev);
+      if (prev && !cur) {
+        if (!inKernel || inKernel.has(addr)) dels.push(prev);
+      }
       else if (!prev && cur) (this.recentlyExpired.has(addr) ? repl : adds).push(spec(cur));
       else if (prev && cur && prev.expiresAtMs !== cur.expiresAtMs) repl.push(spec(cur));
     }
     // Deletes first: a CIDR replacing the hosts it contains must not overlap them when added.
-    return [...removeElementsCommands(dels), ...addElementsCommands(adds), ...replaceElementsCommands(repl)];
+    // Plain deletes (no add-then-delete idiom): nft 1.0.6 then still sees the element as present
+    // and refuses the absorbing CIDR as overlapping.
+    return [...deleteElementsCommands(dels), ...addElementsCommands(adds), ...replaceElementsCommands(repl)];
   }
 
   private afterCommit(results: { op: Op; plan?: PlanResult; unblock?: UnblockResult; error?: unknown }[]): void {
     const committedAt = this.clock.now();
     let changed = false;
+    const newBySource = new Map<string, number>();
+    let detectionBlocks = 0;
+    let extended = 0;
+    const verbose = this.log.isLevelEnabled('debug');
     for (const r of results) {
       if (r.error !== undefined) {
         r.op.reject(r.error);
@@ -529,17 +577,24 @@ export class BlocklistService implements Blocklist {
         if (op.opts.detectedAtMs !== undefined) this.metrics.blockLatency.observe(Math.max(0, committedAt - op.opts.detectedAtMs) / 1000);
         if (plan.kind === 'added') {
           changed = true;
-          this.metrics.blocks.inc({ source: op.opts.source });
+          newBySource.set(op.opts.source, (newBySource.get(op.opts.source) ?? 0) + 1);
           for (const x of plan.replaced) {
             this.metrics.unblocks.inc({ reason: 'replaced' });
             this.log.info({ addr: x.address, by: plan.entry.address }, 'block replaced by a wider CIDR block');
           }
-          this.log.info({ addr: plan.entry.address, source: op.opts.source, reason: op.opts.reason, expiresAt: new Date(plan.entry.expiresAtMs).toISOString() }, 'host blocked');
-          this.emit('host blocked', plan.entry, { source: op.opts.source });
+          // Detection blocks are reported by their alert event (blocked_until) and a per-batch
+          // summary line: a storm of 100k blocks must not mean 100k info lines and events.
+          if (op.opts.source !== 'detection') {
+            this.log.info({ addr: plan.entry.address, source: op.opts.source, reason: op.opts.reason, expiresAt: new Date(plan.entry.expiresAtMs).toISOString() }, 'host blocked');
+            this.emit('host blocked', plan.entry, { source: op.opts.source });
+          } else {
+            detectionBlocks++;
+            if (verbose) this.log.debug({ addr: plan.entry.address, reason: op.opts.reason, signatureId: op.opts.signatureId }, 'host blocked');
+          }
           op.resolve({ status: 'blocked', entry: plan.entry });
         } else if (plan.kind === 'extended') {
           changed ||= plan.entry.expiresAtMs !== plan.previousExpiresAtMs;
-          this.metrics.extensions.inc();
+          extended++;
           op.resolve({ status: 'extended', entry: plan.entry });
         } else {
           op.resolve({ status: 'covered', entry: plan.entry });
@@ -554,6 +609,9 @@ export class BlocklistService implements Blocklist {
         r.op.resolve(r.unblock);
       }
     }
+    for (const [source, n] of newBySource) this.metrics.blocks.inc({ source }, n);
+    if (extended > 0) this.metrics.extensions.inc(extended);
+    if (detectionBlocks > 0) this.log.info({ hosts: detectionBlocks, blocked: this.model.size }, 'hosts blocked on detections');
     this.updateGauges();
     if (changed) {
       this.markStateDirty();
@@ -561,8 +619,9 @@ export class BlocklistService implements Blocklist {
     }
   }
 
-  private async applyWithRetry(cmds: NftCommand[], op: string): Promise<void> {
+  private async applyWithRetry(first: NftCommand[], op: string, rebuild?: () => Promise<NftCommand[]>): Promise<void> {
     const { attempts, baseDelayMs } = this.opts.retry;
+    let cmds = first;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
@@ -582,6 +641,14 @@ export class BlocklistService implements Blocklist {
         if (op === 'batch' && (await this.tableMissing())) {
           await this.reinstall('table missing during a transaction');
           return;
+        }
+        if (rebuild && /does not exist|No such file/i.test(errorMessage(e))) {
+          try {
+            cmds = await rebuild();
+          } catch (e2) {
+            this.log.warn({ err: errorMessage(e2) }, 'cannot read the kernel set to rebuild the transaction');
+          }
+          if (cmds.length === 0) return;
         }
       }
     }
@@ -740,15 +807,14 @@ export class BlocklistService implements Blocklist {
 
   /** Reads blocked4/blocked6 from the kernel; a missing table or set is an empty list. */
   async kernelElements(): Promise<KernelElement[]> {
-    const out: KernelElement[] = [];
-    for (const f of [4, 6] as const) {
-      try {
-        out.push(...parseKernelElements(await this.nft.list(['set', 'inet', TABLE_NAME, blockedSet(f)]), f));
-      } catch {
-        // Absent table/set: nothing to adopt. Other failures surface in the install below.
-      }
+    // One listing of the table: nft 1.0.6 fetches every element of the table for any listing
+    // anyway (~0.3 s at 100k), so two set listings would cost twice.
+    try {
+      return parseKernelElements(await this.nft.list(['table', 'inet', TABLE_NAME]));
+    } catch {
+      // Absent table: nothing to adopt. Other failures surface in the install that follows.
+      return [];
     }
-    return out;
   }
 
   private async restore(): Promise<{ restored: number; adopted: number; dropped: number }> {
@@ -763,15 +829,16 @@ export class BlocklistService implements Blocklist {
         this.log.warn({ dropped: loaded.dropped }, 'blocklist state file: malformed entries skipped');
       }
       fromState = loaded.entries.filter((e) => e.expiresAtMs > now);
+      if (fromState.length < loaded.entries.length) this.markStateDirty();
     }
     const kernel = await this.kernelElements();
     this.model.clear();
     // Wider blocks first, so an overlapping narrower entry (hand-edited file) is the one dropped.
-    const withPrefix = fromState.map((e) => ({ e, c: parseCidr(e.address) }));
-    withPrefix.sort((a, b) => a.c.prefix - b.c.prefix);
+    const prefixOf = (a: string): number => (isHostAddress(a) ? 128 : Number(a.slice(a.indexOf('/') + 1)));
+    const sorted = fromState.some((e) => !isHostAddress(e.address)) ? [...fromState].sort((a, b) => prefixOf(a.address) - prefixOf(b.address)) : fromState;
     let dropped = 0;
-    for (const { e, c } of withPrefix) {
-      if (this.overlapsModel(e.address, c)) {
+    for (const e of sorted) {
+      if (this.overlapsModel(e.address)) {
         dropped++;
         continue;
       }
@@ -781,11 +848,15 @@ export class BlocklistService implements Blocklist {
     const conflicting: KernelElement[] = [];
     let adopted = 0;
     for (const k of kernel) {
-      if (this.model.get(k.address)) {
+      const known = this.model.get(k.address);
+      if (known) {
         inKernel.add(k.address);
+        // The kernel enforces the expiry: follow it when it disagrees with the file.
+        const kernelExpiry = k.expiresSec === undefined ? undefined : now + k.expiresSec * 1000;
+        if (kernelExpiry !== undefined && Math.abs(kernelExpiry - known.expiresAtMs) > 2000) this.model.put({ ...known, expiresAtMs: kernelExpiry });
         continue;
       }
-      if (this.overlapsModel(k.address, parseCidr(k.address))) {
+      if (this.overlapsModel(k.address)) {
         conflicting.push(k);
         continue;
       }
@@ -800,7 +871,7 @@ export class BlocklistService implements Blocklist {
       .map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
     const cmds = [
       ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }),
-      ...removeElementsCommands(conflicting),
+      ...deleteElementsCommands(conflicting),
       ...addElementsCommands(toAdd),
     ];
     await this.applyWithRetry(cmds, 'install');
@@ -816,9 +887,9 @@ export class BlocklistService implements Blocklist {
   }
 
   /** Exact, covering or (for a CIDR) contained entries: linear only for CIDRs, which are rare. */
-  private overlapsModel(address: string, c: Cidr): boolean {
+  private overlapsModel(address: string): boolean {
     if (this.model.lookup(address)) return true;
-    return c.prefix < familyBits(c.family) && this.model.containedEntries(cidrRange(c)).length > 0;
+    return !isHostAddress(address) && this.model.containedEntries(cidrRange(parseCidr(address))).length > 0;
   }
 
   // ---------------------------------------------------------------- internals: state, gauges, events
@@ -837,7 +908,12 @@ export class BlocklistService implements Blocklist {
   writeState(force: boolean): void {
     if (this.stateDir === undefined || (!force && !this.stateDirty)) return;
     try {
-      saveState(this.stateDir, this.list(), this.clock.now());
+      const now = this.clock.now();
+      saveState(
+        this.stateDir,
+        this.model.all().filter((e) => e.expiresAtMs > now),
+        now,
+      );
       this.stateDirty = false;
     } catch (e) {
       this.metrics.stateErrors.inc();

@@ -8,6 +8,20 @@ import { CONFIG_SCHEMA, type FieldDef, type SchemaNode } from './schema.js';
 import { defaultConfig } from './types.js';
 import { formatDurationMs, formatSize } from './units.js';
 
+/** Commented sample entries for lists of objects, so the example shows their shape. */
+export const SAMPLES: Record<string, string[]> = {
+  management: ['- address: 198.51.100.5      # IP, CIDR or host name', '  port: 443', '  description: management server'],
+  exclusions: [
+    '- direction: inbound          # inbound | outbound | both',
+    '  protocol: tcp               # tcp | udp | icmp | any',
+    '  remoteAddress: 203.0.113.0/24',
+    '  localPorts: "22"',
+    '  remotePorts: any',
+    '  description: admin ssh',
+    '  status: active              # active | inactive',
+  ],
+};
+
 function scalar(node: SchemaNode, v: unknown): string {
   if (node.kind === 'duration' && typeof v === 'number') return formatDurationMs(v);
   if (node.kind === 'size' && typeof v === 'number') return formatSize(v);
@@ -32,6 +46,8 @@ function render(node: SchemaNode, value: unknown, indent: string, out: string[])
     } else if (f.node.kind === 'array') {
       const items = v as unknown[];
       out.push(`${indent}${key}: ${items.length === 0 ? '[]' : stringify(items, { flow: true, lineWidth: 0 }).trimEnd()}`);
+      const sample = SAMPLES[key];
+      if (items.length === 0 && sample) for (const line of sample) out.push(`${indent}#   ${line}`);
     } else {
       out.push(`${indent}${key}: ${scalar(f.node, v)}`);
     }

@@ -61,7 +61,6 @@ export function toJsonSchema(): Json {
   (d.databases as Record<string, unknown>).dir = undefined;
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://github.com/bulwark/bulwark/docs/schema/config.schema.json',
     title: 'bulwark configuration (/etc/bulwark/bulwark.yaml)',
     ...convert(CONFIG_SCHEMA, 'bulwark daemon configuration. Every key is optional; absent keys take their defaults. See docs/configuration.md.', d),
   };

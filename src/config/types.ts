@@ -163,7 +163,7 @@ export function defaultConfig(): Config {
     stateDir: '/var/lib/bulwark',
     log: { level: 'info' },
     events: { file: '/var/log/bulwark/events.json', maxBytes: 100 * 1024 * 1024, keep: 5, foldWindowMs: MIN, queueSize: 10_000 },
-    capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 100, snaplen: 65535, exclude: [] },
+    capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 20, snaplen: 65535, exclude: [] },
     engine: {
       maxFlows: 100_000,
       reassemblyDepth: 1024 * 1024,

@@ -162,6 +162,64 @@ export interface EventWriterOptions {
   registry?: Registry;
 }
 
+/**
+ * Event metrics are registered once per registry and shared by every writer on it (the service
+ * re-creates its writer when the event file changes on reload; registering twice would throw).
+ */
+interface SharedEventMetrics {
+  written: number;
+  dropped: number;
+  rotations: number;
+  live: Set<EventWriter>;
+}
+const sharedByRegistry = new WeakMap<Registry, SharedEventMetrics>();
+
+function sharedMetrics(registry: Registry): SharedEventMetrics {
+  let m = sharedByRegistry.get(registry);
+  if (m !== undefined) return m;
+  const st: SharedEventMetrics = { written: 0, dropped: 0, rotations: 0, live: new Set() };
+  m = st;
+  sharedByRegistry.set(registry, st);
+  new Counter({
+    name: 'bulwark_events_written_total',
+    help: 'Event lines written to the event file.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(st.written);
+    },
+  });
+  new Counter({
+    name: 'bulwark_events_dropped_total',
+    help: 'Event lines dropped because the writer queue was full (oldest first) or the file failed.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(st.dropped);
+    },
+  });
+  new Counter({
+    name: 'bulwark_event_file_rotations_total',
+    help: 'Event file rotations.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(st.rotations);
+    },
+  });
+  new Gauge({
+    name: 'bulwark_events_queued',
+    help: 'Event lines waiting to be written.',
+    registers: [registry],
+    collect() {
+      let n = 0;
+      for (const w of st.live) n += w.queued;
+      this.set(n);
+    },
+  });
+  return st;
+}
+
 export interface EventWriterStats {
   written: number;
   dropped: number;
@@ -184,64 +242,39 @@ export class EventWriter {
   private closed = false;
   private readonly s: EventWriterStats = { written: 0, dropped: 0, rotations: 0, queued: 0, errors: 0 };
 
+  private readonly shared: SharedEventMetrics | undefined;
+
   constructor(private readonly o: EventWriterOptions) {
-    if (o.registry) {
-      const st = this.s;
-      const queued = (): number => this.q.length - this.qHead;
-      new Counter({
-        name: 'bulwark_events_written_total',
-        help: 'Event lines written to the event file.',
-        registers: [o.registry],
-        collect() {
-          this.reset();
-          this.inc(st.written);
-        },
-      });
-      new Counter({
-        name: 'bulwark_events_dropped_total',
-        help: 'Event lines dropped because the writer queue was full (oldest first) or the file failed.',
-        registers: [o.registry],
-        collect() {
-          this.reset();
-          this.inc(st.dropped);
-        },
-      });
-      new Counter({
-        name: 'bulwark_event_file_rotations_total',
-        help: 'Event file rotations.',
-        registers: [o.registry],
-        collect() {
-          this.reset();
-          this.inc(st.rotations);
-        },
-      });
-      new Gauge({
-        name: 'bulwark_events_queued',
-        help: 'Event lines waiting to be written.',
-        registers: [o.registry],
-        collect() {
-          this.set(queued());
-        },
-      });
-    }
+    this.shared = o.registry ? sharedMetrics(o.registry) : undefined;
+    this.shared?.live.add(this);
+  }
+
+  private count(k: 'written' | 'dropped' | 'rotations', n = 1): void {
+    this.s[k] += n;
+    if (this.shared) this.shared[k] += n;
+  }
+
+  /** Lines waiting in the queue. */
+  get queued(): number {
+    return this.q.length - this.qHead;
   }
 
   /** Enqueues one event (any JSON-serialisable object). Never blocks, never throws. */
   write(ev: object): void {
     if (this.closed) {
-      this.s.dropped++;
+      this.count('dropped');
       return;
     }
     let line: string;
     try {
       line = JSON.stringify(ev) + '\n';
     } catch {
-      this.s.dropped++;
+      this.count('dropped');
       return;
     }
     if (this.q.length - this.qHead >= this.o.queueSize) {
       this.qHead++;
-      this.s.dropped++;
+      this.count('dropped');
     }
     this.q.push(line);
     if (this.qHead > 1024 && this.qHead * 2 > this.q.length) {
@@ -276,41 +309,58 @@ export class EventWriter {
       }
       await rename(f, `${f}.1`).catch(() => undefined);
     }
-    this.s.rotations++;
+    this.count('rotations');
   }
 
   private async drain(): Promise<void> {
     while (this.q.length - this.qHead > 0) {
       const batch: string[] = [];
       let bytes = 0;
+      let rotateFirst = false;
+      try {
+        await this.openFile();
+      } catch (e) {
+        this.fail(e, this.q.length - this.qHead);
+        this.q.length = 0;
+        this.qHead = 0;
+        return;
+      }
+      // A batch never crosses the size limit: lines that would are written after a rotation.
       while (this.qHead < this.q.length && batch.length < 512) {
-        const l = this.q[this.qHead++]!;
+        const l = this.q[this.qHead]!;
+        const n = Buffer.byteLength(l);
+        if (this.size + bytes + n > this.o.maxBytes && this.size + bytes > 0) {
+          if (batch.length === 0) rotateFirst = true;
+          else break;
+        }
+        if (rotateFirst && batch.length > 0 && bytes + n > this.o.maxBytes) break;
         batch.push(l);
-        bytes += Buffer.byteLength(l);
+        bytes += n;
+        this.qHead++;
       }
       if (this.qHead === this.q.length) {
         this.q.length = 0;
         this.qHead = 0;
       }
       try {
-        let fh = await this.openFile();
-        if (this.size > 0 && this.size + bytes > this.o.maxBytes) {
-          await this.rotate();
-          fh = await this.openFile();
-        }
+        if (rotateFirst) await this.rotate();
+        const fh = await this.openFile();
         await fh.write(batch.join(''));
         this.size += bytes;
-        this.s.written += batch.length;
+        this.count('written', batch.length);
       } catch (e) {
-        this.s.errors++;
-        this.s.dropped += batch.length;
-        this.o.log.warn({ err: e, file: this.o.file }, 'event file write failed');
-        if (this.fh) {
-          await this.fh.close().catch(() => undefined);
-          this.fh = null;
-        }
+        this.fail(e, batch.length);
       }
     }
+  }
+
+  private fail(e: unknown, lines: number): void {
+    this.s.errors++;
+    this.count('dropped', lines);
+    this.o.log.warn({ err: e, file: this.o.file }, 'event file write failed');
+    const fh = this.fh;
+    this.fh = null;
+    if (fh) fh.close().catch(() => undefined);
   }
 
   /** Resolves when everything queued so far is written. */
@@ -321,6 +371,7 @@ export class EventWriter {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    this.shared?.live.delete(this);
     if (this.fh) {
       await this.fh.close();
       this.fh = null;

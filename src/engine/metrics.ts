@@ -28,7 +28,21 @@ function gauge(registry: Registry, name: string, help: string, read: (s: EngineS
   });
 }
 
-export function registerEngineMetrics(registry: Registry, stats: () => EngineStats): void {
+const providers = new WeakMap<Registry, { stats: () => EngineStats }>();
+
+/**
+ * Registers the engine metrics on `registry`, reading `stats` at scrape time. Registering again
+ * on the same registry (a new Engine after a restart of the component) only switches the source.
+ */
+export function registerEngineMetrics(registry: Registry, source: () => EngineStats): void {
+  const existing = providers.get(registry);
+  if (existing) {
+    existing.stats = source;
+    return;
+  }
+  const holder = { stats: source };
+  providers.set(registry, holder);
+  const stats = (): EngineStats => holder.stats();
   counter(registry, 'bulwark_packets_total', 'Packets handed to the engine.', (s) => s.packets, stats);
   counter(registry, 'bulwark_bytes_total', 'Captured bytes handed to the engine.', (s) => s.bytes, stats);
   new Counter({
@@ -68,7 +82,24 @@ export function registerEngineMetrics(registry: Registry, stats: () => EngineSta
   counter(registry, 'bulwark_reassembly_gaps_total', 'Holes given up on because the out-of-order buffer was full.', (s) => s.reassembly.gaps, stats);
   counter(registry, 'bulwark_reassembly_gap_bytes_total', 'Bytes skipped in given-up holes.', (s) => s.reassembly.gapBytes, stats);
   counter(registry, 'bulwark_reassembly_depth_exceeded_bytes_total', 'Stream bytes past the reassembly depth (not inspected).', (s) => s.reassembly.bytesBeyondDepth, stats);
+  new Counter({
+    name: 'bulwark_ip_fragments_total',
+    help: 'IP fragments by outcome of reassembly.',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const d = stats().defrag;
+      this.inc({ outcome: 'received' }, d.fragments);
+      this.inc({ outcome: 'datagram_reassembled' }, d.reassembled);
+      this.inc({ outcome: 'datagram_timeout' }, d.timeouts);
+      this.inc({ outcome: 'datagram_evicted' }, d.evicted);
+      this.inc({ outcome: 'invalid' }, d.invalid);
+    },
+  });
+  gauge(registry, 'bulwark_ip_fragments_memory_bytes', 'Fragment bytes held for reassembly.', (s) => s.defrag.memoryBytes, stats);
   counter(registry, 'bulwark_match_pending_dropped_total', 'Pending candidates dropped (per-flow cap or re-verification window).', (s) => s.pendingDropped, stats);
+  counter(registry, 'bulwark_match_verify_budget_exhausted_total', 'Flow directions that exhausted their verification budget (verified per segment since).', (s) => s.verifyBudgetExhausted, stats);
   counter(registry, 'bulwark_match_rate_filtered_total', 'Matches suppressed by threshold / detection_filter.', (s) => s.suppressedByRateFilter, stats);
   new Counter({
     name: 'bulwark_detections_total',

@@ -55,9 +55,17 @@ function exprJumps(expr: unknown[], target: string): boolean {
   return expr.some((e) => isObj(e) && isObj(e.jump) && e.jump.target === target);
 }
 
+function ours(o: Obj): boolean {
+  const table = 'table' in o && typeof o.table === 'string' ? o.table : o.name;
+  return o.family === 'inet' && table === 'bulwark';
+}
+
+/** Parses a listing of table inet bulwark, or of the whole ruleset (other tables are ignored). */
 export function parseKernelView(out: NftListOutput): KernelView {
   const v = emptyView();
   for (const item of out.nftables) {
+    const body = Object.values(item)[0];
+    if (!isObj(body) || !ours(body)) continue;
     if (isObj(item.table)) v.tablePresent = true;
     if (isObj(item.set)) {
       const s = item.set;

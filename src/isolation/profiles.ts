@@ -75,8 +75,8 @@ export function parseProfiles(text: string, source = 'network-profiles.yaml'): P
       const localPorts = portField(r.localPorts);
       const remotePorts = portField(r.remotePorts);
       try {
-        parsePorts(localPorts);
-        parsePorts(remotePorts);
+        parsePorts(localPorts, 'localPorts');
+        parsePorts(remotePorts, 'remotePorts');
       } catch (e) {
         throw dbError(w, (e as Error).message);
       }

@@ -14,6 +14,9 @@ import { parseDuration } from '../config/units.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
+/** Most entries one blocklist.list reply carries (oldest first); `total` says how many exist. */
+export const LIST_LIMIT = 100_000;
+
 export interface BlocklistComponent extends Component {
   readonly blocklist: BlocklistService;
 }
@@ -113,9 +116,18 @@ export function createBlocklistComponent(opts: BlocklistComponentOptions = {}): 
       }
     };
 
-    ctx.commands.register('blocklist.list', () => {
+    ctx.commands.register('blocklist.list', (args) => {
       const now = ctx.clock.now();
-      return Promise.resolve({ now: new Date(now).toISOString(), mode: svc.getMode(), entries: svc.list().map((e) => entryView(e, now)) });
+      // Bounded reply (the control protocol caps responses at 64 MiB; an entry is ~300 bytes).
+      const limit = typeof args.limit === 'number' && args.limit > 0 ? Math.min(args.limit, LIST_LIMIT) : LIST_LIMIT;
+      const all = svc.list();
+      return Promise.resolve({
+        now: new Date(now).toISOString(),
+        mode: svc.getMode(),
+        total: all.length,
+        truncated: all.length > limit,
+        entries: all.slice(0, limit).map((e) => entryView(e, now)),
+      });
     });
 
     ctx.commands.register('blocklist.block', async (args) => {

@@ -5,11 +5,17 @@
  */
 import type { ComponentFactory } from './types.js';
 // component imports below this line
+import { eventsComponent } from './events.js';
+import { databaseComponent } from './database.js';
 import { blocklistComponent } from './blocklist.js';
+import { protectionComponent } from './protection.js';
 import { isolationComponent } from './isolation.js';
 
 export const components: ComponentFactory[] = [
   // component factories below this line
+  eventsComponent, // first of all: subscribed before anybody emits an event
+  databaseComponent, // first: the engine and interception start on its ruleset
   blocklistComponent,
-  isolationComponent,
+  protectionComponent, // capture → engine → events → blocklist; interception
+  isolationComponent, // after protection: automatic isolation listens to its alerts
 ];

@@ -187,17 +187,19 @@ export class ControlServer {
       if (!s.write(line + '\n')) {
         // Slow reader: wait for it (only this connection waits) but never forever.
         await new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            s.destroy();
-            resolve();
-          }, this.idleTimeoutMs);
-          t.unref();
           const done = (): void => {
             clearTimeout(t);
+            s.off('drain', done);
+            s.off('close', done);
             resolve();
           };
-          s.once('drain', done);
-          s.once('close', done);
+          const t = setTimeout(() => {
+            s.destroy();
+            done();
+          }, this.idleTimeoutMs);
+          t.unref();
+          s.on('drain', done);
+          s.on('close', done);
         });
       }
     };
@@ -214,21 +216,23 @@ export class ControlServer {
           const nl = buf.indexOf(0x0a);
           if (nl === -1) {
             if (buf.length > this.maxRequestBytes) {
-              await this.refuseOversized(s, write);
               closing = true;
+              chunks = [];
+              await this.refuseOversized(s, write);
             }
             break;
           }
           if (nl > this.maxRequestBytes) {
-            await this.refuseOversized(s, write);
             closing = true;
+            chunks = [];
+            await this.refuseOversized(s, write);
             break;
           }
           const line = buf.subarray(0, nl).toString('utf8');
           const rest = buf.subarray(nl + 1);
           chunks = rest.length > 0 ? [rest] : [];
           if (line.trim() === '') continue;
-          await write(JSON.stringify(await this.handle(line)));
+          await write(serialise(await this.handle(line)));
         }
       } finally {
         busy = false;
@@ -303,6 +307,15 @@ export class ControlServer {
       this.opts.log.error({ err: e, cmd }, 'control command failed');
       return reply(id, errBody('BULWARK_ERR_INTERNAL', `control: ${cmd} failed: ${errorMessage(e)}`));
     }
+  }
+}
+
+/** JSON line of a response; bigints become strings, an unserialisable result becomes an error reply. */
+export function serialise(r: ControlResponse): string {
+  try {
+    return JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch (e) {
+    return JSON.stringify(reply(r.id, errBody('BULWARK_ERR_INTERNAL', `control: result not serialisable: ${errorMessage(e)}`)));
   }
 }
 

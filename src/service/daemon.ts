@@ -39,6 +39,8 @@ export interface DaemonOptions {
   /** Bound of each component's stop(); a hung component does not block shutdown. */
   stopTimeoutMs?: number;
   isLockHolderAlive?: (pid: number) => boolean;
+  /** Runtime checks on reload (interfaces exist, nft installed); default: the real system. */
+  runtimeProbes?: RuntimeProbes;
 }
 
 /** Keys the running daemon cannot change without a restart; reload keeps the old values. */
@@ -239,6 +241,14 @@ export class Daemon {
       this.log.error({ err: { code: isBulwarkError(e) ? e.code : undefined, message: errorMessage(e) }, errors: isBulwarkError(e) ? e.details?.errors : undefined }, `config reload refused, keeping the old configuration: ${errorMessage(e)}`);
       throw e;
     }
+    const runtimeErrors = (await checkRuntime(fresh, this.opts.runtimeProbes)).filter((i) => i.severity === 'error');
+    if (runtimeErrors.length > 0) {
+      this.reloadCounts.failure++;
+      this.metrics.configReloads.inc({ result: 'failure' });
+      const err = new BulwarkError('BULWARK_ERR_CONFIG', runtimeErrors.map((i) => `config ${path ?? '(defaults)'}: ${i.path}: ${i.message}`).join('\n'), { details: { errors: runtimeErrors } });
+      this.log.error({ errors: runtimeErrors }, `config reload refused, keeping the old configuration: ${err.message}`);
+      throw err;
+    }
     const restartNeeded: string[] = [];
     for (const key of RESTART_KEYS) {
       if (JSON.stringify(getPath(fresh, key)) !== JSON.stringify(getPath(old, key))) restartNeeded.push(key);
@@ -338,7 +348,15 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<number> {
     opts.stderr.write(fatal.map((i) => `bulwark: config ${loaded.path ?? '(defaults)'}: ${i.path}: ${i.message}\n`).join(''));
     return 78;
   }
-  const daemon = new Daemon({ config: loaded.config, configPath: loaded.path, explicitConfigPath: opts.configPath, env: opts.env, log, ...(opts.components ? { components: opts.components } : {}) });
+  const daemon = new Daemon({
+    config: loaded.config,
+    configPath: loaded.path,
+    explicitConfigPath: opts.configPath,
+    env: opts.env,
+    log,
+    ...(opts.components ? { components: opts.components } : {}),
+    ...(opts.runtimeProbes ? { runtimeProbes: opts.runtimeProbes } : {}),
+  });
 
   const onUncaught = (e: unknown): void => {
     daemon.metrics.uncaughtErrors.inc();
@@ -370,9 +388,14 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<number> {
     }
     const sig = await stopped;
     log.info({ signal: sig }, 'shutting down');
-    await daemon.stop();
+    // A second SIGTERM/SIGINT while stopping gives up waiting for components (exit 1).
+    let forced: (v: string) => void = () => undefined;
+    const secondSignal = new Promise<string>((resolve) => (forced = resolve));
+    stopSignal = forced;
+    const outcome = await Promise.race([daemon.stop().then(() => 'stopped'), secondSignal]);
+    if (outcome !== 'stopped') log.warn({ signal: outcome }, 'second signal: exiting without waiting for components');
     await flush(log);
-    return 0;
+    return outcome === 'stopped' ? 0 : 1;
   } finally {
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);

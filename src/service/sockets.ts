@@ -7,8 +7,11 @@ import { spawn } from 'node:child_process';
 import { isIP } from 'node:net';
 
 export interface SocketKiller {
-  /** Destroys established inbound TCP sockets whose local port is one of `ports`. Returns the count. */
-  resetLocalPorts(ports: readonly number[]): Promise<number>;
+  /**
+   * Destroys established TCP sockets whose local port is one of `ports`, except those whose peer
+   * `spare` accepts (never-block addresses: the operator's own sessions). Returns the count.
+   */
+  resetLocalPorts(ports: readonly number[], spare?: (peer: string) => boolean): Promise<number>;
   /** Destroys every TCP socket whose remote address is `address` (IP or CIDR). Returns the count. */
   killPeer(address: string): Promise<number>;
 }
@@ -38,6 +41,26 @@ export function localPortFilter(ports: readonly number[]): string {
   return `( ${ports.map((p) => `sport = :${p}`).join(' or ')} )`;
 }
 
+/** Peer addresses of `ss -H -tn state established` lines ("0 0 10.0.0.1:80 10.0.0.2:5555"). */
+export function parseSsPeers(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    const peer = cols[3];
+    if (peer === undefined) continue;
+    const i = peer.lastIndexOf(':');
+    if (i <= 0) continue;
+    let host = peer.slice(0, i);
+    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+    // IPv4-mapped IPv6 peers on dual-stack sockets: report the IPv4 address.
+    if (host.startsWith('::ffff:') && isIP(host.slice(7)) === 4) host = host.slice(7);
+    const pct = host.indexOf('%');
+    if (pct >= 0) host = host.slice(0, pct);
+    if (isIP(host) !== 0) out.push(host);
+  }
+  return out;
+}
+
 /** ss wants IPv6 addresses in brackets. */
 export function ssAddress(address: string): string {
   const [ip, len] = address.split('/');
@@ -46,12 +69,18 @@ export function ssAddress(address: string): string {
 }
 
 export class SsSocketKiller implements SocketKiller {
-  async resetLocalPorts(ports: readonly number[]): Promise<number> {
+  async resetLocalPorts(ports: readonly number[], spare?: (peer: string) => boolean): Promise<number> {
     let n = 0;
     // Long filters are slow to parse in ss; 64 ports a call keeps each under a millisecond or two.
     for (let i = 0; i < ports.length; i += 64) {
-      const chunk = ports.slice(i, i + 64);
-      const r = await runSs(['-K', '-H', '-tn', 'state', 'established', localPortFilter(chunk)]);
+      const filter = localPortFilter(ports.slice(i, i + 64));
+      const listed = await runSs(['-H', '-tn', 'state', 'established', filter]);
+      if (listed.code !== 0) throw new Error(`ss failed: ${listed.stderr.trim()}`);
+      const peers = parseSsPeers(listed.stdout);
+      if (peers.length === 0) continue;
+      const spared = [...new Set(peers.filter((p) => spare?.(p) === true))];
+      const expr = spared.length === 0 ? filter : `${filter} and not ( ${spared.map((p) => `dst ${ssAddress(p)}`).join(' or ')} )`;
+      const r = await runSs(['-K', '-H', '-tn', 'state', 'established', expr]);
       if (r.code !== 0) throw new Error(`ss -K failed: ${r.stderr.trim()}`);
       n += countLines(r.stdout);
     }

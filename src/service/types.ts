@@ -43,6 +43,7 @@ export interface DaemonContext {
   commands: CommandRegistry;
   bus: DaemonBus;
   /** Other components by name, for the few direct dependencies (e.g. isolation → blocklist). */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- lets callers name the component type they expect
   get<T extends Component>(name: string): T | undefined;
 }
 

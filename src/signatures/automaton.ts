@@ -146,7 +146,7 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
   const outList = new Int32Array(total);
   for (let k = 0; k < stateCount; k++) {
     const o = outs[k];
-    if (o) outList.set(o, outStart[k]!);
+    if (o) outList.set(o, outStart[k]);
   }
   return { next, outStart, outList, stateCount };
 }

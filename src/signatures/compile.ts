@@ -38,8 +38,13 @@ export interface CompileOptions {
    * bounds the state count, hence memory (each state costs 1 KiB). Default 32.
    */
   maxPatternLength?: number;
-  /** Refuse a ruleset whose automata would need more states than this (memory bound). Default 1,000,000 (~1 GiB). */
+  /** Refuse a ruleset whose automata would need more states than this (memory bound). Default 262,144 (256 MiB). */
   maxTotalStates?: number;
+  /**
+   * When the per-port-group automata together exceed this many states, each direction gets one
+   * merged automaton instead (the engine re-checks Signature.ports). Default 65,536 (64 MiB).
+   */
+  groupStateBudget?: number;
   /** Keep at most this many skipped-rule examples with file:line in stats.problems. Default 50. */
   maxProblems?: number;
   /** Monotonic milliseconds for compileMs (injected; default performance.now). */
@@ -149,7 +154,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const t0 = now();
   const vars = opts.vars ?? {};
   const maxLen = opts.maxPatternLength ?? 32;
-  const maxStates = opts.maxTotalStates ?? 1_000_000;
+  const maxStates = opts.maxTotalStates ?? 262_144;
   const maxProblems = opts.maxProblems ?? 50;
 
   const parsed = sources.map((s) => parseSource(s, vars));
@@ -200,23 +205,47 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const groups: PortGroup[] = [];
   const toServer = new Int32Array(65536).fill(-1);
   const toClient = new Int32Array(65536).fill(-1);
+  const budget = opts.groupStateBudget ?? 65_536;
+  const statesOf = (members: readonly number[]): number =>
+    countStates(
+      members
+        .filter((i) => signatures[i]!.fastPatternIndex >= 0)
+        .map((i) => {
+          const sg = signatures[i]!;
+          const b = (sg.conditions[sg.fastPatternIndex] as ContentCondition).bytes;
+          return { bytes: b.length > maxLen ? b.subarray(0, maxLen) : b };
+        }),
+    );
+  const plan: { direction: Direction; sets: { ranges: PortRange[]; members: number[] }[] }[] = [];
   let totalStates = 0;
   for (const direction of ['to_server', 'to_client'] as const) {
     const idx: number[] = [];
-    signatures.forEach((s, i) => {
-      if (s.direction === direction) idx.push(i);
+    signatures.forEach((sg, i) => {
+      if (sg.direction === direction) idx.push(i);
     });
     const sets = portSets(signatures, idx).sort((a, b) => a.ranges[0]!.from - b.ranges[0]!.from);
+    plan.push({ direction, sets });
+    for (const set of sets) totalStates += statesOf(set.members);
+  }
+  // Ports with different signature sets get their own automaton, so signatures on many ports
+  // (any, $HTTP_PORTS) are copied into every group. Over the budget, each direction gets one
+  // merged automaton instead; the engine re-checks Signature.ports on every candidate.
+  let merged = false;
+  if (totalStates > budget) {
+    merged = true;
+    totalStates = 0;
+    for (const p of plan) {
+      if (p.sets.length === 0) continue;
+      const members = [...new Set(p.sets.flatMap((x) => x.members))].sort((a, b) => a - b);
+      p.sets = [{ ranges: normalizeRanges(p.sets.flatMap((x) => x.ranges)), members }];
+      totalStates += statesOf(members);
+    }
+  }
+  if (totalStates > maxStates) {
+    throw new BulwarkError('BULWARK_ERR_LIMIT', `ruleset needs ${totalStates} automaton states (limit ${maxStates}, 1 KiB each): too many distinct patterns; load fewer rules or lower maxPatternLength`);
+  }
+  for (const { direction, sets } of plan) {
     for (const set of sets) {
-      const pats = set.members.filter((i) => signatures[i]!.fastPatternIndex >= 0).map((i) => {
-        const s = signatures[i]!;
-        const b = (s.conditions[s.fastPatternIndex] as ContentCondition).bytes;
-        return { bytes: b.length > maxLen ? b.subarray(0, maxLen) : b };
-      });
-      totalStates += countStates(pats);
-      if (totalStates > maxStates) {
-        throw new BulwarkError('BULWARK_ERR_LIMIT', `ruleset needs more than ${maxStates} automaton states (${maxStates} KiB): too many distinct patterns × port groups; set databases.anyPorts to fewer ports or load fewer rules`);
-      }
       const g = buildGroup(direction, set.ranges, set.members, signatures, maxLen);
       const gi = groups.length;
       groups.push(g);
@@ -242,6 +271,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     loaded: signatures.length,
     skipped: Object.fromEntries(Object.entries(skippedCounts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     states: totalStates,
+    mergedGroups: merged,
     problems: skipped.slice(0, maxProblems).map((s) => ({ file: s.file, line: s.line, reason: s.reason, message: s.message })),
   };
   const version = databases.length > 0 ? databases.map((d) => `${d.name} ${d.version}`).join(', ') : sources.length > 0 ? 'rules only' : 'empty';

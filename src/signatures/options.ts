@@ -212,8 +212,7 @@ export function parseFlowbits(v: string): FlowbitOp {
   const all = rest.includes('&');
   if (any && all) throw new OptionError('flowbits: mixing | and &');
   const names = rest.split(any ? '|' : '&').map((s) => s.trim());
-  for (const n of names) if (!/^[\w.\-]+$/.test(n)) throw new OptionError(`flowbits: bad name "${n}"`);
-  if ((any || all) && op !== 'isset' && op !== 'isnotset' && op !== 'set' && op !== 'unset' && op !== 'toggle') throw new OptionError('flowbits: bad group');
+  for (const n of names) if (!/^[\w.-]+$/.test(n)) throw new OptionError(`flowbits: bad name "${n}"`);
   return { op, names, mode: any ? 'any' : 'all' };
 }
 

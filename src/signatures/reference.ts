@@ -154,6 +154,8 @@ export function rulesetMatches(ruleset: Ruleset, direction: Direction, port: num
   const out: number[] = [];
   for (const i of candidates) {
     const s = ruleset.signatures[i]!;
+    // A (merged) group can hold signatures of other ports: check the port like the engine does.
+    if (!appliesTo(s, direction, port)) continue;
     if (verifySignature(s, data, length, ctx)) out.push(s.id);
   }
   return out.sort((a, b) => a - b);

@@ -250,6 +250,8 @@ export interface CompileStats {
   skipped: Record<string, number>;
   /** Total automaton states over all port groups (each state is 1 KiB of `next`). */
   states?: number;
+  /** The per-port groups would have exceeded the state budget: one merged group per direction. */
+  mergedGroups?: boolean;
   /** The first skipped rules with file:line, for logs and `db info` (bounded). */
   problems?: { file: string; line: number; reason: string; message: string }[];
 }
@@ -268,7 +270,9 @@ export interface Ruleset {
   /**
    * Port → group lookup per direction: index `port` gives the group index or -1.
    * toServer is keyed by destination port, toClient by source port (the server's).
-   * A port may belong to one group per direction: the compiler merges overlapping port sets.
+   * A port may belong to one group per direction: the compiler merges overlapping port sets, and
+   * when the per-port automata would exceed its memory budget it builds one group per direction.
+   * A group can therefore hold signatures for other ports: check Signature.ports on a candidate.
    */
   groupByPort: { toServer: Int32Array; toClient: Int32Array };
   detectors: readonly DetectorSpec[];

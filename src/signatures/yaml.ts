@@ -45,7 +45,7 @@ type Obj = Map<string, { key: Node; value: Node | null }>;
 let currentDoc: Document | undefined;
 
 function deref(node: Node | null | undefined): Node | null | undefined {
-  if (isAlias(node) && currentDoc) return node.resolve(currentDoc) as Node | undefined;
+  if (isAlias(node) && currentDoc) return node.resolve(currentDoc);
   return node;
 }
 
@@ -115,12 +115,12 @@ function ports(n: Node, what: string): PortSpec {
   return { any: false, include, exclude: [] };
 }
 
-const SIG_KEYS = [
+export const SIG_KEYS = [
   'id', 'rev', 'name', 'description', 'references', 'severity', 'category', 'action', 'ports', 'direction',
   'flow', 'stream', 'match', 'dsize', 'flags', 'flowbits', 'threshold',
 ] as const;
-const CONTENT_KEYS = ['content', 'negate', 'nocase', 'offset', 'depth', 'distance', 'within', 'startswith', 'endswith', 'fast_pattern'] as const;
-const DETECTOR_KEYS = ['id', 'kind', 'name', 'description', 'severity', 'action', 'track', 'distinct_ports', 'count', 'seconds', 'ports'] as const;
+export const CONTENT_KEYS = ['content', 'negate', 'nocase', 'offset', 'depth', 'distance', 'within', 'startswith', 'endswith', 'fast_pattern'] as const;
+export const DETECTOR_KEYS = ['id', 'kind', 'name', 'description', 'severity', 'action', 'track', 'distinct_ports', 'count', 'seconds', 'ports'] as const;
 
 function matchItem(node: Node): Condition {
   const m = asMap(node, 'match item');
@@ -186,7 +186,7 @@ function signature(node: Node, file: string, line: (n: Node | null | undefined) 
   const id = int(req(m, 'id', 'signature', node), 'id', SIGNATURE_ID_MIN, SIGNATURE_ID_MAX);
   const what = `signature ${id}`;
   const name = str(req(m, 'name', what, node), 'name');
-  if (!/^[A-Za-z0-9][\w.\-]*$/.test(name)) throw new At(m.get('name')!.value, `name "${name}": use dotted words like Intrusion.HTTP.Log4Shell.JNDI`);
+  if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw new At(m.get('name')!.value, `name "${name}": use dotted words like Intrusion.HTTP.Log4Shell.JNDI`);
   const conditions: Condition[] = [];
   const matchNode = m.get('match')?.value;
   if (matchNode != null) for (const it of seq(matchNode, 'match')) conditions.push(matchItem(it));
@@ -316,9 +316,9 @@ export function parseYamlDatabase(file: string, text: string): ParsedSource {
   if (firstErr) fail(lc.linePos(firstErr.pos[0]).line, `invalid YAML: ${firstErr.message.split('\n')[0]!}`);
   const line = (n: Node | null | undefined): number => (n?.range ? lc.linePos(n.range[0]).line : 1);
   try {
-    const root = asMap(doc.contents as Node | null, 'database file');
+    const root = asMap(doc.contents, 'database file');
     allowOnly(root, ['database', 'signatures', 'detectors', 'definitions'], 'database file');
-    const dbNode = req(root, 'database', 'database file', doc.contents as Node | null);
+    const dbNode = req(root, 'database', 'database file', doc.contents);
     const db = asMap(dbNode, 'database');
     allowOnly(db, ['name', 'version', 'released'], 'database');
     const database: DatabaseInfo = {

@@ -49,6 +49,10 @@ export interface DaemonHandle {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** `node bin/bulwark.js [--config FILE] ...args` inside the namespace. */
   cli(args: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /** One control-socket request straight from the test process (Unix sockets ignore network namespaces). */
+  call(cmd: string, args?: Record<string, unknown>): Promise<unknown>;
+  /** `status` result object. */
+  status(): Promise<Record<string, unknown>>;
   /** GET a path of the metrics server (via curl inside the namespace). */
   http(path: string): Promise<{ status: number; body: string; contentType: string }>;
   /** Sends the signal (default SIGTERM) and waits for the exit. */
@@ -149,6 +153,10 @@ export async function startDaemon(host: Host, opts: StartOptions = {}): Promise<
     env,
     exited,
     cli: (args, o = {}) => host.exec(process.execPath, [BIN, ...configArgs, ...args], { env, timeoutMs: o.timeoutMs ?? 30_000 }),
+    call: (cmd, args = {}) => controlCall(socket, cmd, args),
+    async status() {
+      return (await controlCall(socket, 'status')) as Record<string, unknown>;
+    },
     async http(path) {
       const r = await host.exec('curl', ['-s', '-S', '--max-time', '5', '-o', '-', '-w', '\n%{http_code} %{content_type}', `http://${metricsListen}${path}`]);
       const nl = r.stdout.lastIndexOf('\n');

@@ -42,8 +42,11 @@ test('status with no daemon exits 3 naming the socket path', async () => {
 test('a bad config exits 78 naming the key, line and column', async () => {
   const f = join(dir, 'bad.yaml');
   writeFileSync(f, '# comment\nengine:\n  maxFlowz: 1\nlog:\n  level: loud\n');
-  for (const cmd of [['status'], ['run']]) {
-    const r = await bulwark(['--config', f, ...cmd]);
+  // Without BULWARK_SOCKET the CLI must read the file to find the socket (and refuse it).
+  const noSocketEnv: NodeJS.ProcessEnv = { ...env };
+  delete noSocketEnv.BULWARK_SOCKET;
+  for (const cmd of [['status'], ['run'], ['config', 'check']]) {
+    const r = await run(process.execPath, [BIN, '--config', f, ...cmd], { env: noSocketEnv });
     assert.equal(r.code, 78, `${cmd[0]!}: ${r.stderr}`);
     assert.ok(r.stderr.includes(`config ${f}:3:3: engine.maxFlowz: unknown key`), r.stderr);
     assert.ok(r.stderr.includes(`config ${f}:5:10: log.level: expected one of`), r.stderr);

@@ -1,7 +1,7 @@
 // The daemon as `make run` starts it, inside a test namespace: status, metrics, signals, lock, reload.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createTestNet, type TestNet, type Host } from './netns.js';
 import { startDaemon, type DaemonHandle } from './daemon.js';
 import { parseExposition } from '../unit/metrics/exposition.js';
@@ -23,6 +23,8 @@ after(async () => {
 test('defaults (no config file): status --json, /metrics, /healthz; SIGTERM exits 0 and removes the socket', async () => {
   const d = await startDaemon(host, { noConfigFile: true });
   daemons.push(d);
+  assert.equal(statSync(d.socket).mode & 0o777, 0o600, 'control socket must be root-only');
+  assert.ok(statSync(d.stateDir).isDirectory(), 'state dir not created');
   const st = await d.cli(['status', '--json']);
   assert.equal(st.code, 0, st.stderr);
   const s = JSON.parse(st.stdout) as Record<string, unknown>;
@@ -34,6 +36,8 @@ test('defaults (no config file): status --json, /metrics, /healthz; SIGTERM exit
   assert.equal(typeof s.uptimeMs, 'number');
   assert.equal(typeof s.version, 'string');
 
+  const direct = await d.status();
+  assert.deepEqual([direct.pid, direct.version, direct.socket], [d.pid, s.version, d.socket]);
   const human = await d.cli(['status']);
   assert.equal(human.code, 0);
   assert.match(human.stdout, /^config:\s+built-in defaults$/m);
@@ -67,7 +71,7 @@ test('a second daemon with the same state dir is refused with the first one\'s p
   assert.ok(second.logs().some((l) => l.includes(`another bulwark daemon (pid ${first.pid}) is running`)), second.logs().join('\n'));
   // The first one is untouched.
   assert.equal((await first.cli(['ping'])).code, 0);
-  assert.equal((await first.stop()).code, 0);
+  assert.deepEqual(await first.stop('SIGINT'), { code: 0, signal: null });
 });
 
 test('SIGHUP with a broken config keeps running and logs the error with its line; a fixed file reloads', async () => {

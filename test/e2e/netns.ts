@@ -91,6 +91,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // A child that exits before reading its input must not crash the test with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -24,9 +24,10 @@ export const blockedCommand: CliCommand = {
     let now = Date.now();
     let direct = false;
     if (client) {
-      const r = (await client.call('blocklist.list')) as { now: string; entries: EntryLike[] };
+      const r = (await client.call('blocklist.list')) as { now: string; entries: EntryLike[]; total?: number; truncated?: boolean };
       now = Date.parse(r.now);
       entries = r.entries;
+      if (r.truncated === true) ctx.stderr.write(`showing the ${entries.length} oldest of ${r.total ?? '?'} blocks\n`);
     } else {
       direct = true;
       const config = await cliConfig(ctx);

@@ -7,22 +7,28 @@ import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { reloadCommand } from './reload.js';
 import { pingCommand } from './ping.js';
+import { configCommand } from './config.js';
 // other helpers' imports below this line
+import { dbCommand } from './db.js';
 import { isolationCommand } from './isolation.js';
 import { blockedCommand } from './blocked.js';
 import { blockCommand } from './block.js';
 import { unblockCommand } from './unblock.js';
 import { scanCommand } from './scan.js';
+import { protectionCommand } from './protection.js';
 
 export const commands: CliCommand[] = [
   runCommand,
   statusCommand,
   reloadCommand,
   pingCommand,
+  configCommand,
   // other helpers' commands below this line
+  dbCommand,
   blockedCommand,
   blockCommand,
   unblockCommand,
   scanCommand,
+  protectionCommand,
   isolationCommand,
 ];

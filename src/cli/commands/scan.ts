@@ -16,7 +16,7 @@ import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
 import type { Detection } from '../../engine/types.js';
 import { createLogger } from '../../log/index.js';
 
-const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json]
+const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
 
 Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
 summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
@@ -113,6 +113,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
           flows: summary.flows,
           alerts: summary.alerts,
           seconds: Number(summary.seconds.toFixed(6)),
+          cpu_seconds: Number(summary.cpuSeconds.toFixed(6)),
           mbit_per_second: Number(summary.mbitPerSecond.toFixed(3)),
           packets_per_second: Math.round(summary.packetsPerSecond),
           dropped: summary.dropped,

@@ -12,6 +12,7 @@ export class FakeNft implements Nft {
   failNext = 0;
   /** Fail every apply() (until cleared). */
   failAlways = false;
+  failMessage = 'nft transaction failed: Error: Could not process rule: No such file or directory';
   /** Whether the table "exists" (list sets/chains report it); install batches set it. */
   private exists = false;
   /** allow4 holds elements (only bulwark's own install fills it). */
@@ -29,7 +30,7 @@ export class FakeNft implements Nft {
   apply(commands: NftCommand[]): Promise<void> {
     if (this.failAlways || this.failNext > 0) {
       if (this.failNext > 0) this.failNext--;
-      return Promise.reject(new BulwarkError('BULWARK_ERR_NFT', 'nft transaction failed: Error: Could not process rule: No such file or directory'));
+      return Promise.reject(new BulwarkError('BULWARK_ERR_NFT', this.failMessage));
     }
     this.batches.push(commands);
     if (commands.some((c) => 'add' in c && (c.add as Record<string, unknown>).table !== undefined)) this.exists = true;
@@ -46,6 +47,10 @@ export class FakeNft implements Nft {
       if (!this.tableExists) return Promise.reject(new BulwarkError('BULWARK_ERR_NFT', 'nft list failed: Error: No such file or directory'));
       if (args[3] === 'allow4') return Promise.resolve({ nftables: [{ set: { name: 'allow4', elem: this.allowFilled ? [{ prefix: { addr: '127.0.0.0', len: 8 } }] : [] } }] });
       return Promise.resolve({ nftables: [{ set: { name: args[3], elem: this.kernelElems[args[3] ?? ''] ?? [] } }] });
+    }
+    if (args[0] === 'table') {
+      if (!this.tableExists) return Promise.reject(new BulwarkError('BULWARK_ERR_NFT', 'nft list failed: Error: No such file or directory'));
+      return Promise.resolve({ nftables: ['blocked4', 'blocked6'].map((name) => ({ set: { name, elem: this.kernelElems[name] ?? [] } })) });
     }
     if (args[0] === 'sets') {
       const names = this.tableExists ? ['blocked4', 'blocked6', 'allow4', 'allow6'] : [];

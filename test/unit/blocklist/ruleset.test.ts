@@ -5,7 +5,7 @@ import {
   addElementsCommands,
   baseChainRules,
   buildInstallBatch,
-  removeElementsCommands,
+  deleteElementsCommands,
   replaceElementsCommands,
 } from '../../../src/blocklist/ruleset.js';
 
@@ -82,8 +82,8 @@ test('elements: one command per family, CIDRs as prefixes, timeouts in whole sec
   assert.equal(objOf(cmds[1]!).element!.name, 'blocked6');
 });
 
-test('replace is add → delete → add (works whether or not the element exists); remove is add → delete', () => {
+test('replace is add → delete → add (works whether or not the element exists); delete is a plain delete', () => {
   assert.deepEqual(verbs(replaceElementsCommands([{ address: '198.51.100.7', family: 4, timeoutMs: 5000 }])), ['add', 'delete', 'add']);
-  assert.deepEqual(verbs(removeElementsCommands([{ address: '198.51.100.7', family: 4 }])), ['add', 'delete']);
-  assert.deepEqual(removeElementsCommands([]), []);
+  assert.deepEqual(verbs(deleteElementsCommands([{ address: '198.51.100.7', family: 4 }])), ['delete']);
+  assert.deepEqual(deleteElementsCommands([]), []);
 });

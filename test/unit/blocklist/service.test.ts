@@ -128,7 +128,7 @@ test('covered address and CIDR absorbing hosts', async () => {
   const rc = await pc;
   assert.equal(rc.status, 'blocked');
   const last = nft.batches.at(-1)!;
-  assert.deepEqual(last.map((c) => Object.keys(c)[0]), ['add', 'delete', 'add'], 'contained hosts deleted before the CIDR is added');
+  assert.deepEqual(last.map((c) => Object.keys(c)[0]), ['delete', 'add'], 'contained hosts deleted before the CIDR is added');
   const ph = svc.block('198.51.100.200', det());
   await sched.advance(100);
   const rh = await ph;
@@ -269,13 +269,32 @@ test('unblock removes listed entries, reports the others; unblock all flushes bo
   const r = await pu;
   assert.deepEqual(r.removed.map((e) => e.address), ['198.51.100.1']);
   assert.deepEqual(r.notBlocked, ['198.51.100.77']);
-  assert.deepEqual(nft.batches.at(-1)!.map((c) => Object.keys(c)[0]), ['add', 'delete']);
+  assert.deepEqual(nft.batches.at(-1)!.map((c) => Object.keys(c)[0]), ['delete']);
   const pa = svc.unblock('all', 'cli');
   await sched.advance(0);
   assert.equal((await pa).length, 2);
   assert.ok(JSON.stringify(nft.batches.at(-1)).includes('"flush":{"set":{"family":"inet","table":"bulwark","name":"blocked4"}}'));
   assert.equal(svc.list().length, 0);
   assert.equal(await metric('bulwark_unblocks_total', { reason: 'cli' }), 3);
+  await svc.stop();
+});
+
+test('unblocking an element deleted behind our back: the transaction is rebuilt against the kernel', async () => {
+  const { svc, nft, sched } = setup();
+  await svc.start();
+  const p = [svc.block('198.51.100.1', det()), svc.block('198.51.100.2', det())];
+  await sched.advance(100);
+  await Promise.all(p);
+  nft.kernelElems.blocked4 = [{ elem: { val: '198.51.100.2', timeout: 3600, expires: 3500 } }];
+  nft.failNext = 1;
+  nft.failMessage = "nft transaction failed: internal:0:0-0: Error: Could not process rule: No such file or directory\nError: element does not exist";
+  const pu = svc.unblockDetailed(['198.51.100.1', '198.51.100.2'], 'cli');
+  await sched.advance(0);
+  await sched.advance(100);
+  const r = await pu;
+  assert.equal(r.removed.length, 2, 'both gone from the model');
+  assert.equal(JSON.stringify(nft.batches.at(-1)), JSON.stringify([{ delete: { element: { family: 'inet', table: 'bulwark', name: 'blocked4', elem: ['198.51.100.2'] } } }]));
+  assert.equal(svc.list().length, 0);
   await svc.stop();
 });
 
@@ -343,6 +362,19 @@ test('restart with the kernel still holding the blocks adds nothing; unknown ker
   assert.equal(s.nft.added('blocked4').length, 0);
   const adopted = s.svc.list().find((e) => e.address === '203.0.113.0/24')!;
   assert.equal(adopted.expiresAtMs, T0 + 500_000);
+  assert.equal(s.svc.list().find((e) => e.address === '198.51.100.1')!.expiresAtMs, T0 + H, 'within 2 s of the file: the file is kept');
+  await s.svc.stop();
+});
+
+test('restart: when the kernel expiry differs from the state file, the kernel (which enforces it) wins', async () => {
+  const s = setup();
+  saveState(s.stateDir, [{ address: '198.51.100.1', family: 4, reason: 'x', source: 'cli', blockedAtMs: T0 - 1000, expiresAtMs: T0 + H }], T0);
+  s.nft.tableExists = true;
+  s.nft.kernelElems.blocked4 = [{ elem: { val: '198.51.100.1', timeout: 3600, expires: 1800 } }];
+  await s.svc.start();
+  const e = s.svc.list()[0]!;
+  assert.equal(e.expiresAtMs, T0 + 1800_000);
+  assert.equal(e.reason, 'x', 'metadata from the file');
   await s.svc.stop();
 });
 

@@ -95,3 +95,31 @@ test('configuration errors exit 78 naming file, line and key', async () => {
   assert.equal(run.code, 78);
   assert.match(run.err, /engine\.maxFlowz: unknown key/);
 });
+
+test('config check / show', async () => {
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, 'engine:\n  maxFlows: 9\naction: alert\n');
+  const c = await cli(['config', 'check', '--config', good], {});
+  assert.equal(c.code, 0, c.err);
+  assert.equal(c.out, `${good}: configuration valid\n`);
+  const s = await cli(['--config', good, 'config', 'show'], { BULWARK_STATE_DIR: '/tmp/elsewhere' });
+  const shown = JSON.parse(s.out) as { engine: { maxFlows: number }; stateDir: string };
+  assert.equal(shown.engine.maxFlows, 9);
+  assert.equal(shown.stateDir, '/tmp/elsewhere');
+  const bad = join(dir, 'bad2.yaml');
+  writeFileSync(bad, 'interfaces: [nosuchif0]\naction: alert\n');
+  const b = await cli(['config', 'check', '--config', bad, '--json'], {});
+  assert.equal(b.code, 78);
+  const j = JSON.parse(b.out) as { valid: boolean; issues: { path: string }[] };
+  assert.equal(j.valid, false);
+  assert.deepEqual(j.issues.map((i) => i.path), ['interfaces[0]']);
+  assert.equal((await cli(['config', 'frob'], {})).code, 2);
+  assert.equal((await cli(['config'], {})).code, 2);
+});
+
+test('config schema / example print the published files', async () => {
+  const { readFileSync } = await import('node:fs');
+  const root = new URL('../../../', import.meta.url).pathname;
+  assert.equal((await cli(['config', 'schema'])).out, readFileSync(`${root}docs/schema/config.schema.json`, 'utf8'));
+  assert.equal((await cli(['config', 'example'])).out, readFileSync(`${root}packaging/bulwark.yaml`, 'utf8'));
+});

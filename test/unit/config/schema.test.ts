@@ -37,7 +37,7 @@ test('every key of defaultConfig() is in docs/schema/config.schema.json, and the
   const published = JSON.parse(readFileSync(`${root}docs/schema/config.schema.json`, 'utf8')) as Record<string, unknown>;
   for (const p of defaultsPaths) assert.ok(jsonSchemaHas(published, p), `JSON schema misses ${p}`);
   assert.ok(jsonSchemaHas(published, 'control.group'));
-  assert.deepEqual(published, toJsonSchema(), 'docs/schema/config.schema.json is stale: regenerate it from toJsonSchema()');
+  assert.deepEqual(published, toJsonSchema(), 'docs/schema/config.schema.json is stale: node bin/bulwark.js config schema > docs/schema/config.schema.json');
 });
 
 test('every schema key is documented in docs/configuration.md', () => {
@@ -48,7 +48,7 @@ test('every schema key is documented in docs/configuration.md', () => {
 test('the shipped example config is current and parses to the defaults', () => {
   const file = `${root}packaging/bulwark.yaml`;
   const text = readFileSync(file, 'utf8');
-  assert.equal(text, renderExampleConfig(), 'packaging/bulwark.yaml is stale: regenerate it from renderExampleConfig()');
+  assert.equal(text, renderExampleConfig(), 'packaging/bulwark.yaml is stale: node bin/bulwark.js config example > packaging/bulwark.yaml');
   assert.deepEqual(parseConfig(text, file), defaultConfig());
 });
 
@@ -82,4 +82,13 @@ test('value checks', () => {
   assert.equal(parseListen('::1:80'), undefined);
   assert.equal(parseListen('127.0.0.1:65536'), undefined);
   assert.equal(parseListen('[nothex]:80'), undefined);
+});
+
+test('the commented sample entries of the example config are valid', async () => {
+  const { SAMPLES } = await import('../../../src/config/example.js');
+  const text = `management:\n${SAMPLES.management!.map((l) => `  ${l}`).join('\n')}\nisolation:\n  exclusions:\n${SAMPLES.exclusions!.map((l) => `    ${l}`).join('\n')}\n`;
+  const c = parseConfig(text, '/x.yaml');
+  assert.deepEqual(c.management, [{ address: '198.51.100.5', port: 443, description: 'management server' }]);
+  assert.equal(c.isolation.exclusions[0]!.remoteAddress, '203.0.113.0/24');
+  assert.equal(c.isolation.exclusions[0]!.direction, 'inbound');
 });

@@ -100,6 +100,15 @@ test('metrics are registered and read engine counters', async () => {
   assert.match(text, /bulwark_flows_active 1/);
 });
 
+test('a second engine on the same registry takes over the metrics', async () => {
+  const r = rules(RULES);
+  const registry = new Registry();
+  makeEngine(r, { registry });
+  const { engine } = makeEngine(r, { registry });
+  feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40013, 80).handshake().frames);
+  assert.match(await registry.metrics(), /bulwark_packets_total 3/);
+});
+
 test('a SYN alone creates a flow; a pure ACK without a flow does not', () => {
   const r = rules(RULES);
   const { engine } = makeEngine(r);

@@ -44,3 +44,21 @@ test('differences are reported: missing elements, drifted deadline, lifted kerne
   assert.ok(c3.problems.includes('iso_on has no ipv4 element (deadline gone)'));
   assert.equal(checkKernel(parseKernelView({ nftables: [] }), compileElements([]), 1000).problems[0], 'table inet bulwark is missing');
 });
+
+test('other tables in a ruleset listing are ignored', () => {
+  const foreign: NftListOutput = {
+    nftables: [
+      { table: { family: 'ip', name: 'filter', handle: 1 } },
+      { chain: { family: 'ip', table: 'filter', name: 'input', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { rule: { family: 'ip', table: 'filter', chain: 'input', handle: 2, expr: [{ jump: { target: 'iso_in' } }] } },
+      { set: { family: 'ip', table: 'filter', name: 'iso_on', type: 'nf_proto', handle: 3, elem: [{ elem: { val: 'ipv4', expires: 100 } }] } },
+    ],
+  };
+  const v = parseKernelView(foreign);
+  assert.equal(v.tablePresent, false);
+  assert.equal(v.hooked.input, false);
+  assert.deepEqual(v.on, {});
+  const both = parseKernelView({ nftables: [...foreign.nftables, ...load('kernel-manual.json').nftables] });
+  assert.equal(both.tablePresent, true);
+  assert.deepEqual(both.dropRules, { iso_in: true, iso_out: true, iso_fwd: true });
+});

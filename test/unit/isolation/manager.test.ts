@@ -315,3 +315,15 @@ test('offline off: kernel lifted and state file updated without a daemon', async
   assert.ok(nft.scripts[0]!.includes('flush chain inet bulwark iso_in'));
   assert.equal(readState(t.dir).endedBy, 'cli-offline');
 });
+
+test('a damaged device list does not prevent isolation', async () => {
+  const t = setup();
+  writeFileSync(join(t.dir, 'isolation-exclusions.json'), '{ not json');
+  const m = t.make();
+  await m.start();
+  const st = await m.on({ mode: 'manual', by: 'cli' });
+  assert.equal(readState(t.dir).active, true);
+  assert.match(st.warnings.join('\n'), /device exclusion list unusable/);
+  await assert.rejects(m.editDevice('add', undefined, { direction: 'inbound', remoteAddress: '198.51.100.9', localPorts: '22' }), /not valid JSON/);
+  await m.stop();
+});

@@ -52,6 +52,7 @@ before(async () => {
   commands.register('echo', (args) => Promise.resolve(args));
   commands.register('fail', () => Promise.reject(new BulwarkError('BULWARK_ERR_NOT_FOUND', 'no such thing', { details: { what: 'x' } })));
   commands.register('crash', () => Promise.reject(new TypeError('boom')));
+  commands.register('big', () => Promise.resolve('x'.repeat(1024 * 1024)));
   commands.register('slow', async (args) => {
     await new Promise((r) => setTimeout(r, Number(args.ms ?? 300)));
     return 'done';
@@ -231,4 +232,42 @@ test('duplicate and malformed command names are programming errors', () => {
   t.register('a.b', () => Promise.resolve(1));
   assert.throws(() => { t.register('a.b', () => Promise.resolve(2)); }, /twice/);
   assert.throws(() => { t.register('Bad Name', () => Promise.resolve(2)); }, /bad command name/);
+});
+
+test('results with bigints are sent as strings; unserialisable results become an error reply', async () => {
+  const { serialise } = await import('../../../src/service/control-server.js');
+  assert.equal(serialise({ v: 1, id: 1, ok: true, result: { flowId: 12345678901234567890n } }), '{"v":1,"id":1,"ok":true,"result":{"flowId":"12345678901234567890"}}');
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  const r = JSON.parse(serialise({ v: 1, id: 2, ok: true, result: circular })) as { ok: boolean; id: number; error: { code: string } };
+  assert.deepEqual([r.ok, r.id, r.error.code], [false, 2, 'BULWARK_ERR_INTERNAL']);
+});
+
+test('control.group makes the socket 0660 owned by that group; an unknown group is refused', async () => {
+  const groupPath = join(dir, 'group.sock');
+  const gid = process.getgid?.() ?? 0;
+  const s = new ControlServer({ socketPath: groupPath, group: String(gid), log: silentLogger() }, new CommandTable());
+  await s.start();
+  try {
+    const st = statSync(groupPath);
+    assert.equal(st.mode & 0o777, 0o660);
+    assert.equal(st.gid, gid);
+  } finally {
+    await s.close();
+  }
+  const bad = new ControlServer({ socketPath: join(dir, 'badgroup.sock'), group: 'no-such-group-bw', log: silentLogger() }, new CommandTable());
+  await assert.rejects(bad.start(), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_CONFIG') && e.message.includes('no group named'));
+  await bad.close();
+});
+
+test('a client that never reads its (large) replies only stalls itself', async () => {
+  const hog = await raw();
+  hog.s.pause(); // never read
+  const req = '{"v":1,"id":1,"cmd":"big"}\n';
+  for (let i = 0; i < 40; i++) hog.s.write(req);
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = Date.now();
+  assert.equal(await controlCall(socketPath, 'ping'), 'pong');
+  assert.ok(Date.now() - t0 < 300, 'ping stalled behind a non-reading client');
+  hog.s.destroy();
 });

@@ -56,7 +56,8 @@ function fake(name: string, probe: Probe, opts: { failStart?: boolean; refuseRel
 }
 
 function daemon(s: ReturnType<typeof setup>, components: ComponentFactory[]): Daemon {
-  const d = new Daemon({ config: s.config, configPath: s.file, explicitConfigPath: s.file, env: {}, log: silentLogger(), components });
+  const runtimeProbes = { interfaceNames: () => ['lo', 'eth0'], hasBinary: () => Promise.resolve(true) };
+  const d = new Daemon({ config: s.config, configPath: s.file, explicitConfigPath: s.file, env: {}, log: silentLogger(), components, runtimeProbes });
   cleanups.push(() => d.stop());
   return d;
 }
@@ -187,4 +188,16 @@ test('metrics disabled: no HTTP server', async () => {
   const d = daemon(s, []);
   await d.start();
   assert.equal(d.metricsUrl, undefined);
+});
+
+test('reload refuses a config whose interfaces do not exist (runtime check)', async () => {
+  const s = setup();
+  const d = daemon(s, []);
+  await d.start();
+  writeFileSync(s.file, readFileSync(s.file, 'utf8') + 'interfaces: [eth0, nosuch0]\n');
+  await assert.rejects(d.reload(), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_CONFIG') && e.message.includes('interfaces[1]: interface "nosuch0" does not exist'));
+  assert.deepEqual(d.currentConfig.interfaces, []);
+  writeFileSync(s.file, readFileSync(s.file, 'utf8').replace(', nosuch0', ''));
+  await d.reload();
+  assert.deepEqual(d.currentConfig.interfaces, ['eth0']);
 });

@@ -70,11 +70,11 @@ test('random differential against naive search', () => {
     const pats: string[] = [];
     for (let k = 0; k < 1 + rnd(6); k++) {
       let p = '';
-      for (let j = 0; j < 1 + rnd(4); j++) p += alpha[rnd(alpha.length)];
+      for (let j = 0; j < 1 + rnd(4); j++) p += alpha[rnd(alpha.length)]!;
       pats.push(p);
     }
     let input = '';
-    for (let j = 0; j < rnd(40); j++) input += alpha[rnd(alpha.length)];
+    for (let j = 0; j < rnd(40); j++) input += alpha[rnd(alpha.length)]!;
     assert.deepEqual(hits(pats, input), naive(pats, input), `patterns ${JSON.stringify(pats)} input ${JSON.stringify(input)}`);
   }
 });

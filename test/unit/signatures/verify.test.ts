@@ -79,7 +79,7 @@ test('isdataat absolute, relative and negated', () => {
 });
 
 test('byte_test binary and string, with bitmask and negation', () => {
-  const bt = (o: object) => sig([c('\xffSMB'), { kind: 'byte_test', count: 1, op: '=', negated: false, value: 0x72, offset: 0, relative: true, endian: 'big', ...o } as Condition]);
+  const bt = (o: object) => sig([c('\xffSMB'), { kind: 'byte_test', count: 1, op: '=', negated: false, value: 0x72, offset: 0, relative: true, endian: 'big', ...o }]);
   assert.equal(v(bt({}), '\xffSMBr'), true);
   assert.equal(v(bt({}), '\xffSMBs'), false);
   assert.equal(v(bt({ negated: true }), '\xffSMBs'), true);

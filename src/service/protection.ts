@@ -1,0 +1,369 @@
+/**
+ * Network Threat Protection, live: capture on the configured interfaces with the ruleset's BPF
+ * filter → engine → folded "Network attack detected" events → response (blocklist + severing the
+ * attacker's connections). Also owns port interception and the reset of existing connections on
+ * intercepted ports when protection becomes enabled.
+ *
+ * Response rules (docs/protection.md):
+ * - only signatures/detectors whose action is `block` block;
+ * - only evidence from a completed handshake blocks (spoofable otherwise): the event says why not;
+ * - the blocklist applies the action mode (alert / dry-run), the never-block list and the
+ *   blocks-per-minute cap, and reports why a block was refused;
+ * - a blocked attacker's existing TCP connections are destroyed (ss -K, the peer gets an RST).
+ */
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { Counter, Gauge } from 'prom-client';
+import type { Config } from '../config/types.js';
+import { Engine } from '../engine/engine.js';
+import { EventFolder, toAlertEvent } from '../engine/events.js';
+import type { PacketSource } from '../engine/capture/types.js';
+import { PcapLiveSource, captureFilter, capturePorts, registerCaptureMetrics } from '../engine/capture/live.js';
+import type { Detection } from '../engine/types.js';
+import { BulwarkError, errorMessage } from '../errors.js';
+import type { Ruleset } from '../signatures/types.js';
+import type { BlocklistComponent } from './blocklist.js';
+import { Interceptor, procListeningPorts, type ListeningPortsReader } from './intercept.js';
+import { SsSocketKiller, type SocketKiller } from './sockets.js';
+import type { Component, ComponentFactory, DaemonContext } from './types.js';
+
+/** Opens a live capture on one interface with a BPF filter. */
+export type LiveSourceFactory = (iface: string, filter: string, cfg: Config['capture']) => PacketSource;
+
+export interface ProtectionOptions {
+  liveSource?: LiveSourceFactory;
+  killer?: SocketKiller;
+  listening?: ListeningPortsReader;
+  /** Interfaces to capture on when config.interfaces is empty. */
+  defaultInterfaces?: () => Promise<string[]>;
+}
+
+export interface ProtectionComponent extends Component {
+  enable(reason: string): Promise<Record<string, unknown>>;
+  disable(reason: string): Promise<Record<string, unknown>>;
+  readonly enabled: boolean;
+}
+
+const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
+
+/** Every interface that is up and not loopback (from /sys/class/net/NAME/flags). */
+export async function upNonLoopbackInterfaces(): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdir('/sys/class/net')) {
+    try {
+      const flags = parseInt((await readFile(`/sys/class/net/${name}/flags`, 'utf8')).trim(), 16);
+      if ((flags & IFF_UP) !== 0 && (flags & IFF_LOOPBACK) === 0) out.push(name);
+    } catch {
+      // vanished between readdir and read
+    }
+  }
+  return out.sort();
+}
+
+export function createProtectionComponent(opts: ProtectionOptions = {}): ComponentFactory {
+  return (ctx) => new Protection(ctx, opts);
+}
+
+class Protection implements ProtectionComponent {
+  readonly name = 'protection';
+  private cfg: Config;
+  private on = false;
+  private ruleset: Ruleset | undefined;
+  private engine: Engine | undefined;
+  private sources: PacketSource[] = [];
+  private interfaces: string[] = [];
+  private captureErrors: Record<string, string> = {};
+  private timer: NodeJS.Timeout | undefined;
+  private readonly interceptor: Interceptor;
+  private readonly folder: EventFolder;
+  private readonly killer: SocketKiller;
+  private readonly log;
+  private resetTotal = 0;
+  private severedTotal = 0;
+  private lastChange: { at: string; reason: string } | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+  private readonly mReset: Counter;
+  private readonly mSevered: Counter;
+  private readonly mEnabled: Gauge;
+  private readonly mDetections: Counter<'severity' | 'kind' | 'response'>;
+
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly opts: ProtectionOptions,
+  ) {
+    this.cfg = ctx.config;
+    this.log = ctx.log.child({ component: 'protection' });
+    this.killer = opts.killer ?? new SsSocketKiller();
+    this.interceptor = new Interceptor(this.cfg.intercept, this.log.child({ sub: 'intercept' }), ctx.registry, opts.listening ?? procListeningPorts);
+    this.folder = new EventFolder({
+      windowMs: this.cfg.events.foldWindowMs,
+      onFolded: (last, repeats) => {
+        this.emitAlert(last, repeats, this.blockedUntil(last.srcIp), undefined);
+      },
+    });
+    const reg = ctx.registry;
+    registerCaptureMetrics(reg, () => this.sources);
+    this.mReset = new Counter({ name: 'bulwark_connections_reset_total', help: 'Existing connections on intercepted ports reset when protection became enabled.', registers: [reg] });
+    this.mSevered = new Counter({ name: 'bulwark_attacker_connections_severed_total', help: 'Established connections of blocked attackers destroyed.', registers: [reg] });
+    this.mEnabled = new Gauge({ name: 'bulwark_protection_enabled', help: '1 while Network Threat Protection is enabled.', registers: [reg] });
+    this.mDetections = new Counter({
+      name: 'bulwark_alerts_total',
+      help: 'Network attack detected events after folding (count includes folded repeats), by severity, kind (signature or detector kind) and response (blocked, alert, or why a block was skipped).',
+      labelNames: ['severity', 'kind', 'response'],
+      registers: [reg],
+    });
+    ctx.bus.onRuleset((r) => {
+      // Errors are logged by serial(); the old ruleset's capture keeps running meanwhile.
+      this.serial(() => this.applyRuleset(r), 'ruleset').catch(() => undefined);
+    });
+  }
+
+  get enabled(): boolean {
+    return this.on;
+  }
+
+  async start(): Promise<void> {
+    this.ctx.commands.register('protection.on', () => this.enable('cli'));
+    this.ctx.commands.register('protection.off', () => this.disable('cli'));
+    this.ctx.commands.register('protection.status', () => Promise.resolve(this.status()));
+    const db = this.ctx.get<Component & { readonly ruleset?: Ruleset | undefined }>('database');
+    this.ruleset ??= db?.ruleset;
+    if (this.cfg.protection.enabled) await this.enable('start');
+    else this.log.info('protection disabled by config (protection.enabled: false)');
+  }
+
+  async stop(): Promise<void> {
+    await this.busy;
+    await this.teardown();
+  }
+
+  async reload(next: Config): Promise<void> {
+    const prev = this.cfg;
+    this.cfg = next;
+    this.interceptor.setConfig(next.intercept);
+    if (next.protection.enabled !== prev.protection.enabled) {
+      await (next.protection.enabled ? this.enable('config reload') : this.disable('config reload'));
+      return;
+    }
+    if (!this.on) return;
+    const captureChanged = JSON.stringify([prev.interfaces, prev.capture]) !== JSON.stringify([next.interfaces, next.capture]);
+    if (captureChanged) await this.restartCapture();
+    const added = await this.interceptor.update(this.ruleset?.ports ?? []);
+    if (added.length > 0) await this.resetPorts(added);
+  }
+
+  status(): Record<string, unknown> {
+    const st = this.engine?.stats();
+    return {
+      enabled: this.on,
+      lastChange: this.lastChange,
+      interfaces: this.interfaces,
+      captureErrors: this.captureErrors,
+      ruleset: this.ruleset ? { version: this.ruleset.version, signatures: this.ruleset.signatures.length, ports: this.ruleset.ports.length } : null,
+      intercept: this.interceptor.status(),
+      connectionsReset: this.resetTotal,
+      attackerConnectionsSevered: this.severedTotal,
+      engine: st ? { packets: st.packets, bytes: st.bytes, flowsActive: st.flowsActive, flowEvictions: st.flowEvictions, dropped: st.dropped } : null,
+      capture: Object.fromEntries(this.sources.map((s) => [s.name, s.stats()])),
+    };
+  }
+
+  enable(reason: string): Promise<Record<string, unknown>> {
+    return this.serial(async () => {
+      if (this.on) return this.status();
+      if (!this.ruleset) throw new BulwarkError('BULWARK_ERR_DATABASE', 'protection: no signature database loaded; see `bulwark db info`');
+      this.on = true;
+      this.mEnabled.set(1);
+      this.lastChange = { at: new Date(this.ctx.clock.now()).toISOString(), reason };
+      this.ensureEngine(this.ruleset);
+      await this.restartCapture();
+      await this.interceptor.update(this.ruleset.ports);
+      // Connections that predate the inspector cannot be reassembled: reset them so they come back inspected.
+      await this.resetPorts(this.ruleset.ports);
+      this.timer = setInterval(() => {
+        this.tick();
+      }, 1000);
+      this.timer.unref();
+      this.log.info({ reason, interfaces: this.interfaces, ports: this.ruleset.ports.length, intercepted: this.interceptor.status().intercepted.length }, 'protection enabled');
+      this.ctx.bus.emitEvent({ event_type: 'bulwark', timestamp: new Date(this.ctx.clock.now()).toISOString(), bulwark: { event: 'protection enabled', reason } });
+      return this.status();
+    }, 'enable');
+  }
+
+  disable(reason: string): Promise<Record<string, unknown>> {
+    return this.serial(async () => {
+      if (!this.on) return this.status();
+      await this.teardown();
+      this.lastChange = { at: new Date(this.ctx.clock.now()).toISOString(), reason };
+      this.log.info({ reason }, 'protection disabled');
+      this.ctx.bus.emitEvent({ event_type: 'bulwark', timestamp: new Date(this.ctx.clock.now()).toISOString(), bulwark: { event: 'protection disabled', reason } });
+      return this.status();
+    }, 'disable');
+  }
+
+  /** One change at a time: ruleset swaps, enable/disable and reloads never interleave. */
+  private serial<T>(fn: () => Promise<T>, what: string): Promise<T> {
+    const p = this.busy.then(fn, fn);
+    this.busy = p.catch((e: unknown) => {
+      this.log.error({ err: errorMessage(e), what }, 'protection change failed');
+    });
+    return p;
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const s of this.sources) s.stop();
+    this.sources = [];
+    await this.interceptor.close();
+    this.engine?.flush();
+    this.folder.flush();
+    this.on = false;
+    this.mEnabled.set(0);
+  }
+
+  private ensureEngine(r: Ruleset): Engine {
+    if (this.engine) return this.engine;
+    this.engine = new Engine({
+      ruleset: r,
+      config: this.cfg.engine,
+      log: this.log.child({ sub: 'engine' }),
+      registry: this.ctx.registry,
+      onDetection: (d) => {
+        this.onDetection(d);
+      },
+    });
+    return this.engine;
+  }
+
+  private async applyRuleset(r: Ruleset): Promise<void> {
+    const prevPorts = this.ruleset?.ports.join(',');
+    this.ruleset = r;
+    if (!this.on) return;
+    this.ensureEngine(r).setRuleset(r);
+    if (prevPorts !== r.ports.join(',')) {
+      await this.restartCapture();
+      const added = await this.interceptor.update(r.ports);
+      const before = new Set((prevPorts ?? '').split(',').map(Number));
+      const newPorts = r.ports.filter((p) => !before.has(p));
+      if (newPorts.length > 0) await this.resetPorts(newPorts);
+      this.log.info({ ports: r.ports.length, newPorts, newlyIntercepted: added }, 'ruleset ports changed');
+    }
+  }
+
+  private async restartCapture(): Promise<void> {
+    for (const s of this.sources) s.stop();
+    this.sources = [];
+    this.captureErrors = {};
+    if (!this.ruleset || !this.engine) return;
+    const log = this.log;
+    const make: LiveSourceFactory =
+      this.opts.liveSource ??
+      ((iface, filter, c) => new PcapLiveSource({ iface, filter, bufferBytes: c.bufferBytes, bufferTimeoutMs: c.bufferTimeoutMs, snaplen: c.snaplen, log }));
+    const filter = captureFilter({ ports: capturePorts(this.ruleset), exclude: this.cfg.capture.exclude });
+    this.interfaces = this.cfg.interfaces.length > 0 ? this.cfg.interfaces : await (this.opts.defaultInterfaces ?? upNonLoopbackInterfaces)();
+    const engine = this.engine;
+    for (const iface of this.interfaces) {
+      try {
+        const src = make(iface, filter, this.cfg.capture);
+        src.start((buf, caplen, linkType, tsUs, offset) => {
+          engine.processPacket(buf, caplen, linkType, tsUs, offset);
+        });
+        this.sources.push(src);
+      } catch (e) {
+        this.captureErrors[iface] = errorMessage(e);
+        this.log.error({ iface, err: errorMessage(e) }, 'capture failed to start');
+      }
+    }
+    if (this.sources.length === 0 && this.interfaces.length > 0) {
+      throw new BulwarkError('BULWARK_ERR_CAPTURE', `protection: capture failed on every interface: ${JSON.stringify(this.captureErrors)}`);
+    }
+  }
+
+  private async resetPorts(ports: readonly number[]): Promise<void> {
+    if (ports.length === 0) return;
+    try {
+      const spare = this.blocklist()?.isNeverBlocked.bind(this.blocklist());
+      const n = await this.killer.resetLocalPorts(ports, spare);
+      this.resetTotal += n;
+      this.mReset.inc(n);
+      if (n > 0) this.log.info({ reset: n, ports: ports.length }, 'existing connections on intercepted ports reset');
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, 'resetting existing connections failed');
+    }
+  }
+
+  private tick(): void {
+    const now = this.ctx.clock.now();
+    this.engine?.tick(now);
+    this.folder.tick(now);
+  }
+
+  private blocklist(): BlocklistComponent['blocklist'] | undefined {
+    return this.ctx.get<BlocklistComponent>('blocklist')?.blocklist;
+  }
+
+  private blockedUntil(addr: string): number | undefined {
+    return this.blocklist()?.coveredBy(addr)?.expiresAtMs;
+  }
+
+  private onDetection(d: Detection): void {
+    this.ctx.bus.emitDetection(d);
+    if (!this.folder.offer(d)) return;
+    void this.respond(d).catch((e: unknown) => {
+      this.log.error({ err: errorMessage(e), src: d.srcIp }, 'response failed');
+      this.emitAlert(d, 1, undefined, `block failed: ${errorMessage(e)}`);
+    });
+  }
+
+  private async respond(d: Detection): Promise<void> {
+    if (d.action !== 'block') {
+      this.emitAlert(d, 1, undefined, undefined);
+      return;
+    }
+    if (!d.handshakeCompleted) {
+      this.emitAlert(d, 1, undefined, 'spoofable evidence: no completed handshake from the source');
+      return;
+    }
+    const bl = this.blocklist();
+    if (!bl) {
+      this.emitAlert(d, 1, undefined, 'blocklist unavailable');
+      return;
+    }
+    const eventId = randomUUID();
+    const r = await bl.block(d.srcIp, { reason: d.signature, signatureId: d.signatureId, eventId, source: 'detection', detectedAtMs: d.timestampMs });
+    if (r.status === 'refused') {
+      this.emitAlert(d, 1, undefined, r.reason, eventId);
+      return;
+    }
+    this.emitAlert(d, 1, r.entry.expiresAtMs, undefined, eventId);
+    try {
+      const n = await this.killer.killPeer(d.srcIp);
+      this.severedTotal += n;
+      this.mSevered.inc(n);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e), src: d.srcIp }, 'severing the attacker connections failed');
+    }
+  }
+
+  private emitAlert(d: Detection, count: number, blockedUntilMs: number | undefined, skipped: string | undefined, eventId: string = randomUUID()): void {
+    const ev = toAlertEvent(d, {
+      action: blockedUntilMs !== undefined ? 'blocked' : 'allowed',
+      count,
+      eventId,
+      ...(blockedUntilMs !== undefined ? { blockedUntilMs } : {}),
+      ...(skipped !== undefined ? { blockSkipped: skipped } : {}),
+    });
+    const response = blockedUntilMs !== undefined ? 'blocked' : d.action === 'alert' ? 'alert' : (skipped ?? 'alert').split(':')[0] ?? 'alert';
+    this.mDetections.inc({ severity: d.severity, kind: d.detector ?? 'signature', response: boundedResponse(response) }, count);
+    this.ctx.bus.emitAlert(ev);
+  }
+}
+
+const RESPONSES = new Set(['blocked', 'alert', 'spoofable evidence', 'never-block', 'rate-limit', 'alert-mode', 'dry-run', 'blocklist unavailable', 'block failed']);
+function boundedResponse(r: string): string {
+  return RESPONSES.has(r) ? r : 'other';
+}
+
+export const protectionComponent: ComponentFactory = createProtectionComponent();

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readPcapFile, PcapFileSource } from '../../../src/engine/capture/pcap-file.js';
+import { buildPcap, tcpFrame } from '../../../src/engine/pcap-writer.js';
+import { isBulwarkError } from '../../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bulwark-pcap-'));
+const frames = [1, 2, 3].map((i) => tcpFrame({ srcIp: '198.51.100.1', dstIp: '198.51.100.2', srcPort: 1000 + i, dstPort: 80, seq: i, flags: 2 }));
+
+function collect(path: string): { len: number; lt: number; ts: number; first: number }[] {
+  const out: { len: number; lt: number; ts: number; first: number }[] = [];
+  readPcapFile(path, (buf, caplen, lt, ts, off) => out.push({ len: caplen, lt, ts, first: buf[off]! }));
+  return out;
+}
+
+test('classic pcap written by PcapWriter reads back', () => {
+  const p = join(dir, 'a.pcap');
+  writeFileSync(p, buildPcap(frames.map((data, i) => ({ tsUs: 1_700_000_000_123_456 + i, data }))));
+  const got = collect(p);
+  assert.deepEqual(got.map((g) => [g.len, g.lt, g.ts]), frames.map((f, i) => [f.length, 1, 1_700_000_000_123_456 + i]));
+});
+
+test('big-endian nanosecond pcap', () => {
+  const h = Buffer.alloc(24);
+  h.writeUInt32BE(0xa1b23c4d, 0);
+  h.writeUInt16BE(2, 4);
+  h.writeUInt16BE(4, 6);
+  h.writeUInt32BE(65535, 16);
+  h.writeUInt32BE(101, 20);
+  const rec = Buffer.alloc(16);
+  rec.writeUInt32BE(1_700_000_000, 0);
+  rec.writeUInt32BE(123_456_789, 4);
+  rec.writeUInt32BE(3, 8);
+  rec.writeUInt32BE(3, 12);
+  const p = join(dir, 'b.pcap');
+  writeFileSync(p, Buffer.concat([h, rec, Buffer.from([0x45, 1, 2])]));
+  assert.deepEqual(collect(p), [{ len: 3, lt: 101, ts: 1_700_000_000_123_456, first: 0x45 }]);
+});
+
+test('pcapng with two interfaces and if_tsresol', () => {
+  const blocks: Buffer[] = [];
+  const block = (type: number, body: Buffer): Buffer => {
+    const len = 12 + body.length;
+    const b = Buffer.alloc(len);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(len, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(len, len - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  blocks.push(block(0x0a0d0d0a, shb));
+  const idb0 = Buffer.alloc(8);
+  idb0.writeUInt16LE(1, 0);
+  idb0.writeUInt32LE(65535, 4);
+  blocks.push(block(1, idb0));
+  // Interface 1: SLL2 with nanosecond resolution (option 9 = 9).
+  const idb1 = Buffer.alloc(8 + 8 + 4);
+  idb1.writeUInt16LE(276, 0);
+  idb1.writeUInt32LE(65535, 4);
+  idb1.writeUInt16LE(9, 8);
+  idb1.writeUInt16LE(1, 10);
+  idb1[12] = 9;
+  blocks.push(block(1, idb1));
+  const epb = (ifId: number, ts: bigint, data: Uint8Array): Buffer => {
+    const pad = (4 - (data.length % 4)) % 4;
+    const b = Buffer.alloc(20 + data.length + pad);
+    b.writeUInt32LE(ifId, 0);
+    b.writeUInt32LE(Number(ts >> 32n), 4);
+    b.writeUInt32LE(Number(ts & 0xffffffffn), 8);
+    b.writeUInt32LE(data.length, 12);
+    b.writeUInt32LE(data.length, 16);
+    Buffer.from(data).copy(b, 20);
+    return block(6, b);
+  };
+  blocks.push(epb(0, 1_700_000_000_000_001n, frames[0]!));
+  blocks.push(epb(1, 1_700_000_000_000_002_000n, Buffer.from([8, 0, 1, 2, 3])));
+  const p = join(dir, 'c.pcapng');
+  writeFileSync(p, Buffer.concat(blocks));
+  const got = collect(p);
+  assert.deepEqual(got.map((g) => [g.len, g.lt, g.ts]), [
+    [frames[0]!.length, 1, 1_700_000_000_000_001],
+    [5, 276, 1_700_000_000_000_002],
+  ]);
+});
+
+test('large files are read across chunk boundaries; truncated tail ignored', () => {
+  const big = new Uint8Array(1400);
+  const recs = Array.from({ length: 9000 }, (_, i) => ({ tsUs: 1_700_000_000_000_000 + i, data: i % 2 ? big : frames[i % 3]! }));
+  const p = join(dir, 'd.pcap');
+  const buf = buildPcap(recs);
+  writeFileSync(p, buf.subarray(0, buf.length - 100));
+  const src = new PcapFileSource(p);
+  let n = 0;
+  let bytes = 0;
+  src.start((_b, caplen) => {
+    n++;
+    bytes += caplen;
+  });
+  assert.equal(n, 8999);
+  assert.equal(src.stats().received, 8999);
+  assert.equal(bytes, recs.slice(0, 8999).reduce((a, r) => a + r.data.length, 0));
+});
+
+test('not a capture file: BULWARK_ERR_CAPTURE', () => {
+  const p = join(dir, 'e.txt');
+  writeFileSync(p, 'hello world, this is not a pcap file');
+  assert.throws(() => collect(p), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_CAPTURE'));
+  assert.throws(() => collect(join(dir, 'missing.pcap')), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_CAPTURE'));
+});

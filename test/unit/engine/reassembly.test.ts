@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Reassembler, ReassemblyCounters, StreamState, startStream } from '../../../src/engine/reassembly.js';
+
+function setup(depth = 1 << 20, maxSegments = 8): { r: Reassembler<StreamState>; s: StreamState; out: string[]; gaps: number[]; c: ReassemblyCounters } {
+  const out: string[] = [];
+  const gaps: number[] = [];
+  const c = new ReassemblyCounters();
+  const r = new Reassembler<StreamState>({ depth, maxSegments }, c, (_d, data, off, len, at, _po, _pl, _f, gap) => {
+    out.push(Buffer.from(data.subarray(off, off + len)).toString('latin1'));
+    if (gap) gaps.push(at);
+  });
+  return { r, s: new StreamState(), out, gaps, c };
+}
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+test('in order, out of order, retransmission and partial overlap', () => {
+  const { r, s, out, c } = setup();
+  startStream(s, 100);
+  r.segment(s, 100, b('abc'), 0, 3, 0);
+  r.segment(s, 106, b('ghi'), 0, 3, 0); // hole 103..106
+  assert.deepEqual(out, ['abc']);
+  r.segment(s, 101, b('bcdef'), 0, 5, 0); // overlaps delivered 'bc', fills the hole
+  assert.deepEqual(out, ['abc', 'def', 'ghi']);
+  r.segment(s, 100, b('abcdefghi'), 0, 9, 0); // full retransmission
+  assert.equal(out.join(''), 'abcdefghi');
+  assert.equal(c.retransmittedSegments, 1);
+  assert.equal(s.delivered, 9);
+});
+
+test('first-wins against buffered out-of-order data, mismatches counted', () => {
+  const { r, s, out, c } = setup();
+  startStream(s, 0);
+  r.segment(s, 4, b('EFGH'), 0, 4, 0);
+  r.segment(s, 2, b('cdXYZij'), 0, 7, 0); // XYZ overlaps buffered EFG... (E at 4) and differs
+  r.segment(s, 0, b('ab'), 0, 2, 0);
+  assert.equal(out.join(''), 'abcdEFGHj');
+  assert.equal(c.overlapMismatchBytes, 4);
+});
+
+test('sequence numbers wrap around 2^32', () => {
+  const { r, s, out } = setup();
+  startStream(s, 0xfffffffe);
+  r.segment(s, 0xfffffffe, b('ab'), 0, 2, 0);
+  r.segment(s, 2, b('ef'), 0, 2, 0);
+  r.segment(s, 0, b('cd'), 0, 2, 0);
+  assert.equal(out.join(''), 'abcdef');
+});
+
+test('depth: only the first depth bytes are delivered, the rest counted', () => {
+  const { r, s, out, c } = setup(5);
+  startStream(s, 0);
+  r.segment(s, 0, b('abc'), 0, 3, 0);
+  r.segment(s, 3, b('defg'), 0, 4, 0);
+  r.segment(s, 7, b('hij'), 0, 3, 0);
+  assert.equal(out.join(''), 'abcde');
+  assert.equal(c.bytesBeyondDepth, 5);
+});
+
+test('bounded out-of-order buffer gives up a hole and flags the gap', () => {
+  const { r, s, out, gaps, c } = setup(1 << 20, 3);
+  startStream(s, 0);
+  r.segment(s, 10, b('k'), 0, 1, 0);
+  r.segment(s, 12, b('m'), 0, 1, 0);
+  assert.deepEqual(out, []);
+  r.segment(s, 14, b('o'), 0, 1, 0); // third buffered segment: buffer full → skip to 10
+  assert.ok(c.gaps >= 1);
+  assert.equal(gaps[0], 10);
+  assert.ok(out.join('').startsWith('k'));
+  assert.ok(c.gapBytes >= 10);
+});
+
+test('mid-stream start at the first segment seen', () => {
+  const { r, s, out } = setup();
+  r.segment(s, 123456, b('xyz'), 0, 3, 0);
+  r.segment(s, 123459, b('w'), 0, 1, 0);
+  assert.equal(out.join(''), 'xyzw');
+  assert.equal(s.base, 123456);
+});
+
+test('segment far outside the window is ignored as bogus', () => {
+  const { r, s, out, c } = setup();
+  startStream(s, 0);
+  r.segment(s, 0x7fffff00, b('zz'), 0, 2, 0);
+  assert.deepEqual(out, []);
+  assert.equal(c.bogusSegments, 1);
+});
