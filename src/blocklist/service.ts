@@ -3,9 +3,11 @@
  * and only one is in flight at a time (all model changes run in `exclusive`), so a batch is
  * always planned against committed state and can be undone exactly when nft finally fails.
  *
- * Batching: a request waits at most `batchDelayMs` (100 ms) or until `batchMaxElements` (500)
- * requests are pending, then everything pending goes in one transaction (capped at
- * `maxOpsPerTransaction`). Requests arriving while a transaction runs go in the next one.
+ * Batching: a request waits at most `batchDelayMs` (5 ms: a detection must be blocked within
+ * 100 ms of the attack packet, and capture already spends up to its buffer timeout) or until
+ * `batchMaxElements` (500) requests are pending, then everything pending goes in one transaction
+ * (capped at `maxOpsPerTransaction`). Requests arriving while a transaction runs (~5-20 ms) go in
+ * the next one, so a storm still costs one nft process per in-flight period, never one per address.
  *
  * Failure: a failed transaction changed nothing (nft is atomic). It is retried with exponential
  * backoff; before each retry the table is checked and, if it vanished, re-created together with
@@ -96,7 +98,7 @@ export interface BlocklistServiceOptions {
 }
 
 export const DEFAULTS = {
-  batchDelayMs: 100,
+  batchDelayMs: 5,
   batchMaxElements: 500,
   maxOpsPerTransaction: 100_000,
   maxPending: 200_000,

@@ -249,22 +249,6 @@ signatures:
   await daemon.cli(['unblock', '--all']);
 });
 
-test('SIGKILL leaves blocks in force and a restart picks them up', async () => {
-  const b = await daemon.cli(['block', '203.0.113.77', '--for', '2h', '--reason', 'e2e']);
-  assert.equal(b.code, 0, b.stderr);
-  await daemon.kill();
-  assert.ok((await blockedSet(prot)).includes('203.0.113.77'), 'kernel block survives the daemon');
-  const d2 = await startDaemon(prot, { config: { interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
-  try {
-    const list = JSON.parse((await d2.cli(['blocked', '--json'])).stdout) as { address: string; expiresInMs: number }[];
-    const e = list.find((x) => x.address === '203.0.113.77');
-    assert.ok(e, 'restored into the new daemon');
-    assert.ok(e.expiresInMs > 100 * 60_000 && e.expiresInMs <= 2 * 3_600_000);
-  } finally {
-    await d2.destroy();
-  }
-});
-
 test('an attack sent in small segments out of order is reassembled and detected', async () => {
   await daemon.cli(['unblock', '--all']);
   const tool = join(ROOT, 'test', 'e2e', 'tools', 'raw-tcp.ts');
@@ -278,4 +262,20 @@ test('an attack sent in small segments out of order is reassembled and detected'
   const ev = await waitFor('out-of-order attack alert', () => alerts(daemon).find((a) => a.src_ip === attacker.ip4 && a.alert.signature.startsWith('Intrusion.Docker.API')), 10_000);
   assert.equal(ev.alert.action, 'blocked');
   await daemon.cli(['unblock', '--all']);
+});
+
+test('SIGKILL leaves blocks in force and a restart picks them up', async () => {
+  const b = await daemon.cli(['block', '203.0.113.77', '--for', '2h', '--reason', 'e2e']);
+  assert.equal(b.code, 0, b.stderr);
+  await daemon.kill();
+  assert.ok((await blockedSet(prot)).includes('203.0.113.77'), 'kernel block survives the daemon');
+  const d2 = await startDaemon(prot, { config: { interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
+  try {
+    const { entries } = JSON.parse((await d2.cli(['blocked', '--json'])).stdout) as { entries: { address: string; expiresInMs: number }[] };
+    const e = entries.find((x) => x.address === '203.0.113.77');
+    assert.ok(e, 'restored into the new daemon');
+    assert.ok(e.expiresInMs > 100 * 60_000 && e.expiresInMs <= 2 * 3_600_000);
+  } finally {
+    await d2.destroy();
+  }
 });

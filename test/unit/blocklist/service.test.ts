@@ -61,14 +61,14 @@ test('start installs the table in one transaction; nothing else is touched', asy
   await svc.stop();
 });
 
-test('blocks are batched: one transaction per 100 ms window, deduplicated', async () => {
+test('blocks are batched: one transaction per 5 ms window, deduplicated', async () => {
   const { svc, nft, sched } = setup();
   await svc.start();
   const before = nft.batches.length;
   const ps = [svc.block('198.51.100.7', det()), svc.block('198.51.100.8', det()), svc.block('198.51.100.7', det()), svc.block('2001:db8::7', det())];
-  await sched.advance(50);
+  await sched.advance(3);
   assert.equal(nft.batches.length, before, 'nothing committed before the window closes');
-  await sched.advance(60);
+  await sched.advance(3);
   const rs = await Promise.all(ps);
   assert.equal(nft.batches.length, before + 1, 'one transaction for all four');
   assert.deepEqual(rs.map((r) => r.status), ['blocked', 'blocked', 'extended', 'blocked']);
@@ -101,7 +101,7 @@ test('re-blocking extends to max(old expiry, now + duration) with a replace in t
   assert.equal(r1.status, 'blocked');
   clock.advance(5 * 60_000);
   const p2 = svc.block('198.51.100.7', det({ durationMs: 60 * 60_000 }));
-  await sched.advance(100);
+  await sched.advance(5);
   const r2 = await p2;
   assert.equal(r2.status, 'extended');
   assert.equal(r2.entry.expiresAtMs, clock.now() + H, 'counted from the commit of the batch');
@@ -392,15 +392,15 @@ test('a corrupt state file is moved aside, counted, and the daemon starts', asyn
 test('latency histogram observes detection → commit', async () => {
   const { svc, sched, clock, registry } = setup();
   await svc.start();
-  const p = svc.block('198.51.100.7', det({ detectedAtMs: clock.now() - 20 }));
-  await sched.advance(100);
+  const p = svc.block('198.51.100.7', det({ detectedAtMs: clock.now() - 95 }));
+  await sched.advance(5);
   await p;
   const h = (await registry.getMetricsAsJSON()).find((m) => m.name === 'bulwark_block_latency_seconds')!;
   const count = (h.values as { metricName?: string; value: number }[]).find((v) => v.metricName === 'bulwark_block_latency_seconds_count');
   assert.equal(count?.value, 1);
   const le = (h.values as { metricName?: string; value: number; labels: { le?: number | string } }[]).filter((v) => v.metricName === 'bulwark_block_latency_seconds_bucket');
-  assert.equal(le.find((v) => v.labels.le === 0.1)?.value, 0, '120 ms is above the 100 ms bucket');
-  assert.equal(le.find((v) => v.labels.le === 0.15)?.value, 1);
+  assert.equal(le.find((v) => v.labels.le === 0.05)?.value, 0, '100 ms is above the 50 ms bucket');
+  assert.equal(le.find((v) => v.labels.le === 0.1)?.value, 1, '95 ms before the request + the 5 ms window = 100 ms');
   await svc.stop();
   await settle();
 });
