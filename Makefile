@@ -17,12 +17,13 @@ STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
 CONFIG ?=
 
-.PHONY: help deps system-deps node-check run test lint typecheck build clean
+.PHONY: help deps system-deps node-check run test lint typecheck build clean demo
 
 help:
 	@echo 'make run      install missing packages, build, run the daemon in the foreground'
 	@echo '              (CONFIG=path/to/bulwark.yaml to use a config file; default: built-in defaults)'
 	@echo 'make test     same setup, then npm run lint, npm run typecheck, npm test'
+	@echo 'make demo     attacks against a protected test host in network namespaces, with narration'
 	@echo 'make build    compile TypeScript to dist/'
 	@echo 'make clean    remove dist/ and node_modules/'
 
@@ -60,6 +61,10 @@ build: deps dist/.build-stamp
 
 run: build
 	node bin/bulwark.js run $(if $(CONFIG),--config $(CONFIG),)
+
+# Creates its own test namespaces (198.51.100.0/24, no route out) and deletes them at the end.
+demo: build
+	node --import tsx scripts/demo.ts
 
 lint: deps
 	npm run lint

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     for (const l of m.body.split('\n')) {
       if (/^bulwark_(blocked_hosts|blocks_total|detections_total|packets_total|intercepted_ports|block_latency_seconds_count|block_latency_seconds_sum)/.test(l)) console.log(`   ${l}`);
     }
-    console.log(`\n${green('Demo finished.')} Events were written to ${daemon.eventsFile} (EVE JSON).`);
+    console.log(`\n${green('Demo finished.')} ${seen} "Network attack detected" events were written as EVE JSON (the temp directory goes with the namespaces).`);
   } finally {
     step('Tearing down');
     await daemon?.destroy();
