@@ -105,9 +105,10 @@ export function formatAddress(family: 4 | 6, n: bigint): string {
 
 /**
  * Parses "ADDR" or "ADDR/LEN" (v4 or v6). Throws BULWARK_ERR_INVALID_ARGUMENT for anything else,
- * including host bits set under the prefix, zone ids (fe80::1%eth0) and prefix lengths out of range.
+ * including host bits set under the prefix (unless `clearHostBits`: isolation exclusions accept
+ * "198.51.100.7/24" as its network), zone ids (fe80::1%eth0) and prefix lengths out of range.
  */
-export function parseCidr(input: string): Cidr {
+export function parseCidr(input: string, opts: { clearHostBits?: boolean } = {}): Cidr {
   const text = input.trim();
   if (text === '') throw invalid(input, 'empty');
   const slash = text.indexOf('/');
@@ -126,6 +127,7 @@ export function parseCidr(input: string): Cidr {
   }
   const value = family === 4 ? v4ToBig(addr) : v6ToBig(addr);
   const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  if (opts.clearHostBits === true) return { family, base: value & ~hostMask, prefix };
   if ((value & hostMask) !== 0n) {
     const net = formatCidr({ family, base: value & ~hostMask, prefix });
     throw invalid(input, `host bits set (did you mean ${net}?)`);

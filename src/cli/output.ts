@@ -1,3 +1,4 @@
+import { formatHuman } from '../config/units.js';
 /** Output helpers so every command prints alike: tables for people, exact JSON for machines. */
 import type { Writable } from 'node:stream';
 
@@ -35,21 +36,7 @@ function cell(v: unknown): string {
 
 /** 3723000 → "1h2m3s"; sub-second values print as ms. */
 export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  let s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const parts: string[] = [];
-  if (d) parts.push(`${d}d`);
-  if (h) parts.push(`${h}h`);
-  if (m) parts.push(`${m}m`);
-  if (s || parts.length === 0) parts.push(`${s}s`);
-  return parts.join('');
+  return formatHuman(ms);
 }
 
 /** 1536 → "1.5KiB". */

@@ -39,3 +39,25 @@ export function formatSize(n: number): string {
   }
   return String(n);
 }
+
+/**
+ * Human-readable length for status output: 3723000 → "1h2m3s" (or "1h 2m 3s" with sep " ");
+ * sub-second values print as ms. Unlike formatDurationMs this rounds down to whole seconds.
+ */
+export function formatHuman(ms: number, sep = ''): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  let s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts: string[] = [];
+  if (d) parts.push(`${d}d`);
+  if (h) parts.push(`${h}h`);
+  if (m) parts.push(`${m}m`);
+  if (s || parts.length === 0) parts.push(`${s}s`);
+  return parts.join(sep);
+}

@@ -1,6 +1,6 @@
 /** Address, CIDR and port-list parsing for exclusions (pure). */
-import { isIPv4, isIPv6 } from 'node:net';
 import { BulwarkError } from '../errors.js';
+import { formatAddress, parseCidr as parseAddress } from '../blocklist/address.js';
 import { MAX_PORT_ITEMS, type PortRange, type PortSpec } from './types.js';
 
 export interface Cidr {
@@ -14,62 +14,10 @@ function bad(message: string): BulwarkError {
   return new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', message);
 }
 
-function v4ToBytes(a: string): number[] {
-  return a.split('.').map(Number);
-}
-
-function v6ToBytes(a: string): number[] {
-  let text = a;
-  let tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  const maybeV4 = text.slice(lastColon + 1);
-  if (maybeV4.includes('.')) {
-    tail = v4ToBytes(maybeV4);
-    text = text.slice(0, lastColon + 1) + '0:0';
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const h = head === '' ? [] : head.split(':');
-  const r = rest === undefined || rest === '' ? [] : rest.split(':');
-  const groups = rest === undefined ? h : [...h, ...Array<string>(8 - h.length - r.length).fill('0'), ...r];
-  const bytes: number[] = [];
-  for (const g of groups) {
-    const n = parseInt(g, 16);
-    bytes.push(n >> 8, n & 0xff);
-  }
-  if (tail.length === 4) bytes.splice(12, 4, ...tail);
-  return bytes;
-}
-
-function bytesToV6(b: number[]): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  // WHATWG URL serialises IPv6 in the RFC 5952 form, which is also what nft prints.
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
-}
-
-function mask(bytes: number[], len: number): number[] {
-  return bytes.map((v, i) => {
-    const bits = Math.max(0, Math.min(8, len - i * 8));
-    return bits === 8 ? v : bits === 0 ? 0 : v & (0xff << (8 - bits)) & 0xff;
-  });
-}
-
 /** Parses an address or CIDR; host bits are cleared. Throws BULWARK_ERR_INVALID_ARGUMENT. */
 export function parseCidr(text: string): Cidr {
-  const s = text.trim();
-  const slash = s.indexOf('/');
-  const addr = slash === -1 ? s : s.slice(0, slash);
-  const lenText = slash === -1 ? undefined : s.slice(slash + 1);
-  const family = isIPv4(addr) ? 4 : isIPv6(addr) && !addr.includes('%') ? 6 : undefined;
-  if (family === undefined) throw bad(`"${text}" is not an IPv4 or IPv6 address or CIDR`);
-  const max = family === 4 ? 32 : 128;
-  let len = max;
-  if (lenText !== undefined) {
-    if (!/^[0-9]{1,3}$/.test(lenText) || Number(lenText) > max) throw bad(`"${text}": prefix length must be 0-${max}`);
-    len = Number(lenText);
-  }
-  const bytes = mask(family === 4 ? v4ToBytes(addr) : v6ToBytes(addr), len);
-  return { family, addr: family === 4 ? bytes.join('.') : bytesToV6(bytes), len };
+  const c = parseAddress(text, { clearHostBits: true });
+  return { family: c.family, addr: formatAddress(c.family, c.base), len: c.prefix };
 }
 
 /** "198.51.100.7" for a host, "198.51.100.0/24" for a network: the form nft prints. */

@@ -1,6 +1,6 @@
 /** Deadline arithmetic (pure; time comes from the caller's Clock). */
 import { ISOLATION_FALLBACK_MS } from '../config/types.js';
-import { parseDuration, formatDurationMs } from '../config/units.js';
+import { parseDuration, formatDurationMs, formatHuman } from '../config/units.js';
 import { BulwarkError } from '../errors.js';
 import { MAX_ISOLATION_MS, MIN_ISOLATION_MS } from './types.js';
 
@@ -49,19 +49,8 @@ export function shouldReapply(endsAtMs: number, nowMs: number): boolean {
   return endsAtMs - nowMs >= MIN_ISOLATION_MS;
 }
 
-/** "2h 14m 5s" for status output. */
+/** "2h 14m 5s" for status output (whole seconds, rounded). */
 export function formatLeft(ms: number): string {
-  let s = Math.round(ms / 1000);
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const parts: string[] = [];
-  if (d) parts.push(`${d}d`);
-  if (h) parts.push(`${h}h`);
-  if (m) parts.push(`${m}m`);
-  if (s || parts.length === 0) parts.push(`${s}s`);
-  return parts.join(' ');
+  const s = Math.round(ms / 1000);
+  return s <= 0 ? '0s' : formatHuman(s * 1000, ' ');
 }
