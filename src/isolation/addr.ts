@@ -1,5 +1,5 @@
 /** Address, CIDR and port-list parsing for exclusions (pure). */
-import { BulwarkError } from '../errors.js';
+import { BulwarkError, errorMessage } from '../errors.js';
 import { formatAddress, parseCidr as parseAddress } from '../blocklist/address.js';
 import { MAX_PORT_ITEMS, type PortRange, type PortSpec } from './types.js';
 
@@ -16,7 +16,14 @@ function bad(message: string): BulwarkError {
 
 /** Parses an address or CIDR; host bits are cleared. Throws BULWARK_ERR_INVALID_ARGUMENT. */
 export function parseCidr(text: string): Cidr {
-  const c = parseAddress(text, { clearHostBits: true });
+  let c;
+  try {
+    c = parseAddress(text, { clearHostBits: true });
+  } catch (e) {
+    // The shared parser says why ("prefix length must be 0..32"); exclusion errors keep their wording.
+    const why = errorMessage(e).replace(/^invalid address "[^"]*": /, '');
+    throw new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', `"${text}" is not an IPv4 or IPv6 address or CIDR (${why})`, { cause: e });
+  }
   return { family: c.family, addr: formatAddress(c.family, c.base), len: c.prefix };
 }
 
