@@ -238,6 +238,8 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         'Automatic isolation policy.',
       ),
       rstWindowMs: f(dur(0, 5 * MIN), 'How long outgoing RSTs may leave after severing connections.'),
+      resolvConf: f(list(str(checkAbsolutePath), 16), 'resolv.conf files read to restrict the DNS profiles to the host\'s resolvers (default: /etc/resolv.conf and systemd-resolved\'s upstream file).', { optional: true }),
+      leaseDirs: f(list(str(checkAbsolutePath), 16), 'Directories of DHCP lease files read to restrict the DHCP client profile to the host\'s DHCP servers (default: dhclient and systemd-networkd lease directories).', { optional: true }),
     }),
     'Network isolation.',
   ),

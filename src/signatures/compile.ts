@@ -274,7 +274,8 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     mergedGroups: merged,
     problems: skipped.slice(0, maxProblems).map((s) => ({ file: s.file, line: s.line, reason: s.reason, message: s.message })),
   };
-  const version = databases.length > 0 ? databases.map((d) => `${d.name} ${d.version}`).join(', ') : sources.length > 0 ? 'rules only' : 'empty';
+  // A database split over several files names itself once: "bulwark-core 2026.11.21", not once per file.
+  const version = databases.length > 0 ? [...new Set(databases.map((d) => `${d.name} ${d.version}`))].join(', ') : sources.length > 0 ? 'rules only' : 'empty';
   const ruleset: Ruleset = {
     databases,
     version,

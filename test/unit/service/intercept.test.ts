@@ -20,14 +20,14 @@ async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+      s.close(() => { resolve(typeof a === 'object' && a ? a.port : 0); });
     });
   });
 }
 
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const c = net.connect({ port, host: '127.0.0.1' }, () => resolve(c));
+    const c = net.connect({ port, host: '127.0.0.1' }, () => { resolve(c); });
     c.on('error', reject);
   });
 }
@@ -50,12 +50,12 @@ test('intercepts free ports, leaves busy and excluded ones, enforces bounds', as
     const a = await connect(free);
     const b = await connect(free);
     const c = await connect(free);
-    await new Promise<void>((r) => c.on('close', () => r()));
+    await new Promise<void>((r) => c.on('close', () => { r(); }));
     // Byte bound: more than maxBytesPerConnection closes the connection.
     a.write(Buffer.alloc(2000, 0x41));
-    await new Promise<void>((r) => a.on('close', () => r()));
+    await new Promise<void>((r) => a.on('close', () => { r(); }));
     // Idle bound.
-    await new Promise<void>((r) => b.on('close', () => r()));
+    await new Promise<void>((r) => b.on('close', () => { r(); }));
     const text = await reg.metrics();
     assert.match(text, /bulwark_listener_closed_total\{reason="limit"\} 1/);
     assert.match(text, /bulwark_listener_closed_total\{reason="bytes"\} 1/);
