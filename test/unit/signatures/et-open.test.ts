@@ -52,7 +52,7 @@ export function payloadFor(sig: Signature): Uint8Array | undefined {
   return Uint8Array.from(out);
 }
 
-test('ET Open import: robust, ≥ 20,000 rules, reasons reported, compile ≤ 10 s', { skip: !present && `no corpus at ${corpus}` }, () => {
+test('ET Open import: robust, ≥ 20,000 rules, reasons reported, compile ≤ 10 s', { skip: !present && process.env.CI !== 'true' && `no corpus at ${corpus} (outside CI only; CI has shared/ beside the clone)` }, () => {
   const files = readdirSync(corpus).filter((f) => f.endsWith('.rules')).sort();
   const sources = files.map((f) => ({ file: join(corpus, f), text: readFileSync(join(corpus, f), 'utf8') }));
   const rs = compileRuleset(sources, { vars: defaultConfig().databases.vars });
