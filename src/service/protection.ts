@@ -26,6 +26,7 @@ import type { BlocklistComponent } from './blocklist.js';
 import type { BlockResult } from '../blocklist/types.js';
 import { Interceptor, procListeningPorts, type ListeningPortsReader } from './intercept.js';
 import { SsSocketKiller, type SocketKiller } from './sockets.js';
+import { createSocketKiller } from './rst-inject.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
 /** Opens a live capture on one interface with a BPF filter. */
@@ -78,7 +79,8 @@ class Protection implements ProtectionComponent {
   private timer: NodeJS.Timeout | undefined;
   private readonly interceptor: Interceptor;
   private readonly folder: EventFolder;
-  private readonly killer: SocketKiller;
+  private killer: SocketKiller;
+  private resetMethod: 'ss' | 'inject' = 'ss';
   private readonly log;
   private resetTotal = 0;
   private severedTotal = 0;
@@ -130,6 +132,11 @@ class Protection implements ProtectionComponent {
     this.ctx.commands.register('protection.on', () => this.enable('cli'));
     this.ctx.commands.register('protection.off', () => this.disable('cli'));
     this.ctx.commands.register('protection.status', () => Promise.resolve(this.status()));
+    if (!this.opts.killer) {
+      const k = await createSocketKiller(this.log);
+      this.killer = k.killer;
+      this.resetMethod = k.method;
+    }
     const db = this.ctx.get<Component & { readonly ruleset?: Ruleset | undefined }>('database');
     this.ruleset ??= db?.ruleset;
     if (this.cfg.protection.enabled) await this.enable('start');
@@ -166,6 +173,7 @@ class Protection implements ProtectionComponent {
       ruleset: this.ruleset ? { version: this.ruleset.version, signatures: this.ruleset.signatures.length, ports: this.ruleset.ports.length } : null,
       intercept: this.interceptor.status(),
       connectionsReset: this.resetTotal,
+      resetMethod: this.resetMethod,
       attackerConnectionsSevered: this.severedTotal,
       engine: st ? { packets: st.packets, bytes: st.bytes, flowsActive: st.flowsActive, flowEvictions: st.flowEvictions, dropped: st.dropped } : null,
       capture: Object.fromEntries(this.sources.map((s) => [s.name, s.stats()])),

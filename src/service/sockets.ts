@@ -41,24 +41,41 @@ export function localPortFilter(ports: readonly number[]): string {
   return `( ${ports.map((p) => `sport = :${p}`).join(' or ')} )`;
 }
 
-/** Peer addresses of `ss -H -tn state established` lines ("0 0 10.0.0.1:80 10.0.0.2:5555"). */
-export function parseSsPeers(text: string): string[] {
-  const out: string[] = [];
+export interface SsTuple {
+  localIp: string;
+  localPort: number;
+  peerIp: string;
+  peerPort: number;
+}
+
+function splitHostPort(text: string): { ip: string; port: number } | undefined {
+  const i = text.lastIndexOf(':');
+  if (i <= 0) return undefined;
+  let host = text.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  // IPv4-mapped IPv6 addresses on dual-stack sockets: report the IPv4 address.
+  if (host.startsWith('::ffff:') && isIP(host.slice(7)) === 4) host = host.slice(7);
+  const pct = host.indexOf('%');
+  if (pct >= 0) host = host.slice(0, pct);
+  const port = Number(text.slice(i + 1));
+  return isIP(host) !== 0 && Number.isInteger(port) ? { ip: host, port } : undefined;
+}
+
+/** Connections of `ss -H -tn state established` lines ("0 0 10.0.0.1:80 10.0.0.2:5555"). */
+export function parseSsTuples(text: string): SsTuple[] {
+  const out: SsTuple[] = [];
   for (const line of text.split('\n')) {
     const cols = line.trim().split(/\s+/);
-    const peer = cols[3];
-    if (peer === undefined) continue;
-    const i = peer.lastIndexOf(':');
-    if (i <= 0) continue;
-    let host = peer.slice(0, i);
-    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-    // IPv4-mapped IPv6 peers on dual-stack sockets: report the IPv4 address.
-    if (host.startsWith('::ffff:') && isIP(host.slice(7)) === 4) host = host.slice(7);
-    const pct = host.indexOf('%');
-    if (pct >= 0) host = host.slice(0, pct);
-    if (isIP(host) !== 0) out.push(host);
+    const local = cols[2] === undefined ? undefined : splitHostPort(cols[2]);
+    const peer = cols[3] === undefined ? undefined : splitHostPort(cols[3]);
+    if (local && peer) out.push({ localIp: local.ip, localPort: local.port, peerIp: peer.ip, peerPort: peer.port });
   }
   return out;
+}
+
+/** Peer addresses of `ss -H -tn state established` lines. */
+export function parseSsPeers(text: string): string[] {
+  return parseSsTuples(text).map((t) => t.peerIp);
 }
 
 /** ss wants IPv6 addresses in brackets. */
