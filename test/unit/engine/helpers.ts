@@ -124,14 +124,5 @@ export function feed(engine: Engine, frames: readonly PcapRecord[]): void {
   for (const f of frames) engine.processPacket(f.data, f.data.length, 1, f.tsUs);
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32), the one the benchmark generator uses. */
+export { rng } from '../../../bench/lib/gen.js';
