@@ -4,7 +4,7 @@
  * parses back to defaultConfig().
  */
 import { stringify } from 'yaml';
-import { CONFIG_SCHEMA, type FieldDef, type SchemaNode } from './schema.js';
+import { CONFIG_SCHEMA, propOf, type FieldDef, type SchemaNode } from './schema.js';
 import { defaultConfig } from './types.js';
 import { formatDurationMs, formatSize } from './units.js';
 
@@ -32,7 +32,7 @@ function render(node: SchemaNode, value: unknown, indent: string, out: string[])
   if (node.kind !== 'object') return;
   for (const [key, f] of Object.entries<FieldDef>(node.fields)) {
     for (const line of f.doc.match(/.{1,90}(\s|$)/g) ?? [f.doc]) out.push(`${indent}# ${line.trim()}`);
-    const v = (value as Record<string, unknown>)[key];
+    const v = (value as Record<string, unknown>)[propOf(key, f)];
     if (key === 'dir' && indent === '  ') {
       out.push(`${indent}# dir: /usr/lib/bulwark/databases   # default: the databases shipped with bulwark`);
     } else if (v === undefined) {

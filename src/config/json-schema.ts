@@ -3,7 +3,7 @@
  * editors (yaml-language-server). Published as docs/schema/config.schema.json; a unit test keeps
  * the file equal to this output.
  */
-import { CONFIG_SCHEMA, type SchemaNode } from './schema.js';
+import { CONFIG_SCHEMA, propOf, type SchemaNode } from './schema.js';
 import { defaultConfig } from './types.js';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
 
@@ -17,7 +17,7 @@ function convert(node: SchemaNode, doc: string | undefined, def: unknown): Json 
       const properties: Json = {};
       const required: string[] = [];
       for (const [k, f] of Object.entries(node.fields)) {
-        const d = def === undefined ? f.default : (def as Record<string, unknown>)[k];
+        const d = def === undefined ? f.default : (def as Record<string, unknown>)[propOf(k, f)];
         properties[k] = convert(f.node, f.doc, d);
         if (f.required) required.push(k);
       }

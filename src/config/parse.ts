@@ -7,7 +7,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { BulwarkError } from '../errors.js';
-import { CONFIG_SCHEMA, type SchemaNode } from './schema.js';
+import { CONFIG_SCHEMA, propOf, type SchemaNode } from './schema.js';
 import { defaultConfig, type Config } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -15,7 +15,7 @@ export interface ConfigIssue {
   file: string;
   line: number;
   column: number;
-  /** YAML path, e.g. "engine.timeouts.newMs", "management[0].address"; "" for document-level problems. */
+  /** YAML path, e.g. "engine.timeouts.new", "management[0].address"; "" for document-level problems. */
   path: string;
   message: string;
 }
@@ -86,20 +86,21 @@ class Walker {
             continue;
           }
           seen.add(key);
+          const prop = propOf(key, field);
           const valueNode = this.deref(pair.value);
           if (field.optional && (valueNode === null || (isScalar(valueNode) && valueNode.value === null))) {
             // `group: ~` explicitly unsets an optional key.
-            Reflect.deleteProperty(out, key);
+            Reflect.deleteProperty(out, prop);
             continue;
           }
-          out[key] = this.walk(pair.value, field.node, out[key] ?? field.default, kp, keyNode);
+          out[prop] = this.walk(pair.value, field.node, out[prop] ?? field.default, kp, keyNode);
         }
         if (base === undefined) {
           // An object inside a list: no default object to merge over.
           for (const [key, field] of Object.entries(schema.fields)) {
             if (seen.has(key)) continue;
             if (field.required) this.issue(node, path, `missing required key "${key}"`);
-            else if (field.default !== undefined) out[key] = field.default;
+            else if (field.default !== undefined) out[propOf(key, field)] = field.default;
           }
         }
         return out;

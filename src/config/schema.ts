@@ -28,6 +28,16 @@ export interface FieldDef {
   required?: boolean;
   /** The key may be absent from the normalised Config (e.g. control.group). */
   optional?: boolean;
+  /**
+   * The Config property when it differs from the YAML key: durations are written `blockDuration: 1h`
+   * and normalised to `blockDurationMs: 3600000`.
+   */
+  prop?: string;
+}
+
+/** The Config property a field is stored under. */
+export function propOf(key: string, f: FieldDef): string {
+  return f.prop ?? key;
 }
 
 const SEC = 1000;
@@ -146,7 +156,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
   ),
   protection: f(obj({ enabled: f(bool(), 'Network threat protection on/off (capture, detection and response).') }), 'Network threat protection.'),
   action: f(oneOf(['block', 'alert', 'dry-run']), 'Response to detections: block the source, only alert, or dry-run (log what would be blocked).'),
-  blockDurationMs: f(dur(SEC, 30 * DAY), 'How long a detected attacker stays blocked (kernel-enforced timeout).'),
+  blockDuration: f(dur(SEC, 30 * DAY), 'How long a detected attacker stays blocked (kernel-enforced timeout).', { prop: 'blockDurationMs' }),
   maxBlocksPerMinute: f(int(1, 1_000_000), 'Cap on new blocks per minute from detections; excess detections are alerted, not blocked.'),
   neverBlock: f(list(str(checkCidr)), 'Addresses/CIDRs never blocked (loopback and the host\'s own addresses are always added).'),
   neverBlockSshClients: f(bool(), 'Also never block the addresses of current SSH clients.'),
@@ -182,7 +192,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       file: f(str(checkPathOrEmpty), 'EVE-JSON event file; "" = events only in the log.'),
       maxBytes: f(size(64 * KiB, 64 * GiB), 'Rotate the event file at this size.'),
       keep: f(int(0, 1000), 'Rotated event files kept.'),
-      foldWindowMs: f(dur(0, DAY), 'Repeats of (source, signature) within this window fold into one event.'),
+      foldWindow: f(dur(0, DAY), 'Repeats of (source, signature) within this window fold into one event.', { prop: 'foldWindowMs' }),
       queueSize: f(int(1, 10_000_000), 'Bounded queue between engine and event writers; the oldest events are dropped when full (counted).'),
     }),
     'Security events.',
@@ -190,7 +200,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
   capture: f(
     obj({
       bufferBytes: f(size(1 * MiB, 2 * GiB), 'libpcap kernel buffer size per interface.'),
-      bufferTimeoutMs: f(dur(1, 10 * SEC), 'libpcap buffer timeout (latency vs. wake-ups).'),
+      bufferTimeout: f(dur(1, 10 * SEC), 'libpcap buffer timeout (latency vs. wake-ups).', { prop: 'bufferTimeoutMs' }),
       snaplen: f(int(64, 262_144), 'Bytes captured per packet.'),
       exclude: f(list(str(checkCidr)), 'CIDRs whose traffic is not captured (BPF-level).'),
     }),
@@ -203,9 +213,9 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       maxSegmentsPerFlow: f(int(1, 1_000_000), 'Out-of-order segments buffered per flow direction.'),
       timeouts: f(
         obj({
-          newMs: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.'),
-          establishedMs: f(dur(SEC, 7 * DAY), 'Idle timeout of established flows.'),
-          closedMs: f(dur(0, DAY), 'How long closed flows are kept.'),
+          new: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.', { prop: 'newMs' }),
+          established: f(dur(SEC, 7 * DAY), 'Idle timeout of established flows.', { prop: 'establishedMs' }),
+          closed: f(dur(0, DAY), 'How long closed flows are kept.', { prop: 'closedMs' }),
         }),
         'Flow idle timeouts.',
       ),
@@ -217,15 +227,15 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       listen: f(bool(), 'Listen on watched ports where no local service does, so attacks reach the inspector.'),
       excludePorts: f(list(port(), 65535), 'Ports never listened on.'),
       maxConnections: f(int(1, 1_000_000), 'Concurrent intercepted connections; new ones are refused when full.'),
-      idleTimeoutMs: f(dur(SEC, HOUR), 'Intercepted connections idle longer than this are closed.'),
+      idleTimeout: f(dur(SEC, HOUR), 'Intercepted connections idle longer than this are closed.', { prop: 'idleTimeoutMs' }),
       maxBytesPerConnection: f(size(1, 1 * GiB), 'Bytes read per intercepted connection before it is closed.'),
     }),
     'Port interception.',
   ),
   isolation: f(
     obj({
-      autoEnd: f(bool(), 'End isolation automatically after `durationMs` (otherwise after 5 h if no --for is given).'),
-      durationMs: f(dur(MIN, 30 * DAY), 'Default isolation length.'),
+      autoEnd: f(bool(), 'End isolation automatically after `duration` (otherwise after 5 h if no --for is given).'),
+      duration: f(dur(MIN, 30 * DAY), 'Default isolation length.', { prop: 'durationMs' }),
       profiles: f(list(str(checkProfile), 64), 'Network profiles allowed during isolation (names from databases/network-profiles.yaml).'),
       exclusions: f(list(exclusionItem, 1024), 'Exclusions applied to automatic (policy) isolation.'),
       policy: f(
@@ -237,7 +247,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         }),
         'Automatic isolation policy.',
       ),
-      rstWindowMs: f(dur(0, 5 * MIN), 'How long outgoing RSTs may leave after severing connections.'),
+      rstWindow: f(dur(0, 5 * MIN), 'How long outgoing RSTs may leave after severing connections.', { prop: 'rstWindowMs' }),
       resolvConf: f(list(str(checkAbsolutePath), 16), 'resolv.conf files read to restrict the DNS profiles to the host\'s resolvers (default: /etc/resolv.conf and systemd-resolved\'s upstream file).', { optional: true }),
       leaseDirs: f(list(str(checkAbsolutePath), 16), 'Directories of DHCP lease files read to restrict the DHCP client profile to the host\'s DHCP servers (default: dhclient and systemd-networkd lease directories).', { optional: true }),
     }),
@@ -245,15 +255,19 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
   ),
 });
 
-/** Every leaf key path of the schema ("engine.timeouts.newMs", "management[].address"...). */
-export function schemaPaths(node: SchemaNode = CONFIG_SCHEMA, prefix = ''): string[] {
+/**
+ * Every leaf key path of the schema ("engine.timeouts.new", "management[].address"...): YAML keys,
+ * or with `props` the Config property names ("engine.timeouts.newMs").
+ */
+export function schemaPaths(node: SchemaNode = CONFIG_SCHEMA, prefix = '', props = false): string[] {
   if (node.kind === 'object') {
     return Object.entries(node.fields).flatMap(([k, fd]) => {
-      const p = prefix === '' ? k : `${prefix}.${k}`;
-      const inner = schemaPaths(fd.node, p);
+      const name = props ? propOf(k, fd) : k;
+      const p = prefix === '' ? name : `${prefix}.${name}`;
+      const inner = schemaPaths(fd.node, p, props);
       return inner.length === 0 ? [p] : inner;
     });
   }
-  if (node.kind === 'array' && node.items.kind === 'object') return schemaPaths(node.items, `${prefix}[]`);
+  if (node.kind === 'array' && node.items.kind === 'object') return schemaPaths(node.items, `${prefix}[]`, props);
   return [];
 }
