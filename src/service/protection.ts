@@ -91,7 +91,7 @@ class Protection implements ProtectionComponent {
   private readonly mReset: Counter;
   private readonly mSevered: Counter;
   private readonly mEnabled: Gauge;
-  private readonly mDetections: Counter<'severity' | 'kind' | 'response'>;
+  private readonly mAlerts: Counter<'severity' | 'kind' | 'response'>;
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -112,7 +112,7 @@ class Protection implements ProtectionComponent {
     this.mReset = new Counter({ name: 'bulwark_connections_reset_total', help: 'Existing connections on intercepted ports reset when protection became enabled.', registers: [reg] });
     this.mSevered = new Counter({ name: 'bulwark_attacker_connections_severed_total', help: 'Established connections of blocked attackers destroyed.', registers: [reg] });
     this.mEnabled = new Gauge({ name: 'bulwark_protection_enabled', help: '1 while Network Threat Protection is enabled.', registers: [reg] });
-    this.mDetections = new Counter({
+    this.mAlerts = new Counter({
       name: 'bulwark_alerts_total',
       help: 'Network attack detected events after folding (count includes folded repeats), by severity, kind (signature or detector kind) and response (blocked, alert, or why a block was skipped).',
       labelNames: ['severity', 'kind', 'response'],
@@ -148,6 +148,7 @@ class Protection implements ProtectionComponent {
     await this.teardown();
   }
 
+  /** Takes protection.enabled, interfaces, capture.* and intercept.* at once; engine.* and events.foldWindow at the next restart. */
   async reload(next: Config): Promise<void> {
     const prev = this.cfg;
     this.cfg = next;
@@ -187,9 +188,15 @@ class Protection implements ProtectionComponent {
       this.on = true;
       this.mEnabled.set(1);
       this.lastChange = { at: new Date(this.ctx.clock.now()).toISOString(), reason };
-      this.ensureEngine(this.ruleset);
-      await this.restartCapture();
-      await this.interceptor.update(this.ruleset.ports);
+      try {
+        this.ensureEngine(this.ruleset);
+        await this.restartCapture();
+        await this.interceptor.update(this.ruleset.ports);
+      } catch (e) {
+        // Half-enabled is worse than off: release what started and report.
+        await this.teardown();
+        throw e;
+      }
       // Connections that predate the inspector cannot be reassembled: reset them so they come back inspected.
       await this.resetPorts(this.ruleset.ports);
       this.timer = setInterval(() => {
@@ -390,7 +397,7 @@ class Protection implements ProtectionComponent {
       ...(skipped !== undefined ? { blockSkipped: skipped } : {}),
     });
     const response = blockedUntilMs !== undefined ? 'blocked' : d.action === 'alert' ? 'alert' : (skipped ?? 'alert').split(':')[0] ?? 'alert';
-    this.mDetections.inc({ severity: d.severity, kind: d.detector ?? 'signature', response: boundedResponse(response) }, count);
+    this.mAlerts.inc({ severity: d.severity, kind: d.detector ?? 'signature', response: boundedResponse(response) }, count);
     this.ctx.bus.emitAlert(ev);
   }
 }
