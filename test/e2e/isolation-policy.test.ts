@@ -107,35 +107,12 @@ test('forwarded traffic (containers, VMs behind the host) is cut too', async () 
 });
 
 test('a detection matching the policy isolates with the policy exclusions, not the device ones', async () => {
-  const config = defaultConfig();
-  config.stateDir = join(dir, 'state');
-  config.isolation.policy = { enabled: true, severities: ['critical'], signatureIds: [], detectors: [] };
-  config.isolation.exclusions = [{ direction: 'inbound', protocol: 'tcp', remoteAddress: O.ip4, localPorts: '2222', remotePorts: 'any', description: 'policy: other host', status: 'active' }];
-  const resolv = join(dir, 'resolv.conf');
-  writeFileSync(resolv, 'nameserver 198.51.100.12\n');
-  const bus = createBus(silentLogger());
-  const commands = new CommandTable();
-  const events: Record<string, unknown>[] = [];
-  bus.onEvent((e) => events.push(e));
-  const ctx: DaemonContext = {
-    config,
-    configPath: undefined,
-    log: silentLogger(),
-    registry: new Registry(),
-    clock: systemClock,
-    commands,
-    bus,
-    get: () => undefined,
-  };
-  const component = createIsolationComponent({
-    nft: createNft({ binary: 'ip', prefixArgs: ['netns', 'exec', P.ns, 'nft'] }),
-    killer: createSystemKiller({ prefix: ['ip', 'netns', 'exec', P.ns] }),
-    hostInfoPaths: { resolvConf: [resolv], leaseDirs: [] },
-    verifyIntervalMs: 1000,
-  })(ctx);
+  const { component, call, bus, events } = makeComponent('state', (config) => {
+    config.isolation.policy = { enabled: true, severities: ['critical'], signatureIds: [], detectors: [] };
+    config.isolation.exclusions = [{ direction: 'inbound', protocol: 'tcp', remoteAddress: O.ip4, localPorts: '2222', remotePorts: 'any', description: 'policy: other host', status: 'active' }];
+  });
   await component.start();
   try {
-    const call = (name: string, args: Record<string, unknown> = {}): Promise<unknown> => commands.get(name)!(args);
     await call('isolation.exclusions.add', { rule: { direction: 'inbound', protocol: 'tcp', remoteAddress: C.ip4, localPorts: '2222', description: 'device: client' } });
     assert.equal(await tcpOk(C), true);
     assert.equal(await tcpOk(O), true);
@@ -168,7 +145,7 @@ test('a detection matching the policy isolates with the policy exclusions, not t
     assert.equal(await tcpOk(O), true);
     assert.equal(await tcpOk(C), true);
   } finally {
-    await commands.get('isolation.off')?.({}).catch(() => undefined);
+    await call('isolation.off').catch(() => undefined);
     await component.stop();
   }
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseArgs } from '../../../src/cli/args.js';
 import { formatBytes, formatDuration, printJson, printKeyValues, printTable } from '../../../src/cli/output.js';
 import { isBulwarkError } from '../../../src/errors.js';
-import { Writable } from 'node:stream';
+import { sink } from './sink.js';
 
 test('flags with values, booleans, repeatable flags, short aliases, positionals, --', () => {
   const r = parseArgs(['198.51.100.7', '--for', '2h', '--force', '--exclude=a', '-x', 'b', '--', '--not-a-flag'], {
@@ -31,17 +31,6 @@ test('usage errors: unknown flag, missing value, value on a boolean, repeated st
   assert.equal(parseArgs(['-'], {}).positionals[0], '-');
 });
 
-function sink(): Writable & { text(): string } {
-  let s = '';
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      s += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text(): string };
-  w.text = () => s;
-  return w;
-}
 
 test('output helpers', () => {
   const t = sink();

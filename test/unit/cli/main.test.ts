@@ -1,24 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../src/cli/main.js';
 import { commands } from '../../../src/cli/commands/index.js';
 import { VERSION } from '../../../src/version.js';
+import { sink } from './sink.js';
 
-function sink(): Writable & { text(): string } {
-  let s = '';
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      s += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text(): string };
-  w.text = () => s;
-  return w;
-}
 
 async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
   const stdout = sink();
