@@ -58,6 +58,10 @@ export type HttpFailReason =
   | 'invalid_request_chunk_len'
   | 'invalid_response_chunk_len'
   | 'invalid_response_content_length'
+  | 'invalid_request_transfer_encoding'
+  | 'invalid_request_content_length'
+  | 'repeated_100_continue'
+  | 'response_multipart_byteranges'
   | 'too_many_headers'
   | 'too_many_transactions'
   | 'request_gap'
@@ -432,8 +436,9 @@ export interface HttpBufferSpec {
 
 /**
  * `probeHttp(direction, data, len)` (./probe.ts): content detection like Suricata's HTTP
- * probing: to_server starts with a known method followed by a space or tab (leading
- * whitespace skipped), to_client starts with "HTTP/" (case-insensitive).
+ * patterns: to_server starts (offset 0, case-insensitive) with a libhtp method followed by a
+ * space or tab; to_client starts with "HTTP/0.9", "HTTP/1.0" or "HTTP/1.1" (case-insensitive).
+ * 'need-more' while the data is a proper prefix of such a pattern.
  */
 export type HttpProbeResult = 'match' | 'no' | 'need-more';
 
