@@ -549,8 +549,9 @@ export class HttpParser implements HttpConnectionParser {
         case 'finalize': {
           if (t === null) return;
           if (p >= end) {
-            // libhtp completes the request when the chunk that ended it has no more data.
-            this.requestComplete();
+            // libhtp completes the request when the chunk that ended it has no more data
+            // (unless a partial line after it waits for its end).
+            if (this.req.line.length === 0) this.requestComplete();
             return;
           }
           p = this.finalizeData(t, d, p, end);
@@ -573,25 +574,31 @@ export class HttpParser implements HttpConnectionParser {
    */
   private finalizeData(t: Tx, d: Uint8Array, p: number, end: number): number {
     const lf = d.indexOf(LF, p);
-    const lineEnd = lf < 0 || lf >= end ? end : lf + 1;
-    const line = d.subarray(p, lineEnd);
+    if (lf < 0 || lf >= end) {
+      // No line end yet: libhtp buffers and decides once the line is complete.
+      if (this.req.line.length + (end - p) > this.limits.fieldLimit) {
+        this.fieldTooLong('request');
+        return end;
+      }
+      this.req.line.append(d, p, end);
+      return end;
+    }
+    const buffered = this.req.line.length;
+    const line = buffered > 0 ? concatBytes([this.req.line.bytes(), d.subarray(p, lf + 1)]) : d.subarray(p, lf + 1);
     let s = 0;
     while (s < line.length && isSpace(line[s]!)) s++;
     let e = s;
     while (e < line.length && !isSpace(line[e]!)) e++;
-    if (e === s || !isKnownMethod(line.subarray(s, e))) {
-      if (e === s && lineEnd === end && lf < 0) {
-        // Only whitespace so far and no line end: complete; the next line decides.
-        this.requestComplete();
-        return p;
-      }
-      if (e !== s) this.event(t, 'REQUEST_BODY_UNEXPECTED');
-      t.requestMessageLength += line.length;
-      t.requestBody.write(line);
-      return lineEnd;
+    if (e > s && isKnownMethod(line.subarray(s, e))) {
+      // The next request: the buffered part stays in the line buffer for the request-line state.
+      this.requestComplete(true);
+      return p;
     }
-    this.requestComplete();
-    return p;
+    if (e !== s) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+    t.requestMessageLength += line.length;
+    t.requestBody.write(line);
+    this.req.line.clear();
+    return lf + 1;
   }
 
   private requestLine(t: Tx, line: Uint8Array, d: Uint8Array, p: number, end: number): void {
@@ -906,12 +913,12 @@ export class HttpParser implements HttpConnectionParser {
     }
   }
 
-  private requestComplete(): void {
+  private requestComplete(keepLine = false): void {
     const t = this.reqTx;
     if (t === null) return;
     if (t.requestProgress !== 5) t.requestProgress = 5;
     this.reqState = t.isHttp09 ? 'ignore09' : 'idle';
-    this.req.line.clear();
+    if (!keepLine) this.req.line.clear();
     this.req.header = null;
   }
 
@@ -1151,7 +1158,10 @@ export class HttpParser implements HttpConnectionParser {
     if (isConnect && t.statusNumber >= 200 && t.statusNumber <= 299 && t === this.reqTx) {
       this.requestComplete();
       this.enterTunnel('connect');
+      return;
     }
+    // libhtp yields to the request side at the end of a failed CONNECT's response.
+    if (this.reqState === 'connect_wait') this.resumeRequest();
   }
 }
 
