@@ -173,7 +173,7 @@ export class BodyAcc implements HttpBody {
     }
     // Past the kept limit the output only feeds the bomb check. libhtp bounds decoding by time;
     // without a clock the bound is the bomb limit: decoding stops there (counted, no event).
-    if (this.layers.length > 0 && this.truncated && this.seen >= this.bombLimit) {
+    if (this.layers.length > 0 && this.truncated && this.seen > this.bombLimit) {
       this.stopped = true;
       this.host.limitHit('decompression_bomb');
       return false;

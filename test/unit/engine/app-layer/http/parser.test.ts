@@ -10,7 +10,10 @@ const s = (x: Uint8Array | null): string | null => (x === null ? null : Buffer.f
 
 function feed(p: HttpParser, req: Uint8Array, res: Uint8Array, split?: (n: number) => number[]): void {
   const cut = (d: Uint8Array, fn: (off: number, len: number) => void): void => {
-    if (!split) return fn(0, d.length);
+    if (!split) {
+      fn(0, d.length);
+      return;
+    }
     let o = 0;
     for (const n of split(d.length)) {
       fn(o, n);
