@@ -79,7 +79,7 @@ export class Inflater {
   private lit: Huff | null = null;
   private dist: Huff | null = null;
   /** Output window: the last 32 KiB of history followed by bytes not yet handed to the sink. */
-  private out = new Uint8Array(OUT_SIZE);
+  private out = new Uint8Array(4096);
   private outPos = 0;
   private flushed = 0;
   private format: InflateFormat;
@@ -155,9 +155,18 @@ export class Inflater {
   }
 
   private emit(byte: number): boolean {
+    if (this.outPos === this.out.length) {
+      if (this.out.length < OUT_SIZE) {
+        // Grow the window on demand: most HTTP bodies are small.
+        const n = new Uint8Array(this.out.length * 2);
+        n.set(this.out);
+        this.out = n;
+      } else if (!this.slide()) {
+        return false;
+      }
+    }
     this.out[this.outPos++] = byte;
     this.produced++;
-    if (this.outPos === OUT_SIZE) return this.slide();
     return true;
   }
 

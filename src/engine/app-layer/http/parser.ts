@@ -137,15 +137,16 @@ type ResState = 'idle' | 'line' | 'headers' | 'body_cl' | 'body_close' | 'chunk_
 interface Side {
   /** Partial line waiting for its LF. */
   line: ByteBuf;
-  /** Header being assembled from folded lines (chomped). */
+  /** Header being assembled from folded lines (chomped); null when none. Reuses `headerBuf`. */
   header: ByteBuf | null;
+  headerBuf: ByteBuf;
   headerFolded: boolean;
   /** Body bytes left (Content-Length) or chunk bytes left. */
   left: number;
 }
 
 function newSide(): Side {
-  return { line: new ByteBuf(256), header: null, headerFolded: false, left: 0 };
+  return { line: new ByteBuf(256), header: null, headerBuf: new ByteBuf(256), headerFolded: false, left: 0 };
 }
 
 // once-per-tx flag bits
@@ -707,7 +708,8 @@ export class HttpParser implements HttpConnectionParser {
     if (c.length > 0 && isLws(c[0]!)) {
       if (side.header === null) {
         this.event(t, request ? 'INVALID_REQUEST_FIELD_FOLDING' : 'INVALID_RESPONSE_FIELD_FOLDING');
-        side.header = new ByteBuf(c.length + 16);
+        side.header = side.headerBuf;
+        side.header.length = 0;
         side.header.append(c);
         side.headerFolded = false;
       } else {
@@ -717,7 +719,8 @@ export class HttpParser implements HttpConnectionParser {
       return;
     }
     this.flushHeader(t, request);
-    side.header = new ByteBuf(c.length + 16);
+    side.header = side.headerBuf;
+    side.header.length = 0;
     side.header.append(c);
     side.headerFolded = false;
   }
@@ -776,7 +779,8 @@ export class HttpParser implements HttpConnectionParser {
 
   private addHeader(t: Tx, request: boolean, name: Uint8Array, value: Uint8Array, flags: number): void {
     const table = request ? t.reqHeaders : t.resHeaders;
-    const key = latin1(name).toLowerCase();
+    let key = '';
+    for (const ch of name) key += String.fromCharCode(ch >= 0x41 && ch <= 0x5a ? ch + 0x20 : ch);
     const existing = table.get(key);
     t.generation++;
     if (existing !== undefined) {
