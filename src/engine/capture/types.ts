@@ -36,6 +36,8 @@ export interface CaptureStats {
 export interface PacketSource {
   /** Interface name or file path, for logs and metric labels. */
   readonly name: string;
+  /** Live Ethernet sources: the MAC the frames' direction is judged by (capture restarts when it changes). */
+  readonly linkAddress?: string | undefined;
   start(onPacket: PacketHandler): void;
   stop(): void;
   stats(): CaptureStats;
