@@ -348,8 +348,8 @@ class Protection implements ProtectionComponent {
   }
 
   /**
-   * A capture judges direction by the MAC its interface had at start (and its kernel filter
-   * guards that MAC). When the address refresh reports another MAC, the capture restarts:
+   * A capture judges direction by the MAC its interface had at start. When the address refresh
+   * reports another MAC, the capture restarts:
    * until then our own frames would look inbound and the handshakes they answer unproven.
    */
   private followLinkAddresses(): void {

@@ -6,9 +6,11 @@
  * - Ethernet: a frame whose source is the interface's MAC was sent by this host, a frame to the
  *   interface's MAC or to a group address (broadcast/multicast) was received by it, anything
  *   else belongs to another host (a veth or a hub delivers those too; the kernel drops them).
- *   An Ethernet source address can be forged, so the capture filter also drops, in the kernel,
- *   every *incoming* frame that claims the interface's MAC as source (`inboundOwnMacGuard`):
- *   what the engine sees with our MAC as source is what our kernel sent.
+ *   Frames from beyond a router always carry the router's MAC, so no remote host can pass for
+ *   this one. A host on the same link that forges our MAC as source could (it can also take
+ *   over another host's address with ARP and complete real handshakes in its name, which no
+ *   capture can tell apart); see docs/engine.md, "Handshake evidence", for why the kernel's own
+ *   packet type is not used on Ethernet captures (libpcap re-runs the filter in userland).
  * - Raw IP links (tun, WireGuard) carry no direction: UNKNOWN, which never proves a handshake live.
  */
 import { DIR, type PacketDirection } from './types.js';
@@ -70,14 +72,4 @@ export function parseMac(text: string): Uint8Array | null {
   if (!m) return null;
   const b = Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16)));
   return b.every((x) => x === 0) ? null : b;
-}
-
-/**
- * Wraps a BPF filter for a live Ethernet capture so the kernel drops incoming frames that carry
- * the interface's own MAC as source (`inbound` is libpcap's packet-type test, evaluated by the
- * kernel on Linux live captures): a forged source MAC then cannot pass for an outgoing frame.
- */
-export function inboundOwnMacGuard(filter: string, mac: Uint8Array): string {
-  const text = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  return `(${filter}) and not (inbound and ether src ${text})`;
 }

@@ -10,7 +10,7 @@ import { Counter, type Registry } from 'prom-client';
 import { BulwarkError } from '../../errors.js';
 import type { Logger } from '../../log/index.js';
 import type { CaptureStats, PacketHandler, PacketSource } from './types.js';
-import { frameDirection, inboundOwnMacGuard, parseMac } from './direction.js';
+import { frameDirection, parseMac } from './direction.js';
 import type { Ruleset } from '../../signatures/types.js';
 
 const require = createRequire(import.meta.url);
@@ -134,8 +134,7 @@ export function ethernetAddress(iface: string, sysNet = '/sys/class/net'): Uint8
 
 /**
  * One libpcap session on one interface ("any" = Linux cooked capture of every interface). Each
- * frame is delivered with its direction (src/engine/capture/direction.ts): on Ethernet the
- * filter gets the kernel-side guard against incoming frames that claim our MAC.
+ * frame is delivered with its direction (src/engine/capture/direction.ts).
  */
 export class PcapLiveSource implements PacketSource {
   readonly name: string;
@@ -154,7 +153,7 @@ export class PcapLiveSource implements PacketSource {
     const mac = ethernetAddress(this.o.iface);
     try {
       s = pcap().createSession(this.o.iface, {
-        filter: mac !== null ? inboundOwnMacGuard(this.o.filter, mac) : this.o.filter,
+        filter: this.o.filter,
         buffer_size: this.o.bufferBytes,
         buffer_timeout: this.o.bufferTimeoutMs,
         snap_length: this.o.snaplen,
@@ -165,7 +164,7 @@ export class PcapLiveSource implements PacketSource {
     }
     this.linkType = linkTypeNumber(s.link_type);
     const lt = this.linkType;
-    // Our MAC only means "sent by us" on the Ethernet link it was read for (and guarded for).
+    // Our MAC only means "sent by us" on the Ethernet link it was read for.
     this.mac = lt === 1 ? mac : null;
     const ownMac = this.mac;
     s.on('packet', (raw) => {
