@@ -136,6 +136,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
           mbit_per_second: Number(summary.mbitPerSecond.toFixed(3)),
           packets_per_second: Math.round(summary.packetsPerSecond),
           dropped: summary.dropped,
+          checksum: summary.checksum,
           signatures: ruleset.signatures.length,
           ruleset: ruleset.version,
         }) + '\n',
