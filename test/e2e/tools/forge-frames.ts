@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tcpFrame } from '../../../src/engine/pcap-writer.js';
+import { tcpFrame, type TcpFrameSpec } from '../../../src/engine/pcap-writer.js';
 
 interface CapLike {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
@@ -19,18 +19,8 @@ interface CapLike {
 }
 const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapLike };
 
-interface Spec {
-  srcIp: string;
-  dstIp: string;
-  srcPort: number;
-  dstPort: number;
-  seq: number;
-  ack?: number;
-  flags: number;
-  payload?: string;
-  dstMac: string;
-  badChecksum?: boolean;
-}
+/** A TCP frame in JSON: addresses as text, the payload as a latin1 string, the destination MAC. */
+type Spec = Omit<TcpFrameSpec, 'payload' | 'srcMac' | 'dstMac'> & { payload?: string; dstMac: string; badChecksum?: boolean };
 
 const o = JSON.parse(process.argv[2] ?? '{}') as { frames: Spec[]; iface?: string; gapMs?: number };
 const iface = o.iface ?? 'eth0';
@@ -41,22 +31,10 @@ const cap = new Cap();
 cap.open(iface, 'less 1', 1 << 16, Buffer.alloc(2048));
 let sent = 0;
 for (const f of o.frames) {
-  const frame = Buffer.from(
-    tcpFrame({
-      srcIp: f.srcIp,
-      dstIp: f.dstIp,
-      srcPort: f.srcPort,
-      dstPort: f.dstPort,
-      seq: f.seq >>> 0,
-      ack: (f.ack ?? 0) >>> 0,
-      flags: f.flags,
-      srcMac,
-      dstMac: mac(f.dstMac),
-      ...(f.payload !== undefined ? { payload: Buffer.from(f.payload, 'latin1') } : {}),
-    }),
-  );
+  const { payload, dstMac, badChecksum, ...tcp } = f;
+  const frame = Buffer.from(tcpFrame({ ...tcp, srcMac, dstMac: mac(dstMac), ...(payload !== undefined ? { payload: Buffer.from(payload, 'latin1') } : {}) }));
   // Ethernet/IPv4 without options: the TCP checksum is at 14 + 20 + 16.
-  if (f.badChecksum === true) frame[50] = frame[50]! ^ 0x5a;
+  if (badChecksum === true) frame[50] = frame[50]! ^ 0x5a;
   cap.send(frame, frame.length);
   sent++;
   if (o.gapMs !== undefined && o.gapMs > 0) await new Promise((r) => setTimeout(r, o.gapMs));
