@@ -534,7 +534,7 @@ export class Engine {
       // SYN and ACK went one way and the server's SYN/ACK the other, so one side is this host's
       // kernel (or a host it forwards for) and only the other side can have been forged.
       flow.handshakeVerified = !this.live || (flow.cliDir !== DIR.UNKNOWN && pdir !== DIR.UNKNOWN && flow.synAckDir !== DIR.UNKNOWN);
-      if (flow.handshakeVerified && this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), flow.synTsMs, tsMs);
+      if (this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), flow.synTsMs, tsMs, flow.handshakeVerified);
     }
 
     if (p.payloadLength > 0 && dir.group !== null) {

@@ -144,6 +144,8 @@ test('live: packets without a known direction never prove a handshake; offline (
   send(live.engine, UNKNOWN, A, H, 42000, 8080, 2, 51, ACK | PSH, LOG4J);
   assert.equal(live.detections.length, 1);
   assert.equal(live.detections[0]!.handshakeCompleted, false);
+  synScan(live.engine, A, 5);
+  assert.equal(live.detections.find((d) => d.detector === 'portscan')?.handshakeCompleted, false, 'not a verified peer either');
   // Offline: no host, no direction — the three-way handshake as seen in the capture counts.
   const offline = makeEngine(RULESET);
   send(offline.engine, UNKNOWN, A, H, 42000, 8080, 1, 0, SYN);
