@@ -508,11 +508,7 @@ export class HttpParser implements HttpConnectionParser {
         }
         case 'body_cl': {
           if (p >= end || t === null) return;
-          const n = Math.min(end - p, this.req.left);
-          t.requestMessageLength += n;
-          t.requestBody.write(d.subarray(p, p + n));
-          p += n;
-          this.req.left -= n;
+          p = this.bodyBytes(t, true, d, p, end);
           if (this.req.left === 0) this.reqState = 'finalize';
           break;
         }
@@ -527,23 +523,15 @@ export class HttpParser implements HttpConnectionParser {
         }
         case 'chunk_data': {
           if (p >= end || t === null) return;
-          const n = Math.min(end - p, this.req.left);
-          t.requestMessageLength += n;
-          t.requestBody.write(d.subarray(p, p + n));
-          p += n;
-          this.req.left -= n;
+          p = this.bodyBytes(t, true, d, p, end);
           if (this.req.left === 0) this.reqState = 'chunk_end';
           break;
         }
         case 'chunk_end': {
           if (p >= end || t === null) return;
-          const lf = d.indexOf(LF, p);
-          if (lf < 0 || lf >= end) {
-            t.requestMessageLength += end - p;
-            return;
-          }
-          t.requestMessageLength += lf + 1 - p;
-          p = lf + 1;
+          const q = this.chunkEnd(t, true, d, p, end);
+          if (q < 0) return;
+          p = q;
           this.reqState = 'chunk_len';
           break;
         }
@@ -600,6 +588,26 @@ export class HttpParser implements HttpConnectionParser {
     t.requestBody.write(line);
     this.req.line.clear();
     return lf + 1;
+  }
+
+  /** Consumes up to `side.left` body bytes (Content-Length body or chunk data) into the tx body. */
+  private bodyBytes(t: Tx, request: boolean, d: Uint8Array, p: number, end: number): number {
+    const side = request ? this.req : this.res;
+    const n = Math.min(end - p, side.left);
+    if (request) t.requestMessageLength += n;
+    else t.responseMessageLength += n;
+    (request ? t.requestBody : t.responseBody).write(d.subarray(p, p + n));
+    side.left -= n;
+    return p + n;
+  }
+
+  /** After chunk data, everything up to the LF is skipped (libhtp); -1 when the LF is not there yet. */
+  private chunkEnd(t: Tx, request: boolean, d: Uint8Array, p: number, end: number): number {
+    const lf = d.indexOf(LF, p);
+    const stop = lf < 0 || lf >= end ? end : lf + 1;
+    if (request) t.requestMessageLength += stop - p;
+    else t.responseMessageLength += stop - p;
+    return stop === end && (lf < 0 || lf >= end) ? -1 : stop;
   }
 
   private requestLine(t: Tx, line: Uint8Array, d: Uint8Array, p: number, end: number): void {
@@ -968,11 +976,7 @@ export class HttpParser implements HttpConnectionParser {
         }
         case 'body_cl': {
           if (p >= end || t === null) return;
-          const n = Math.min(end - p, this.res.left);
-          t.responseMessageLength += n;
-          t.responseBody.write(d.subarray(p, p + n));
-          p += n;
-          this.res.left -= n;
+          p = this.bodyBytes(t, false, d, p, end);
           if (this.res.left === 0) this.responseComplete();
           break;
         }
@@ -993,23 +997,15 @@ export class HttpParser implements HttpConnectionParser {
         }
         case 'chunk_data': {
           if (p >= end || t === null) return;
-          const n = Math.min(end - p, this.res.left);
-          t.responseMessageLength += n;
-          t.responseBody.write(d.subarray(p, p + n));
-          p += n;
-          this.res.left -= n;
+          p = this.bodyBytes(t, false, d, p, end);
           if (this.res.left === 0) this.resState = 'chunk_end';
           break;
         }
         case 'chunk_end': {
           if (p >= end || t === null) return;
-          const lf = d.indexOf(LF, p);
-          if (lf < 0 || lf >= end) {
-            t.responseMessageLength += end - p;
-            return;
-          }
-          t.responseMessageLength += lf + 1 - p;
-          p = lf + 1;
+          const q = this.chunkEnd(t, false, d, p, end);
+          if (q < 0) return;
+          p = q;
           this.resState = 'chunk_len';
           break;
         }
