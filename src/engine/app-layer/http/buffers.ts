@@ -3,8 +3,8 @@
  * inspects, byte for byte (detect-http-*.c with libhtp's tx fields; ./README.md "Buffers").
  * Composite buffers are built on first use and cached on the tx until its headers change.
  */
-import { ByteBuf } from './bytes.js';
-import { asTx, type Header, type HeaderTable, type Tx } from './tx.js';
+import { copyInto } from './bytes.js';
+import { CACHE_SLOTS, asTx, type Header, type HeaderTable, type Tx } from './tx.js';
 import { HttpProgress, type HttpBufferName, type HttpBufferSpec, type HttpDirection, type HttpTx } from './types.js';
 
 const REQ = ['to_server'] as const;
@@ -67,6 +67,57 @@ for (const s of HTTP_BUFFERS) {
   for (const a of s.aliases) BY_NAME.set(a, s);
 }
 
+// Buffer ids for httpBuffer's dispatch (the detector calls it per tx and buffer, often)
+const B_URI = 1;
+const B_URI_RAW = 2;
+const B_METHOD = 3;
+const B_REQUEST_LINE = 4;
+const B_PROTOCOL = 5;
+const B_STAT_CODE = 6;
+const B_STAT_MSG = 7;
+const B_RESPONSE_LINE = 8;
+const B_REQUEST_BODY = 9;
+const B_RESPONSE_BODY = 10;
+const B_HEADER = 11;
+const B_HEADER_RAW = 12;
+const B_HEADER_NAMES = 13;
+const B_START = 14;
+const B_HOST = 15;
+const B_HOST_RAW = 16;
+const B_COOKIE = 17;
+/** Header-value buffers: the lowercase header name they read. */
+const B_VALUE = 18;
+const ID_OF: Record<string, number> = {
+  'http.uri': B_URI, 'http.uri.raw': B_URI_RAW, 'http.method': B_METHOD, 'http.request_line': B_REQUEST_LINE,
+  'http.protocol': B_PROTOCOL, 'http.stat_code': B_STAT_CODE, 'http.stat_msg': B_STAT_MSG, 'http.response_line': B_RESPONSE_LINE,
+  'http.request_body': B_REQUEST_BODY, 'http.response_body': B_RESPONSE_BODY, 'file.data': B_RESPONSE_BODY,
+  'http.header': B_HEADER, 'http.header.raw': B_HEADER_RAW, 'http.header_names': B_HEADER_NAMES, 'http.start': B_START,
+  'http.host': B_HOST, 'http.host.raw': B_HOST_RAW, 'http.cookie': B_COOKIE,
+};
+const VALUE_OF: Record<string, string> = {
+  'http.user_agent': 'user-agent', 'http.referer': 'referer', 'http.accept': 'accept', 'http.accept_lang': 'accept-language',
+  'http.accept_enc': 'accept-encoding', 'http.content_type': 'content-type', 'http.content_len': 'content-length',
+  'http.connection': 'connection', 'http.location': 'location', 'http.server': 'server',
+};
+
+/** What httpBuffer needs of a name (canonical or alias): id, directions (bit 1 to_server, 2 to_client), default direction. */
+class Resolved {
+  constructor(
+    readonly id: number,
+    readonly dirs: number,
+    readonly first: HttpDirection,
+    readonly key: string,
+  ) {}
+}
+const RESOLVED = new Map<string, Resolved>();
+const DIR_BIT: Record<string, number> = { to_server: 1, to_client: 2 };
+for (const [n, s] of BY_NAME) {
+  if (s.multi) continue;
+  const dirs = (s.directions.includes('to_server') ? 1 : 0) | (s.directions.includes('to_client') ? 2 : 0);
+  const key = VALUE_OF[s.name];
+  RESOLVED.set(n, new Resolved(key !== undefined ? B_VALUE : ID_OF[s.name]!, dirs, s.directions[0]!, key ?? ''));
+}
+
 /** The spec of a buffer by its name, sticky-buffer alias or legacy content modifier. */
 export function httpBufferSpec(name: string): HttpBufferSpec | undefined {
   return BY_NAME.get(name);
@@ -82,11 +133,25 @@ function value(table: HeaderTable, key: string): Uint8Array | null {
   return h === undefined ? null : h.value;
 }
 
-function cached(t: Tx, key: string, build: () => Uint8Array | null): Uint8Array | null {
-  const c = t.cache.get(key);
-  if (c !== undefined && c.gen === t.generation) return c.value as Uint8Array | null;
-  const v = build();
-  t.cache.set(key, { gen: t.generation, value: v });
+// cache slots on the tx (tx.ts CACHE_SLOTS)
+const C_HEADER = 0;
+const C_NAMES = 2;
+const C_START = 4;
+const C_MULTI = 6;
+
+/** The cached buffer of a slot when still current, else undefined. */
+function cachedOf(t: Tx, slot: number): Uint8Array | Uint8Array[] | null | undefined {
+  if (t.cacheGen === null || t.cacheGen[slot] !== ((slot & 1) === 0 ? t.reqGen : t.resGen)) return undefined;
+  return t.cacheVal![slot];
+}
+
+function cache<T extends Uint8Array | Uint8Array[] | null>(t: Tx, slot: number, v: T): T {
+  if (t.cacheGen === null) {
+    t.cacheGen = new Array<number>(CACHE_SLOTS).fill(-1);
+    t.cacheVal = new Array<Uint8Array | Uint8Array[] | null>(CACHE_SLOTS).fill(null);
+  }
+  t.cacheGen[slot] = (slot & 1) === 0 ? t.reqGen : t.resGen;
+  t.cacheVal![slot] = v;
   return v;
 }
 
@@ -94,17 +159,42 @@ function nonEmpty(b: Uint8Array | null): Uint8Array | null {
   return b === null || b.length === 0 ? null : b;
 }
 
-/** "Name: value\r\n" for each header (Suricata's http.header; `skip` names the cookie header left out). */
-function headerLines(list: readonly Header[], skip: string | null, out: ByteBuf): void {
+/**
+ * "Name: value\r\n" for each header (Suricata's http.header; `skip` names the cookie header
+ * left out), after `line` + "\r\n" and followed by "\r\n" when `line` is given (http.start).
+ * Sized first, then filled: one allocation.
+ */
+function headerBlock(t: Tx, list: readonly Header[], skip: string | null, line: Uint8Array | null): Uint8Array | null {
+  let n = line === null ? 0 : line.length + 4;
   for (const h of list) {
-    if (skip !== null && h.key === skip) continue;
-    out.append(h.name);
-    out.push(0x3a);
-    out.push(0x20);
-    out.append(h.value);
-    out.push(0x0d);
-    out.push(0x0a);
+    if (skip !== null && h.nameIsKey(skip)) continue;
+    n += h.nameLength + h.valueLength + 4;
   }
+  if (n === 0) return null;
+  const out = t.arena.alloc(n);
+  let o = 0;
+  if (line !== null) {
+    out.set(line, 0);
+    o = line.length;
+    out[o++] = 0x0d;
+    out[o++] = 0x0a;
+  }
+  for (const h of list) {
+    if (skip !== null && h.nameIsKey(skip)) continue;
+    copyInto(out, o, h.store(), h.nameStart, h.nameEnd);
+    o += h.nameLength;
+    out[o++] = 0x3a;
+    out[o++] = 0x20;
+    copyInto(out, o, h.valueStore(), h.valueStart, h.valueEnd);
+    o += h.valueLength;
+    out[o++] = 0x0d;
+    out[o++] = 0x0a;
+  }
+  if (line !== null) {
+    out[o++] = 0x0d;
+    out[o++] = 0x0a;
+  }
+  return out;
 }
 
 /**
@@ -114,101 +204,83 @@ function headerLines(list: readonly Header[], skip: string | null, out: ByteBuf)
  */
 export function httpBuffer(tx: HttpTx, name: HttpBufferName, dir?: HttpDirection): Uint8Array | null {
   const t = asTx(tx);
-  const s = BY_NAME.get(name);
-  if (s === undefined || s.multi) return null;
-  const d = dir ?? s.directions[0]!;
-  if (!s.directions.includes(d)) return null;
-  const req = d === 'to_server';
-  const table = req ? t.reqHeaders : t.resHeaders;
-  switch (s.name) {
-    case 'http.uri':
+  const r = RESOLVED.get(name);
+  if (r === undefined) return null;
+  const d = dir ?? r.first;
+  const bit = DIR_BIT[d] ?? 0;
+  if ((r.dirs & bit) === 0) return null;
+  const req = bit === 1;
+  switch (r.id) {
+    case B_URI:
       return t.uriNormalized;
-    case 'http.uri.raw':
+    case B_URI_RAW:
       return t.uriRaw;
-    case 'http.method':
+    case B_METHOD:
       return t.method;
-    case 'http.request_line':
+    case B_REQUEST_LINE:
       return t.requestLine;
-    case 'http.protocol':
+    case B_PROTOCOL:
       return req ? t.requestProtocol : t.responseProtocol;
-    case 'http.stat_code':
+    case B_STAT_CODE:
       return t.statusCode;
-    case 'http.stat_msg':
+    case B_STAT_MSG:
       return t.statusMessage;
-    case 'http.response_line':
+    case B_RESPONSE_LINE:
       return t.responseLine;
-    case 'http.request_body':
+    case B_REQUEST_BODY:
       return t.requestProgress >= HttpProgress.BODY ? nonEmpty(t.requestBody.data) : null;
-    case 'http.response_body':
-    case 'file.data':
+    case B_RESPONSE_BODY:
       return t.responseProgress >= HttpProgress.BODY ? nonEmpty(t.responseBody.data) : null;
     default:
       break;
   }
-  if (!headersDone(t, d)) return null;
-  switch (s.name) {
-    case 'http.header':
-      return cached(t, req ? 'h>' : 'h<', () => {
-        const b = new ByteBuf(256);
-        headerLines(table.list, req ? 'cookie' : 'set-cookie', b);
-        return b.length === 0 ? null : b.copy();
-      });
-    case 'http.header.raw':
+  if ((req ? t.requestProgress : t.responseProgress) <= HttpProgress.HEADERS) return null;
+  const table = req ? t.reqHeaders : t.resHeaders;
+  switch (r.id) {
+    case B_HEADER: {
+      const slot = C_HEADER + (req ? 0 : 1);
+      const c = cachedOf(t, slot);
+      if (c !== undefined) return c as Uint8Array | null;
+      return cache(t, slot, headerBlock(t, table.list, req ? 'cookie' : 'set-cookie', null));
+    }
+    case B_HEADER_RAW:
       return nonEmpty(req ? t.requestHeadersRaw : t.responseHeadersRaw);
-    case 'http.header_names':
-      return cached(t, req ? 'n>' : 'n<', () => {
-        if (table.size === 0) return null;
-        const b = new ByteBuf(128);
-        b.push(0x0d);
-        b.push(0x0a);
-        for (const h of table.list) {
-          b.append(h.name);
-          b.push(0x0d);
-          b.push(0x0a);
-        }
-        b.push(0x0d);
-        b.push(0x0a);
-        return b.copy();
-      });
-    case 'http.start':
-      return cached(t, req ? 's>' : 's<', () => {
-        const line = req ? t.requestLine : t.responseLine;
-        if (line === null) return null;
-        const b = new ByteBuf(256);
-        b.append(line);
-        b.push(0x0d);
-        b.push(0x0a);
-        headerLines(table.list, null, b);
-        b.push(0x0d);
-        b.push(0x0a);
-        return b.copy();
-      });
-    case 'http.cookie':
+    case B_HEADER_NAMES: {
+      const slot = C_NAMES + (req ? 0 : 1);
+      const c = cachedOf(t, slot);
+      if (c !== undefined) return c as Uint8Array | null;
+      if (table.size === 0) return cache(t, slot, null);
+      let n = 4;
+      for (const h of table.list) n += h.nameLength + 2;
+      const b = t.arena.alloc(n);
+      b[0] = 0x0d;
+      b[1] = 0x0a;
+      let o = 2;
+      for (const h of table.list) {
+        copyInto(b, o, h.store(), h.nameStart, h.nameEnd);
+        o += h.nameLength;
+        b[o++] = 0x0d;
+        b[o++] = 0x0a;
+      }
+      b[o++] = 0x0d;
+      b[o] = 0x0a;
+      return cache(t, slot, b);
+    }
+    case B_START: {
+      const slot = C_START + (req ? 0 : 1);
+      const c = cachedOf(t, slot);
+      if (c !== undefined) return c as Uint8Array | null;
+      const line = req ? t.requestLine : t.responseLine;
+      return cache(t, slot, line === null ? null : headerBlock(t, table.list, null, line));
+    }
+    case B_COOKIE:
       return value(table, req ? 'cookie' : 'set-cookie');
-    case 'http.user_agent':
-      return value(table, 'user-agent');
-    case 'http.host':
+    case B_HOST:
       return t.hostNormalized;
-    case 'http.host.raw':
+    case B_HOST_RAW:
       return t.hostRaw;
-    case 'http.referer':
-      return value(table, 'referer');
-    case 'http.accept':
-      return value(table, 'accept');
-    case 'http.accept_lang':
-      return value(table, 'accept-language');
-    case 'http.accept_enc':
-      return value(table, 'accept-encoding');
-    case 'http.content_type':
-      return value(table, 'content-type');
-    case 'http.content_len':
-      return value(table, 'content-length');
-    case 'http.connection':
-      return value(table, 'connection');
-    case 'http.location':
-      return value(table, 'location');
-    case 'http.server':
-      return value(table, 'server');
+    case B_VALUE:
+      return value(table, r.key);
     default:
       return null;
   }
@@ -223,19 +295,19 @@ export function httpMultiBuffer(tx: HttpTx, name: HttpBufferName): Uint8Array[] 
   const req = name === 'http.request_header';
   if (!req && name !== 'http.response_header') return [];
   if (!headersDone(t, req ? 'to_server' : 'to_client')) return [];
-  const key = req ? 'm>' : 'm<';
-  const c = t.cache.get(key);
-  if (c !== undefined && c.gen === t.generation) return c.value as Uint8Array[];
+  const slot = C_MULTI + (req ? 0 : 1);
+  const c = cachedOf(t, slot);
+  if (c !== undefined) return c as Uint8Array[];
   const out: Uint8Array[] = [];
   for (const h of (req ? t.reqHeaders : t.resHeaders).list) {
-    const b = new Uint8Array(h.name.length + 2 + h.value.length);
-    b.set(h.name, 0);
-    b[h.name.length] = 0x3a;
-    b[h.name.length + 1] = 0x20;
-    b.set(h.value, h.name.length + 2);
+    const nl = h.nameLength;
+    const b = t.arena.alloc(nl + 2 + h.valueLength);
+    copyInto(b, 0, h.store(), h.nameStart, h.nameEnd);
+    b[nl] = 0x3a;
+    b[nl + 1] = 0x20;
+    copyInto(b, nl + 2, h.valueStore(), h.valueStart, h.valueEnd);
     out.push(b);
   }
-  t.cache.set(key, { gen: t.generation, value: out });
-  return out;
+  return cache(t, slot, out);
 }
 

@@ -1,8 +1,16 @@
-/** Byte helpers for the HTTP parser: growable buffers, case-insensitive comparisons, latin1 strings. */
+/**
+ * Byte helpers for the HTTP parser: growable buffers, copies and case-insensitive comparisons
+ * on (array, start, end) ranges, so that the hot path never makes a view or a string to look at
+ * bytes; latin1 strings for the rare paths.
+ */
 
-/** Append-only byte buffer (amortised doubling); `bytes()` is a view valid until the next append. */
+/**
+ * Append-only byte buffer (amortised doubling). `buf` is the storage: bytes [0, length) are the
+ * content. A reallocation copies into a new array and never touches the old one, so a range read
+ * from `buf` earlier stays valid (and unchanged) for whoever holds that array.
+ */
 export class ByteBuf {
-  private buf: Uint8Array;
+  buf: Uint8Array;
   length = 0;
   constructor(initial = 64) {
     this.buf = new Uint8Array(initial);
@@ -10,25 +18,22 @@ export class ByteBuf {
   append(d: Uint8Array, off = 0, end = d.length): void {
     const n = end - off;
     if (n <= 0) return;
-    this.reserve(this.length + n);
-    this.buf.set(d.subarray(off, end), this.length);
+    if (this.length + n > this.buf.length) this.reserve(this.length + n);
+    copyInto(this.buf, this.length, d, off, end);
     this.length += n;
   }
   push(b: number): void {
-    this.reserve(this.length + 1);
+    if (this.length === this.buf.length) this.reserve(this.length + 1);
     this.buf[this.length++] = b;
   }
-  appendString(s: string): void {
-    for (let i = 0; i < s.length; i++) this.push(s.charCodeAt(i) & 0xff);
-  }
   private reserve(n: number): void {
-    if (n <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < n) cap *= 2;
     const nb = new Uint8Array(cap);
-    nb.set(this.buf.subarray(0, this.length));
+    copyInto(nb, 0, this.buf, 0, this.length);
     this.buf = nb;
   }
+  /** View of the content, valid until the next append. */
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.length);
   }
@@ -47,12 +52,103 @@ export class ByteBuf {
 
 export const EMPTY = new Uint8Array(0);
 
+/** First slab of a parser; each next one doubles, up to SLAB_MAX. */
+const SLAB_MIN = 2048;
+const SLAB_MAX = 65536;
+/** Larger pieces get their own array. */
+const PIECE_MAX = 16384;
+
+/**
+ * Storage for the bytes a parser's transactions own (lines, header blocks, bodies, built
+ * buffers): pieces are views of shared slabs. A typed array of more than 64 bytes has its own
+ * backing store, which costs V8 about as much as parsing a whole request (allocation, external
+ * memory accounting, sweeping); a view costs an object. Slabs are per parser, never shared
+ * between connections, and grow with its traffic, so a quiet connection holds one small slab;
+ * a slab lives as long as a piece of it is referenced (a tx, or a buffer a caller kept).
+ */
+export class Arena {
+  private slab: Uint8Array = EMPTY;
+  private used = 0;
+  private next = SLAB_MIN;
+
+  /** The array holding the piece `take` handed out last. */
+  last: Uint8Array = EMPTY;
+
+  /**
+   * Reserves a zeroed piece of n bytes without making a view of it: returns its offset in
+   * `last`. Callers keep (last, offset) and make a view only when one is asked for.
+   */
+  take(n: number): number {
+    if (n > PIECE_MAX) {
+      this.last = new Uint8Array(n);
+      return 0;
+    }
+    if (this.used + n > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(this.next, n));
+      this.next = Math.min(this.next * 2, SLAB_MAX);
+      this.used = 0;
+    }
+    const s = this.used;
+    this.used = s + n;
+    this.last = this.slab;
+    return s;
+  }
+
+  /** A zeroed piece of n bytes, as a view. */
+  alloc(n: number): Uint8Array {
+    const s = this.take(n);
+    return s === 0 && this.last.length === n ? this.last : this.last.subarray(s, s + n);
+  }
+
+  /** A copy of src[s, e) in a piece, as a view. */
+  copy(src: Uint8Array, s: number, e: number): Uint8Array {
+    const out = this.alloc(e - s);
+    copyInto(out, 0, src, s, e);
+    return out;
+  }
+
+  /** A copy of src[s, e) in a piece: returns its offset in `last`. */
+  put(src: Uint8Array, s: number, e: number): number {
+    const o = this.take(e - s);
+    copyInto(this.last, o, src, s, e);
+    return o;
+  }
+
+  /** Bytes of the slab being filled. */
+  get capacity(): number {
+    return this.slab.length;
+  }
+}
+
+/**
+ * dst[at, at + e - s) = src[s, e). Short ranges (header names, tokens) are copied by a loop:
+ * `set` needs a view of the source range, an allocation that costs more than the copy.
+ */
+export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, s: number, e: number): void {
+  const n = e - s;
+  if (n <= 48) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[s + i]!;
+  } else {
+    // a plain view (a Buffer's own subarray goes through Node's species and FastBuffer)
+    dst.set(new Uint8Array(src.buffer, src.byteOffset + s, n), at);
+  }
+}
+
+/** A copy of src[s, e) (never a view). */
+export function sliceOf(src: Uint8Array, s: number, e: number): Uint8Array {
+  const out = new Uint8Array(e - s);
+  copyInto(out, 0, src, s, e);
+  return out;
+}
+
 export function latin1(d: Uint8Array): string {
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1');
 }
 
 export function fromLatin1(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, 'latin1'));
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
 }
 
 export function lowerAscii(c: number): number {
@@ -61,8 +157,13 @@ export function lowerAscii(c: number): number {
 
 /** Case-insensitive equality of bytes with a lowercase ASCII string. */
 export function eqNoCase(d: Uint8Array, lower: string): boolean {
-  if (d.length !== lower.length) return false;
-  for (let i = 0; i < d.length; i++) if (lowerAscii(d[i]!) !== lower.charCodeAt(i)) return false;
+  return eqNoCaseAt(d, 0, d.length, lower);
+}
+
+/** Case-insensitive equality of d[s, e) with a lowercase ASCII string. */
+export function eqNoCaseAt(d: Uint8Array, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if (lowerAscii(d[s + i]!) !== lower.charCodeAt(i)) return false;
   return true;
 }
 
@@ -74,6 +175,18 @@ export function indexOfNoCase(d: Uint8Array, lower: string): number {
     return i;
   }
   return -1;
+}
+
+/** Case-insensitive equality of a[as, ae) and b[bs, be). */
+export function eqBytesNoCase(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): boolean {
+  const n = ae - as;
+  if (n !== be - bs) return false;
+  for (let i = 0; i < n; i++) {
+    const x = a[as + i]!;
+    const y = b[bs + i]!;
+    if (x !== y && lowerAscii(x) !== lowerAscii(y)) return false;
+  }
+  return true;
 }
 
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {

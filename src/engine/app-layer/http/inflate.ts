@@ -5,8 +5,16 @@
  * and nothing is ever inflated without a bound. Decoding resumes at symbol boundaries: when a
  * chunk ends mid-symbol the decoder keeps the few unread bytes and waits for more.
  *
- * Node's zlib is not used because its synchronous API is one-shot (no resumable state) and its
- * streaming API is asynchronous; the engine parses synchronously per packet.
+ * Node's zlib is not used: its synchronous API is one-shot (re-inflating the accumulated input
+ * per segment is quadratic and loses the output before an error, which decides libhtp's
+ * restart and pass-through), its streaming API is asynchronous, and the engine parses
+ * synchronously per packet.
+ *
+ * Speed: Huffman codes up to FAST_BITS long are decoded by one table lookup on a 32-bit window
+ * of the input; longer codes, and anything the table cannot decide with the bits at hand, go
+ * through the canonical bit-by-bit decoder, so NEED / BAD are reported exactly where the
+ * canonical decoder reports them. Tables are typed arrays built once per block; matches and
+ * stored blocks are copied in runs.
  */
 
 /** Framing: raw deflate, zlib, gzip, or gzip/zlib chosen by the first bytes ('auto', zlib's windowBits 15+32). */
@@ -17,33 +25,76 @@ export type InflateSink = (data: Uint8Array) => boolean;
 
 export type InflateStatus = 'more' | 'end' | 'error' | 'stopped';
 
-const LEN_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LEN_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-const CL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+const LEN_BASE = Uint16Array.from([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]);
+const LEN_EXTRA = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]);
+const DIST_BASE = Uint16Array.from([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]);
+const DIST_EXTRA = Uint8Array.from([0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]);
+const CL_ORDER = Uint8Array.from([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
 
-/** Canonical Huffman table: count of codes per length and symbols sorted by code. */
-interface Huff {
-  count: Uint16Array;
-  symbol: Uint16Array;
+/**
+ * Canonical Huffman table: count of codes per length and symbols sorted by code (the canonical
+ * decoder's view), plus `fast`: for every FAST_BITS-bit input window (LSB first), the code it
+ * starts with as (length << 16 | symbol), 0 when that code is longer or does not exist.
+ */
+class Huff {
+  readonly count = new Uint16Array(16);
+  readonly symbol: Uint16Array;
+  readonly fast: Uint32Array;
+  readonly fastBits: number;
+  constructor(maxSymbols: number, fastBits: number) {
+    this.symbol = new Uint16Array(maxSymbols);
+    this.fastBits = fastBits;
+    this.fast = new Uint32Array(1 << fastBits);
+  }
 }
 
-/** Builds a table; returns null for an over-subscribed set (incomplete sets are allowed, as zlib does for distances). */
-function buildHuff(lengths: ArrayLike<number>, n: number): Huff | null {
-  const count = new Uint16Array(16);
-  const symbol = new Uint16Array(n);
+const offs = new Uint16Array(16);
+const nextCode = new Uint16Array(16);
+
+/** Fills `h` from code lengths[0, n); false for an over-subscribed set (incomplete sets are allowed, as zlib does for distances). */
+function buildHuff(h: Huff, lengths: Uint8Array, n: number): boolean {
+  const count = h.count;
+  count.fill(0);
   for (let s = 0; s < n; s++) count[lengths[s]!]!++;
   let left = 1;
   for (let len = 1; len < 16; len++) {
     left <<= 1;
     left -= count[len]!;
-    if (left < 0) return null;
+    if (left < 0) return false;
   }
-  const offs = new Uint16Array(16);
+  offs[1] = 0;
   for (let len = 1; len < 15; len++) offs[len + 1] = offs[len]! + count[len]!;
+  const symbol = h.symbol;
   for (let s = 0; s < n; s++) if (lengths[s] !== 0) symbol[offs[lengths[s]!]!++] = s;
-  return { count, symbol };
+  // fast table: canonical codes (MSB first) bit-reversed for the LSB-first stream
+  const fast = h.fast;
+  const fb = h.fastBits;
+  fast.fill(0);
+  let code = 0;
+  count[0] = 0;
+  for (let len = 1; len < 16; len++) {
+    code = (code + count[len - 1]!) << 1;
+    nextCode[len] = code;
+  }
+  for (let s = 0; s < n; s++) {
+    const len = lengths[s]!;
+    if (len === 0) continue;
+    const c = nextCode[len]!;
+    nextCode[len] = c + 1;
+    if (len > fb) continue;
+    const entry = (len << 16) | s;
+    for (let k = REV[c << (FAST_MAX - len)]!; k < fast.length; k += 1 << len) fast[k] = entry;
+  }
+  return true;
+}
+
+/** Widest fast table; REV[x] is x's FAST_MAX bits reversed. */
+const FAST_MAX = 9;
+const REV = new Uint16Array(1 << FAST_MAX);
+for (let x = 0; x < REV.length; x++) {
+  let r = 0;
+  for (let i = 0; i < FAST_MAX; i++) r |= ((x >>> i) & 1) << (FAST_MAX - 1 - i);
+  REV[x] = r;
 }
 
 let FIXED_LIT: Huff | null = null;
@@ -55,91 +106,175 @@ function fixedTables(): [Huff, Huff] {
     for (let s = 144; s < 256; s++) l[s] = 9;
     for (let s = 256; s < 280; s++) l[s] = 7;
     for (let s = 280; s < 288; s++) l[s] = 8;
-    FIXED_LIT = buildHuff(l, 288)!;
-    const d = new Uint8Array(30).fill(5);
-    FIXED_DIST = buildHuff(d, 30)!;
+    FIXED_LIT = new Huff(288, LIT_FAST_BITS);
+    buildHuff(FIXED_LIT, l, 288);
+    FIXED_DIST = new Huff(30, DIST_FAST_BITS);
+    buildHuff(FIXED_DIST, new Uint8Array(30).fill(5), 30);
   }
   return [FIXED_LIT, FIXED_DIST];
 }
 
+const LIT_FAST_BITS = 9;
+const DIST_FAST_BITS = 8;
+const CL_FAST_BITS = 7;
 const NEED = -1;
 const BAD = -2;
 const WINDOW = 32768;
 const OUT_SIZE = WINDOW * 2;
+/** Bytes readable past the input end (the 32-bit window reads up to 3 beyond the last byte). */
+const PAD = 4;
 
-type Stage = 'frame' | 'block' | 'stored' | 'codes' | 'trailer' | 'end' | 'error' | 'stopped';
+const EMPTY_OUT = new Uint8Array(0);
+
+const S_FRAME = 0;
+const S_BLOCK = 1;
+const S_STORED = 2;
+const S_CODES = 3;
+const S_TRAILER = 4;
+const S_END = 5;
+const S_ERROR = 6;
+const S_STOPPED = 7;
+
+/** Per-inflater tables for dynamic blocks, made on the first one. */
+class Dyn {
+  readonly lit = new Huff(288, LIT_FAST_BITS);
+  readonly dist = new Huff(30, DIST_FAST_BITS);
+  readonly lencode = new Huff(19, CL_FAST_BITS);
+  readonly lengths = new Uint8Array(320);
+}
+
+/**
+ * Buffers of finished inflaters, reused by the next ones (parsing is synchronous, so a module
+ * pool is safe): a body decoder would otherwise allocate its window and tables per body.
+ */
+const POOL_MAX = 4;
+const windows: Uint8Array[] = [];
+const inputs: Uint8Array[] = [];
+const dyns: Dyn[] = [];
 
 export class Inflater {
-  private inp: Uint8Array = new Uint8Array(0);
-  /** Next unread bit in `inp`. */
+  /** Unread input: [0, inLen) of `inBuf` (own copy, PAD bytes of slack). */
+  private inBuf = inputs.pop() ?? new Uint8Array(64);
+  private inLen = 0;
+  /** Next unread bit in `inBuf`. */
   private bit = 0;
-  private stage: Stage;
+  private stage: number;
   private last = false;
   private storedLeft = 0;
   private lit: Huff | null = null;
   private dist: Huff | null = null;
+  private dyn: Dyn | null = null;
   /** Output window: the last 32 KiB of history followed by bytes not yet handed to the sink. */
-  private out = new Uint8Array(4096);
+  private out = windows.pop() ?? new Uint8Array(4096);
   private outPos = 0;
   private flushed = 0;
   private format: InflateFormat;
   /** Total decoded bytes handed out or pending. */
   produced = 0;
 
-  constructor(format: InflateFormat, private readonly sink: InflateSink) {
+  /**
+   * `views`: the sink gets views of the output window, valid only during the call (it must copy
+   * what it keeps); otherwise copies.
+   */
+  constructor(
+    format: InflateFormat,
+    private readonly sink: InflateSink,
+    private readonly views = false,
+  ) {
     this.format = format;
-    this.stage = format === 'raw' ? 'block' : 'frame';
+    this.stage = format === 'raw' ? S_BLOCK : S_FRAME;
   }
 
   get status(): InflateStatus {
-    if (this.stage === 'end') return 'end';
-    if (this.stage === 'error') return 'error';
-    if (this.stage === 'stopped') return 'stopped';
-    return 'more';
+    switch (this.stage) {
+      case S_END: return 'end';
+      case S_ERROR: return 'error';
+      case S_STOPPED: return 'stopped';
+      default: return 'more';
+    }
   }
 
   /** Feeds compressed bytes; decodes as far as possible. */
   push(chunk: Uint8Array): InflateStatus {
-    if (this.stage === 'end' || this.stage === 'error' || this.stage === 'stopped') return this.status;
-    // `inp` only ever holds the unread tail of earlier chunks (a few bytes, copied).
-    const rest = this.inp.length;
-    if (rest > 0) {
-      const n = new Uint8Array(rest + chunk.length);
-      n.set(this.inp);
-      n.set(chunk, rest);
-      this.inp = n;
-    } else {
-      this.inp = chunk;
+    if (this.stage === S_END || this.stage === S_ERROR || this.stage === S_STOPPED) return this.status;
+    // `inBuf` holds only the unread tail of earlier chunks (a few bytes) before this one.
+    const need = this.inLen + chunk.length + PAD;
+    if (need > this.inBuf.length) {
+      const nb = new Uint8Array(Math.max(need, this.inBuf.length * 2));
+      nb.set(this.inBuf.subarray(0, this.inLen));
+      this.inBuf = nb;
     }
+    this.inBuf.set(chunk, this.inLen);
+    this.inLen += chunk.length;
     this.run();
     this.flush();
     const byte = this.bit >>> 3;
-    this.inp = byte >= this.inp.length ? new Uint8Array(0) : this.inp.slice(byte);
+    if (byte >= this.inLen) {
+      this.inLen = 0;
+    } else if (byte > 0) {
+      this.inBuf.copyWithin(0, byte, this.inLen);
+      this.inLen -= byte;
+    }
     this.bit &= 7;
+    if (this.stage === S_END || this.stage === S_ERROR || this.stage === S_STOPPED) this.dispose();
     return this.status;
+  }
+
+  /**
+   * No more input will come (or none will be decoded): the window, input and tables go back to
+   * the pool. Later pushes only report the status.
+   */
+  dispose(): void {
+    if (this.out.length === 0) return;
+    if (this.stage !== S_END && this.stage !== S_ERROR) this.stage = S_STOPPED;
+    if (windows.length < POOL_MAX) windows.push(this.out);
+    if (inputs.length < POOL_MAX) inputs.push(this.inBuf);
+    if (this.dyn !== null && dyns.length < POOL_MAX) dyns.push(this.dyn);
+    this.out = EMPTY_OUT;
+    this.inBuf = EMPTY_OUT;
+    this.dyn = null;
+    this.lit = null;
+    this.dist = null;
+  }
+
+  /** 32 bits of input from bit `b` on (bits past the input are garbage: callers check lengths). */
+  private window(b: number): number {
+    const d = this.inBuf;
+    const p = b >>> 3;
+    return ((d[p]! | (d[p + 1]! << 8) | (d[p + 2]! << 16) | (d[p + 3]! << 24)) >>> (b & 7));
   }
 
   private bits(n: number): number {
     const b = this.bit;
-    if (b + n > this.inp.length * 8) return NEED;
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const p = b + i;
-      v |= ((this.inp[p >>> 3]! >>> (p & 7)) & 1) << i;
-    }
+    if (b + n > this.inLen * 8) return NEED;
+    if (n === 0) return 0;
+    const v = this.window(b) & ((1 << n) - 1);
     this.bit = b + n;
     return v;
   }
 
   private decode(h: Huff): number {
+    const b = this.bit;
+    const e = h.fast[this.window(b) & ((1 << h.fastBits) - 1)]!;
+    const len = e >>> 16;
+    if (len !== 0 && b + len <= this.inLen * 8) {
+      this.bit = b + len;
+      return e & 0xffff;
+    }
+    return this.decodeSlow(h);
+  }
+
+  /** Canonical decoding bit by bit (puff): NEED when the input ends first, BAD when no code matches. */
+  private decodeSlow(h: Huff): number {
     let code = 0;
     let first = 0;
     let index = 0;
-    const total = this.inp.length * 8;
+    const total = this.inLen * 8;
+    const d = this.inBuf;
     let b = this.bit;
     for (let len = 1; len < 16; len++) {
       if (b >= total) return NEED;
-      code |= (this.inp[b >>> 3]! >>> (b & 7)) & 1;
+      code |= (d[b >>> 3]! >>> (b & 7)) & 1;
       b++;
       const count = h.count[len]!;
       if (code - count < first) {
@@ -154,20 +289,16 @@ export class Inflater {
     return BAD;
   }
 
-  private emit(byte: number): boolean {
-    if (this.outPos === this.out.length) {
-      if (this.out.length < OUT_SIZE) {
-        // Grow the window on demand: most HTTP bodies are small.
-        const n = new Uint8Array(this.out.length * 2);
-        n.set(this.out);
-        this.out = n;
-      } else if (!this.slide()) {
-        return false;
-      }
+  /** Room for one more output byte: grows the window, or hands out pending bytes and slides. False when the sink stopped. */
+  private room(): boolean {
+    if (this.out.length < OUT_SIZE) {
+      // Grow the window on demand: most HTTP bodies are small.
+      const n = new Uint8Array(this.out.length * 2);
+      n.set(this.out);
+      this.out = n;
+      return true;
     }
-    this.out[this.outPos++] = byte;
-    this.produced++;
-    return true;
+    return this.slide();
   }
 
   /** Hands pending bytes to the sink and keeps the last 32 KiB as history. */
@@ -181,45 +312,42 @@ export class Inflater {
 
   private flush(): boolean {
     if (this.outPos > this.flushed) {
-      const ok = this.sink(this.out.slice(this.flushed, this.outPos));
+      const piece = this.views ? this.out.subarray(this.flushed, this.outPos) : this.out.slice(this.flushed, this.outPos);
+      const ok = this.sink(piece);
       this.flushed = this.outPos;
       if (!ok) {
-        this.stage = 'stopped';
+        this.stage = S_STOPPED;
         return false;
       }
     }
-    return this.stage !== 'stopped';
-  }
-
-  private fail(): void {
-    this.stage = 'error';
+    return this.stage !== S_STOPPED;
   }
 
   private run(): void {
     for (;;) {
       switch (this.stage) {
-        case 'frame':
+        case S_FRAME:
           if (!this.frameHeader()) return;
           break;
-        case 'block': {
+        case S_BLOCK: {
           const save = this.bit;
           const r = this.blockHeader();
           if (r === NEED) { this.bit = save; return; }
-          if (r === BAD) { this.fail(); return; }
+          if (r === BAD) { this.stage = S_ERROR; return; }
           break;
         }
-        case 'stored':
+        case S_STORED:
           if (!this.stored()) return;
           break;
-        case 'codes':
+        case S_CODES:
           if (!this.codes()) return;
           break;
-        case 'trailer': {
+        case S_TRAILER: {
           const need = this.format === 'gzip' ? 8 : this.format === 'zlib' ? 4 : 0;
           this.bit = (this.bit + 7) & ~7;
-          if (this.inp.length - (this.bit >>> 3) < need) return;
+          if (this.inLen - (this.bit >>> 3) < need) return;
           this.bit += need * 8;
-          this.stage = 'end';
+          this.stage = S_END;
           return;
         }
         default:
@@ -230,40 +358,42 @@ export class Inflater {
 
   /** gzip / zlib header; false when more input is needed or on error. */
   private frameHeader(): boolean {
-    const d = this.inp;
+    const d = this.inBuf;
+    const n = this.inLen;
     const p = this.bit >>> 3;
-    const avail = d.length - p;
+    const avail = n - p;
     if (avail < 2) return false;
     if (this.format === 'auto') this.format = d[p] === 0x1f && d[p + 1] === 0x8b ? 'gzip' : 'zlib';
     if (this.format === 'zlib') {
       const cmf = d[p]!;
       const flg = d[p + 1]!;
-      if ((cmf & 0x0f) !== 8 || (cmf >>> 4) > 7 || ((cmf << 8) | flg) % 31 !== 0 || (flg & 0x20) !== 0) { this.fail(); return false; }
+      if ((cmf & 0x0f) !== 8 || (cmf >>> 4) > 7 || ((cmf << 8) | flg) % 31 !== 0 || (flg & 0x20) !== 0) { this.stage = S_ERROR; return false; }
       this.bit += 16;
-      this.stage = 'block';
+      this.stage = S_BLOCK;
       return true;
     }
     // gzip
     if (avail < 10) return false;
-    if (d[p] !== 0x1f || d[p + 1] !== 0x8b || d[p + 2] !== 8) { this.fail(); return false; }
+    if (d[p] !== 0x1f || d[p + 1] !== 0x8b || d[p + 2] !== 8) { this.stage = S_ERROR; return false; }
     const flg = d[p + 3]!;
     let q = p + 10;
     if (flg & 4) {
-      if (q + 2 > d.length) return false;
+      if (q + 2 > n) return false;
       q += 2 + (d[q]! | (d[q + 1]! << 8));
-      if (q > d.length) return false;
+      if (q > n) return false;
     }
-    for (const f of [8, 16]) {
+    // FNAME, then FCOMMENT: zero-terminated
+    for (let f = 8; f <= 16; f += 8) {
       if (flg & f) {
-        while (q < d.length && d[q] !== 0) q++;
-        if (q >= d.length) return false;
+        while (q < n && d[q] !== 0) q++;
+        if (q >= n) return false;
         q++;
       }
     }
     if (flg & 2) q += 2;
-    if (q > d.length) return false;
+    if (q > n) return false;
     this.bit = q * 8;
-    this.stage = 'block';
+    this.stage = S_BLOCK;
     return true;
   }
 
@@ -275,14 +405,15 @@ export class Inflater {
     if (type === 0) {
       this.bit = (this.bit + 7) & ~7;
       const p = this.bit >>> 3;
-      if (this.inp.length - p < 4) return NEED;
-      const len = this.inp[p]! | (this.inp[p + 1]! << 8);
-      const nlen = this.inp[p + 2]! | (this.inp[p + 3]! << 8);
+      if (this.inLen - p < 4) return NEED;
+      const d = this.inBuf;
+      const len = d[p]! | (d[p + 1]! << 8);
+      const nlen = d[p + 2]! | (d[p + 3]! << 8);
       if (len !== (~nlen & 0xffff)) return BAD;
       this.bit += 32;
       this.storedLeft = len;
       this.last = last === 1;
-      this.stage = 'stored';
+      this.stage = S_STORED;
       return 0;
     }
     if (type === 1) {
@@ -294,7 +425,7 @@ export class Inflater {
       return BAD;
     }
     this.last = last === 1;
-    this.stage = 'codes';
+    this.stage = S_CODES;
     return 0;
   }
 
@@ -308,14 +439,16 @@ export class Inflater {
     const hlit = nlen + 257;
     const hdist = ndist + 1;
     if (hlit > 286 || hdist > 30) return BAD;
-    const lengths = new Uint8Array(320);
+    const dyn = (this.dyn ??= dyns.pop() ?? new Dyn());
+    const lengths = dyn.lengths;
+    lengths.fill(0);
     for (let i = 0; i < ncode + 4; i++) {
       const v = this.bits(3);
       if (v === NEED) return NEED;
       lengths[CL_ORDER[i]!] = v;
     }
-    const lencode = buildHuff(lengths, 19);
-    if (lencode === null) return BAD;
+    const lencode = dyn.lencode;
+    if (!buildHuff(lencode, lengths, 19)) return BAD;
     lengths.fill(0);
     let index = 0;
     while (index < hlit + hdist) {
@@ -347,25 +480,29 @@ export class Inflater {
       }
     }
     if (lengths[256] === 0) return BAD;
-    const lit = buildHuff(lengths.subarray(0, hlit), hlit);
-    const dist = buildHuff(lengths.subarray(hlit, hlit + hdist), hdist);
-    if (lit === null || dist === null) return BAD;
-    this.lit = lit;
-    this.dist = dist;
+    if (!buildHuff(dyn.lit, lengths, hlit)) return BAD;
+    if (!buildHuff(dyn.dist, lengths.subarray(hlit, hlit + hdist), hdist)) return BAD;
+    this.lit = dyn.lit;
+    this.dist = dyn.dist;
     return 0;
   }
 
   private endBlock(): void {
-    this.stage = this.last ? 'trailer' : 'block';
+    this.stage = this.last ? S_TRAILER : S_BLOCK;
   }
 
   private stored(): boolean {
     while (this.storedLeft > 0) {
       const p = this.bit >>> 3;
-      if (p >= this.inp.length) return false;
-      if (!this.emit(this.inp[p]!)) return false;
-      this.bit += 8;
-      this.storedLeft--;
+      if (p >= this.inLen) return false;
+      if (this.outPos === this.out.length && !this.room()) return false;
+      // a run: bounded by the block, the input at hand and the window's room
+      const n = Math.min(this.storedLeft, this.inLen - p, this.out.length - this.outPos);
+      this.out.set(this.inBuf.subarray(p, p + n), this.outPos);
+      this.outPos += n;
+      this.produced += n;
+      this.bit += n * 8;
+      this.storedLeft -= n;
     }
     this.endBlock();
     return true;
@@ -378,9 +515,11 @@ export class Inflater {
       const save = this.bit;
       const sym = this.decode(lit);
       if (sym === NEED) { this.bit = save; return false; }
-      if (sym < 0) { this.fail(); return false; }
+      if (sym < 0) { this.stage = S_ERROR; return false; }
       if (sym < 256) {
-        if (!this.emit(sym)) return false;
+        if (this.outPos === this.out.length && !this.room()) return false;
+        this.out[this.outPos++] = sym;
+        this.produced++;
         continue;
       }
       if (sym === 256) {
@@ -388,19 +527,33 @@ export class Inflater {
         return true;
       }
       const li = sym - 257;
-      if (li >= 29) { this.fail(); return false; }
+      if (li >= 29) { this.stage = S_ERROR; return false; }
       const le = this.bits(LEN_EXTRA[li]!);
       if (le === NEED) { this.bit = save; return false; }
       const len = LEN_BASE[li]! + le;
       const ds = this.decode(dist);
       if (ds === NEED) { this.bit = save; return false; }
-      if (ds < 0 || ds >= 30) { this.fail(); return false; }
+      if (ds < 0 || ds >= 30) { this.stage = S_ERROR; return false; }
       const de = this.bits(DIST_EXTRA[ds]!);
       if (de === NEED) { this.bit = save; return false; }
       const d = DIST_BASE[ds]! + de;
-      if (d > this.outPos) { this.fail(); return false; }
-      for (let i = 0; i < len; i++) {
-        if (!this.emit(this.out[this.outPos - d]!)) return false;
+      if (d > this.outPos) { this.stage = S_ERROR; return false; }
+      let left = len;
+      while (left > 0) {
+        if (this.outPos === this.out.length && !this.room()) return false;
+        const out = this.out;
+        let o = this.outPos;
+        const n = Math.min(left, out.length - o);
+        if (d >= n) {
+          out.copyWithin(o, o - d, o - d + n);
+          o += n;
+        } else {
+          // overlapping: byte by byte repeats the last d bytes, as LZ77 means
+          for (const stop = o + n; o < stop; o++) out[o] = out[o - d]!;
+        }
+        this.outPos = o;
+        this.produced += n;
+        left -= n;
       }
     }
   }

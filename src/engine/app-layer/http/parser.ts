@@ -1,12 +1,17 @@
 /**
  * Streaming HTTP/1.x connection parser equivalent to libhtp 0.5.x / libhtp-rs as Suricata
  * configures them by default (see ./README.md for each rule and its source). One instance per
- * TCP connection; each direction is fed in order. Works on byte offsets of the caller's chunks:
- * bytes are copied only when a line spans chunks, and into the transaction's own fields.
+ * TCP connection; each direction is fed in order.
+ *
+ * Hot path (see README "Performance"): the parser reads the caller's segment in place through
+ * (array, start, end) offsets. A line is copied only when it spans segments (into the side's
+ * line buffer) and into the transaction: the request / status line once, header lines once
+ * into the raw header block (names and values are ranges of it), body bytes once into the kept
+ * body. No per-line tuples, views, strings or closures.
  */
-import { BodyAcc, type BodyHost } from './body.js';
-import { ByteBuf, EMPTY, concatBytes, eqNoCase, fromLatin1, indexOfNoCase, latin1 } from './bytes.js';
-import { Header, Tx } from './tx.js';
+import { type BodyOwner, BodyAcc } from './body.js';
+import { Arena, ByteBuf, EMPTY, copyInto, eqNoCaseAt, fromLatin1, latin1, lowerAscii } from './bytes.js';
+import { Header, RawBlock, Tx, nameHash } from './tx.js';
 import {
   DEFAULT_HTTP_LIMITS,
   HttpHeaderFlags,
@@ -19,20 +24,48 @@ import {
   type HttpParserState,
   type HttpTx,
 } from './types.js';
-import { isSpace, normalizeHostname, normalizedUri, parseHostPort, parsePositiveIntWs, parseUri, urlDecodeUriPart, validateHostname } from './uri.js';
+import {
+  type HostPort,
+  UriSpans,
+  isSpace,
+  normalizeHostname,
+  normalizedLength,
+  normalizedUriOf,
+  parseHostPortAt,
+  parsePositiveIntWs,
+  parsePositiveIntWsAt,
+  parseUriSpans,
+  urlDecodeUriPart,
+  validateHostname,
+} from './uri.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 
 /** libhtp's method table (htp_convert_method_to_number): exact, case-sensitive. */
-const METHODS = new Set([
+const METHODS = [
   'GET', 'PUT', 'POST', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE',
   'LOCK', 'UNLOCK', 'VERSION-CONTROL', 'CHECKOUT', 'UNCHECKOUT', 'CHECKIN', 'UPDATE', 'LABEL', 'REPORT', 'MKWORKSPACE',
   'MKACTIVITY', 'BASELINE-CONTROL', 'MERGE', 'INVALID', 'HEAD',
-]);
+].map(fromLatin1);
+const M_CONNECT = 4;
+const M_HEAD = 27;
+
+/** Index in METHODS of d[s, e), -1 when not a libhtp method. */
+function methodAt(d: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n < 3 || n > 16) return -1;
+  outer: for (let k = 0; k < METHODS.length; k++) {
+    const m = METHODS[k]!;
+    if (m.length !== n) continue;
+    for (let i = 0; i < n; i++) if (d[s + i] !== m[i]) continue outer;
+    return k;
+  }
+  return -1;
+}
 
 export function isKnownMethod(m: Uint8Array): boolean {
-  return m.length <= 16 && METHODS.has(latin1(m));
+  return methodAt(m, 0, m.length) >= 0;
 }
 
 /** Protocol numbers (libhtp HTP_PROTOCOL_*). */
@@ -48,25 +81,28 @@ function isLws(c: number): boolean {
 
 /** libhtp-rs parse_protocol: "HTTP" (any case), optional whitespace, "/", leading zeros, .9 / 1.0 / 1.1. */
 export function parseProtocol(d: Uint8Array): number {
-  let p = 0;
-  const n = d.length;
-  const ws = (): void => {
-    while (p < n && (isSpace(d[p]!))) p++;
-  };
-  ws();
-  if (p + 4 > n || !eqNoCase(d.subarray(p, p + 4), 'http')) return PROTO_INVALID;
+  return parseProtocolAt(d, 0, d.length);
+}
+
+function parseProtocolAt(d: Uint8Array, s: number, n: number): number {
+  let p = s;
+  while (p < n && isSpace(d[p]!)) p++;
+  if (p + 4 > n || !eqNoCaseAt(d, p, p + 4, 'http')) return PROTO_INVALID;
   p += 4;
-  ws();
-  if (d[p] !== 0x2f) return PROTO_INVALID;
+  while (p < n && isSpace(d[p]!)) p++;
+  if (p >= n || d[p] !== 0x2f) return PROTO_INVALID;
   p++;
   while (p < n && (isSpace(d[p]!) || d[p] === 0x30)) p++;
-  let v = PROTO_INVALID;
-  if (d[p] === 0x2e && d[p + 1] === 0x39) v = PROTO_0_9;
-  else if (d[p] === 0x31 && d[p + 1] === 0x2e && d[p + 2] === 0x30) v = PROTO_1_0;
-  else if (d[p] === 0x31 && d[p + 1] === 0x2e && d[p + 2] === 0x31) v = PROTO_1_1;
+  const c0 = p < n ? d[p] : -1;
+  const c1 = p + 1 < n ? d[p + 1] : -1;
+  const c2 = p + 2 < n ? d[p + 2] : -1;
+  let v: number;
+  if (c0 === 0x2e && c1 === 0x39) v = PROTO_0_9;
+  else if (c0 === 0x31 && c1 === 0x2e && c2 === 0x30) v = PROTO_1_0;
+  else if (c0 === 0x31 && c1 === 0x2e && c2 === 0x31) v = PROTO_1_1;
   else return PROTO_INVALID;
   p += v === PROTO_0_9 ? 2 : 3;
-  ws();
+  while (p < n && isSpace(d[p]!)) p++;
   return p === n ? v : PROTO_INVALID;
 }
 
@@ -78,11 +114,15 @@ export function parseStatus(d: Uint8Array): number {
 
 /** libhtp htp_parse_content_length: junk before the digits skipped, junk after ignored; -1 when no digits. */
 export function parseContentLength(d: Uint8Array): number {
-  let p = 0;
-  while (p < d.length && !(d[p]! >= 0x30 && d[p]! <= 0x39)) p++;
-  if (p === d.length) return -1;
+  return parseContentLengthAt(d, 0, d.length);
+}
+
+function parseContentLengthAt(d: Uint8Array, s: number, e: number): number {
+  let p = s;
+  while (p < e && !(d[p]! >= 0x30 && d[p]! <= 0x39)) p++;
+  if (p === e) return -1;
   let v = 0;
-  while (p < d.length && d[p]! >= 0x30 && d[p]! <= 0x39) {
+  while (p < e && d[p]! >= 0x30 && d[p]! <= 0x39) {
     v = v * 10 + (d[p]! - 0x30);
     if (v > Number.MAX_SAFE_INTEGER) return -1;
     p++;
@@ -92,12 +132,21 @@ export function parseContentLength(d: Uint8Array): number {
 
 /** Chunk-size line: leading control chars skipped, hex digits, the rest cut off; null when invalid. */
 export function parseChunkLength(line: Uint8Array): { len: number; ext: boolean } | null {
-  let p = 0;
-  while (p < line.length && isChunkCtl(line[p]!)) p++;
-  const s = p;
+  const v = parseChunkLengthAt(line, 0, line.length);
+  return v < 0 ? null : { len: v, ext: chunkExt };
+}
+
+/** Set by parseChunkLengthAt: the line had a ';' after the size. */
+let chunkExt = false;
+
+/** `parseChunkLength` of d[s, e): the length, -1 when invalid (`chunkExt` tells about an extension). */
+function parseChunkLengthAt(d: Uint8Array, s: number, e: number): number {
+  let p = s;
+  while (p < e && isChunkCtl(d[p]!)) p++;
+  const ds = p;
   let v = 0;
-  while (p < line.length) {
-    const c = line[p]!;
+  while (p < e) {
+    const c = d[p]!;
     let dv: number;
     if (c >= 0x30 && c <= 0x39) dv = c - 0x30;
     else if (c >= 0x61 && c <= 0x66) dv = c - 0x57;
@@ -106,47 +155,78 @@ export function parseChunkLength(line: Uint8Array): { len: number; ext: boolean 
     v = v * 16 + dv;
     p++;
   }
-  if (p === s || v > 0x7fffffff) return null;
+  if (p === ds || v > 0x7fffffff) return -1;
   let ext = false;
-  for (let i = p; i < line.length; i++) if (line[i] === 0x3b) ext = true;
-  return { len: v, ext };
+  for (let i = p; i < e; i++) if (d[i] === 0x3b) ext = true;
+  chunkExt = ext;
+  return v;
 }
 
 function isChunkCtl(c: number): boolean {
   return c === CR || c === LF || c === 0x20 || c === 0x09 || c === 0x0b || c === 0x0c;
 }
 
-/** Line without its LF / CRLF ending (htp_chomp, which removes repeated endings). */
-function chomp(line: Uint8Array): Uint8Array {
-  let n = line.length;
-  while (n > 0 && line[n - 1] === LF) {
+/** End of d[s, e) without its LF / CRLF endings (htp_chomp, which removes repeated endings). */
+function chompEnd(d: Uint8Array, s: number, e: number): number {
+  let n = e;
+  while (n > s && d[n - 1] === LF) {
     n--;
-    if (n > 0 && line[n - 1] === CR) n--;
+    if (n > s && d[n - 1] === CR) n--;
   }
-  return line.subarray(0, n);
+  return n;
 }
 
 /** htp_is_line_empty: "\n" or "\r\n". */
-function isEmptyLine(line: Uint8Array): boolean {
-  return line.length === 1 || (line.length === 2 && line[0] === CR);
+function isEmptyLine(d: Uint8Array, s: number, e: number): boolean {
+  return e - s === 1 || (e - s === 2 && d[s] === CR);
 }
 
-type ReqState = 'idle' | 'line' | 'headers' | 'body_cl' | 'chunk_len' | 'chunk_data' | 'chunk_end' | 'finalize' | 'connect_wait' | 'ignore09';
-type ResState = 'idle' | 'line' | 'headers' | 'body_cl' | 'body_close' | 'chunk_len' | 'chunk_data' | 'chunk_end';
+// request states
+const RQ_IDLE = 0;
+const RQ_LINE = 1;
+const RQ_HEADERS = 2;
+const RQ_BODY_CL = 3;
+const RQ_CHUNK_LEN = 4;
+const RQ_CHUNK_DATA = 5;
+const RQ_CHUNK_END = 6;
+const RQ_FINALIZE = 7;
+const RQ_CONNECT_WAIT = 8;
+const RQ_IGNORE09 = 9;
+// response states
+const RS_IDLE = 0;
+const RS_LINE = 1;
+const RS_HEADERS = 2;
+const RS_BODY_CL = 3;
+const RS_BODY_CLOSE = 4;
+const RS_CHUNK_LEN = 5;
+const RS_CHUNK_DATA = 6;
+const RS_CHUNK_END = 7;
 
-interface Side {
+// pending header kinds
+const PH_NONE = 0;
+/** One line of the tx's raw header block: [phS, phE) of it. */
+const PH_RAW = 1;
+/** Folded lines joined in `headerBuf`. */
+const PH_FOLDED = 2;
+
+class Side {
   /** Partial line waiting for its LF. */
-  line: ByteBuf;
-  /** Header being assembled from folded lines (chomped); null when none. Reuses `headerBuf`. */
-  header: ByteBuf | null;
-  headerBuf: ByteBuf;
-  headerFolded: boolean;
+  readonly line = new ByteBuf(256);
+  /** The open raw header block of the current tx (RawBlock), until its end. */
+  readonly raw = new ByteBuf(1024);
+  /** Header being assembled (chomped), see PH_*. */
+  ph = PH_NONE;
+  phS = 0;
+  phE = 0;
+  readonly headerBuf = new ByteBuf(256);
+  headerFolded = false;
   /** Body bytes left (Content-Length) or chunk bytes left. */
-  left: number;
-}
+  left = 0;
 
-function newSide(): Side {
-  return { line: new ByteBuf(256), header: null, headerBuf: new ByteBuf(256), headerFolded: false, left: 0 };
+  /** Length of the pending header (it counts against the field limit with the next line). */
+  get pendingLength(): number {
+    return this.ph === PH_NONE ? 0 : this.ph === PH_RAW ? this.phE - this.phS : this.headerBuf.length;
+  }
 }
 
 // once-per-tx flag bits
@@ -154,6 +234,9 @@ const ONCE_REQ_COLON = 1;
 const ONCE_REQ_INVALID = 2;
 const ONCE_RES_COLON = 8;
 const ONCE_RES_INVALID = 16;
+
+const COMMA = 0x2c;
+const NOT_SEEN = '/libhtp::request_uri_not_seen';
 
 export interface HttpParserOptions {
   /** Server TCP port, to check a Host/URI port against (REQUEST_SERVER_PORT_TCP_PORT_MISMATCH is not raised by Suricata's libhtp use, kept for EVE). */
@@ -173,24 +256,43 @@ export class HttpParser implements HttpConnectionParser {
   private readonly live: Tx[] = [];
   private nextId = 0;
   private reqTx: Tx | null = null;
-  /** Id of the tx the response parser works on / will take next. */
+  /** The tx the response parser works on. */
   private resTx: Tx | null = null;
   private resNextId = 0;
-  private reqState: ReqState = 'idle';
-  private resState: ResState = 'idle';
-  private readonly req = newSide();
-  private readonly res = newSide();
+  private reqState = RQ_IDLE;
+  private resState = RS_IDLE;
+  private readonly req = new Side();
+  private readonly res = new Side();
   /** Request bytes held while a CONNECT waits for its answer. */
   private pending: ByteBuf | null = null;
   private reqClosed = false;
   private resClosed = false;
   private tsUs: number | null = null;
+  /** The line `takeLine` found: lb[ls, le), LF included (a range of the segment, or of the side's line buffer). */
+  private lb: Uint8Array = EMPTY;
+  private ls = 0;
+  private le = 0;
+  /** Reused: the URI parts of the current request line, the Host header parse, a joined line. */
+  private readonly spans = new UriSpans();
+  private readonly hostPort: HostPort = { hostname: null, port: -1, invalid: true };
+  private scratch: ByteBuf | null = null;
+  private readonly bodyOwner: BodyOwner;
+  /** Storage of everything the transactions own. */
+  private readonly arena = new Arena();
   /** TCP server port when known (kept for the framework; libhtp as Suricata uses it does not compare it). */
   readonly serverPort: number | null;
 
   constructor(limits: Partial<HttpLimits> = {}, opts: HttpParserOptions = {}) {
     this.serverPort = opts.serverPort ?? null;
     this.limits = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
+    const counters = this.counters;
+    this.bodyOwner = {
+      limits: this.limits,
+      txEvent: (t, name) => { this.event(t, name); },
+      limitHit: (kind) => { this.limitHit(kind); },
+      bodyBomb: () => { counters.decompressionBombs++; },
+      bodyDecodeError: () => { counters.decompressionErrors++; },
+    };
   }
 
   get txs(): readonly HttpTx[] {
@@ -215,9 +317,9 @@ export class HttpParser implements HttpConnectionParser {
   }
 
   get memoryBytes(): number {
-    let n = 1024 + this.req.line.capacity + this.res.line.capacity;
-    if (this.req.header) n += this.req.header.capacity;
-    if (this.res.header) n += this.res.header.capacity;
+    let n = 1024 + this.req.line.capacity + this.res.line.capacity + this.req.raw.capacity + this.res.raw.capacity + this.arena.capacity;
+    if (this.req.ph !== PH_NONE) n += this.req.headerBuf.capacity;
+    if (this.res.ph !== PH_NONE) n += this.res.headerBuf.capacity;
     if (this.pending) n += this.pending.capacity;
     for (const t of this.live) n += t.memoryBytes;
     return n;
@@ -233,11 +335,11 @@ export class HttpParser implements HttpConnectionParser {
       this.skipped(len);
       return;
     }
-    if (this.reqState === 'ignore09') {
+    if (this.reqState === RQ_IGNORE09) {
       this.counters.ignoredBytes += len;
       return;
     }
-    if (this.reqState === 'connect_wait') {
+    if (this.reqState === RQ_CONNECT_WAIT) {
       this.hold(data, off, len);
       return;
     }
@@ -262,19 +364,15 @@ export class HttpParser implements HttpConnectionParser {
     if (this.state !== 'http' || len <= 0) return;
     const t = this.reqTx;
     if (t !== null) t.event('GAP');
-    if (this.reqState === 'body_cl' && len <= this.req.left && t !== null) {
+    if (this.reqState === RQ_BODY_CL && len <= this.req.left && t !== null) {
       // libhtp-rs: a gap inside a body of known length is skipped; parsing continues after it.
       this.req.left -= len;
       t.requestMessageLength += len;
       this.counters.gapsResynced++;
-      if (this.req.left === 0) this.reqState = 'finalize';
+      if (this.req.left === 0) this.reqState = RQ_FINALIZE;
       return;
     }
-    if (this.reqState === 'ignore09') return;
-    if (this.reqState === 'idle' && this.req.line.length === 0 && this.nextId === 0) {
-      this.fail('request_gap');
-      return;
-    }
+    if (this.reqState === RQ_IGNORE09) return;
     this.fail('request_gap');
   }
 
@@ -284,14 +382,14 @@ export class HttpParser implements HttpConnectionParser {
     if (this.state !== 'http' || len <= 0) return;
     const t = this.resTx;
     if (t !== null) t.event('GAP');
-    if (this.resState === 'body_cl' && len <= this.res.left && t !== null) {
+    if (this.resState === RS_BODY_CL && len <= this.res.left && t !== null) {
       this.res.left -= len;
       t.responseMessageLength += len;
       this.counters.gapsResynced++;
       if (this.res.left === 0) this.responseComplete();
       return;
     }
-    if (this.resState === 'body_close' && t !== null) {
+    if (this.resState === RS_BODY_CLOSE && t !== null) {
       t.responseMessageLength += len;
       this.counters.gapsResynced++;
       return;
@@ -303,17 +401,19 @@ export class HttpParser implements HttpConnectionParser {
     if (this.reqClosed) return;
     this.reqClosed = true;
     if (this.state !== 'http') return;
-    if (this.reqState === 'line' && this.req.line.length > 0 && this.reqTx !== null) {
+    if (this.reqState === RQ_LINE && this.req.line.length > 0 && this.reqTx !== null) {
       // libhtp-rs processes a buffered request line without LF when the stream closes.
       const line = this.req.line.copy();
       this.req.line.clear();
-      this.requestLine(this.reqTx, line, EMPTY, 0, 0);
+      this.requestLine(this.reqTx, line, 0, line.length, EMPTY, 0, 0);
     }
-    if (this.reqState === 'headers' && this.reqTx !== null) {
+    if (this.reqState === RQ_HEADERS && this.reqTx !== null) {
+      this.closeRaw(this.reqTx, true);
       this.flushHeader(this.reqTx, true);
       this.requestHeadersDone(this.reqTx);
     }
-    if ((this.reqState === 'body_cl' || this.reqState === 'chunk_len' || this.reqState === 'chunk_data' || this.reqState === 'chunk_end' || this.reqState === 'finalize') && this.reqTx !== null) {
+    const rs = this.reqState;
+    if ((rs === RQ_BODY_CL || rs === RQ_CHUNK_LEN || rs === RQ_CHUNK_DATA || rs === RQ_CHUNK_END || rs === RQ_FINALIZE) && this.reqTx !== null) {
       this.requestComplete();
     }
   }
@@ -324,13 +424,14 @@ export class HttpParser implements HttpConnectionParser {
     if (this.state !== 'http') return;
     const t = this.resTx;
     if (t === null) return;
-    if (this.resState === 'headers') {
+    if (this.resState === RS_HEADERS) {
+      this.closeRaw(t, false);
       this.flushHeader(t, false);
       this.responseHeadersDone(t);
     }
     if ((this.state as HttpParserState) !== 'http') return;
-    if (this.resState !== 'idle' && this.resState !== 'line') this.responseComplete();
-    else if (this.resState === 'line' && this.res.line.length > 0) this.res.line.clear();
+    if (this.resState !== RS_IDLE && this.resState !== RS_LINE) this.responseComplete();
+    else if (this.resState === RS_LINE && this.res.line.length > 0) this.res.line.clear();
   }
 
   // ---------------------------------------------------------------- helpers
@@ -346,8 +447,8 @@ export class HttpParser implements HttpConnectionParser {
     this.failReason = reason;
     this.req.line.clear();
     this.res.line.clear();
-    this.req.header = null;
-    this.res.header = null;
+    this.req.ph = PH_NONE;
+    this.res.ph = PH_NONE;
     this.pending = null;
   }
 
@@ -372,7 +473,7 @@ export class HttpParser implements HttpConnectionParser {
 
   /** After response progress: a CONNECT waiting for its answer may go on. */
   private resumeRequest(): void {
-    if (this.state !== 'http' || this.reqState !== 'connect_wait') return;
+    if (this.state !== 'http' || this.reqState !== RQ_CONNECT_WAIT) return;
     const t = this.reqTx;
     if (t === null || t.responseProgress <= 1) return;
     if (t.statusNumber >= 200 && t.statusNumber <= 299) {
@@ -381,10 +482,10 @@ export class HttpParser implements HttpConnectionParser {
       if (t.responseProgress === 5) this.enterTunnel('connect');
       return;
     }
-    this.reqState = 'finalize';
+    this.reqState = RQ_FINALIZE;
     const p = this.pending;
     this.pending = null;
-    if (p !== null && p.length > 0) this.runRequest(p.bytes(), 0, p.length);
+    if (p !== null && p.length > 0) this.runRequest(p.buf, 0, p.length);
     else this.requestComplete();
   }
 
@@ -399,38 +500,44 @@ export class HttpParser implements HttpConnectionParser {
   }
 
   /**
-   * Takes one line ending in LF starting at `p`; joins a buffered partial line. Returns the
-   * line (with its ending) and the offset after it, or null when buffered (or failed).
+   * Takes one line ending in LF starting at `p`, joined to a buffered partial line: sets
+   * lb/ls/le and returns the offset after it; -1 when the line is buffered (or failed).
    */
-  private takeLine(side: Side, d: Uint8Array, p: number, end: number, dir: 'request' | 'response'): [Uint8Array, number] | null {
-    const lf = d.indexOf(LF, p);
-    const extra = side.header !== null ? side.header.length : 0;
-    if (lf < 0 || lf >= end) {
+  private takeLine(side: Side, d: Uint8Array, p: number, end: number, request: boolean): number {
+    let lf = p;
+    while (lf < end && d[lf] !== LF) lf++;
+    const extra = side.pendingLength;
+    if (lf === end) {
       if (side.line.length + (end - p) + extra > this.limits.fieldLimit) {
-        this.fieldTooLong(dir);
-        return null;
+        this.fieldTooLong(request);
+        return -1;
       }
       side.line.append(d, p, end);
-      return null;
+      return -1;
     }
-    let line: Uint8Array;
     if (side.line.length > 0) {
+      // The joined line stays readable in the old storage until the next append (none happens
+      // before the line is consumed).
       side.line.append(d, p, lf + 1);
-      line = side.line.copy();
+      this.lb = side.line.buf;
+      this.ls = 0;
+      this.le = side.line.length;
       side.line.clear();
     } else {
-      line = d.subarray(p, lf + 1);
+      this.lb = d;
+      this.ls = p;
+      this.le = lf + 1;
     }
-    if (line.length + extra > this.limits.fieldLimit) {
-      this.fieldTooLong(dir);
-      return null;
+    if (this.le - this.ls + extra > this.limits.fieldLimit) {
+      this.fieldTooLong(request);
+      return -1;
     }
-    return [line, lf + 1];
+    return lf + 1;
   }
 
-  private fieldTooLong(dir: 'request' | 'response'): void {
+  private fieldTooLong(request: boolean): void {
     this.limitHit('field');
-    if (dir === 'request') {
+    if (request) {
       this.event(this.reqTx, 'REQUEST_FIELD_TOO_LONG');
       this.fail('request_field_too_long');
     } else {
@@ -439,30 +546,15 @@ export class HttpParser implements HttpConnectionParser {
     }
   }
 
-  private bodyHost(t: () => Tx | null): BodyHost {
-    return {
-      event: (name) => { this.event(t(), name); },
-      limitHit: (kind) => { this.limitHit(kind); },
-      bomb: () => { this.counters.decompressionBombs++; },
-      decodeError: () => { this.counters.decompressionErrors++; },
-    };
-  }
-
   private newTx(): Tx | null {
     if (this.live.length >= this.limits.maxTransactions) {
       this.limitHit('transactions');
       this.fail('too_many_transactions');
       return null;
     }
-    const id = this.nextId++;
-    let self: Tx | null = null;
-    const L = this.limits;
-    const t = new Tx(
-      id,
-      new BodyAcc(L.requestBodyLimit, 'request_body', this.bodyHost(() => self), L.decompressionBombLimit, L.decompressionRatio),
-      new BodyAcc(L.responseBodyLimit, 'response_body', this.bodyHost(() => self), L.decompressionBombLimit, L.decompressionRatio),
-    );
-    self = t;
+    const t = new Tx(this.nextId++, this.arena);
+    t.requestBody = new BodyAcc(this.bodyOwner, t, true);
+    t.responseBody = new BodyAcc(this.bodyOwner, t, false);
     this.live.push(t);
     this.counters.transactions++;
     return t;
@@ -479,63 +571,66 @@ export class HttpParser implements HttpConnectionParser {
     while (this.state === 'http') {
       const t = this.reqTx;
       switch (this.reqState) {
-        case 'idle': {
+        case RQ_IDLE: {
           if (p >= end) return;
           const nt = this.newTx();
           if (nt === null) return;
           this.reqTx = nt;
           nt.requestProgress = 1;
           nt.requestStartUs = this.tsUs;
-          this.reqState = 'line';
+          this.reqState = RQ_LINE;
           break;
         }
-        case 'line': {
+        case RQ_LINE: {
           if (p >= end || t === null) return;
-          const r = this.takeLine(this.req, d, p, end, 'request');
-          if (r === null) return;
-          p = r[1];
-          if (isEmptyLine(r[0])) break; // libhtp ignores empty lines before a request line
-          this.requestLine(t, chomp(r[0]), d, p, end);
+          const q = this.takeLine(this.req, d, p, end, true);
+          if (q < 0) return;
+          p = q;
+          const lb = this.lb;
+          const ls = this.ls;
+          const le = this.le;
+          if (isEmptyLine(lb, ls, le)) break; // libhtp ignores empty lines before a request line
+          this.requestLine(t, lb, ls, chompEnd(lb, ls, le), d, p, end);
           break;
         }
-        case 'headers': {
+        case RQ_HEADERS: {
           if (p >= end || t === null) return;
-          const r = this.takeLine(this.req, d, p, end, 'request');
-          if (r === null) return;
-          p = r[1];
-          this.headerLine(t, r[0], true);
+          const q = this.takeLine(this.req, d, p, end, true);
+          if (q < 0) return;
+          p = q;
+          this.headerLine(t, true);
           break;
         }
-        case 'body_cl': {
-          if (p >= end || t === null) return;
-          p = this.bodyBytes(t, true, d, p, end);
-          if (this.req.left === 0) this.reqState = 'finalize';
-          break;
-        }
-        case 'chunk_len': {
-          if (p >= end || t === null) return;
-          const r = this.takeLine(this.req, d, p, end, 'request');
-          if (r === null) return;
-          p = r[1];
-          t.requestMessageLength += r[0].length;
-          this.chunkLength(t, r[0], true);
-          break;
-        }
-        case 'chunk_data': {
+        case RQ_BODY_CL: {
           if (p >= end || t === null) return;
           p = this.bodyBytes(t, true, d, p, end);
-          if (this.req.left === 0) this.reqState = 'chunk_end';
+          if (this.req.left === 0) this.reqState = RQ_FINALIZE;
           break;
         }
-        case 'chunk_end': {
+        case RQ_CHUNK_LEN: {
+          if (p >= end || t === null) return;
+          const q = this.takeLine(this.req, d, p, end, true);
+          if (q < 0) return;
+          p = q;
+          t.requestMessageLength += this.le - this.ls;
+          this.chunkLength(t, true);
+          break;
+        }
+        case RQ_CHUNK_DATA: {
+          if (p >= end || t === null) return;
+          p = this.bodyBytes(t, true, d, p, end);
+          if (this.req.left === 0) this.reqState = RQ_CHUNK_END;
+          break;
+        }
+        case RQ_CHUNK_END: {
           if (p >= end || t === null) return;
           const q = this.chunkEnd(t, true, d, p, end);
           if (q < 0) return;
           p = q;
-          this.reqState = 'chunk_len';
+          this.reqState = RQ_CHUNK_LEN;
           break;
         }
-        case 'finalize': {
+        case RQ_FINALIZE: {
           if (t === null) return;
           if (p >= end) {
             // libhtp completes the request when the chunk that ended it has no more data
@@ -546,10 +641,10 @@ export class HttpParser implements HttpConnectionParser {
           p = this.finalizeData(t, d, p, end);
           break;
         }
-        case 'connect_wait':
+        case RQ_CONNECT_WAIT:
           if (p < end) this.hold(d, p, end - p);
           return;
-        case 'ignore09':
+        default: // RQ_IGNORE09
           if (p < end) this.counters.ignoredBytes += end - p;
           return;
       }
@@ -562,30 +657,43 @@ export class HttpParser implements HttpConnectionParser {
    * the next request.
    */
   private finalizeData(t: Tx, d: Uint8Array, p: number, end: number): number {
-    const lf = d.indexOf(LF, p);
-    if (lf < 0 || lf >= end) {
+    let lf = p;
+    while (lf < end && d[lf] !== LF) lf++;
+    if (lf === end) {
       // No line end yet: libhtp buffers and decides once the line is complete.
       if (this.req.line.length + (end - p) > this.limits.fieldLimit) {
-        this.fieldTooLong('request');
+        this.fieldTooLong(true);
         return end;
       }
       this.req.line.append(d, p, end);
       return end;
     }
-    const buffered = this.req.line.length;
-    const line = buffered > 0 ? concatBytes([this.req.line.bytes(), d.subarray(p, lf + 1)]) : d.subarray(p, lf + 1);
-    let s = 0;
-    while (s < line.length && isSpace(line[s]!)) s++;
+    let line = d;
+    let s0 = p;
+    let e0 = lf + 1;
+    if (this.req.line.length > 0) {
+      // The buffered start and this segment's rest, joined in a scratch buffer (the line
+      // buffer itself stays as it is: a request line re-reads it).
+      const sc = (this.scratch ??= new ByteBuf(256));
+      sc.length = 0;
+      sc.append(this.req.line.buf, 0, this.req.line.length);
+      sc.append(d, p, lf + 1);
+      line = sc.buf;
+      s0 = 0;
+      e0 = sc.length;
+    }
+    let s = s0;
+    while (s < e0 && isSpace(line[s]!)) s++;
     let e = s;
-    while (e < line.length && !isSpace(line[e]!)) e++;
-    if (e > s && isKnownMethod(line.subarray(s, e))) {
+    while (e < e0 && !isSpace(line[e]!)) e++;
+    if (e > s && methodAt(line, s, e) >= 0) {
       // The next request: the buffered part stays in the line buffer for the request-line state.
       this.requestComplete(true);
       return p;
     }
     if (e !== s) this.event(t, 'REQUEST_BODY_UNEXPECTED');
-    t.requestMessageLength += line.length;
-    t.requestBody.write(line);
+    t.requestMessageLength += e0 - s0;
+    t.requestBody.write(line, s0, e0);
     this.req.line.clear();
     return lf + 1;
   }
@@ -594,72 +702,87 @@ export class HttpParser implements HttpConnectionParser {
   private bodyBytes(t: Tx, request: boolean, d: Uint8Array, p: number, end: number): number {
     const side = request ? this.req : this.res;
     const n = Math.min(end - p, side.left);
-    if (request) t.requestMessageLength += n;
-    else t.responseMessageLength += n;
-    (request ? t.requestBody : t.responseBody).write(d.subarray(p, p + n));
+    if (request) {
+      t.requestMessageLength += n;
+      t.requestBody.write(d, p, p + n);
+    } else {
+      t.responseMessageLength += n;
+      t.responseBody.write(d, p, p + n);
+    }
     side.left -= n;
     return p + n;
   }
 
   /** After chunk data, everything up to the LF is skipped (libhtp); -1 when the LF is not there yet. */
   private chunkEnd(t: Tx, request: boolean, d: Uint8Array, p: number, end: number): number {
-    const lf = d.indexOf(LF, p);
-    const stop = lf < 0 || lf >= end ? end : lf + 1;
+    let lf = p;
+    while (lf < end && d[lf] !== LF) lf++;
+    const stop = lf === end ? end : lf + 1;
     if (request) t.requestMessageLength += stop - p;
     else t.responseMessageLength += stop - p;
-    return stop === end && (lf < 0 || lf >= end) ? -1 : stop;
+    return lf === end ? -1 : stop;
   }
 
-  private requestLine(t: Tx, line: Uint8Array, d: Uint8Array, p: number, end: number): void {
-    t.requestLine = line.slice();
-    const len = line.length;
-    let pos = 0;
-    while (pos < len && isSpace(line[pos]!)) pos++;
-    if (pos > 0) this.event(t, 'REQUEST_LINE_LEADING_WHITESPACE');
+  /** The request line L[ls, le) (chomped); d[p, end) is what follows it in the segment. */
+  private requestLine(t: Tx, L: Uint8Array, ls: number, le: number, d: Uint8Array, p: number, end: number): void {
+    // parsed in its copy: positions are absolute in `line`, stored relative to `b`
+    const b = this.arena.put(L, ls, le);
+    const line = this.arena.last;
+    const n = b + (le - ls);
+    t.setRequestLine(line, b, le - ls);
+    let pos = b;
+    while (pos < n && isSpace(line[pos]!)) pos++;
+    if (pos > b) this.event(t, 'REQUEST_LINE_LEADING_WHITESPACE');
     const ms = pos;
-    while (pos < len && !isSpace(line[pos]!)) pos++;
-    t.method = line.slice(ms, pos);
-    t.methodKnown = isKnownMethod(t.method);
+    while (pos < n && !isSpace(line[pos]!)) pos++;
+    t.mS = ms - b;
+    t.mE = pos - b;
+    const m = methodAt(line, ms, pos);
+    t.methodKnown = m >= 0;
+    t.isConnect = m === M_CONNECT;
+    t.isHead = m === M_HEAD;
     let badDelim = false;
-    while (pos < len && isSpace(line[pos]!)) {
+    while (pos < n && isSpace(line[pos]!)) {
       if (line[pos] !== 0x20) badDelim = true;
       pos++;
     }
     if (badDelim) this.event(t, 'METHOD_DELIM_NON_COMPLIANT');
-    let protoStart = len;
-    if (pos < len) {
+    let protoStart = n;
+    if (pos < n) {
       // URI ends at the first SP; other whitespace only if no SP follows (libhtp retries).
       const us = pos;
       let ue = pos;
       let nonSp = false;
-      while (ue < len && line[ue] !== 0x20) {
+      while (ue < n && line[ue] !== 0x20) {
         if (isSpace(line[ue]!)) nonSp = true;
         ue++;
       }
       if (nonSp) {
         this.event(t, 'URI_DELIM_NON_COMPLIANT');
-        if (ue === len) {
+        if (ue === n) {
           ue = us;
-          while (ue < len && !isSpace(line[ue]!)) ue++;
+          while (ue < n && !isSpace(line[ue]!)) ue++;
         }
       }
-      t.uriRaw = line.slice(us, ue);
+      t.uS = us - b;
+      t.uE = ue - b;
       pos = ue;
-      while (pos < len && isSpace(line[pos]!)) pos++;
+      while (pos < n && isSpace(line[pos]!)) pos++;
       protoStart = pos;
     }
-    if (protoStart < len) {
-      let pe = len;
+    if (protoStart < n) {
+      let pe = n;
       while (pe > protoStart && isSpace(line[pe - 1]!)) pe--;
-      t.requestProtocol = line.slice(protoStart, pe);
-      t.requestProtocolNumber = parseProtocol(t.requestProtocol);
+      t.pS = protoStart - b;
+      t.pE = pe - b;
+      t.requestProtocolNumber = parseProtocolAt(line, protoStart, pe);
     } else {
       t.isHttp09 = true;
       t.requestProtocolNumber = PROTO_0_9;
     }
     if (t.isHttp09 && !t.methodKnown) this.event(t, 'REQUEST_LINE_INVALID');
     if (!t.isHttp09 && !t.methodKnown && t.requestProtocolNumber === PROTO_INVALID) this.event(t, 'REQUEST_LINE_INVALID');
-    this.parseTarget(t);
+    this.parseTarget(t, line, b);
     if (t.isHttp09) {
       // libhtp-rs: more than whitespace after a protocol-less line means headers follow.
       let q = p;
@@ -670,26 +793,30 @@ export class HttpParser implements HttpConnectionParser {
       }
     }
     if (t.isHttp09) {
-      this.reqState = 'finalize';
+      this.reqState = RQ_FINALIZE;
     } else {
       t.requestProgress = 2;
-      this.reqState = 'headers';
+      this.reqState = RQ_HEADERS;
     }
   }
 
-  private parseTarget(t: Tx): void {
-    if (t.uriRaw === null) return;
-    const parts = parseUri(t.uriRaw);
-    t.uriNormalized = normalizedUri(parts);
-    if (parts.hostname !== null) {
-      const h = normalizeHostname(urlDecodeUriPart(parts.hostname));
-      t.uriHost = parts.hostname;
+  /** The request target: bytes [b + t.uS, b + t.uE) of `line`. */
+  private parseTarget(t: Tx, line: Uint8Array, b: number): void {
+    if (t.uS < 0) return;
+    const u = this.spans;
+    parseUriSpans(line, b + t.uS, b + t.uE, u);
+    const o = normalizedUriOf(line, u, this.arena);
+    t.setUriNormalized(this.arena.last, o, normalizedLength);
+    if (u.hostS >= 0) {
+      const hn = line.subarray(u.hostS, u.hostE);
+      const h = normalizeHostname(urlDecodeUriPart(hn));
+      t.uriHost = hn;
       t.hostNormalized = h;
-      t.hostRaw = parts.hostname;
+      t.hostRaw = hn;
       if (!validateHostname(h)) this.event(t, 'REQUEST_URI_HOST_INVALID');
     }
-    if (parts.port !== null) {
-      const port = parsePositiveIntWs(parts.port);
+    if (u.portS >= 0) {
+      const port = parsePositiveIntWsAt(line, u.portS, u.portE);
       if (port > 0 && port < 65536) {
         t.uriPort = port;
       } else {
@@ -699,54 +826,105 @@ export class HttpParser implements HttpConnectionParser {
     t.hostPort = t.uriPort ?? -1;
   }
 
-  /** One header-block line (with its ending), request or response, headers or trailers. */
-  private headerLine(t: Tx, line: Uint8Array, request: boolean): void {
+  /** One header-block line (the one takeLine found, with its ending), request or response, headers or trailers. */
+  private headerLine(t: Tx, request: boolean): void {
     const side = request ? this.req : this.res;
-    const raw = request ? (t.reqHeadersRaw ??= new ByteBuf(512)) : (t.resHeadersRaw ??= new ByteBuf(512));
-    raw.append(line);
-    t.generation++;
-    if (isEmptyLine(line)) {
+    const sc = side.raw;
+    let raw = request ? t.reqRaw : t.resRaw;
+    if (raw === null) {
+      raw = new RawBlock();
+      if (request) t.reqRaw = raw;
+      else t.resRaw = raw;
+      sc.length = 0;
+    } else if (!raw.open) {
+      // trailers, or the final response's headers after 100 Continue: the block grows again
+      sc.length = 0;
+      sc.append(raw.buf, raw.base, raw.base + raw.length);
+      raw.open = true;
+      raw.moved();
+    }
+    const rs = sc.length;
+    sc.append(this.lb, this.ls, this.le);
+    const re = sc.length;
+    const rb = sc.buf;
+    raw.buf = rb;
+    raw.base = 0;
+    raw.length = re;
+    if (request) t.reqGen++;
+    else t.resGen++;
+    if (isEmptyLine(rb, rs, re)) {
+      this.closeRaw(t, request);
       this.flushHeader(t, request);
       if (this.state !== 'http') return;
       if (request) this.requestHeadersDone(t);
       else this.responseHeadersDone(t);
       return;
     }
-    const c = chomp(line);
-    if (c.length > 0 && isLws(c[0]!)) {
-      if (side.header === null) {
+    const ce = chompEnd(rb, rs, re);
+    if (ce > rs && isLws(rb[rs]!)) {
+      if (side.ph === PH_NONE) {
         this.event(t, request ? 'INVALID_REQUEST_FIELD_FOLDING' : 'INVALID_RESPONSE_FIELD_FOLDING');
-        side.header = side.headerBuf;
-        side.header.length = 0;
-        side.header.append(c);
+        side.ph = PH_RAW;
+        side.phS = rs;
+        side.phE = ce;
         side.headerFolded = false;
       } else {
-        side.header.append(c);
+        if (side.ph === PH_RAW) {
+          side.headerBuf.length = 0;
+          side.headerBuf.append(rb, side.phS, side.phE);
+          side.ph = PH_FOLDED;
+        }
+        side.headerBuf.append(rb, rs, ce);
         side.headerFolded = true;
       }
       return;
     }
     this.flushHeader(t, request);
-    side.header = side.headerBuf;
-    side.header.length = 0;
-    side.header.append(c);
+    side.ph = PH_RAW;
+    side.phS = rs;
+    side.phE = ce;
     side.headerFolded = false;
+  }
+
+  /** End of a header block: its bytes move from the side's scratch into the tx's own storage. */
+  private closeRaw(t: Tx, request: boolean): void {
+    const raw = request ? t.reqRaw : t.resRaw;
+    if (raw === null || !raw.open) return;
+    raw.base = this.arena.put(raw.buf, 0, raw.length);
+    raw.buf = this.arena.last;
+    raw.open = false;
+    raw.moved();
   }
 
   /** Parses the pending (possibly folded) header line into the header table. */
   private flushHeader(t: Tx, request: boolean): void {
     const side = request ? this.req : this.res;
-    const hb = side.header;
-    if (hb === null) return;
-    side.header = null;
-    const data = hb.bytes();
-    const len = data.length;
+    const kind = side.ph;
+    if (kind === PH_NONE) return;
+    side.ph = PH_NONE;
+    // the header's bytes: a range of the raw block, or a copy of the folded lines
+    const raw = kind === PH_RAW ? (request ? t.reqRaw : t.resRaw) : null;
+    // absolute positions in `data`; a Header keeps them relative to `base`
+    let data: Uint8Array;
+    let base: number;
+    if (raw !== null) {
+      data = raw.buf;
+      base = raw.base;
+    } else {
+      base = this.arena.put(side.headerBuf.buf, 0, side.headerBuf.length);
+      data = this.arena.last;
+    }
+    const s = raw !== null ? base + side.phS : base;
+    const e = raw !== null ? base + side.phE : base + side.headerBuf.length;
     let flags = side.headerFolded ? HttpHeaderFlags.FOLDED : 0;
-    let colon = 0;
-    while (colon < len && data[colon] !== 0 && data[colon] !== 0x3a) colon++;
-    let name: Uint8Array;
-    let value: Uint8Array;
-    if (colon === len || data[colon] === 0) {
+    let colon = s;
+    while (colon < e && data[colon] !== 0 && data[colon] !== 0x3a) colon++;
+    let ns: number;
+    let ne: number;
+    let vs: number;
+    let ve: number;
+    let hash: number;
+    if (colon === e || data[colon] === 0) {
       flags |= HttpHeaderFlags.UNPARSEABLE;
       if (request) {
         if (!(t.onceFlags & ONCE_REQ_COLON)) { t.onceFlags |= ONCE_REQ_COLON; this.event(t, 'REQUEST_FIELD_MISSING_COLON'); }
@@ -754,43 +932,41 @@ export class HttpParser implements HttpConnectionParser {
         flags |= HttpHeaderFlags.INVALID;
         if (!(t.onceFlags & ONCE_RES_COLON)) { t.onceFlags |= ONCE_RES_COLON; this.event(t, 'RESPONSE_FIELD_MISSING_COLON'); }
       }
-      name = EMPTY;
-      let ve = 0;
-      while (ve < len && data[ve] !== 0) ve++;
-      let vs = 0;
+      ns = ne = s;
+      hash = nameHash(data, s, s);
+      ve = s;
+      while (ve < e && data[ve] !== 0) ve++;
+      vs = s;
       while (vs < ve && isLws(data[vs]!)) vs++;
       while (ve > vs && isLws(data[ve - 1]!)) ve--;
-      value = data.slice(vs, ve);
     } else {
-      let invalid = colon === 0;
-      let ne = colon;
-      while (ne > 0 && isLws(data[ne - 1]!)) { ne--; invalid = true; }
-      for (let i = 0; i < ne; i++) {
+      let invalid = colon === s;
+      ne = colon;
+      while (ne > s && isLws(data[ne - 1]!)) { ne--; invalid = true; }
+      ns = s;
+      // token check and lookup hash in one pass (FNV-1a as tx.ts nameHash)
+      let h = 0x811c9dc5;
+      for (let i = s; i < ne; i++) {
         const ch = data[i]!;
-        if (ch < 32 || ch > 126 || isSeparator(ch)) { invalid = true; break; }
+        if (ch < 32 || ch > 126 || isSeparator(ch)) invalid = true;
+        h = Math.imul(h ^ lowerAscii(ch), 0x01000193);
       }
+      hash = h;
       if (invalid) {
         flags |= HttpHeaderFlags.INVALID;
         const bit = request ? ONCE_REQ_INVALID : ONCE_RES_INVALID;
         if (!(t.onceFlags & bit)) { t.onceFlags |= bit; this.event(t, request ? 'REQUEST_HEADER_INVALID' : 'RESPONSE_HEADER_INVALID'); }
       }
-      name = data.slice(0, ne);
-      let vs = colon + 1;
-      while (vs < len && isLws(data[vs]!)) vs++;
-      let ve = vs;
-      while (ve < len && data[ve] !== 0) ve++;
+      vs = colon + 1;
+      while (vs < e && isLws(data[vs]!)) vs++;
+      ve = vs;
+      while (ve < e && data[ve] !== 0) ve++;
       while (ve > vs && isLws(data[ve - 1]!)) ve--;
-      value = data.slice(vs, ve);
     }
-    this.addHeader(t, request, name, value, flags);
-  }
-
-  private addHeader(t: Tx, request: boolean, name: Uint8Array, value: Uint8Array, flags: number): void {
     const table = request ? t.reqHeaders : t.resHeaders;
-    let key = '';
-    for (const ch of name) key += String.fromCharCode(ch >= 0x41 && ch <= 0x5a ? ch + 0x20 : ch);
-    const existing = table.get(key);
-    t.generation++;
+    const existing = table.find(data, ns, ne, hash);
+    if (request) t.reqGen++;
+    else t.resGen++;
     if (existing !== undefined) {
       const reps = request ? t.reqRepetitions : t.resRepetitions;
       if (!(existing.flags & HttpHeaderFlags.REPEATED)) {
@@ -803,12 +979,20 @@ export class HttpParser implements HttpConnectionParser {
         return;
       }
       existing.flags |= HttpHeaderFlags.REPEATED | (flags & HttpHeaderFlags.FOLDED);
-      if (key === 'content-length') {
-        const a = parseContentLength(existing.value);
-        const b = parseContentLength(value);
+      if (existing.nameIsKey('content-length')) {
+        const a = parseContentLengthAt(existing.valueStore(), existing.valueStart, existing.valueEnd);
+        const b = parseContentLengthAt(data, vs, ve);
         if (a < 0 || b < 0 || a !== b) this.event(t, request ? 'DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST' : 'DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE');
       } else {
-        existing.value = concatBytes([existing.value, fromLatin1(', '), value]);
+        const old = existing.valueLength;
+        const len = old + 2 + (ve - vs);
+        const o = this.arena.take(len);
+        const j = this.arena.last;
+        copyInto(j, o, existing.valueStore(), existing.valueStart, existing.valueEnd);
+        j[o + old] = COMMA;
+        j[o + old + 1] = 0x20;
+        copyInto(j, o + old + 2, data, vs, ve);
+        existing.setValue(j, o, len);
       }
       return;
     }
@@ -818,21 +1002,21 @@ export class HttpParser implements HttpConnectionParser {
       this.fail('too_many_headers');
       return;
     }
-    table.add(new Header(name, value, flags, key));
+    table.add(new Header(raw, data, base, ns - base, ne - base, vs - base, ve - base, flags, hash));
   }
 
   /** End of a request header block (headers, or trailers after a chunked body). */
   private requestHeadersDone(t: Tx): void {
     if (t.requestProgress >= 3) {
       // Trailer block complete.
-      this.reqState = 'finalize';
+      this.reqState = RQ_FINALIZE;
       return;
     }
     const te = t.reqHeaders.get('transfer-encoding');
     const cl = t.reqHeaders.get('content-length');
     let mode: 'chunked' | 'cl' | 'none' | 'invalid' = 'none';
     if (te !== undefined) {
-      if (!hasToken(te.value, 'chunked')) {
+      if (!hasToken(te.valueStore(), te.valueStart, te.valueEnd, 'chunked')) {
         this.event(t, 'INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST');
         mode = 'invalid';
       } else {
@@ -840,7 +1024,7 @@ export class HttpParser implements HttpConnectionParser {
         mode = 'chunked';
       }
     } else if (cl !== undefined) {
-      const v = parseContentLength(cl.value);
+      const v = parseContentLengthAt(cl.valueStore(), cl.valueStart, cl.valueEnd);
       if (v < 0) {
         this.event(t, 'INVALID_CONTENT_LENGTH_FIELD_IN_REQUEST');
         mode = 'invalid';
@@ -854,50 +1038,57 @@ export class HttpParser implements HttpConnectionParser {
     if (hh === undefined) {
       if (t.requestProtocolNumber >= PROTO_1_1) this.event(t, 'MISSING_HOST_HEADER');
     } else {
-      const hp = parseHostPort(hh.value);
+      const hp = this.hostPort;
+      parseHostPortAt(hh.valueStore(), hh.valueStart, hh.valueEnd, hp);
       if (hp.invalid) this.event(t, 'REQUEST_HEADER_HOST_INVALID');
       if (hp.hostname !== null) {
         if (t.hostNormalized === null) {
           t.hostNormalized = hp.hostname;
           t.hostRaw = hh.value;
           t.hostPort = hp.port;
-        } else if (latin1(hp.hostname) !== latin1(t.hostNormalized) || (t.hostPort !== -1 && hp.port !== -1 && t.hostPort !== hp.port)) {
+        } else if (!sameBytes(hp.hostname, t.hostNormalized) || (t.hostPort !== -1 && hp.port !== -1 && t.hostPort !== hp.port)) {
           this.event(t, 'HOST_HEADER_AMBIGUOUS');
         }
       } else if (t.hostNormalized !== null) {
         this.event(t, 'HOST_HEADER_AMBIGUOUS');
       }
+      hp.hostname = null;
     }
     const ce = t.reqHeaders.get('content-encoding');
-    t.requestBody.setEncoding(ce === undefined ? null : ce.value, this.limits.decompressionLayers);
+    if (ce !== undefined) t.requestBody.setEncoding(ce.value, this.limits.decompressionLayers);
     if (mode === 'invalid') {
       // libhtp: undeterminable request body framing is a stream error.
       this.fail(te !== undefined ? 'invalid_request_transfer_encoding' : 'invalid_request_content_length');
       return;
     }
-    if (t.method !== null && eqNoCase(t.method, 'connect') && t.methodKnown) {
-      this.reqState = 'connect_wait';
+    if (t.isConnect) {
+      this.reqState = RQ_CONNECT_WAIT;
       return;
     }
     if (mode === 'chunked') {
       t.requestChunked = true;
       t.requestProgress = 3;
-      this.reqState = 'chunk_len';
+      this.reqState = RQ_CHUNK_LEN;
     } else if (mode === 'cl' && t.requestContentLength! > 0) {
       t.requestProgress = 3;
       this.req.left = t.requestContentLength!;
-      this.reqState = 'body_cl';
+      t.requestBody.expect(this.req.left);
+      this.reqState = RQ_BODY_CL;
     } else {
-      this.reqState = 'finalize';
+      this.reqState = RQ_FINALIZE;
     }
   }
 
-  private chunkLength(t: Tx, line: Uint8Array, request: boolean): void {
+  /** The chunk-size line takeLine found. */
+  private chunkLength(t: Tx, request: boolean): void {
+    const lb = this.lb;
+    const ls = this.ls;
+    const le = this.le;
     let ctl = true;
-    for (const b of line) if (!isChunkCtl(b)) { ctl = false; break; }
+    for (let i = ls; i < le; i++) if (!isChunkCtl(lb[i]!)) { ctl = false; break; }
     if (ctl) return; // libhtp-rs skips empty lines between chunks
-    const r = parseChunkLength(chomp(line));
-    if (r === null) {
+    const len = parseChunkLengthAt(lb, ls, chompEnd(lb, ls, le));
+    if (len < 0) {
       if (request) {
         this.event(t, 'INVALID_REQUEST_CHUNK_LEN');
         this.fail('invalid_request_chunk_len');
@@ -907,21 +1098,21 @@ export class HttpParser implements HttpConnectionParser {
       }
       return;
     }
-    if (r.ext) this.event(t, request ? 'REQUEST_CHUNK_EXTENSION' : 'RESPONSE_CHUNK_EXTENSION');
+    if (chunkExt) this.event(t, request ? 'REQUEST_CHUNK_EXTENSION' : 'RESPONSE_CHUNK_EXTENSION');
     if (request) {
-      if (r.len === 0) {
+      if (len === 0) {
         t.requestProgress = 4;
-        this.reqState = 'headers';
+        this.reqState = RQ_HEADERS;
       } else {
-        this.req.left = r.len;
-        this.reqState = 'chunk_data';
+        this.req.left = len;
+        this.reqState = RQ_CHUNK_DATA;
       }
-    } else if (r.len === 0) {
+    } else if (len === 0) {
       t.responseProgress = 4;
-      this.resState = 'headers';
+      this.resState = RS_HEADERS;
     } else {
-      this.res.left = r.len;
-      this.resState = 'chunk_data';
+      this.res.left = len;
+      this.resState = RS_CHUNK_DATA;
     }
   }
 
@@ -929,9 +1120,10 @@ export class HttpParser implements HttpConnectionParser {
     const t = this.reqTx;
     if (t === null) return;
     if (t.requestProgress !== 5) t.requestProgress = 5;
-    this.reqState = t.isHttp09 ? 'ignore09' : 'idle';
+    t.requestBody.finish();
+    this.reqState = t.isHttp09 ? RQ_IGNORE09 : RQ_IDLE;
     if (!keepLine) this.req.line.clear();
-    this.req.header = null;
+    this.req.ph = PH_NONE;
   }
 
   // ---------------------------------------------------------------- response side
@@ -940,73 +1132,76 @@ export class HttpParser implements HttpConnectionParser {
     while (this.state === 'http') {
       const t = this.resTx;
       switch (this.resState) {
-        case 'idle': {
+        case RS_IDLE: {
           if (p >= end) return;
           if (!this.responseStart()) return;
           break;
         }
-        case 'line': {
+        case RS_LINE: {
           if (p >= end || t === null) return;
-          const r = this.takeLine(this.res, d, p, end, 'response');
-          if (r === null) return;
-          p = r[1];
-          if (isEmptyLine(r[0])) break;
-          const line = chomp(r[0]);
-          if (!startsWithHttp(line)) {
+          const q = this.takeLine(this.res, d, p, end, false);
+          if (q < 0) return;
+          p = q;
+          const lb = this.lb;
+          const ls = this.ls;
+          const le = this.le;
+          if (isEmptyLine(lb, ls, le)) break;
+          const ce = chompEnd(lb, ls, le);
+          if (!(ce - ls >= 4 && eqNoCaseAt(lb, ls, ls + 4, 'http'))) {
             // Not a status line: browsers treat it as body; libhtp too, unless the next line starts with 'H'.
-            if (p < end && (d[p] === 0x48 || line.length <= 2)) break;
-            t.responseMessageLength += r[0].length;
-            t.responseBody.write(r[0]);
+            if (p < end && (d[p] === 0x48 || ce - ls <= 2)) break;
+            t.responseMessageLength += le - ls;
+            t.responseBody.write(lb, ls, le);
             t.responseProgress = 3;
-            this.resState = 'body_close';
+            this.resState = RS_BODY_CLOSE;
             break;
           }
-          this.statusLine(t, line);
+          this.statusLine(t, lb, ls, ce);
           t.responseProgress = 2;
-          this.resState = 'headers';
+          this.resState = RS_HEADERS;
           break;
         }
-        case 'headers': {
+        case RS_HEADERS: {
           if (p >= end || t === null) return;
-          const r = this.takeLine(this.res, d, p, end, 'response');
-          if (r === null) return;
-          p = r[1];
-          this.headerLine(t, r[0], false);
+          const q = this.takeLine(this.res, d, p, end, false);
+          if (q < 0) return;
+          p = q;
+          this.headerLine(t, false);
           break;
         }
-        case 'body_cl': {
+        case RS_BODY_CL: {
           if (p >= end || t === null) return;
           p = this.bodyBytes(t, false, d, p, end);
           if (this.res.left === 0) this.responseComplete();
           break;
         }
-        case 'body_close': {
+        case RS_BODY_CLOSE: {
           if (p >= end || t === null) return;
           t.responseMessageLength += end - p;
-          t.responseBody.write(d.subarray(p, end));
+          t.responseBody.write(d, p, end);
           return;
         }
-        case 'chunk_len': {
+        case RS_CHUNK_LEN: {
           if (p >= end || t === null) return;
-          const r = this.takeLine(this.res, d, p, end, 'response');
-          if (r === null) return;
-          p = r[1];
-          t.responseMessageLength += r[0].length;
-          this.chunkLength(t, r[0], false);
+          const q = this.takeLine(this.res, d, p, end, false);
+          if (q < 0) return;
+          p = q;
+          t.responseMessageLength += this.le - this.ls;
+          this.chunkLength(t, false);
           break;
         }
-        case 'chunk_data': {
+        case RS_CHUNK_DATA: {
           if (p >= end || t === null) return;
           p = this.bodyBytes(t, false, d, p, end);
-          if (this.res.left === 0) this.resState = 'chunk_end';
+          if (this.res.left === 0) this.resState = RS_CHUNK_END;
           break;
         }
-        case 'chunk_end': {
+        default: { // RS_CHUNK_END
           if (p >= end || t === null) return;
           const q = this.chunkEnd(t, false, d, p, end);
           if (q < 0) return;
           p = q;
-          this.resState = 'chunk_len';
+          this.resState = RS_CHUNK_LEN;
           break;
         }
       }
@@ -1020,10 +1215,9 @@ export class HttpParser implements HttpConnectionParser {
       const nt = this.newTx();
       if (nt === null) return false;
       t = nt;
-      if (this.reqState === 'finalize') this.requestComplete();
+      if (this.reqState === RQ_FINALIZE) this.requestComplete();
       t.responseWithoutRequest = true;
-      t.uriRaw = fromLatin1('/libhtp::request_uri_not_seen');
-      t.uriNormalized = t.uriRaw;
+      t.setUriNotSeen(fromLatin1(NOT_SEEN));
       t.requestProgress = 5;
       this.event(t, 'UNABLE_TO_MATCH_RESPONSE_TO_REQUEST');
       if (this.reqTx === null || this.reqTx.requestProgress === 5) this.reqTx = t;
@@ -1031,34 +1225,40 @@ export class HttpParser implements HttpConnectionParser {
     this.resNextId = t.id + 1;
     this.resTx = t;
     t.responseStartUs = this.tsUs;
-    if (t.method === null && t.uriRaw === null && this.reqState === 'line' && t === this.reqTx) this.event(t, 'REQUEST_LINE_INCOMPLETE');
+    if (t.mS < 0 && t.uriRaw === null && this.reqState === RQ_LINE && t === this.reqTx) this.event(t, 'REQUEST_LINE_INCOMPLETE');
     if (t.isHttp09) {
       t.responseProgress = 3;
-      this.resState = 'body_close';
+      this.resState = RS_BODY_CLOSE;
     } else {
       t.responseProgress = 1;
-      this.resState = 'line';
+      this.resState = RS_LINE;
     }
     return true;
   }
 
-  private statusLine(t: Tx, line: Uint8Array): void {
-    t.responseLine = line.slice();
-    const len = line.length;
-    let pos = 0;
+  /** The status line L[ls, le) (chomped). */
+  private statusLine(t: Tx, L: Uint8Array, ls: number, le: number): void {
+    const b = this.arena.put(L, ls, le);
+    const line = this.arena.last;
+    const len = b + (le - ls);
+    t.setResponseLine(line, b, le - ls);
+    let pos = b;
     while (pos < len && isSpace(line[pos]!)) pos++;
     let s = pos;
     while (pos < len && !isSpace(line[pos]!)) pos++;
-    t.responseProtocol = line.slice(s, pos);
-    t.responseProtocolNumber = parseProtocol(t.responseProtocol);
+    t.setResponseProtocol(s - b, pos - b);
+    t.responseProtocolNumber = parseProtocolAt(line, s, pos);
     while (pos < len && isSpace(line[pos]!)) pos++;
     if (pos < len) {
       s = pos;
       while (pos < len && !isSpace(line[pos]!)) pos++;
-      t.statusCode = line.slice(s, pos);
-      t.statusNumber = parseStatus(t.statusCode);
+      t.setStatusCode(s - b, pos - b);
+      const v = parsePositiveIntWsAt(line, s, pos);
+      t.statusNumber = v >= 100 && v <= 999 ? v : -1;
       while (pos < len && isSpace(line[pos]!)) pos++;
-      if (pos < len) t.statusMessage = line.slice(pos);
+      if (pos < len) {
+        t.setStatusMessage(pos - b, len - b);
+      }
     }
     if (t.responseProtocolNumber === PROTO_INVALID) this.event(t, 'RESPONSE_INVALID_PROTOCOL');
     if (t.statusNumber < 0) this.event(t, 'RESPONSE_INVALID_STATUS');
@@ -1072,8 +1272,7 @@ export class HttpParser implements HttpConnectionParser {
       return;
     }
     const status = t.statusNumber;
-    const isConnect = t.method !== null && t.methodKnown && eqNoCase(t.method, 'connect');
-    if (isConnect && status >= 200 && status <= 299) {
+    if (t.isConnect && status >= 200 && status <= 299) {
       this.responseComplete();
       return;
     }
@@ -1085,7 +1284,7 @@ export class HttpParser implements HttpConnectionParser {
       this.enterTunnel(up === undefined ? 'upgrade' : latin1(up.value));
       return;
     }
-    if (status === 100 && te === undefined && (cl === undefined || parseContentLength(cl.value) <= 0)) {
+    if (status === 100 && te === undefined && (cl === undefined || parseContentLengthAt(cl.valueStore(), cl.valueStart, cl.valueEnd) <= 0)) {
       if (t.seen100Continue) {
         this.event(t, '100_CONTINUE_ALREADY_SEEN');
         this.fail('repeated_100_continue');
@@ -1094,34 +1293,33 @@ export class HttpParser implements HttpConnectionParser {
       // Interim response: headers dropped, the real status line follows.
       t.seen100Continue = true;
       t.resHeaders.clear();
-      t.generation++;
+      t.resGen++;
       t.responseProgress = 1;
-      this.resState = 'line';
+      this.resState = RS_LINE;
       return;
     }
     let noBody = false;
-    const isHead = t.method !== null && t.methodKnown && eqNoCase(t.method, 'head');
-    if (isHead) noBody = true;
+    if (t.isHead) noBody = true;
     else if ((status >= 100 && status <= 199) || status === 204 || status === 304) {
       if (te === undefined && cl === undefined) noBody = true;
       else this.event(t, 'RESPONSE_BODY_UNEXPECTED');
     }
-    const ce = t.resHeaders.get('content-encoding');
     if (noBody) {
       this.responseComplete();
       return;
     }
-    t.responseBody.setEncoding(ce === undefined ? null : ce.value, this.limits.decompressionLayers);
-    if (te !== undefined && indexOfNoCase(te.value, 'chunked') >= 0) {
-      if (!eqNoCase(te.value, 'chunked')) this.event(t, 'RESPONSE_ABNORMAL_TRANSFER_ENCODING');
+    const ce = t.resHeaders.get('content-encoding');
+    if (ce !== undefined) t.responseBody.setEncoding(ce.value, this.limits.decompressionLayers);
+    if (te !== undefined && indexOfNoCaseAt(te.valueStore(), te.valueStart, te.valueEnd, 'chunked') >= 0) {
+      if (!eqNoCaseAt(te.valueStore(), te.valueStart, te.valueEnd, 'chunked')) this.event(t, 'RESPONSE_ABNORMAL_TRANSFER_ENCODING');
       if (t.responseProtocolNumber < PROTO_1_1) this.event(t, 'RESPONSE_CHUNKED_OLD_PROTO');
       t.responseChunked = true;
       t.responseProgress = 3;
-      this.resState = 'chunk_len';
+      this.resState = RS_CHUNK_LEN;
       return;
     }
     if (cl !== undefined) {
-      const v = parseContentLength(cl.value);
+      const v = parseContentLengthAt(cl.valueStore(), cl.valueStart, cl.valueEnd);
       if (v < 0) {
         this.event(t, 'INVALID_CONTENT_LENGTH_FIELD_IN_RESPONSE');
         this.fail('invalid_response_content_length');
@@ -1134,39 +1332,52 @@ export class HttpParser implements HttpConnectionParser {
       }
       t.responseProgress = 3;
       this.res.left = v;
-      this.resState = 'body_cl';
+      t.responseBody.expect(v);
+      this.resState = RS_BODY_CL;
       return;
     }
     const ct = t.resHeaders.get('content-type');
-    if (ct !== undefined && indexOfNoCase(ct.value, 'multipart/byteranges') >= 0) {
+    if (ct !== undefined && indexOfNoCaseAt(ct.valueStore(), ct.valueStart, ct.valueEnd, 'multipart/byteranges') >= 0) {
       this.event(t, 'RESPONSE_MULTIPART_BYTERANGES');
       this.fail('response_multipart_byteranges');
       return;
     }
     t.responseProgress = 3;
-    this.resState = 'body_close';
+    this.resState = RS_BODY_CLOSE;
   }
 
   private responseComplete(): void {
     const t = this.resTx;
     if (t === null) return;
     t.responseProgress = 5;
-    this.resState = 'idle';
+    t.responseBody.finish();
+    this.resState = RS_IDLE;
     this.res.line.clear();
-    this.res.header = null;
-    const isConnect = t.method !== null && t.methodKnown && eqNoCase(t.method, 'connect');
-    if (isConnect && t.statusNumber >= 200 && t.statusNumber <= 299 && t === this.reqTx) {
+    this.res.ph = PH_NONE;
+    if (t.isConnect && t.statusNumber >= 200 && t.statusNumber <= 299 && t === this.reqTx) {
       this.requestComplete();
       this.enterTunnel('connect');
       return;
     }
     // libhtp yields to the request side at the end of a failed CONNECT's response.
-    if (this.reqState === 'connect_wait') this.resumeRequest();
+    if (this.reqState === RQ_CONNECT_WAIT) this.resumeRequest();
   }
 }
 
-function startsWithHttp(line: Uint8Array): boolean {
-  return line.length >= 4 && eqNoCase(line.subarray(0, 4), 'http');
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Case-insensitive search of a lowercase ASCII string in d[s, e). */
+function indexOfNoCaseAt(d: Uint8Array, s: number, e: number, lower: string): number {
+  const n = lower.length;
+  outer: for (let i = s; i + n <= e; i++) {
+    for (let k = 0; k < n; k++) if (lowerAscii(d[i + k]!) !== lower.charCodeAt(k)) continue outer;
+    return i - s;
+  }
+  return -1;
 }
 
 function isSeparator(c: number): boolean {
@@ -1179,14 +1390,14 @@ function isSeparator(c: number): boolean {
   }
 }
 
-/** libhtp htp_header_has_token: a comma/space separated token equal (case-insensitive) to `token`. */
-function hasToken(v: Uint8Array, token: string): boolean {
-  let i = 0;
-  while (i < v.length) {
-    while (i < v.length && (v[i] === 0x2c || isSpace(v[i]!))) i++;
-    const s = i;
-    while (i < v.length && v[i] !== 0x2c && !isSpace(v[i]!)) i++;
-    if (i > s && eqNoCase(v.subarray(s, i), token)) return true;
+/** libhtp htp_header_has_token: a comma/space separated token in v[s, e) equal (case-insensitive) to `token`. */
+function hasToken(v: Uint8Array, s: number, e: number, token: string): boolean {
+  let i = s;
+  while (i < e) {
+    while (i < e && (v[i] === 0x2c || isSpace(v[i]!))) i++;
+    const ts = i;
+    while (i < e && v[i] !== 0x2c && !isSpace(v[i]!)) i++;
+    if (i > ts && eqNoCaseAt(v, ts, i, token)) return true;
   }
   return false;
 }

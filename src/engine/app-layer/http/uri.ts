@@ -7,6 +7,7 @@
  * Rules and references: ./README.md "URI normalisation".
  */
 import { BESTFIT_REPLACEMENT, bestfit } from './bestfit.js';
+import type { Arena } from './bytes.js';
 
 /** Parsed request target, raw parts (libhtp `parsed_uri_raw`). Each part null when absent. */
 export interface UriParts {
@@ -18,11 +19,6 @@ export interface UriParts {
   path: Uint8Array | null;
   query: Uint8Array | null;
   fragment: Uint8Array | null;
-}
-
-/** Flags raised while normalising (subset of libhtp's tx flags that Suricata turns into events). */
-export interface UriFlags {
-  hostInvalid: boolean;
 }
 
 const SLASH = 0x2f;
@@ -37,68 +33,120 @@ function indexOf(d: Uint8Array, b: number, from: number, to: number): number {
   return -1;
 }
 
-/** libhtp htp_parse_uri: scheme only when the target does not start with '/', authority only after a scheme. */
-export function parseUri(d: Uint8Array): UriParts {
-  const u: UriParts = { scheme: null, username: null, password: null, hostname: null, port: null, path: null, query: null, fragment: null };
-  const len = d.length;
-  if (len === 0) return u;
-  let pos = 0;
-  if (d[0] !== SLASH) {
-    const colon = indexOf(d, COLON, 0, len);
+/**
+ * The parts of a request target as offsets into the array it was parsed from (start -1: the
+ * part is absent). The parser keeps one and refills it per request line: no per-part copies.
+ */
+export class UriSpans {
+  schemeS = -1;
+  schemeE = -1;
+  userS = -1;
+  userE = -1;
+  passS = -1;
+  passE = -1;
+  hostS = -1;
+  hostE = -1;
+  portS = -1;
+  portE = -1;
+  pathS = -1;
+  pathE = -1;
+  queryS = -1;
+  queryE = -1;
+  fragS = -1;
+  fragE = -1;
+}
+
+/** libhtp htp_parse_uri of d[start, end): scheme only when the target does not start with '/', authority only after a scheme. */
+export function parseUriSpans(d: Uint8Array, start: number, end: number, u: UriSpans): void {
+  u.schemeS = u.userS = u.passS = u.hostS = u.portS = u.pathS = u.queryS = u.fragS = -1;
+  u.schemeE = u.userE = u.passE = u.hostE = u.portE = u.pathE = u.queryE = u.fragE = -1;
+  if (end <= start) return;
+  let pos = start;
+  if (d[start] !== SLASH) {
+    const colon = indexOf(d, COLON, start, end);
     if (colon >= 0) {
-      u.scheme = d.slice(0, colon);
+      u.schemeS = start;
+      u.schemeE = colon;
       pos = colon + 1;
     }
   }
-  if (u.scheme !== null && pos + 2 < len && d[pos] === SLASH && d[pos + 1] === SLASH && d[pos + 2] !== SLASH) {
-    const start = pos + 2;
-    pos = start;
-    while (pos < len && d[pos] !== QMARK && d[pos] !== SLASH && d[pos] !== HASH) pos++;
-    let hs = start;
-    let hl = pos - start;
-    const at = indexOf(d, AT, start, pos);
+  if (u.schemeS >= 0 && pos + 2 < end && d[pos] === SLASH && d[pos + 1] === SLASH && d[pos + 2] !== SLASH) {
+    const as = pos + 2;
+    pos = as;
+    while (pos < end && d[pos] !== QMARK && d[pos] !== SLASH && d[pos] !== HASH) pos++;
+    let hs = as;
+    const at = indexOf(d, AT, as, pos);
     if (at >= 0) {
-      const c = indexOf(d, COLON, start, at);
+      const c = indexOf(d, COLON, as, at);
+      u.userS = as;
       if (c >= 0) {
-        u.username = d.slice(start, c);
-        u.password = d.slice(c + 1, at);
+        u.userE = c;
+        u.passS = c + 1;
+        u.passE = at;
       } else {
-        u.username = d.slice(start, at);
+        u.userE = at;
       }
       hs = at + 1;
-      hl = pos - hs;
     }
-    if (hl > 0 && d[hs] === 0x5b) {
-      const rb = indexOf(d, 0x5d, hs, hs + hl);
+    const he = pos;
+    if (he > hs && d[hs] === 0x5b) {
+      const rb = indexOf(d, 0x5d, hs, he);
+      u.hostS = hs;
       if (rb < 0) {
-        u.hostname = d.slice(hs, hs + hl);
+        u.hostE = he;
       } else {
-        u.hostname = d.slice(hs, rb + 1);
-        const c = indexOf(d, COLON, rb + 1, hs + hl);
-        if (c >= 0) u.port = d.slice(c + 1, hs + hl);
+        u.hostE = rb + 1;
+        const c = indexOf(d, COLON, rb + 1, he);
+        if (c >= 0) {
+          u.portS = c + 1;
+          u.portE = he;
+        }
       }
     } else {
-      const c = indexOf(d, COLON, hs, hs + hl);
+      const c = indexOf(d, COLON, hs, he);
+      u.hostS = hs;
       if (c >= 0) {
-        u.port = d.slice(c + 1, hs + hl);
-        u.hostname = d.slice(hs, c);
+        u.portS = c + 1;
+        u.portE = he;
+        u.hostE = c;
       } else {
-        u.hostname = d.slice(hs, hs + hl);
+        u.hostE = he;
       }
     }
   }
   const pstart = pos;
-  while (pos < len && d[pos] !== QMARK && d[pos] !== HASH) pos++;
-  u.path = d.slice(pstart, pos);
-  if (pos === len) return u;
+  while (pos < end && d[pos] !== QMARK && d[pos] !== HASH) pos++;
+  u.pathS = pstart;
+  u.pathE = pos;
+  if (pos === end) return;
   if (d[pos] === QMARK) {
     const qs = pos + 1;
-    while (pos < len && d[pos] !== HASH) pos++;
-    u.query = d.slice(qs, pos);
-    if (pos === len) return u;
+    while (pos < end && d[pos] !== HASH) pos++;
+    u.queryS = qs;
+    u.queryE = pos;
+    if (pos === end) return;
   }
-  if (d[pos] === HASH) u.fragment = d.slice(pos + 1);
-  return u;
+  if (d[pos] === HASH) {
+    u.fragS = pos + 1;
+    u.fragE = end;
+  }
+}
+
+/** libhtp htp_parse_uri, the parts as copies. */
+export function parseUri(d: Uint8Array): UriParts {
+  const u = new UriSpans();
+  parseUriSpans(d, 0, d.length, u);
+  const part = (s: number, e: number): Uint8Array | null => (s < 0 ? null : d.slice(s, e));
+  return {
+    scheme: part(u.schemeS, u.schemeE),
+    username: part(u.userS, u.userE),
+    password: part(u.passS, u.passE),
+    hostname: part(u.hostS, u.hostE),
+    port: part(u.portS, u.portE),
+    path: part(u.pathS, u.pathE),
+    query: part(u.queryS, u.queryE),
+    fragment: part(u.fragS, u.fragE),
+  };
 }
 
 function isXDigit(c: number | undefined): boolean {
@@ -122,37 +170,31 @@ function decodeU(d: Uint8Array, at: number): number {
 
 /**
  * htp_decode_path_inplace with the IDS personality minus lowercasing: %XX and %uXXXX decoded,
- * invalid encodings keep the '%', encoded '/' and '\' decoded, backslashes become '/', runs of
- * '/' compressed to one.
+ * invalid encodings keep the '%', encoded '/' and '\\' decoded, backslashes become '/', runs of
+ * '/' compressed to one. Decodes d[s, e) into out from `o` (room for e - s bytes); returns the
+ * end of the output.
  */
-export function decodePath(d: Uint8Array): Uint8Array {
-  const len = d.length;
-  const out = new Uint8Array(len);
-  let r = 0;
-  let w = 0;
+export function decodePathInto(d: Uint8Array, s: number, e: number, out: Uint8Array, o: number): number {
+  let r = s;
+  let w = o;
   let prevSep = false;
-  while (r < len) {
+  while (r < e) {
     let c = d[r]!;
     if (c === PERCENT) {
-      if (r + 2 < len) {
-        let handled = false;
+      if (r + 2 < e) {
         const n = d[r + 1]!;
         if (n === 0x75 || n === 0x55) {
-          handled = true;
-          if (r + 5 < len && isXDigit(d[r + 2]) && isXDigit(d[r + 3]) && isXDigit(d[r + 4]) && isXDigit(d[r + 5])) {
+          if (r + 5 < e && isXDigit(d[r + 2]) && isXDigit(d[r + 3]) && isXDigit(d[r + 4]) && isXDigit(d[r + 5])) {
             c = decodeU(d, r + 2);
             r += 6;
           } else {
             r++; // invalid %u: keep the '%'
           }
-        }
-        if (!handled) {
-          if (isXDigit(n) && isXDigit(d[r + 2])) {
-            c = x2c(n, d[r + 2]!);
-            r += 3;
-          } else {
-            r++; // invalid encoding: keep the '%'
-          }
+        } else if (isXDigit(n) && isXDigit(d[r + 2])) {
+          c = x2c(n, d[r + 2]!);
+          r += 3;
+        } else {
+          r++; // invalid encoding: keep the '%'
         }
       } else {
         r++;
@@ -169,112 +211,129 @@ export function decodePath(d: Uint8Array): Uint8Array {
       prevSep = false;
     }
   }
-  return out.subarray(0, w);
+  return w;
+}
+
+export function decodePath(d: Uint8Array): Uint8Array {
+  const out = new Uint8Array(d.length);
+  return out.subarray(0, decodePathInto(d, 0, d.length, out, 0));
 }
 
 /**
- * htp_utf8_decode_path_inplace: UTF-8 sequences (overlong forms allowed) become one byte by best
- * fit; an invalid byte becomes '?'; a sequence cut by the end of the path is dropped.
+ * htp_utf8_decode_path_inplace on d[s, e), in place: UTF-8 sequences (overlong forms allowed)
+ * become one byte by best fit; an invalid byte becomes '?'; a sequence cut by the end of the
+ * path is dropped. Returns the new end.
  */
-export function utf8BestfitPath(d: Uint8Array): Uint8Array {
-  let ascii = true;
-  for (const b of d) if (b >= 0x80) { ascii = false; break; }
-  if (ascii) return d;
-  const out = new Uint8Array(d.length);
-  let w = 0;
-  let r = 0;
-  const len = d.length;
-  while (r < len) {
+export function utf8BestfitInPlace(d: Uint8Array, s: number, e: number): number {
+  let r = s;
+  while (r < e && d[r]! < 0x80) r++;
+  if (r === e) return e;
+  let w = r;
+  while (r < e) {
     const b = d[r]!;
-    if (b < 0x80) { out[w++] = b; r++; continue; }
+    if (b < 0x80) { d[w++] = b; r++; continue; }
     let need: number;
     let cp: number;
     if (b >= 0xc0 && b <= 0xdf) { need = 1; cp = b & 0x1f; }
     else if (b >= 0xe0 && b <= 0xef) { need = 2; cp = b & 0x0f; }
     else if (b >= 0xf0 && b <= 0xf7) { need = 3; cp = b & 0x07; }
-    else { out[w++] = BESTFIT_REPLACEMENT; r++; continue; } // invalid lead byte: consumed
+    else { d[w++] = BESTFIT_REPLACEMENT; r++; continue; } // invalid lead byte: consumed
     let k = 1;
     let ok = true;
     while (k <= need) {
-      if (r + k >= len) { ok = false; break; }
+      if (r + k >= e) { ok = false; break; }
       const cb = d[r + k]!;
       if ((cb & 0xc0) !== 0x80) { ok = false; break; }
       cp = (cp << 6) | (cb & 0x3f);
       k++;
     }
     if (ok) {
-      out[w++] = bestfit(cp);
+      d[w++] = bestfit(cp);
       r += need + 1;
-    } else if (r + k >= len) {
+    } else if (r + k >= e) {
       // Incomplete sequence at the end: libhtp consumes it without output.
-      r = len;
+      r = e;
     } else {
       // Invalid continuation: '?' replaces the bytes so far; the offending byte starts anew.
-      out[w++] = BESTFIT_REPLACEMENT;
+      d[w++] = BESTFIT_REPLACEMENT;
       r += k;
     }
   }
-  return out.subarray(0, w);
+  return w;
 }
 
-/** htp_normalize_uri_path_inplace: RFC 3986 5.2.4 remove_dot_segments, libhtp's variant. */
-export function removeDotSegments(d: Uint8Array): Uint8Array {
-  const data = d.slice();
-  const len = data.length;
-  let r = 0;
-  let w = 0;
+export function utf8BestfitPath(d: Uint8Array): Uint8Array {
+  const out = d.slice();
+  return out.subarray(0, utf8BestfitInPlace(out, 0, out.length));
+}
+
+/** htp_normalize_uri_path_inplace on data[s, e), in place (RFC 3986 5.2.4 remove_dot_segments, libhtp's variant); returns the new end. */
+export function removeDotSegmentsInPlace(data: Uint8Array, s: number, e: number): number {
+  let r = s;
+  let w = s;
   let c = -1;
-  while (r < len && w < len) {
+  while (r < e && w < e) {
     if (c === -1) c = data[r++]!;
     if (c === 0x2e) {
-      if (r + 1 < len && data[r] === 0x2e && data[r + 1] === SLASH) { c = -1; r += 2; continue; }
-      if (r < len && data[r] === SLASH) { c = -1; r += 1; continue; }
+      if (r + 1 < e && data[r] === 0x2e && data[r + 1] === SLASH) { c = -1; r += 2; continue; }
+      if (r < e && data[r] === SLASH) { c = -1; r += 1; continue; }
     }
     if (c === SLASH) {
-      if (r + 1 < len && data[r] === 0x2e && data[r + 1] === SLASH) { c = SLASH; r += 2; continue; }
-      if (r + 1 === len && data[r] === 0x2e) { c = SLASH; r += 1; continue; }
-      if (r + 2 < len && data[r] === 0x2e && data[r + 1] === 0x2e && data[r + 2] === SLASH) {
+      if (r + 1 < e && data[r] === 0x2e && data[r + 1] === SLASH) { c = SLASH; r += 2; continue; }
+      if (r + 1 === e && data[r] === 0x2e) { c = SLASH; r += 1; continue; }
+      if (r + 2 < e && data[r] === 0x2e && data[r + 1] === 0x2e && data[r + 2] === SLASH) {
         c = SLASH;
         r += 3;
-        while (w > 0 && data[w - 1] !== SLASH) w--;
-        if (w > 0) w--;
+        while (w > s && data[w - 1] !== SLASH) w--;
+        if (w > s) w--;
         continue;
       }
-      if (r + 2 === len && data[r] === 0x2e && data[r + 1] === 0x2e) {
+      if (r + 2 === e && data[r] === 0x2e && data[r + 1] === 0x2e) {
         c = SLASH;
         r += 2;
-        while (w > 0 && data[w - 1] !== SLASH) w--;
-        if (w > 0) w--;
+        while (w > s && data[w - 1] !== SLASH) w--;
+        if (w > s) w--;
         continue;
       }
     }
-    if (c === 0x2e && r === len) { r++; continue; }
-    if (c === 0x2e && r + 1 === len && data[r] === 0x2e) { r += 2; continue; }
+    if (c === 0x2e && r === e) { r++; continue; }
+    if (c === 0x2e && r + 1 === e && data[r] === 0x2e) { r += 2; continue; }
     data[w++] = c;
-    while (r < len && data[r] !== SLASH && w < len) data[w++] = data[r++]!;
+    while (r < e && data[r] !== SLASH && w < e) data[w++] = data[r++]!;
     c = -1;
   }
-  return data.subarray(0, w);
+  return w;
+}
+
+export function removeDotSegments(d: Uint8Array): Uint8Array {
+  const data = d.slice();
+  return data.subarray(0, removeDotSegmentsInPlace(data, 0, data.length));
+}
+
+/** Normalised path of d[s, e) written to out from `o` (room for e - s bytes): decode, UTF-8 best fit (IDS), dot segments. Returns the end. */
+export function normalizePathInto(d: Uint8Array, s: number, e: number, out: Uint8Array, o: number): number {
+  let w = decodePathInto(d, s, e, out, o);
+  w = utf8BestfitInPlace(out, o, w);
+  return removeDotSegmentsInPlace(out, o, w);
 }
 
 /** Normalised path: decode, UTF-8 best fit (IDS), dot segments. */
 export function normalizePath(path: Uint8Array): Uint8Array {
-  return removeDotSegments(utf8BestfitPath(decodePath(path)));
+  const out = new Uint8Array(path.length);
+  return out.subarray(0, normalizePathInto(path, 0, path.length, out, 0));
 }
 
 /**
  * htp_urldecode_inplace with the URLENCODED decoder context as Suricata configures it: %XX
  * decoded, %u not decoded (kept, invalid encoding), invalid encodings keep the '%', '+' kept.
+ * d[s, e) into out from `o`; returns the end.
  */
-export function urlDecodeParams(d: Uint8Array): Uint8Array {
-  if (indexOf(d, PERCENT, 0, d.length) < 0) return d;
-  const len = d.length;
-  const out = new Uint8Array(len);
-  let r = 0;
-  let w = 0;
-  while (r < len) {
+export function urlDecodeParamsInto(d: Uint8Array, s: number, e: number, out: Uint8Array, o: number): number {
+  let r = s;
+  let w = o;
+  while (r < e) {
     let c = d[r]!;
-    if (c === PERCENT && r + 2 < len && isXDigit(d[r + 1]) && isXDigit(d[r + 2])) {
+    if (c === PERCENT && r + 2 < e && isXDigit(d[r + 1]) && isXDigit(d[r + 2])) {
       c = x2c(d[r + 1]!, d[r + 2]!);
       r += 3;
     } else {
@@ -282,25 +341,28 @@ export function urlDecodeParams(d: Uint8Array): Uint8Array {
     }
     out[w++] = c;
   }
-  return out.subarray(0, w);
+  return w;
+}
+
+export function urlDecodeParams(d: Uint8Array): Uint8Array {
+  if (indexOf(d, PERCENT, 0, d.length) < 0) return d;
+  const out = new Uint8Array(d.length);
+  return out.subarray(0, urlDecodeParamsInto(d, 0, d.length, out, 0));
 }
 
 /**
  * htp_urldecode_inplace in the URL_PATH context (used for userinfo, hostname and fragment):
- * like the params decoder but %u decoded (IDS) and '+' kept.
+ * like the params decoder but %u decoded (IDS) and '+' kept. d[s, e) into out from `o`; returns the end.
  */
-export function urlDecodeUriPart(d: Uint8Array): Uint8Array {
-  if (indexOf(d, PERCENT, 0, d.length) < 0) return d;
-  const len = d.length;
-  const out = new Uint8Array(len);
-  let r = 0;
-  let w = 0;
-  while (r < len) {
+export function urlDecodeUriPartInto(d: Uint8Array, s: number, e: number, out: Uint8Array, o: number): number {
+  let r = s;
+  let w = o;
+  while (r < e) {
     let c = d[r]!;
-    if (c === PERCENT && r + 2 < len) {
+    if (c === PERCENT && r + 2 < e) {
       const n = d[r + 1]!;
       if (n === 0x75 || n === 0x55) {
-        if (r + 5 < len && isXDigit(d[r + 2]) && isXDigit(d[r + 3]) && isXDigit(d[r + 4]) && isXDigit(d[r + 5])) {
+        if (r + 5 < e && isXDigit(d[r + 2]) && isXDigit(d[r + 3]) && isXDigit(d[r + 4]) && isXDigit(d[r + 5])) {
           const c1 = x2c(d[r + 2]!, d[r + 3]!);
           const c2 = x2c(d[r + 4]!, d[r + 5]!);
           c = c1 === 0 ? c2 : bestfit((c1 << 8) | c2);
@@ -313,7 +375,13 @@ export function urlDecodeUriPart(d: Uint8Array): Uint8Array {
     } else r++;
     out[w++] = c;
   }
-  return out.subarray(0, w);
+  return w;
+}
+
+export function urlDecodeUriPart(d: Uint8Array): Uint8Array {
+  if (indexOf(d, PERCENT, 0, d.length) < 0) return d;
+  const out = new Uint8Array(d.length);
+  return out.subarray(0, urlDecodeUriPartInto(d, 0, d.length, out, 0));
 }
 
 /** ASCII lowercase copy. */
@@ -335,13 +403,17 @@ export function normalizeHostname(h: Uint8Array): Uint8Array {
 
 /** Positive decimal with optional LWS around (htp_parse_positive_integer_whitespace); -1 when invalid. */
 export function parsePositiveIntWs(d: Uint8Array, base = 10): number {
-  const len = d.length;
-  let pos = 0;
-  while (pos < len && (d[pos] === 0x20 || d[pos] === 0x09)) pos++;
-  if (pos === len) return -1;
+  return parsePositiveIntWsAt(d, 0, d.length, base);
+}
+
+/** `parsePositiveIntWs` of d[s, e). */
+export function parsePositiveIntWsAt(d: Uint8Array, s: number, e: number, base = 10): number {
+  let pos = s;
+  while (pos < e && (d[pos] === 0x20 || d[pos] === 0x09)) pos++;
+  if (pos === e) return -1;
   let v = 0;
   let digits = 0;
-  while (pos < len) {
+  while (pos < e) {
     const c = d[pos]!;
     let dv: number;
     if (c >= 0x30 && c <= 0x39) dv = c - 0x30;
@@ -354,7 +426,7 @@ export function parsePositiveIntWs(d: Uint8Array, base = 10): number {
     pos++;
   }
   if (digits === 0) return -1;
-  while (pos < len) {
+  while (pos < e) {
     if (d[pos] !== 0x20 && d[pos] !== 0x09) return -1;
     pos++;
   }
@@ -389,40 +461,67 @@ export interface HostPort {
   invalid: boolean;
 }
 
-/** libhtp htp_parse_hostport for a Host header value: trims, IPv6 in brackets, port after ':'. */
-export function parseHostPort(value: Uint8Array): HostPort {
-  let s = 0;
-  let e = value.length;
-  while (s < e && isSpace(value[s]!)) s++;
-  while (e > s && isSpace(value[e - 1]!)) e--;
-  const d = value.subarray(s, e);
-  const len = d.length;
-  if (len === 0) return { hostname: null, port: -1, invalid: true };
-  if (d[0] === 0x5b) {
-    const rb = indexOf(d, 0x5d, 0, len);
-    if (rb < 0) return { hostname: null, port: -1, invalid: true };
-    const hostname = toLower(d.slice(0, rb + 1));
-    if (rb + 1 === len) return { hostname, port: -1, invalid: false };
-    if (d[rb + 1] === COLON) return { hostname, ...portOf(d.subarray(rb + 2)) };
-    return { hostname, port: -1, invalid: true };
+/** ASCII-lowercased copy of d[s, e). */
+function lowerCopy(d: Uint8Array, s: number, e: number): Uint8Array {
+  const out = new Uint8Array(e - s);
+  for (let i = s; i < e; i++) {
+    const c = d[i]!;
+    out[i - s] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
   }
-  const colon = indexOf(d, COLON, 0, len);
-  if (colon < 0) {
-    const hostname = toLower(d.slice());
-    return { hostname, port: -1, invalid: !validateHostname(hostname) };
-  }
-  let he = colon;
-  while (he > 0 && isSpace(d[he - 1]!)) he--;
-  const hostname = toLower(d.slice(0, he));
-  const p = portOf(d.subarray(colon + 1));
-  return { hostname, port: p.port, invalid: p.invalid || !validateHostname(hostname) };
+  return out;
 }
 
-function portOf(d: Uint8Array): { port: number; invalid: boolean } {
-  if (d.length === 0) return { port: -1, invalid: true };
-  const p = parsePositiveIntWs(d);
-  if (p > 0 && p < 65536) return { port: p, invalid: false };
-  return { port: -1, invalid: true };
+/**
+ * libhtp htp_parse_hostport for a Host header value d[vs, ve): trims, IPv6 in brackets, port
+ * after ':'. Fills `out` (the hostname a lowercased copy).
+ */
+export function parseHostPortAt(d: Uint8Array, vs: number, ve: number, out: HostPort): void {
+  let s = vs;
+  let e = ve;
+  while (s < e && isSpace(d[s]!)) s++;
+  while (e > s && isSpace(d[e - 1]!)) e--;
+  out.hostname = null;
+  out.port = -1;
+  out.invalid = true;
+  if (s === e) return;
+  if (d[s] === 0x5b) {
+    const rb = indexOf(d, 0x5d, s, e);
+    if (rb < 0) return;
+    out.hostname = lowerCopy(d, s, rb + 1);
+    if (rb + 1 === e) out.invalid = false;
+    else if (d[rb + 1] === COLON) portAt(d, rb + 2, e, out);
+    return;
+  }
+  const colon = indexOf(d, COLON, s, e);
+  if (colon < 0) {
+    out.hostname = lowerCopy(d, s, e);
+    out.invalid = !validateHostname(out.hostname);
+    return;
+  }
+  let he = colon;
+  while (he > s && isSpace(d[he - 1]!)) he--;
+  const hostname = lowerCopy(d, s, he);
+  out.hostname = hostname;
+  portAt(d, colon + 1, e, out);
+  if (!validateHostname(hostname)) out.invalid = true;
+}
+
+/** libhtp htp_parse_hostport for a Host header value. */
+export function parseHostPort(value: Uint8Array): HostPort {
+  const out: HostPort = { hostname: null, port: -1, invalid: true };
+  parseHostPortAt(value, 0, value.length, out);
+  return out;
+}
+
+function portAt(d: Uint8Array, s: number, e: number, out: HostPort): void {
+  out.port = -1;
+  out.invalid = true;
+  if (s === e) return;
+  const p = parsePositiveIntWsAt(d, s, e);
+  if (p > 0 && p < 65536) {
+    out.port = p;
+    out.invalid = false;
+  }
 }
 
 /** htp_is_space: SP, \f, \v, \t, \r, \n. */
@@ -430,25 +529,46 @@ export function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0c || c === 0x0b || c === 0x09 || c === 0x0d || c === 0x0a;
 }
 
-function concat(parts: (Uint8Array | string)[]): Uint8Array {
-  let n = 0;
-  const bufs = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
-  for (const b of bufs) n += b.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const b of bufs) { out.set(b, o); o += b.length; }
-  return out;
-}
+let scratch = new Uint8Array(2048);
+/** Length of the URI the last normalizedUriOf call wrote. */
+export let normalizedLength = 0;
 
 /**
- * Suricata's normalised URI (SCHTPGenerateNormalizedUri with uri-include-all off): normalised
- * path, then "?" + the query %-decoded (URLENCODED context), then "#" + the fragment
- * %-decoded (URL_PATH context). Scheme, userinfo, host and port of an absolute URI are left out.
+ * Suricata's normalised URI (SCHTPGenerateNormalizedUri with uri-include-all off) of the target
+ * `u` was parsed from (`d`): normalised path, then "?" + the query %-decoded (URLENCODED
+ * context), then "#" + the fragment %-decoded (URL_PATH context). Scheme, userinfo, host and
+ * port of an absolute URI are left out. Built in a shared scratch array (every step writes at
+ * most what it reads), then copied once into the arena: returns its offset in `arena.last`
+ * (length in `normalizedLength`).
  */
+export function normalizedUriOf(d: Uint8Array, u: UriSpans, arena: Arena): number {
+  const need = (u.pathE - u.pathS) + (u.queryE - u.queryS) + (u.fragE - u.fragS) + 2;
+  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
+  const out = scratch;
+  let w = 0;
+  if (u.pathS >= 0) w = normalizePathInto(d, u.pathS, u.pathE, out, 0);
+  if (u.queryS >= 0) {
+    out[w++] = QMARK;
+    w = urlDecodeParamsInto(d, u.queryS, u.queryE, out, w);
+  }
+  if (u.fragS >= 0) {
+    out[w++] = HASH;
+    w = urlDecodeUriPartInto(d, u.fragS, u.fragE, out, w);
+  }
+  normalizedLength = w;
+  return arena.put(out, 0, w);
+}
+
+/** `normalizedUriOf` for parts given as arrays. */
 export function normalizedUri(parts: UriParts): Uint8Array {
-  const segs: (Uint8Array | string)[] = [];
+  const segs: Uint8Array[] = [];
   if (parts.path !== null) segs.push(normalizePath(parts.path));
-  if (parts.query !== null) segs.push('?', urlDecodeParams(parts.query));
-  if (parts.fragment !== null) segs.push('#', urlDecodeUriPart(parts.fragment));
-  return concat(segs);
+  if (parts.query !== null) segs.push(Uint8Array.of(QMARK), urlDecodeParams(parts.query));
+  if (parts.fragment !== null) segs.push(Uint8Array.of(HASH), urlDecodeUriPart(parts.fragment));
+  let n = 0;
+  for (const b of segs) n += b.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const b of segs) { out.set(b, o); o += b.length; }
+  return out;
 }
