@@ -110,7 +110,11 @@ class Resolved {
   ) {}
 }
 const RESOLVED = new Map<string, Resolved>();
-const DIR_BIT: Record<string, number> = { to_server: 1, to_client: 2 };
+
+/** 1 to_server, 2 to_client, 0 anything else a JavaScript caller may pass. */
+function dirBit(d: string): number {
+  return d === 'to_server' ? 1 : d === 'to_client' ? 2 : 0;
+}
 for (const [n, s] of BY_NAME) {
   if (s.multi) continue;
   const dirs = (s.directions.includes('to_server') ? 1 : 0) | (s.directions.includes('to_client') ? 2 : 0);
@@ -207,7 +211,7 @@ export function httpBuffer(tx: HttpTx, name: HttpBufferName, dir?: HttpDirection
   const r = RESOLVED.get(name);
   if (r === undefined) return null;
   const d = dir ?? r.first;
-  const bit = DIR_BIT[d] ?? 0;
+  const bit = dirBit(d);
   if ((r.dirs & bit) === 0) return null;
   const req = bit === 1;
   switch (r.id) {

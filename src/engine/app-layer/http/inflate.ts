@@ -64,21 +64,20 @@ function buildHuff(h: Huff, lengths: Uint8Array, n: number): boolean {
   }
   offs[1] = 0;
   for (let len = 1; len < 15; len++) offs[len + 1] = offs[len]! + count[len]!;
+  // canonical codes (MSB first) for the fast table, bit-reversed for the LSB-first stream
+  let code = 0;
+  for (let len = 1; len < 16; len++) {
+    code = (code + (len === 1 ? 0 : count[len - 1]!)) << 1;
+    nextCode[len] = code;
+  }
   const symbol = h.symbol;
-  for (let s = 0; s < n; s++) if (lengths[s] !== 0) symbol[offs[lengths[s]!]!++] = s;
-  // fast table: canonical codes (MSB first) bit-reversed for the LSB-first stream
   const fast = h.fast;
   const fb = h.fastBits;
   fast.fill(0);
-  let code = 0;
-  count[0] = 0;
-  for (let len = 1; len < 16; len++) {
-    code = (code + count[len - 1]!) << 1;
-    nextCode[len] = code;
-  }
   for (let s = 0; s < n; s++) {
     const len = lengths[s]!;
     if (len === 0) continue;
+    symbol[offs[len]!++] = s;
     const c = nextCode[len]!;
     nextCode[len] = c + 1;
     if (len > fb) continue;
@@ -547,9 +546,19 @@ export class Inflater {
         if (d >= n) {
           out.copyWithin(o, o - d, o - d + n);
           o += n;
-        } else {
+        } else if (n < 32) {
           // overlapping: byte by byte repeats the last d bytes, as LZ77 means
           for (const stop = o + n; o < stop; o++) out[o] = out[o - d]!;
+        } else {
+          // the same repetition in doubling runs: after k copied bytes the last d + k repeat with period d
+          const stop = o + n;
+          let span = d;
+          while (o < stop) {
+            const k = Math.min(span, stop - o);
+            out.copyWithin(o, o - span, o - span + k);
+            o += k;
+            span += k;
+          }
         }
         this.outPos = o;
         this.produced += n;

@@ -568,6 +568,12 @@ export class HttpParser implements HttpConnectionParser {
   // ---------------------------------------------------------------- request side
 
   private runRequest(d: Uint8Array, p: number, end: number): void {
+    this.requestLoop(d, p, end);
+    // the segment is the caller's: an open header block must not stay a range of it
+    if (this.reqTx !== null) this.spill(this.reqTx.reqRaw, this.req);
+  }
+
+  private requestLoop(d: Uint8Array, p: number, end: number): void {
     while (this.state === 'http') {
       const t = this.reqTx;
       switch (this.reqState) {
@@ -826,30 +832,54 @@ export class HttpParser implements HttpConnectionParser {
     t.hostPort = t.uriPort ?? -1;
   }
 
-  /** One header-block line (the one takeLine found, with its ending), request or response, headers or trailers. */
+  /**
+   * One header-block line (the one takeLine found, with its ending), request or response,
+   * headers or trailers. A block that starts in the segment being parsed stays a range of it
+   * (`seg`) until it ends (one copy into the arena) or the segment does (`spill`); otherwise its
+   * lines go into the side's scratch.
+   */
   private headerLine(t: Tx, request: boolean): void {
     const side = request ? this.req : this.res;
     const sc = side.raw;
+    const lb = this.lb;
+    const ls = this.ls;
+    const le = this.le;
     let raw = request ? t.reqRaw : t.resRaw;
     if (raw === null) {
       raw = new RawBlock();
       if (request) t.reqRaw = raw;
       else t.resRaw = raw;
-      sc.length = 0;
+      if (lb !== side.line.buf) {
+        raw.seg = true;
+        raw.buf = lb;
+        raw.base = ls;
+      } else {
+        sc.length = 0;
+        raw.buf = sc.buf;
+      }
     } else if (!raw.open) {
       // trailers, or the final response's headers after 100 Continue: the block grows again
       sc.length = 0;
       sc.append(raw.buf, raw.base, raw.base + raw.length);
       raw.open = true;
       raw.moved();
+      raw.buf = sc.buf;
+      raw.base = 0;
     }
-    const rs = sc.length;
-    sc.append(this.lb, this.ls, this.le);
-    const re = sc.length;
-    const rb = sc.buf;
-    raw.buf = rb;
-    raw.base = 0;
-    raw.length = re;
+    let rs: number;
+    if (raw.seg && lb === raw.buf && ls === raw.base + raw.length) {
+      rs = ls;
+      raw.length = le - raw.base;
+    } else {
+      this.spill(raw, side);
+      rs = sc.length;
+      sc.append(lb, ls, le);
+      raw.buf = sc.buf;
+      raw.length = sc.length;
+    }
+    const rb = raw.buf;
+    const base = raw.base;
+    const re = rs + (le - ls);
     if (request) t.reqGen++;
     else t.resGen++;
     if (isEmptyLine(rb, rs, re)) {
@@ -865,13 +895,13 @@ export class HttpParser implements HttpConnectionParser {
       if (side.ph === PH_NONE) {
         this.event(t, request ? 'INVALID_REQUEST_FIELD_FOLDING' : 'INVALID_RESPONSE_FIELD_FOLDING');
         side.ph = PH_RAW;
-        side.phS = rs;
-        side.phE = ce;
+        side.phS = rs - base;
+        side.phE = ce - base;
         side.headerFolded = false;
       } else {
         if (side.ph === PH_RAW) {
           side.headerBuf.length = 0;
-          side.headerBuf.append(rb, side.phS, side.phE);
+          side.headerBuf.append(rb, base + side.phS, base + side.phE);
           side.ph = PH_FOLDED;
         }
         side.headerBuf.append(rb, rs, ce);
@@ -881,18 +911,31 @@ export class HttpParser implements HttpConnectionParser {
     }
     this.flushHeader(t, request);
     side.ph = PH_RAW;
-    side.phS = rs;
-    side.phE = ce;
+    side.phS = rs - base;
+    side.phE = ce - base;
     side.headerFolded = false;
   }
 
-  /** End of a header block: its bytes move from the side's scratch into the tx's own storage. */
+  /** An open block that is a range of the segment moves into the side's scratch (the segment is the caller's). */
+  private spill(raw: RawBlock | null, side: Side): void {
+    if (raw === null || !raw.seg) return;
+    const sc = side.raw;
+    sc.length = 0;
+    sc.append(raw.buf, raw.base, raw.base + raw.length);
+    raw.buf = sc.buf;
+    raw.base = 0;
+    raw.seg = false;
+    raw.moved();
+  }
+
+  /** End of a header block: its bytes move from the segment or the side's scratch into the tx's own storage. */
   private closeRaw(t: Tx, request: boolean): void {
     const raw = request ? t.reqRaw : t.resRaw;
     if (raw === null || !raw.open) return;
-    raw.base = this.arena.put(raw.buf, 0, raw.length);
+    raw.base = this.arena.put(raw.buf, raw.base, raw.base + raw.length);
     raw.buf = this.arena.last;
     raw.open = false;
+    raw.seg = false;
     raw.moved();
   }
 
@@ -917,10 +960,24 @@ export class HttpParser implements HttpConnectionParser {
     const s = raw !== null ? base + side.phS : base;
     const e = raw !== null ? base + side.phE : base + side.headerBuf.length;
     let flags = side.headerFolded ? HttpHeaderFlags.FOLDED : 0;
+    // One pass over the name: up to ':' (or NUL), token check, lookup hash (FNV-1a as tx.ts
+    // nameHash) of the name without the LWS before the colon.
     let colon = s;
-    while (colon < e && data[colon] !== 0 && data[colon] !== 0x3a) colon++;
+    let h = 0x811c9dc5;
+    let hAtNe = h;
+    let ne = s;
+    let bad = false;
+    for (; colon < e; colon++) {
+      const ch = data[colon]!;
+      if (ch === 0x3a || ch === 0) break;
+      if (TOKEN[ch] === 0) bad = true;
+      h = Math.imul(h ^ (ch >= 0x41 && ch <= 0x5a ? ch + 0x20 : ch), 0x01000193);
+      if (ch !== 0x20 && ch !== 0x09) {
+        ne = colon + 1;
+        hAtNe = h;
+      }
+    }
     let ns: number;
-    let ne: number;
     let vs: number;
     let ve: number;
     let hash: number;
@@ -933,30 +990,21 @@ export class HttpParser implements HttpConnectionParser {
         if (!(t.onceFlags & ONCE_RES_COLON)) { t.onceFlags |= ONCE_RES_COLON; this.event(t, 'RESPONSE_FIELD_MISSING_COLON'); }
       }
       ns = ne = s;
-      hash = nameHash(data, s, s);
+      hash = EMPTY_NAME_HASH;
       ve = s;
       while (ve < e && data[ve] !== 0) ve++;
       vs = s;
       while (vs < ve && isLws(data[vs]!)) vs++;
       while (ve > vs && isLws(data[ve - 1]!)) ve--;
     } else {
-      let invalid = colon === s;
-      ne = colon;
-      while (ne > s && isLws(data[ne - 1]!)) { ne--; invalid = true; }
-      ns = s;
-      // token check and lookup hash in one pass (FNV-1a as tx.ts nameHash)
-      let h = 0x811c9dc5;
-      for (let i = s; i < ne; i++) {
-        const ch = data[i]!;
-        if (ch < 32 || ch > 126 || isSeparator(ch)) invalid = true;
-        h = Math.imul(h ^ lowerAscii(ch), 0x01000193);
-      }
-      hash = h;
-      if (invalid) {
+      // empty name, LWS before the colon, or a non-token byte
+      if (colon === s || ne < colon || bad) {
         flags |= HttpHeaderFlags.INVALID;
         const bit = request ? ONCE_REQ_INVALID : ONCE_RES_INVALID;
         if (!(t.onceFlags & bit)) { t.onceFlags |= bit; this.event(t, request ? 'REQUEST_HEADER_INVALID' : 'RESPONSE_HEADER_INVALID'); }
       }
+      ns = s;
+      hash = hAtNe;
       vs = colon + 1;
       while (vs < e && isLws(data[vs]!)) vs++;
       ve = vs;
@@ -1012,8 +1060,8 @@ export class HttpParser implements HttpConnectionParser {
       this.reqState = RQ_FINALIZE;
       return;
     }
-    const te = t.reqHeaders.get('transfer-encoding');
-    const cl = t.reqHeaders.get('content-length');
+    const te = t.reqHeaders.te;
+    const cl = t.reqHeaders.cl;
     let mode: 'chunked' | 'cl' | 'none' | 'invalid' = 'none';
     if (te !== undefined) {
       if (!hasToken(te.valueStore(), te.valueStart, te.valueEnd, 'chunked')) {
@@ -1034,7 +1082,7 @@ export class HttpParser implements HttpConnectionParser {
       }
     }
     // Host: the URI's authority wins; the header fills in when the URI has none.
-    const hh = t.reqHeaders.get('host');
+    const hh = t.reqHeaders.host;
     if (hh === undefined) {
       if (t.requestProtocolNumber >= PROTO_1_1) this.event(t, 'MISSING_HOST_HEADER');
     } else {
@@ -1054,7 +1102,7 @@ export class HttpParser implements HttpConnectionParser {
       }
       hp.hostname = null;
     }
-    const ce = t.reqHeaders.get('content-encoding');
+    const ce = t.reqHeaders.ce;
     if (ce !== undefined) t.requestBody.setEncoding(ce.value, this.limits.decompressionLayers);
     if (mode === 'invalid') {
       // libhtp: undeterminable request body framing is a stream error.
@@ -1129,6 +1177,11 @@ export class HttpParser implements HttpConnectionParser {
   // ---------------------------------------------------------------- response side
 
   private runResponse(d: Uint8Array, p: number, end: number): void {
+    this.responseLoop(d, p, end);
+    if (this.resTx !== null) this.spill(this.resTx.resRaw, this.res);
+  }
+
+  private responseLoop(d: Uint8Array, p: number, end: number): void {
     while (this.state === 'http') {
       const t = this.resTx;
       switch (this.resState) {
@@ -1276,10 +1329,10 @@ export class HttpParser implements HttpConnectionParser {
       this.responseComplete();
       return;
     }
-    const te = t.resHeaders.get('transfer-encoding');
-    const cl = t.resHeaders.get('content-length');
+    const te = t.resHeaders.te;
+    const cl = t.resHeaders.cl;
     if (status === 101 && te === undefined && cl === undefined) {
-      const up = t.resHeaders.get('upgrade');
+      const up = t.resHeaders.upgrade;
       this.responseComplete();
       this.enterTunnel(up === undefined ? 'upgrade' : latin1(up.value));
       return;
@@ -1308,7 +1361,7 @@ export class HttpParser implements HttpConnectionParser {
       this.responseComplete();
       return;
     }
-    const ce = t.resHeaders.get('content-encoding');
+    const ce = t.resHeaders.ce;
     if (ce !== undefined) t.responseBody.setEncoding(ce.value, this.limits.decompressionLayers);
     if (te !== undefined && indexOfNoCaseAt(te.valueStore(), te.valueStart, te.valueEnd, 'chunked') >= 0) {
       if (!eqNoCaseAt(te.valueStore(), te.valueStart, te.valueEnd, 'chunked')) this.event(t, 'RESPONSE_ABNORMAL_TRANSFER_ENCODING');
@@ -1336,7 +1389,7 @@ export class HttpParser implements HttpConnectionParser {
       this.resState = RS_BODY_CL;
       return;
     }
-    const ct = t.resHeaders.get('content-type');
+    const ct = t.resHeaders.ct;
     if (ct !== undefined && indexOfNoCaseAt(ct.valueStore(), ct.valueStart, ct.valueEnd, 'multipart/byteranges') >= 0) {
       this.event(t, 'RESPONSE_MULTIPART_BYTERANGES');
       this.fail('response_multipart_byteranges');
@@ -1380,15 +1433,12 @@ function indexOfNoCaseAt(d: Uint8Array, s: number, e: number, lower: string): nu
   return -1;
 }
 
-function isSeparator(c: number): boolean {
-  switch (c) {
-    case 0x28: case 0x29: case 0x3c: case 0x3e: case 0x40: case 0x2c: case 0x3b: case 0x3a: case 0x5c: case 0x22:
-    case 0x2f: case 0x5b: case 0x5d: case 0x3f: case 0x3d: case 0x7b: case 0x7d: case 0x20: case 0x09:
-      return true;
-    default:
-      return false;
-  }
-}
+/** 1 for bytes allowed in a header name (RFC 2616 token: CHAR except CTLs and separators), else 0. */
+const TOKEN = new Uint8Array(256);
+for (let c = 32; c <= 126; c++) TOKEN[c] = 1;
+for (const c of '()<>@,;:\\"/[]?={} \t') TOKEN[c.charCodeAt(0)] = 0;
+
+const EMPTY_NAME_HASH = nameHash(EMPTY, 0, 0);
 
 /** libhtp htp_header_has_token: a comma/space separated token in v[s, e) equal (case-insensitive) to `token`. */
 function hasToken(v: Uint8Array, s: number, e: number, token: string): boolean {

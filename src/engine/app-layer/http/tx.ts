@@ -8,7 +8,7 @@
  * and kept.
  */
 import type { BodyAcc } from './body.js';
-import { type Arena, EMPTY, eqBytesNoCase, latin1, lowerAscii } from './bytes.js';
+import { type Arena, EMPTY, eqBytesNoCase, latin1, lowerAscii, sliceOf } from './bytes.js';
 import type { HttpEventName, HttpHeader, HttpProgress, HttpTx } from './types.js';
 
 /** The implementation behind an `HttpTx` handed out by `HttpParser` (anything else is a programmer error). */
@@ -45,11 +45,13 @@ export class RawBlock {
   base = 0;
   length = 0;
   open = true;
+  /** While open: `buf` is the segment being parsed (not yet copied anywhere). */
+  seg = false;
   private view: Uint8Array | null = null;
 
-  /** The block's bytes: a copy while open (the scratch is reused), else a view made once. */
+  /** The block's bytes: a copy while open (the scratch is reused, the segment is the caller's), else a view made once. */
   bytes(): Uint8Array {
-    if (this.open) return this.buf.slice(this.base, this.base + this.length);
+    if (this.open) return sliceOf(this.buf, this.base, this.base + this.length);
     return (this.view ??= this.buf.subarray(this.base, this.base + this.length));
   }
 
@@ -135,13 +137,13 @@ export class Header implements HttpHeader {
   get name(): Uint8Array {
     if (this.nameView !== null) return this.nameView;
     if (this.ns === this.ne) return (this.nameView = EMPTY);
-    if (this.transient) return this.store().slice(this.nameStart, this.nameEnd);
+    if (this.transient) return sliceOf(this.store(), this.nameStart, this.nameEnd);
     return (this.nameView = this.store().subarray(this.nameStart, this.nameEnd));
   }
 
   get value(): Uint8Array {
     if (this.valueView !== null) return this.valueView;
-    if (this.joined === null && this.transient) return this.store().slice(this.valueStart, this.valueEnd);
+    if (this.joined === null && this.transient) return sliceOf(this.store(), this.valueStart, this.valueEnd);
     return (this.valueView = this.valueStore().subarray(this.valueStart, this.valueEnd));
   }
 
@@ -171,10 +173,24 @@ export class Header implements HttpHeader {
 /** Past this many entries lookups go through a hash index instead of a scan. */
 const SCAN_MAX = 16;
 
+const K_TE = keyHash('transfer-encoding');
+const K_CL = keyHash('content-length');
+const K_HOST = keyHash('host');
+const K_CE = keyHash('content-encoding');
+const K_CT = keyHash('content-type');
+const K_UPGRADE = keyHash('upgrade');
+
 /** Header table: first-seen order, case-insensitive lookup. */
 export class HeaderTable {
   readonly list: Header[] = [];
   private index: Map<number, Header> | null = null;
+  /** The entries the parser consults for framing, kept as they are added. */
+  te: Header | undefined = undefined;
+  cl: Header | undefined = undefined;
+  host: Header | undefined = undefined;
+  ce: Header | undefined = undefined;
+  ct: Header | undefined = undefined;
+  upgrade: Header | undefined = undefined;
 
   /** The entry whose name equals d[s, e) case-insensitively (`hash` = nameHash of it). */
   find(d: Uint8Array, s: number, e: number, hash: number): Header | undefined {
@@ -199,6 +215,13 @@ export class HeaderTable {
 
   add(h: Header): void {
     this.list.push(h);
+    const k = h.hash;
+    if (k === K_TE) { if (h.nameIsKey('transfer-encoding')) this.te = h; }
+    else if (k === K_CL) { if (h.nameIsKey('content-length')) this.cl = h; }
+    else if (k === K_HOST) { if (h.nameIsKey('host')) this.host = h; }
+    else if (k === K_CE) { if (h.nameIsKey('content-encoding')) this.ce = h; }
+    else if (k === K_CT) { if (h.nameIsKey('content-type')) this.ct = h; }
+    else if (k === K_UPGRADE && h.nameIsKey('upgrade')) this.upgrade = h;
     if (this.index !== null) {
       this.indexOne(h);
     } else if (this.list.length > SCAN_MAX) {
@@ -220,6 +243,7 @@ export class HeaderTable {
   clear(): void {
     this.list.length = 0;
     this.index = null;
+    this.te = this.cl = this.host = this.ce = this.ct = this.upgrade = undefined;
   }
 }
 

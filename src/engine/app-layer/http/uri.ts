@@ -7,7 +7,7 @@
  * Rules and references: ./README.md "URI normalisation".
  */
 import { BESTFIT_REPLACEMENT, bestfit } from './bestfit.js';
-import type { Arena } from './bytes.js';
+import { type Arena, sliceOf } from './bytes.js';
 
 /** Parsed request target, raw parts (libhtp `parsed_uri_raw`). Each part null when absent. */
 export interface UriParts {
@@ -136,7 +136,7 @@ export function parseUriSpans(d: Uint8Array, start: number, end: number, u: UriS
 export function parseUri(d: Uint8Array): UriParts {
   const u = new UriSpans();
   parseUriSpans(d, 0, d.length, u);
-  const part = (s: number, e: number): Uint8Array | null => (s < 0 ? null : d.slice(s, e));
+  const part = (s: number, e: number): Uint8Array | null => (s < 0 ? null : sliceOf(d, s, e));
   return {
     scheme: part(u.schemeS, u.schemeE),
     username: part(u.userS, u.userE),
@@ -263,7 +263,7 @@ export function utf8BestfitInPlace(d: Uint8Array, s: number, e: number): number 
 }
 
 export function utf8BestfitPath(d: Uint8Array): Uint8Array {
-  const out = d.slice();
+  const out = sliceOf(d, 0, d.length);
   return out.subarray(0, utf8BestfitInPlace(out, 0, out.length));
 }
 
@@ -306,7 +306,7 @@ export function removeDotSegmentsInPlace(data: Uint8Array, s: number, e: number)
 }
 
 export function removeDotSegments(d: Uint8Array): Uint8Array {
-  const data = d.slice();
+  const data = sliceOf(d, 0, d.length);
   return data.subarray(0, removeDotSegmentsInPlace(data, 0, data.length));
 }
 
@@ -389,7 +389,7 @@ export function toLower(d: Uint8Array): Uint8Array {
   let i = 0;
   while (i < d.length && !(d[i]! >= 0x41 && d[i]! <= 0x5a)) i++;
   if (i === d.length) return d;
-  const out = d.slice();
+  const out = sliceOf(d, 0, d.length);
   for (; i < out.length; i++) if (out[i]! >= 0x41 && out[i]! <= 0x5a) out[i]! += 0x20;
   return out;
 }

@@ -47,19 +47,27 @@ test('tx fields and buffers stay as parsed when the caller reuses its Buffer seg
   feed(req, 'request', req.length);
   feed(res, 'response', res.length);
   assert.deepEqual(everything(p.txs[0]!), want);
-  const q = new HttpParser();
-  const feedq = (src: Buffer, dir: 'request' | 'response'): void => {
-    for (let o = 0; o < src.length; o += 7) {
-      const n = Math.min(7, src.length - o);
-      const seg = Buffer.from(src.subarray(o, o + n));
-      if (dir === 'request') q.request(seg, 0, n);
-      else q.response(seg, 0, n);
-      seg.fill(0x5a);
-    }
-  };
-  feedq(req, 'request');
-  feedq(res, 'response');
-  assert.deepEqual(everything(q.txs[0]!), want);
+  // every two-segment split of each direction, and 7-byte segments; each segment reused after use
+  const splits: number[][] = [[7]];
+  for (let c = 1; c < Math.max(req.length, res.length); c++) splits.push([c]);
+  for (const [cut] of splits) {
+    const q = new HttpParser();
+    const feedq = (src: Buffer, dir: 'request' | 'response'): void => {
+      const bounds = cut === 7 ? Array.from({ length: Math.ceil(src.length / 7) }, (_, i) => i * 7) : [0, Math.min(cut!, src.length)];
+      for (let k = 0; k < bounds.length; k++) {
+        const o = bounds[k]!;
+        const e = k + 1 < bounds.length ? bounds[k + 1]! : src.length;
+        if (e <= o) continue;
+        const seg = Buffer.from(src.subarray(o, e));
+        if (dir === 'request') q.request(seg, 0, seg.length);
+        else q.response(seg, 0, seg.length);
+        seg.fill(0x5a);
+      }
+    };
+    feedq(req, 'request');
+    feedq(res, 'response');
+    assert.deepEqual(everything(q.txs[0]!), want, `split at ${cut}`);
+  }
 });
 
 test('a gzip body split inside a code decodes right when the first segment is reused', () => {
