@@ -27,6 +27,8 @@ function once(): number {
   const p = new HttpParser();
   let r = 0;
   let s = 0;
+  let uris = 0;
+  let headers = 0;
   // interleave: requests run a little ahead of responses, as on the wire
   while (r < reqStream.length || s < resStream.length) {
     if (r < reqStream.length) {
@@ -40,13 +42,14 @@ function once(): number {
       s += n;
     }
     for (const t of p.txs) {
-      httpBuffer(t, 'http.uri');
-      httpBuffer(t, 'http.header');
+      if (httpBuffer(t, 'http.uri') !== null) uris++;
+      if (httpBuffer(t, 'http.header') !== null) headers++;
     }
     const last = p.txs[p.txs.length - 1];
     if (last) p.release(last.id);
   }
-  if (p.counters.transactions !== 64 || p.state !== 'http') throw new Error(`bench parse broken: ${p.counters.transactions} ${p.state}`);
+  // every tx is inspected at least once with both buffers present
+  if (p.counters.transactions !== 64 || p.state !== 'http' || uris < 64 || headers < 64) throw new Error(`bench parse broken: ${p.counters.transactions} ${p.state} ${uris} ${headers}`);
   return reqStream.length + resStream.length;
 }
 

@@ -122,6 +122,37 @@ for (const [n, s] of BY_NAME) {
   RESOLVED.set(n, new Resolved(key !== undefined ? B_VALUE : ID_OF[s.name]!, dirs, s.directions[0]!, key ?? ''));
 }
 
+const R_URI = RESOLVED.get('http.uri');
+const R_HEADER = RESOLVED.get('http.header');
+const R_HOST = RESOLVED.get('http.host');
+const R_USER_AGENT = RESOLVED.get('http.user_agent');
+const R_METHOD = RESOLVED.get('http.method');
+const R_URI_RAW = RESOLVED.get('http.uri.raw');
+const R_REQUEST_BODY = RESOLVED.get('http.request_body');
+const R_RESPONSE_BODY = RESOLVED.get('http.response_body');
+const R_FILE_DATA = RESOLVED.get('file.data');
+const R_COOKIE = RESOLVED.get('http.cookie');
+
+/**
+ * The most used names by comparison (names given as literals are interned: these are pointer
+ * compares), the others and the aliases through the map.
+ */
+function resolve(name: string): Resolved | undefined {
+  switch (name) {
+    case 'http.uri': return R_URI;
+    case 'http.header': return R_HEADER;
+    case 'http.host': return R_HOST;
+    case 'http.user_agent': return R_USER_AGENT;
+    case 'http.method': return R_METHOD;
+    case 'http.uri.raw': return R_URI_RAW;
+    case 'http.request_body': return R_REQUEST_BODY;
+    case 'http.response_body': return R_RESPONSE_BODY;
+    case 'file.data': return R_FILE_DATA;
+    case 'http.cookie': return R_COOKIE;
+    default: return RESOLVED.get(name);
+  }
+}
+
 /** The spec of a buffer by its name, sticky-buffer alias or legacy content modifier. */
 export function httpBufferSpec(name: string): HttpBufferSpec | undefined {
   return BY_NAME.get(name);
@@ -208,7 +239,7 @@ function headerBlock(t: Tx, list: readonly Header[], skip: string | null, line: 
  */
 export function httpBuffer(tx: HttpTx, name: HttpBufferName, dir?: HttpDirection): Uint8Array | null {
   const t = asTx(tx);
-  const r = RESOLVED.get(name);
+  const r = resolve(name);
   if (r === undefined) return null;
   const d = dir ?? r.first;
   const bit = dirBit(d);

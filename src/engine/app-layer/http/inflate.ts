@@ -31,16 +31,27 @@ const DIST_BASE = Uint16Array.from([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65,
 const DIST_EXTRA = Uint8Array.from([0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]);
 const CL_ORDER = Uint8Array.from([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
 
+const EMPTY_OUT = new Uint8Array(0);
+
 /**
  * Canonical Huffman table: count of codes per length and symbols sorted by code (the canonical
- * decoder's view), plus `fast`: for every FAST_BITS-bit input window (LSB first), the code it
- * starts with as (length << 16 | symbol), 0 when that code is longer or does not exist.
+ * decoder's view), plus `fast`: for every fastBits-bit input window (LSB first), the code it
+ * starts with as (length << 16 | symbol), 0 when that code is longer or does not exist. The fast
+ * table of a block's codes is filled once the block has decoded LAZY symbols (`slow` counts
+ * them): building it costs more than a short block decodes.
  */
 class Huff {
   readonly count = new Uint16Array(16);
   readonly symbol: Uint16Array;
   readonly fast: Uint32Array;
   readonly fastBits: number;
+  /** Code lengths the fast table is to be built from: n at off of lengths. */
+  lengths: Uint8Array = EMPTY_OUT;
+  off = 0;
+  n = 0;
+  /** Symbols decoded without the fast table; ready once it is built. */
+  slow = 0;
+  ready = false;
   constructor(maxSymbols: number, fastBits: number) {
     this.symbol = new Uint16Array(maxSymbols);
     this.fastBits = fastBits;
@@ -48,14 +59,21 @@ class Huff {
   }
 }
 
+/** Canonical decodes in a block before its fast table is built. */
+const LAZY = 48;
+
 const offs = new Uint16Array(16);
 const nextCode = new Uint16Array(16);
 
-/** Fills `h` from code lengths[0, n); false for an over-subscribed set (incomplete sets are allowed, as zlib does for distances). */
-function buildHuff(h: Huff, lengths: Uint8Array, n: number): boolean {
+/**
+ * Fills `h`'s canonical tables from code lengths[off, off + n); false for an over-subscribed
+ * set (incomplete sets are allowed, as zlib does for distances). The fast table follows on
+ * demand (`buildFast`), or now when `eager`.
+ */
+function buildHuff(h: Huff, lengths: Uint8Array, off: number, n: number, eager: boolean): boolean {
   const count = h.count;
   count.fill(0);
-  for (let s = 0; s < n; s++) count[lengths[s]!]!++;
+  for (let s = 0; s < n; s++) count[lengths[off + s]!]!++;
   let left = 1;
   for (let len = 1; len < 16; len++) {
     left <<= 1;
@@ -64,27 +82,44 @@ function buildHuff(h: Huff, lengths: Uint8Array, n: number): boolean {
   }
   offs[1] = 0;
   for (let len = 1; len < 15; len++) offs[len + 1] = offs[len]! + count[len]!;
-  // canonical codes (MSB first) for the fast table, bit-reversed for the LSB-first stream
+  const symbol = h.symbol;
+  for (let s = 0; s < n; s++) {
+    const len = lengths[off + s]!;
+    if (len !== 0) symbol[offs[len]!++] = s;
+  }
+  h.lengths = lengths;
+  h.off = off;
+  h.n = n;
+  h.slow = 0;
+  h.ready = false;
+  if (eager) buildFast(h);
+  return true;
+}
+
+/** The fast table of `h` from the code lengths it was built from. */
+function buildFast(h: Huff): void {
+  const count = h.count;
+  const lengths = h.lengths;
+  const off = h.off;
+  // canonical codes (MSB first), bit-reversed for the LSB-first stream
   let code = 0;
   for (let len = 1; len < 16; len++) {
     code = (code + (len === 1 ? 0 : count[len - 1]!)) << 1;
     nextCode[len] = code;
   }
-  const symbol = h.symbol;
   const fast = h.fast;
   const fb = h.fastBits;
   fast.fill(0);
-  for (let s = 0; s < n; s++) {
-    const len = lengths[s]!;
+  for (let s = 0; s < h.n; s++) {
+    const len = lengths[off + s]!;
     if (len === 0) continue;
-    symbol[offs[len]!++] = s;
     const c = nextCode[len]!;
     nextCode[len] = c + 1;
     if (len > fb) continue;
     const entry = (len << 16) | s;
     for (let k = REV[c << (FAST_MAX - len)]!; k < fast.length; k += 1 << len) fast[k] = entry;
   }
-  return true;
+  h.ready = true;
 }
 
 /** Widest fast table; REV[x] is x's FAST_MAX bits reversed. */
@@ -106,9 +141,9 @@ function fixedTables(): [Huff, Huff] {
     for (let s = 256; s < 280; s++) l[s] = 7;
     for (let s = 280; s < 288; s++) l[s] = 8;
     FIXED_LIT = new Huff(288, LIT_FAST_BITS);
-    buildHuff(FIXED_LIT, l, 288);
+    buildHuff(FIXED_LIT, l, 0, 288, true);
     FIXED_DIST = new Huff(30, DIST_FAST_BITS);
-    buildHuff(FIXED_DIST, new Uint8Array(30).fill(5), 30);
+    buildHuff(FIXED_DIST, new Uint8Array(30).fill(5), 0, 30, true);
   }
   return [FIXED_LIT, FIXED_DIST];
 }
@@ -122,8 +157,6 @@ const WINDOW = 32768;
 const OUT_SIZE = WINDOW * 2;
 /** Bytes readable past the input end (the 32-bit window reads up to 3 beyond the last byte). */
 const PAD = 4;
-
-const EMPTY_OUT = new Uint8Array(0);
 
 const S_FRAME = 0;
 const S_BLOCK = 1;
@@ -253,6 +286,13 @@ export class Inflater {
   }
 
   private decode(h: Huff): number {
+    if (!h.ready) {
+      if (h.slow < LAZY) {
+        h.slow++;
+        return this.decodeSlow(h);
+      }
+      buildFast(h);
+    }
     const b = this.bit;
     const e = h.fast[this.window(b) & ((1 << h.fastBits) - 1)]!;
     const len = e >>> 16;
@@ -447,7 +487,7 @@ export class Inflater {
       lengths[CL_ORDER[i]!] = v;
     }
     const lencode = dyn.lencode;
-    if (!buildHuff(lencode, lengths, 19)) return BAD;
+    if (!buildHuff(lencode, lengths, 0, 19, true)) return BAD;
     lengths.fill(0);
     let index = 0;
     while (index < hlit + hdist) {
@@ -479,8 +519,8 @@ export class Inflater {
       }
     }
     if (lengths[256] === 0) return BAD;
-    if (!buildHuff(dyn.lit, lengths, hlit)) return BAD;
-    if (!buildHuff(dyn.dist, lengths.subarray(hlit, hlit + hdist), hdist)) return BAD;
+    if (!buildHuff(dyn.lit, lengths, 0, hlit, false)) return BAD;
+    if (!buildHuff(dyn.dist, lengths, hlit, hdist, false)) return BAD;
     this.lit = dyn.lit;
     this.dist = dyn.dist;
     return 0;
