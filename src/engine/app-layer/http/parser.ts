@@ -11,7 +11,7 @@
  */
 import { type BodyOwner, BodyAcc } from './body.js';
 import { Arena, ByteBuf, EMPTY, copyInto, eqNoCaseAt, fromLatin1, latin1, lowerAscii } from './bytes.js';
-import { Header, RawBlock, Tx, nameHash } from './tx.js';
+import { Header, Piece, RawBlock, Tx, nameHash } from './tx.js';
 import {
   DEFAULT_HTTP_LIMITS,
   HttpHeaderFlags,
@@ -1050,7 +1050,7 @@ export class HttpParser implements HttpConnectionParser {
       this.fail('too_many_headers');
       return;
     }
-    table.add(new Header(raw, data, base, ns - base, ne - base, vs - base, ve - base, flags, hash));
+    table.add(new Header(raw ?? new Piece(data, base, e - base), ns - base, ne - base, vs - base, ve - base, flags, hash));
   }
 
   /** End of a request header block (headers, or trailers after a chunked body). */

@@ -61,35 +61,36 @@ export class RawBlock {
   }
 }
 
+/** Bytes a header's name and value ranges are in when they are not a line of the raw block: a folded header's joined lines, a repeated header's joined value. */
+export class Piece {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly base: number,
+    readonly length: number,
+  ) {}
+}
+
 export class Header implements HttpHeader {
   flags: number;
   /** `nameHash` of the name. */
   readonly hash: number;
-  /** Next header with the same hash in the table index. */
-  nextSame: Header | null = null;
   /**
    * Where the name and (until replaced) the value are: the tx's raw header block when the header
-   * is one line of it (ranges relative to the block, which moves), else own bytes (folded lines)
-   * at `ownOff` of `own`.
+   * is one line of it (ranges relative to the block, which moves), else a piece with the folded
+   * lines joined.
    */
-  private readonly raw: RawBlock | null;
-  private readonly own: Uint8Array;
-  private readonly ownOff: number;
+  private readonly at: RawBlock | Piece;
   private readonly ns: number;
   private readonly ne: number;
   private readonly vs: number;
   private readonly ve: number;
-  /** Joined value of a repeated header (joinedLen bytes at joinedOff of joined), replacing the range. */
-  private joined: Uint8Array | null = null;
-  private joinedOff = 0;
-  private joinedLen = 0;
+  /** Joined value of a repeated header, replacing the range. */
+  private joined: Piece | null = null;
   private nameView: Uint8Array | null = null;
   private valueView: Uint8Array | null = null;
 
-  constructor(raw: RawBlock | null, own: Uint8Array, ownOff: number, ns: number, ne: number, vs: number, ve: number, flags: number, hash: number) {
-    this.raw = raw;
-    this.own = own;
-    this.ownOff = ownOff;
+  constructor(at: RawBlock | Piece, ns: number, ne: number, vs: number, ve: number, flags: number, hash: number) {
+    this.at = at;
     this.ns = ns;
     this.ne = ne;
     this.vs = vs;
@@ -100,16 +101,13 @@ export class Header implements HttpHeader {
 
   /** The array the name is in, at [nameStart, nameEnd). */
   store(): Uint8Array {
-    return this.raw === null ? this.own : this.raw.buf;
-  }
-  private get base(): number {
-    return this.raw === null ? this.ownOff : this.raw.base;
+    return this.at.buf;
   }
   get nameStart(): number {
-    return this.base + this.ns;
+    return this.at.base + this.ns;
   }
   get nameEnd(): number {
-    return this.base + this.ne;
+    return this.at.base + this.ne;
   }
   get nameLength(): number {
     return this.ne - this.ns;
@@ -117,21 +115,21 @@ export class Header implements HttpHeader {
 
   /** The array the value is in, at [valueStart, valueEnd). */
   valueStore(): Uint8Array {
-    return this.joined ?? this.store();
+    return this.joined === null ? this.at.buf : this.joined.buf;
   }
   get valueStart(): number {
-    return this.joined === null ? this.base + this.vs : this.joinedOff;
+    return this.joined === null ? this.at.base + this.vs : this.joined.base;
   }
   get valueEnd(): number {
-    return this.joined === null ? this.base + this.ve : this.joinedOff + this.joinedLen;
+    return this.joined === null ? this.at.base + this.ve : this.joined.base + this.joined.length;
   }
   get valueLength(): number {
-    return this.joined === null ? this.ve - this.vs : this.joinedLen;
+    return this.joined === null ? this.ve - this.vs : this.joined.length;
   }
 
-  /** While the block is still in the parser's scratch, readers get copies (the scratch is reused). */
+  /** While the block is still in the parser's scratch or segment, readers get copies (those are reused). */
   private get transient(): boolean {
-    return this.raw !== null && this.raw.open;
+    return this.at instanceof RawBlock && this.at.open;
   }
 
   get name(): Uint8Array {
@@ -149,9 +147,7 @@ export class Header implements HttpHeader {
 
   /** Repeated header: the value becomes `len` bytes at `off` of `store` (libhtp joins with ", "). */
   setValue(store: Uint8Array, off: number, len: number): void {
-    this.joined = store;
-    this.joinedOff = off;
-    this.joinedLen = len;
+    this.joined = new Piece(store, off, len);
     this.valueView = null;
   }
 
@@ -183,7 +179,8 @@ const K_UPGRADE = keyHash('upgrade');
 /** Header table: first-seen order, case-insensitive lookup. */
 export class HeaderTable {
   readonly list: Header[] = [];
-  private index: Map<number, Header> | null = null;
+  /** Built past SCAN_MAX entries: entries by hash. */
+  private index: Map<number, Header[]> | null = null;
   /** The entries the parser consults for framing, kept as they are added. */
   te: Header | undefined = undefined;
   cl: Header | undefined = undefined;
@@ -198,7 +195,8 @@ export class HeaderTable {
       for (const h of this.list) if (h.hash === hash && h.nameIs(d, s, e)) return h;
       return undefined;
     }
-    for (let h = this.index.get(hash) ?? null; h !== null; h = h.nextSame) if (h.nameIs(d, s, e)) return h;
+    const same = this.index.get(hash);
+    if (same !== undefined) for (const h of same) if (h.nameIs(d, s, e)) return h;
     return undefined;
   }
 
@@ -209,7 +207,8 @@ export class HeaderTable {
       for (const h of this.list) if (h.hash === hash && h.nameIsKey(key)) return h;
       return undefined;
     }
-    for (let h = this.index.get(hash) ?? null; h !== null; h = h.nextSame) if (h.nameIsKey(key)) return h;
+    const same = this.index.get(hash);
+    if (same !== undefined) for (const h of same) if (h.nameIsKey(key)) return h;
     return undefined;
   }
 
@@ -232,8 +231,9 @@ export class HeaderTable {
 
   private indexOne(h: Header): void {
     const idx = this.index!;
-    h.nextSame = idx.get(h.hash) ?? null;
-    idx.set(h.hash, h);
+    const same = idx.get(h.hash);
+    if (same === undefined) idx.set(h.hash, [h]);
+    else same.push(h);
   }
 
   get size(): number {
