@@ -10,11 +10,30 @@
  * body. No per-line tuples, views, strings or closures.
  */
 import { type BodyOwner, BodyAcc } from './body.js';
-import { Arena, ByteBuf, EMPTY, copyInto, eqNoCaseAt, fromLatin1, latin1, lowerAscii } from './bytes.js';
-import { Header, Piece, RawBlock, Tx, nameHash } from './tx.js';
+import { Arena, ByteBuf, EMPTY, eqNoCaseAt, fromLatin1, latin1 } from './bytes.js';
+import {
+  LF,
+  M_CONNECT,
+  M_HEAD,
+  PROTO_0_9,
+  PROTO_1_1,
+  PROTO_INVALID,
+  chompEnd,
+  chunkExt,
+  hasToken,
+  indexOfNoCaseAt,
+  isChunkCtl,
+  isEmptyLine,
+  methodAt,
+  parseChunkLengthAt,
+  parseContentLengthAt,
+  parseProtocolAt,
+  sameBytes,
+} from './fields.js';
+import { HeaderBlocks, PH_NONE, Side, spill } from './headers.js';
+import { Tx } from './tx.js';
 import {
   DEFAULT_HTTP_LIMITS,
-  HttpHeaderFlags,
   type HttpConnectionParser,
   type HttpCounters,
   type HttpEventName,
@@ -32,154 +51,11 @@ import {
   normalizedLength,
   normalizedUriOf,
   parseHostPortAt,
-  parsePositiveIntWs,
   parsePositiveIntWsAt,
   parseUriSpans,
   urlDecodeUriPart,
   validateHostname,
 } from './uri.js';
-
-const LF = 0x0a;
-const CR = 0x0d;
-
-/** libhtp's method table (htp_convert_method_to_number): exact, case-sensitive. */
-const METHODS = [
-  'GET', 'PUT', 'POST', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE',
-  'LOCK', 'UNLOCK', 'VERSION-CONTROL', 'CHECKOUT', 'UNCHECKOUT', 'CHECKIN', 'UPDATE', 'LABEL', 'REPORT', 'MKWORKSPACE',
-  'MKACTIVITY', 'BASELINE-CONTROL', 'MERGE', 'INVALID', 'HEAD',
-].map(fromLatin1);
-const M_CONNECT = 4;
-const M_HEAD = 27;
-
-/** Index in METHODS of d[s, e), -1 when not a libhtp method. */
-function methodAt(d: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  if (n < 3 || n > 16) return -1;
-  outer: for (let k = 0; k < METHODS.length; k++) {
-    const m = METHODS[k]!;
-    if (m.length !== n) continue;
-    for (let i = 0; i < n; i++) if (d[s + i] !== m[i]) continue outer;
-    return k;
-  }
-  return -1;
-}
-
-export function isKnownMethod(m: Uint8Array): boolean {
-  return methodAt(m, 0, m.length) >= 0;
-}
-
-/** Protocol numbers (libhtp HTP_PROTOCOL_*). */
-export const PROTO_INVALID = -2;
-export const PROTO_UNKNOWN = -1;
-export const PROTO_0_9 = 9;
-export const PROTO_1_0 = 100;
-export const PROTO_1_1 = 101;
-
-function isLws(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-/** libhtp-rs parse_protocol: "HTTP" (any case), optional whitespace, "/", leading zeros, .9 / 1.0 / 1.1. */
-export function parseProtocol(d: Uint8Array): number {
-  return parseProtocolAt(d, 0, d.length);
-}
-
-function parseProtocolAt(d: Uint8Array, s: number, n: number): number {
-  let p = s;
-  while (p < n && isSpace(d[p]!)) p++;
-  if (p + 4 > n || !eqNoCaseAt(d, p, p + 4, 'http')) return PROTO_INVALID;
-  p += 4;
-  while (p < n && isSpace(d[p]!)) p++;
-  if (p >= n || d[p] !== 0x2f) return PROTO_INVALID;
-  p++;
-  while (p < n && (isSpace(d[p]!) || d[p] === 0x30)) p++;
-  const c0 = p < n ? d[p] : -1;
-  const c1 = p + 1 < n ? d[p + 1] : -1;
-  const c2 = p + 2 < n ? d[p + 2] : -1;
-  let v: number;
-  if (c0 === 0x2e && c1 === 0x39) v = PROTO_0_9;
-  else if (c0 === 0x31 && c1 === 0x2e && c2 === 0x30) v = PROTO_1_0;
-  else if (c0 === 0x31 && c1 === 0x2e && c2 === 0x31) v = PROTO_1_1;
-  else return PROTO_INVALID;
-  p += v === PROTO_0_9 ? 2 : 3;
-  while (p < n && isSpace(d[p]!)) p++;
-  return p === n ? v : PROTO_INVALID;
-}
-
-/** libhtp htp_parse_status: digits with optional LWS, 100..999, else -1. */
-export function parseStatus(d: Uint8Array): number {
-  const v = parsePositiveIntWs(d);
-  return v >= 100 && v <= 999 ? v : -1;
-}
-
-/** libhtp htp_parse_content_length: junk before the digits skipped, junk after ignored; -1 when no digits. */
-export function parseContentLength(d: Uint8Array): number {
-  return parseContentLengthAt(d, 0, d.length);
-}
-
-function parseContentLengthAt(d: Uint8Array, s: number, e: number): number {
-  let p = s;
-  while (p < e && !(d[p]! >= 0x30 && d[p]! <= 0x39)) p++;
-  if (p === e) return -1;
-  let v = 0;
-  while (p < e && d[p]! >= 0x30 && d[p]! <= 0x39) {
-    v = v * 10 + (d[p]! - 0x30);
-    if (v > Number.MAX_SAFE_INTEGER) return -1;
-    p++;
-  }
-  return v;
-}
-
-/** Chunk-size line: leading control chars skipped, hex digits, the rest cut off; null when invalid. */
-export function parseChunkLength(line: Uint8Array): { len: number; ext: boolean } | null {
-  const v = parseChunkLengthAt(line, 0, line.length);
-  return v < 0 ? null : { len: v, ext: chunkExt };
-}
-
-/** Set by parseChunkLengthAt: the line had a ';' after the size. */
-let chunkExt = false;
-
-/** `parseChunkLength` of d[s, e): the length, -1 when invalid (`chunkExt` tells about an extension). */
-function parseChunkLengthAt(d: Uint8Array, s: number, e: number): number {
-  let p = s;
-  while (p < e && isChunkCtl(d[p]!)) p++;
-  const ds = p;
-  let v = 0;
-  while (p < e) {
-    const c = d[p]!;
-    let dv: number;
-    if (c >= 0x30 && c <= 0x39) dv = c - 0x30;
-    else if (c >= 0x61 && c <= 0x66) dv = c - 0x57;
-    else if (c >= 0x41 && c <= 0x46) dv = c - 0x37;
-    else break;
-    v = v * 16 + dv;
-    p++;
-  }
-  if (p === ds || v > 0x7fffffff) return -1;
-  let ext = false;
-  for (let i = p; i < e; i++) if (d[i] === 0x3b) ext = true;
-  chunkExt = ext;
-  return v;
-}
-
-function isChunkCtl(c: number): boolean {
-  return c === CR || c === LF || c === 0x20 || c === 0x09 || c === 0x0b || c === 0x0c;
-}
-
-/** End of d[s, e) without its LF / CRLF endings (htp_chomp, which removes repeated endings). */
-function chompEnd(d: Uint8Array, s: number, e: number): number {
-  let n = e;
-  while (n > s && d[n - 1] === LF) {
-    n--;
-    if (n > s && d[n - 1] === CR) n--;
-  }
-  return n;
-}
-
-/** htp_is_line_empty: "\n" or "\r\n". */
-function isEmptyLine(d: Uint8Array, s: number, e: number): boolean {
-  return e - s === 1 || (e - s === 2 && d[s] === CR);
-}
 
 // request states
 const RQ_IDLE = 0;
@@ -202,40 +78,6 @@ const RS_CHUNK_LEN = 5;
 const RS_CHUNK_DATA = 6;
 const RS_CHUNK_END = 7;
 
-// pending header kinds
-const PH_NONE = 0;
-/** One line of the tx's raw header block: [phS, phE) of it. */
-const PH_RAW = 1;
-/** Folded lines joined in `headerBuf`. */
-const PH_FOLDED = 2;
-
-class Side {
-  /** Partial line waiting for its LF. */
-  readonly line = new ByteBuf(256);
-  /** The open raw header block of the current tx (RawBlock), until its end. */
-  readonly raw = new ByteBuf(1024);
-  /** Header being assembled (chomped), see PH_*. */
-  ph = PH_NONE;
-  phS = 0;
-  phE = 0;
-  readonly headerBuf = new ByteBuf(256);
-  headerFolded = false;
-  /** Body bytes left (Content-Length) or chunk bytes left. */
-  left = 0;
-
-  /** Length of the pending header (it counts against the field limit with the next line). */
-  get pendingLength(): number {
-    return this.ph === PH_NONE ? 0 : this.ph === PH_RAW ? this.phE - this.phS : this.headerBuf.length;
-  }
-}
-
-// once-per-tx flag bits
-const ONCE_REQ_COLON = 1;
-const ONCE_REQ_INVALID = 2;
-const ONCE_RES_COLON = 8;
-const ONCE_RES_INVALID = 16;
-
-const COMMA = 0x2c;
 const NOT_SEEN = '/libhtp::request_uri_not_seen';
 
 export interface HttpParserOptions {
@@ -277,6 +119,7 @@ export class HttpParser implements HttpConnectionParser {
   private readonly hostPort: HostPort = { hostname: null, port: -1, invalid: true };
   private scratch: ByteBuf | null = null;
   private readonly bodyOwner: BodyOwner;
+  private readonly headers: HeaderBlocks;
   /** Storage of everything the transactions own. */
   private readonly arena = new Arena();
   /** TCP server port when known (kept for the framework; libhtp as Suricata uses it does not compare it). */
@@ -293,6 +136,18 @@ export class HttpParser implements HttpConnectionParser {
       bodyBomb: () => { counters.decompressionBombs++; },
       bodyDecodeError: () => { counters.decompressionErrors++; },
     };
+    this.headers = new HeaderBlocks({
+      limits: this.limits,
+      arena: this.arena,
+      parsing: () => this.state === 'http',
+      event: (t, name) => { this.event(t, name); },
+      limitHit: (kind) => { this.limitHit(kind); },
+      fail: (reason) => { this.fail(reason); },
+      blockDone: (t, request) => {
+        if (request) this.requestHeadersDone(t);
+        else this.responseHeadersDone(t);
+      },
+    });
   }
 
   get txs(): readonly HttpTx[] {
@@ -408,8 +263,8 @@ export class HttpParser implements HttpConnectionParser {
       this.requestLine(this.reqTx, line, 0, line.length, EMPTY, 0, 0);
     }
     if (this.reqState === RQ_HEADERS && this.reqTx !== null) {
-      this.closeRaw(this.reqTx, true);
-      this.flushHeader(this.reqTx, true);
+      this.headers.close(this.reqTx, true);
+      this.headers.flush(this.req, this.reqTx, true);
       this.requestHeadersDone(this.reqTx);
     }
     const rs = this.reqState;
@@ -425,8 +280,8 @@ export class HttpParser implements HttpConnectionParser {
     const t = this.resTx;
     if (t === null) return;
     if (this.resState === RS_HEADERS) {
-      this.closeRaw(t, false);
-      this.flushHeader(t, false);
+      this.headers.close(t, false);
+      this.headers.flush(this.res, t, false);
       this.responseHeadersDone(t);
     }
     if ((this.state as HttpParserState) !== 'http') return;
@@ -570,7 +425,7 @@ export class HttpParser implements HttpConnectionParser {
   private runRequest(d: Uint8Array, p: number, end: number): void {
     this.requestLoop(d, p, end);
     // the segment is the caller's: an open header block must not stay a range of it
-    if (this.reqTx !== null) this.spill(this.reqTx.reqRaw, this.req);
+    if (this.reqTx !== null) spill(this.reqTx.reqRaw, this.req);
   }
 
   private requestLoop(d: Uint8Array, p: number, end: number): void {
@@ -604,7 +459,7 @@ export class HttpParser implements HttpConnectionParser {
           const q = this.takeLine(this.req, d, p, end, true);
           if (q < 0) return;
           p = q;
-          this.headerLine(t, true);
+          this.headers.line(this.req, t, true, this.lb, this.ls, this.le);
           break;
         }
         case RQ_BODY_CL: {
@@ -832,227 +687,6 @@ export class HttpParser implements HttpConnectionParser {
     t.hostPort = t.uriPort ?? -1;
   }
 
-  /**
-   * One header-block line (the one takeLine found, with its ending), request or response,
-   * headers or trailers. A block that starts in the segment being parsed stays a range of it
-   * (`seg`) until it ends (one copy into the arena) or the segment does (`spill`); otherwise its
-   * lines go into the side's scratch.
-   */
-  private headerLine(t: Tx, request: boolean): void {
-    const side = request ? this.req : this.res;
-    const sc = side.raw;
-    const lb = this.lb;
-    const ls = this.ls;
-    const le = this.le;
-    let raw = request ? t.reqRaw : t.resRaw;
-    if (raw === null) {
-      raw = new RawBlock();
-      if (request) t.reqRaw = raw;
-      else t.resRaw = raw;
-      if (lb !== side.line.buf) {
-        raw.seg = true;
-        raw.buf = lb;
-        raw.base = ls;
-      } else {
-        sc.length = 0;
-        raw.buf = sc.buf;
-      }
-    } else if (!raw.open) {
-      // trailers, or the final response's headers after 100 Continue: the block grows again
-      sc.length = 0;
-      sc.append(raw.buf, raw.base, raw.base + raw.length);
-      raw.open = true;
-      raw.moved();
-      raw.buf = sc.buf;
-      raw.base = 0;
-    }
-    let rs: number;
-    if (raw.seg && lb === raw.buf && ls === raw.base + raw.length) {
-      rs = ls;
-      raw.length = le - raw.base;
-    } else {
-      this.spill(raw, side);
-      rs = sc.length;
-      sc.append(lb, ls, le);
-      raw.buf = sc.buf;
-      raw.length = sc.length;
-    }
-    const rb = raw.buf;
-    const base = raw.base;
-    const re = rs + (le - ls);
-    if (request) t.reqGen++;
-    else t.resGen++;
-    if (isEmptyLine(rb, rs, re)) {
-      this.closeRaw(t, request);
-      this.flushHeader(t, request);
-      if (this.state !== 'http') return;
-      if (request) this.requestHeadersDone(t);
-      else this.responseHeadersDone(t);
-      return;
-    }
-    const ce = chompEnd(rb, rs, re);
-    if (ce > rs && isLws(rb[rs]!)) {
-      if (side.ph === PH_NONE) {
-        this.event(t, request ? 'INVALID_REQUEST_FIELD_FOLDING' : 'INVALID_RESPONSE_FIELD_FOLDING');
-        side.ph = PH_RAW;
-        side.phS = rs - base;
-        side.phE = ce - base;
-        side.headerFolded = false;
-      } else {
-        if (side.ph === PH_RAW) {
-          side.headerBuf.length = 0;
-          side.headerBuf.append(rb, base + side.phS, base + side.phE);
-          side.ph = PH_FOLDED;
-        }
-        side.headerBuf.append(rb, rs, ce);
-        side.headerFolded = true;
-      }
-      return;
-    }
-    this.flushHeader(t, request);
-    side.ph = PH_RAW;
-    side.phS = rs - base;
-    side.phE = ce - base;
-    side.headerFolded = false;
-  }
-
-  /** An open block that is a range of the segment moves into the side's scratch (the segment is the caller's). */
-  private spill(raw: RawBlock | null, side: Side): void {
-    if (raw === null || !raw.seg) return;
-    const sc = side.raw;
-    sc.length = 0;
-    sc.append(raw.buf, raw.base, raw.base + raw.length);
-    raw.buf = sc.buf;
-    raw.base = 0;
-    raw.seg = false;
-    raw.moved();
-  }
-
-  /** End of a header block: its bytes move from the segment or the side's scratch into the tx's own storage. */
-  private closeRaw(t: Tx, request: boolean): void {
-    const raw = request ? t.reqRaw : t.resRaw;
-    if (raw === null || !raw.open) return;
-    raw.base = this.arena.put(raw.buf, raw.base, raw.base + raw.length);
-    raw.buf = this.arena.last;
-    raw.open = false;
-    raw.seg = false;
-    raw.moved();
-  }
-
-  /** Parses the pending (possibly folded) header line into the header table. */
-  private flushHeader(t: Tx, request: boolean): void {
-    const side = request ? this.req : this.res;
-    const kind = side.ph;
-    if (kind === PH_NONE) return;
-    side.ph = PH_NONE;
-    // the header's bytes: a range of the raw block, or a copy of the folded lines
-    const raw = kind === PH_RAW ? (request ? t.reqRaw : t.resRaw) : null;
-    // absolute positions in `data`; a Header keeps them relative to `base`
-    let data: Uint8Array;
-    let base: number;
-    if (raw !== null) {
-      data = raw.buf;
-      base = raw.base;
-    } else {
-      base = this.arena.put(side.headerBuf.buf, 0, side.headerBuf.length);
-      data = this.arena.last;
-    }
-    const s = raw !== null ? base + side.phS : base;
-    const e = raw !== null ? base + side.phE : base + side.headerBuf.length;
-    let flags = side.headerFolded ? HttpHeaderFlags.FOLDED : 0;
-    // One pass over the name: up to ':' (or NUL), token check, lookup hash (FNV-1a as tx.ts
-    // nameHash) of the name without the LWS before the colon.
-    let colon = s;
-    let h = 0x811c9dc5;
-    let hAtNe = h;
-    let ne = s;
-    let bad = false;
-    for (; colon < e; colon++) {
-      const ch = data[colon]!;
-      if (ch === 0x3a || ch === 0) break;
-      if (TOKEN[ch] === 0) bad = true;
-      h = Math.imul(h ^ (ch >= 0x41 && ch <= 0x5a ? ch + 0x20 : ch), 0x01000193);
-      if (ch !== 0x20 && ch !== 0x09) {
-        ne = colon + 1;
-        hAtNe = h;
-      }
-    }
-    let ns: number;
-    let vs: number;
-    let ve: number;
-    let hash: number;
-    if (colon === e || data[colon] === 0) {
-      flags |= HttpHeaderFlags.UNPARSEABLE;
-      if (request) {
-        if (!(t.onceFlags & ONCE_REQ_COLON)) { t.onceFlags |= ONCE_REQ_COLON; this.event(t, 'REQUEST_FIELD_MISSING_COLON'); }
-      } else {
-        flags |= HttpHeaderFlags.INVALID;
-        if (!(t.onceFlags & ONCE_RES_COLON)) { t.onceFlags |= ONCE_RES_COLON; this.event(t, 'RESPONSE_FIELD_MISSING_COLON'); }
-      }
-      ns = ne = s;
-      hash = EMPTY_NAME_HASH;
-      ve = s;
-      while (ve < e && data[ve] !== 0) ve++;
-      vs = s;
-      while (vs < ve && isLws(data[vs]!)) vs++;
-      while (ve > vs && isLws(data[ve - 1]!)) ve--;
-    } else {
-      // empty name, LWS before the colon, or a non-token byte
-      if (colon === s || ne < colon || bad) {
-        flags |= HttpHeaderFlags.INVALID;
-        const bit = request ? ONCE_REQ_INVALID : ONCE_RES_INVALID;
-        if (!(t.onceFlags & bit)) { t.onceFlags |= bit; this.event(t, request ? 'REQUEST_HEADER_INVALID' : 'RESPONSE_HEADER_INVALID'); }
-      }
-      ns = s;
-      hash = hAtNe;
-      vs = colon + 1;
-      while (vs < e && isLws(data[vs]!)) vs++;
-      ve = vs;
-      while (ve < e && data[ve] !== 0) ve++;
-      while (ve > vs && isLws(data[ve - 1]!)) ve--;
-    }
-    const table = request ? t.reqHeaders : t.resHeaders;
-    const existing = table.find(data, ns, ne, hash);
-    if (request) t.reqGen++;
-    else t.resGen++;
-    if (existing !== undefined) {
-      const reps = request ? t.reqRepetitions : t.resRepetitions;
-      if (!(existing.flags & HttpHeaderFlags.REPEATED)) {
-        this.event(t, request ? 'REQUEST_HEADER_REPETITION' : 'RESPONSE_HEADER_REPETITION');
-      } else if (reps < this.limits.maxHeaderRepetitions) {
-        if (request) t.reqRepetitions++;
-        else t.resRepetitions++;
-      } else {
-        this.limitHit('header_repetitions');
-        return;
-      }
-      existing.flags |= HttpHeaderFlags.REPEATED | (flags & HttpHeaderFlags.FOLDED);
-      if (existing.nameIsKey('content-length')) {
-        const a = parseContentLengthAt(existing.valueStore(), existing.valueStart, existing.valueEnd);
-        const b = parseContentLengthAt(data, vs, ve);
-        if (a < 0 || b < 0 || a !== b) this.event(t, request ? 'DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST' : 'DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE');
-      } else {
-        const old = existing.valueLength;
-        const len = old + 2 + (ve - vs);
-        const o = this.arena.take(len);
-        const j = this.arena.last;
-        copyInto(j, o, existing.valueStore(), existing.valueStart, existing.valueEnd);
-        j[o + old] = COMMA;
-        j[o + old + 1] = 0x20;
-        copyInto(j, o + old + 2, data, vs, ve);
-        existing.setValue(j, o, len);
-      }
-      return;
-    }
-    if (table.size >= this.limits.maxHeaders) {
-      this.limitHit('headers');
-      this.event(t, request ? 'REQUEST_TOO_MANY_HEADERS' : 'RESPONSE_TOO_MANY_HEADERS');
-      this.fail('too_many_headers');
-      return;
-    }
-    table.add(new Header(raw ?? new Piece(data, base, e - base), ns - base, ne - base, vs - base, ve - base, flags, hash));
-  }
-
   /** End of a request header block (headers, or trailers after a chunked body). */
   private requestHeadersDone(t: Tx): void {
     if (t.requestProgress >= 3) {
@@ -1178,7 +812,7 @@ export class HttpParser implements HttpConnectionParser {
 
   private runResponse(d: Uint8Array, p: number, end: number): void {
     this.responseLoop(d, p, end);
-    if (this.resTx !== null) this.spill(this.resTx.resRaw, this.res);
+    if (this.resTx !== null) spill(this.resTx.resRaw, this.res);
   }
 
   private responseLoop(d: Uint8Array, p: number, end: number): void {
@@ -1219,7 +853,7 @@ export class HttpParser implements HttpConnectionParser {
           const q = this.takeLine(this.res, d, p, end, false);
           if (q < 0) return;
           p = q;
-          this.headerLine(t, false);
+          this.headers.line(this.res, t, false, this.lb, this.ls, this.le);
           break;
         }
         case RS_BODY_CL: {
@@ -1417,37 +1051,6 @@ export class HttpParser implements HttpConnectionParser {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
-/** Case-insensitive search of a lowercase ASCII string in d[s, e). */
-function indexOfNoCaseAt(d: Uint8Array, s: number, e: number, lower: string): number {
-  const n = lower.length;
-  outer: for (let i = s; i + n <= e; i++) {
-    for (let k = 0; k < n; k++) if (lowerAscii(d[i + k]!) !== lower.charCodeAt(k)) continue outer;
-    return i - s;
-  }
-  return -1;
-}
-
-/** 1 for bytes allowed in a header name (RFC 2616 token: CHAR except CTLs and separators), else 0. */
-const TOKEN = new Uint8Array(256);
-for (let c = 32; c <= 126; c++) TOKEN[c] = 1;
-for (const c of '()<>@,;:\\"/[]?={} \t') TOKEN[c.charCodeAt(0)] = 0;
-
-const EMPTY_NAME_HASH = nameHash(EMPTY, 0, 0);
-
-/** libhtp htp_header_has_token: a comma/space separated token in v[s, e) equal (case-insensitive) to `token`. */
-function hasToken(v: Uint8Array, s: number, e: number, token: string): boolean {
-  let i = s;
-  while (i < e) {
-    while (i < e && (v[i] === 0x2c || isSpace(v[i]!))) i++;
-    const ts = i;
-    while (i < e && v[i] !== 0x2c && !isSpace(v[i]!)) i++;
-    if (i > ts && eqNoCaseAt(v, ts, i, token)) return true;
-  }
-  return false;
-}
+// the field parsers lived here: same names for importers
+export { PROTO_0_9, PROTO_1_0, PROTO_1_1, PROTO_INVALID, PROTO_UNKNOWN, isKnownMethod, parseChunkLength, parseContentLength, parseProtocol, parseStatus } from './fields.js';

@@ -225,9 +225,11 @@ export interface HttpHeader {
   /** Name bytes as received (case kept; LWS between name and colon removed). */
   readonly name: Uint8Array;
   /**
-   * Value: LWS trimmed at both ends, folded continuation lines joined (libhtp keeps the
-   * folding whitespace as one byte), stops at a NUL; repeated names (case-insensitive) are
-   * joined into the first one's value with ", " (except Content-Length: the first kept).
+   * Value: LWS trimmed at both ends, folded continuation lines joined without their line ending
+   * and with all of their leading whitespace kept (libhtp 0.5: "a\r\n \t b" gives "a \t b"; the
+   * folding whitespace is not reduced to one byte), stops at a NUL; repeated names
+   * (case-insensitive) are joined into the first one's value with ", " (except Content-Length:
+   * the first kept).
    */
   readonly value: Uint8Array;
   /** Bit set of `HttpHeaderFlags`. */
