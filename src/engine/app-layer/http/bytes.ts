@@ -53,7 +53,7 @@ export class ByteBuf {
 export const EMPTY = new Uint8Array(0);
 
 /** First slab of a parser; each next one doubles, up to SLAB_MAX. */
-const SLAB_MIN = 2048;
+const SLAB_MIN = 1024;
 const SLAB_MAX = 65536;
 /** Larger pieces get their own array. */
 const PIECE_MAX = 16384;
@@ -63,8 +63,9 @@ const PIECE_MAX = 16384;
  * buffers): pieces are views of shared slabs. A typed array of more than 64 bytes has its own
  * backing store, which costs V8 about as much as parsing a whole request (allocation, external
  * memory accounting, sweeping); a view costs an object. Slabs are per parser, never shared
- * between connections, and grow with its traffic, so a quiet connection holds one small slab;
- * a slab lives as long as a piece of it is referenced (a tx, or a buffer a caller kept).
+ * between connections, and grow with its traffic (a connection without live transactions
+ * holds at most the first, small one); a slab lives as long as a piece of it is referenced (a
+ * tx, or a buffer a caller kept) and is never reused.
  */
 export class Arena {
   private slab: Uint8Array = EMPTY;
@@ -112,6 +113,19 @@ export class Arena {
     const o = this.take(e - s);
     copyInto(this.last, o, src, s, e);
     return o;
+  }
+
+  /**
+   * No transaction is live: a slab bigger than the first size is let go (pieces still referenced
+   * keep it alive, the parser does not) and growth starts over, so an idle connection holds at
+   * most SLAB_MIN bytes here.
+   */
+  idle(): void {
+    if (this.slab.length > SLAB_MIN) {
+      this.slab = EMPTY;
+      this.used = 0;
+    }
+    this.next = SLAB_MIN;
   }
 
   /** Bytes of the slab being filled. */

@@ -31,15 +31,17 @@ const PH_FOLDED = 2;
 
 /** Parsing state of one direction: its partial line, header block scratch, pending header, body bytes left. */
 export class Side {
+  // All start at 64 bytes (a typed array that small lives on the V8 heap: cheap for the many
+  // connections that never need them) and grow on demand.
   /** Partial line waiting for its LF. */
-  readonly line = new ByteBuf(256);
-  /** The open raw header block of the current tx (RawBlock), until its end. */
-  readonly raw = new ByteBuf(1024);
+  readonly line = new ByteBuf(64);
+  /** The open raw header block of the current tx (RawBlock) when it spans segments, until its end. */
+  readonly raw = new ByteBuf(64);
   /** Header being assembled (chomped), see PH_*. */
   ph = PH_NONE;
   phS = 0;
   phE = 0;
-  readonly headerBuf = new ByteBuf(256);
+  readonly headerBuf = new ByteBuf(64);
   headerFolded = false;
   /** Body bytes left (Content-Length) or chunk bytes left. */
   left = 0;

@@ -80,6 +80,11 @@ const RS_CHUNK_END = 7;
 
 const NOT_SEEN = '/libhtp::request_uri_not_seen';
 
+// Scratch results, filled and read within one call (parsing is synchronous): the URI parts of
+// the request line being parsed, the Host header parse.
+const SPANS = new UriSpans();
+const HOST_PORT: HostPort = { hostname: null, port: -1, invalid: true };
+
 export interface HttpParserOptions {
   /** Server TCP port, to check a Host/URI port against (REQUEST_SERVER_PORT_TCP_PORT_MISMATCH is not raised by Suricata's libhtp use, kept for EVE). */
   serverPort?: number;
@@ -114,9 +119,7 @@ export class HttpParser implements HttpConnectionParser {
   private lb: Uint8Array = EMPTY;
   private ls = 0;
   private le = 0;
-  /** Reused: the URI parts of the current request line, the Host header parse, a joined line. */
-  private readonly spans = new UriSpans();
-  private readonly hostPort: HostPort = { hostname: null, port: -1, invalid: true };
+  /** A line joined from two segments in finalizeData (made on first use). */
   private scratch: ByteBuf | null = null;
   private readonly bodyOwner: BodyOwner;
   private readonly headers: HeaderBlocks;
@@ -127,7 +130,7 @@ export class HttpParser implements HttpConnectionParser {
 
   constructor(limits: Partial<HttpLimits> = {}, opts: HttpParserOptions = {}) {
     this.serverPort = opts.serverPort ?? null;
-    this.limits = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
+    this.limits = Object.keys(limits).length === 0 ? DEFAULT_HTTP_LIMITS : Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
     const counters = this.counters;
     this.bodyOwner = {
       limits: this.limits,
@@ -168,7 +171,10 @@ export class HttpParser implements HttpConnectionParser {
       if (!done && !force) break;
       k++;
     }
-    if (k > 0) this.live.splice(0, k);
+    if (k > 0) {
+      this.live.splice(0, k);
+      if (this.live.length === 0) this.arena.idle();
+    }
   }
 
   get memoryBytes(): number {
@@ -664,7 +670,7 @@ export class HttpParser implements HttpConnectionParser {
   /** The request target: bytes [b + t.uS, b + t.uE) of `line`. */
   private parseTarget(t: Tx, line: Uint8Array, b: number): void {
     if (t.uS < 0) return;
-    const u = this.spans;
+    const u = SPANS;
     parseUriSpans(line, b + t.uS, b + t.uE, u);
     const o = normalizedUriOf(line, u, this.arena);
     t.setUriNormalized(this.arena.last, o, normalizedLength);
@@ -720,7 +726,7 @@ export class HttpParser implements HttpConnectionParser {
     if (hh === undefined) {
       if (t.requestProtocolNumber >= PROTO_1_1) this.event(t, 'MISSING_HOST_HEADER');
     } else {
-      const hp = this.hostPort;
+      const hp = HOST_PORT;
       parseHostPortAt(hh.valueStore(), hh.valueStart, hh.valueEnd, hp);
       if (hp.invalid) this.event(t, 'REQUEST_HEADER_HOST_INVALID');
       if (hp.hostname !== null) {
