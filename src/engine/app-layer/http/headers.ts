@@ -65,7 +65,7 @@ const EMPTY_NAME_HASH = nameHash(EMPTY, 0, 0);
 export function spill(raw: RawBlock | null, side: Side): void {
   if (raw === null || !raw.seg) return;
   const sc = side.raw;
-  sc.length = 0;
+  sc.clear();
   sc.append(raw.buf, raw.base, raw.base + raw.length);
   raw.buf = sc.buf;
   raw.base = 0;
@@ -94,12 +94,12 @@ export class HeaderBlocks {
         raw.buf = lb;
         raw.base = ls;
       } else {
-        sc.length = 0;
+        sc.clear();
         raw.buf = sc.buf;
       }
     } else if (!raw.open) {
       // trailers, or the final response's headers after 100 Continue: the block grows again
-      sc.length = 0;
+      sc.clear();
       sc.append(raw.buf, raw.base, raw.base + raw.length);
       raw.open = true;
       raw.moved();
@@ -139,7 +139,7 @@ export class HeaderBlocks {
         side.headerFolded = false;
       } else {
         if (side.ph === PH_RAW) {
-          side.headerBuf.length = 0;
+          side.headerBuf.clear();
           side.headerBuf.append(rb, base + side.phS, base + side.phE);
           side.ph = PH_FOLDED;
         }

@@ -4,10 +4,10 @@
  * TCP connection; each direction is fed in order.
  *
  * Hot path (see README "Performance"): the parser reads the caller's segment in place through
- * (array, start, end) offsets. A line is copied only when it spans segments (into the side's
- * line buffer) and into the transaction: the request / status line once, header lines once
- * into the raw header block (names and values are ranges of it), body bytes once into the kept
- * body. No per-line tuples, views, strings or closures.
+ * (array, start, end) offsets. Bytes are copied when a line spans segments (into the side's
+ * line buffer) and into what the transaction owns, once each: the request / status line, the
+ * raw header block at its end (./headers.ts; names and values are ranges of it), body bytes.
+ * No per-line tuples, views, strings or closures.
  */
 import { type BodyOwner, BodyAcc } from './body.js';
 import { Arena, ByteBuf, EMPTY, eqNoCaseAt, fromLatin1, latin1 } from './bytes.js';
