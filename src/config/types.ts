@@ -40,6 +40,37 @@ export interface IsolationPolicy {
   detectors: ('portscan' | 'synflood' | 'bruteforce')[];
 }
 
+/** Fleet mode (docs/fleet.md); absent = standalone. */
+export interface FleetConfig {
+  /** NATS server URLs ("tls://nats1.example:4222", "nats://198.51.100.2:4222"). */
+  servers: string[];
+  /** This host's id (a subject token); default: /etc/machine-id. */
+  hostId?: string;
+  /** Display name in the fleet view; default: the host name. */
+  name?: string;
+  /** Policy groups, in merge order (later wins). */
+  groups: string[];
+  /** NATS .creds file (JWT + nkey seed). */
+  credentials?: string;
+  user?: string;
+  password?: string;
+  /** nkey seed file (SU…) for nkey authentication. */
+  nkey?: string;
+  tls?: { ca: string; cert?: string; key?: string };
+  /** Allow a connection without TLS or without credentials (tests and labs only). */
+  allowInsecure: boolean;
+  /** Operator public nkeys (U…) whose signed orders, unblocks and policies are accepted. */
+  operators: string[];
+  /** Operator machines only: the seed file (SU…) `bulwark fleet` signs with. */
+  signingKey?: string;
+  /** Where this host's blocks are shared: every host, the host's groups, or nobody. */
+  share: 'fleet' | 'group' | 'none';
+  /** Shared decisions accepted per origin host per minute (and published by this host). */
+  maxDecisionsPerMinute: number;
+  /** How often the host record (fleet view) is refreshed (ms). */
+  heartbeatMs: number;
+}
+
 export interface Config {
   /** Capture interfaces; empty = every interface that is up and not loopback. */
   interfaces: string[];
@@ -119,6 +150,8 @@ export interface Config {
     /** DHCP lease directories for the DHCP profiles (dhclient, networkd, NetworkManager defaults). */
     leaseDirs?: string[];
   };
+  /** Fleet mode on NATS JetStream; undefined = standalone. */
+  fleet?: FleetConfig;
 }
 
 const MIN = 60_000;
@@ -151,7 +184,9 @@ export function defaultConfig(): Config {
       },
       anyPorts: [],
     },
-    protection: { enabled: true },
+    // Seed behaviour (KESL): locally configured hosts have Network Threat Protection off by
+    // default; a fleet policy turns it on (src/fleet/policy.ts applyPolicy).
+    protection: { enabled: false },
     action: 'block',
     blockDurationMs: HOUR,
     maxBlocksPerMinute: 600,
