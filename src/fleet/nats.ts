@@ -182,7 +182,7 @@ export class NatsFleetConnection implements FleetConnection {
     };
   }
 
-  follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void): FleetSub {
+  follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void | Promise<void>): FleetSub {
     let stopped = false;
     let close: (() => Promise<unknown>) | undefined;
     const run = async (): Promise<void> => {
@@ -204,7 +204,11 @@ export class NatsFleetConnection implements FleetConnection {
             return;
           }
           for await (const m of it) {
-            fn({ subject: m.subject, seq: m.seq, data: m.data, pending: m.info.pending });
+            try {
+              await fn({ subject: m.subject, seq: m.seq, data: m.data, pending: m.info.pending });
+            } catch (e) {
+              this.onError(e, `handler ${stream} ${filter}`);
+            }
           }
           return;
         } catch (e) {

@@ -186,8 +186,11 @@ export interface FleetConnection {
   publish(subject: string, data: Uint8Array): void;
   /** Core subscription (acks). */
   subscribe(subject: string, fn: (m: FleetMsg) => void): FleetSub;
-  /** Ordered consumer of one filter subject of a stream: replays from `start`, then follows live. */
-  follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void): FleetSub;
+  /**
+   * Ordered consumer of one filter subject of a stream: replays from `start`, then follows live.
+   * A returned promise is awaited before the next message (backpressure).
+   */
+  follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void | Promise<void>): FleetSub;
   /** Every message currently held for `filter` (last per subject), then stops. */
   fetchLastPerSubject(stream: string, filter: string): Promise<FleetMsg[]>;
   kvGet(bucket: string, key: string): Promise<KvEntry | undefined>;
