@@ -57,7 +57,7 @@ export async function gatherAutoNeverBlock(servers: readonly string[], resolvers
       continue;
     }
     try {
-      const timeout = new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('timed out')), resolveTimeoutMs).unref());
+      const timeout = new Promise<never>((_r, reject) => setTimeout(() => { reject(new Error('timed out')); }, resolveTimeoutMs).unref());
       for (const r of await Promise.race([lookup(h, { all: true }), timeout])) out.add(normalizeAddress(r.address));
     } catch (e) {
       problems.push(`NATS server ${h} did not resolve (${e instanceof Error ? e.message : String(e)})`);

@@ -15,6 +15,11 @@ import { subjects } from './subjects.js';
 
 const NS = 1_000_000;
 
+/** Read through a call: a flag set by another callback while this one awaited. */
+function isStopped(st: { stopped: boolean }): boolean {
+  return st.stopped;
+}
+
 /** Refuses a fleet section without TLS or credentials unless allowInsecure (tests, labs). */
 export function checkFleetSecurity(f: FleetConfig): void {
   if (f.allowInsecure) return;
@@ -36,14 +41,15 @@ function readSecret(path: string, what: string): string {
 }
 
 /** Connection options from the fleet config. `inboxPrefix` keeps a host's replies under its own prefix (permissions). */
-export function connectOptions(f: FleetConfig, name: string, inboxPrefix: string | undefined): ConnectionOptions {
+export function connectOptions(f: FleetConfig, name: string, inboxPrefix: string | undefined, persistent = true): ConnectionOptions {
   const o: ConnectionOptions = {
     servers: f.servers,
     name,
-    maxReconnectAttempts: -1,
+    // The daemon never gives up (it protects with its last policy meanwhile); the CLI does.
+    maxReconnectAttempts: persistent ? -1 : 2,
     reconnectTimeWait: 250,
     reconnectJitter: 100,
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: persistent,
     pingInterval: 5000,
     maxPingOut: 2,
     timeout: 5000,
@@ -161,9 +167,9 @@ export class NatsFleetConnection implements FleetConnection {
 
   subscribe(subject: string, fn: (m: FleetMsg) => void): FleetSub {
     let sub: Subscription | undefined;
-    let stopped = false;
+    const st = { stopped: false };
     void this.ready.then((nc) => {
-      if (stopped) return;
+      if (st.stopped) return;
       sub = nc.subscribe(subject, {
         callback: (err, m) => {
           if (err) {
@@ -176,18 +182,18 @@ export class NatsFleetConnection implements FleetConnection {
     });
     return {
       stop() {
-        stopped = true;
+        st.stopped = true;
         sub?.unsubscribe();
       },
     };
   }
 
   follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void | Promise<void>): FleetSub {
-    let stopped = false;
+    const st = { stopped: false };
     let close: (() => Promise<unknown>) | undefined;
     const run = async (): Promise<void> => {
       // Retries until the stream exists (fleet setup may come after the hosts start).
-      for (let attempt = 0; !stopped; attempt++) {
+      for (let attempt = 0; !st.stopped; attempt++) {
         try {
           const js = await this.client();
           const opts =
@@ -199,7 +205,7 @@ export class NatsFleetConnection implements FleetConnection {
           const c = await js.consumers.get(stream, { filter_subjects: filter, ...opts });
           const it = await c.consume({ max_messages: 256 });
           close = () => it.close();
-          if (stopped) {
+          if (isStopped(st)) {
             await it.close();
             return;
           }
@@ -212,7 +218,7 @@ export class NatsFleetConnection implements FleetConnection {
           }
           return;
         } catch (e) {
-          if (stopped || this.closed) return;
+          if (isStopped(st) || this.closed) return;
           this.onError(e, `follow ${stream} ${filter}`);
           await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
         }
@@ -221,7 +227,7 @@ export class NatsFleetConnection implements FleetConnection {
     void run();
     return {
       stop() {
-        stopped = true;
+        st.stopped = true;
         void close?.().catch(() => undefined);
       },
     };
@@ -269,24 +275,24 @@ export class NatsFleetConnection implements FleetConnection {
   }
 
   kvWatch(bucket: string, key: string, fn: (e: KvEntry) => void): FleetSub {
-    let stopped = false;
+    const st = { stopped: false };
     let stop: (() => void) | undefined;
     const run = async (): Promise<void> => {
-      for (let attempt = 0; !stopped; attempt++) {
+      for (let attempt = 0; !st.stopped; attempt++) {
         try {
           const kv = await this.kv(bucket);
           const w = await kv.watch({ key });
           stop = () => {
             w.stop();
           };
-          if (stopped) {
+          if (isStopped(st)) {
             w.stop();
             return;
           }
           for await (const e of w) fn({ key: e.key, revision: e.revision, value: e.operation === 'PUT' ? e.value : undefined });
           return;
         } catch (e) {
-          if (stopped || this.closed) return;
+          if (isStopped(st) || this.closed) return;
           this.onError(e, `watch ${bucket}/${key}`);
           await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
         }
@@ -295,7 +301,7 @@ export class NatsFleetConnection implements FleetConnection {
     void run();
     return {
       stop() {
-        stopped = true;
+        st.stopped = true;
         stop?.();
       },
     };

@@ -50,14 +50,14 @@ export function validateSettings(raw: Record<string, unknown>, where: string): P
   }
   const out: PolicySettings = {};
   if (raw.protection !== undefined) out.protection = c.protection.enabled;
-  if (raw.action !== undefined) out.action = raw.action as 'block' | 'alert';
+  if (raw.action !== undefined) out.action = raw.action;
   if (raw.blockDuration !== undefined) out.blockDuration = c.blockDurationMs;
   if (raw.neverBlock !== undefined) out.neverBlock = c.neverBlock;
   if (raw.isolationDuration !== undefined) out.isolationDuration = c.isolation.durationMs;
   if (raw.profiles !== undefined) out.profiles = c.isolation.profiles;
   if (raw.exclusions !== undefined) out.exclusions = c.isolation.exclusions;
   if (raw.isolationPolicy !== undefined) out.isolationPolicy = c.isolation.policy;
-  if (raw.share !== undefined) out.share = raw.share as NonNullable<PolicySettings['share']>;
+  if (raw.share !== undefined) out.share = raw.share;
   return out;
 }
 

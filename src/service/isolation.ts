@@ -59,14 +59,20 @@ function ruleArg(args: Record<string, unknown>): Record<string, unknown> {
   return r as Record<string, unknown>;
 }
 
+export interface IsolationComponent extends Component {
+  /** The manager once started (fleet orders go through it: src/service/fleet.ts). */
+  manager(): IsolationManager | undefined;
+}
+
 export function createIsolationComponent(opts: IsolationComponentOptions = {}): ComponentFactory {
-  return (ctx: DaemonContext): Component => {
+  return (ctx: DaemonContext): IsolationComponent => {
     const log = ctx.log.child({ component: 'isolation' });
     const env = opts.env ?? process.env;
     let manager: IsolationManager | undefined;
 
-    const component: Component = {
+    const component: IsolationComponent = {
       name: 'isolation',
+      manager: () => manager,
       async start() {
         validatePolicyExclusions(ctx.config.isolation.exclusions);
         const profiles = await loadProfiles(opts.profilesPath ?? DEFAULT_PROFILES_PATH);
