@@ -89,6 +89,7 @@ before(async () => {
   await waitFor('existing connection', async () => ((await prot.exec('ss', ['-Htn', 'state', 'established', '( sport = :6379 )'])).stdout.trim() !== '' ? true : undefined));
   daemon = await startDaemon(prot, {
     config: {
+      protection: { enabled: true }, // local-only hosts are off by default
       interfaces: ['eth0'],
       neverBlock: [net.host('trusted').ip4],
     },
@@ -301,7 +302,7 @@ test('SIGKILL leaves blocks in force and a restart picks them up', async () => {
   assert.equal(b.code, 0, b.stderr);
   await daemon.kill();
   assert.ok((await blockedSet(prot)).includes('203.0.113.77'), 'kernel block survives the daemon');
-  const d2 = await startDaemon(prot, { config: { interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
+  const d2 = await startDaemon(prot, { config: { protection: { enabled: true }, interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
   try {
     const { entries } = JSON.parse((await d2.cli(['blocked', '--json'])).stdout) as { entries: { address: string; expiresInMs: number }[] };
     const e = entries.find((x) => x.address === '203.0.113.77');
