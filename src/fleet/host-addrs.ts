@@ -1,12 +1,13 @@
 /**
  * Addresses a fleet host never blocks on its own, whatever a shared decision says: the NATS
  * servers (a block would cut the host off the fleet), its default gateways and its resolvers.
- * Parsing is pure; gatherAutoNeverBlock reads /proc and resolves server names (bounded).
+ * Parsing is pure; gatherAutoProtect reads /proc and resolves server names (bounded).
  */
 import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { normalizeAddress } from '../blocklist/address.js';
+import type { ManagementEndpoint } from '../config/types.js';
 
 /** Host part of "tls://h:4222", "nats://[2001:db8::1]:4222", "h:4222". */
 export function serverHost(url: string): string {
@@ -47,20 +48,34 @@ export function parseRoute6Gateways(text: string): string[] {
   return [...new Set(out)];
 }
 
-export async function gatherAutoNeverBlock(servers: readonly string[], resolvers: readonly string[], resolveTimeoutMs = 2000): Promise<{ addresses: string[]; problems: string[] }> {
+/** Port of a server URL (default 4222). */
+export function serverPort(url: string): number {
+  const m = /:([0-9]{1,5})$/.exec(url);
+  return m ? Number(m[1]) : 4222;
+}
+
+export async function gatherAutoProtect(
+  servers: readonly string[],
+  resolvers: readonly string[],
+  resolveTimeoutMs = 2000,
+): Promise<{ neverBlock: string[]; management: ManagementEndpoint[]; problems: string[] }> {
   const out = new Set<string>();
+  const management: ManagementEndpoint[] = [];
   const problems: string[] = [];
   for (const s of servers) {
     const h = serverHost(s);
-    if (isIP(h) !== 0) {
-      out.add(normalizeAddress(h));
-      continue;
-    }
+    // Host names stay names: src/blocklist and src/isolation resolve management names themselves.
+    management.push({ address: isIP(h) !== 0 ? normalizeAddress(h) : h, port: serverPort(s), description: `fleet NATS server ${s}` });
+    if (isIP(h) !== 0) continue;
     try {
-      const timeout = new Promise<never>((_r, reject) => setTimeout(() => { reject(new Error('timed out')); }, resolveTimeoutMs).unref());
-      for (const r of await Promise.race([lookup(h, { all: true }), timeout])) out.add(normalizeAddress(r.address));
+      const timeout = new Promise<never>((_r, reject) => {
+        setTimeout(() => {
+          reject(new Error('timed out'));
+        }, resolveTimeoutMs).unref();
+      });
+      await Promise.race([lookup(h, { all: true }), timeout]);
     } catch (e) {
-      problems.push(`NATS server ${h} did not resolve (${e instanceof Error ? e.message : String(e)})`);
+      problems.push(`NATS server ${h} does not resolve yet (${e instanceof Error ? e.message : String(e)}); it is protected once it does`);
     }
   }
   for (const [file, parse] of [['/proc/net/route', parseRouteGateways], ['/proc/net/ipv6_route', parseRoute6Gateways]] as const) {
@@ -77,5 +92,5 @@ export async function gatherAutoNeverBlock(servers: readonly string[], resolvers
       /* not an address */
     }
   }
-  return { addresses: [...out], problems };
+  return { neverBlock: [...out], management, problems };
 }

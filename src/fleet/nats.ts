@@ -5,6 +5,7 @@
  * only single-filter ordered consumers, no per-message TTL, no multi-key KV watch (2.10+).
  */
 import { readFileSync } from 'node:fs';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -12,8 +13,27 @@ import type { FleetConfig } from '../config/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import { KV_HOSTS, KV_POLICY, STREAM_DECISIONS, STREAM_EVENTS, STREAM_ORDERS, type ConnState, type FleetConnection, type FleetLayout, type FleetMsg, type FleetSub, type KvEntry, type StartAt } from './types.js';
 import { subjects } from './subjects.js';
+import { serverHost } from './host-addrs.js';
 
 const NS = 1_000_000;
+
+/**
+ * JetStream answers nothing for a few seconds while a stream or the meta group elects a new leader
+ * (a server died): retry such calls (publishes carry a message id, so a retry is never stored twice).
+ */
+export async function withRetry<T>(fn: () => Promise<T>, budgetMs = 15_000): Promise<T> {
+  const end = Date.now() + budgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const msg = errorMessage(e);
+      const transient = /timeout|no responders|not available|leader|503|no suitable peers/i.test(msg);
+      if (!transient || Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+    }
+  }
+}
 
 /** Read through a call: a flag set by another callback while this one awaited. */
 function isStopped(st: { stopped: boolean }): boolean {
@@ -55,7 +75,23 @@ export function connectOptions(f: FleetConfig, name: string, inboxPrefix: string
     timeout: 5000,
   };
   if (inboxPrefix !== undefined) o.inboxPrefix = inboxPrefix;
-  if (f.tls) o.tls = { caFile: f.tls.ca, ...(f.tls.cert !== undefined ? { certFile: f.tls.cert } : {}), ...(f.tls.key !== undefined ? { keyFile: f.tls.key } : {}) };
+  if (f.tls) {
+    const hosts = f.servers.map(serverHost);
+    // The client passes no TLS server name for IP-literal servers, so Node would check the
+    // certificate against "localhost". The chain is still verified against fleet.tls.ca; the
+    // name check accepts a certificate valid for one of the configured servers.
+    const checkIdentity = (hostname: string, cert: PeerCertificate): Error | undefined => {
+      if (hostname !== '' && hostname !== 'localhost') return checkServerIdentity(hostname, cert);
+      if (hosts.some((h) => checkServerIdentity(h, cert) === undefined)) return undefined;
+      return new Error(`the server certificate is valid for none of fleet.servers (${hosts.join(', ')})`);
+    };
+    o.tls = {
+      caFile: f.tls.ca,
+      ...(f.tls.cert !== undefined ? { certFile: f.tls.cert } : {}),
+      ...(f.tls.key !== undefined ? { keyFile: f.tls.key } : {}),
+      checkServerIdentity: checkIdentity,
+    } as NonNullable<ConnectionOptions['tls']>;
+  }
   if (f.credentials !== undefined) o.authenticator = credsAuthenticator(new TextEncoder().encode(readSecret(f.credentials, 'credentials')));
   else if (f.nkey !== undefined) {
     const seed = readSecret(f.nkey, 'nkey').split('\n').map((l) => l.trim()).find((l) => l.startsWith('SU'));
@@ -89,7 +125,12 @@ export class NatsFleetConnection implements FleetConnection {
   private readonly ready: Promise<NatsConnection>;
   private closed = false;
 
-  constructor(opts: ConnectionOptions, private readonly onError: (e: unknown, what: string) => void = () => undefined) {
+  constructor(
+    opts: ConnectionOptions,
+    private readonly onError: (e: unknown, what: string) => void = () => undefined,
+    /** How long transient JetStream failures (leader elections) are retried. */
+    private readonly retryBudgetMs = 15_000,
+  ) {
     this.ready = connect(opts).then((nc) => {
       this.nc = nc;
       this.js = jetstream(nc);
@@ -156,8 +197,9 @@ export class NatsFleetConnection implements FleetConnection {
 
   async publishStream(subject: string, data: Uint8Array, opts: { msgId?: string; timeoutMs?: number } = {}): Promise<number> {
     const js = await this.client();
-    const ack = await js.publish(subject, data, { timeout: opts.timeoutMs ?? 5000, ...(opts.msgId !== undefined ? { msgID: opts.msgId } : {}) });
-    return ack.seq;
+    const publish = async (): Promise<number> => (await js.publish(subject, data, { timeout: opts.timeoutMs ?? 5000, ...(opts.msgId !== undefined ? { msgID: opts.msgId } : {}) })).seq;
+    // Without a message id a retry could store the message twice: one attempt only.
+    return opts.msgId === undefined ? publish() : withRetry(publish, this.retryBudgetMs);
   }
 
   publish(subject: string, data: Uint8Array): void {
@@ -234,6 +276,10 @@ export class NatsFleetConnection implements FleetConnection {
   }
 
   async fetchLastPerSubject(stream: string, filter: string): Promise<FleetMsg[]> {
+    return withRetry(() => this.fetchLastOnce(stream, filter), this.retryBudgetMs);
+  }
+
+  private async fetchLastOnce(stream: string, filter: string): Promise<FleetMsg[]> {
     const js = await this.client();
     const c = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
     const info = await c.info(true);
@@ -255,13 +301,14 @@ export class NatsFleetConnection implements FleetConnection {
 
   async kvGet(bucket: string, key: string): Promise<KvEntry | undefined> {
     const kv = await this.kv(bucket);
-    const e = await kv.get(key);
+    const e = await withRetry(() => kv.get(key), this.retryBudgetMs);
     if (!e) return undefined;
     return { key: e.key, revision: e.revision, value: e.operation === 'PUT' ? e.value : undefined };
   }
 
   async kvPut(bucket: string, key: string, value: Uint8Array): Promise<number> {
-    return (await this.kv(bucket)).put(key, value);
+    const kv = await this.kv(bucket);
+    return withRetry(() => kv.put(key, value), this.retryBudgetMs);
   }
 
   async kvDelete(bucket: string, key: string): Promise<void> {
@@ -269,9 +316,12 @@ export class NatsFleetConnection implements FleetConnection {
   }
 
   async kvKeys(bucket: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await (await this.kv(bucket)).keys()) out.push(k);
-    return out;
+    const kv = await this.kv(bucket);
+    return withRetry(async () => {
+      const out: string[] = [];
+      for await (const k of await kv.keys()) out.push(k);
+      return out;
+    }, this.retryBudgetMs);
   }
 
   kvWatch(bucket: string, key: string, fn: (e: KvEntry) => void): FleetSub {
@@ -309,7 +359,7 @@ export class NatsFleetConnection implements FleetConnection {
 
   async streamInfo(stream: string): Promise<{ replicas: number; leader: string | undefined; messages: number; currentReplicas: number }> {
     const jsm = await this.manager();
-    const si = await jsm.streams.info(stream);
+    const si = await withRetry(() => jsm.streams.info(stream), this.retryBudgetMs);
     const peers = si.cluster?.replicas ?? [];
     return {
       replicas: si.config.num_replicas,

@@ -8,7 +8,7 @@
  * naming the policy). neverBlock is additive: every level's list and the local one are merged.
  */
 import { parseConfig } from '../config/parse.js';
-import type { Config } from '../config/types.js';
+import type { Config, ManagementEndpoint } from '../config/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import { isPolicyKey } from './subjects.js';
 import { POLICY_SETTINGS, type EffectivePolicy, type PolicyDoc, type PolicySetting, type PolicySettings } from './types.js';
@@ -132,15 +132,25 @@ export function localValue(c: Config, s: PolicySetting): unknown {
  * fleet section) turns the protection default on: a policy-managed host protects unless the
  * policy says off; a local-only host follows protection.enabled (default off).
  */
-export function applyPolicy(local: Config, eff: EffectivePolicy, managed: boolean, autoNeverBlock: readonly string[] = []): Config {
+/** What a fleet host adds on its own: NATS servers as management endpoints, gateways and resolvers as never-block. */
+export interface AutoProtect {
+  neverBlock: readonly string[];
+  management: readonly ManagementEndpoint[];
+}
+
+export function applyPolicy(local: Config, eff: EffectivePolicy, managed: boolean, auto: AutoProtect = { neverBlock: [], management: [] }): Config {
   const s = eff.settings;
   const c: Config = structuredClone(local);
   if (managed) c.protection = { enabled: s.protection ?? true };
   else if (s.protection !== undefined) c.protection = { enabled: s.protection };
   if (s.action !== undefined) c.action = s.action;
   if (s.blockDuration !== undefined) c.blockDurationMs = s.blockDuration;
-  const nb = [...local.neverBlock, ...(s.neverBlock ?? []), ...autoNeverBlock];
+  const nb = [...local.neverBlock, ...(s.neverBlock ?? []), ...auto.neverBlock];
   c.neverBlock = [...new Set(nb)];
+  // The NATS servers are management endpoints: never blocked, and reachable while isolated (or a
+  // host could never be released from the console).
+  const known = new Set(c.management.map((m) => `${m.address}|${String(m.port)}`));
+  for (const m of auto.management) if (!known.has(`${m.address}|${String(m.port)}`)) c.management.push({ ...m });
   if (s.isolationDuration !== undefined) c.isolation.durationMs = s.isolationDuration;
   if (s.profiles !== undefined) c.isolation.profiles = s.profiles;
   if (s.exclusions !== undefined) c.isolation.exclusions = s.exclusions;

@@ -17,10 +17,10 @@ import type { Config, FleetConfig } from '../config/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import { FleetAgent } from '../fleet/agent.js';
 import type { DecisionTarget } from '../fleet/decisions.js';
-import { gatherAutoNeverBlock } from '../fleet/host-addrs.js';
+import { gatherAutoProtect } from '../fleet/host-addrs.js';
 import { checkFleetSecurity, connectOptions, NatsFleetConnection } from '../fleet/nats.js';
 import type { OrderExecutor } from '../fleet/orders.js';
-import { applyPolicy, checkLocalChange, lockedError } from '../fleet/policy.js';
+import { applyPolicy, checkLocalChange, lockedError, type AutoProtect } from '../fleet/policy.js';
 import { PolicyStore } from '../fleet/policy-store.js';
 import { isName } from '../fleet/subjects.js';
 import { POLICY_SETTINGS, type FleetConnection, type PolicySetting } from '../fleet/types.js';
@@ -60,7 +60,7 @@ export function createPolicyComponent(opts: { machineIdPath?: string; env?: Node
     const fleet = local.fleet;
     let store: PolicyStore | undefined;
     let hostId: string | undefined;
-    let auto: string[] = [];
+    let auto: AutoProtect = { neverBlock: [], management: [] };
     let lastApplied = '';
 
     const describeChange = (): Record<string, unknown> => {
@@ -84,9 +84,9 @@ export function createPolicyComponent(opts: { machineIdPath?: string; env?: Node
         store = s;
         for (const p of s.load()) log.warn({ problem: p }, 'cached fleet policy entry ignored');
         const net = await readHostNetInfo(hostInfoPathsFrom(ctx, opts.env ?? process.env)).catch(() => ({ dnsServers: [], dhcpServers: [] }));
-        const g = await gatherAutoNeverBlock(fleet.servers, net.dnsServers);
+        const g = await gatherAutoProtect(fleet.servers, net.dnsServers);
         for (const p of g.problems) log.warn(p);
-        auto = g.addresses;
+        auto = { neverBlock: g.neverBlock, management: g.management };
         if (fleet.operators.length === 0) log.warn('fleet.operators is empty: no order, fleet unblock or policy will be accepted');
         ctx.setOverlay?.({
           apply: (l: Config) => applyPolicy(l, s.effective, l.fleet !== undefined, auto),
