@@ -63,7 +63,7 @@ async function operator<T>(ctx: CliContext, needsSigner: boolean, fn: (d: Operat
   const f = await fleetConfig(ctx);
   const signer = f.signingKey !== undefined ? signerFromFile(f.signingKey) : undefined;
   if (needsSigner && !signer) throw new BulwarkError('BULWARK_ERR_CONFIG', 'this command signs what it sends: set fleet.signingKey (operator nkey seed file) in the config');
-  const conn = new NatsFleetConnection(connectOptions(f, 'bulwark operator', '_INBOX_OPS', false));
+  const conn = new NatsFleetConnection(connectOptions(f, 'bulwark operator', '_INBOX_OPS', false), () => undefined, 30_000);
   const timeout = new Promise<never>((_r, reject) => {
     setTimeout(() => {
       reject(new BulwarkError('BULWARK_ERR_FLEET', `cannot reach the fleet NATS servers (${f.servers.join(', ')}) within 10 s`));
