@@ -42,14 +42,22 @@ function optString(v: unknown, max: number): string | undefined {
 }
 
 export class OrderHandler {
+  /** One order at a time, whatever the delivery does: the idempotency check needs it. */
+  private chain: Promise<void> = Promise.resolve();
+
   constructor(private readonly d: OrderDeps) {}
 
-  async onMessage(m: FleetMsg): Promise<void> {
-    try {
-      await this.handle(m);
-    } finally {
-      this.d.onProcessed(m.seq);
-    }
+  onMessage(m: FleetMsg): Promise<void> {
+    const run = async (): Promise<void> => {
+      try {
+        await this.handle(m);
+      } finally {
+        this.d.onProcessed(m.seq);
+      }
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
   }
 
   private drop(reason: DropReason, detail?: string): void {

@@ -353,7 +353,7 @@ test('with the stream leader killed everything still works; the stream is back a
   const info = await opJson<{ stream: string; leader: string }[]>(['streams']);
   const leader = info.find((s) => s.stream === 'BULWARK_DECISIONS')!.leader;
   assert.ok(servers[leader], `leader ${leader}`);
-  servers[leader]!.proc!.kill('SIGKILL');
+  servers[leader].proc!.kill('SIGKILL');
   const t0 = Date.now();
   const u = await opJson<{ acks: { host: string; ok: boolean }[]; missing: string[] }>(['unblock', attacker.ip4, '--wait', '25s']);
   assert.deepEqual(u.acks.map((a) => [a.host, a.ok]), [
