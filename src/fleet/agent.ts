@@ -42,8 +42,8 @@ export interface AgentDeps {
   target: DecisionTarget;
   exec: OrderExecutor;
   policy: PolicyStore;
-  /** Called after the effective policy changed (live update from the KV). */
-  onPolicyChanged: () => void;
+  /** Called after the effective policy changed (live update from the KV); rejects when refused. */
+  onPolicyChanged: () => Promise<void>;
   /** The parts of the host record the host knows (protection, blocks, isolation). */
   hostState: () => Pick<HostRecord, 'protection' | 'blocks' | 'isolation'>;
 }
@@ -137,7 +137,14 @@ export class FleetAgent {
           } catch (e2) {
             this.d.log.warn({ err: errorMessage(e2) }, 'fleet policy cache not written');
           }
-          this.d.onPolicyChanged();
+          this.d.onPolicyChanged().then(
+            () => {
+              this.metrics.policy.inc({ result: 'applied' });
+            },
+            () => {
+              this.metrics.policy.inc({ result: 'refused' });
+            },
+          );
           this.touch();
         }),
       );

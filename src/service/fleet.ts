@@ -212,9 +212,7 @@ export function createFleetComponent(opts: FleetComponentOptions = {}): Componen
           target,
           exec,
           policy: pol.store,
-          onPolicyChanged: () => {
-            void pol.policyChanged().catch(() => undefined);
-          },
+          onPolicyChanged: () => pol.policyChanged(),
           hostState: () => {
             const p = ctx.get<ProtectionComponent>('protection');
             const ps = p?.status?.() ?? {};

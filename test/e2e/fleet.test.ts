@@ -268,6 +268,7 @@ test('a policy change applies live (event and log line); a locked setting refuse
     return !st.enabled && st.offReason === 'the fleet policy sets protection off' ? true : undefined;
   });
   assert.ok(readFileSync(c.eventsFile, 'utf8').includes('"event":"policy applied"'));
+  assert.ok((await metric(c, 'bulwark_fleet_policy_updates_total', { result: 'applied' })) >= 1);
   assert.equal((await opCli(['policy', 'set', 'host.c', 'protection='])).code, 0);
   await waitFor('c protection back on', async () => (((await c.call('protection.status')) as { enabled: boolean }).enabled ? true : undefined));
 

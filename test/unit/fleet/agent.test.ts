@@ -87,6 +87,7 @@ function host(nats: FakeNats, clock: ManualClock, hostId: string, groups: string
     policy: store,
     onPolicyChanged: () => {
       h.policyChanges++;
+      return Promise.resolve();
     },
     hostState: () => ({ protection: { enabled: true }, blocks: h.blocks.length, isolation: { isolated: false } }),
   });
