@@ -94,6 +94,17 @@ function host(nats: FakeNats, clock: ManualClock, hostId: string, groups: string
   return h;
 }
 
+/** Hosts a and b (no groups) on a fresh cluster, started; `bOpts` configures b. */
+function twoHosts(bOpts: Parameters<typeof host>[4] = {}): { nats: FakeNats; clock: ManualClock; a: Host; b: Host } {
+  const nats = cluster();
+  const clock = new ManualClock(NOW);
+  const a = host(nats, clock, 'a', []);
+  const b = host(nats, clock, 'b', [], bOpts);
+  a.agent.start();
+  b.agent.start();
+  return { nats, clock, a, b };
+}
+
 async function dropped(h: Host, kind: string, reason: string): Promise<number> {
   const m = (await h.registry.getSingleMetric('bulwark_fleet_messages_dropped_total')?.get())?.values ?? [];
   return m.filter((v) => v.labels.kind === kind && v.labels.reason === reason).reduce((a, v) => a + v.value, 0);
@@ -154,12 +165,7 @@ test('only signed operator decisions unblock; a host cannot unblock, impersonate
 });
 
 test('fleet unblock: signed, newest wins over the blocks before it, acknowledged; a later block wins again', async () => {
-  const nats = cluster();
-  const clock = new ManualClock(NOW);
-  const a = host(nats, clock, 'a', []);
-  const b = host(nats, clock, 'b', []);
-  a.agent.start();
-  b.agent.start();
+  const { nats, clock, a, b } = twoHosts();
   a.agent.shareBlock('198.51.100.7', NOW + 3_600_000, 'r', undefined);
   await flushAsync();
   const opConn = new FakeFleetConnection(nats);
@@ -183,12 +189,7 @@ test('fleet unblock: signed, newest wins over the blocks before it, acknowledged
 });
 
 test('decisions made while NATS is unreachable are queued and shared on reconnect', async () => {
-  const nats = cluster();
-  const clock = new ManualClock(NOW);
-  const a = host(nats, clock, 'a', []);
-  const b = host(nats, clock, 'b', []);
-  a.agent.start();
-  b.agent.start();
+  const { a, b } = twoHosts();
   a.conn.setState('reconnecting');
   a.agent.shareBlock('198.51.100.7', NOW + 3_600_000, 'r', undefined);
   await flushAsync();
@@ -201,12 +202,7 @@ test('decisions made while NATS is unreachable are queued and shared on reconnec
 });
 
 test('alert mode hosts do not apply shared blocks', async () => {
-  const nats = cluster();
-  const clock = new ManualClock(NOW);
-  const a = host(nats, clock, 'a', []);
-  const b = host(nats, clock, 'b', [], { mode: 'alert' });
-  a.agent.start();
-  b.agent.start();
+  const { a, b } = twoHosts({ mode: 'alert' });
   a.agent.shareBlock('198.51.100.7', NOW + 3_600_000, 'r', undefined);
   await flushAsync();
   assert.deepEqual(b.blocks, []);
