@@ -245,7 +245,9 @@ export class NatsFleetConnection implements FleetConnection {
                 ? { deliver_policy: DeliverPolicy.LastPerSubject }
                 : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
           const c = await js.consumers.get(stream, { filter_subjects: filter, ...opts });
-          const it = await c.consume({ max_messages: 256 });
+          // Short pulls and heartbeats: a consumer lost with a dead server is noticed (two missed
+          // heartbeats) and re-created from the last delivered sequence within seconds.
+          const it = await c.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: 2_000 });
           close = () => it.close();
           if (isStopped(st)) {
             await it.close();

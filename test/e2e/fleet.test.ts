@@ -14,6 +14,7 @@ import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { parse, stringify } from 'yaml';
 import { createTestNet, run, type Host, type TestNet } from './netns.js';
 import { BIN, ROOT, startDaemon, type DaemonHandle } from './daemon.js';
+import { nftSetElements } from './nft.js';
 import { renderServerConfig } from '../../src/fleet/server-config.js';
 import { parseExposition } from '../unit/metrics/exposition.js';
 import type { ChildProcess } from 'node:child_process';
@@ -44,22 +45,8 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
   }
 }
 
-async function setElements(h: Host, set: string): Promise<string[]> {
-  const r = await h.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', set]);
-  if (r.code !== 0) return [];
-  const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const out: string[] = [];
-  for (const o of j.nftables) {
-    for (const e of o.set?.elem ?? []) {
-      const v = (e as { elem?: { val?: unknown } }).elem?.val ?? e;
-      out.push(typeof v === 'string' ? v : JSON.stringify(v));
-    }
-  }
-  return out;
-}
-
-const blocked = (h: Host): Promise<string[]> => setElements(h, 'blocked4');
-const isolated = async (h: Host): Promise<boolean> => (await setElements(h, 'iso_on')).length > 0;
+const blocked = (h: Host): Promise<string[]> => nftSetElements(h, 'blocked4');
+const isolated = async (h: Host): Promise<boolean> => (await nftSetElements(h, 'iso_on')).length > 0;
 
 async function opCli(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return op.exec(process.execPath, [BIN, '--config', opConfig, 'fleet', ...args], { timeoutMs });
@@ -81,6 +68,24 @@ async function metric(d: DaemonHandle, name: string, labels: Record<string, stri
 async function attack(): Promise<void> {
   const r = await attacker.exec(process.execPath, [CLIENT, JSON.stringify({ host: net.host('a').ip4, port: 8080, payload: LOG4SHELL })], { timeoutMs: 20_000 });
   assert.equal(r.code, 0, r.stderr);
+}
+
+interface ProbeStep {
+  op: 'jspub' | 'pub' | 'last';
+  subject: string;
+  data?: string;
+  stream?: string;
+}
+interface ProbeResult {
+  results: { subject: string; ok: boolean; error?: string; data?: string | null }[];
+  errors: string[];
+}
+
+/** Runs test/e2e/tools/nats-probe.mjs in the operator namespace as the user of `key`. */
+async function probe(key: KeyPair, inbox: string, steps: ProbeStep[]): Promise<ProbeResult> {
+  const r = await op.exec(process.execPath, [PROBE, JSON.stringify({ servers: serverUrls, ca, seed: new TextDecoder().decode(key.getSeed()), inbox, steps })], { timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ProbeResult;
 }
 
 /** Polls the three hosts' blocked sets until each holds `addr`; returns when each first did (ms since start). */
@@ -216,6 +221,10 @@ test('an attack on host a blocks the attacker on a, b and c; fleet blocked lists
   assert.ok(cntB >= 1, 'b observed the decision latency');
   const list = await opJson<{ address: string; origins: string[] }[]>(['blocked']);
   assert.deepEqual(list.find((b) => b.address === attacker.ip4)?.origins, ['a']);
+  // The alert is also in the events stream, under a's subject, naming the host.
+  const ev = await probe(seeds.op!, '_INBOX_OPS', [{ op: 'last', stream: 'BULWARK_EVENTS', subject: 'bulwark.events.a.alert' }]);
+  const alert = JSON.parse(ev.results[0]?.data ?? '{}') as { src_ip?: string; host?: { id: string }; alert?: { action: string } };
+  assert.deepEqual([alert.src_ip, alert.host?.id, alert.alert?.action], [attacker.ip4, 'a', 'blocked']);
   // b and c record the shared decision as a fleet block.
   const bl = (await daemons.b!.call('blocklist.list')) as { entries: { address: string; source: string; reason: string }[] };
   const e = bl.entries.find((x) => x.address === attacker.ip4);
@@ -298,13 +307,7 @@ test('a policy change applies live (event and log line); a locked setting refuse
 });
 
 test('a host user cannot publish orders, operator decisions or another host\'s decisions (server permissions); unsigned and foreign-signed orders are dropped by the host', async () => {
-  const asHost = (steps: { op: string; subject: string; data: string }[]): Promise<{ results: { subject: string; ok: boolean; error?: string }[]; errors: string[] }> =>
-    op
-      .exec(process.execPath, [PROBE, JSON.stringify({ servers: serverUrls, ca, seed: new TextDecoder().decode(seeds.b!.getSeed()), inbox: '_INBOX.b', steps })], { timeoutMs: 30_000 })
-      .then((r) => {
-        assert.equal(r.code, 0, r.stderr);
-        return JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: { subject: string; ok: boolean; error?: string }[]; errors: string[] };
-      });
+  const asHost = (steps: ProbeStep[]): Promise<ProbeResult> => probe(seeds.b!, '_INBOX.b', steps);
   const now = Date.now();
   const unblockAsOperator = JSON.stringify({ v: 1, id: 'x1', kind: 'unblock', address: '203.0.113.9', origin: 'operator', reason: 'forged', decidedAt: now, expiresAt: now + 1000 });
   const r = await asHost([
@@ -324,11 +327,11 @@ test('a host user cannot publish orders, operator decisions or another host\'s d
   const order = (id: string): string => JSON.stringify({ v: 1, id, kind: 'isolate', host: 'b', issuedAt: Date.now(), expiresAt: Date.now() + 60_000, args: {} });
   const stranger = seeds.stranger!;
   const forged = { body: order('o3'), key: stranger.getPublicKey(), sig: Buffer.from(stranger.sign(new TextEncoder().encode(order('o3')))).toString('base64') };
-  const pr = await op.exec(process.execPath, [PROBE, JSON.stringify({ servers: serverUrls, ca, seed: new TextDecoder().decode(seeds.op!.getSeed()), inbox: '_INBOX_OPS', steps: [
+  const pr = await probe(seeds.op!, '_INBOX_OPS', [
     { op: 'jspub', subject: 'bulwark.orders.b', data: order('o2') },
     { op: 'jspub', subject: 'bulwark.orders.b', data: JSON.stringify(forged) },
-  ] })], { timeoutMs: 30_000 });
-  assert.equal(pr.code, 0, pr.stderr);
+  ]);
+  assert.deepEqual(pr.results.map((x) => x.ok), [true, true], 'the operator user may publish orders');
   await waitFor('b drops the unsigned and the foreign-signed order', async () => {
     const unsigned = await metric(daemons.b!, 'bulwark_fleet_messages_dropped_total', { kind: 'order', reason: 'unsigned' });
     const unknown = await metric(daemons.b!, 'bulwark_fleet_messages_dropped_total', { kind: 'order', reason: 'unknown-key' });

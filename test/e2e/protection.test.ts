@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createTestNet, type Host, type TestNet } from './netns.js';
 import { startDaemon, ROOT, type DaemonHandle } from './daemon.js';
+import { nftSetElements } from './nft.js';
 
 const CLIENT = join(ROOT, 'test', 'e2e', 'tools', 'tcp-client.mjs');
 
@@ -51,18 +52,8 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
   }
 }
 
-async function blockedSet(h: Host): Promise<string[]> {
-  const r = await h.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', 'blocked4']);
-  if (r.code !== 0) return [];
-  const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const out: string[] = [];
-  for (const o of j.nftables) {
-    for (const e of o.set?.elem ?? []) {
-      const v = (e as { elem?: { val?: unknown } }).elem?.val ?? e;
-      out.push(typeof v === 'string' ? v : JSON.stringify(v));
-    }
-  }
-  return out;
+function blockedSet(h: Host): Promise<string[]> {
+  return nftSetElements(h, 'blocked4');
 }
 
 let net: TestNet;

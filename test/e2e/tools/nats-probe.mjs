@@ -1,8 +1,9 @@
 // A NATS client for the fleet e2e test, run inside a test namespace: connects with an nkey seed
-// and tries publishes, printing one JSON line of outcomes. Usage: node nats-probe.mjs '{"servers":[...],
+// and tries publishes (or reads the last message of a subject: op "last" with "stream"),
+// printing one JSON line of outcomes. Usage: node nats-probe.mjs '{"servers":[...],
 // "ca":FILE,"seed":"SU...","inbox":"_INBOX.x","steps":[{"op":"jspub"|"pub","subject":S,"data":STRING}]}'
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { checkServerIdentity } from 'node:tls';
 
 const o = JSON.parse(process.argv[2]);
@@ -15,7 +16,11 @@ const js = jetstream(nc);
 const results = [];
 for (const step of o.steps) {
   try {
-    if (step.op === 'jspub') {
+    if (step.op === 'last') {
+      const jsm = await jetstreamManager(nc);
+      const m = await jsm.streams.getMessage(step.stream, { last_by_subj: step.subject });
+      results.push({ subject: step.subject, ok: m !== null, data: m ? new TextDecoder().decode(m.data) : null });
+    } else if (step.op === 'jspub') {
       const ack = await js.publish(step.subject, step.data, { timeout: 3000 });
       results.push({ subject: step.subject, ok: true, seq: ack.seq });
     } else {
