@@ -28,7 +28,8 @@ export async function withRetry<T>(fn: () => Promise<T>, budgetMs = 15_000): Pro
       return await fn();
     } catch (e) {
       const msg = errorMessage(e);
-      const transient = /timeout|no responders|not available|leader|503|no suitable peers/i.test(msg);
+      // "jetstream is not enabled" is also what a server answers while the meta group has no leader.
+      const transient = /timeout|no responders|not available|not enabled|leader|503|no suitable peers|temporarily unavailable/i.test(msg);
       if (!transient || Date.now() > end) throw e;
       await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
     }
@@ -233,34 +234,51 @@ export class NatsFleetConnection implements FleetConnection {
   follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void | Promise<void>): FleetSub {
     const st = { stopped: false };
     let close: (() => Promise<unknown>) | undefined;
+    /** Last stream sequence handed to `fn`: a re-created consumer resumes after it. */
+    let lastSeq = 0;
     const run = async (): Promise<void> => {
-      // Retries until the stream exists (fleet setup may come after the hosts start).
+      // Runs until stopped: retries until the stream exists (fleet setup may come after the
+      // hosts), and re-creates the consumer whenever it ends or goes silent (its server died).
       for (let attempt = 0; !st.stopped; attempt++) {
         try {
           const js = await this.client();
           const opts =
-            start === 'all'
-              ? { deliver_policy: DeliverPolicy.All }
-              : start === 'last-per-subject'
-                ? { deliver_policy: DeliverPolicy.LastPerSubject }
-                : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
+            lastSeq > 0
+              ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
+              : start === 'all'
+                ? { deliver_policy: DeliverPolicy.All }
+                : start === 'last-per-subject'
+                  ? { deliver_policy: DeliverPolicy.LastPerSubject }
+                  : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
           const c = await js.consumers.get(stream, { filter_subjects: filter, ...opts });
-          // Short pulls and heartbeats: a consumer lost with a dead server is noticed (two missed
-          // heartbeats) and re-created from the last delivered sequence within seconds.
+          // Short pulls and heartbeats: a consumer lost with a dead server is noticed (missed
+          // heartbeats); the client resets it, and if that does not help this loop re-creates it.
           const it = await c.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: 2_000 });
           close = () => it.close();
           if (isStopped(st)) {
             await it.close();
             return;
           }
+          void (async () => {
+            for await (const n of it.status()) {
+              if (n.type === 'heartbeats_missed' && n.count >= 3) {
+                this.onError(new Error(`no heartbeat for ${n.count} intervals`), `follow ${stream} ${filter}: re-creating the consumer`);
+                await it.close();
+                return;
+              }
+            }
+          })().catch(() => undefined);
           for await (const m of it) {
+            attempt = 0;
             try {
               await fn({ subject: m.subject, seq: m.seq, data: m.data, pending: m.info.pending });
             } catch (e) {
               this.onError(e, `handler ${stream} ${filter}`);
             }
+            lastSeq = m.seq;
           }
-          return;
+          if (isStopped(st) || this.closed) return;
+          await new Promise((r) => setTimeout(r, 250));
         } catch (e) {
           if (isStopped(st) || this.closed) return;
           this.onError(e, `follow ${stream} ${filter}`);
