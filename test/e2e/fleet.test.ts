@@ -359,7 +359,7 @@ test('with the stream leader killed everything still works; the stream is back a
   assert.ok(servers[leader], `leader ${leader}`);
   servers[leader].proc!.kill('SIGKILL');
   const t0 = Date.now();
-  const u = await opJson<{ acks: { host: string; ok: boolean }[]; missing: string[] }>(['unblock', attacker.ip4, '--wait', '25s']).catch((e: unknown) => {
+  const u = await opJson<{ acks: { host: string; ok: boolean }[]; missing: string[] }>(['unblock', attacker.ip4, '--wait', '45s']).catch((e: unknown) => {
     // What the hosts' fleet side said meanwhile, for the failure report.
     for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-15).join('\n')}`);
     throw e;
