@@ -5,9 +5,12 @@
  * one `conntrack -R -` process for the remaining entries (forwarded flows), see conntrack.ts.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { cidrContains, portInSpec } from './addr.js';
-import { CT_MARKS, conntrackScript, parseConntrackCounts, type ConntrackPlan, type ConntrackResult } from './conntrack.js';
+import { CT_MARKS, conntrackScript, countConntrackLines, type ConntrackPlan, type ConntrackResult } from './conntrack.js';
 import { spareKind, type SpareSet } from './processes.js';
 import { AGENT_CT_MARK, KEEP_CT_BIT, type EffectiveRule } from './types.js';
 
@@ -279,12 +282,29 @@ export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKi
     async applyConntrack(plan) {
       const script = conntrackScript(plan);
       const t0 = process.hrtime.bigint();
-      if (script.lines.length === 0) return { deleted: 0, updated: 0, processes: 0, strategy: script.strategy, walks: 0, ms: 0 };
-      // One process for the whole plan: `conntrack -R -` reads the commands from stdin.
-      const r = await runWithInput('conntrack', ['-R', '-'], prefix, script.lines.join('\n') + '\n', 120_000);
-      const counts = parseConntrackCounts(r.stderr);
-      if (r.code !== 0 && counts.deleted === 0) throw new Error(`conntrack -R failed (exit ${r.code}): ${r.stderr.split('\n').find((l) => !l.includes('flow entries')) ?? ''}`);
-      return { ...counts, processes: 1, strategy: script.strategy, walks: script.walks, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+      const res: ConntrackResult = { deleted: 0, updated: 0, processes: 0, deleteProcesses: 0, strategy: script.strategy, walks: script.walks, ms: 0 };
+      if (script.steps.length === 0) return res;
+      // `conntrack -R FILE` reads the commands from a file: it opens "-" as /dev/stdin by path,
+      // which fails when stdin is a socket, as Node's child stdio is.
+      const dir = await mkdtemp(join(tmpdir(), 'bulwark-ct-'));
+      try {
+        for (const [i, step] of script.steps.entries()) {
+          const file = join(dir, `step${i}`);
+          await writeFile(file, step.lines.join('\n') + '\n', { mode: 0o600 });
+          const r = await runWithInput('conntrack', ['-R', file], prefix, undefined, 120_000);
+          res.processes++;
+          const n = countConntrackLines(r.stdout);
+          if (step.kind === 'delete') {
+            res.deleted += n;
+            res.deleteProcesses++;
+          } else if (step.kind !== 'restore') res.updated += n;
+          if (r.code !== 0 && n === 0) throw new Error(`conntrack -R (${step.kind}) failed (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`);
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        res.ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      }
+      return res;
     },
   };
 }

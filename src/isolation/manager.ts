@@ -101,7 +101,7 @@ export interface StatusReport {
   /** How the daemon's own flows are recognised. */
   agent?: Record<string, unknown>;
   /** The last severing: sockets, conntrack entries, conntrack processes and time. */
-  lastSever?: { sockets: number; conntrack: number; conntrackProcesses: number; strategy: string; conntrackMs: number; totalMs: number };
+  lastSever?: { sockets: number; conntrack: number; conntrackProcesses: number; conntrackDeleteProcesses: number; strategy: string; conntrackMs: number; totalMs: number };
   kernel: { matches: boolean; problems: string[]; secondsLeft?: number; read: boolean };
   warnings: string[];
   last?: { mode: IsolationMode; startedAt: string; endedAt?: string; endedBy?: string; reason: string };
@@ -363,7 +363,7 @@ export class IsolationManager {
     let sockets = 0;
     let conntrack = 0;
     let listed: SocketInfo[] = [];
-    const ct = { processes: 0, strategy: 'none', ms: 0 };
+    const ct = { processes: 0, deleteProcesses: 0, strategy: 'none', ms: 0 };
     try {
       listed = await this.d.killer.listSockets();
       ctx.spare = await this.procs.spareSet(listed.flatMap((s) => s.pids));
@@ -377,7 +377,7 @@ export class IsolationManager {
       if (plan.delete.length > 0 || plan.mark.length > 0) {
         const r = await this.d.killer.applyConntrack(plan);
         conntrack = r.deleted;
-        Object.assign(ct, { processes: r.processes, strategy: r.strategy, ms: r.ms });
+        Object.assign(ct, { processes: r.processes, deleteProcesses: r.deleteProcesses, strategy: r.strategy, ms: r.ms });
         this.d.log.info({ candidates: plan.delete.length, deleted: r.deleted, kept: plan.keep.length, marked: plan.mark.length, strategy: r.strategy, walks: r.walks, processes: r.processes, ms: Math.round(r.ms) }, 'conntrack entries removed in one batch');
       }
     } catch (e) {
@@ -385,7 +385,7 @@ export class IsolationManager {
     }
     this.m?.severed.inc(sockets + conntrack);
     const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    this.lastSever = { sockets, conntrack, conntrackProcesses: ct.processes, strategy: ct.strategy, conntrackMs: Math.round(ct.ms), totalMs: Math.round(totalMs) };
+    this.lastSever = { sockets, conntrack, conntrackProcesses: ct.processes, conntrackDeleteProcesses: ct.deleteProcesses, strategy: ct.strategy, conntrackMs: Math.round(ct.ms), totalMs: Math.round(totalMs) };
     this.d.log.info({ sockets, conntrack, conntrackProcesses: ct.processes, conntrackMs: Math.round(ct.ms), totalMs: Math.round(totalMs) }, 'connections severed');
     return { sockets, conntrack };
   }
