@@ -59,7 +59,12 @@ export async function onlyOwnProcesses(pids: readonly number[], self: number, pp
 export const AGENT_CGROUP_PREFIX = 'bulwark-daemon-';
 
 /** Decides and enters the daemon's cgroup. Never throws: without one, the daemon falls back to uid/gid matching (logged). */
-export async function enterAgentCgroup(fs: CgroupFs, log: Logger, pid = process.pid): Promise<AgentCgroup | undefined> {
+export async function enterAgentCgroup(
+  fs: CgroupFs,
+  log: Logger,
+  pid = process.pid,
+  own: { cgroupOf: (pid: number) => Promise<string | undefined>; ppid: (pid: number) => Promise<number | undefined> } = { cgroupOf: readProcCgroup, ppid: ppidOf },
+): Promise<AgentCgroup | undefined> {
   current = undefined;
   problem = undefined;
   if (fs.mount === undefined) {
@@ -68,9 +73,9 @@ export async function enterAgentCgroup(fs: CgroupFs, log: Logger, pid = process.
     return undefined;
   }
   try {
-    const origin = await readProcCgroup(pid);
+    const origin = await own.cgroupOf(pid);
     if (origin === undefined) throw new Error('no cgroup v2 entry in /proc/self/cgroup');
-    if (origin !== '/' && (await onlyOwnProcesses(await fs.procs(origin), pid))) {
+    if (origin !== '/' && (await onlyOwnProcesses(await fs.procs(origin), pid, own.ppid))) {
       const id = await fs.id(origin);
       if (id === undefined) throw new Error(`cgroup ${origin} has no id`);
       current = { path: origin, id, level: cgroupLevel(origin), created: false, origin };
