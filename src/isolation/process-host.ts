@@ -24,26 +24,29 @@ async function getentId(db: 'passwd' | 'group', name: string): Promise<number | 
   return Number.isInteger(id) ? id : undefined;
 }
 
-/** One pass over /proc: pid, comm, exe and cgroup of every process (skips those that vanish mid-scan). */
+async function readProc(pid: number): Promise<ProcInfo | undefined> {
+  try {
+    const [comm, cg, exe] = await Promise.all([
+      readFile(`/proc/${pid}/comm`, 'utf8'),
+      readFile(`/proc/${pid}/cgroup`, 'utf8'),
+      readlink(`/proc/${pid}/exe`).catch(() => undefined), // kernel thread or gone
+    ]);
+    const info: ProcInfo = { pid, comm: comm.trim() };
+    const c = parseProcCgroup(cg);
+    if (c !== undefined) info.cgroup = c;
+    if (exe !== undefined) info.exe = exe;
+    return info;
+  } catch {
+    return undefined; // exited during the scan
+  }
+}
+
+/** One pass over /proc: pid, comm, exe and cgroup of every process, 64 processes at a time. */
 export async function scanProcesses(): Promise<ProcInfo[]> {
+  const pids = (await readdir('/proc')).filter((n) => /^[0-9]+$/.test(n)).map(Number);
   const out: ProcInfo[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    const pid = Number(name);
-    try {
-      const [comm, cg] = await Promise.all([readFile(`/proc/${pid}/comm`, 'utf8'), readFile(`/proc/${pid}/cgroup`, 'utf8')]);
-      const info: ProcInfo = { pid, comm: comm.trim() };
-      const c = parseProcCgroup(cg);
-      if (c !== undefined) info.cgroup = c;
-      try {
-        info.exe = await readlink(`/proc/${pid}/exe`);
-      } catch {
-        // kernel thread or gone
-      }
-      out.push(info);
-    } catch {
-      // exited during the scan
-    }
+  for (let i = 0; i < pids.length; i += 64) {
+    for (const p of await Promise.all(pids.slice(i, i + 64).map(readProc))) if (p) out.push(p);
   }
   return out;
 }
