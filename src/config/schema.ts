@@ -111,6 +111,11 @@ export function portListProblem(s: string): string | undefined {
 }
 const checkPortList: Check = portListProblem;
 const checkProfile: Check = (s) => (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(s) ? undefined : 'not a profile name (lowercase letters, digits, "-", "_", ".")');
+export const checkUnit: Check = (s) => (/^[A-Za-z0-9:_.@\\-]{1,255}\.(service|scope|slice)$/.test(s) ? undefined : 'not a systemd unit name (NAME.service, NAME.scope or NAME.slice)');
+export const checkCgroupPath: Check = (s) =>
+  /^\/?[^/\0\n]+(\/[^/\0\n]+)*\/?$/.test(s) && !s.split('/').some((c) => c === '..' || c === '.') && s.length <= 4096 ? undefined : 'not a cgroup path (like "system.slice/app.service"; no "." or ".." components)';
+export const checkAccount: Check = (s) => (/^[a-z_][a-z0-9_.-]{0,31}\$?$|^[0-9]{1,10}$/i.test(s) ? undefined : 'not a user/group name or numeric id');
+export const checkExecutable: Check = (s) => (s.length > 0 && s.length <= 4096 && !s.includes('\0') && !s.includes('\n') && (s.startsWith('/') || !s.includes('/')) ? undefined : 'not an absolute path or a process name');
 const checkGroup: Check = (s) => (/^[a-z_][a-z0-9_-]{0,31}\$?$|^[0-9]+$/.test(s) ? undefined : 'not a group name or gid');
 
 // ---- node shorthands ----
@@ -137,6 +142,12 @@ const exclusionItem = obj({
   remotePorts: f(str(checkPortList), '"any" or ports and ranges on the remote side.', { default: 'any' }),
   description: f(str(), 'Free text shown in `bulwark isolation exclusions`.', { default: '' }),
   status: f(oneOf(['active', 'inactive']), 'Inactive exclusions are kept but not applied.', { default: 'active' }),
+  // Process exclusions: at most one of these per rule (checked in src/isolation/process-rules.ts).
+  unit: f(str(checkUnit), 'Process exclusion: a systemd unit ("nginx.service"); its cgroup is re-resolved when the unit restarts.', { optional: true }),
+  cgroup: f(str(checkCgroupPath), 'Process exclusion: a cgroup v2 path relative to the cgroup2 root ("system.slice/app.service").', { optional: true }),
+  user: f(str(checkAccount), 'Process exclusion: connections opened by this user (name or uid); outbound only.', { optional: true }),
+  group: f(str(checkAccount), 'Process exclusion: connections opened by processes of this group (name or gid); outbound only.', { optional: true }),
+  executable: f(str(checkExecutable), 'Process exclusion: an executable, by absolute path or by process name.', { optional: true }),
 });
 
 // ---- fleet mode (src/fleet, docs/fleet.md) ----
@@ -293,6 +304,14 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       ),
       rstWindow: f(dur(0, 5 * MIN), 'How long outgoing RSTs may leave after severing connections.', { prop: 'rstWindowMs' }),
       resolvConf: f(list(str(checkAbsolutePath), 16), 'resolv.conf files read to restrict the DNS profiles to the host\'s resolvers (default: /etc/resolv.conf and systemd-resolved\'s upstream file).', { optional: true }),
+      processes: f(
+        obj({
+          cgroupMount: f(str(checkAbsolutePath), 'Mount point of the cgroup v2 hierarchy; absent = found in /proc/self/mountinfo (BULWARK_CGROUP2_MOUNT overrides).', { optional: true }),
+          rescan: f(dur(100, MIN), 'How often units, cgroups and executables of process exclusions are re-resolved while isolated (a restarted unit gets a new cgroup id).', { prop: 'rescanMs' }),
+          agentCgroup: f(bool(), "Keep the daemon's own connections exempt by its cgroup: use its own service cgroup, or move the daemon into a child cgroup of its own when it shares one."),
+        }),
+        'Process exclusions and the daemon\'s own flows during isolation.',
+      ),
       leaseDirs: f(list(str(checkAbsolutePath), 16), 'Directories of DHCP lease files read to restrict the DHCP client profile to the host\'s DHCP servers (default: dhclient and systemd-networkd lease directories).', { optional: true }),
     }),
     'Network isolation.',

@@ -30,6 +30,16 @@ export interface ExclusionRule {
   remotePorts: string;
   description: string;
   status: 'active' | 'inactive';
+  /**
+   * Process exclusions (at most one of these; the address and port fields then stay "any"):
+   * a systemd unit, a cgroup v2 path (relative to the cgroup2 root), a user or group (name or
+   * numeric id) or an executable (absolute path, or a name matched against the process name).
+   */
+  unit?: string;
+  cgroup?: string;
+  user?: string;
+  group?: string;
+  executable?: string;
 }
 
 export interface IsolationPolicy {
@@ -153,6 +163,15 @@ export interface Config {
     resolvConf?: string[];
     /** DHCP lease directories for the DHCP profiles (dhclient, networkd, NetworkManager defaults). */
     leaseDirs?: string[];
+    /** Process exclusions and the daemon's own cgroup (docs/isolation.md "Process exclusions"). */
+    processes: {
+      /** Mount point of the cgroup v2 hierarchy; undefined = found in /proc/self/mountinfo. */
+      cgroupMount?: string;
+      /** How often cgroups, units and executables are re-resolved while isolated (ms). */
+      rescanMs: number;
+      /** Put the daemon into a cgroup of its own (unless its cgroup is already its own) so its flows stay exempt. */
+      agentCgroup: boolean;
+    };
   };
   /** Fleet mode on NATS JetStream; undefined = standalone. */
   fleet?: FleetConfig;
@@ -218,6 +237,7 @@ export function defaultConfig(): Config {
       exclusions: [],
       policy: { enabled: false, severities: ['critical'], signatureIds: [], detectors: [] },
       rstWindowMs: 20_000,
+      processes: { rescanMs: 1000, agentCgroup: true },
     },
   };
 }

@@ -14,6 +14,8 @@ import type { Config } from '../config/types.js';
 import { BulwarkError, errorMessage, isBulwarkError } from '../errors.js';
 import { createLogger } from '../log/index.js';
 import { createRegistry } from '../metrics/index.js';
+import { enterAgentCgroup, leaveAgentCgroup } from '../isolation/agent-cgroup.js';
+import { createCgroupFs, discoverCgroup2Mount } from '../isolation/cgroup.js';
 import { createFoundationMetrics, type FoundationMetrics } from '../metrics/foundation.js';
 import { VERSION } from '../version.js';
 import { createBus } from './bus.js';
@@ -398,6 +400,10 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<number> {
     return isBulwarkError(e, 'BULWARK_ERR_CONFIG') ? 78 : 1;
   }
   const log = createLogger({ level: loaded.config.log.level });
+  // Isolation exempts the daemon's own flows by its cgroup: enter it before any socket is opened
+  // (a socket keeps the cgroup it was created in). See src/isolation/agent-cgroup.ts.
+  const agentCgroupFs = createCgroupFs(await discoverCgroup2Mount(loaded.config.isolation.processes.cgroupMount ?? opts.env.BULWARK_CGROUP2_MOUNT));
+  if (loaded.config.isolation.processes.agentCgroup) await enterAgentCgroup(agentCgroupFs, log.child({ component: 'isolation' }));
   const runtime = await checkRuntime(loaded.config, opts.runtimeProbes);
   for (const i of runtime.filter((x) => x.severity === 'warning')) log.warn({ path: i.path }, i.message);
   const fatal = runtime.filter((x) => x.severity === 'error');
@@ -454,6 +460,7 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<number> {
     await flush(log);
     return outcome === 'stopped' ? 0 : 1;
   } finally {
+    await leaveAgentCgroup(agentCgroupFs, log);
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
     process.off('SIGHUP', onHup);
