@@ -254,8 +254,9 @@ export class Engine {
       packetBudgetMs: rx.packetBudgetMs,
       secondBudgetMs: rx.secondBudgetMs,
       now: opts.regexNow ?? (() => performance.now()),
-      onFirstLimitHit: (signatureId, source) =>
-        this.log.warn({ signatureId, pcre: source }, 'regex hit its match limit: treated as no match (counted in bulwark_regex_executions_total{result="limit"})'),
+      onFirstLimitHit: (signatureId, source) => {
+        this.log.warn({ signatureId, pcre: source }, 'regex hit its match limit: treated as no match (counted in bulwark_regex_executions_total{result="limit"})');
+      },
     });
     this.flows = new LRUCache<number | string, Flow>({
       max: Math.max(1, opts.config.maxFlows),
