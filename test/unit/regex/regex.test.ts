@@ -170,8 +170,9 @@ test('compile errors: BulwarkError BULWARK_ERR_REGEX with PCRE2\'s message and t
         assert.match(e.message, message);
         assert.match(e.message, new RegExp(`at offset ${offset}$`));
         const p = regexProblem(e);
-        assert.equal(p?.offset, offset, pattern);
-        assert.ok(p !== undefined && p.pcre2Code > 100);
+        assert.ok(p, pattern);
+        assert.equal(p.offset, offset, pattern);
+        assert.ok(p.pcre2Code > 100);
         return true;
       },
     );
