@@ -110,7 +110,11 @@ test('pathological regex payloads do not stall the daemon: the control socket an
       const t0 = performance.now();
       const cmd = pings.length % 2 === 0 ? 'ping' : 'status';
       // A frozen daemon fails here after 5 s instead of hanging the test.
-      await Promise.race([daemon.call(cmd), new Promise((_, reject) => setTimeout(() => reject(new Error(`${cmd} got no answer within 5 s`)), 5000))]);
+      await Promise.race([daemon.call(cmd), new Promise((_, reject) => {
+          setTimeout(() => {
+            reject(new Error(`${cmd} got no answer within 5 s`));
+          }, 5000);
+        })]);
       pings.push(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 200));
     }
