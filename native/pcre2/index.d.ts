@@ -10,7 +10,8 @@ export interface CompileError extends Error {
   offset: number;
 }
 export function compile(pattern: Uint8Array, options: number, jit: boolean): CompiledPattern;
-export function match(handle: object, subject: Uint8Array, start: number, end: number, from: number, ovector: Int32Array, matchLimit: number, depthLimit: number, heapLimitKiB: number, options: number): number;
+export function setLimits(handle: object, matchLimit: number, depthLimit: number, heapLimitKiB: number): void;
+export function match(handle: object, subject: Uint8Array, start: number, end: number, from: number, ovector: Int32Array, options: number): number;
 export function lastError(): number;
 export function errorMessage(code: number): string;
 export function config(): { version: string; jit: boolean; jitTarget: string };

@@ -14,7 +14,8 @@ export interface NativeCompiled {
 
 export interface NativePcre2 {
   compile(pattern: Uint8Array, options: number, jit: boolean): NativeCompiled;
-  match(handle: object, subject: Uint8Array, start: number, end: number, from: number, ovector: Int32Array, matchLimit: number, depthLimit: number, heapLimitKiB: number, options: number): number;
+  setLimits(handle: object, matchLimit: number, depthLimit: number, heapLimitKiB: number): void;
+  match(handle: object, subject: Uint8Array, start: number, end: number, from: number, ovector: Int32Array, options: number): number;
   lastError(): number;
   errorMessage(code: number): string;
   config(): { version: string; jit: boolean; jitTarget: string };

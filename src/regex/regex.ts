@@ -11,7 +11,6 @@ import { DEFAULT_LIMITS, REGEX_ERROR, REGEX_LIMIT, REGEX_NOMATCH, type RegexLimi
 
 /** Native codes of a limit hit (match, depth, heap, JIT stack), see native/pcre2/src/pcre2_binding.c. */
 const NATIVE_LIMIT_MIN = -5;
-const NATIVE_ERROR = -6;
 
 /** An ovector for callers that only need the whole match (one pair). */
 const SCRATCH = new Int32Array(2);
@@ -26,6 +25,8 @@ export class Regex {
   readonly names: ReadonlyMap<string, number>;
   /** Limits applied when exec() is not given others. */
   readonly limits: Readonly<RegexLimits>;
+  /** The limits object whose values the native side holds. */
+  private applied: Readonly<RegexLimits> | undefined;
 
   constructor(
     private readonly native: NativePcre2,
@@ -51,21 +52,15 @@ export class Regex {
    * match) or REGEX_ERROR. `anchored` anchors the match at `from`.
    */
   exec(subject: Uint8Array, start: number, end: number, ovector: Int32Array = SCRATCH, from = 0, limits: Readonly<RegexLimits> = this.limits, anchored = false): number {
-    const rc = this.native.match(
-      this.handle,
-      subject,
-      start,
-      end,
-      from,
-      ovector,
-      limits.matchLimit,
-      limits.depthLimit,
-      limits.heapLimitKiB,
-      anchored ? this.native.options.ANCHORED : 0,
-    );
+    // The native side keeps the limits of the last call: callers pass one of a few long-lived
+    // limit objects, so this is an identity check per match, not three more native arguments.
+    if (limits !== this.applied) {
+      this.native.setLimits(this.handle, limits.matchLimit, limits.depthLimit, limits.heapLimitKiB);
+      this.applied = limits;
+    }
+    const rc = this.native.match(this.handle, subject, start, end, from, ovector, anchored ? this.native.options.ANCHORED : 0);
     if (rc >= REGEX_NOMATCH) return rc;
     if (rc >= NATIVE_LIMIT_MIN) return REGEX_LIMIT;
-    if (rc === NATIVE_ERROR) return REGEX_ERROR;
     return REGEX_ERROR;
   }
 

@@ -5,16 +5,16 @@
  * Uint8Array (a Buffer is one), read in place between two offsets: nothing is copied or
  * converted on the match path. Captures are written into a caller-provided Int32Array.
  *
- * Every match runs with the match, depth and heap limits the caller passes, on a JIT stack owned
- * by the thread (one per N-API environment, so worker threads each
- * have their own). Patterns are JIT-compiled when asked and when the library supports it; a
+ * Every match runs with the match, depth and heap limits last set on the compiled expression
+ * (setLimits; default 3500 / 1500 / 8 MiB, Suricata's), on a JIT stack owned by the thread (one
+ * per N-API environment, so worker threads each have their own). Patterns are JIT-compiled when asked and when the library supports it; a
  * pattern the JIT refuses runs in the interpreter.
  *
  * JS API (see index.d.ts):
  *   compile(pattern: Uint8Array, options: number, jit: boolean)
  *     -> { handle, captureCount, jit, names: [name, number][] }   or throws (pcre2Code, offset)
- *   match(handle, subject: Uint8Array, start, end, from, ovector: Int32Array,
- *         matchLimit, depthLimit, heapLimitKiB, options) -> number
+ *   setLimits(handle, matchLimit, depthLimit, heapLimitKiB)
+ *   match(handle, subject: Uint8Array, start, end, from, ovector: Int32Array, options) -> number
  *     the subject is subject[start, end) (`^` and lookbehind see nothing before start); the
  *     search begins `from` bytes into it (like Suricata's start offset on a retry)
  *     >= 1  match: the number of pairs written (whole match first), offsets absolute in subject
@@ -57,6 +57,9 @@ typedef struct {
 
 typedef struct {
   pcre2_code *code;
+  uint32_t match_limit;
+  uint32_t depth_limit;
+  uint32_t heap_limit;
   int64_t external_bytes;
 } Regex;
 
@@ -106,16 +109,9 @@ static napi_value make_uint(napi_env env, uint32_t v) {
 
 /* Bytes of a Uint8Array argument (a Buffer is one); NULL with a thrown TypeError otherwise. */
 static const uint8_t *u8_arg(napi_env env, napi_value v, size_t *len, const char *what) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
   napi_typedarray_type type;
   void *data = NULL;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &data, &ab, &off) != napi_ok || type != napi_uint8_array) {
+  if (napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
     napi_throw_type_error(env, NULL, what);
     return NULL;
   }
@@ -173,6 +169,9 @@ static napi_value Compile(napi_env env, napi_callback_info info) {
     return NULL;
   }
   re->code = code;
+  re->match_limit = 3500;
+  re->depth_limit = 1500;
+  re->heap_limit = 8192;
   size_t size = 0, jitsize = 0;
   pcre2_pattern_info(code, PCRE2_INFO_SIZE, &size);
   if (jitted) pcre2_pattern_info(code, PCRE2_INFO_JITSIZE, &jitsize);
@@ -215,12 +214,27 @@ static napi_value Compile(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value Match(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+static napi_value SetLimits(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 10) {
-    napi_throw_type_error(env, NULL, "pcre2.match(handle, subject, start, end, from, ovector, matchLimit, depthLimit, heapLimitKiB, options)");
+  Regex *re = NULL;
+  if (argc < 4 || napi_get_value_external(env, argv[0], (void **)&re) != napi_ok || re == NULL) {
+    napi_throw_type_error(env, NULL, "pcre2.setLimits(handle, matchLimit, depthLimit, heapLimitKiB)");
+    return NULL;
+  }
+  CHECK(env, napi_get_value_uint32(env, argv[1], &re->match_limit));
+  CHECK(env, napi_get_value_uint32(env, argv[2], &re->depth_limit));
+  CHECK(env, napi_get_value_uint32(env, argv[3], &re->heap_limit));
+  return NULL;
+}
+
+static napi_value Match(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "pcre2.match(handle, subject, start, end, from, ovector, options)");
     return NULL;
   }
   Instance *in = instance(env);
@@ -243,28 +257,20 @@ static napi_value Match(napi_env env, napi_callback_info info) {
   napi_typedarray_type otype;
   size_t olen = 0;
   void *odata = NULL;
-  napi_value oab;
-  size_t ooff;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, argv[5], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, argv[5], &otype, &olen, &odata, &oab, &ooff) != napi_ok || otype != napi_int32_array) {
+  if (napi_get_typedarray_info(env, argv[5], &otype, &olen, &odata, NULL, NULL) != napi_ok || otype != napi_int32_array) {
     napi_throw_type_error(env, NULL, "pcre2.match: ovector must be an Int32Array");
     return NULL;
   }
-
-  uint32_t match_limit = 0, depth_limit = 0, heap_limit = 0, options = 0;
-  CHECK(env, napi_get_value_uint32(env, argv[6], &match_limit));
-  CHECK(env, napi_get_value_uint32(env, argv[7], &depth_limit));
-  CHECK(env, napi_get_value_uint32(env, argv[8], &heap_limit));
-  CHECK(env, napi_get_value_uint32(env, argv[9], &options));
+  uint32_t options = 0;
+  CHECK(env, napi_get_value_uint32(env, argv[6], &options));
   if ((options & ~MATCH_OPTIONS) != 0) {
     napi_throw_range_error(env, NULL, "pcre2.match: unsupported match option");
     return NULL;
   }
 
-  pcre2_set_match_limit(in->mctx, match_limit);
-  pcre2_set_depth_limit(in->mctx, depth_limit);
-  pcre2_set_heap_limit(in->mctx, heap_limit);
+  pcre2_set_match_limit(in->mctx, re->match_limit);
+  pcre2_set_depth_limit(in->mctx, re->depth_limit);
+  pcre2_set_heap_limit(in->mctx, re->heap_limit);
   int rc = pcre2_match(re->code, (PCRE2_SPTR)(subject + start), (PCRE2_SIZE)(end - start), (PCRE2_SIZE)from, options, in->md, in->mctx);
 
   int32_t result;
@@ -368,6 +374,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
       {"compile", NULL, Compile, NULL, NULL, NULL, napi_enumerable, NULL},
       {"match", NULL, Match, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setLimits", NULL, SetLimits, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lastError", NULL, LastError, NULL, NULL, NULL, napi_enumerable, NULL},
       {"errorMessage", NULL, ErrorMessage, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
