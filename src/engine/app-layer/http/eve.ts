@@ -1,0 +1,67 @@
+/**
+ * The EVE `http` object of a transaction, as Suricata's alert and http loggers write it
+ * (output-json-http.c EveHttpLogJSONBasic + EveHttpLogJSONExtended, extended on): field
+ * names, order and presence rules are Suricata's.
+ */
+import { asTx, type Tx } from './tx.js';
+import type { HttpEveObject, HttpTx } from './types.js';
+import { compileRegex, type Regex } from '../../../regex/regex.js';
+
+/** Bytes to a JSON string the way Suricata's jsonbuilder does for valid UTF-8; other bytes as latin1 characters. */
+function str(b: Uint8Array): string {
+  const s = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const u = s.toString('utf8');
+  return u.includes('\ufffd') ? s.toString('latin1') : u;
+}
+
+function header(t: Tx, req: boolean, key: string): Uint8Array | null {
+  const h = (req ? t.reqHeaders : t.resHeaders).get(key);
+  return h === undefined ? null : h.value;
+}
+
+/** Content-Range "bytes start-end/size" (HTPParseContentRange): attacker bytes, so PCRE2 (src/regex). */
+let contentRangeRe: Regex | undefined;
+const crOv = new Int32Array(8);
+function contentRange(v: Uint8Array): { start?: number; end?: number; size?: number } {
+  contentRangeRe ??= compileRegex('^\\s*bytes\\s+(?:(\\d+)-(\\d+)|\\*)/(\\d+|\\*)\\s*$', { caseless: true });
+  if (contentRangeRe.exec(v, 0, v.length, crOv) <= 0) return {};
+  const num = (g: number): number | undefined => (crOv[2 * g]! < 0 ? undefined : Number(Buffer.from(v.buffer, v.byteOffset + crOv[2 * g]!, crOv[2 * g + 1]! - crOv[2 * g]!).toString('latin1')));
+  const r: { start?: number; end?: number; size?: number } = {};
+  const start = num(1);
+  const end = num(2);
+  if (start !== undefined) r.start = start;
+  if (end !== undefined) r.end = end;
+  const size = v[crOv[6]!] === 0x2a ? undefined : num(3);
+  if (size !== undefined) r.size = size;
+  return r;
+}
+
+export function httpEve(tx: HttpTx): HttpEveObject {
+  const t = asTx(tx);
+  const o: Record<string, unknown> = {};
+  if (t.hostNormalized !== null) o.hostname = str(t.hostNormalized);
+  if (t.hostPort >= 0) o.http_port = t.hostPort;
+  if (t.uriRaw !== null) o.url = str(t.uriRaw);
+  const ua = header(t, true, 'user-agent');
+  if (ua !== null) o.http_user_agent = str(ua);
+  const xff = header(t, true, 'x-forwarded-for');
+  if (xff !== null) o.xff = str(xff);
+  const ct = header(t, false, 'content-type');
+  if (ct !== null) {
+    const s = str(ct);
+    const semi = s.indexOf(';');
+    o.http_content_type = semi >= 0 ? s.slice(0, semi) : s;
+  }
+  const cr = header(t, false, 'content-range');
+  if (cr !== null) o.content_range = { raw: str(cr), ...contentRange(cr) };
+  const ref = header(t, true, 'referer');
+  if (ref !== null) o.http_refer = str(ref);
+  if (t.method !== null) o.http_method = str(t.method);
+  if (t.requestProtocol !== null) o.protocol = str(t.requestProtocol);
+  if (t.statusNumber > 0) o.status = t.statusNumber;
+  else if (t.statusCode !== null) o.status_string = str(t.statusCode);
+  const loc = header(t, false, 'location');
+  if (loc !== null) o.redirect = str(loc);
+  o.length = t.responseMessageLength;
+  return o as HttpEveObject;
+}
