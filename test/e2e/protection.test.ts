@@ -9,6 +9,7 @@ import { readFileSync, existsSync, cpSync, writeFileSync, mkdtempSync } from 'no
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createTestNet, type Host, type TestNet } from './netns.js';
+import { blockedSet } from './nft.js';
 import { startDaemon, ROOT, type DaemonHandle } from './daemon.js';
 
 const CLIENT = join(ROOT, 'test', 'e2e', 'tools', 'tcp-client.mjs');
@@ -49,20 +50,6 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-async function blockedSet(h: Host): Promise<string[]> {
-  const r = await h.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', 'blocked4']);
-  if (r.code !== 0) return [];
-  const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const out: string[] = [];
-  for (const o of j.nftables) {
-    for (const e of o.set?.elem ?? []) {
-      const v = (e as { elem?: { val?: unknown } }).elem?.val ?? e;
-      out.push(typeof v === 'string' ? v : JSON.stringify(v));
-    }
-  }
-  return out;
 }
 
 let net: TestNet;

@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createTestNet, type Host, type TestNet } from './netns.js';
+import { blockedSet } from './nft.js';
 import { startDaemon, type DaemonHandle } from './daemon.js';
 
 let net: TestNet;
@@ -19,20 +20,6 @@ let attacker2: Host;
 let prot: Host;
 let daemon: DaemonHandle;
 let rulesDir: string;
-
-async function blockedSet(h: Host): Promise<string[]> {
-  const r = await h.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', 'blocked4']);
-  if (r.code !== 0) return [];
-  const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const out: string[] = [];
-  for (const o of j.nftables) {
-    for (const e of o.set?.elem ?? []) {
-      const v = (e as { elem?: { val?: unknown } }).elem?.val ?? e;
-      out.push(typeof v === 'string' ? v : JSON.stringify(v));
-    }
-  }
-  return out;
-}
 
 /** A sample of `name{labels}` from a Prometheus text exposition (sum over matching lines). */
 function metric(body: string, name: string, labels = ''): number {
