@@ -1,8 +1,8 @@
-/** Reading the daemon's nftables sets inside a test host (`nft -j`), for assertions on the kernel. */
+/** Reading the kernel from e2e tests: the elements of a set of table inet bulwark in a test host. */
 import type { Host } from './netns.js';
 
-/** Elements of `set` in `table inet bulwark` as strings (addresses, or JSON for ranges); [] when absent. */
-export async function blockedSet(h: Host, set = 'blocked4'): Promise<string[]> {
+/** Element values of `set` (addresses as strings, other values as JSON); [] when the set is absent. */
+export async function nftSetElements(h: Host, set: string): Promise<string[]> {
   const r = await h.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', set]);
   if (r.code !== 0) return [];
   const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };

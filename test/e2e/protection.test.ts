@@ -9,8 +9,8 @@ import { readFileSync, existsSync, cpSync, writeFileSync, mkdtempSync } from 'no
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createTestNet, type Host, type TestNet } from './netns.js';
-import { blockedSet } from './nft.js';
 import { startDaemon, ROOT, type DaemonHandle } from './daemon.js';
+import { nftSetElements } from './nft.js';
 
 const CLIENT = join(ROOT, 'test', 'e2e', 'tools', 'tcp-client.mjs');
 
@@ -52,6 +52,10 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
   }
 }
 
+function blockedSet(h: Host): Promise<string[]> {
+  return nftSetElements(h, 'blocked4');
+}
+
 let net: TestNet;
 let attacker: Host;
 let prot: Host;
@@ -76,6 +80,7 @@ before(async () => {
   await waitFor('existing connection', async () => ((await prot.exec('ss', ['-Htn', 'state', 'established', '( sport = :6379 )'])).stdout.trim() !== '' ? true : undefined));
   daemon = await startDaemon(prot, {
     config: {
+      protection: { enabled: true }, // local-only hosts are off by default
       interfaces: ['eth0'],
       neverBlock: [net.host('trusted').ip4],
     },
@@ -337,7 +342,7 @@ test('SIGKILL leaves blocks in force and a restart picks them up', async () => {
   assert.equal(b.code, 0, b.stderr);
   await daemon.kill();
   assert.ok((await blockedSet(prot)).includes('203.0.113.77'), 'kernel block survives the daemon');
-  const d2 = await startDaemon(prot, { config: { interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
+  const d2 = await startDaemon(prot, { config: { protection: { enabled: true }, interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
   try {
     const { entries } = JSON.parse((await d2.cli(['blocked', '--json'])).stdout) as { entries: { address: string; expiresInMs: number }[] };
     const e = entries.find((x) => x.address === '203.0.113.77');
