@@ -45,7 +45,7 @@ before(async () => {
   rulesDir = mkdtempSync(join(tmpdir(), 'bulwark-redos-'));
   const rules = join(rulesDir, 'operator.rules');
   writeFileSync(rules, 'alert tcp any any -> $HOME_NET any (msg:"operator rule with nested quantifiers"; flow:to_server; pcre:"/(a+)+$/"; sid:1000001; rev:1;)\n');
-  daemon = await startDaemon(prot, { config: { interfaces: ['eth0'], databases: { rules: [rules] } }, readyTimeoutMs: 30_000 });
+  daemon = await startDaemon(prot, { config: { interfaces: ['eth0'], protection: { enabled: true }, databases: { rules: [rules] } }, readyTimeoutMs: 30_000 });
   await daemon.waitForLog((e) => e.msg === 'protection enabled', 20_000);
 });
 
