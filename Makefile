@@ -14,6 +14,8 @@ SHELL := /bin/bash
 SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
 	iputils-ping tcpdump tcpreplay nmap netcat-openbsd socat curl procps \
 	nats-server openssl
+# The regex engine: native/pcre2 (an N-API addon, built by node-gyp at `npm ci`) links libpcre2-8.
+SYSTEM_PACKAGES += libpcre2-dev
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
@@ -56,7 +58,12 @@ $(STAMP): package-lock.json | node-check
 	npm ci --no-audit --no-fund; \
 	echo "$$want" > $(STAMP)
 
-deps: system-deps node-check $(STAMP)
+# The PCRE2 addon is rebuilt when its sources change (npm ci builds it only on a lock change).
+PCRE2_ADDON := native/pcre2/build/Release/pcre2_binding.node
+$(PCRE2_ADDON): native/pcre2/src/pcre2_binding.c native/pcre2/binding.gyp | $(STAMP)
+	npm rebuild bulwark-pcre2
+
+deps: system-deps node-check $(STAMP) $(PCRE2_ADDON)
 
 dist/.build-stamp: $(SOURCES) $(STAMP)
 	npm run build

@@ -274,6 +274,18 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         }),
         'Flow idle timeouts.',
       ),
+      regex: f(
+        obj({
+          matchLimit: f(int(1, 100_000_000), 'PCRE2 match limit of every regex (pcre keyword): a match that needs more backtracking steps is no match, counted in bulwark_regex_executions_total{result="limit"} (Suricata: 3500).'),
+          depthLimit: f(int(1, 100_000_000), 'PCRE2 depth limit of every regex (Suricata\'s match-limit-recursion, 1500); the JIT does not use it.'),
+          overrideMatchLimit: f(int(1, 100_000_000), 'Match limit of a pcre with Suricata\'s `O` modifier (Suricata\'s pcre.match-limit).'),
+          overrideDepthLimit: f(int(1, 100_000_000), 'Depth limit of a pcre with the `O` modifier (Suricata\'s pcre.match-limit-recursion).'),
+          heapLimit: f(size(64 * KiB, 1 * GiB), 'Backtracking memory of one interpreted match (the JIT uses its own stack); over it the match is no match, counted like the match limit.'),
+          packetBudget: f(dur(0, 10 * SEC), 'Regex time one packet may use; its remaining regex checks are skipped and counted (0 = unbounded).', { prop: 'packetBudgetMs' }),
+          secondBudget: f(dur(0, SEC), 'Regex time all packets together may use per second, so a flood of pathological payloads cannot stall inspection and the control socket (0 = unbounded).', { prop: 'secondBudgetMs' }),
+        }),
+        'The regex engine (PCRE2): per-match limits and the inspection budget.',
+      ),
     }),
     'Inspection engine.',
   ),

@@ -137,6 +137,22 @@ export interface Config {
     /** Suricata stream.checksum-validation: the engine-wide switch for checksum validation. */
     checksumValidation: boolean;
     timeouts: { newMs: number; establishedMs: number; closedMs: number };
+    /** The regex engine (PCRE2): per-match limits and the inspection budget (docs/regex.md). */
+    regex: {
+      /** pcre2 match limit of every regex (Suricata's built-in 3500). */
+      matchLimit: number;
+      /** pcre2 depth limit (Suricata's match-limit-recursion, built-in 1500); the JIT ignores it. */
+      depthLimit: number;
+      /** Limits of `pcre` with Suricata's `O` modifier (Suricata's pcre.match-limit / pcre.match-limit-recursion). */
+      overrideMatchLimit: number;
+      overrideDepthLimit: number;
+      /** Backtracking memory of one interpreted match, bytes (the JIT uses its own stack). */
+      heapLimit: number;
+      /** Regex time one packet may use; the rest of its regex checks are skipped (0 = unbounded). */
+      packetBudgetMs: number;
+      /** Regex time all packets may use per second (0 = unbounded). */
+      secondBudgetMs: number;
+    };
   };
   intercept: {
     listen: boolean;
@@ -228,6 +244,15 @@ export function defaultConfig(): Config {
       maxSegmentsPerFlow: 256,
       checksumValidation: true,
       timeouts: { newMs: MIN, establishedMs: 10 * MIN, closedMs: MIN },
+      regex: {
+        matchLimit: 3500,
+        depthLimit: 1500,
+        overrideMatchLimit: 3500,
+        overrideDepthLimit: 1500,
+        heapLimit: 8 * 1024 * 1024,
+        packetBudgetMs: 10,
+        secondBudgetMs: 250,
+      },
     },
     intercept: { listen: true, excludePorts: [], maxConnections: 1024, idleTimeoutMs: 30_000, maxBytesPerConnection: 64 * 1024 },
     isolation: {

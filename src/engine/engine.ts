@@ -31,6 +31,7 @@ import { RateFilterTable } from './ratefilter.js';
 import { Detectors, type AddrKey, type DetectorFinding } from './detectors.js';
 import { registerEngineMetrics } from './metrics.js';
 import { Defragmenter, type DefragCounters } from './defrag.js';
+import { RegexBudget, type RegexStats } from '../regex/meter.js';
 
 export interface EngineOptions {
   ruleset: Ruleset;
@@ -54,6 +55,8 @@ export interface EngineOptions {
   maxPending?: number;
   /** Stream bytes one flow direction may hand to the verifier in total. Default 8 × reassemblyDepth. */
   verifyBudget?: number;
+  /** Monotonic milliseconds for the regex inspection budget (config.regex); default performance.now. */
+  regexNow?: () => number;
   /**
    * Live capture of this host: its own addresses, kept current by the service. With it, packets
    * carry their direction and a handshake counts as evidence only when this host's side of it was
@@ -85,6 +88,8 @@ export interface EngineStats {
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
   detectors: { tracked: number; evictions: number };
   memoryPressure: boolean;
+  /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
+  regex: RegexStats;
 }
 
 const ST_NEW = 0;
@@ -247,6 +252,8 @@ export class Engine {
   private pressure = false;
   private readonly candSig: number[] = [];
   private readonly candPos: number[] = [];
+  /** Runs every pcre with the configured limits under the per-packet / per-second regex budget. */
+  private readonly regex: RegexBudget;
 
   constructor(opts: EngineOptions) {
     this.cfg = opts.config;
@@ -259,6 +266,18 @@ export class Engine {
     this.pendingWindow = opts.pendingWindow ?? 64 * 1024;
     this.maxPending = opts.maxPending ?? 16;
     this.verifyBudget = opts.verifyBudget ?? 8 * opts.config.reassemblyDepth;
+    const rx = opts.config.regex;
+    const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
+    this.regex = new RegexBudget({
+      limits: { matchLimit: rx.matchLimit, depthLimit: rx.depthLimit, heapLimitKiB },
+      overrideLimits: { matchLimit: rx.overrideMatchLimit, depthLimit: rx.overrideDepthLimit, heapLimitKiB },
+      packetBudgetMs: rx.packetBudgetMs,
+      secondBudgetMs: rx.secondBudgetMs,
+      now: opts.regexNow ?? (() => performance.now()),
+      onFirstLimitHit: (signatureId, source) => {
+        this.log.warn({ signatureId, pcre: source }, 'regex hit its match limit: treated as no match (counted in bulwark_regex_executions_total{result="limit"})');
+      },
+    });
     this.flows = new LRUCache<number | string, Flow>({
       max: Math.max(1, opts.config.maxFlows),
       dispose: (flow, _key, reason) => {
@@ -326,6 +345,7 @@ export class Engine {
   processPacket(buf: Uint8Array, caplen: number, linkType: number, tsUs: number, offset = 0, dir: PacketDirection = DIR.UNKNOWN, checksums?: ChecksumPolicy): void {
     this.packets++;
     this.bytes += caplen;
+    this.regex.beginPacket();
     const tsMs = tsUs / 1000;
     this.curTsMs = tsMs;
     if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
@@ -419,6 +439,7 @@ export class Engine {
       },
       detectors: { tracked: ds.tracked + this.rateFilters.size, evictions: ds.evictions + this.rateFilters.evictions },
       memoryPressure: this.pressure,
+      regex: this.regex.stats(),
     };
   }
 
@@ -918,21 +939,21 @@ export class Engine {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) return true;
       if (sig.stream === 'only') return true;
       const view = data.subarray(pktOff, pktOff + pktLen);
-      if (this.verify(sig, view, pktLen, ctx)) this.fire(flow, d, si, hitPos, view, pktLen);
+      if (this.verify(sig, view, pktLen, ctx, this.regex)) this.fire(flow, d, si, hitPos, view, pktLen);
       return true;
     }
     let ok: boolean;
     const whole = d.buf !== null && d.verifiedBytes + d.bufLen <= this.verifyBudget;
     if (whole) {
       d.verifiedBytes += d.bufLen;
-      ok = this.verify(sig, d.buf!, d.bufLen, ctx);
+      ok = this.verify(sig, d.buf!, d.bufLen, ctx, this.regex);
     } else {
       if (d.buf !== null && !d.budgetExhausted) {
         d.budgetExhausted = true;
         this.verifyBudgetExhausted++;
       }
       const view = data.subarray(pktOff, pktOff + pktLen);
-      ok = this.verify(sig, view, pktLen, ctx);
+      ok = this.verify(sig, view, pktLen, ctx, this.regex);
     }
     if (ok) {
       if (whole) this.fire(flow, d, si, hitPos, d.buf!, d.bufLen);
@@ -964,7 +985,9 @@ export class Engine {
       if (sig === undefined || !portIn(sig.ports, flow.srvPort)) continue;
       if (sig.established !== undefined && sig.established !== established) continue;
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) continue;
-      if (this.verify(sig, view, p.payloadLength, flow.ctx ?? EMPTY_CTX)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
+      // Like Suricata, payload conditions never inspect a packet without payload.
+      if (p.payloadLength === 0 && sig.conditions.length > 0) continue;
+      if (this.verify(sig, view, p.payloadLength, flow.ctx ?? EMPTY_CTX, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
     }
   }
 

@@ -113,6 +113,34 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
       for (const [severity, n] of Object.entries(d.bySeverity)) this.inc({ kind: 'all', severity }, n);
     },
   });
+  new Counter({
+    name: 'bulwark_regex_executions_total',
+    help: 'Regex (pcre) matches run, by result: match, no_match, limit (the match, depth or heap limit was hit: no match) or error.',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const r = stats().regex;
+      this.inc({ result: 'match' }, r.matches);
+      this.inc({ result: 'no_match' }, r.noMatches);
+      this.inc({ result: 'limit' }, r.limitHits);
+      this.inc({ result: 'error' }, r.errors);
+    },
+  });
+  counter(registry, 'bulwark_regex_skipped_total', 'Regex checks not run because the packet\'s or the second\'s regex budget was spent (the check is no match).', (s) => s.regex.skipped, stats);
+  new Counter({
+    name: 'bulwark_regex_budget_exhausted_total',
+    help: 'Regex budgets that ran out, by scope: packet (engine.regex.packetBudget) or second (engine.regex.secondBudget).',
+    labelNames: ['scope'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const r = stats().regex;
+      this.inc({ scope: 'packet' }, r.packetBudgetExhausted);
+      this.inc({ scope: 'second' }, r.secondBudgetExhausted);
+    },
+  });
+  counter(registry, 'bulwark_regex_seconds_total', 'Time spent in regex matching.', (s) => s.regex.timeMs / 1000, stats);
   gauge(registry, 'bulwark_detector_tracked', 'Keys held by detector and rate-filter trackers.', (s) => s.detectors.tracked, stats);
   counter(registry, 'bulwark_detector_evictions_total', 'Tracker keys evicted (LRU bound).', (s) => s.detectors.evictions, stats);
 }

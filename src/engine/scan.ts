@@ -51,7 +51,9 @@ export function scanFile(o: ScanOptions): ScanSummary {
   let alerts = 0;
   const engine = new Engine({
     ruleset: o.ruleset,
-    config: o.engine,
+    // A file is read as fast as the CPU allows and has no control socket to keep responsive: the
+    // regex time budgets would make results depend on the machine's speed. The match limits stay.
+    config: { ...o.engine, regex: { ...o.engine.regex, packetBudgetMs: 0, secondBudgetMs: 0 } },
     log: o.log,
     onDetection: (d) => {
       alerts++;

@@ -205,7 +205,23 @@ class Protection implements ProtectionComponent {
       connectionsReset: this.resetTotal,
       resetMethod: this.resetMethod,
       attackerConnectionsSevered: this.severedTotal,
-      engine: st ? { packets: st.packets, bytes: st.bytes, flowsActive: st.flowsActive, flowEvictions: st.flowEvictions, dropped: st.dropped } : null,
+      engine: st
+        ? {
+            packets: st.packets,
+            bytes: st.bytes,
+            flowsActive: st.flowsActive,
+            flowEvictions: st.flowEvictions,
+            dropped: st.dropped,
+            regex: {
+              executions: st.regex.executions,
+              limitHits: st.regex.limitHits,
+              errors: st.regex.errors,
+              skipped: st.regex.skipped,
+              budgetExhausted: { packet: st.regex.packetBudgetExhausted, second: st.regex.secondBudgetExhausted },
+              limitHitsBySignature: st.regex.limitHitsBySignature,
+            },
+          }
+        : null,
       capture: Object.fromEntries(this.sources.map((s) => [s.name, { ...s.stats(), checksumValidation: this.checksums.get(s.name)?.status ?? 'off' }])),
     };
   }

@@ -1,239 +1,174 @@
 /**
- * PCRE (Suricata `pcre:"/…/flags"`) → JavaScript RegExp over a Latin-1 view of the payload.
- * Translated: flags i s m x (x by stripping whitespace and comments), R (relative); B and O
- * are accepted and ignored (no normalised buffers here). Refused with a reason: buffer flags
- * (U I P Q H D M C K S Y V W Z…), and PCRE syntax JavaScript cannot express (possessive
- * quantifiers, atomic groups, inline flag changes, \Q…\E, \G, recursion, conditionals…).
+ * Suricata's `pcre:"/regex/modifiers"` keyword, compiled by the product's regex engine (PCRE2,
+ * src/regex): the regex text goes to PCRE2 as it is, so every PCRE construct Suricata accepts
+ * is accepted here too. The modifiers map as Suricata maps them (detect-pcre.c); see the table
+ * in docs/signatures.md "pcre":
+ *
+ *   i s m x  → CASELESS DOTALL MULTILINE EXTENDED      A → ANCHORED
+ *   E → DOLLAR_ENDONLY      G → UNGREEDY               R → relative to the detection pointer
+ *   O → the configured override limits (engine.regex.overrideMatchLimit/overrideDepthLimit)
+ *   B → rawbytes: accepted (the raw stream is what is inspected); refused with a buffer modifier
+ *   U V W Z H I D M C K P Q Y S → an HTTP buffer (parsed into `buffer`, refused for now)
+ *
+ * Like Suricata, plain groups are compiled non-capturing (PCRE2_NO_AUTO_CAPTURE) unless a
+ * backreference needs them.
  */
+import { compileRegex, regexProblem, type Regex } from '../regex/regex.js';
 
+/** The rule cannot be loaded by this version (skipped with this reason). */
 export class PcreUnsupported extends Error {
   constructor(readonly reason: string) {
     super(reason);
   }
 }
 
-export interface TranslatedPcre {
-  regex: RegExp;
+/** The pcre keyword is malformed, or PCRE2 refuses the regex (Suricata fails such a rule too). */
+export class PcreInvalid extends Error {}
+
+/** The buffers Suricata selects with a pcre modifier (detect-pcre.c; K is Snort's raw cookie). */
+export const PCRE_BUFFER_FLAGS = {
+  U: 'http.uri',
+  I: 'http.uri.raw',
+  V: 'http.user_agent',
+  W: 'http.host',
+  Z: 'http.host.raw',
+  H: 'http.header',
+  D: 'http.header.raw',
+  M: 'http.method',
+  C: 'http.cookie',
+  K: 'http.cookie.raw',
+  P: 'http.request_body',
+  Q: 'file.data',
+  Y: 'http.stat_msg',
+  S: 'http.stat_code',
+} as const;
+export type PcreBufferFlag = keyof typeof PCRE_BUFFER_FLAGS;
+
+/** A parsed `pcre:` value (before compilation). */
+export interface PcreSpec {
+  /** The regex text between the delimiters, passed to PCRE2 unchanged. */
+  pattern: string;
+  caseless: boolean;
+  dotall: boolean;
+  multiline: boolean;
+  extended: boolean;
+  anchored: boolean;
+  dollarEndOnly: boolean;
+  ungreedy: boolean;
+  /** R */
   relative: boolean;
+  /** B */
+  rawbytes: boolean;
+  /** O */
+  overrideLimits: boolean;
+  /** The buffer modifier, when one was given (its Suricata buffer: PCRE_BUFFER_FLAGS[buffer]). */
+  buffer?: PcreBufferFlag;
 }
 
-const BUFFER_FLAGS = new Set(['U', 'I', 'P', 'Q', 'H', 'D', 'M', 'C', 'K', 'S', 'Y', 'V', 'W', 'Z', 'G', 'E', 'A', 'L', 'T', 'J']);
+export interface CompiledPcre {
+  regex: Regex;
+  relative: boolean;
+  overrideLimits: boolean;
+}
 
-const POSIX: Record<string, string> = {
-  alpha: 'a-zA-Z',
-  digit: '0-9',
-  alnum: 'a-zA-Z0-9',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: '\\s',
-  xdigit: '0-9a-fA-F',
-  word: '\\w',
-  punct: '!-\\/:-@\\[-`{-~',
-  print: '\\x20-\\x7e',
-  graph: '\\x21-\\x7e',
-  cntrl: '\\x00-\\x1f\\x7f',
-  blank: ' \\t',
-};
-
-/** Splits `/body/flags` (delimiter may be any char after an optional '!'). */
+/** Splits `/body/flags`: the body runs to the last '/', the flags follow it. */
 export function splitPcre(spec: string): { body: string; flags: string } {
-  if (spec.length < 2 || spec[0] !== '/') throw new PcreUnsupported('pcre: expected /regex/flags');
+  if (spec.length < 2 || spec[0] !== '/') throw new PcreInvalid('pcre: expected /regex/modifiers');
   const end = spec.lastIndexOf('/');
-  if (end <= 0) throw new PcreUnsupported('pcre: unterminated /regex/');
+  if (end <= 0) throw new PcreInvalid('pcre: unterminated /regex/');
   return { body: spec.slice(1, end), flags: spec.slice(end + 1) };
 }
 
-function stripExtended(body: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < body.length; i++) {
-    const ch = body[i]!;
-    if (ch === '\\') {
-      out += ch + (body[i + 1] ?? '');
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-      out += ch;
-      continue;
-    }
-    if (ch === '[') {
-      inClass = true;
-      out += ch;
-      if (body[i + 1] === ']') {
-        out += ']';
-        i++;
-      }
-      continue;
-    }
-    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '\v') continue;
-    if (ch === '#') {
-      while (i < body.length && body[i] !== '\n') i++;
-      continue;
-    }
-    out += ch;
-  }
-  return out;
-}
-
-/** Rewrites PCRE-only syntax into JavaScript or throws PcreUnsupported. */
-function translateBody(body: string, multiline: boolean): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < body.length; i++) {
-    const ch = body[i]!;
-    if (ch === '\\') {
-      const n = body[i + 1];
-      if (n === undefined) throw new PcreUnsupported('pcre: trailing backslash');
-      i++;
-      if (n === 'A' && !inClass) {
-        out += '(?<![\\s\\S])';
-        continue;
-      }
-      if (n === 'z' && !inClass) {
-        out += '(?![\\s\\S])';
-        continue;
-      }
-      if (n === 'Z' && !inClass) {
-        out += '(?=\\n?(?![\\s\\S]))';
-        continue;
-      }
-      if (n === 'x' && body[i + 1] === '{') {
-        const close = body.indexOf('}', i);
-        const hex = close > 0 ? body.slice(i + 2, close) : '';
-        if (!/^[0-9a-fA-F]{1,2}$/.test(hex)) throw new PcreUnsupported('pcre: \\x{…} above 0xFF');
-        out += '\\x' + hex.padStart(2, '0');
-        i = close;
-        continue;
-      }
-      if ('QEGKRXCNhHvVpPgkLlUu'.includes(n)) throw new PcreUnsupported(`pcre: \\${n} not expressible in JavaScript`);
-      if (n >= '1' && n <= '9' && inClass) throw new PcreUnsupported('pcre: octal escape in class');
-      if (n === '0' || (n >= '1' && n <= '7' && /^[0-7]{3}/.test(body.slice(i)))) {
-        // PCRE octal (\0nn, \nnn) → \xNN
-        const m = /^[0-7]{1,3}/.exec(body.slice(i))!;
-        const v = parseInt(m[0], 8);
-        if (v > 0xff) throw new PcreUnsupported('pcre: octal escape above 0xFF');
-        out += '\\x' + v.toString(16).padStart(2, '0');
-        i += m[0].length - 1;
-        continue;
-      }
-      out += '\\' + n;
-      continue;
-    }
-    if (inClass) {
-      if (ch === '[' && body[i + 1] === ':') {
-        const close = body.indexOf(':]', i + 2);
-        const name = close > 0 ? body.slice(i + 2, close) : '';
-        const neg = name.startsWith('^');
-        const cls = POSIX[neg ? name.slice(1) : name];
-        if (cls === undefined || neg) throw new PcreUnsupported(`pcre: POSIX class [:${name}:]`);
-        out += cls;
-        i = close + 1;
-        continue;
-      }
-      if (ch === ']') inClass = false;
-      out += ch;
-      continue;
-    }
-    if (ch === '[') {
-      inClass = true;
-      out += ch;
-      if (body[i + 1] === '^') {
-        out += '^';
-        i++;
-      }
-      if (body[i + 1] === ']') {
-        // PCRE: a ']' first in a class is a literal
-        out += '\\]';
-        i++;
-      }
-      continue;
-    }
-    if (ch === '(' && body[i + 1] === '?') {
-      const rest = body.slice(i + 2);
-      if (rest.startsWith(':') || rest.startsWith('=') || rest.startsWith('!') || rest.startsWith('<=') || rest.startsWith('<!')) {
-        out += ch;
-        continue;
-      }
-      if (rest.startsWith('<') || rest.startsWith('P<')) {
-        const m = /^P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest);
-        if (!m) throw new PcreUnsupported('pcre: bad named group');
-        out += `(?<${m[1]!}>`;
-        i += 1 + m[0].length;
-        continue;
-      }
-      if (rest.startsWith('>')) throw new PcreUnsupported('pcre: atomic group (?>…) not expressible in JavaScript');
-      if (rest.startsWith('(')) throw new PcreUnsupported('pcre: conditional group not expressible in JavaScript');
-      if (rest.startsWith('#')) {
-        const close = body.indexOf(')', i);
-        if (close < 0) throw new PcreUnsupported('pcre: unterminated comment');
-        i = close;
-        continue;
-      }
-      throw new PcreUnsupported('pcre: inline option or recursion (?…) not expressible in JavaScript');
-    }
-    if ((ch === '+' || ch === '?') && i > 0 && /[*+?}]/.test(body[i - 1]!) && body[i - 2] !== '\\') {
-      if (ch === '+') throw new PcreUnsupported('pcre: possessive quantifier not expressible in JavaScript');
-    }
-    if (ch === '$' && !multiline) {
-      // PCRE's $ (no D flag) also matches before a final newline.
-      out += '(?=\\n?(?![\\s\\S]))';
-      continue;
-    }
-    out += ch;
-  }
-  return out;
-}
-
-/** Translates `spec` (with or without a leading '!', which the caller handles) to a RegExp. */
-export function translatePcre(spec: string): TranslatedPcre {
-  const { body: rawBody, flags } = splitPcre(spec);
-  let js = 'g';
-  let relative = false;
-  let extended = false;
-  let multiline = false;
-  let body = rawBody;
-  // A leading (?i) / (?s) / (?is) applies to the whole pattern: fold it into the flags.
-  const lead = /^\(\?([imsx]+)\)/.exec(body);
-  let allFlags = flags;
-  if (lead) {
-    allFlags += lead[1]!;
-    body = body.slice(lead[0].length);
-  }
-  for (const f of allFlags) {
+/** Parses `/regex/modifiers` (without a leading '!', which the caller handles). */
+export function parsePcre(spec: string): PcreSpec {
+  const { body, flags } = splitPcre(spec);
+  const out: PcreSpec = {
+    pattern: body,
+    caseless: false,
+    dotall: false,
+    multiline: false,
+    extended: false,
+    anchored: false,
+    dollarEndOnly: false,
+    ungreedy: false,
+    relative: false,
+    rawbytes: false,
+    overrideLimits: false,
+  };
+  for (const f of flags) {
     switch (f) {
       case 'i':
-        if (!js.includes('i')) js += 'i';
+        out.caseless = true;
         break;
       case 's':
-        if (!js.includes('s')) js += 's';
+        out.dotall = true;
         break;
       case 'm':
-        if (!js.includes('m')) js += 'm';
-        multiline = true;
+        out.multiline = true;
         break;
       case 'x':
-        extended = true;
+        out.extended = true;
+        break;
+      case 'A':
+        out.anchored = true;
+        break;
+      case 'E':
+        out.dollarEndOnly = true;
+        break;
+      case 'G':
+        out.ungreedy = true;
         break;
       case 'R':
-        relative = true;
+        out.relative = true;
+        break;
+      case 'O':
+        out.overrideLimits = true;
         break;
       case 'B':
-      case 'O':
+        if (out.buffer !== undefined) throw new PcreInvalid(`pcre: modifier B is inconsistent with buffer modifier ${out.buffer}`);
+        out.rawbytes = true;
         break;
-      default:
-        if (BUFFER_FLAGS.has(f)) throw new PcreUnsupported(`pcre: buffer flag /${f}`);
-        throw new PcreUnsupported(`pcre: unknown flag /${f}`);
+      default: {
+        if (!(f in PCRE_BUFFER_FLAGS)) throw new PcreInvalid(`pcre: unknown modifier "${f}"`);
+        const b = f as PcreBufferFlag;
+        if (out.buffer !== undefined) throw new PcreInvalid('pcre: only one buffer modifier is allowed');
+        // Suricata refuses B with every buffer but the raw ones it has no "decoded" form of.
+        if (out.rawbytes && b !== 'D' && b !== 'P' && b !== 'Q' && b !== 'Y' && b !== 'S') throw new PcreInvalid(`pcre: modifier ${b} is inconsistent with B`);
+        out.buffer = b;
+      }
     }
   }
-  if (extended) body = stripExtended(body);
-  const translated = translateBody(body, multiline);
-  let regex: RegExp;
+  return out;
+}
+
+/** Compiles a parsed spec with the regex engine. Throws PcreInvalid with PCRE2's message and offset. */
+export function compilePcreSpec(p: PcreSpec): CompiledPcre {
+  let regex: Regex;
   try {
-    regex = new RegExp(translated, js);
-  } catch {
-    throw new PcreUnsupported('pcre: not valid in JavaScript');
+    regex = compileRegex(p.pattern, {
+      caseless: p.caseless,
+      dotall: p.dotall,
+      multiline: p.multiline,
+      extended: p.extended,
+      anchored: p.anchored,
+      dollarEndOnly: p.dollarEndOnly,
+      ungreedy: p.ungreedy,
+      noAutoCapture: true,
+    });
+  } catch (e) {
+    const problem = regexProblem(e);
+    if (problem === undefined) throw e;
+    throw new PcreInvalid(`pcre: ${problem.message} at offset ${problem.offset} of /${p.pattern}/`);
   }
-  return { regex, relative };
+  return { regex, relative: p.relative, overrideLimits: p.overrideLimits };
+}
+
+/**
+ * Parses and compiles a `pcre:` value for the raw payload stream. A buffer modifier is refused
+ * with its buffer named (the HTTP buffers are not inspected yet).
+ */
+export function compilePcre(spec: string): CompiledPcre {
+  const p = parsePcre(spec);
+  if (p.buffer !== undefined) throw new PcreUnsupported(`pcre: buffer modifier /${p.buffer} (${PCRE_BUFFER_FLAGS[p.buffer]})`);
+  return compilePcreSpec(p);
 }

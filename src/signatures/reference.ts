@@ -13,6 +13,7 @@
 import type { Condition, Direction, Ruleset, Signature, VerifyContext } from './types.js';
 import { scanDfa } from './automaton.js';
 import { verifySignature } from './verify.js';
+import { REGEX_NOMATCH } from '../regex/types.js';
 
 const NO_BITS: VerifyContext = { flowbits: new Set() };
 
@@ -68,16 +69,17 @@ function outcomes(c: Condition, data: Uint8Array, len: number, prev: number): nu
     }
     case 'pcre': {
       const base = c.relative ? prev : 0;
-      const text = String.fromCharCode(...Array.from(data.subarray(base, len)));
-      // Sticky: one attempt per start position, i.e. every leftmost match the verifier may try.
-      const re = new RegExp(c.regex.source, c.regex.flags.replace('g', '') + 'y');
+      // Anchored at each start position: every leftmost match the verifier may try. Limit hits
+      // and errors are no match (negated or not), like the verifier.
+      const ov = new Int32Array(2);
       const ends: number[] = [];
-      for (let from = 0; from <= text.length; from++) {
-        re.lastIndex = from;
-        const m = re.exec(text);
-        if (m) ends.push(base + from + m[0].length);
+      let failed = false;
+      for (let from = 0; from <= len - base; from++) {
+        const rc = c.regex.exec(data, base, len, ov, from, c.regex.limits, true);
+        if (rc > 0) ends.push(ov[1]!);
+        else if (rc !== REGEX_NOMATCH) failed = true;
       }
-      if (c.negated) return ends.length === 0 ? [prev] : [];
+      if (c.negated) return ends.length === 0 && !failed ? [prev] : [];
       return ends;
     }
     case 'isdataat': {

@@ -6,7 +6,7 @@
 import type { Condition, ContentCondition, FlowbitOp, Severity, Signature } from './types.js';
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { decodeContent, ContentError } from './content.js';
-import { translatePcre, PcreUnsupported } from './pcre.js';
+import { compilePcre, PcreInvalid, PcreUnsupported } from './pcre.js';
 import { parseSuricataPorts, PortError, type PortSpec } from './ports.js';
 import {
   OptionError,
@@ -186,7 +186,7 @@ export function parseRule(line: string, file: string, lineNo: number, opts: Rule
     return parseRuleOrThrow(line, file, lineNo, opts);
   } catch (e) {
     if (e instanceof Unsupported || e instanceof PcreUnsupported) return skip(e.reason);
-    if (e instanceof RuleError || e instanceof OptionError || e instanceof ContentError || e instanceof PortError) {
+    if (e instanceof RuleError || e instanceof OptionError || e instanceof ContentError || e instanceof PortError || e instanceof PcreInvalid) {
       return skip('invalid rule', `${file}:${lineNo}: ${e.message}`);
     }
     throw e;
@@ -344,8 +344,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'pcre': {
         if (value === undefined) throw new RuleError('pcre needs a value');
         const { text, negated } = unquote(value, 'pcre');
-        const t = translatePcre(text.replace(/\\([";])/g, '$1'));
-        conditions.push({ kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative });
+        const t = compilePcre(text.replace(/\\([";])/g, '$1'));
+        conditions.push({ kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative, overrideLimits: t.overrideLimits });
         break;
       }
       case 'isdataat':

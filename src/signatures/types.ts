@@ -6,6 +6,9 @@
  * swapped atomically by replacing one reference, so nothing in it may be mutated after compile.
  */
 
+import type { Regex } from '../regex/regex.js';
+import type { RegexMeter } from '../regex/meter.js';
+
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type SignatureAction = 'block' | 'alert';
 /** Which stream a signature inspects: client→server (to_server) or server→client (to_client). */
@@ -44,16 +47,17 @@ export interface ContentCondition {
 export interface PcreCondition {
   kind: 'pcre';
   /**
-   * Compiled JavaScript RegExp over the payload's Latin-1 text (flags translated). Compiled with
-   * the 'g' flag (never 'y') so verifiers set lastIndex to start a search; shared, so only use it
-   * synchronously.
+   * Compiled by the product's regex engine (PCRE2, src/regex) with the rule's modifiers; runs on
+   * the payload bytes in place. Shared by every flow: Regex.exec keeps no state between calls.
    */
-  regex: RegExp;
+  regex: Regex;
   /** Original text, for logs. */
   source: string;
   negated: boolean;
-  /** Suricata `R`: search starts at the end of the previous match. */
+  /** Suricata `R`: the subject starts at the end of the previous match. */
   relative: boolean;
+  /** Suricata `O`: run with the configured override limits instead of the default ones. */
+  overrideLimits: boolean;
 }
 
 export interface IsDataAtCondition {
@@ -289,7 +293,8 @@ export interface VerifyContext {
  * Evaluates every payload condition, dsize and flowbits test of one signature on `data[0..length)`
  * (the reassembled stream of the signature's direction from its first byte, or one packet's payload
  * for `stream: 'no'`). Pure; implemented by src/signatures/verify.ts as
- * `verifySignature(sig, data, length, ctx): boolean`. Flowbit set/unset side effects are applied by
+ * `verifySignature(sig, data, length, ctx, meter?): boolean`; `meter` runs the pcre conditions under the
+ * engine's limits and inspection budget (default: default limits, no budget). Flowbit set/unset side effects are applied by
  * the caller after a match (so a verify is free of side effects and can be repeated).
  */
-export type VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext) => boolean;
+export type VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext, meter?: RegexMeter) => boolean;

@@ -19,6 +19,8 @@ import type {
   VerifyFn,
 } from './types.js';
 import { FOLD } from './automaton.js';
+import { REGEX_NOMATCH } from '../regex/types.js';
+import { UNMETERED, type RegexMeter } from '../regex/meter.js';
 
 /** Upper bound on backtracking steps per verify (Suricata's inspection recursion limit is 3000). */
 export const RECURSION_BUDGET = 3000;
@@ -112,14 +114,14 @@ interface State {
   data: Uint8Array;
   length: number;
   budget: number;
-  /** latin1 view of data for pcre, built on first use. */
-  text: string | undefined;
+  /** Runs the pcre conditions (limits, budget, counters). */
+  meter: RegexMeter;
+  /** Signature id, for the meter's per-signature counters. */
+  owner: number;
 }
 
-function textOf(st: State): string {
-  st.text ??= Buffer.from(st.data.buffer, st.data.byteOffset, st.length).toString('latin1');
-  return st.text;
-}
+/** Whole-match offsets of the last pcre; read right after each exec, before recursing. */
+const OVECTOR = new Int32Array(2);
 
 /** Reads a byte_test/byte_jump number; undefined when out of bounds or not a number. */
 export function extractNumber(
@@ -237,25 +239,24 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
       }
     }
     case 'pcre': {
-      const re = c.regex;
-      // Suricata runs a relative pcre on the buffer from the detection pointer on, so `^`
-      // anchors there: search a slice (V8 slices share the parent string).
+      // Suricata runs a relative pcre on the buffer from the detection pointer on (so `^` anchors
+      // there) and retries after a failed chain from one past the previous match's start. A limit
+      // hit, an error or a skipped check is no match, negated or not (Suricata: a matching error is
+      // never a match).
       const base = c.relative ? prev : 0;
-      const full = textOf(st);
-      const text = base === 0 ? full : full.slice(base);
+      const ov = OVECTOR;
       if (c.negated) {
-        re.lastIndex = 0;
-        const m = re.exec(text);
-        return m === null && evalFrom(conds, i + 1, prev, st, em);
+        const rc = st.meter.exec(c.regex, st.data, base, st.length, ov, 0, c.overrideLimits, st.owner);
+        return rc === REGEX_NOMATCH && evalFrom(conds, i + 1, prev, st, em);
       }
       let from = 0;
-      while (from <= text.length) {
-        re.lastIndex = from;
-        const m = re.exec(text);
-        if (m === null) return false;
-        if (evalFrom(conds, i + 1, base + m.index + m[0].length, st, em)) return true;
+      while (from <= st.length - base) {
+        const rc = st.meter.exec(c.regex, st.data, base, st.length, ov, from, c.overrideLimits, st.owner);
+        if (rc <= 0) return false;
+        const mStart = ov[0]!;
+        if (evalFrom(conds, i + 1, ov[1]!, st, em)) return true;
         if (em[i] === 0 || st.budget < 0) return false;
-        from = m.index + 1;
+        from = mStart - base + 1;
       }
       return false;
     }
@@ -311,12 +312,12 @@ export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
 }
 
 /** See VerifyFn in types.ts. */
-export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext): boolean => {
+export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext, meter: RegexMeter = UNMETERED): boolean => {
   const len = Math.min(length, data.length);
   if (sig.dsize && (len < sig.dsize.min || len > sig.dsize.max)) return false;
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
   if (sig.conditions.length === 0) return true;
-  const st: State = { data, length: len, budget: RECURSION_BUDGET, text: undefined };
+  const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id };
   return evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions));
 };
 

@@ -18,7 +18,7 @@ import type {
 } from './types.js';
 import type { Draft, ParsedSource } from './parsed.js';
 import { decodeContent, ContentError } from './content.js';
-import { translatePcre, PcreUnsupported } from './pcre.js';
+import { compilePcre, PcreInvalid, PcreUnsupported } from './pcre.js';
 import { parseYamlPort, PortError, type PortSpec } from './ports.js';
 import { OptionError, Unsupported, parseByteJump, parseByteTest, parseDsize, parseFlags, parseFlowbits, parseIsDataAt } from './options.js';
 
@@ -129,7 +129,7 @@ function matchItem(node: Node): Condition {
     try {
       return fn();
     } catch (e) {
-      if (e instanceof OptionError || e instanceof ContentError || e instanceof PortError) throw new At(at, e.message);
+      if (e instanceof OptionError || e instanceof ContentError || e instanceof PortError || e instanceof PcreInvalid) throw new At(at, e.message);
       if (e instanceof Unsupported || e instanceof PcreUnsupported) throw new At(at, `unsupported: ${e.reason}`);
       throw e;
     }
@@ -166,8 +166,15 @@ function matchItem(node: Node): Condition {
   switch (k) {
     case 'pcre': {
       const text = str(v, 'pcre');
-      const t = wrap(() => translatePcre(text), v);
-      return { kind: 'pcre', regex: t.regex, source: text, negated: m.has('negate') ? bool(m.get('negate')!.value, 'negate') : false, relative: t.relative };
+      const t = wrap(() => compilePcre(text), v);
+      return {
+        kind: 'pcre',
+        regex: t.regex,
+        source: text,
+        negated: m.has('negate') ? bool(m.get('negate')!.value, 'negate') : false,
+        relative: t.relative,
+        overrideLimits: t.overrideLimits,
+      };
     }
     case 'isdataat':
       return wrap(() => parseIsDataAt(str(v, 'isdataat')), v);

@@ -89,7 +89,7 @@ test('content with |hex|, escapes, negation and modifiers', () => {
   assert.equal(ok('content:"abcdef"; fast_pattern:1,3;').sig.conditions.length, 1);
 });
 
-test('pcre flags i s m x and R; refused constructs are skipped with a reason', () => {
+test('pcre modifiers i s m x and R; buffer modifiers are skipped with their buffer named', () => {
   const d = ok('content:"A"; pcre:"/^b c # comment\n/Rxi";');
   assert.equal(run(d, 'ABC'), true);
   assert.equal(run(d, 'AxBC'), false);
@@ -98,11 +98,69 @@ test('pcre flags i s m x and R; refused constructs are skipped with a reason', (
   assert.equal(run(ok('content:"a"; pcre:"/^b$/m";'), 'a\nb\nc'), true);
   assert.equal(run(ok('content:"a"; pcre:"/\\Ab/";'), 'ab'), false);
   assert.equal(run(ok('content:"a"; pcre:"/[[:digit:]]{3}/";'), 'a123'), true);
-  assert.equal(skip('pcre:"/a/U";').reason, 'pcre: buffer flag /U');
-  assert.equal(skip('pcre:"/a++/";').reason, 'pcre: possessive quantifier not expressible in JavaScript');
-  assert.equal(skip('pcre:"/(?>a)/";').reason, 'pcre: atomic group (?>…) not expressible in JavaScript');
-  assert.equal(skip('pcre:"/a(?i)b/";').reason, 'pcre: inline option or recursion (?…) not expressible in JavaScript');
+  assert.equal(skip('pcre:"/a/U";').reason, 'pcre: buffer modifier /U (http.uri)');
+  assert.equal(skip('pcre:"/a/H";').reason, 'pcre: buffer modifier /H (http.header)');
   assert.equal(run(ok('content:"x"; pcre:"/(?i)ab/";'), 'xAB'), true);
+});
+
+test('PCRE constructs JavaScript lacked now load and match with PCRE semantics', () => {
+  // possessive: a++ never gives an 'a' back, so a++a cannot match
+  assert.equal(run(ok('content:"x"; pcre:"/xa++a/";'), 'xaaa'), false);
+  assert.equal(run(ok('content:"x"; pcre:"/xa++b/";'), 'xaaab'), true);
+  // atomic group
+  assert.equal(run(ok('content:"x"; pcre:"/x(?>a+)a/";'), 'xaaa'), false);
+  assert.equal(run(ok('content:"x"; pcre:"/x(?>a+)b/";'), 'xaab'), true);
+  // inline option in the middle
+  assert.equal(run(ok('content:"x"; pcre:"/xa(?i)b/";'), 'xaB'), true);
+  assert.equal(run(ok('content:"x"; pcre:"/xa(?i)b/";'), 'xAb'), false);
+  // backreference (the group is numbered although plain groups do not capture by default)
+  assert.equal(run(ok('content:"q"; pcre:"/q(\\w)\\1/";'), 'qzz'), true);
+  assert.equal(run(ok('content:"q"; pcre:"/q(\\w)\\1/";'), 'qzy'), false);
+  // \g{-1} relative backreference, recursion, conditional
+  assert.equal(run(ok('content:"q"; pcre:"/q(\\w)\\g{-1}/";'), 'qkk'), true);
+  assert.equal(run(ok('content:"("; pcre:"/^(\\((?:[^()]|(?1))*\\))$/";'), '(a(b)c)'), true);
+  assert.equal(run(ok('content:"("; pcre:"/^(\\((?:[^()]|(?1))*\\))$/";'), '(a(b c)'), false);
+  assert.equal(run(ok('content:"k"; pcre:"/^(<)?k(?(1)>|)$/";'), '<k>'), true);
+  assert.equal(run(ok('content:"k"; pcre:"/^(<)?k(?(1)>|)$/";'), '<k'), false);
+  // \G anchors at the start offset: for a relative pcre, the detection pointer
+  assert.equal(run(ok('content:"ab"; pcre:"/\\Gc/R";'), 'abc'), true);
+  assert.equal(run(ok('content:"ab"; pcre:"/\\Gc/R";'), 'abxc'), false);
+  // lookbehind (fixed length alternatives of different lengths are allowed by PCRE2)
+  assert.equal(run(ok('content:"="; pcre:"/(?<=id|name)=\\d/";'), 'name=1'), true);
+  assert.equal(run(ok('content:"="; pcre:"/(?<=id|name)=\\d/";'), 'nam=1'), false);
+  // \Q...\E
+  assert.equal(run(ok('content:"a"; pcre:"/\\Qa.b\\E/";'), 'a.b'), true);
+  assert.equal(run(ok('content:"a"; pcre:"/\\Qa.b\\E/";'), 'axb'), false);
+});
+
+test('Suricata-only modifiers A E G O B', () => {
+  // A: anchored at the start of the subject (or the detection pointer with R)
+  assert.equal(run(ok('content:"b"; pcre:"/b/A";'), 'ab'), false);
+  assert.equal(run(ok('content:"a"; pcre:"/b/AR";'), 'ab'), true);
+  // E: $ only at the very end, not before a final newline
+  assert.equal(run(ok('content:"a"; pcre:"/a$/";'), 'a\n'), true);
+  assert.equal(run(ok('content:"a"; pcre:"/a$/E";'), 'a\n'), false);
+  // G: ungreedy — a relative content right after a lazy match
+  const g = ok('content:"<"; pcre:"/<.+>/G"; content:">"; distance:0; within:1;');
+  assert.equal(run(g, '<a>>'), true);
+  assert.equal(run(ok('content:"<"; pcre:"/<.+>/"; content:">"; distance:0; within:1;'), '<a>>'), false);
+  // O and B are accepted; O selects the override limits
+  const o = ok('content:"a"; pcre:"/ab/O";');
+  const pc = o.sig.conditions[1];
+  assert.equal(pc?.kind === 'pcre' && pc.overrideLimits, true);
+  assert.equal(run(ok('content:"a"; pcre:"/ab/B";'), 'ab'), true);
+  assert.equal(skip('pcre:"/a/UB";').reason, 'invalid rule');
+  assert.equal(skip('pcre:"/a/BU";').reason, 'invalid rule');
+  assert.equal(skip('pcre:"/a/UH";').reason, 'invalid rule');
+  assert.equal(skip('pcre:"/a/L";').reason, 'invalid rule');
+});
+
+test('a regex PCRE2 refuses is an invalid rule with PCRE2\'s message and the offset', () => {
+  const s = skip('content:"a"; pcre:"/a(b/";');
+  assert.equal(s.reason, 'invalid rule');
+  assert.match(s.message, /missing closing parenthesis at offset 3/);
+  assert.match(skip('content:"a"; pcre:"/a{2,1}/";').message, /numbers out of order in \{\} quantifier at offset 5/);
+  assert.match(skip('content:"a"; pcre:"/(?<=a+)b/";').message, /lookbehind assertion is not fixed length at offset/);
 });
 
 test('dsize, flags, isdataat, byte_test, byte_jump', () => {

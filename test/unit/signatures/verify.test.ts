@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifySignature, EMPTY_CONTEXT, tcpFlagsMatch, extractNumber } from '../../../src/signatures/verify.js';
 import { latin1 } from '../../../src/signatures/content.js';
+import { compileRegex } from '../../../src/regex/regex.js';
 import type { Condition, ContentCondition, Signature } from '../../../src/signatures/types.js';
 
 function c(text: string, o: Partial<Omit<ContentCondition, 'kind' | 'bytes'>> = {}): ContentCondition {
@@ -57,16 +58,16 @@ test('negated content', () => {
 });
 
 test('pcre absolute and relative (R), negated', () => {
-  const abs = sig([c('x'), { kind: 'pcre', regex: /\$\{[^}]*jndi/gi, source: '/x/i', negated: false, relative: false }]);
+  const abs = sig([c('x'), { kind: 'pcre', regex: compileRegex('\\$\\{[^}]*jndi', { caseless: true }), source: '/x/i', negated: false, relative: false, overrideLimits: false }]);
   assert.equal(v(abs, 'x ${JnDi:'), true);
-  const rel = sig([c('B'), { kind: 'pcre', regex: /^A/g, source: '/^A/R', negated: false, relative: true }]);
+  const rel = sig([c('B'), { kind: 'pcre', regex: compileRegex('^A'), source: '/^A/R', negated: false, relative: true, overrideLimits: false }]);
   // relative: the regex runs on the buffer from the end of 'B', so ^ anchors there (Suricata)
   assert.equal(v(rel, 'BA'), true);
   assert.equal(v(rel, 'BxA'), false);
-  const rel2 = sig([c('B'), { kind: 'pcre', regex: /A/g, source: '/A/R', negated: false, relative: true }]);
+  const rel2 = sig([c('B'), { kind: 'pcre', regex: compileRegex('A'), source: '/A/R', negated: false, relative: true, overrideLimits: false }]);
   assert.equal(v(rel2, 'ABC'), false);
   assert.equal(v(rel2, 'BCA'), true);
-  const negp = sig([c('x'), { kind: 'pcre', regex: /y/g, source: '!/y/', negated: true, relative: false }]);
+  const negp = sig([c('x'), { kind: 'pcre', regex: compileRegex('y'), source: '!/y/', negated: true, relative: false, overrideLimits: false }]);
   assert.equal(v(negp, 'xz'), true);
   assert.equal(v(negp, 'xy'), false);
 });

@@ -5,6 +5,7 @@
  */
 import { asTx, type Tx } from './tx.js';
 import type { HttpEveObject, HttpTx } from './types.js';
+import { compileRegex, type Regex } from '../../../regex/regex.js';
 
 /** Bytes to a JSON string the way Suricata's jsonbuilder does for valid UTF-8; other bytes as latin1 characters. */
 function str(b: Uint8Array): string {
@@ -18,14 +19,20 @@ function header(t: Tx, req: boolean, key: string): Uint8Array | null {
   return h === undefined ? null : h.value;
 }
 
-/** Content-Range "bytes start-end/size" (HTPParseContentRange); -1 parts left out. */
+/** Content-Range "bytes start-end/size" (HTPParseContentRange): attacker bytes, so PCRE2 (src/regex). */
+let contentRangeRe: Regex | undefined;
+const crOv = new Int32Array(8);
 function contentRange(v: Uint8Array): { start?: number; end?: number; size?: number } {
-  const m = /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(Buffer.from(v).toString('latin1'));
-  if (m === null) return {};
+  contentRangeRe ??= compileRegex('^\\s*bytes\\s+(?:(\\d+)-(\\d+)|\\*)/(\\d+|\\*)\\s*$', { caseless: true });
+  if (contentRangeRe.exec(v, 0, v.length, crOv) <= 0) return {};
+  const num = (g: number): number | undefined => (crOv[2 * g]! < 0 ? undefined : Number(Buffer.from(v.buffer, v.byteOffset + crOv[2 * g]!, crOv[2 * g + 1]! - crOv[2 * g]!).toString('latin1')));
   const r: { start?: number; end?: number; size?: number } = {};
-  if (m[1] !== undefined) r.start = Number(m[1]);
-  if (m[2] !== undefined) r.end = Number(m[2]);
-  if (m[3] !== undefined && m[3] !== '*') r.size = Number(m[3]);
+  const start = num(1);
+  const end = num(2);
+  if (start !== undefined) r.start = start;
+  if (end !== undefined) r.end = end;
+  const size = v[crOv[6]!] === 0x2a ? undefined : num(3);
+  if (size !== undefined) r.size = size;
   return r;
 }
 

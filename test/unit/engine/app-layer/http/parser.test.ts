@@ -285,3 +285,15 @@ test('memoryBytes grows with kept data and shrinks on release', () => {
   p.release(0);
   assert.ok(p.memoryBytes < mid - 5000);
 });
+
+test('EVE content_range: parsed with the PCRE2 engine from the raw header bytes', () => {
+  const range = (value: string): unknown => {
+    const p = new HttpParser();
+    feed(p, b('GET /f HTTP/1.1\r\nHost: h\r\n\r\n'), b(`HTTP/1.1 206 Partial\r\nContent-Range: ${value}\r\nContent-Length: 0\r\n\r\n`));
+    return httpEve(p.txs[0]!).content_range;
+  };
+  assert.deepEqual(range('bytes 10-19/200'), { raw: 'bytes 10-19/200', start: 10, end: 19, size: 200 });
+  assert.deepEqual(range('BYTES */200'), { raw: 'BYTES */200', size: 200 });
+  assert.deepEqual(range('bytes 0-9/*'), { raw: 'bytes 0-9/*', start: 0, end: 9 });
+  assert.deepEqual(range('items 1-2/3'), { raw: 'items 1-2/3' });
+});
