@@ -9,16 +9,21 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
-import { normalizeAddress } from './address.js';
+import { normalizeAddress, subnetBroadcast } from './address.js';
 import { hostFromSocketAddress, parseSsPeers, type NeverBlockList } from './neverblock.js';
 
-/** Every address on the host's interfaces (this network namespace's), without zone ids. */
+/**
+ * Every address on the host's interfaces (this network namespace's), without zone ids, and the
+ * broadcast address of each IPv4 subnet they are on (a block of it would cut the subnet's broadcasts).
+ */
 export function interfaceAddresses(): string[] {
   const out = new Set<string>();
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
       const h = hostFromSocketAddress(a.address);
       if (h !== undefined) out.add(h);
+      const b = a.cidr === null ? undefined : subnetBroadcast(a.cidr);
+      if (b !== undefined) out.add(b);
     }
   }
   return [...out];

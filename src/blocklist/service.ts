@@ -20,26 +20,35 @@ import type { Clock } from '../clock.js';
 import type { ActionMode } from '../config/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import { cidrRange, formatCidr, isHostAddress, normalizeAddress, parseCidr } from './address.js';
+import {
+  allowSetMatches,
+  canaryProbeScript,
+  isOldLayout,
+  layoutProblems,
+  missingCanaries,
+  parseKernelElements,
+  parseLayout,
+  type KernelElement,
+  type KernelLayout,
+} from './kernel-check.js';
 import { createBlocklistMetrics, unblockReasonLabel, type BlocklistMetrics } from './metrics.js';
 import { BlockModel, type PlanResult } from './model.js';
 import { NeverBlockList } from './neverblock.js';
 import {
   addElementsCommands,
+  allowSet,
   allowSetCommands,
-  BASE_CHAINS,
+  blockedNetSet,
+  blockedSet,
   buildInstallBatch,
-  CHAIN_BYPASS,
-  ISO_CHAINS,
+  canaryCommand,
   deleteElementsCommands,
+  flushBlockedCommands,
   replaceElementsCommands,
-  SET_ALLOW4,
-  SET_ALLOW6,
-  SET_BLOCKED4,
-  SET_BLOCKED6,
   type ElementSpec,
 } from './ruleset.js';
 import { loadState, saveState } from './state.js';
-import { TABLE_NAME, type BlockEntry, type BlockOptions, type BlockResult, type Blocklist, type Nft, type NftCommand } from './types.js';
+import { TABLE_NAME, type BlockEntry, type BlockOptions, type BlockResult, type Blocklist, type Nft, type NftCommand, type NftListOutput } from './types.js';
 
 export interface Scheduler {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -95,6 +104,8 @@ export interface BlocklistServiceOptions {
   stateWriteDelayMs?: number;
   /** Kernel check period (ms); 0 disables the periodic check (CLI direct mode). */
   reconcileIntervalMs?: number;
+  /** Period of the full compare of every blocked element with the kernel (ms); 0 disables it. */
+  fullCheckIntervalMs?: number;
 }
 
 export const DEFAULTS = {
@@ -106,6 +117,8 @@ export const DEFAULTS = {
   retry: { attempts: 4, baseDelayMs: 100 },
   stateWriteDelayMs: 1000,
   reconcileIntervalMs: 3000,
+  /** Listing 100k elements costs ~1 s of nft: rare. */
+  fullCheckIntervalMs: 10 * 60_000,
   /** Blocks longer than this are refused as a typo (a year). */
   maxDurationMs: 366 * 24 * 3600_000,
   /** How long an address that the model expired is treated as possibly still in the kernel (ms). */
@@ -122,48 +135,19 @@ export interface UnblockResult {
   notBlocked: string[];
 }
 
-export interface KernelElement {
-  address: string;
-  family: 4 | 6;
-  /** Seconds left as reported by the kernel; undefined = no timeout. */
-  expiresSec: number | undefined;
-}
+export { parseKernelElements, type KernelElement } from './kernel-check.js';
 
-/**
- * Parses the elements of `nft -j list set|table` output (strings, prefixes → normalised CIDR
- * strings). With `family` every set in the output counts; without, only blocked4/blocked6.
- */
-export function parseKernelElements(out: { nftables: Record<string, unknown>[] }, family?: 4 | 6): KernelElement[] {
-  const res: KernelElement[] = [];
-  for (const item of out.nftables) {
-    const set = item.set as { name?: string; elem?: unknown[] } | undefined;
-    if (!set?.elem) continue;
-    const fam = family ?? (set.name === SET_BLOCKED4 ? 4 : set.name === SET_BLOCKED6 ? 6 : undefined);
-    if (fam === undefined) continue;
-    for (const raw of set.elem) {
-      let val: unknown = raw;
-      let expiresSec: number | undefined;
-      if (typeof raw === 'object' && raw !== null && 'elem' in raw) {
-        const e = (raw as { elem: { val: unknown; expires?: number } }).elem;
-        val = e.val;
-        expiresSec = typeof e.expires === 'number' ? e.expires : undefined;
-      }
-      let address: string | undefined;
-      if (typeof val === 'string') address = val;
-      else if (typeof val === 'object' && val !== null && 'prefix' in val) {
-        const p = (val as { prefix: { addr: string; len: number } }).prefix;
-        address = `${p.addr}/${p.len}`;
-      }
-      // Ranges are never written by bulwark; an operator's range element is left alone.
-      if (address === undefined) continue;
-      try {
-        res.push({ address: normalizeAddress(address), family: fam, expiresSec });
-      } catch {
-        /* not ours to interpret */
-      }
-    }
-  }
-  return res;
+/** What the periodic check found (inspectKernel) and repair() puts right. */
+interface KernelFindings {
+  missing: string[];
+  oldLayout: boolean;
+  /** Base chains whose rules differ from ours. */
+  chains: string[];
+  /** Families whose blocked set lost its canary (flushed / re-created). */
+  canaries: (4 | 6)[];
+  allowOk: boolean;
+  /** The CIDR sets' elements, when they differ from the model. */
+  nets: KernelElement[] | undefined;
 }
 
 /** Entry metadata from block options (no object spreads: this runs per request in a storm). */
@@ -196,6 +180,10 @@ export class BlocklistService implements Blocklist {
   private expiryTimer: unknown;
   private expiryAt: number | undefined;
   private reconcileTimer: unknown;
+  private fullCheckTimer: unknown;
+  /** Address sets filled by every batch while a kernel check's reading waits to be applied. */
+  private readonly trackers = new Set<Set<string>>();
+  private lastFullCheck: Record<string, unknown> | undefined;
   private stateTimer: unknown;
   private stateDirty = false;
   private running = false;
@@ -231,6 +219,7 @@ export class BlocklistService implements Blocklist {
       retry: o.retry ?? DEFAULTS.retry,
       stateWriteDelayMs: o.stateWriteDelayMs ?? DEFAULTS.stateWriteDelayMs,
       reconcileIntervalMs: o.reconcileIntervalMs ?? DEFAULTS.reconcileIntervalMs,
+      fullCheckIntervalMs: o.fullCheckIntervalMs ?? DEFAULTS.fullCheckIntervalMs,
     };
   }
 
@@ -246,14 +235,15 @@ export class BlocklistService implements Blocklist {
     this.running = true;
     this.scheduleExpiry();
     this.scheduleReconcile();
+    this.scheduleFullCheck();
     return res;
   }
 
   /** Flushes pending requests, writes the state file. Kernel blocks stay (by design). */
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of [this.flushTimer, this.expiryTimer, this.reconcileTimer, this.stateTimer]) if (t !== undefined) this.sched.clearTimeout(t);
-    this.flushTimer = this.expiryTimer = this.reconcileTimer = this.stateTimer = undefined;
+    for (const t of [this.flushTimer, this.expiryTimer, this.reconcileTimer, this.fullCheckTimer, this.stateTimer]) if (t !== undefined) this.sched.clearTimeout(t);
+    this.flushTimer = this.expiryTimer = this.reconcileTimer = this.fullCheckTimer = this.stateTimer = undefined;
     this.flushScheduled = false;
     await this.exclusive(() => this.flushPending());
     await this.lock;
@@ -391,6 +381,7 @@ export class BlocklistService implements Blocklist {
       pending: this.pending.length,
       neverBlock: this.neverBlock.sources(),
       lastReconcileAt: this.lastReconcileAt === undefined ? null : new Date(this.lastReconcileAt).toISOString(),
+      lastFullCheck: this.lastFullCheck ?? null,
       lastError: this.lastError ?? null,
       lastBatch: this.lastBatch ?? null,
     };
@@ -462,6 +453,7 @@ export class BlocklistService implements Blocklist {
     let flushAll = false;
     const touch = (addr: string, prev: BlockEntry | undefined): void => {
       if (!before.has(addr)) before.set(addr, prev);
+      for (const t of this.trackers) t.add(addr);
     };
     const results: { op: Op; plan?: PlanResult; unblock?: UnblockResult; error?: unknown }[] = [];
 
@@ -542,7 +534,7 @@ export class BlocklistService implements Blocklist {
     const spec = (e: BlockEntry): ElementSpec => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now });
     if (flushAll) {
       const live = this.model.all().filter((e) => e.expiresAtMs > now);
-      return [{ flush: { set: { family: 'inet', table: TABLE_NAME, name: SET_BLOCKED4 } } }, { flush: { set: { family: 'inet', table: TABLE_NAME, name: SET_BLOCKED6 } } }, ...addElementsCommands(live.map(spec))];
+      return [...flushBlockedCommands(), ...addElementsCommands(live.map(spec))];
     }
     const dels: BlockEntry[] = [];
     const adds: ElementSpec[] = [];
@@ -718,83 +710,206 @@ export class BlocklistService implements Blocklist {
     }, this.opts.reconcileIntervalMs);
   }
 
+  private scheduleFullCheck(): void {
+    if (!this.running || this.opts.fullCheckIntervalMs <= 0) return;
+    this.fullCheckTimer = this.sched.setTimeout(() => {
+      this.fullCheckTimer = undefined;
+      void this.fullCompare()
+        .catch((e: unknown) => {
+          this.log.warn({ err: errorMessage(e) }, 'blocklist full kernel compare failed');
+        })
+        .finally(() => {
+          this.scheduleFullCheck();
+        });
+    }, this.opts.fullCheckIntervalMs);
+  }
+
+  /** Records the addresses batches touch while a check's kernel reading is not yet applied. */
+  private track<T>(fn: (touched: Set<string>) => Promise<T>): Promise<T> {
+    const touched = new Set<string>();
+    this.trackers.add(touched);
+    return fn(touched).finally(() => this.trackers.delete(touched));
+  }
+
   /**
-   * Cheap check (two ~4 ms nft calls, independent of the number of blocks): table, sets and
-   * chains present. If anything is missing, everything is re-created with its blocks.
-   * Returns true when it had to restore.
+   * The periodic check, cheap and independent of the number of blocks (docs/nftables.md "Repair"):
+   * layout from the terse ruleset (table, sets, chains and the rules of the base chains), the
+   * canaries of blocked4/blocked6 by a probe, and the contents of the small sets (blockednet*,
+   * allow*). The reading runs outside the lock, so a block never waits for it; only a repair
+   * takes the lock. Returns true when something had to be repaired.
    */
   async reconcile(): Promise<boolean> {
-    return this.exclusive(async () => {
-      this.lastReconcileAt = this.clock.now();
-      // dry-run never applies anything, so there is nothing to keep in step.
-      if (this.mode === 'dry-run') return false;
-      const missing = await this.missingObjects();
-      if (missing.length === 0) return false;
-      await this.reinstall(`missing: ${missing.join(', ')}`);
-      return true;
+    this.lastReconcileAt = this.clock.now();
+    // dry-run never applies anything, so there is nothing to keep in step.
+    if (this.mode === 'dry-run') return false;
+    return this.track(async (touched) => {
+      const f = await this.inspectKernel();
+      if (f.missing.length === 0 && !f.oldLayout && f.chains.length === 0 && f.canaries.length === 0 && f.allowOk && f.nets === undefined) return false;
+      return this.exclusive(() => this.repair(f, touched));
     });
+  }
+
+  private async listOrCount(args: string[], terse = false): Promise<NftListOutput> {
+    try {
+      return await this.nft.list(args, { terse });
+    } catch (e) {
+      this.metrics.nftErrors.inc({ op: 'list' });
+      throw e;
+    }
+  }
+
+  private async inspectKernel(): Promise<KernelFindings> {
+    const layout = parseLayout(await this.listOrCount(['ruleset'], true));
+    const p = layoutProblems(layout);
+    const f: KernelFindings = { missing: p.missing, oldLayout: p.oldLayout, chains: p.chains, canaries: [], allowOk: true, nets: undefined };
+    if (p.missing.length > 0 || p.oldLayout) return f;
+    let probe;
+    try {
+      probe = await this.nft.probeText(canaryProbeScript());
+    } catch (e) {
+      this.metrics.nftErrors.inc({ op: 'probe' });
+      throw e;
+    }
+    f.canaries = missingCanaries(probe.refused);
+    if (this.allowGeneration >= 0) {
+      const ranges = this.neverBlock.ranges();
+      for (const fam of [4, 6] as const) {
+        if (!allowSetMatches(await this.listOrCount(['set', 'inet', TABLE_NAME, allowSet(fam)]), fam, ranges)) f.allowOk = false;
+      }
+    }
+    const nets: KernelElement[] = [];
+    for (const fam of [4, 6] as const) nets.push(...parseKernelElements(await this.listOrCount(['set', 'inet', TABLE_NAME, blockedNetSet(fam)]), fam));
+    // Only a difference is a finding; it is re-checked against the model under the lock.
+    const now = this.clock.now();
+    const want = new Set(this.model.netEntries().filter((e) => e.expiresAtMs > now).map((e) => e.address));
+    if (nets.length !== want.size || nets.some((k) => !want.has(k.address))) f.nets = nets;
+    return f;
+  }
+
+  /** Puts right what inspectKernel found, under the lock. */
+  private async repair(f: KernelFindings, touched: Set<string>): Promise<boolean> {
+    if (f.missing.length > 0 || f.oldLayout) {
+      await this.reinstall(f.oldLayout ? 'table of the previous layout (interval sets for addresses)' : `missing: ${f.missing.join(', ')}`, f.oldLayout);
+      return true;
+    }
+    const now = this.clock.now();
+    const cmds: NftCommand[] = [];
+    const what: string[] = [];
+    if (f.chains.length > 0) {
+      // The install batch flushes and refills the base chains (and the allow sets) atomically.
+      cmds.push(...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }));
+      what.push(`rules of chain ${f.chains.join(', ')}`);
+      this.metrics.repairs.inc({ what: 'chains' });
+    } else if (!f.allowOk) {
+      cmds.push(...allowSetCommands(this.neverBlock.ranges()));
+      what.push('never-block sets allow4/allow6');
+      this.metrics.repairs.inc({ what: 'allow' });
+    }
+    for (const fam of f.canaries) {
+      // The canary is gone: the set was flushed or re-created. `add` is a no-op for what is still there.
+      const live = this.model.all().filter((e) => e.family === fam && isHostAddress(e.address) && e.expiresAtMs > now);
+      cmds.push(canaryCommand(fam), ...addElementsCommands(live.map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }))));
+      what.push(`contents of ${blockedSet(fam)} (${live.length} addresses)`);
+      this.metrics.repairs.inc({ what: 'elements' });
+    }
+    if (f.nets !== undefined) {
+      const live = this.model.netEntries().filter((e) => e.expiresAtMs > now);
+      const d = this.diffKernel(f.nets, live, touched, now);
+      if (d.cmds.length > 0) {
+        cmds.push(...d.cmds);
+        what.push(`CIDR sets (${d.missing} missing, ${d.adopted} adopted, ${d.removed} removed)`);
+        this.metrics.repairs.inc({ what: 'elements' });
+      }
+    }
+    if (cmds.length === 0) return false;
+    await this.applyWithRetry(cmds, 'repair');
+    if (f.chains.length > 0 || !f.allowOk) this.allowGeneration = this.neverBlock.generation;
+    this.log.warn({ repaired: what }, `nftables table bulwark was tampered with: repaired ${what.join('; ')}`);
+    return true;
+  }
+
+  /**
+   * Commands that bring kernel elements in step with `live` model entries: what the model holds
+   * and the kernel lost is re-added with its time left; what the kernel holds and the model does
+   * not know is adopted when a new block of it would be accepted, else deleted. Addresses a batch
+   * touched since the kernel was read, and those the model just expired, are left alone.
+   */
+  private diffKernel(kernel: KernelElement[], live: BlockEntry[], touched: Set<string>, now: number): { cmds: NftCommand[]; missing: number; adopted: number; removed: number } {
+    const inKernel = new Set(kernel.map((k) => k.address));
+    const add = live.filter((e) => !inKernel.has(e.address) && !touched.has(e.address)).map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
+    const del: KernelElement[] = [];
+    let adopted = 0;
+    for (const k of kernel) {
+      if (this.model.get(k.address) || touched.has(k.address) || this.recentlyExpired.has(k.address)) continue;
+      const expiresAtMs = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
+      const why = this.restoreRefusal(k.address, expiresAtMs, now);
+      if (why !== undefined || !this.restoreEntry({ address: k.address, family: k.family, reason: 'found in the kernel, not added by bulwark', source: 'restore', blockedAtMs: now, expiresAtMs })) {
+        this.log.warn({ addr: k.address, why: why ?? 'overlaps a blocked CIDR' }, 'kernel element removed: a block of it would be refused');
+        del.push(k);
+      } else adopted++;
+    }
+    if (adopted > 0) {
+      this.updateGauges();
+      this.markStateDirty();
+      this.scheduleExpiry();
+    }
+    return { cmds: [...deleteElementsCommands(del), ...addElementsCommands(add)], missing: add.length, adopted, removed: del.length };
+  }
+
+  /**
+   * The rare deep check: lists every blocked element (~1 s of nft at 100k, outside the lock) and
+   * puts the kernel back in step with the model (diffKernel). Catches what the canary cannot: a
+   * single element deleted by hand. Returns the counts.
+   */
+  async fullCompare(): Promise<{ missing: number; adopted: number; removed: number; ms: number }> {
+    if (this.mode === 'dry-run') return { missing: 0, adopted: 0, removed: 0, ms: 0 };
+    const started = performance.now();
+    const res = await this.track(async (touched) => {
+      let kernel: KernelElement[];
+      try {
+        kernel = parseKernelElements(await this.nft.list(['table', 'inet', TABLE_NAME]));
+      } catch (e) {
+        this.metrics.nftErrors.inc({ op: 'list' });
+        throw e;
+      }
+      return this.exclusive(async () => {
+        const now = this.clock.now();
+        const d = this.diffKernel(kernel, this.model.all().filter((e) => e.expiresAtMs > now), touched, now);
+        if (d.cmds.length > 0) {
+          await this.applyWithRetry(d.cmds, 'repair');
+          this.metrics.repairs.inc({ what: 'elements' });
+          this.log.warn({ missing: d.missing, adopted: d.adopted, removed: d.removed }, 'blocklist full compare: kernel elements put back in step');
+        }
+        return d;
+      });
+    });
+    const ms = performance.now() - started;
+    this.metrics.fullCheckSeconds.set(ms / 1000);
+    this.lastFullCheck = { at: new Date(this.clock.now()).toISOString(), ms: Math.round(ms), missing: res.missing, adopted: res.adopted, removed: res.removed };
+    return { missing: res.missing, adopted: res.adopted, removed: res.removed, ms };
   }
 
   private async tableMissing(): Promise<boolean> {
     try {
-      return (await this.missingObjects()).length > 0;
+      return layoutProblems(parseLayout(await this.nft.list(['ruleset'], { terse: true }))).missing.length > 0;
     } catch {
       return false;
     }
   }
 
-  /** Names of our sets/chains the kernel lacks (all of them when the table is gone). */
-  private async missingObjects(): Promise<string[]> {
-    let sets: Record<string, unknown>[];
-    let chains: Record<string, unknown>[];
-    try {
-      sets = (await this.nft.list(['sets', 'inet'], { terse: true })).nftables;
-      chains = (await this.nft.list(['chains', 'inet'])).nftables;
-    } catch (e) {
-      this.metrics.nftErrors.inc({ op: 'list' });
-      throw e;
-    }
-    const have = new Set<string>();
-    for (const x of sets) {
-      const s = x.set as { table?: string; name?: string } | undefined;
-      if (s?.table === TABLE_NAME && s.name !== undefined) have.add(`set ${s.name}`);
-    }
-    for (const x of chains) {
-      const c = x.chain as { table?: string; name?: string } | undefined;
-      if (c?.table === TABLE_NAME && c.name !== undefined) have.add(`chain ${c.name}`);
-    }
-    const want = [
-      ...[SET_BLOCKED4, SET_BLOCKED6, SET_ALLOW4, SET_ALLOW6].map((s) => `set ${s}`),
-      ...[CHAIN_BYPASS, ...BASE_CHAINS, ...Object.values(ISO_CHAINS)].map((c) => `chain ${c}`),
-    ];
-    const missing = want.filter((w) => !have.has(w));
-    if (missing.length > 0 || this.allowGeneration < 0) return missing;
-    // Someone else (src/isolation repairing its jumps, an operator) may have re-created the table
-    // with empty sets: every object exists but the blocks are gone. Our allow4 always holds
-    // loopback, a table re-created by anybody else has it empty. ~4 ms: only this set is listed.
-    try {
-      const allow = await this.nft.list(['set', 'inet', TABLE_NAME, SET_ALLOW4]);
-      const filled = allow.nftables.some((x) => ((x.set as { elem?: unknown[] } | undefined)?.elem?.length ?? 0) > 0);
-      if (!filled) missing.push('set allow4 contents (table re-created by someone else)');
-    } catch (e) {
-      this.metrics.nftErrors.inc({ op: 'list' });
-      throw e;
-    }
-    return missing;
-  }
-
   /** Install + allow sets + every live block with its remaining time, one transaction. */
-  private async reinstall(why: string): Promise<void> {
+  private async reinstall(why: string, migrate = false): Promise<void> {
     const now = this.clock.now();
     const live = this.model.all().filter((e) => e.expiresAtMs > now);
     const cmds = [
-      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }),
+      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges(), migrate }),
       // add is a no-op for elements still present; only what was lost comes back.
       ...addElementsCommands(live.map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }))),
     ];
     await this.applyWithRetry(cmds, 'restore');
     this.allowGeneration = this.neverBlock.generation;
     this.metrics.rulesetRestored.inc();
+    this.metrics.repairs.inc({ what: 'table' });
     this.log.warn({ why, blocks: live.length }, 'nftables table bulwark was missing parts: re-created with its blocks');
     for (const fn of this.restoredListeners) {
       try {
@@ -807,16 +922,59 @@ export class BlocklistService implements Blocklist {
 
   // ---------------------------------------------------------------- internals: restore at start
 
-  /** Reads blocked4/blocked6 from the kernel; a missing table or set is an empty list. */
+  /** Reads the four blocked sets from the kernel; a missing table or set is an empty list. */
   async kernelElements(): Promise<KernelElement[]> {
     // One listing of the table: nft 1.0.6 fetches every element of the table for any listing
-    // anyway (~0.3 s at 100k), so two set listings would cost twice.
+    // anyway (~0.3 s at 100k), so four set listings would cost more.
     try {
       return parseKernelElements(await this.nft.list(['table', 'inet', TABLE_NAME]));
     } catch {
       // Absent table: nothing to adopt. Other failures surface in the install that follows.
       return [];
     }
+  }
+
+  /**
+   * Why an entry read back (state file, kernel) must not be blocked — the checks of a new block:
+   * never-block list (loopback, own addresses, special addresses, management, configured) and a
+   * sane expiry. Undefined when it may be restored.
+   */
+  private restoreRefusal(address: string, expiresAtMs: number, now: number): string | undefined {
+    const nb = this.neverBlock.match(address);
+    if (nb) return `never-block (${nb.source} ${nb.cidr})`;
+    if (expiresAtMs - now > DEFAULTS.maxDurationMs + 60_000) return 'expiry more than 366 days ahead';
+    return undefined;
+  }
+
+  /**
+   * Puts a read-back entry into the model without losing protection: an existing entry keeps the
+   * later expiry; a CIDR inside a blocked CIDR extends that one if it lasts longer; a CIDR around
+   * blocked CIDRs absorbs them with the latest expiry. Single addresses are always kept (they live
+   * in their own set). Returns true when it became an entry of its own.
+   */
+  private restoreEntry(e: BlockEntry): boolean {
+    const existing = this.model.get(e.address);
+    if (existing) {
+      if (e.expiresAtMs > existing.expiresAtMs) this.model.put({ ...existing, expiresAtMs: e.expiresAtMs });
+      return false;
+    }
+    if (isHostAddress(e.address)) {
+      this.model.put(e);
+      return true;
+    }
+    const c = parseCidr(e.address);
+    const cover = this.model.coveringEntry(c);
+    if (cover) {
+      if (e.expiresAtMs > cover.expiresAtMs) this.model.put({ ...cover, expiresAtMs: e.expiresAtMs });
+      return false;
+    }
+    let expiresAtMs = e.expiresAtMs;
+    for (const r of this.model.containedNets(cidrRange(c))) {
+      expiresAtMs = Math.max(expiresAtMs, r.expiresAtMs);
+      this.model.remove(r.address);
+    }
+    this.model.put(expiresAtMs === e.expiresAtMs ? e : { ...e, expiresAtMs });
+    return true;
   }
 
   private async restore(): Promise<{ restored: number; adopted: number; dropped: number }> {
@@ -833,47 +991,52 @@ export class BlocklistService implements Blocklist {
       fromState = loaded.entries.filter((e) => e.expiresAtMs > now);
       if (fromState.length < loaded.entries.length) this.markStateDirty();
     }
-    const kernel = await this.kernelElements();
-    this.model.clear();
-    // Wider blocks first, so an overlapping narrower entry (hand-edited file) is the one dropped.
-    const prefixOf = (a: string): number => (isHostAddress(a) ? 128 : Number(a.slice(a.indexOf('/') + 1)));
-    const sorted = fromState.some((e) => !isHostAddress(e.address)) ? [...fromState].sort((a, b) => prefixOf(a.address) - prefixOf(b.address)) : fromState;
-    let dropped = 0;
-    for (const e of sorted) {
-      if (this.overlapsModel(e.address)) {
-        dropped++;
-        continue;
-      }
-      this.model.put(e);
+    let layout: KernelLayout | undefined;
+    try {
+      layout = parseLayout(await this.nft.list(['ruleset'], { terse: true }));
+    } catch {
+      // Cannot read: the install below reports the real problem.
     }
-    const inKernel = new Set<string>();
-    const conflicting: KernelElement[] = [];
+    const migrate = layout !== undefined && isOldLayout(layout);
+    const kernel = layout?.table === false ? [] : await this.kernelElements();
+    this.model.clear();
+    // Wider blocks first, so a narrower CIDR is merged into a wider one rather than the reverse.
+    const prefixOf = (a: string): number => (isHostAddress(a) ? 129 : Number(a.slice(a.indexOf('/') + 1)));
+    const widestFirst = <T extends { address: string }>(l: T[]): T[] => (l.some((e) => !isHostAddress(e.address)) ? [...l].sort((a, b) => prefixOf(a.address) - prefixOf(b.address)) : l);
+    let dropped = 0;
+    const refuse = (address: string, from: string, why: string): void => {
+      dropped++;
+      this.metrics.refused.inc({ reason: 'never-block' });
+      this.log.warn({ addr: address, from, why }, `not restored: ${address} (${why})`);
+    };
+    for (const e of widestFirst(fromState)) {
+      const why = this.restoreRefusal(e.address, e.expiresAtMs, now);
+      if (why !== undefined) refuse(e.address, 'state file', why);
+      else this.restoreEntry(e);
+    }
     let adopted = 0;
-    for (const k of kernel) {
+    for (const k of widestFirst(kernel)) {
+      const kernelExpiry = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
       const known = this.model.get(k.address);
       if (known) {
-        inKernel.add(k.address);
         // The kernel enforces the expiry: follow it when it disagrees with the file.
-        const kernelExpiry = k.expiresSec === undefined ? undefined : now + k.expiresSec * 1000;
-        if (kernelExpiry !== undefined && Math.abs(kernelExpiry - known.expiresAtMs) > 2000) this.model.put({ ...known, expiresAtMs: kernelExpiry });
+        if (k.expiresSec !== undefined && Math.abs(kernelExpiry - known.expiresAtMs) > 2000) this.model.put({ ...known, expiresAtMs: kernelExpiry });
         continue;
       }
-      if (this.overlapsModel(k.address)) {
-        conflicting.push(k);
-        continue;
-      }
-      const expiresAtMs = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
-      this.model.put({ address: k.address, family: k.family, reason: 'restored from kernel (not in state file)', source: 'restore', blockedAtMs: now, expiresAtMs });
-      inKernel.add(k.address);
-      adopted++;
+      const why = this.restoreRefusal(k.address, kernelExpiry, now);
+      if (why !== undefined) refuse(k.address, 'kernel', why);
+      else if (this.restoreEntry({ address: k.address, family: k.family, reason: 'restored from kernel (not in state file)', source: 'restore', blockedAtMs: now, expiresAtMs: kernelExpiry })) adopted++;
     }
-    const toAdd = this.model
-      .all()
-      .filter((e) => !inKernel.has(e.address))
-      .map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
+    // The kernel is brought to the model: what it lacks is added, what the model refused or
+    // merged is deleted (deletes first: a CIDR may replace narrower ones). A migration re-creates
+    // blocked4/blocked6, so everything is added back.
+    const inKernel = new Set(kernel.map((k) => k.address));
+    const live = this.model.all();
+    const toAdd = (migrate ? live : live.filter((e) => !inKernel.has(e.address))).map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
+    const toDelete = migrate ? [] : kernel.filter((k) => !this.model.get(k.address));
     const cmds = [
-      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }),
-      ...deleteElementsCommands(conflicting),
+      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges(), migrate }),
+      ...deleteElementsCommands(toDelete),
       ...addElementsCommands(toAdd),
     ];
     await this.applyWithRetry(cmds, 'install');
@@ -881,17 +1044,12 @@ export class BlocklistService implements Blocklist {
     this.metrics.neverBlockRanges.set(this.neverBlock.ranges().length);
     if (toAdd.length > 0) this.metrics.blocks.inc({ source: 'restore' }, toAdd.length);
     this.updateGauges();
-    if (fromState.length > 0 || adopted > 0) {
-      this.log.info({ restored: toAdd.length, alreadyInKernel: inKernel.size - adopted, adopted, dropped, conflicting: conflicting.length }, 'blocklist restored');
+    if (migrate) this.log.warn({ blocks: live.length }, 'nftables table bulwark migrated to the current layout (addresses in hash sets, CIDRs in blockednet4/6)');
+    if (fromState.length > 0 || kernel.length > 0) {
+      this.log.info({ restored: toAdd.length, alreadyInKernel: migrate ? 0 : live.length - toAdd.length, adopted, dropped, removedFromKernel: toDelete.length }, 'blocklist restored');
     }
-    if (adopted > 0 || dropped > 0) this.markStateDirty();
+    if (adopted > 0 || dropped > 0 || toDelete.length > 0) this.markStateDirty();
     return { restored: toAdd.length, adopted, dropped };
-  }
-
-  /** Exact, covering or (for a CIDR) contained entries: linear only for CIDRs, which are rare. */
-  private overlapsModel(address: string): boolean {
-    if (this.model.lookup(address)) return true;
-    return !isHostAddress(address) && this.model.containedEntries(cidrRange(parseCidr(address))).length > 0;
   }
 
   // ---------------------------------------------------------------- internals: state, gauges, events
