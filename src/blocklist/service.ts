@@ -420,7 +420,7 @@ export class BlocklistService implements Blocklist {
       this.flushTimer = undefined;
       this.flushScheduled = false;
       this.flushImmediate = false;
-      void this.exclusive(() => this.flushPending());
+      void this.exclusive(() => this.flushOnce());
     }, delayMs);
   }
 
@@ -433,6 +433,18 @@ export class BlocklistService implements Blocklist {
     return p;
   }
 
+  /**
+   * One transaction of what is pending now, then the lock is released. Requests arriving meanwhile
+   * have their own flush scheduled: a steady stream of blocks (each request sent as the previous
+   * one resolves) cannot keep the lock and starve the kernel check, an unblock or a reload.
+   */
+  private async flushOnce(): Promise<void> {
+    const ops = this.pending.splice(0, this.opts.maxOpsPerTransaction);
+    if (ops.length > 0) await this.runBatch(ops);
+    if (this.pending.length > 0) this.scheduleFlush(0);
+  }
+
+  /** Everything pending, until nothing is (stop, flush()). */
   private async flushPending(): Promise<void> {
     while (this.pending.length > 0) {
       const ops = this.pending.splice(0, this.opts.maxOpsPerTransaction);

@@ -588,3 +588,42 @@ test('issue 14: a table of the previous layout is migrated at start with every e
   assert.equal(s.nft.batches.length, batches);
   await s.svc.stop();
 });
+
+test('a steady stream of blocks (each sent as the previous resolves) does not starve a repair', async () => {
+  const { svc, nft, sched } = setup();
+  await svc.start();
+  let done = 0;
+  let checkedAfter: number | undefined;
+  let rc: Promise<unknown> | undefined;
+  // The check asks for the lock while a batch holds it. Like the real adapter, the transaction
+  // settles a few promise hops after its work is done (the requester is quicker to send the next).
+  const apply = nft.apply.bind(nft);
+  nft.apply = async (cmds) => {
+    if (done === 3 && rc === undefined) {
+      nft.k.sets.get('blocked6')!.elems.clear(); // something to repair: the repair needs the lock
+      rc = svc.reconcile().then(() => (checkedAfter = done));
+    }
+    await apply(cmds);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  // Each request is sent from the previous one's settlement, as a detection storm does.
+  const loop = new Promise<void>((resolve, reject) => {
+    const next = (i: number): void => {
+      if (i === 200) {
+        resolve();
+        return;
+      }
+      svc.block(`203.0.113.${i % 250}`, det()).then(() => {
+        done++;
+        next(i + 1);
+      }, reject);
+    };
+    next(0);
+  });
+  for (let i = 0; i < 100 && done < 200; i++) await sched.advance(5);
+  await loop;
+  await rc;
+  assert.ok(checkedAfter !== undefined && checkedAfter < 10, `the repair waited for ${checkedAfter} blocks`);
+  assert.ok(nft.elements('blocked6').includes('::2'));
+  await svc.stop();
+});
