@@ -181,8 +181,6 @@ export class BlocklistService implements Blocklist {
   private expiryAt: number | undefined;
   private reconcileTimer: unknown;
   private fullCheckTimer: unknown;
-  /** Address sets filled by every batch while a kernel check's reading waits to be applied. */
-  private readonly trackers = new Set<Set<string>>();
   private lastFullCheck: Record<string, unknown> | undefined;
   private stateTimer: unknown;
   private stateDirty = false;
@@ -465,7 +463,6 @@ export class BlocklistService implements Blocklist {
     let flushAll = false;
     const touch = (addr: string, prev: BlockEntry | undefined): void => {
       if (!before.has(addr)) before.set(addr, prev);
-      for (const t of this.trackers) t.add(addr);
     };
     const results: { op: Op; plan?: PlanResult; unblock?: UnblockResult; error?: unknown }[] = [];
 
@@ -736,28 +733,23 @@ export class BlocklistService implements Blocklist {
     }, this.opts.fullCheckIntervalMs);
   }
 
-  /** Records the addresses batches touch while a check's kernel reading is not yet applied. */
-  private track<T>(fn: (touched: Set<string>) => Promise<T>): Promise<T> {
-    const touched = new Set<string>();
-    this.trackers.add(touched);
-    return fn(touched).finally(() => this.trackers.delete(touched));
-  }
-
   /**
    * The periodic check, cheap and independent of the number of blocks (docs/nftables.md "Repair"):
    * layout from the terse ruleset (table, sets, chains and the rules of the base chains), the
    * canaries of blocked4/blocked6 by a probe, and the contents of the small sets (blockednet*,
-   * allow*). The reading runs outside the lock, so a block never waits for it; only a repair
-   * takes the lock. Returns true when something had to be repaired.
+   * allow*): ~20-30 ms of nft. It reads under the lock, like every transaction: nft 1.0.6
+   * restarts a listing whenever the ruleset changes under it, so a listing beside a stream of
+   * our own transactions may never finish (seen: a listing killed after 60 s). A block requested
+   * meanwhile waits for the check. Returns true when something had to be repaired.
    */
   async reconcile(): Promise<boolean> {
-    this.lastReconcileAt = this.clock.now();
-    // dry-run never applies anything, so there is nothing to keep in step.
-    if (this.mode === 'dry-run') return false;
-    return this.track(async (touched) => {
+    return this.exclusive(async () => {
+      this.lastReconcileAt = this.clock.now();
+      // dry-run never applies anything, so there is nothing to keep in step.
+      if (this.mode === 'dry-run') return false;
       const f = await this.inspectKernel();
       if (f.missing.length === 0 && !f.oldLayout && f.chains.length === 0 && f.canaries.length === 0 && f.allowOk && f.nets === undefined) return false;
-      return this.exclusive(() => this.repair(f, touched));
+      return this.repair(f);
     });
   }
 
@@ -791,15 +783,14 @@ export class BlocklistService implements Blocklist {
     }
     const nets: KernelElement[] = [];
     for (const fam of [4, 6] as const) nets.push(...parseKernelElements(await this.listOrCount(['set', 'inet', TABLE_NAME, blockedNetSet(fam)]), fam));
-    // Only a difference is a finding; it is re-checked against the model under the lock.
     const now = this.clock.now();
     const want = new Set(this.model.netEntries().filter((e) => e.expiresAtMs > now).map((e) => e.address));
     if (nets.length !== want.size || nets.some((k) => !want.has(k.address))) f.nets = nets;
     return f;
   }
 
-  /** Puts right what inspectKernel found, under the lock. */
-  private async repair(f: KernelFindings, touched: Set<string>): Promise<boolean> {
+  /** Puts right what inspectKernel found (under the lock). */
+  private async repair(f: KernelFindings): Promise<boolean> {
     if (f.missing.length > 0 || f.oldLayout) {
       await this.reinstall(f.oldLayout ? 'table of the previous layout (interval sets for addresses)' : `missing: ${f.missing.join(', ')}`, f.oldLayout);
       return true;
@@ -826,7 +817,7 @@ export class BlocklistService implements Blocklist {
     }
     if (f.nets !== undefined) {
       const live = this.model.netEntries().filter((e) => e.expiresAtMs > now);
-      const d = this.diffKernel(f.nets, live, touched, now);
+      const d = this.diffKernel(f.nets, live, now);
       if (d.cmds.length > 0) {
         cmds.push(...d.cmds);
         what.push(`CIDR sets (${d.missing} missing, ${d.adopted} adopted, ${d.removed} removed)`);
@@ -843,16 +834,16 @@ export class BlocklistService implements Blocklist {
   /**
    * Commands that bring kernel elements in step with `live` model entries: what the model holds
    * and the kernel lost is re-added with its time left; what the kernel holds and the model does
-   * not know is adopted when a new block of it would be accepted, else deleted. Addresses a batch
-   * touched since the kernel was read, and those the model just expired, are left alone.
+   * not know is adopted when a new block of it would be accepted, else deleted. Those the model
+   * just expired (the kernel drops them up to a second later) are left alone.
    */
-  private diffKernel(kernel: KernelElement[], live: BlockEntry[], touched: Set<string>, now: number): { cmds: NftCommand[]; missing: number; adopted: number; removed: number } {
+  private diffKernel(kernel: KernelElement[], live: BlockEntry[], now: number): { cmds: NftCommand[]; missing: number; adopted: number; removed: number } {
     const inKernel = new Set(kernel.map((k) => k.address));
-    const add = live.filter((e) => !inKernel.has(e.address) && !touched.has(e.address)).map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
+    const add = live.filter((e) => !inKernel.has(e.address)).map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
     const del: KernelElement[] = [];
     let adopted = 0;
     for (const k of kernel) {
-      if (this.model.get(k.address) || touched.has(k.address) || this.recentlyExpired.has(k.address)) continue;
+      if (this.model.get(k.address) || this.recentlyExpired.has(k.address)) continue;
       const expiresAtMs = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
       const why = this.restoreRefusal(k.address, expiresAtMs, now);
       if (why !== undefined || !this.restoreEntry({ address: k.address, family: k.family, reason: 'found in the kernel, not added by bulwark', source: 'restore', blockedAtMs: now, expiresAtMs })) {
@@ -869,14 +860,15 @@ export class BlocklistService implements Blocklist {
   }
 
   /**
-   * The rare deep check: lists every blocked element (~1 s of nft at 100k, outside the lock) and
-   * puts the kernel back in step with the model (diffKernel). Catches what the canary cannot: a
-   * single element deleted by hand. Returns the counts.
+   * The rare deep check: lists every blocked element and puts the kernel back in step with the
+   * model (diffKernel). Catches what the canary cannot: a single element deleted or added by
+   * hand. Under the lock (see reconcile()): at 100k blocks the listing costs ~0.3-1 s, which a
+   * block requested meanwhile waits for — once per fullCheckIntervalMs (10 min).
    */
   async fullCompare(): Promise<{ missing: number; adopted: number; removed: number; ms: number }> {
-    if (this.mode === 'dry-run') return { missing: 0, adopted: 0, removed: 0, ms: 0 };
-    const started = performance.now();
-    const res = await this.track(async (touched) => {
+    return this.exclusive(async () => {
+      if (this.mode === 'dry-run') return { missing: 0, adopted: 0, removed: 0, ms: 0 };
+      const started = performance.now();
       let kernel: KernelElement[];
       try {
         kernel = parseKernelElements(await this.nft.list(['table', 'inet', TABLE_NAME]));
@@ -884,21 +876,18 @@ export class BlocklistService implements Blocklist {
         this.metrics.nftErrors.inc({ op: 'list' });
         throw e;
       }
-      return this.exclusive(async () => {
-        const now = this.clock.now();
-        const d = this.diffKernel(kernel, this.model.all().filter((e) => e.expiresAtMs > now), touched, now);
-        if (d.cmds.length > 0) {
-          await this.applyWithRetry(d.cmds, 'repair');
-          this.metrics.repairs.inc({ what: 'elements' });
-          this.log.warn({ missing: d.missing, adopted: d.adopted, removed: d.removed }, 'blocklist full compare: kernel elements put back in step');
-        }
-        return d;
-      });
+      const now = this.clock.now();
+      const d = this.diffKernel(kernel, this.model.all().filter((e) => e.expiresAtMs > now), now);
+      if (d.cmds.length > 0) {
+        await this.applyWithRetry(d.cmds, 'repair');
+        this.metrics.repairs.inc({ what: 'elements' });
+        this.log.warn({ missing: d.missing, adopted: d.adopted, removed: d.removed }, 'blocklist full compare: kernel elements put back in step');
+      }
+      const ms = performance.now() - started;
+      this.metrics.fullCheckSeconds.set(ms / 1000);
+      this.lastFullCheck = { at: new Date(this.clock.now()).toISOString(), ms: Math.round(ms), missing: d.missing, adopted: d.adopted, removed: d.removed };
+      return { missing: d.missing, adopted: d.adopted, removed: d.removed, ms };
     });
-    const ms = performance.now() - started;
-    this.metrics.fullCheckSeconds.set(ms / 1000);
-    this.lastFullCheck = { at: new Date(this.clock.now()).toISOString(), ms: Math.round(ms), missing: res.missing, adopted: res.adopted, removed: res.removed };
-    return { missing: res.missing, adopted: res.adopted, removed: res.removed, ms };
   }
 
   private async tableMissing(): Promise<boolean> {

@@ -393,33 +393,6 @@ test('full compare: a single element deleted by hand comes back; a hand-added on
   await svc.stop();
 });
 
-test('full compare: an address unblocked while the kernel was being read is not adopted back', async () => {
-  const { svc, nft, sched } = setup();
-  await svc.start();
-  const p = svc.block('198.51.100.7', det());
-  await sched.advance(100);
-  await p;
-  // The listing is taken, then the unblock commits before the compare applies it.
-  const origList = nft.list.bind(nft);
-  let gate: (() => void) | undefined;
-  nft.list = async (args) => {
-    const out = await origList(args);
-    if (args[0] === 'table') await new Promise<void>((r) => (gate = r));
-    return out;
-  };
-  const fc = svc.fullCompare();
-  await sched.advance(0);
-  const pu = svc.unblock(['198.51.100.7'], 'cli');
-  await sched.advance(0);
-  await pu;
-  gate?.();
-  const r = await fc;
-  assert.equal(r.adopted, 0);
-  assert.equal(svc.list().length, 0);
-  assert.ok(!nft.elements('blocked4').includes('198.51.100.7'));
-  await svc.stop();
-});
-
 test('state: written after changes, restored at start with the time left; expired entries are not restored', async () => {
   const a = setup();
   await a.svc.start();

@@ -208,13 +208,14 @@ test('when every slot runs a command, a newcomer is refused with an error reply'
 
 test('issue 14: trickling clients cannot hold slots: a request deadline from its first byte, and a fresh client always gets in', async () => {
   // 30 connections (every slot) sending one byte of a request every 200 ms, each reconnecting when dropped.
-  let stop = false;
+  const run = { stop: false };
+  const stopped = (): boolean => run.stop;
   const trickler = async (): Promise<void> => {
-    while (!stop) {
+    while (!run.stop) {
       const c = await raw().catch(() => undefined);
       if (!c) continue;
       const text = '{"v":1,"id":1,"cmd":"ping"}';
-      for (let i = 0; i < text.length && !stop && !c.s.destroyed; i++) {
+      for (let i = 0; i < text.length && !stopped(); i++) {
         c.s.write(text[i]!);
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -240,7 +241,7 @@ test('issue 14: trickling clients cannot hold slots: a request deadline from its
     lone.s.destroy();
     assert.ok(Date.now() - t0 < 1800, `dropped after ${Date.now() - t0} ms`);
   } finally {
-    stop = true;
+    run.stop = true;
     await Promise.all(tricklers);
   }
   assert.ok(rejected.includes('evicted'));

@@ -41,17 +41,18 @@ test('issue 14: 32 slow clients (slowloris, reconnecting) do not make /metrics u
   await server.start();
   const url = server.url!;
   const { hostname, port } = new URL(url);
-  let stop = false;
+  const run = { stop: false };
+  const stopped = (): boolean => run.stop;
   const open = new Set<Socket>();
   const slow = async (): Promise<void> => {
-    while (!stop) {
+    while (!run.stop) {
       const s = connect(Number(port), hostname);
       open.add(s);
       s.on('error', () => undefined);
-      const closed = new Promise<void>((r) => s.on('close', () => r()));
-      await new Promise<void>((r) => s.once('connect', () => r()).once('error', () => r()));
+      const closed = new Promise<void>((r) => s.on('close', () => { r(); }));
+      await new Promise<void>((r) => s.once('connect', () => { r(); }).once('error', () => { r(); }));
       const text = 'GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200);
-      for (let i = 0; i < text.length && !stop && !s.destroyed; i++) {
+      for (let i = 0; i < text.length && !stopped(); i++) {
         s.write(text[i]!);
         await Promise.race([new Promise((r) => setTimeout(r, 100)), closed]);
       }
@@ -68,7 +69,7 @@ test('issue 14: 32 slow clients (slowloris, reconnecting) do not make /metrics u
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    stop = true;
+    run.stop = true;
     for (const s of open) s.destroy();
     await Promise.all(clients);
   }
@@ -80,11 +81,11 @@ test('a connection that never completes its headers is closed by the headers dea
   const { hostname, port } = new URL(server.url!);
   const s = connect(Number(port), hostname);
   s.on('error', () => undefined);
-  await new Promise<void>((r) => s.once('connect', () => r()));
+  await new Promise<void>((r) => s.once('connect', () => { r(); }));
   const t0 = Date.now();
   const timer = setInterval(() => s.write('a'), 200);
   s.write('GET /metrics HTTP/1.1\r\nX: ');
-  await Promise.race([new Promise<void>((r) => s.on('close', () => r())), new Promise((r) => setTimeout(r, 8000))]);
+  await Promise.race([new Promise<void>((r) => s.on('close', () => { r(); })), new Promise((r) => setTimeout(r, 8000))]);
   s.destroy();
   clearInterval(timer);
   const dt = Date.now() - t0;
