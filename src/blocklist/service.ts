@@ -47,7 +47,7 @@ import {
   replaceElementsCommands,
   type ElementSpec,
 } from './ruleset.js';
-import { loadState, saveState } from './state.js';
+import { loadState, saveStateAsync } from './state.js';
 import { TABLE_NAME, type BlockEntry, type BlockOptions, type BlockResult, type Blocklist, type Nft, type NftCommand, type NftListOutput } from './types.js';
 
 export interface Scheduler {
@@ -137,6 +137,10 @@ export interface UnblockResult {
 
 export { parseKernelElements, type KernelElement } from './kernel-check.js';
 
+function hasFindings(f: KernelFindings): boolean {
+  return f.missing.length > 0 || f.oldLayout || f.chains.length > 0 || f.canaries.length > 0 || !f.allowOk || f.nets !== undefined;
+}
+
 /** What the periodic check found (inspectKernel) and repair() puts right. */
 interface KernelFindings {
   missing: string[];
@@ -183,6 +187,8 @@ export class BlocklistService implements Blocklist {
   private fullCheckTimer: unknown;
   private lastFullCheck: Record<string, unknown> | undefined;
   private stateTimer: unknown;
+  private stateWriting: Promise<void> | undefined;
+  private lastStateWriteMs = 0;
   private stateDirty = false;
   private running = false;
   private allowGeneration = -1;
@@ -245,7 +251,7 @@ export class BlocklistService implements Blocklist {
     this.flushScheduled = false;
     await this.exclusive(() => this.flushPending());
     await this.lock;
-    this.writeState(true);
+    await this.writeState(true);
   }
 
   /** Called after the table had to be re-created (src/isolation re-applies its own chains). */
@@ -737,19 +743,18 @@ export class BlocklistService implements Blocklist {
    * The periodic check, cheap and independent of the number of blocks (docs/nftables.md "Repair"):
    * layout from the terse ruleset (table, sets, chains and the rules of the base chains), the
    * canaries of blocked4/blocked6 by a probe, and the contents of the small sets (blockednet*,
-   * allow*): ~20-30 ms of nft. It reads under the lock, like every transaction: nft 1.0.6
-   * restarts a listing whenever the ruleset changes under it, so a listing beside a stream of
-   * our own transactions may never finish (seen: a listing killed after 60 s). A block requested
-   * meanwhile waits for the check. Returns true when something had to be repaired.
+   * allow*): ~20-30 ms of nft. It reads outside the lock, so blocks never wait for it; when it
+   * finds something, it reads again under the lock (a batch may have changed the small sets
+   * meanwhile) and repairs what is still wrong. Returns true when something had to be repaired.
    */
   async reconcile(): Promise<boolean> {
+    this.lastReconcileAt = this.clock.now();
+    // dry-run never applies anything, so there is nothing to keep in step.
+    if (this.mode === 'dry-run') return false;
+    if (!hasFindings(await this.inspectKernel())) return false;
     return this.exclusive(async () => {
-      this.lastReconcileAt = this.clock.now();
-      // dry-run never applies anything, so there is nothing to keep in step.
-      if (this.mode === 'dry-run') return false;
       const f = await this.inspectKernel();
-      if (f.missing.length === 0 && !f.oldLayout && f.chains.length === 0 && f.canaries.length === 0 && f.allowOk && f.nets === undefined) return false;
-      return this.repair(f);
+      return hasFindings(f) ? this.repair(f) : false;
     });
   }
 
@@ -862,32 +867,40 @@ export class BlocklistService implements Blocklist {
   /**
    * The rare deep check: lists every blocked element and puts the kernel back in step with the
    * model (diffKernel). Catches what the canary cannot: a single element deleted or added by
-   * hand. Under the lock (see reconcile()): at 100k blocks the listing costs ~0.3-1 s, which a
-   * block requested meanwhile waits for — once per fullCheckIntervalMs (10 min).
+   * hand. One family at a time, each under the lock: nft 1.0.6 restarts a listing whenever the
+   * ruleset changes under it, so listing ~1 s of elements beside a stream of our own blocks may
+   * never finish (seen: killed after 60 s). A block requested meanwhile waits for that family's
+   * listing (~0.3-1 s at 50k addresses) — once per fullCheckIntervalMs (10 min).
    */
   async fullCompare(): Promise<{ missing: number; adopted: number; removed: number; ms: number }> {
-    return this.exclusive(async () => {
-      if (this.mode === 'dry-run') return { missing: 0, adopted: 0, removed: 0, ms: 0 };
-      const started = performance.now();
-      let kernel: KernelElement[];
-      try {
-        kernel = parseKernelElements(await this.nft.list(['table', 'inet', TABLE_NAME]));
-      } catch (e) {
-        this.metrics.nftErrors.inc({ op: 'list' });
-        throw e;
-      }
-      const now = this.clock.now();
-      const d = this.diffKernel(kernel, this.model.all().filter((e) => e.expiresAtMs > now), now);
-      if (d.cmds.length > 0) {
-        await this.applyWithRetry(d.cmds, 'repair');
-        this.metrics.repairs.inc({ what: 'elements' });
-        this.log.warn({ missing: d.missing, adopted: d.adopted, removed: d.removed }, 'blocklist full compare: kernel elements put back in step');
-      }
-      const ms = performance.now() - started;
-      this.metrics.fullCheckSeconds.set(ms / 1000);
-      this.lastFullCheck = { at: new Date(this.clock.now()).toISOString(), ms: Math.round(ms), missing: d.missing, adopted: d.adopted, removed: d.removed };
-      return { missing: d.missing, adopted: d.adopted, removed: d.removed, ms };
-    });
+    const total = { missing: 0, adopted: 0, removed: 0, ms: 0 };
+    if (this.mode === 'dry-run') return total;
+    const started = performance.now();
+    for (const fam of [4, 6] as const) {
+      await this.exclusive(async () => {
+        const kernel: KernelElement[] = [];
+        try {
+          for (const name of [blockedSet(fam), blockedNetSet(fam)]) kernel.push(...parseKernelElements(await this.nft.list(['set', 'inet', TABLE_NAME, name]), fam));
+        } catch (e) {
+          this.metrics.nftErrors.inc({ op: 'list' });
+          throw e;
+        }
+        const now = this.clock.now();
+        const d = this.diffKernel(kernel, this.model.all().filter((e) => e.family === fam && e.expiresAtMs > now), now);
+        if (d.cmds.length > 0) {
+          await this.applyWithRetry(d.cmds, 'repair');
+          this.metrics.repairs.inc({ what: 'elements' });
+          this.log.warn({ family: fam, missing: d.missing, adopted: d.adopted, removed: d.removed }, 'blocklist full compare: kernel elements put back in step');
+        }
+        total.missing += d.missing;
+        total.adopted += d.adopted;
+        total.removed += d.removed;
+      });
+    }
+    total.ms = performance.now() - started;
+    this.metrics.fullCheckSeconds.set(total.ms / 1000);
+    this.lastFullCheck = { at: new Date(this.clock.now()).toISOString(), ms: Math.round(total.ms), missing: total.missing, adopted: total.adopted, removed: total.removed };
+    return total;
   }
 
   private async tableMissing(): Promise<boolean> {
@@ -1059,27 +1072,42 @@ export class BlocklistService implements Blocklist {
     if (this.stateDir === undefined) return;
     this.stateDirty = true;
     if (this.stateTimer !== undefined) return;
-    this.stateTimer = this.sched.setTimeout(() => {
-      this.stateTimer = undefined;
-      this.writeState(false);
-    }, this.opts.stateWriteDelayMs);
+    // A big file is written less often: at most ~5% of the time goes to writing it (100k
+    // entries: ~0.5 s of work, so every ~10 s). The kernel holds the blocks meanwhile.
+    this.stateTimer = this.sched.setTimeout(
+      () => {
+        this.stateTimer = undefined;
+        void this.writeState(false);
+      },
+      Math.max(this.opts.stateWriteDelayMs, 20 * this.lastStateWriteMs),
+    );
   }
 
-  /** Writes the state file now if something changed (or always when `force`). Never throws. */
-  writeState(force: boolean): void {
+  /**
+   * Writes the state file if something changed (or always when `force`), one write at a time,
+   * without stalling the event loop (saveStateAsync); resolves when written. Never throws.
+   */
+  async writeState(force: boolean): Promise<void> {
+    while (this.stateWriting) await this.stateWriting;
     if (this.stateDir === undefined || (!force && !this.stateDirty)) return;
-    try {
-      const now = this.clock.now();
-      saveState(
-        this.stateDir,
-        this.model.all().filter((e) => e.expiresAtMs > now),
-        now,
-      );
-      this.stateDirty = false;
-    } catch (e) {
-      this.metrics.stateErrors.inc();
-      this.log.error({ err: errorMessage(e) }, 'blocklist state file not written');
-    }
+    this.stateDirty = false;
+    const now = this.clock.now();
+    const started = performance.now();
+    this.stateWriting = saveStateAsync(
+      this.stateDir,
+      this.model.all().filter((e) => e.expiresAtMs > now),
+      now,
+    )
+      .catch((e: unknown) => {
+        this.stateDirty = true;
+        this.metrics.stateErrors.inc();
+        this.log.error({ err: errorMessage(e) }, 'blocklist state file not written');
+      })
+      .finally(() => {
+        this.stateWriting = undefined;
+        this.lastStateWriteMs = performance.now() - started;
+      });
+    await this.stateWriting;
   }
 
   private updateGauges(): void {

@@ -400,6 +400,7 @@ test('state: written after changes, restored at start with the time left; expire
   await a.sched.advance(100);
   await Promise.all(p);
   await a.sched.advance(1000);
+  await a.svc.writeState(false); // the write the timer started
   const saved = JSON.parse(readFileSync(join(a.stateDir, 'blocklist.json'), 'utf8')) as { entries: { address: string }[] };
   assert.equal(saved.entries.length, 2);
   await a.svc.stop();
