@@ -19,36 +19,23 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { ActionMode } from '../config/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
-import { cidrRange, formatCidr, isHostAddress, normalizeAddress, parseCidr } from './address.js';
-import {
-  allowSetMatches,
-  canaryProbeScript,
-  isOldLayout,
-  layoutProblems,
-  missingCanaries,
-  parseKernelElements,
-  parseLayout,
-  type KernelElement,
-  type KernelLayout,
-} from './kernel-check.js';
+import { formatCidr, normalizeAddress, parseCidr } from './address.js';
+import type { KernelElement } from './kernel-check.js';
 import { createBlocklistMetrics, unblockReasonLabel, type BlocklistMetrics } from './metrics.js';
 import { BlockModel, type PlanResult } from './model.js';
 import { NeverBlockList } from './neverblock.js';
 import {
   addElementsCommands,
-  allowSet,
   allowSetCommands,
-  blockedNetSet,
-  blockedSet,
   buildInstallBatch,
-  canaryCommand,
   deleteElementsCommands,
   flushBlockedCommands,
   replaceElementsCommands,
   type ElementSpec,
 } from './ruleset.js';
-import { loadState, saveStateAsync } from './state.js';
-import { TABLE_NAME, type BlockEntry, type BlockOptions, type BlockResult, type Blocklist, type Nft, type NftCommand, type NftListOutput } from './types.js';
+import { KernelSync } from './kernel-sync.js';
+import { saveStateAsync } from './state.js';
+import type { BlockEntry, BlockOptions, BlockResult, Blocklist, Nft, NftCommand } from './types.js';
 
 export interface Scheduler {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -137,23 +124,6 @@ export interface UnblockResult {
 
 export { parseKernelElements, type KernelElement } from './kernel-check.js';
 
-function hasFindings(f: KernelFindings): boolean {
-  return f.missing.length > 0 || f.oldLayout || f.chains.length > 0 || f.canaries.length > 0 || !f.allowOk || f.nets !== undefined;
-}
-
-/** What the periodic check found (inspectKernel) and repair() puts right. */
-interface KernelFindings {
-  missing: string[];
-  oldLayout: boolean;
-  /** Base chains whose rules differ from ours. */
-  chains: string[];
-  /** Families whose blocked set lost its canary (flushed / re-created). */
-  canaries: (4 | 6)[];
-  allowOk: boolean;
-  /** The CIDR sets' elements, when they differ from the model. */
-  nets: KernelElement[] | undefined;
-}
-
 /** Entry metadata from block options (no object spreads: this runs per request in a storm). */
 function entryMeta(o: BlockOptions, now: number): Omit<BlockEntry, 'address' | 'family' | 'expiresAtMs'> {
   const m: Omit<BlockEntry, 'address' | 'family' | 'expiresAtMs'> = { reason: o.reason, source: o.source, blockedAtMs: now };
@@ -185,7 +155,6 @@ export class BlocklistService implements Blocklist {
   private expiryAt: number | undefined;
   private reconcileTimer: unknown;
   private fullCheckTimer: unknown;
-  private lastFullCheck: Record<string, unknown> | undefined;
   private stateTimer: unknown;
   private stateWriting: Promise<void> | undefined;
   private lastStateWriteMs = 0;
@@ -195,7 +164,7 @@ export class BlocklistService implements Blocklist {
   private readonly recentlyExpired = new Map<string, number>();
   private readonly detectionBlockTimes: number[] = [];
   private readonly restoredListeners: (() => void | Promise<void>)[] = [];
-  private lastReconcileAt: number | undefined;
+  private readonly sync: KernelSync;
   private lastError: string | undefined;
   /** Timings of the last committed batch (status, bench). */
   lastBatch: { ops: number; planMs: number; nftMs: number; commitMs: number } | undefined;
@@ -225,6 +194,35 @@ export class BlocklistService implements Blocklist {
       reconcileIntervalMs: o.reconcileIntervalMs ?? DEFAULTS.reconcileIntervalMs,
       fullCheckIntervalMs: o.fullCheckIntervalMs ?? DEFAULTS.fullCheckIntervalMs,
     };
+    this.sync = new KernelSync({
+      nft: this.nft,
+      log: this.log,
+      clock: this.clock,
+      metrics: this.metrics,
+      model: this.model,
+      neverBlock: this.neverBlock,
+      recentlyExpired: this.recentlyExpired,
+      stateDir: this.stateDir,
+      restoredListeners: this.restoredListeners,
+      maxDurationMs: DEFAULTS.maxDurationMs,
+      defaultDurationMs: () => this.defaultDurationMs,
+      mode: () => this.mode,
+      exclusive: (fn) => this.exclusive(fn),
+      applyWithRetry: (cmds, op) => this.applyWithRetry(cmds, op),
+      allowSynced: () => {
+        this.allowGeneration = this.neverBlock.generation;
+      },
+      allowSyncedOnce: () => this.allowGeneration >= 0,
+      markStateDirty: () => {
+        this.markStateDirty();
+      },
+      updateGauges: () => {
+        this.updateGauges();
+      },
+      scheduleExpiry: () => {
+        this.scheduleExpiry();
+      },
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -235,7 +233,7 @@ export class BlocklistService implements Blocklist {
    * the table and adds what the kernel lost. Throws if nft keeps failing.
    */
   async start(): Promise<{ restored: number; adopted: number; dropped: number }> {
-    const res = await this.exclusive(() => this.restore());
+    const res = await this.exclusive(() => this.sync.restore());
     this.running = true;
     this.scheduleExpiry();
     this.scheduleReconcile();
@@ -384,8 +382,8 @@ export class BlocklistService implements Blocklist {
       blocked: { v4: c[4], v6: c[6] },
       pending: this.pending.length,
       neverBlock: this.neverBlock.sources(),
-      lastReconcileAt: this.lastReconcileAt === undefined ? null : new Date(this.lastReconcileAt).toISOString(),
-      lastFullCheck: this.lastFullCheck ?? null,
+      lastReconcileAt: this.sync.lastReconcileAt === undefined ? null : new Date(this.sync.lastReconcileAt).toISOString(),
+      lastFullCheck: this.sync.lastFullCheck ?? null,
       lastError: this.lastError ?? null,
       lastBatch: this.lastBatch ?? null,
     };
@@ -647,8 +645,8 @@ export class BlocklistService implements Blocklist {
         await this.sleep(baseDelayMs * 4 ** (attempt - 1));
         // The usual cause is a table deleted behind our back: re-creating it with every block
         // (the model already holds this batch) does this batch's work too.
-        if (op === 'batch' && (await this.tableMissing())) {
-          await this.reinstall('table missing during a transaction');
+        if (op === 'batch' && (await this.sync.tableMissing())) {
+          await this.sync.reinstall('table missing during a transaction');
           return;
         }
         if (rebuild && /does not exist|No such file/i.test(errorMessage(e))) {
@@ -739,331 +737,19 @@ export class BlocklistService implements Blocklist {
     }, this.opts.fullCheckIntervalMs);
   }
 
-  /**
-   * The periodic check, cheap and independent of the number of blocks (docs/nftables.md "Repair"):
-   * layout from the terse ruleset (table, sets, chains and the rules of the base chains), the
-   * canaries of blocked4/blocked6 by a probe, and the contents of the small sets (blockednet*,
-   * allow*): ~20-30 ms of nft. It reads outside the lock, so blocks never wait for it; when it
-   * finds something, it reads again under the lock (a batch may have changed the small sets
-   * meanwhile) and repairs what is still wrong. Returns true when something had to be repaired.
-   */
-  async reconcile(): Promise<boolean> {
-    this.lastReconcileAt = this.clock.now();
-    // dry-run never applies anything, so there is nothing to keep in step.
-    if (this.mode === 'dry-run') return false;
-    if (!hasFindings(await this.inspectKernel())) return false;
-    return this.exclusive(async () => {
-      const f = await this.inspectKernel();
-      return hasFindings(f) ? this.repair(f) : false;
-    });
+  /** The periodic check (KernelSync.reconcile); true when it repaired something. */
+  reconcile(): Promise<boolean> {
+    return this.sync.reconcile();
   }
 
-  private async listOrCount(args: string[], terse = false): Promise<NftListOutput> {
-    try {
-      return await this.nft.list(args, { terse });
-    } catch (e) {
-      this.metrics.nftErrors.inc({ op: 'list' });
-      throw e;
-    }
+  /** The rare full compare of every blocked element (KernelSync.fullCompare). */
+  fullCompare(): Promise<{ missing: number; adopted: number; removed: number; ms: number }> {
+    return this.sync.fullCompare();
   }
 
-  private async inspectKernel(): Promise<KernelFindings> {
-    const layout = parseLayout(await this.listOrCount(['ruleset'], true));
-    const p = layoutProblems(layout);
-    const f: KernelFindings = { missing: p.missing, oldLayout: p.oldLayout, chains: p.chains, canaries: [], allowOk: true, nets: undefined };
-    if (p.missing.length > 0 || p.oldLayout) return f;
-    let probe;
-    try {
-      probe = await this.nft.probeText(canaryProbeScript());
-    } catch (e) {
-      this.metrics.nftErrors.inc({ op: 'probe' });
-      throw e;
-    }
-    f.canaries = missingCanaries(probe.refused);
-    if (this.allowGeneration >= 0) {
-      const ranges = this.neverBlock.ranges();
-      for (const fam of [4, 6] as const) {
-        if (!allowSetMatches(await this.listOrCount(['set', 'inet', TABLE_NAME, allowSet(fam)]), fam, ranges)) f.allowOk = false;
-      }
-    }
-    const nets: KernelElement[] = [];
-    for (const fam of [4, 6] as const) nets.push(...parseKernelElements(await this.listOrCount(['set', 'inet', TABLE_NAME, blockedNetSet(fam)]), fam));
-    const now = this.clock.now();
-    const want = new Set(this.model.netEntries().filter((e) => e.expiresAtMs > now).map((e) => e.address));
-    if (nets.length !== want.size || nets.some((k) => !want.has(k.address))) f.nets = nets;
-    return f;
-  }
-
-  /** Puts right what inspectKernel found (under the lock). */
-  private async repair(f: KernelFindings): Promise<boolean> {
-    if (f.missing.length > 0 || f.oldLayout) {
-      await this.reinstall(f.oldLayout ? 'table of the previous layout (interval sets for addresses)' : `missing: ${f.missing.join(', ')}`, f.oldLayout);
-      return true;
-    }
-    const now = this.clock.now();
-    const cmds: NftCommand[] = [];
-    const what: string[] = [];
-    if (f.chains.length > 0) {
-      // The install batch flushes and refills the base chains (and the allow sets) atomically.
-      cmds.push(...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }));
-      what.push(`rules of chain ${f.chains.join(', ')}`);
-      this.metrics.repairs.inc({ what: 'chains' });
-    } else if (!f.allowOk) {
-      cmds.push(...allowSetCommands(this.neverBlock.ranges()));
-      what.push('never-block sets allow4/allow6');
-      this.metrics.repairs.inc({ what: 'allow' });
-    }
-    for (const fam of f.canaries) {
-      // The canary is gone: the set was flushed or re-created. `add` is a no-op for what is still there.
-      const live = this.model.all().filter((e) => e.family === fam && isHostAddress(e.address) && e.expiresAtMs > now);
-      cmds.push(canaryCommand(fam), ...addElementsCommands(live.map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }))));
-      what.push(`contents of ${blockedSet(fam)} (${live.length} addresses)`);
-      this.metrics.repairs.inc({ what: 'elements' });
-    }
-    if (f.nets !== undefined) {
-      const live = this.model.netEntries().filter((e) => e.expiresAtMs > now);
-      const d = this.diffKernel(f.nets, live, now);
-      if (d.cmds.length > 0) {
-        cmds.push(...d.cmds);
-        what.push(`CIDR sets (${d.missing} missing, ${d.adopted} adopted, ${d.removed} removed)`);
-        this.metrics.repairs.inc({ what: 'elements' });
-      }
-    }
-    if (cmds.length === 0) return false;
-    await this.applyWithRetry(cmds, 'repair');
-    if (f.chains.length > 0 || !f.allowOk) this.allowGeneration = this.neverBlock.generation;
-    this.log.warn({ repaired: what }, `nftables table bulwark was tampered with: repaired ${what.join('; ')}`);
-    return true;
-  }
-
-  /**
-   * Commands that bring kernel elements in step with `live` model entries: what the model holds
-   * and the kernel lost is re-added with its time left; what the kernel holds and the model does
-   * not know is adopted when a new block of it would be accepted, else deleted. Those the model
-   * just expired (the kernel drops them up to a second later) are left alone.
-   */
-  private diffKernel(kernel: KernelElement[], live: BlockEntry[], now: number): { cmds: NftCommand[]; missing: number; adopted: number; removed: number } {
-    const inKernel = new Set(kernel.map((k) => k.address));
-    const add = live.filter((e) => !inKernel.has(e.address)).map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
-    const del: KernelElement[] = [];
-    let adopted = 0;
-    for (const k of kernel) {
-      if (this.model.get(k.address) || this.recentlyExpired.has(k.address)) continue;
-      const expiresAtMs = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
-      const why = this.restoreRefusal(k.address, expiresAtMs, now);
-      if (why !== undefined || !this.restoreEntry({ address: k.address, family: k.family, reason: 'found in the kernel, not added by bulwark', source: 'restore', blockedAtMs: now, expiresAtMs })) {
-        this.log.warn({ addr: k.address, why: why ?? 'overlaps a blocked CIDR' }, 'kernel element removed: a block of it would be refused');
-        del.push(k);
-      } else adopted++;
-    }
-    if (adopted > 0) {
-      this.updateGauges();
-      this.markStateDirty();
-      this.scheduleExpiry();
-    }
-    return { cmds: [...deleteElementsCommands(del), ...addElementsCommands(add)], missing: add.length, adopted, removed: del.length };
-  }
-
-  /**
-   * The rare deep check: lists every blocked element and puts the kernel back in step with the
-   * model (diffKernel). Catches what the canary cannot: a single element deleted or added by
-   * hand. One family at a time, each under the lock: nft 1.0.6 restarts a listing whenever the
-   * ruleset changes under it, so listing ~1 s of elements beside a stream of our own blocks may
-   * never finish (seen: killed after 60 s). A block requested meanwhile waits for that family's
-   * listing (~0.3-1 s at 50k addresses) — once per fullCheckIntervalMs (10 min).
-   */
-  async fullCompare(): Promise<{ missing: number; adopted: number; removed: number; ms: number }> {
-    const total = { missing: 0, adopted: 0, removed: 0, ms: 0 };
-    if (this.mode === 'dry-run') return total;
-    const started = performance.now();
-    for (const fam of [4, 6] as const) {
-      await this.exclusive(async () => {
-        const kernel: KernelElement[] = [];
-        try {
-          for (const name of [blockedSet(fam), blockedNetSet(fam)]) kernel.push(...parseKernelElements(await this.nft.list(['set', 'inet', TABLE_NAME, name]), fam));
-        } catch (e) {
-          this.metrics.nftErrors.inc({ op: 'list' });
-          throw e;
-        }
-        const now = this.clock.now();
-        const d = this.diffKernel(kernel, this.model.all().filter((e) => e.family === fam && e.expiresAtMs > now), now);
-        if (d.cmds.length > 0) {
-          await this.applyWithRetry(d.cmds, 'repair');
-          this.metrics.repairs.inc({ what: 'elements' });
-          this.log.warn({ family: fam, missing: d.missing, adopted: d.adopted, removed: d.removed }, 'blocklist full compare: kernel elements put back in step');
-        }
-        total.missing += d.missing;
-        total.adopted += d.adopted;
-        total.removed += d.removed;
-      });
-    }
-    total.ms = performance.now() - started;
-    this.metrics.fullCheckSeconds.set(total.ms / 1000);
-    this.lastFullCheck = { at: new Date(this.clock.now()).toISOString(), ms: Math.round(total.ms), missing: total.missing, adopted: total.adopted, removed: total.removed };
-    return total;
-  }
-
-  private async tableMissing(): Promise<boolean> {
-    try {
-      return layoutProblems(parseLayout(await this.nft.list(['ruleset'], { terse: true }))).missing.length > 0;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Install + allow sets + every live block with its remaining time, one transaction. */
-  private async reinstall(why: string, migrate = false): Promise<void> {
-    const now = this.clock.now();
-    const live = this.model.all().filter((e) => e.expiresAtMs > now);
-    const cmds = [
-      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges(), migrate }),
-      // add is a no-op for elements still present; only what was lost comes back.
-      ...addElementsCommands(live.map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }))),
-    ];
-    await this.applyWithRetry(cmds, 'restore');
-    this.allowGeneration = this.neverBlock.generation;
-    this.metrics.rulesetRestored.inc();
-    this.metrics.repairs.inc({ what: 'table' });
-    this.log.warn({ why, blocks: live.length }, 'nftables table bulwark was missing parts: re-created with its blocks');
-    for (const fn of this.restoredListeners) {
-      try {
-        await fn();
-      } catch (e) {
-        this.log.error({ err: errorMessage(e) }, 'ruleset-restored listener failed');
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- internals: restore at start
-
-  /** Reads the four blocked sets from the kernel; a missing table or set is an empty list. */
-  async kernelElements(): Promise<KernelElement[]> {
-    // One listing of the table: nft 1.0.6 fetches every element of the table for any listing
-    // anyway (~0.3 s at 100k), so four set listings would cost more.
-    try {
-      return parseKernelElements(await this.nft.list(['table', 'inet', TABLE_NAME]));
-    } catch {
-      // Absent table: nothing to adopt. Other failures surface in the install that follows.
-      return [];
-    }
-  }
-
-  /**
-   * Why an entry read back (state file, kernel) must not be blocked — the checks of a new block:
-   * never-block list (loopback, own addresses, special addresses, management, configured) and a
-   * sane expiry. Undefined when it may be restored.
-   */
-  private restoreRefusal(address: string, expiresAtMs: number, now: number): string | undefined {
-    const nb = this.neverBlock.match(address);
-    if (nb) return `never-block (${nb.source} ${nb.cidr})`;
-    if (expiresAtMs - now > DEFAULTS.maxDurationMs + 60_000) return 'expiry more than 366 days ahead';
-    return undefined;
-  }
-
-  /**
-   * Puts a read-back entry into the model without losing protection: an existing entry keeps the
-   * later expiry; a CIDR inside a blocked CIDR extends that one if it lasts longer; a CIDR around
-   * blocked CIDRs absorbs them with the latest expiry. Single addresses are always kept (they live
-   * in their own set). Returns true when it became an entry of its own.
-   */
-  private restoreEntry(e: BlockEntry): boolean {
-    const existing = this.model.get(e.address);
-    if (existing) {
-      if (e.expiresAtMs > existing.expiresAtMs) this.model.put({ ...existing, expiresAtMs: e.expiresAtMs });
-      return false;
-    }
-    if (isHostAddress(e.address)) {
-      this.model.put(e);
-      return true;
-    }
-    const c = parseCidr(e.address);
-    const cover = this.model.coveringEntry(c);
-    if (cover) {
-      if (e.expiresAtMs > cover.expiresAtMs) this.model.put({ ...cover, expiresAtMs: e.expiresAtMs });
-      return false;
-    }
-    let expiresAtMs = e.expiresAtMs;
-    for (const r of this.model.containedNets(cidrRange(c))) {
-      expiresAtMs = Math.max(expiresAtMs, r.expiresAtMs);
-      this.model.remove(r.address);
-    }
-    this.model.put(expiresAtMs === e.expiresAtMs ? e : { ...e, expiresAtMs });
-    return true;
-  }
-
-  private async restore(): Promise<{ restored: number; adopted: number; dropped: number }> {
-    const now = this.clock.now();
-    let fromState: BlockEntry[] = [];
-    if (this.stateDir !== undefined) {
-      const loaded = loadState(this.stateDir, now);
-      if (loaded.status === 'corrupt') {
-        this.metrics.stateErrors.inc();
-        this.log.error({ error: loaded.error, movedTo: loaded.movedTo }, 'blocklist state file unreadable: moved aside, starting from the kernel only');
-      } else if (loaded.status === 'ok' && loaded.dropped > 0) {
-        this.log.warn({ dropped: loaded.dropped }, 'blocklist state file: malformed entries skipped');
-      }
-      fromState = loaded.entries.filter((e) => e.expiresAtMs > now);
-      if (fromState.length < loaded.entries.length) this.markStateDirty();
-    }
-    let layout: KernelLayout | undefined;
-    try {
-      layout = parseLayout(await this.nft.list(['ruleset'], { terse: true }));
-    } catch {
-      // Cannot read: the install below reports the real problem.
-    }
-    const migrate = layout !== undefined && isOldLayout(layout);
-    const kernel = layout?.table === false ? [] : await this.kernelElements();
-    this.model.clear();
-    // Wider blocks first, so a narrower CIDR is merged into a wider one rather than the reverse.
-    const prefixOf = (a: string): number => (isHostAddress(a) ? 129 : Number(a.slice(a.indexOf('/') + 1)));
-    const widestFirst = <T extends { address: string }>(l: T[]): T[] => (l.some((e) => !isHostAddress(e.address)) ? [...l].sort((a, b) => prefixOf(a.address) - prefixOf(b.address)) : l);
-    let dropped = 0;
-    const refuse = (address: string, from: string, why: string): void => {
-      dropped++;
-      this.metrics.refused.inc({ reason: 'never-block' });
-      this.log.warn({ addr: address, from, why }, `not restored: ${address} (${why})`);
-    };
-    for (const e of widestFirst(fromState)) {
-      const why = this.restoreRefusal(e.address, e.expiresAtMs, now);
-      if (why !== undefined) refuse(e.address, 'state file', why);
-      else this.restoreEntry(e);
-    }
-    let adopted = 0;
-    for (const k of widestFirst(kernel)) {
-      const kernelExpiry = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
-      const known = this.model.get(k.address);
-      if (known) {
-        // The kernel enforces the expiry: follow it when it disagrees with the file.
-        if (k.expiresSec !== undefined && Math.abs(kernelExpiry - known.expiresAtMs) > 2000) this.model.put({ ...known, expiresAtMs: kernelExpiry });
-        continue;
-      }
-      const why = this.restoreRefusal(k.address, kernelExpiry, now);
-      if (why !== undefined) refuse(k.address, 'kernel', why);
-      else if (this.restoreEntry({ address: k.address, family: k.family, reason: 'restored from kernel (not in state file)', source: 'restore', blockedAtMs: now, expiresAtMs: kernelExpiry })) adopted++;
-    }
-    // The kernel is brought to the model: what it lacks is added, what the model refused or
-    // merged is deleted (deletes first: a CIDR may replace narrower ones). A migration re-creates
-    // blocked4/blocked6, so everything is added back.
-    const inKernel = new Set(kernel.map((k) => k.address));
-    const live = this.model.all();
-    const toAdd = (migrate ? live : live.filter((e) => !inKernel.has(e.address))).map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
-    const toDelete = migrate ? [] : kernel.filter((k) => !this.model.get(k.address));
-    const cmds = [
-      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges(), migrate }),
-      ...deleteElementsCommands(toDelete),
-      ...addElementsCommands(toAdd),
-    ];
-    await this.applyWithRetry(cmds, 'install');
-    this.allowGeneration = this.neverBlock.generation;
-    this.metrics.neverBlockRanges.set(this.neverBlock.ranges().length);
-    if (toAdd.length > 0) this.metrics.blocks.inc({ source: 'restore' }, toAdd.length);
-    this.updateGauges();
-    if (migrate) this.log.warn({ blocks: live.length }, 'nftables table bulwark migrated to the current layout (addresses in hash sets, CIDRs in blockednet4/6)');
-    if (fromState.length > 0 || kernel.length > 0) {
-      this.log.info({ restored: toAdd.length, alreadyInKernel: migrate ? 0 : live.length - toAdd.length, adopted, dropped, removedFromKernel: toDelete.length }, 'blocklist restored');
-    }
-    if (adopted > 0 || dropped > 0 || toDelete.length > 0) this.markStateDirty();
-    return { restored: toAdd.length, adopted, dropped };
+  /** The blocked elements the kernel holds; a missing table is an empty list. */
+  kernelElements(): Promise<KernelElement[]> {
+    return this.sync.kernelElements();
   }
 
   // ---------------------------------------------------------------- internals: state, gauges, events
