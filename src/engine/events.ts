@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/index.js';
+import { errorMessage } from '../errors.js';
 import type { Severity } from '../signatures/types.js';
 import type { AlertEvent, Detection } from './types.js';
 
@@ -366,7 +367,7 @@ export class EventWriter {
     }
     this.size += keep;
     this.count('written', complete);
-    throw Object.assign(error instanceof Error ? error : new Error(String(error)), { linesWritten: complete });
+    throw Object.assign(error instanceof Error ? error : new Error(errorMessage(error)), { linesWritten: complete });
   }
 
   private async rotate(): Promise<void> {

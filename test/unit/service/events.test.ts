@@ -31,7 +31,7 @@ test('events.file changes on reload: the old file is finished, later events go t
     const lines = (f: string): unknown[] => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { n: number }).n);
     assert.deepEqual(lines(a), [1]);
     assert.deepEqual(lines(b), [2]);
-    assert.equal(c.status?.()?.file, '');
+    assert.equal(c.status?.().file, '');
     assert.ok(existsSync(b));
   } finally {
     rmSync(dir, { recursive: true, force: true });
