@@ -40,6 +40,14 @@ export interface IsolationPolicy {
   detectors: ('portscan' | 'synflood' | 'bruteforce')[];
 }
 
+/** config databases.limits. */
+export interface DatabaseLimits {
+  fileSizeBytes: number;
+  rules: number;
+  ruleLengthBytes: number;
+  contentLengthBytes: number;
+}
+
 export interface Config {
   /** Capture interfaces; empty = every interface that is up and not loopback. */
   interfaces: string[];
@@ -54,6 +62,8 @@ export interface Config {
     vars: Record<string, string>;
     /** Ports a rule with destination port `any` maps to; empty = union of the other rules' ports. */
     anyPorts: number[];
+    /** Bounds on what the loader accepts (a database over one is refused; the active ruleset stays). */
+    limits: DatabaseLimits;
   };
   protection: { enabled: boolean };
   action: ActionMode;
@@ -150,6 +160,7 @@ export function defaultConfig(): Config {
         MODBUS_PORTS: '502',
       },
       anyPorts: [],
+      limits: { fileSizeBytes: 64 * 1024 * 1024, rules: 150_000, ruleLengthBytes: 64 * 1024, contentLengthBytes: 16 * 1024 },
     },
     protection: { enabled: true },
     action: 'block',
