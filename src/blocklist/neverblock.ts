@@ -110,9 +110,28 @@ export class NeverBlockList {
     return this.merged.map((r) => ({ ...r }));
   }
 
-  /** The first never-block item overlapping the address or CIDR, if any (input must be valid). */
+  /**
+   * The first never-block item overlapping the address or CIDR, if any (input must be valid).
+   * A binary search over the merged ranges answers the common "no" (restoring 100k entries runs
+   * this 100k times); the source is looked up only for a hit.
+   */
   match(address: string): NeverBlockMatch | undefined {
     const r = cidrRange(parseCidr(address));
+    const m = this.merged;
+    let lo = 0;
+    let hi = m.length - 1;
+    let hit = false;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const x = m[mid]!;
+      if (x.family < r.family || (x.family === r.family && x.last < r.first)) lo = mid + 1;
+      else if (x.family > r.family || x.first > r.last) hi = mid - 1;
+      else {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return undefined;
     for (const items of this.bySource.values()) {
       for (const i of items) if (rangesOverlap(i.range, r)) return { source: i.source, cidr: i.cidr };
     }
