@@ -327,6 +327,13 @@ export class BlocklistService implements Blocklist {
     if (!Number.isFinite(durationMs) || durationMs < 1000 || durationMs > DEFAULTS.maxDurationMs) {
       return Promise.reject(new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', `block ${addr}: duration must be between 1s and 366d (got ${durationMs} ms)`));
     }
+    // RFC 4291 2.5.5.2: IPv4-mapped addresses never appear on the wire. A packet claiming one is
+    // forged, and it must not get the IPv4 host it names blocked (the operator may still block it).
+    if (opts.source === 'detection' && address.includes(':') && !addr.includes(':')) {
+      this.metrics.refused.inc({ reason: 'never-block' });
+      this.log.warn({ addr: address, as: addr }, 'block refused: an IPv4-mapped source address on the wire is forged');
+      return Promise.resolve({ status: 'refused', reason: 'never-block', address: addr });
+    }
     const nb = this.neverBlock.match(addr);
     if (nb) {
       this.metrics.refused.inc({ reason: 'never-block' });

@@ -484,12 +484,15 @@ test('issue 14: broadcast, multicast, unspecified and IPv4-mapped forms are neve
   assert.deepEqual(svc.list(), []);
   assert.deepEqual(nft.added('blocked4'), []);
   assert.deepEqual(nft.added('blocked6'), []);
-  // A mapped form of an ordinary address is that address.
-  const p = svc.block('::ffff:198.51.100.7', det());
+  // A mapped form of an ordinary address is that address (an operator's request) …
+  const p = svc.block('::ffff:198.51.100.7', { reason: 'op', source: 'cli' });
   await sched.advance(100);
   const r = await p;
   assert.equal(r.status === 'blocked' && r.entry.address, '198.51.100.7');
   assert.deepEqual(nft.added('blocked4'), [{ elem: { val: '198.51.100.7', timeout: 3600 } }]);
+  // … but on the wire (a detection) a mapped source is forged: it never gets the IPv4 host blocked.
+  assert.equal((await svc.block('::ffff:198.51.100.9', det())).status, 'refused');
+  assert.equal(svc.coveredBy('198.51.100.9'), undefined);
   await svc.stop();
 });
 
