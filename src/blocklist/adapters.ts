@@ -12,21 +12,38 @@ import { errorMessage } from '../errors.js';
 import { normalizeAddress, subnetBroadcast } from './address.js';
 import { hostFromSocketAddress, parseSsPeers, type NeverBlockList } from './neverblock.js';
 
-/**
- * Every address on the host's interfaces (this network namespace's), without zone ids, and the
- * broadcast address of each IPv4 subnet they are on (a block of it would cut the subnet's broadcasts).
- */
+/** Every address on the host's interfaces (this network namespace's), without zone ids. */
 export function interfaceAddresses(): string[] {
   const out = new Set<string>();
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
       const h = hostFromSocketAddress(a.address);
       if (h !== undefined) out.add(h);
+    }
+  }
+  return [...out];
+}
+
+/** The broadcast address of each IPv4 subnet the host is on (a block of it would cut the subnet's broadcasts). */
+export function interfaceBroadcasts(): string[] {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
       const b = a.cidr === null ? undefined : subnetBroadcast(a.cidr);
       if (b !== undefined) out.add(b);
     }
   }
   return [...out];
+}
+
+/** Ethernet addresses by interface name (same read as interfaceAddresses; all-zero ones left out). */
+export function interfaceMacs(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    const mac = list?.find((a) => a.mac !== '00:00:00:00:00:00')?.mac;
+    if (mac !== undefined) out.set(name, mac);
+  }
+  return out;
 }
 
 /** Peers of established connections to local port 22 (`ss -Htn state established '( sport = :22 )'`). */
@@ -60,23 +77,32 @@ export async function managementAddresses(mgmt: Config['management'], log: Logge
 
 export interface NeverBlockSources {
   interfaces: () => string[];
+  /** Subnet broadcast addresses (optional: never blocked with the interface addresses). */
+  broadcasts?: () => string[];
+  /** Ethernet address per interface (optional: only the live capture's direction check uses it). */
+  interfaceMacs?: () => Map<string, string>;
   sshClients: () => Promise<string[]>;
   management: (mgmt: Config['management']) => Promise<string[]>;
 }
 
 export function realNeverBlockSources(log: Logger): NeverBlockSources {
-  return { interfaces: interfaceAddresses, sshClients: () => sshClientAddresses(), management: (m) => managementAddresses(m, log) };
+  return { interfaces: interfaceAddresses, broadcasts: interfaceBroadcasts, interfaceMacs, sshClients: () => sshClientAddresses(), management: (m) => managementAddresses(m, log) };
 }
+
+/** Receives the host's own addresses (and interface MACs) each time the refresh reads them. */
+export type InterfacesListener = (addresses: string[], macs: Map<string, string> | undefined) => void;
 
 /**
  * Fills every source of the list once. Returns true if the merged list changed. Invalid
  * configured entries are logged (config validation should have refused them already).
+ * `onInterfaces` gets the same interface read (the live engine's own-address set).
  */
 export async function refreshNeverBlock(
   list: NeverBlockList,
   cfg: Pick<Config, 'neverBlock' | 'neverBlockSshClients' | 'management'>,
   src: NeverBlockSources,
   log: Logger,
+  onInterfaces?: InterfacesListener,
 ): Promise<boolean> {
   let changed = false;
   const put = (source: Parameters<NeverBlockList['set']>[0], cidrs: string[]): void => {
@@ -85,7 +111,9 @@ export async function refreshNeverBlock(
     changed ||= r.changed;
   };
   put('config', cfg.neverBlock.map((c) => normalizeOrKeep(c)));
-  put('interface', src.interfaces());
+  const own = src.interfaces();
+  put('interface', [...own, ...(src.broadcasts?.() ?? [])]);
+  onInterfaces?.(own, src.interfaceMacs?.());
   put('management', await src.management(cfg.management));
   if (cfg.neverBlockSshClients) {
     try {

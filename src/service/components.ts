@@ -10,12 +10,15 @@ import { databaseComponent } from './database.js';
 import { blocklistComponent } from './blocklist.js';
 import { protectionComponent } from './protection.js';
 import { isolationComponent } from './isolation.js';
+import { fleetComponent, policyComponent } from './fleet.js';
 
 export const components: ComponentFactory[] = [
   // component factories below this line
   eventsComponent, // first of all: subscribed before anybody emits an event
+  policyComponent, // fleet policy (cached) over the local config before anything reads it
   databaseComponent, // first: the engine and interception start on its ruleset
   blocklistComponent,
   protectionComponent, // capture → engine → events → blocklist; interception
   isolationComponent, // after protection: automatic isolation listens to its alerts
+  fleetComponent, // last: NATS side of fleet mode; uses blocklist and isolation
 ];

@@ -20,6 +20,8 @@ import { EventFolder, toAlertEvent } from '../engine/events.js';
 import type { PacketSource } from '../engine/capture/types.js';
 import { PcapLiveSource, captureFilter, capturePorts, registerCaptureMetrics } from '../engine/capture/live.js';
 import type { Detection } from '../engine/types.js';
+import { ChecksumPolicy } from '../engine/checksum.js';
+import { LocalAddressSet } from '../engine/local-addresses.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import type { Ruleset } from '../signatures/types.js';
 import type { BlocklistComponent } from './blocklist.js';
@@ -74,6 +76,11 @@ class Protection implements ProtectionComponent {
   private ruleset: Ruleset | undefined;
   private engine: Engine | undefined;
   private sources: PacketSource[] = [];
+  /** Checksum-checks state per capture (Suricata: per live device). */
+  private checksums = new Map<string, ChecksumPolicy>();
+  /** Used when no blocklist component runs: addresses never known, direction checks still apply. */
+  private readonly noAddresses = new LocalAddressSet();
+  private macRestart = false;
   private interfaces: string[] = [];
   private captureErrors: Record<string, string> = {};
   private timer: NodeJS.Timeout | undefined;
@@ -85,6 +92,8 @@ class Protection implements ProtectionComponent {
   private resetTotal = 0;
   private severedTotal = 0;
   private lastChange: { at: string; reason: string } | undefined;
+  /** Why protection is off (shown by `bulwark status` / `protection status`). */
+  private offReason: string | undefined;
   private busy: Promise<unknown> = Promise.resolve();
   /** Blocks being committed, by source: a burst of detections asks once and shares the outcome. */
   private readonly blocking = new Map<string, Promise<BlockResult>>();
@@ -129,8 +138,14 @@ class Protection implements ProtectionComponent {
   }
 
   async start(): Promise<void> {
-    this.ctx.commands.register('protection.on', () => this.enable('cli'));
-    this.ctx.commands.register('protection.off', () => this.disable('cli'));
+    this.ctx.commands.register('protection.on', () => {
+      this.ctx.assertUnlocked?.('protection', 'bulwark protection on');
+      return this.enable('cli');
+    });
+    this.ctx.commands.register('protection.off', () => {
+      this.ctx.assertUnlocked?.('protection', 'bulwark protection off');
+      return this.disable('cli');
+    });
     this.ctx.commands.register('protection.status', () => Promise.resolve(this.status()));
     if (!this.opts.killer) {
       const k = await createSocketKiller(this.log);
@@ -140,12 +155,22 @@ class Protection implements ProtectionComponent {
     const db = this.ctx.get<Component & { readonly ruleset?: Ruleset | undefined }>('database');
     this.ruleset ??= db?.ruleset;
     if (this.cfg.protection.enabled) await this.enable('start');
-    else this.log.info('protection disabled by config (protection.enabled: false)');
+    else {
+      this.offReason = this.defaultOffReason();
+      this.log.warn({ reason: this.offReason }, `Network Threat Protection is OFF: ${this.offReason}`);
+    }
   }
 
   async stop(): Promise<void> {
     await this.busy;
     await this.teardown();
+  }
+
+  /** Seed behaviour: a local-only host is off unless its config says on; a fleet host follows its policy. */
+  private defaultOffReason(): string {
+    return this.cfg.fleet
+      ? 'the fleet policy sets protection off'
+      : 'this host has only local settings, where Network Threat Protection is off by default; set protection.enabled: true in the config (or manage the host with a fleet policy)';
   }
 
   /** Takes protection.enabled, interfaces, capture.* and intercept.* at once; engine.* and events.foldWindow at the next restart. */
@@ -154,7 +179,10 @@ class Protection implements ProtectionComponent {
     this.cfg = next;
     this.interceptor.setConfig(next.intercept);
     if (next.protection.enabled !== prev.protection.enabled) {
-      await (next.protection.enabled ? this.enable('config reload') : this.disable('config reload'));
+      // On a fleet host protection follows the policy; elsewhere the config file.
+      const why = next.fleet ? 'fleet policy' : 'config reload';
+      await (next.protection.enabled ? this.enable(why) : this.disable(why));
+      if (!next.protection.enabled) this.offReason = next.fleet ? 'the fleet policy sets protection off' : 'protection.enabled is false in the config';
       return;
     }
     if (!this.on) return;
@@ -168,6 +196,7 @@ class Protection implements ProtectionComponent {
     const st = this.engine?.stats();
     return {
       enabled: this.on,
+      ...(this.on ? {} : { offReason: this.offReason ?? 'not enabled' }),
       lastChange: this.lastChange,
       interfaces: this.interfaces,
       captureErrors: this.captureErrors,
@@ -177,7 +206,7 @@ class Protection implements ProtectionComponent {
       resetMethod: this.resetMethod,
       attackerConnectionsSevered: this.severedTotal,
       engine: st ? { packets: st.packets, bytes: st.bytes, flowsActive: st.flowsActive, flowEvictions: st.flowEvictions, dropped: st.dropped } : null,
-      capture: Object.fromEntries(this.sources.map((s) => [s.name, s.stats()])),
+      capture: Object.fromEntries(this.sources.map((s) => [s.name, { ...s.stats(), checksumValidation: this.checksums.get(s.name)?.status ?? 'off' }])),
     };
   }
 
@@ -213,6 +242,7 @@ class Protection implements ProtectionComponent {
     return this.serial(async () => {
       if (!this.on) return this.status();
       await this.teardown();
+      this.offReason = reason === 'cli' ? 'turned off with bulwark protection off' : reason;
       this.lastChange = { at: new Date(this.ctx.clock.now()).toISOString(), reason };
       this.log.info({ reason }, 'protection disabled');
       this.ctx.bus.emitEvent({ event_type: 'bulwark', timestamp: new Date(this.ctx.clock.now()).toISOString(), bulwark: { event: 'protection disabled', reason } });
@@ -248,6 +278,8 @@ class Protection implements ProtectionComponent {
       config: this.cfg.engine,
       log: this.log.child({ sub: 'engine' }),
       registry: this.ctx.registry,
+      // Live: handshake evidence needs directions; spoofed own-source packets are dropped.
+      host: this.localAddresses(),
       onDetection: (d) => {
         this.onDetection(d);
       },
@@ -282,12 +314,27 @@ class Protection implements ProtectionComponent {
     const filter = captureFilter({ ports: capturePorts(this.ruleset), exclude: this.cfg.capture.exclude });
     this.interfaces = this.cfg.interfaces.length > 0 ? this.cfg.interfaces : await (this.opts.defaultInterfaces ?? upNonLoopbackInterfaces)();
     const engine = this.engine;
+    const prevChecksums = this.checksums;
+    this.checksums = new Map();
     for (const iface of this.interfaces) {
       try {
         const src = make(iface, filter, this.cfg.capture);
-        src.start((buf, caplen, linkType, tsUs, offset) => {
-          engine.processPacket(buf, caplen, linkType, tsUs, offset);
+        // A restart of the same interface keeps its decision (no new 1000-packet sample).
+        const mode = this.cfg.capture.checksumChecks;
+        const prev = prevChecksums.get(iface);
+        const checks =
+          prev?.mode === mode
+            ? prev
+            : new ChecksumPolicy(mode, {
+                enforceWhileSampling: false,
+                onDecision: (validating, sampled, invalid) => {
+                  log.info({ interface: iface, validating, sampled, invalid }, validating ? 'checksum validation on' : 'checksum validation off: invalid checksums look like offload');
+                },
+              });
+        src.start((buf, caplen, linkType, tsUs, offset, dir) => {
+          engine.processPacket(buf, caplen, linkType, tsUs, offset, dir, checks);
         });
+        this.checksums.set(iface, checks);
         this.sources.push(src);
       } catch (e) {
         this.captureErrors[iface] = errorMessage(e);
@@ -316,6 +363,35 @@ class Protection implements ProtectionComponent {
     const now = this.ctx.clock.now();
     this.engine?.tick(now);
     this.folder.tick(now);
+    this.followLinkAddresses();
+  }
+
+  private localAddresses(): LocalAddressSet {
+    return this.ctx.get<BlocklistComponent>('blocklist')?.localAddresses ?? this.noAddresses;
+  }
+
+  /**
+   * A capture judges direction by the MAC its interface had at start. When the address refresh
+   * reports another MAC, the capture restarts:
+   * until then our own frames would look inbound and the handshakes they answer unproven.
+   */
+  private followLinkAddresses(): void {
+    if (!this.on) return;
+    const macs = this.localAddresses().macs;
+    const stale = this.sources.some((s) => {
+      const now = macs.get(s.name);
+      return s.linkAddress !== undefined && now !== undefined && now.toLowerCase() !== s.linkAddress;
+    });
+    if (!stale || this.macRestart) return;
+    this.macRestart = true;
+    this.log.info('an interface MAC changed: restarting capture');
+    this.serial(async () => {
+      try {
+        if (this.on) await this.restartCapture();
+      } finally {
+        this.macRestart = false;
+      }
+    }, 'capture restart').catch(() => undefined);
   }
 
   private blocklist(): BlocklistComponent['blocklist'] | undefined {

@@ -16,6 +16,7 @@ import { blockCommand } from './block.js';
 import { unblockCommand } from './unblock.js';
 import { scanCommand } from './scan.js';
 import { protectionCommand } from './protection.js';
+import { fleetCommand } from './fleet.js';
 
 export const commands: CliCommand[] = [
   runCommand,
@@ -31,4 +32,5 @@ export const commands: CliCommand[] = [
   scanCommand,
   protectionCommand,
   isolationCommand,
+  fleetCommand,
 ];

@@ -84,3 +84,15 @@ test('refreshNeverBlock fills every source from adapters and keeps SSH clients w
   await refreshNeverBlock(l, { ...cfg, neverBlockSshClients: false }, src, silentLogger());
   assert.equal(l.match('203.0.113.50'), undefined);
 });
+
+test('the broadcast address of each of the host\'s IPv4 subnets is never blocked (real interfaces)', async () => {
+  const { interfaceBroadcasts, realNeverBlockSources } = await import('../../../src/blocklist/adapters.js');
+  const { networkInterfaces } = await import('node:os');
+  const { subnetBroadcast } = await import('../../../src/blocklist/address.js');
+  const want = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => (a.cidr === null ? undefined : subnetBroadcast(a.cidr)))).filter((b): b is string => b !== undefined);
+  assert.ok(want.length > 0, 'the test host has an IPv4 subnet (lo: 127.255.255.255)');
+  assert.deepEqual(interfaceBroadcasts().sort(), [...new Set(want)].sort());
+  const l = new NeverBlockList();
+  await refreshNeverBlock(l, { neverBlock: [], neverBlockSshClients: false, management: [] }, realNeverBlockSources(silentLogger()), silentLogger());
+  for (const b of want) assert.ok(l.match(b) !== undefined, b);
+});
