@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestNet, type Host, type TestNet } from './netns.js';
 import { BIN, startDaemon, type DaemonHandle } from './daemon.js';
+import { nftSetElems, type SetElement } from './nft.js';
 
 // netns.ts run() writes to the child's stdin without an error listener: a command that exits
 // before the write (fast `ip`/`nft` calls on a loaded machine) raises EPIPE as an uncaught
@@ -66,15 +67,9 @@ async function pingOk(from: Host, addr: string): Promise<boolean> {
   return (await from.exec('ping', [addr.includes(':') ? '-6' : '-4', '-c1', '-W1', addr])).code === 0;
 }
 
-/** Elements of a blocked set, without its canary (0.0.0.1 / ::2, docs/nftables.md). */
-async function kernelSet(name: 'blocked4' | 'blocked6' | 'blockednet4' | 'blockednet6' = 'blocked4'): Promise<{ val: unknown; expires?: number; timeout?: number }[]> {
-  const r = await protectedHost.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', name]);
-  if (r.code !== 0) return [];
-  const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const elems = j.nftables.find((x) => x.set)?.set?.elem ?? [];
-  return elems
-    .map((e) => (typeof e === 'object' && e !== null && 'elem' in e ? (e as { elem: { val: unknown; expires?: number; timeout?: number } }).elem : { val: e }))
-    .filter((e) => e.val !== '0.0.0.1' && e.val !== '::2');
+/** Elements of a blocked set, without its canary (docs/nftables.md). */
+function kernelSet(name: 'blocked4' | 'blocked6' | 'blockednet4' | 'blockednet6' = 'blocked4'): Promise<SetElement[]> {
+  return nftSetElems(protectedHost, name);
 }
 
 async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
