@@ -13,15 +13,11 @@
  * elements are written; no packet is sent. BULWARK_BENCH_SAMPLES overrides the sample count.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
-import { systemClock } from '../src/clock.js';
-import { silentLogger } from '../src/log/index.js';
-import { createNft } from '../src/blocklist/nft.js';
-import { BlocklistService, refScheduler } from '../src/blocklist/service.js';
+import type { BlocklistService } from '../src/blocklist/service.js';
+import { benchBlocklist, benchNamespace } from './lib/blocklist-service.js';
 
 const SIZES = [0, 10_000, 100_000];
 const SAMPLES = Number(process.env.BULWARK_BENCH_SAMPLES ?? 300);
@@ -46,32 +42,12 @@ function pct(sorted: number[], p: number): number {
 }
 
 function service(ns: string, stateDir: string): BlocklistService {
-  return new BlocklistService({
-    nft: createNft({ binary: 'ip', prefixArgs: ['netns', 'exec', ns, 'nft'], timeoutMs: 60_000 }),
-    clock: systemClock,
-    log: silentLogger(),
-    registry: new Registry(),
-    stateDir,
-    mode: 'block',
-    defaultDurationMs: 3600_000,
-    maxBlocksPerMinute: 0,
     // The daemon's default period: the check runs beside the measured blocks.
-    reconcileIntervalMs: 3000,
-    scheduler: refScheduler,
-  });
+  return benchBlocklist(ns, stateDir, 3000);
 }
 
 async function main(): Promise<void> {
-  const ns = `bwlat-${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  const cleanup = (): void => {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      /* already deleted */
-    }
-  };
-  process.once('exit', cleanup);
+  const { ns, cleanup } = benchNamespace('bwlat');
   const rows: string[] = [];
   let missed = false;
   try {

@@ -8,17 +8,13 @@
  * set elements are written; no packet is sent.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Registry } from 'prom-client';
-import { systemClock } from '../src/clock.js';
-import { silentLogger } from '../src/log/index.js';
-import { createNft } from '../src/blocklist/nft.js';
-import { BlocklistService, refScheduler } from '../src/blocklist/service.js';
+import type { BlocklistService } from '../src/blocklist/service.js';
+import { benchBlocklist, benchNamespace } from './lib/blocklist-service.js';
 import type { BlockResult } from '../src/blocklist/types.js';
 
 const N = 100_000;
@@ -41,19 +37,7 @@ function addresses(): string[] {
 }
 
 function service(ns: string, stateDir: string): BlocklistService {
-  return new BlocklistService({
-    nft: createNft({ binary: 'ip', prefixArgs: ['netns', 'exec', ns, 'nft'], timeoutMs: 60_000 }),
-    clock: systemClock,
-    log: silentLogger(),
-    registry: new Registry(),
-    stateDir,
-    mode: 'block',
-    defaultDurationMs: 3600_000,
-    maxBlocksPerMinute: 0,
-    reconcileIntervalMs: 0,
-    // Nothing else keeps this process alive while nft runs: the default timers are unref'd.
-    scheduler: refScheduler,
-  });
+  return benchBlocklist(ns, stateDir, 0);
 }
 
 /** Blocked elements in the kernel (both families, addresses and CIDRs), the canaries left out. */
@@ -70,18 +54,8 @@ function kernelCount(ns: string): number {
 const ok = (v: number, t: number): string => (v <= t ? 'ok' : 'MISSED');
 
 async function main(): Promise<void> {
-  const ns = `bwbench-${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+  const { ns, cleanup } = benchNamespace('bwbench');
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-bl-'));
-  execFileSync('ip', ['netns', 'add', ns]);
-  // Safety net: the namespace goes away even if the process ends some other way.
-  const cleanup = (): void => {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      /* already deleted */
-    }
-  };
-  process.once('exit', cleanup);
   try {
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
     const addrs = addresses();

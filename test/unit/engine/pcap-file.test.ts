@@ -16,6 +16,28 @@ function collect(path: string): { len: number; lt: number; ts: number; first: nu
   return out;
 }
 
+/** One pcapng block: type, total length, body, total length again. */
+function ngBlock(type: number, body: Buffer): Buffer {
+  const len = 12 + body.length;
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(type, 0);
+  b.writeUInt32LE(len, 4);
+  body.copy(b, 8);
+  b.writeUInt32LE(len, len - 4);
+  return b;
+}
+
+function ngHeader(): Buffer {
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(1, 0);
+  idb.writeUInt32LE(65535, 4);
+  return Buffer.concat([ngBlock(0x0a0d0d0a, shb), ngBlock(1, idb)]);
+}
+
 test('classic pcap written by PcapWriter reads back', () => {
   const p = join(dir, 'a.pcap');
   writeFileSync(p, buildPcap(frames.map((data, i) => ({ tsUs: 1_700_000_000_123_456 + i, data }))));
@@ -41,25 +63,8 @@ test('big-endian nanosecond pcap', () => {
 });
 
 test('pcapng with two interfaces and if_tsresol', () => {
-  const blocks: Buffer[] = [];
-  const block = (type: number, body: Buffer): Buffer => {
-    const len = 12 + body.length;
-    const b = Buffer.alloc(len);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(len, 4);
-    body.copy(b, 8);
-    b.writeUInt32LE(len, len - 4);
-    return b;
-  };
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
-  blocks.push(block(0x0a0d0d0a, shb));
-  const idb0 = Buffer.alloc(8);
-  idb0.writeUInt16LE(1, 0);
-  idb0.writeUInt32LE(65535, 4);
-  blocks.push(block(1, idb0));
+  const blocks: Buffer[] = [ngHeader()];
+  const block = ngBlock;
   // Interface 1: SLL2 with nanosecond resolution (option 9 = 9).
   const idb1 = Buffer.alloc(8 + 8 + 4);
   idb1.writeUInt16LE(276, 0);
@@ -118,27 +123,6 @@ test('not a capture file: BULWARK_ERR_CAPTURE', () => {
 // ---- pcapng blocks across the reader's 8 MiB chunk boundary (issue 14) ----
 
 const CHUNK = 8 * 1024 * 1024;
-
-function ngBlock(type: number, body: Buffer): Buffer {
-  const len = 12 + body.length;
-  const b = Buffer.alloc(len);
-  b.writeUInt32LE(type, 0);
-  b.writeUInt32LE(len, 4);
-  body.copy(b, 8);
-  b.writeUInt32LE(len, len - 4);
-  return b;
-}
-
-function ngHeader(): Buffer {
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
-  const idb = Buffer.alloc(8);
-  idb.writeUInt16LE(1, 0);
-  idb.writeUInt32LE(65535, 4);
-  return Buffer.concat([ngBlock(0x0a0d0d0a, shb), ngBlock(1, idb)]);
-}
 
 /** An EPB whose packet bytes are `data` (padded to 4). */
 function ngEpb(ts: number, data: Buffer): Buffer {
