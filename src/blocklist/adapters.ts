@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
-import { normalizeAddress } from './address.js';
+import { normalizeAddress, subnetBroadcast } from './address.js';
 import { hostFromSocketAddress, parseSsPeers, type NeverBlockList } from './neverblock.js';
 
 /** Every address on the host's interfaces (this network namespace's), without zone ids. */
@@ -19,6 +19,18 @@ export function interfaceAddresses(): string[] {
     for (const a of list ?? []) {
       const h = hostFromSocketAddress(a.address);
       if (h !== undefined) out.add(h);
+    }
+  }
+  return [...out];
+}
+
+/** The broadcast address of each IPv4 subnet the host is on (a block of it would cut the subnet's broadcasts). */
+export function interfaceBroadcasts(): string[] {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      const b = a.cidr === null ? undefined : subnetBroadcast(a.cidr);
+      if (b !== undefined) out.add(b);
     }
   }
   return [...out];
@@ -65,6 +77,8 @@ export async function managementAddresses(mgmt: Config['management'], log: Logge
 
 export interface NeverBlockSources {
   interfaces: () => string[];
+  /** Subnet broadcast addresses (optional: never blocked with the interface addresses). */
+  broadcasts?: () => string[];
   /** Ethernet address per interface (optional: only the live capture's direction check uses it). */
   interfaceMacs?: () => Map<string, string>;
   sshClients: () => Promise<string[]>;
@@ -72,7 +86,7 @@ export interface NeverBlockSources {
 }
 
 export function realNeverBlockSources(log: Logger): NeverBlockSources {
-  return { interfaces: interfaceAddresses, interfaceMacs, sshClients: () => sshClientAddresses(), management: (m) => managementAddresses(m, log) };
+  return { interfaces: interfaceAddresses, broadcasts: interfaceBroadcasts, interfaceMacs, sshClients: () => sshClientAddresses(), management: (m) => managementAddresses(m, log) };
 }
 
 /** Receives the host's own addresses (and interface MACs) each time the refresh reads them. */
@@ -98,7 +112,7 @@ export async function refreshNeverBlock(
   };
   put('config', cfg.neverBlock.map((c) => normalizeOrKeep(c)));
   const own = src.interfaces();
-  put('interface', own);
+  put('interface', [...own, ...(src.broadcasts?.() ?? [])]);
   onInterfaces?.(own, src.interfaceMacs?.());
   put('management', await src.management(cfg.management));
   if (cfg.neverBlockSshClients) {

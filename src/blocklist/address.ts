@@ -1,9 +1,15 @@
 /**
  * Address and CIDR parsing, normalisation and interval arithmetic for the blocklist (pure).
  *
+ * This is the one address parser of the product: every check (never-block, special addresses,
+ * blocks, exclusions) runs on its normal form, so two spellings of one address can never take
+ * different paths.
+ *
  * Normal forms: IPv4 dotted quad without leading zeros; IPv6 per RFC 5952 (lower case, longest
- * run of zero groups compressed, IPv4-mapped kept as ::ffff:a.b.c.d); a single host is written
- * without prefix ("198.51.100.7", not "/32"). A CIDR with host bits set ("198.51.100.7/24") is
+ * run of zero groups compressed); an IPv4-mapped IPv6 address (::ffff:a.b.c.d, and a mapped CIDR
+ * of prefix ≥ 96) IS the IPv4 address and is written as such ("198.51.100.7") — a mapped form
+ * must not slip past a check made on the IPv4 form. A single host is written without prefix
+ * ("198.51.100.7", not "/32"). A CIDR with host bits set ("198.51.100.7/24") is
  * REFUSED rather than silently widened: blocking a whole /24 because of a typo is worse than an
  * error (the message names the network the operator probably meant).
  */
@@ -62,20 +68,33 @@ function v6Groups(s: string): number[] {
   return out;
 }
 
+/** True for the 8 groups of ::ffff:a.b.c.d (RFC 4291 2.5.5.2). */
+function isMappedGroups(g: number[]): boolean {
+  return g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff;
+}
+
+const MAPPED_PREFIX = 0xffffn << 32n;
+
 function v6ToBig(s: string): bigint {
   return BigInt(`0x${v6Groups(s)
     .map((g) => g.toString(16).padStart(4, '0'))
     .join('')}`);
 }
 
-/** RFC 5952 text of 8 groups (hot path for host addresses: no bigint). */
+/** Dotted IPv4 text of the two low groups of a mapped address. */
+function mappedV4(groups: number[]): string {
+  const a = groups[6]!;
+  const b = groups[7]!;
+  return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
+}
+
+/**
+ * RFC 5952 text of 8 groups (hot path for host addresses: no bigint). A mapped value is shown
+ * ::ffff:a.b.c.d here (it only reaches this as a bound of an IPv6 range); parseCidr and
+ * normalizeAddress turn mapped addresses into IPv4 before anything is formatted.
+ */
 function formatGroups(groups: number[]): string {
-  // IPv4-mapped addresses are conventionally shown with a dotted tail.
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
-    const a = groups[6]!;
-    const b = groups[7]!;
-    return `::ffff:${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
-  }
+  if (isMappedGroups(groups)) return `::ffff:${mappedV4(groups)}`;
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -127,12 +146,19 @@ export function parseCidr(input: string, opts: { clearHostBits?: boolean } = {})
   }
   const value = family === 4 ? v4ToBig(addr) : v6ToBig(addr);
   const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  if (opts.clearHostBits === true) return { family, base: value & ~hostMask, prefix };
-  if ((value & hostMask) !== 0n) {
-    const net = formatCidr({ family, base: value & ~hostMask, prefix });
+  let c: Cidr;
+  if (opts.clearHostBits === true) c = { family, base: value & ~hostMask, prefix };
+  else if ((value & hostMask) !== 0n) {
+    const net = formatCidr(unmap({ family, base: value & ~hostMask, prefix }));
     throw invalid(input, `host bits set (did you mean ${net}?)`);
-  }
-  return { family, base: value, prefix };
+  } else c = { family, base: value, prefix };
+  return unmap(c);
+}
+
+/** ::ffff:a.b.c.d/96+n is a.b.c.d/n: an IPv4-mapped address or CIDR becomes IPv4 (wider prefixes stay IPv6). */
+function unmap(c: Cidr): Cidr {
+  if (c.family !== 6 || c.prefix < 96 || c.base >> 32n !== 0xffffn) return c;
+  return { family: 4, base: c.base - MAPPED_PREFIX, prefix: c.prefix - 96 };
 }
 
 export function formatCidr(c: Cidr): string {
@@ -148,7 +174,10 @@ export function normalizeAddress(input: string): string {
     const fam = isIP(text);
     // Node's isIPv4 accepts only canonical dotted quads (no leading zeros).
     if (fam === 4) return text;
-    if (fam === 6) return formatGroups(v6Groups(text));
+    if (fam === 6) {
+      const g = v6Groups(text);
+      return isMappedGroups(g) ? mappedV4(g) : formatGroups(g);
+    }
   }
   return formatCidr(parseCidr(input));
 }
@@ -197,4 +226,32 @@ export function rangeAsCidr(r: Range): Cidr | undefined {
 
 export function familyBits(f: 4 | 6): number {
   return BITS[f];
+}
+
+/**
+ * Addresses that never stand for one remote host: blocking them would cut broadcast, multicast,
+ * DHCP or neighbour discovery (a block of the solicited-node group ff02::1:ff00:2 silences
+ * neighbour solicitations for every address ending in 00:2), never an attacker. Never blocked,
+ * and in the kernel's allow sets so a hand-made element cannot cut them either. Loopback is a
+ * never-block source of its own; a subnet's broadcast address depends on the host's interfaces
+ * (subnetBroadcast, added with the interface addresses).
+ */
+export const SPECIAL_RANGES: readonly { cidr: string; what: string }[] = [
+  { cidr: '0.0.0.0/8', what: 'unspecified / "this network" (RFC 1122)' },
+  { cidr: '224.0.0.0/4', what: 'IPv4 multicast' },
+  { cidr: '255.255.255.255', what: 'IPv4 limited broadcast' },
+  { cidr: '::/96', what: 'IPv6 unspecified and deprecated IPv4-compatible addresses (RFC 4291)' },
+  { cidr: 'ff00::/8', what: 'IPv6 multicast (all-nodes, solicited-node groups, ...)' },
+];
+
+/** Directed broadcast address of an interface's IPv4 subnet ("198.51.100.2/24" → "198.51.100.255"); undefined for /31, /32 and IPv6. */
+export function subnetBroadcast(interfaceCidr: string): string | undefined {
+  let c: Cidr;
+  try {
+    c = parseCidr(interfaceCidr, { clearHostBits: true });
+  } catch {
+    return undefined;
+  }
+  if (c.family !== 4 || c.prefix > 30) return undefined;
+  return formatAddress(4, cidrRange(c).last);
 }

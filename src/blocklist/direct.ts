@@ -12,7 +12,7 @@ import { refreshNeverBlock, realNeverBlockSources, type NeverBlockSources } from
 import { dryRunNft } from './dryrun.js';
 import { createNft } from './nft.js';
 import { BlocklistService, parseKernelElements, refScheduler } from './service.js';
-import { blockedSet } from './ruleset.js';
+import { blockedNetSet, blockedSet } from './ruleset.js';
 import { loadState } from './state.js';
 import { TABLE_NAME, type BlockEntry, type Nft } from './types.js';
 
@@ -68,12 +68,13 @@ export async function listDirect(config: Config, o: DirectOptions = {}): Promise
   const byAddr = new Map(loaded.entries.filter((e) => e.expiresAtMs > now).map((e) => [e.address, e]));
   const entries: BlockEntry[] = [];
   let tablePresent = true;
-  for (const f of [4, 6] as const) {
+  // Old layout (before blockednet4/6): a missing CIDR set is simply empty.
+  for (const [f, name, required] of [[4, blockedSet(4), true], [4, blockedNetSet(4), false], [6, blockedSet(6), true], [6, blockedNetSet(6), false]] as const) {
     let out;
     try {
-      out = await nft.list(['set', 'inet', TABLE_NAME, blockedSet(f)]);
+      out = await nft.list(['set', 'inet', TABLE_NAME, name]);
     } catch {
-      tablePresent = false;
+      if (required) tablePresent = false;
       continue;
     }
     for (const k of parseKernelElements(out, f)) {

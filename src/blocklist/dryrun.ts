@@ -3,6 +3,7 @@
  * and applies nothing. Lists pass through, so checks still see the real kernel.
  */
 import type { Logger } from 'pino';
+import { BulwarkError } from '../errors.js';
 import type { Nft, NftCommand } from './types.js';
 
 /** Big batches (restore of 100k blocks) are cut in the log; the count says how many were left out. */
@@ -38,6 +39,11 @@ export function dryRunNft(real: Nft, log: Logger, active: () => boolean): Nft {
     },
     list(args, opts) {
       return real.list(args, opts);
+    },
+    probeText(script) {
+      // A probe never commits, but dry-run promises no transaction at all.
+      if (active()) return Promise.reject(new BulwarkError('BULWARK_ERR_NFT', 'dry-run: nft probe not run'));
+      return real.probeText(script);
     },
   };
 }

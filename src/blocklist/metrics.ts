@@ -13,6 +13,8 @@ export interface BlocklistMetrics {
   nftTransactions: Counter;
   nftTransactionSeconds: Histogram;
   rulesetRestored: Counter;
+  repairs: Counter<'what'>;
+  fullCheckSeconds: Gauge;
   blockedHosts: Gauge<'family'>;
   blocks: Counter<'source'>;
   extensions: Counter;
@@ -55,6 +57,17 @@ export function createBlocklistMetrics(registry: Registry): BlocklistMetrics {
     ),
     rulesetRestored: getOrCreate(registry, 'bulwark_ruleset_restored_total', () =>
       new Counter({ name: 'bulwark_ruleset_restored_total', help: 'Times the bulwark table or one of its sets/chains was found missing and re-created.', registers }),
+    ),
+    repairs: getOrCreate(registry, 'bulwark_blocklist_repairs_total', () =>
+      new Counter({
+        name: 'bulwark_blocklist_repairs_total',
+        help: 'Repairs of the kernel state by the blocklist check, by what was wrong (table, chains, elements, allow).',
+        labelNames: ['what'],
+        registers,
+      }),
+    ),
+    fullCheckSeconds: getOrCreate(registry, 'bulwark_blocklist_full_check_seconds', () =>
+      new Gauge({ name: 'bulwark_blocklist_full_check_seconds', help: 'Duration of the last full compare of the blocked elements with the kernel.', registers }),
     ),
     blockedHosts: getOrCreate(registry, 'bulwark_blocked_hosts', () =>
       new Gauge({ name: 'bulwark_blocked_hosts', help: 'Blocklist entries (addresses and CIDRs) currently blocked.', labelNames: ['family'], registers }),

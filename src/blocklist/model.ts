@@ -4,11 +4,16 @@
  * Rules (docs/blocklist.md):
  *  - re-blocking a blocked address extends it: new expiry = max(old expiry, now + duration);
  *    a block never shortens an existing one, and the original metadata (reason, blockedAt) stays;
- *  - interval sets refuse overlapping elements, so the model never holds two overlapping entries:
- *      · an address (or CIDR) inside an already-blocked wider CIDR is "covered": nothing changes,
- *        the result names the covering entry (its expiry is not extended for one host's sake);
- *      · a CIDR that contains blocked entries replaces them; its expiry is
- *        max(now + duration, expiry of every entry it replaces), so nobody gets unblocked early.
+ *  - single addresses and CIDRs live in different kernel sets (blocked4 / blockednet4), so a host
+ *    may be blocked on its own inside a blocked CIDR; an interval set refuses overlapping
+ *    elements, so the model never holds two overlapping CIDRs:
+ *      · an address inside a blocked CIDR that lasts at least as long as the request is "covered":
+ *        nothing changes, the result names the covering entry; when the request outlasts the
+ *        CIDR the address gets its own entry (nobody is unblocked before the time asked for);
+ *      · a CIDR inside an already-blocked wider CIDR is "covered" (the wider one is not extended);
+ *      · a CIDR that contains blocked CIDRs replaces them; its expiry is
+ *        max(now + duration, expiry of every CIDR it replaces), so nobody gets unblocked early.
+ *        Blocked single addresses inside it stay as they are.
  */
 import { cidrRange, familyBits, formatAddress, isHostAddress, parseCidr, rangeContains, type Cidr, type Range } from './address.js';
 import type { BlockEntry } from './types.js';
@@ -81,6 +86,8 @@ class ExpiryHeap {
 
 export class BlockModel {
   private readonly entries = new Map<string, BlockEntry>();
+  /** The CIDR entries only (few): overlap checks scan these, never the 100k hosts. */
+  private readonly nets = new Map<string, BlockEntry>();
   /** Count of entries per (family, prefix length) shorter than a host, for covering lookups. */
   private readonly prefixCounts = new Map<string, number>();
   private readonly heap = new ExpiryHeap();
@@ -109,6 +116,7 @@ export class BlockModel {
     this.entries.set(entry.address, entry);
     this.counts[entry.family]++;
     if (!isHostAddress(entry.address)) {
+      this.nets.set(entry.address, entry);
       const c = parseCidr(entry.address);
       const k = `${c.family}/${c.prefix}`;
       this.prefixCounts.set(k, (this.prefixCounts.get(k) ?? 0) + 1);
@@ -124,6 +132,7 @@ export class BlockModel {
     this.entries.delete(address);
     this.counts[old.family]--;
     if (!isHostAddress(address)) {
+      this.nets.delete(address);
       const c = parseCidr(address);
       const k = `${c.family}/${c.prefix}`;
       const n = (this.prefixCounts.get(k) ?? 1) - 1;
@@ -135,6 +144,7 @@ export class BlockModel {
 
   clear(): void {
     this.entries.clear();
+    this.nets.clear();
     this.counts[4] = 0;
     this.counts[6] = 0;
     this.prefixCounts.clear();
@@ -146,7 +156,12 @@ export class BlockModel {
     for (const e of this.entries.values()) this.heap.push(e.expiresAtMs, e.address);
   }
 
-  /** The blocked entry strictly wider than `c` that contains it, if any. */
+  /** The CIDR entries (few). */
+  netEntries(): BlockEntry[] {
+    return [...this.nets.values()];
+  }
+
+  /** The blocked CIDR strictly wider than `c` that contains it, if any. */
   coveringEntry(c: Cidr): BlockEntry | undefined {
     for (const k of this.prefixCounts.keys()) {
       const [fam, len] = k.split('/').map(Number) as [number, number];
@@ -160,10 +175,10 @@ export class BlockModel {
     return undefined;
   }
 
-  /** Entries strictly inside `r` (linear scan: only CIDR blocks need it, and they are rare). */
-  containedEntries(r: Range): BlockEntry[] {
+  /** CIDR entries strictly inside `r` (linear in the number of CIDR blocks, which are few). */
+  containedNets(r: Range): BlockEntry[] {
     const out: BlockEntry[] = [];
-    for (const e of this.entries.values()) {
+    for (const e of this.nets.values()) {
       if (e.family !== r.family) continue;
       const er = cidrRange(parseCidr(e.address));
       if (rangeContains(r, er) && !(er.first === r.first && er.last === r.last)) out.push(e);
@@ -186,9 +201,12 @@ export class BlockModel {
       if (req.expiresAtMs > previous) this.put({ ...existing, expiresAtMs: req.expiresAtMs });
       return { kind: 'extended', entry: this.entries.get(req.address)!, previousExpiresAtMs: previous };
     }
-    const host = isHostAddress(req.address);
-    if (host && this.prefixCounts.size === 0) {
-      // Hot path (detection storms): a host with no CIDR blocks around cannot overlap anything.
+    if (isHostAddress(req.address)) {
+      // Hot path (detection storms): no CIDR blocks around, nothing to look up.
+      if (this.prefixCounts.size > 0) {
+        const cover = this.coveringEntry(parseCidr(req.address));
+        if (cover && cover.expiresAtMs >= req.expiresAtMs) return { kind: 'covered', entry: cover };
+      }
       const entry = makeEntry(req, req.address.includes(':') ? 6 : 4, req.expiresAtMs);
       this.put(entry);
       return { kind: 'added', entry, replaced: [] };
@@ -197,13 +215,10 @@ export class BlockModel {
     const cover = this.coveringEntry(c);
     if (cover) return { kind: 'covered', entry: cover };
     let expiresAtMs = req.expiresAtMs;
-    let replaced: BlockEntry[] = [];
-    if (!host) {
-      replaced = this.containedEntries(cidrRange(c));
-      for (const r of replaced) {
-        expiresAtMs = Math.max(expiresAtMs, r.expiresAtMs);
-        this.remove(r.address);
-      }
+    const replaced = this.containedNets(cidrRange(c));
+    for (const r of replaced) {
+      expiresAtMs = Math.max(expiresAtMs, r.expiresAtMs);
+      this.remove(r.address);
     }
     const entry = makeEntry(req, c.family, expiresAtMs);
     this.put(entry);

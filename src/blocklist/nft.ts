@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { BulwarkError } from '../errors.js';
-import type { Nft, NftCommand, NftListOutput } from './types.js';
+import type { Nft, NftCommand, NftListOutput, NftProbeResult } from './types.js';
 
 export interface NftOptions {
   /** Path of the nft binary (default "nft", found on PATH). */
@@ -119,6 +119,11 @@ export function createNft(opts: NftOptions = {}): Nft {
       const r = await runFile(['-f'], script);
       if (r.code !== 0) fail('script', r, {});
     },
+    async probeText(script: string): Promise<NftProbeResult> {
+      const r = await runFile(['-f'], script);
+      if (r.code === 0) throw new BulwarkError('BULWARK_ERR_NFT', 'nft probe committed (its sentinel line did not fail)');
+      return { refused: parseRefusedLines(r.stderr, r.code) };
+    },
     async list(args: string[], listOpts?: { terse?: boolean }): Promise<NftListOutput> {
       const r = await run([...(listOpts?.terse === true ? ['-t'] : []), '-j', 'list', ...args]);
       if (r.code !== 0) fail(`list ${args.join(' ')}`, r, { args });
@@ -133,6 +138,25 @@ export function createNft(opts: NftOptions = {}): Nft {
       }
     },
   };
+}
+
+/**
+ * Kernel errors of `nft -f FILE` output, by line: "FILE:3:30-37: Error: Could not process rule: File exists".
+ * Anything else in stderr (a syntax error, a userspace refusal) means the script was not checked by
+ * the kernel at all: BULWARK_ERR_NFT.
+ */
+export function parseRefusedLines(stderr: string, exitCode: number): Map<number, string> {
+  const refused = new Map<number, string>();
+  let other: string | undefined;
+  for (const line of stderr.split('\n')) {
+    const m = /^\S*:(\d+):\d+(?:-\d+)?: Error: Could not process rule: (.+)$/.exec(line.trim());
+    if (m) refused.set(Number(m[1]), m[2]!);
+    else if (/Error:/.test(line)) other ??= line.trim();
+  }
+  if (other !== undefined || refused.size === 0) {
+    throw new BulwarkError('BULWARK_ERR_NFT', `nft probe failed: ${(other ?? stderr.trim()).slice(0, 300) || `exit code ${exitCode}`}`);
+  }
+  return refused;
 }
 
 /** True when an nft error says the object does not exist (table/set/chain gone). */

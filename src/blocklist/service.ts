@@ -19,27 +19,23 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { ActionMode } from '../config/types.js';
 import { BulwarkError, errorMessage } from '../errors.js';
-import { cidrRange, formatCidr, isHostAddress, normalizeAddress, parseCidr } from './address.js';
+import { formatCidr, normalizeAddress, parseCidr } from './address.js';
+import type { KernelElement } from './kernel-check.js';
 import { createBlocklistMetrics, unblockReasonLabel, type BlocklistMetrics } from './metrics.js';
 import { BlockModel, type PlanResult } from './model.js';
 import { NeverBlockList } from './neverblock.js';
 import {
   addElementsCommands,
   allowSetCommands,
-  BASE_CHAINS,
   buildInstallBatch,
-  CHAIN_BYPASS,
-  ISO_CHAINS,
   deleteElementsCommands,
+  flushBlockedCommands,
   replaceElementsCommands,
-  SET_ALLOW4,
-  SET_ALLOW6,
-  SET_BLOCKED4,
-  SET_BLOCKED6,
   type ElementSpec,
 } from './ruleset.js';
-import { loadState, saveState } from './state.js';
-import { TABLE_NAME, type BlockEntry, type BlockOptions, type BlockResult, type Blocklist, type Nft, type NftCommand } from './types.js';
+import { KernelSync } from './kernel-sync.js';
+import { saveStateAsync } from './state.js';
+import type { BlockEntry, BlockOptions, BlockResult, Blocklist, Nft, NftCommand } from './types.js';
 
 export interface Scheduler {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -95,6 +91,8 @@ export interface BlocklistServiceOptions {
   stateWriteDelayMs?: number;
   /** Kernel check period (ms); 0 disables the periodic check (CLI direct mode). */
   reconcileIntervalMs?: number;
+  /** Period of the full compare of every blocked element with the kernel (ms); 0 disables it. */
+  fullCheckIntervalMs?: number;
 }
 
 export const DEFAULTS = {
@@ -106,6 +104,8 @@ export const DEFAULTS = {
   retry: { attempts: 4, baseDelayMs: 100 },
   stateWriteDelayMs: 1000,
   reconcileIntervalMs: 3000,
+  /** Listing 100k elements costs ~1 s of nft: rare. */
+  fullCheckIntervalMs: 10 * 60_000,
   /** Blocks longer than this are refused as a typo (a year). */
   maxDurationMs: 366 * 24 * 3600_000,
   /** How long an address that the model expired is treated as possibly still in the kernel (ms). */
@@ -122,49 +122,7 @@ export interface UnblockResult {
   notBlocked: string[];
 }
 
-export interface KernelElement {
-  address: string;
-  family: 4 | 6;
-  /** Seconds left as reported by the kernel; undefined = no timeout. */
-  expiresSec: number | undefined;
-}
-
-/**
- * Parses the elements of `nft -j list set|table` output (strings, prefixes → normalised CIDR
- * strings). With `family` every set in the output counts; without, only blocked4/blocked6.
- */
-export function parseKernelElements(out: { nftables: Record<string, unknown>[] }, family?: 4 | 6): KernelElement[] {
-  const res: KernelElement[] = [];
-  for (const item of out.nftables) {
-    const set = item.set as { name?: string; elem?: unknown[] } | undefined;
-    if (!set?.elem) continue;
-    const fam = family ?? (set.name === SET_BLOCKED4 ? 4 : set.name === SET_BLOCKED6 ? 6 : undefined);
-    if (fam === undefined) continue;
-    for (const raw of set.elem) {
-      let val: unknown = raw;
-      let expiresSec: number | undefined;
-      if (typeof raw === 'object' && raw !== null && 'elem' in raw) {
-        const e = (raw as { elem: { val: unknown; expires?: number } }).elem;
-        val = e.val;
-        expiresSec = typeof e.expires === 'number' ? e.expires : undefined;
-      }
-      let address: string | undefined;
-      if (typeof val === 'string') address = val;
-      else if (typeof val === 'object' && val !== null && 'prefix' in val) {
-        const p = (val as { prefix: { addr: string; len: number } }).prefix;
-        address = `${p.addr}/${p.len}`;
-      }
-      // Ranges are never written by bulwark; an operator's range element is left alone.
-      if (address === undefined) continue;
-      try {
-        res.push({ address: normalizeAddress(address), family: fam, expiresSec });
-      } catch {
-        /* not ours to interpret */
-      }
-    }
-  }
-  return res;
-}
+export { parseKernelElements, type KernelElement } from './kernel-check.js';
 
 /** Entry metadata from block options (no object spreads: this runs per request in a storm). */
 function entryMeta(o: BlockOptions, now: number): Omit<BlockEntry, 'address' | 'family' | 'expiresAtMs'> {
@@ -196,14 +154,17 @@ export class BlocklistService implements Blocklist {
   private expiryTimer: unknown;
   private expiryAt: number | undefined;
   private reconcileTimer: unknown;
+  private fullCheckTimer: unknown;
   private stateTimer: unknown;
+  private stateWriting: Promise<void> | undefined;
+  private lastStateWriteMs = 0;
   private stateDirty = false;
   private running = false;
   private allowGeneration = -1;
   private readonly recentlyExpired = new Map<string, number>();
   private readonly detectionBlockTimes: number[] = [];
   private readonly restoredListeners: (() => void | Promise<void>)[] = [];
-  private lastReconcileAt: number | undefined;
+  private readonly sync: KernelSync;
   private lastError: string | undefined;
   /** Timings of the last committed batch (status, bench). */
   lastBatch: { ops: number; planMs: number; nftMs: number; commitMs: number } | undefined;
@@ -231,7 +192,37 @@ export class BlocklistService implements Blocklist {
       retry: o.retry ?? DEFAULTS.retry,
       stateWriteDelayMs: o.stateWriteDelayMs ?? DEFAULTS.stateWriteDelayMs,
       reconcileIntervalMs: o.reconcileIntervalMs ?? DEFAULTS.reconcileIntervalMs,
+      fullCheckIntervalMs: o.fullCheckIntervalMs ?? DEFAULTS.fullCheckIntervalMs,
     };
+    this.sync = new KernelSync({
+      nft: this.nft,
+      log: this.log,
+      clock: this.clock,
+      metrics: this.metrics,
+      model: this.model,
+      neverBlock: this.neverBlock,
+      recentlyExpired: this.recentlyExpired,
+      stateDir: this.stateDir,
+      restoredListeners: this.restoredListeners,
+      maxDurationMs: DEFAULTS.maxDurationMs,
+      defaultDurationMs: () => this.defaultDurationMs,
+      mode: () => this.mode,
+      exclusive: (fn) => this.exclusive(fn),
+      applyWithRetry: (cmds, op) => this.applyWithRetry(cmds, op),
+      allowSynced: () => {
+        this.allowGeneration = this.neverBlock.generation;
+      },
+      allowSyncedOnce: () => this.allowGeneration >= 0,
+      markStateDirty: () => {
+        this.markStateDirty();
+      },
+      updateGauges: () => {
+        this.updateGauges();
+      },
+      scheduleExpiry: () => {
+        this.scheduleExpiry();
+      },
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -242,22 +233,23 @@ export class BlocklistService implements Blocklist {
    * the table and adds what the kernel lost. Throws if nft keeps failing.
    */
   async start(): Promise<{ restored: number; adopted: number; dropped: number }> {
-    const res = await this.exclusive(() => this.restore());
+    const res = await this.exclusive(() => this.sync.restore());
     this.running = true;
     this.scheduleExpiry();
     this.scheduleReconcile();
+    this.scheduleFullCheck();
     return res;
   }
 
   /** Flushes pending requests, writes the state file. Kernel blocks stay (by design). */
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of [this.flushTimer, this.expiryTimer, this.reconcileTimer, this.stateTimer]) if (t !== undefined) this.sched.clearTimeout(t);
-    this.flushTimer = this.expiryTimer = this.reconcileTimer = this.stateTimer = undefined;
+    for (const t of [this.flushTimer, this.expiryTimer, this.reconcileTimer, this.fullCheckTimer, this.stateTimer]) if (t !== undefined) this.sched.clearTimeout(t);
+    this.flushTimer = this.expiryTimer = this.reconcileTimer = this.fullCheckTimer = this.stateTimer = undefined;
     this.flushScheduled = false;
     await this.exclusive(() => this.flushPending());
     await this.lock;
-    this.writeState(true);
+    await this.writeState(true);
   }
 
   /** Called after the table had to be re-created (src/isolation re-applies its own chains). */
@@ -335,6 +327,13 @@ export class BlocklistService implements Blocklist {
     if (!Number.isFinite(durationMs) || durationMs < 1000 || durationMs > DEFAULTS.maxDurationMs) {
       return Promise.reject(new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', `block ${addr}: duration must be between 1s and 366d (got ${durationMs} ms)`));
     }
+    // RFC 4291 2.5.5.2: IPv4-mapped addresses never appear on the wire. A packet claiming one is
+    // forged, and it must not get the IPv4 host it names blocked (the operator may still block it).
+    if (opts.source === 'detection' && address.includes(':') && !addr.includes(':')) {
+      this.metrics.refused.inc({ reason: 'never-block' });
+      this.log.warn({ addr: address, as: addr }, 'block refused: an IPv4-mapped source address on the wire is forged');
+      return Promise.resolve({ status: 'refused', reason: 'never-block', address: addr });
+    }
     const nb = this.neverBlock.match(addr);
     if (nb) {
       this.metrics.refused.inc({ reason: 'never-block' });
@@ -390,7 +389,8 @@ export class BlocklistService implements Blocklist {
       blocked: { v4: c[4], v6: c[6] },
       pending: this.pending.length,
       neverBlock: this.neverBlock.sources(),
-      lastReconcileAt: this.lastReconcileAt === undefined ? null : new Date(this.lastReconcileAt).toISOString(),
+      lastReconcileAt: this.sync.lastReconcileAt === undefined ? null : new Date(this.sync.lastReconcileAt).toISOString(),
+      lastFullCheck: this.sync.lastFullCheck ?? null,
       lastError: this.lastError ?? null,
       lastBatch: this.lastBatch ?? null,
     };
@@ -429,7 +429,7 @@ export class BlocklistService implements Blocklist {
       this.flushTimer = undefined;
       this.flushScheduled = false;
       this.flushImmediate = false;
-      void this.exclusive(() => this.flushPending());
+      void this.exclusive(() => this.flushOnce());
     }, delayMs);
   }
 
@@ -442,6 +442,18 @@ export class BlocklistService implements Blocklist {
     return p;
   }
 
+  /**
+   * One transaction of what is pending now, then the lock is released. Requests arriving meanwhile
+   * have their own flush scheduled: a steady stream of blocks (each request sent as the previous
+   * one resolves) cannot keep the lock and starve the kernel check, an unblock or a reload.
+   */
+  private async flushOnce(): Promise<void> {
+    const ops = this.pending.splice(0, this.opts.maxOpsPerTransaction);
+    if (ops.length > 0) await this.runBatch(ops);
+    if (this.pending.length > 0) this.scheduleFlush(0);
+  }
+
+  /** Everything pending, until nothing is (stop, flush()). */
   private async flushPending(): Promise<void> {
     while (this.pending.length > 0) {
       const ops = this.pending.splice(0, this.opts.maxOpsPerTransaction);
@@ -542,7 +554,7 @@ export class BlocklistService implements Blocklist {
     const spec = (e: BlockEntry): ElementSpec => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now });
     if (flushAll) {
       const live = this.model.all().filter((e) => e.expiresAtMs > now);
-      return [{ flush: { set: { family: 'inet', table: TABLE_NAME, name: SET_BLOCKED4 } } }, { flush: { set: { family: 'inet', table: TABLE_NAME, name: SET_BLOCKED6 } } }, ...addElementsCommands(live.map(spec))];
+      return [...flushBlockedCommands(), ...addElementsCommands(live.map(spec))];
     }
     const dels: BlockEntry[] = [];
     const adds: ElementSpec[] = [];
@@ -640,8 +652,8 @@ export class BlocklistService implements Blocklist {
         await this.sleep(baseDelayMs * 4 ** (attempt - 1));
         // The usual cause is a table deleted behind our back: re-creating it with every block
         // (the model already holds this batch) does this batch's work too.
-        if (op === 'batch' && (await this.tableMissing())) {
-          await this.reinstall('table missing during a transaction');
+        if (op === 'batch' && (await this.sync.tableMissing())) {
+          await this.sync.reinstall('table missing during a transaction');
           return;
         }
         if (rebuild && /does not exist|No such file/i.test(errorMessage(e))) {
@@ -718,180 +730,33 @@ export class BlocklistService implements Blocklist {
     }, this.opts.reconcileIntervalMs);
   }
 
-  /**
-   * Cheap check (two ~4 ms nft calls, independent of the number of blocks): table, sets and
-   * chains present. If anything is missing, everything is re-created with its blocks.
-   * Returns true when it had to restore.
-   */
-  async reconcile(): Promise<boolean> {
-    return this.exclusive(async () => {
-      this.lastReconcileAt = this.clock.now();
-      // dry-run never applies anything, so there is nothing to keep in step.
-      if (this.mode === 'dry-run') return false;
-      const missing = await this.missingObjects();
-      if (missing.length === 0) return false;
-      await this.reinstall(`missing: ${missing.join(', ')}`);
-      return true;
-    });
+  private scheduleFullCheck(): void {
+    if (!this.running || this.opts.fullCheckIntervalMs <= 0) return;
+    this.fullCheckTimer = this.sched.setTimeout(() => {
+      this.fullCheckTimer = undefined;
+      void this.fullCompare()
+        .catch((e: unknown) => {
+          this.log.warn({ err: errorMessage(e) }, 'blocklist full kernel compare failed');
+        })
+        .finally(() => {
+          this.scheduleFullCheck();
+        });
+    }, this.opts.fullCheckIntervalMs);
   }
 
-  private async tableMissing(): Promise<boolean> {
-    try {
-      return (await this.missingObjects()).length > 0;
-    } catch {
-      return false;
-    }
+  /** The periodic check (KernelSync.reconcile); true when it repaired something. */
+  reconcile(): Promise<boolean> {
+    return this.sync.reconcile();
   }
 
-  /** Names of our sets/chains the kernel lacks (all of them when the table is gone). */
-  private async missingObjects(): Promise<string[]> {
-    let sets: Record<string, unknown>[];
-    let chains: Record<string, unknown>[];
-    try {
-      sets = (await this.nft.list(['sets', 'inet'], { terse: true })).nftables;
-      chains = (await this.nft.list(['chains', 'inet'])).nftables;
-    } catch (e) {
-      this.metrics.nftErrors.inc({ op: 'list' });
-      throw e;
-    }
-    const have = new Set<string>();
-    for (const x of sets) {
-      const s = x.set as { table?: string; name?: string } | undefined;
-      if (s?.table === TABLE_NAME && s.name !== undefined) have.add(`set ${s.name}`);
-    }
-    for (const x of chains) {
-      const c = x.chain as { table?: string; name?: string } | undefined;
-      if (c?.table === TABLE_NAME && c.name !== undefined) have.add(`chain ${c.name}`);
-    }
-    const want = [
-      ...[SET_BLOCKED4, SET_BLOCKED6, SET_ALLOW4, SET_ALLOW6].map((s) => `set ${s}`),
-      ...[CHAIN_BYPASS, ...BASE_CHAINS, ...Object.values(ISO_CHAINS)].map((c) => `chain ${c}`),
-    ];
-    const missing = want.filter((w) => !have.has(w));
-    if (missing.length > 0 || this.allowGeneration < 0) return missing;
-    // Someone else (src/isolation repairing its jumps, an operator) may have re-created the table
-    // with empty sets: every object exists but the blocks are gone. Our allow4 always holds
-    // loopback, a table re-created by anybody else has it empty. ~4 ms: only this set is listed.
-    try {
-      const allow = await this.nft.list(['set', 'inet', TABLE_NAME, SET_ALLOW4]);
-      const filled = allow.nftables.some((x) => ((x.set as { elem?: unknown[] } | undefined)?.elem?.length ?? 0) > 0);
-      if (!filled) missing.push('set allow4 contents (table re-created by someone else)');
-    } catch (e) {
-      this.metrics.nftErrors.inc({ op: 'list' });
-      throw e;
-    }
-    return missing;
+  /** The rare full compare of every blocked element (KernelSync.fullCompare). */
+  fullCompare(): Promise<{ missing: number; adopted: number; removed: number; ms: number }> {
+    return this.sync.fullCompare();
   }
 
-  /** Install + allow sets + every live block with its remaining time, one transaction. */
-  private async reinstall(why: string): Promise<void> {
-    const now = this.clock.now();
-    const live = this.model.all().filter((e) => e.expiresAtMs > now);
-    const cmds = [
-      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }),
-      // add is a no-op for elements still present; only what was lost comes back.
-      ...addElementsCommands(live.map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }))),
-    ];
-    await this.applyWithRetry(cmds, 'restore');
-    this.allowGeneration = this.neverBlock.generation;
-    this.metrics.rulesetRestored.inc();
-    this.log.warn({ why, blocks: live.length }, 'nftables table bulwark was missing parts: re-created with its blocks');
-    for (const fn of this.restoredListeners) {
-      try {
-        await fn();
-      } catch (e) {
-        this.log.error({ err: errorMessage(e) }, 'ruleset-restored listener failed');
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- internals: restore at start
-
-  /** Reads blocked4/blocked6 from the kernel; a missing table or set is an empty list. */
-  async kernelElements(): Promise<KernelElement[]> {
-    // One listing of the table: nft 1.0.6 fetches every element of the table for any listing
-    // anyway (~0.3 s at 100k), so two set listings would cost twice.
-    try {
-      return parseKernelElements(await this.nft.list(['table', 'inet', TABLE_NAME]));
-    } catch {
-      // Absent table: nothing to adopt. Other failures surface in the install that follows.
-      return [];
-    }
-  }
-
-  private async restore(): Promise<{ restored: number; adopted: number; dropped: number }> {
-    const now = this.clock.now();
-    let fromState: BlockEntry[] = [];
-    if (this.stateDir !== undefined) {
-      const loaded = loadState(this.stateDir, now);
-      if (loaded.status === 'corrupt') {
-        this.metrics.stateErrors.inc();
-        this.log.error({ error: loaded.error, movedTo: loaded.movedTo }, 'blocklist state file unreadable: moved aside, starting from the kernel only');
-      } else if (loaded.status === 'ok' && loaded.dropped > 0) {
-        this.log.warn({ dropped: loaded.dropped }, 'blocklist state file: malformed entries skipped');
-      }
-      fromState = loaded.entries.filter((e) => e.expiresAtMs > now);
-      if (fromState.length < loaded.entries.length) this.markStateDirty();
-    }
-    const kernel = await this.kernelElements();
-    this.model.clear();
-    // Wider blocks first, so an overlapping narrower entry (hand-edited file) is the one dropped.
-    const prefixOf = (a: string): number => (isHostAddress(a) ? 128 : Number(a.slice(a.indexOf('/') + 1)));
-    const sorted = fromState.some((e) => !isHostAddress(e.address)) ? [...fromState].sort((a, b) => prefixOf(a.address) - prefixOf(b.address)) : fromState;
-    let dropped = 0;
-    for (const e of sorted) {
-      if (this.overlapsModel(e.address)) {
-        dropped++;
-        continue;
-      }
-      this.model.put(e);
-    }
-    const inKernel = new Set<string>();
-    const conflicting: KernelElement[] = [];
-    let adopted = 0;
-    for (const k of kernel) {
-      const known = this.model.get(k.address);
-      if (known) {
-        inKernel.add(k.address);
-        // The kernel enforces the expiry: follow it when it disagrees with the file.
-        const kernelExpiry = k.expiresSec === undefined ? undefined : now + k.expiresSec * 1000;
-        if (kernelExpiry !== undefined && Math.abs(kernelExpiry - known.expiresAtMs) > 2000) this.model.put({ ...known, expiresAtMs: kernelExpiry });
-        continue;
-      }
-      if (this.overlapsModel(k.address)) {
-        conflicting.push(k);
-        continue;
-      }
-      const expiresAtMs = k.expiresSec === undefined ? now + this.defaultDurationMs : now + k.expiresSec * 1000;
-      this.model.put({ address: k.address, family: k.family, reason: 'restored from kernel (not in state file)', source: 'restore', blockedAtMs: now, expiresAtMs });
-      inKernel.add(k.address);
-      adopted++;
-    }
-    const toAdd = this.model
-      .all()
-      .filter((e) => !inKernel.has(e.address))
-      .map((e) => ({ address: e.address, family: e.family, timeoutMs: e.expiresAtMs - now }));
-    const cmds = [
-      ...buildInstallBatch({ defaultTimeoutMs: this.defaultDurationMs, allow: this.neverBlock.ranges() }),
-      ...deleteElementsCommands(conflicting),
-      ...addElementsCommands(toAdd),
-    ];
-    await this.applyWithRetry(cmds, 'install');
-    this.allowGeneration = this.neverBlock.generation;
-    this.metrics.neverBlockRanges.set(this.neverBlock.ranges().length);
-    if (toAdd.length > 0) this.metrics.blocks.inc({ source: 'restore' }, toAdd.length);
-    this.updateGauges();
-    if (fromState.length > 0 || adopted > 0) {
-      this.log.info({ restored: toAdd.length, alreadyInKernel: inKernel.size - adopted, adopted, dropped, conflicting: conflicting.length }, 'blocklist restored');
-    }
-    if (adopted > 0 || dropped > 0) this.markStateDirty();
-    return { restored: toAdd.length, adopted, dropped };
-  }
-
-  /** Exact, covering or (for a CIDR) contained entries: linear only for CIDRs, which are rare. */
-  private overlapsModel(address: string): boolean {
-    if (this.model.lookup(address)) return true;
-    return !isHostAddress(address) && this.model.containedEntries(cidrRange(parseCidr(address))).length > 0;
+  /** The blocked elements the kernel holds; a missing table is an empty list. */
+  kernelElements(): Promise<KernelElement[]> {
+    return this.sync.kernelElements();
   }
 
   // ---------------------------------------------------------------- internals: state, gauges, events
@@ -900,27 +765,42 @@ export class BlocklistService implements Blocklist {
     if (this.stateDir === undefined) return;
     this.stateDirty = true;
     if (this.stateTimer !== undefined) return;
-    this.stateTimer = this.sched.setTimeout(() => {
-      this.stateTimer = undefined;
-      this.writeState(false);
-    }, this.opts.stateWriteDelayMs);
+    // A big file is written less often: at most ~5% of the time goes to writing it (100k
+    // entries: ~0.5 s of work, so every ~10 s). The kernel holds the blocks meanwhile.
+    this.stateTimer = this.sched.setTimeout(
+      () => {
+        this.stateTimer = undefined;
+        void this.writeState(false);
+      },
+      Math.max(this.opts.stateWriteDelayMs, 20 * this.lastStateWriteMs),
+    );
   }
 
-  /** Writes the state file now if something changed (or always when `force`). Never throws. */
-  writeState(force: boolean): void {
+  /**
+   * Writes the state file if something changed (or always when `force`), one write at a time,
+   * without stalling the event loop (saveStateAsync); resolves when written. Never throws.
+   */
+  async writeState(force: boolean): Promise<void> {
+    while (this.stateWriting) await this.stateWriting;
     if (this.stateDir === undefined || (!force && !this.stateDirty)) return;
-    try {
-      const now = this.clock.now();
-      saveState(
-        this.stateDir,
-        this.model.all().filter((e) => e.expiresAtMs > now),
-        now,
-      );
-      this.stateDirty = false;
-    } catch (e) {
-      this.metrics.stateErrors.inc();
-      this.log.error({ err: errorMessage(e) }, 'blocklist state file not written');
-    }
+    this.stateDirty = false;
+    const now = this.clock.now();
+    const started = performance.now();
+    this.stateWriting = saveStateAsync(
+      this.stateDir,
+      this.model.all().filter((e) => e.expiresAtMs > now),
+      now,
+    )
+      .catch((e: unknown) => {
+        this.stateDirty = true;
+        this.metrics.stateErrors.inc();
+        this.log.error({ err: errorMessage(e) }, 'blocklist state file not written');
+      })
+      .finally(() => {
+        this.stateWriting = undefined;
+        this.lastStateWriteMs = performance.now() - started;
+      });
+    await this.stateWriting;
   }
 
   private updateGauges(): void {

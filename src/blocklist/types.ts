@@ -4,7 +4,9 @@
  *
  * Kernel layout (one table, both families), see ARCHITECTURE.md and docs/nftables.md:
  *   table inet bulwark
- *     sets blocked4/blocked6 (flags interval,timeout), allow4/allow6 (flags interval)  — owned by src/blocklist
+ *     sets blocked4/blocked6 (flags timeout: single addresses, + one canary element each),
+ *          blockednet4/blockednet6 (flags interval,timeout: CIDR blocks),
+ *          allow4/allow6 (flags interval)                                      — owned by src/blocklist
  *     chain bypass        — operator-owned; created if missing, never flushed or rewritten
  *     chain input/forward/output (base chains, priority filter - 10, policy accept) — owned by src/blocklist:
  *         lo accept → jump bypass → blocked and not allowed: drop → jump iso_in / iso_out / iso_fwd
@@ -26,6 +28,20 @@ export interface Nft {
    * the table anyway (~0.45 s at 100k blocks); `list sets inet` with terse and `list chains inet` stay ~4 ms.
    */
   list(args: string[], opts?: { terse?: boolean }): Promise<NftListOutput>;
+  /**
+   * Runs a native-syntax script that must NOT commit — it contains a line the kernel always refuses
+   * (e.g. `create table` of an existing table) — and returns the kernel's verdict per line. The
+   * kernel checks every line of a batch before aborting it, so a probe answers "does this element
+   * / rule handle exist?" for many objects in one ~5 ms process, without listing (and so without
+   * nft 1.0.6 fetching every element of the table). Rejects with BULWARK_ERR_NFT when nft's output
+   * cannot be read or the script committed after all.
+   */
+  probeText(script: string): Promise<NftProbeResult>;
+}
+
+export interface NftProbeResult {
+  /** Refused lines (1-based line number → kernel message, e.g. "File exists"). A line absent here was accepted. */
+  refused: Map<number, string>;
 }
 
 export interface NftListOutput {

@@ -6,9 +6,11 @@ import type { Writable } from 'node:stream';
 import { BulwarkError, errorMessage, isBulwarkError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { loadConfig } from '../config/load.js';
+import { formatIssue, type ConfigIssue } from '../config/parse.js';
 import type { Config } from '../config/types.js';
 import { connectControl } from '../service/control-client.js';
 import { commands } from './commands/index.js';
+import { escapeText, humanStream } from './output.js';
 import { EXIT, type CliCommand, type CliContext, type ControlClient, type ExitCode } from './types.js';
 
 export interface CliIo {
@@ -89,11 +91,16 @@ function parseGlobals(argv: readonly string[]): Globals {
 }
 
 /** Runs one CLI invocation and returns its exit code (testable without a process). */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<ExitCode> {
   let json = argv.includes('--json');
+  // Human output goes through the terminal escaping (src/cli/output.ts); --json stdout is JSON
+  // already (stderr keeps carrying human notices then, so it stays escaped).
+  const human: CliIo = { ...rawIo, stdout: humanStream(rawIo.stdout), stderr: humanStream(rawIo.stderr) };
+  let io = json ? { ...human, stdout: rawIo.stdout } : human;
   try {
     const g = parseGlobals(argv);
     json = g.json;
+    io = json ? { ...human, stdout: rawIo.stdout } : human;
     if (g.version && !g.command) {
       io.stdout.write(g.json ? JSON.stringify({ version: VERSION, node: process.version }) + '\n' : `bulwark ${VERSION}\n`);
       return EXIT.OK;
@@ -135,13 +142,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   } catch (e) {
     const code = exitCodeFor(e);
     if (json && isBulwarkError(e)) {
-      io.stderr.write(JSON.stringify({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }) + '\n');
+      rawIo.stderr.write(JSON.stringify({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } }) + '\n');
     } else {
-      io.stderr.write(`bulwark: ${errorMessage(e)}\n`);
+      io.stderr.write(humanError(e));
       if (!isBulwarkError(e) && e instanceof Error && e.stack) io.stderr.write(e.stack + '\n');
     }
     return code;
   }
+}
+
+/**
+ * "bulwark: MESSAGE" lines. A config error lists its issues one per line, each field escaped on
+ * its own: a line break inside a key or value from the file cannot pass for another issue.
+ */
+export function humanError(e: unknown): string {
+  const issues = isBulwarkError(e) ? e.details?.errors : undefined;
+  if (Array.isArray(issues) && issues.length > 0 && issues.every((i): i is ConfigIssue => typeof i === 'object' && i !== null && 'path' in i && 'message' in i && 'file' in i)) {
+    return issues.map((i) => `bulwark: ${escapeText(i.line > 0 ? formatIssue(i) : `config ${i.file}: ${i.path}: ${i.message}`)}\n`).join('');
+  }
+  return `bulwark: ${escapeText(errorMessage(e), { keepNewlines: true })}\n`;
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,6 +1,48 @@
-import { formatHuman } from '../config/units.js';
 /** Output helpers so every command prints alike: tables for people, exact JSON for machines. */
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { formatHuman } from '../config/units.js';
+
+/**
+ * Characters a terminal acts on instead of showing: C0 controls (ESC starts colour, cursor and
+ * OSC sequences — window title, clipboard, hyperlinks; CR rewrites the line), DEL, C1 controls
+ * (0x9b is a one-byte CSI), the Unicode line separators and the bidi overrides that reorder what
+ * is shown. Tab stays.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_BUT_LF = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  if (c === '\n') return '\\n';
+  if (c === '\r') return '\\r';
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * THE escaping of text from outside (a block reason, a rule msg, a config key, an error) for a
+ * terminal: every control character becomes visible (`\x1b`, `\r`, `\n`, `\u202e`), so nothing
+ * printed can move the cursor, recolour, retitle or forge a line. `keepNewlines` leaves LF as the
+ * line break of multi-line messages. --json output needs none of it (JSON escapes them itself).
+ */
+export function escapeText(text: string, opts: { keepNewlines?: boolean } = {}): string {
+  return text.replace(opts.keepNewlines === true ? CONTROL_BUT_LF : CONTROL, escapeChar);
+}
+
+/**
+ * A stream for human output: everything written through it is escaped (escapeText, newlines
+ * kept), whatever command wrote it. Table cells are escaped field by field first (newlines too),
+ * so a field cannot forge a row.
+ */
+export function humanStream(out: Writable): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      out.write(escapeText(chunk.toString(), { keepNewlines: true }));
+      cb();
+    },
+  });
+}
 
 /** Exactly the value as JSON, one document, newline-terminated (what --json promises). */
 export function printJson(out: Writable, value: unknown): void {
@@ -29,7 +71,7 @@ export function printKeyValues(out: Writable, pairs: [string, unknown][]): void 
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '-';
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return escapeText(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   return JSON.stringify(v);
 }

@@ -198,6 +198,15 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         'Suricata address/port variables ($HOME_NET, $HTTP_PORTS...). Keys given here replace the default of the same name; the other defaults stay.',
       ),
       anyPorts: f(list(port(), 65535), 'Ports a rule with destination port `any` maps to; empty = union of the other rules\' ports.'),
+      limits: f(
+        obj({
+          fileSize: f(size(1 * KiB, 1 * GiB), 'Largest database or rules file read.', { prop: 'fileSizeBytes' }),
+          rules: f(int(1, 10_000_000), 'Most rules and signatures in the whole ruleset.'),
+          ruleLength: f(size(256, 16 * MiB), 'Longest single rule (continuation lines joined).', { prop: 'ruleLengthBytes' }),
+          contentLength: f(size(16, 16 * MiB), 'Longest content of a signature, in bytes after decoding.', { prop: 'contentLengthBytes' }),
+        }),
+        'Bounds on what the loader accepts; a database over one is refused with file:line and the active ruleset stays.',
+      ),
     }),
     'Signature databases.',
   ),

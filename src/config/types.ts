@@ -50,6 +50,14 @@ export interface IsolationPolicy {
   detectors: ('portscan' | 'synflood' | 'bruteforce')[];
 }
 
+/** config databases.limits. */
+export interface DatabaseLimits {
+  fileSizeBytes: number;
+  rules: number;
+  ruleLengthBytes: number;
+  contentLengthBytes: number;
+}
+
 /** Fleet mode (docs/fleet.md); absent = standalone. */
 export interface FleetConfig {
   /** NATS server URLs ("tls://nats1.example:4222", "nats://198.51.100.2:4222"). */
@@ -95,6 +103,8 @@ export interface Config {
     vars: Record<string, string>;
     /** Ports a rule with destination port `any` maps to; empty = union of the other rules' ports. */
     anyPorts: number[];
+    /** Bounds on what the loader accepts (a database over one is refused; the active ruleset stays). */
+    limits: DatabaseLimits;
   };
   protection: { enabled: boolean };
   action: ActionMode;
@@ -222,6 +232,7 @@ export function defaultConfig(): Config {
         MODBUS_PORTS: '502',
       },
       anyPorts: [],
+      limits: { fileSizeBytes: 64 * 1024 * 1024, rules: 150_000, ruleLengthBytes: 64 * 1024, contentLengthBytes: 16 * 1024 },
     },
     // Seed behaviour (KESL): locally configured hosts have Network Threat Protection off by
     // default; a fleet policy turns it on (src/fleet/policy.ts applyPolicy).

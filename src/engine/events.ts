@@ -3,13 +3,14 @@
  * - toAlertEvent: Detection → AlertEvent (pure).
  * - EventFolder: repeats of (source, signature) within a window fold into one event with a count.
  * - EventWriter: appends JSON lines to the event file through a bounded queue (drop-oldest),
- *   with size-based rotation; never blocks the packet path.
+ *   with size-based rotation; never blocks the packet path and never leaves a partial line.
  */
-import { open, rename, rm, stat, mkdir, type FileHandle } from 'node:fs/promises';
+import { chmod, open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/index.js';
+import { errorMessage } from '../errors.js';
 import type { Severity } from '../signatures/types.js';
 import type { AlertEvent, Detection } from './types.js';
 
@@ -220,6 +221,26 @@ function sharedMetrics(registry: Registry): SharedEventMetrics {
   return st;
 }
 
+/**
+ * Cuts a partial last line (no trailing newline) off an open file; returns the new size. Reads at
+ * most the last 64 KiB: a longer unterminated tail is ended with a newline instead.
+ */
+async function cutPartialLine(fh: FileHandle, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const n = Math.min(size, 64 * 1024);
+  const tail = Buffer.alloc(n);
+  await fh.read(tail, 0, n, size - n);
+  if (tail[n - 1] === 0x0a) return size;
+  const nl = tail.lastIndexOf(0x0a);
+  if (nl < 0 && size > n) {
+    await fh.write('\n');
+    return size + 1;
+  }
+  const keep = size - n + nl + 1;
+  await fh.truncate(keep);
+  return keep;
+}
+
 export interface EventWriterStats {
   written: number;
   dropped: number;
@@ -228,10 +249,18 @@ export interface EventWriterStats {
   errors: number;
 }
 
+/** Mode of a directory the writer creates for the event file (not subject to a loose umask). */
+export const EVENTS_DIR_MODE = 0o750;
+
 /**
  * Appends one JSON line per event. write() only enqueues (O(1)); a single async drain loop
  * writes batches. When the queue is full the oldest line is dropped and counted. When the file
  * would exceed maxBytes it is rotated: FILE → FILE.1 → … → FILE.keep (the oldest is deleted).
+ *
+ * Whole lines only: a batch is written until done or an error (ENOSPC, EIO); after a short or
+ * failed write the file is truncated back to the end of the last complete line, the rest of the
+ * batch is dropped and counted, and the next event starts on a fresh line. A file found ending in
+ * a partial line when opened (a crash mid-write) is cut back the same way.
  */
 export class EventWriter {
   private readonly q: string[] = [];
@@ -288,10 +317,57 @@ export class EventWriter {
 
   private async openFile(): Promise<FileHandle> {
     if (this.fh) return this.fh;
-    await mkdir(dirname(this.o.file), { recursive: true });
-    this.fh = await open(this.o.file, 'a', 0o640);
-    this.size = (await stat(this.o.file)).size;
-    return this.fh;
+    const created = await mkdir(dirname(this.o.file), { recursive: true, mode: EVENTS_DIR_MODE });
+    // mkdir's mode is masked by the umask (0777 under `umask 000` before): set it exactly.
+    if (created !== undefined) await chmod(dirname(this.o.file), EVENTS_DIR_MODE);
+    const fh = await open(this.o.file, 'a+', 0o640);
+    try {
+      this.size = await cutPartialLine(fh, (await fh.stat()).size);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    this.fh = fh;
+    return fh;
+  }
+
+  /**
+   * Writes the batch's lines in full, or truncates back to the end of the last line that was
+   * written completely. Returns how many lines are in the file; throws (after truncating) when
+   * not all of them could be written.
+   */
+  private async writeLines(fh: FileHandle, lines: string[]): Promise<number> {
+    const buf = Buffer.from(lines.join(''));
+    let done = 0;
+    let error: unknown;
+    while (done < buf.length) {
+      try {
+        const { bytesWritten } = await fh.write(buf, done, buf.length - done);
+        if (bytesWritten <= 0) throw new Error('write made no progress');
+        done += bytesWritten;
+      } catch (e) {
+        error = e;
+        break;
+      }
+    }
+    if (error === undefined) return lines.length;
+    // Keep the whole lines that made it, cut the partial one.
+    let keep = 0;
+    let complete = 0;
+    for (const l of lines) {
+      const n = Buffer.byteLength(l);
+      if (keep + n > done) break;
+      keep += n;
+      complete++;
+    }
+    try {
+      await fh.truncate(this.size + keep);
+    } catch (e) {
+      this.o.log.error({ err: e, file: this.o.file }, 'event file: cannot cut a partial line after a failed write');
+    }
+    this.size += keep;
+    this.count('written', complete);
+    throw Object.assign(error instanceof Error ? error : new Error(errorMessage(error)), { linesWritten: complete });
   }
 
   private async rotate(): Promise<void> {
@@ -345,11 +421,12 @@ export class EventWriter {
       try {
         if (rotateFirst) await this.rotate();
         const fh = await this.openFile();
-        await fh.write(batch.join(''));
+        await this.writeLines(fh, batch);
         this.size += bytes;
         this.count('written', batch.length);
       } catch (e) {
-        this.fail(e, batch.length);
+        const written = (e as { linesWritten?: number }).linesWritten ?? 0;
+        this.fail(e, batch.length - written);
       }
     }
   }

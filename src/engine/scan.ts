@@ -79,6 +79,7 @@ export function scanFile(o: ScanOptions): ScanSummary {
   engine.flush();
   const dropped: Record<string, number> = {};
   for (const [k, v] of Object.entries(st.dropped)) if (v > 0) dropped[k] = v;
+  if (info.malformedBlocks > 0) dropped.malformed_capture_block = info.malformedBlocks;
   return {
     file: o.file,
     format: info.format,

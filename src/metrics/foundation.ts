@@ -23,7 +23,7 @@ export function createFoundationMetrics(registry: Registry): FoundationMetrics {
     controlConnections: new Gauge({ name: 'bulwark_control_connections', help: 'Open control-socket connections.', registers }),
     controlConnectionsRejected: new Counter({
       name: 'bulwark_control_connections_rejected_total',
-      help: 'Control-socket connections refused or closed by a bound (too_many, oversized, idle).',
+      help: 'Control-socket connections refused or closed by a bound (too_many, oversized, idle, request_timeout, evicted).',
       labelNames: ['reason'],
       registers,
     }),

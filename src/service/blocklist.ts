@@ -35,6 +35,8 @@ export interface BlocklistComponentOptions {
   refreshIntervalMs?: number;
   /** Kernel check period (default 3 s; env BULWARK_BLOCKLIST_RECONCILE_MS). */
   reconcileIntervalMs?: number;
+  /** Full compare period (default 10 min; env BULWARK_BLOCKLIST_FULL_CHECK_MS). */
+  fullCheckIntervalMs?: number;
 }
 
 /** Wire form of an entry for the control socket and `bulwark blocked --json`. */
@@ -104,6 +106,7 @@ export function createBlocklistComponent(opts: BlocklistComponentOptions = {}): 
         ctx.bus.emitEvent(e);
       },
       reconcileIntervalMs: opts.reconcileIntervalMs ?? envMs(env, 'BULWARK_BLOCKLIST_RECONCILE_MS') ?? 3000,
+      fullCheckIntervalMs: opts.fullCheckIntervalMs ?? envMs(env, 'BULWARK_BLOCKLIST_FULL_CHECK_MS') ?? 10 * 60_000,
     });
     const refreshMs = opts.refreshIntervalMs ?? envMs(env, 'BULWARK_NEVER_BLOCK_REFRESH_MS') ?? 5000;
     let refreshTimer: NodeJS.Timeout | undefined;

@@ -1,9 +1,16 @@
 /**
  * Control socket server (docs/control-protocol.md). Bounded: at most `maxConnections` clients,
  * a request line of at most MAX_REQUEST_BYTES (an oversized line gets an error reply and the
- * connection is closed without buffering more), idle connections closed after `idleTimeoutMs`.
- * Each connection is served in order, one request at a time (reading pauses meanwhile), so a
- * slow or stuck client only ever delays itself.
+ * connection is closed without buffering more). Each connection is served in order, one request
+ * at a time (reading pauses meanwhile), so a slow or stuck client only ever delays itself.
+ *
+ * Deadlines are per connection and are not reset by partial data, so a client trickling one byte
+ * at a time cannot hold a slot: a request line must be complete within `requestTimeoutMs` of its
+ * first byte, and a connection waiting for its next request is closed after `idleTimeoutMs`.
+ * A fresh client always gets a slot: when every slot is taken, the connection that has waited
+ * longest without a command running (idle or mid-request) is closed to make room; only when every
+ * slot runs a command is the newcomer refused. So no number of stalled connections locks the
+ * operator's CLI out.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { chmod, chown, mkdir, readFile, unlink } from 'node:fs/promises';
@@ -20,14 +27,24 @@ export interface ControlServerOptions {
   log: Logger;
   maxConnections?: number;
   idleTimeoutMs?: number;
+  /** A started request line must be complete within this (default 5 s). */
+  requestTimeoutMs?: number;
   maxRequestBytes?: number;
   /** Called once per request with the bounded command label and the result. */
   onRequest?: (cmd: string, result: 'ok' | 'error') => void;
   onConnections?: (open: number) => void;
-  onRejected?: (reason: 'too_many' | 'oversized' | 'idle') => void;
+  onRejected?: (reason: RejectReason) => void;
 }
 
+export type RejectReason = 'too_many' | 'oversized' | 'idle' | 'request_timeout' | 'evicted';
+
 const CMD_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+/** Per connection: is a command running, and since when has it been waiting for a request. */
+interface ConnState {
+  busy: boolean;
+  waitingSince: number;
+}
 
 export class CommandTable implements CommandRegistry {
   private readonly handlers = new Map<string, CommandHandler>();
@@ -76,9 +93,10 @@ function socketAlive(path: string): Promise<boolean> {
 
 export class ControlServer {
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Map<Socket, ConnState>();
   private readonly maxConnections: number;
   private readonly idleTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
   private readonly maxRequestBytes: number;
 
   constructor(
@@ -87,6 +105,7 @@ export class ControlServer {
   ) {
     this.maxConnections = opts.maxConnections ?? 64;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 5_000;
     this.maxRequestBytes = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
   }
 
@@ -139,7 +158,7 @@ export class ControlServer {
     const closed = new Promise<void>((resolve) => server.close(() => {
       resolve();
     }));
-    for (const s of this.sockets) s.destroy();
+    for (const s of this.sockets.keys()) s.destroy();
     await closed;
     try {
       await unlink(this.opts.socketPath);
@@ -148,18 +167,38 @@ export class ControlServer {
     }
   }
 
+  /** The connection waiting longest without a command running, if any. */
+  private stalest(): Socket | undefined {
+    let best: Socket | undefined;
+    let since = Infinity;
+    for (const [sock, st] of this.sockets) {
+      if (!st.busy && st.waitingSince < since) {
+        best = sock;
+        since = st.waitingSince;
+      }
+    }
+    return best;
+  }
+
   private accept(s: Socket): void {
     if (this.sockets.size >= this.maxConnections) {
-      this.opts.onRejected?.('too_many');
-      s.end(JSON.stringify(reply(null, errBody('BULWARK_ERR_LIMIT', `control: too many connections (max ${this.maxConnections})`))) + '\n');
-      s.destroySoon();
-      return;
+      const victim = this.stalest();
+      if (victim === undefined) {
+        this.opts.onRejected?.('too_many');
+        s.end(JSON.stringify(reply(null, errBody('BULWARK_ERR_LIMIT', `control: too many connections (max ${this.maxConnections}), all running commands`))) + '\n');
+        s.destroySoon();
+        return;
+      }
+      // Make room for the newcomer (see the top of this file).
+      this.opts.onRejected?.('evicted');
+      this.sockets.delete(victim);
+      victim.destroy();
     }
-    this.sockets.add(s);
+    const state: ConnState = { busy: false, waitingSince: performance.now() };
+    this.sockets.set(s, state);
     this.opts.onConnections?.(this.sockets.size);
     s.on('close', () => {
-      this.sockets.delete(s);
-      this.opts.onConnections?.(this.sockets.size);
+      if (this.sockets.delete(s)) this.opts.onConnections?.(this.sockets.size);
     });
     s.on('error', () => {
       // client went away; 'close' follows
@@ -169,16 +208,34 @@ export class ControlServer {
     let busy = false;
     let closing = false;
     let idle: NodeJS.Timeout | undefined;
+    let requestTimer: NodeJS.Timeout | undefined;
+    const drop = (reason: RejectReason): void => {
+      this.opts.onRejected?.(reason);
+      s.destroy();
+    };
+    /** Waiting for the next request: the idle deadline runs, data does not push it back. */
     const armIdle = (): void => {
       clearTimeout(idle);
+      clearTimeout(requestTimer);
+      requestTimer = undefined;
+      state.busy = false;
+      state.waitingSince = performance.now();
       idle = setTimeout(() => {
-        this.opts.onRejected?.('idle');
-        s.destroy();
+        drop('idle');
       }, this.idleTimeoutMs);
       idle.unref();
     };
+    /** The first byte of a request starts its deadline; more bytes do not extend it. */
+    const startRequestClock = (): void => {
+      if (requestTimer !== undefined) return;
+      requestTimer = setTimeout(() => {
+        drop('request_timeout');
+      }, this.requestTimeoutMs);
+      requestTimer.unref();
+    };
     s.on('close', () => {
       clearTimeout(idle);
+      clearTimeout(requestTimer);
     });
     armIdle();
 
@@ -208,7 +265,6 @@ export class ControlServer {
       if (busy) return;
       busy = true;
       s.pause();
-      clearTimeout(idle);
       try {
         while (!closing && !s.destroyed) {
           const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -232,19 +288,26 @@ export class ControlServer {
           const rest = buf.subarray(nl + 1);
           chunks = rest.length > 0 ? [rest] : [];
           if (line.trim() === '') continue;
+          clearTimeout(idle);
+          clearTimeout(requestTimer);
+          requestTimer = undefined;
+          state.busy = true;
           await write(serialise(await this.handle(line)));
+          armIdle();
         }
       } finally {
         busy = false;
       }
       if (!closing && !s.destroyed) {
-        armIdle();
+        // Part of the next request already arrived (pipelined): its deadline runs from now.
+        if (chunks.length > 0) startRequestClock();
         s.resume();
       }
     };
 
     s.on('data', (d: Buffer) => {
       if (closing) return;
+      if (!state.busy) startRequestClock();
       chunks.push(d);
       void pump().catch((e: unknown) => {
         this.opts.log.error({ err: e }, 'control connection failed');

@@ -40,10 +40,17 @@ export function eventsComponent(ctx: DaemonContext): Component & { writer(): Eve
       writer = undefined;
     },
     async reload(next) {
-      // The writer registers its metrics once; a changed file path is taken at the next restart.
-      if (next.events.file !== cfg.file) log.warn({ from: cfg.file, to: next.events.file }, 'events.file changes take effect at restart');
-      cfg = { ...next.events, file: cfg.file };
-      await Promise.resolve();
+      // A changed file (or its bounds) takes effect now: the old writer finishes what it queued
+      // and closes; events from here on go to the new one (metrics are shared per registry).
+      const n = next.events;
+      const changed = n.file !== cfg.file || n.maxBytes !== cfg.maxBytes || n.keep !== cfg.keep || n.queueSize !== cfg.queueSize;
+      const from = cfg.file;
+      cfg = { ...n };
+      if (!changed) return;
+      const old = writer;
+      writer = open(cfg);
+      await old?.close();
+      if (n.file !== from) log.info({ from, to: n.file }, n.file === '' ? 'event file closed: events go to the log only' : 'event file changed');
     },
     status() {
       return { file: cfg.file, alerts, events: others };

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseKernelElements } from '../blocklist/service.js';
 import { createNft } from '../blocklist/nft.js';
+import { setFor } from '../blocklist/ruleset.js';
 import { normalizeAddress, parseCidr } from '../blocklist/address.js';
 import type { Nft } from '../blocklist/types.js';
 import type { Config, FleetConfig } from '../config/types.js';
@@ -128,12 +129,12 @@ export function createPolicyComponent(opts: { machineIdPath?: string; env?: Node
   };
 }
 
-/** Kernel read-back for acks: is `address` an element of blocked4/blocked6? */
+/** Kernel read-back for acks: is `address` an element of its blocked set (blocked4/6 for addresses, blockednet4/6 for CIDRs)? */
 async function kernelHas(nft: Nft, address: string): Promise<boolean> {
   const a = normalizeAddress(address);
   const fam = parseCidr(a).family;
   try {
-    const out = await nft.list(['set', 'inet', 'bulwark', fam === 4 ? 'blocked4' : 'blocked6']);
+    const out = await nft.list(['set', 'inet', 'bulwark', setFor(a, fam)]);
     return parseKernelElements(out, fam).some((k) => k.address === a);
   } catch {
     return false;

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { isIP } from 'node:net';
+import { normalizeAddress } from '../blocklist/address.js';
 
 export interface SocketKiller {
   /**
@@ -53,12 +54,12 @@ function splitHostPort(text: string): { ip: string; port: number } | undefined {
   if (i <= 0) return undefined;
   let host = text.slice(0, i);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  // IPv4-mapped IPv6 addresses on dual-stack sockets: report the IPv4 address.
-  if (host.startsWith('::ffff:') && isIP(host.slice(7)) === 4) host = host.slice(7);
   const pct = host.indexOf('%');
   if (pct >= 0) host = host.slice(0, pct);
   const port = Number(text.slice(i + 1));
-  return isIP(host) !== 0 && Number.isInteger(port) ? { ip: host, port } : undefined;
+  if (isIP(host) === 0 || !Number.isInteger(port)) return undefined;
+  // The one normalisation (IPv4-mapped addresses on dual-stack sockets become IPv4).
+  return { ip: normalizeAddress(host), port };
 }
 
 /** Connections of `ss -H -tn state established` lines ("0 0 10.0.0.1:80 10.0.0.2:5555"). */

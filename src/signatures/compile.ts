@@ -45,6 +45,10 @@ export interface CompileOptions {
    * merged automaton instead (the engine re-checks Signature.ports). Default 65,536 (64 MiB).
    */
   groupStateBudget?: number;
+  /** Refuse (BULWARK_ERR_LIMIT) a ruleset of more signatures and detectors than this (config databases.limits.rules). */
+  maxSignatures?: number;
+  /** Refuse (BULWARK_ERR_LIMIT, file:line) a content longer than this many bytes (config databases.limits.contentLength). */
+  maxContentLength?: number;
   /** Keep at most this many skipped-rule examples with file:line in stats.problems. Default 50. */
   maxProblems?: number;
   /** Monotonic milliseconds for compileMs (injected; default performance.now). */
@@ -182,6 +186,20 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
       if (prev !== undefined) throw new BulwarkError('BULWARK_ERR_DATABASE', `${where(d)}: duplicate id ${d.id} (also defined at ${prev})`, { details: { file: d.source.file, line: d.source.line } });
       ids.set(d.id, where(d));
       detectors.push(d);
+    }
+  }
+
+  if (opts.maxSignatures !== undefined && drafts.length + detectors.length > opts.maxSignatures) {
+    const d = drafts[opts.maxSignatures] ?? drafts.at(-1);
+    throw new BulwarkError('BULWARK_ERR_LIMIT', `${d ? where(d.sig) : 'ruleset'}: more than ${opts.maxSignatures} signatures (databases.limits.rules)`, { details: d ? { file: d.sig.source.file, line: d.sig.source.line } : {} });
+  }
+  if (opts.maxContentLength !== undefined) {
+    for (const d of drafts) {
+      for (const c of d.sig.conditions) {
+        if (c.kind === 'content' && c.bytes.length > opts.maxContentLength) {
+          throw new BulwarkError('BULWARK_ERR_LIMIT', `${where(d.sig)}: content of ${c.bytes.length} bytes, over databases.limits.contentLength (${opts.maxContentLength})`, { details: { file: d.sig.source.file, line: d.sig.source.line } });
+        }
+      }
     }
   }
 

@@ -2,10 +2,10 @@
  * Loader: reads the configured database directory (+ extra .rules files), checks the manifest,
  * and compiles. The only file I/O of src/signatures besides the manifest helpers.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BulwarkError } from '../errors.js';
-import type { Config } from '../config/types.js';
+import { defaultConfig, type Config, type DatabaseLimits } from '../config/types.js';
 import type { Ruleset } from './types.js';
 import { compileRuleset, type CompileOptions, type DatabaseSource } from './compile.js';
 import { assertManifest, listDatabaseDir, type Manifest } from './manifest.js';
@@ -29,12 +29,55 @@ function isSignatureFile(name: string, text: string): boolean {
   return /\.ya?ml$/.test(name) && /^database:/m.test(text);
 }
 
-async function readSource(path: string): Promise<DatabaseSource> {
+function overLimit(file: string, line: number, what: string): BulwarkError {
+  return new BulwarkError('BULWARK_ERR_LIMIT', `${file}:${line}: ${what}`, { details: { file, line } });
+}
+
+/** Reads one file, refusing it before reading when it is over limits.fileSizeBytes. */
+async function readSource(path: string, limits: DatabaseLimits): Promise<DatabaseSource> {
   try {
+    const st = await stat(path);
+    if (st.size > limits.fileSizeBytes) throw overLimit(path, 0, `file is ${st.size} bytes, over databases.limits.fileSize (${limits.fileSizeBytes})`);
     return { file: path, text: await readFile(path, 'utf8') };
   } catch (e) {
+    if (e instanceof BulwarkError) throw e;
     throw new BulwarkError('BULWARK_ERR_DATABASE', `${path}:0: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e, details: { file: path, line: 0 } });
   }
+}
+
+/**
+ * The bounds of a .rules file checked before anything is parsed: one pass over the text, no
+ * allocation per line, so a pathological file (200k rules, a 10 MB rule) is refused in
+ * milliseconds instead of after a compile that holds the event loop for seconds. Lines are joined
+ * across '\' continuations as the parser does. Returns the number of rules counted so far.
+ */
+export function prescanRules(file: string, text: string, limits: DatabaseLimits, counted = 0): number {
+  let rules = counted;
+  let pos = 0;
+  let lineNo = 0;
+  while (pos < text.length) {
+    const startLine = lineNo + 1;
+    let ruleLen = 0;
+    let first = -1;
+    // One logical rule: physical lines joined while they end in '\'.
+    for (;;) {
+      let end = text.indexOf('\n', pos);
+      if (end < 0) end = text.length;
+      lineNo++;
+      let a = pos;
+      let b = end;
+      while (a < b && text.charCodeAt(a) <= 32) a++;
+      while (b > a && text.charCodeAt(b - 1) <= 32) b--;
+      if (first < 0) first = a < b ? text.charCodeAt(a) : -1;
+      ruleLen += b - a;
+      pos = end + 1;
+      if (ruleLen > limits.ruleLengthBytes) throw overLimit(file, startLine, `rule longer than databases.limits.ruleLength (${limits.ruleLengthBytes} bytes)`);
+      if (!(b > a && text.charCodeAt(b - 1) === 92 /* \\ */) || pos >= text.length) break;
+    }
+    if (first === -1 || first === 35 /* # */) continue;
+    if (++rules > limits.rules) throw overLimit(file, startLine, `more than databases.limits.rules (${limits.rules}) rules in the ruleset`);
+  }
+  return rules;
 }
 
 /** Reads, verifies and compiles config.databases. Throws BULWARK_ERR_DATABASE / _INTEGRITY / _LIMIT. */
@@ -47,14 +90,21 @@ export async function loadDatabases(cfg: Config['databases'], opts: LoadOptions 
   } catch (e) {
     throw new BulwarkError('BULWARK_ERR_DATABASE', `${cfg.dir}: cannot list database directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
   }
+  // Older callers (tests, tools) may hand a databases section without limits: use the defaults.
+  const limits = (cfg as Partial<Config['databases']>).limits ?? defaultConfig().databases.limits;
   const sources: DatabaseSource[] = [];
+  let rules = 0;
+  const add = (src: DatabaseSource): void => {
+    if (src.file.endsWith('.rules')) rules = prescanRules(src.file, src.text, limits, rules);
+    sources.push(src);
+  };
   for (const n of names) {
     if (!/\.(ya?ml|rules)$/.test(n)) continue;
-    const src = await readSource(join(cfg.dir, n));
-    if (isSignatureFile(n, src.text)) sources.push(src);
+    const src = await readSource(join(cfg.dir, n), limits);
+    if (isSignatureFile(n, src.text)) add(src);
   }
-  for (const r of cfg.rules) sources.push(await readSource(r));
-  const copts: CompileOptions = { vars: cfg.vars, anyPorts: cfg.anyPorts };
+  for (const r of cfg.rules) add(await readSource(r, limits));
+  const copts: CompileOptions = { vars: cfg.vars, anyPorts: cfg.anyPorts, maxSignatures: limits.rules, maxContentLength: limits.contentLengthBytes };
   if (opts.now) copts.now = opts.now;
   const ruleset = compileRuleset(sources, copts);
   return { ruleset, files: sources.map((s) => s.file), manifest };

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestNet, type Host, type TestNet } from './netns.js';
 import { BIN, startDaemon, type DaemonHandle } from './daemon.js';
+import { nftSetElems, type SetElement } from './nft.js';
 
 // netns.ts run() writes to the child's stdin without an error listener: a command that exits
 // before the write (fast `ip`/`nft` calls on a loaded machine) raises EPIPE as an uncaught
@@ -66,12 +67,9 @@ async function pingOk(from: Host, addr: string): Promise<boolean> {
   return (await from.exec('ping', [addr.includes(':') ? '-6' : '-4', '-c1', '-W1', addr])).code === 0;
 }
 
-async function kernelSet(name: 'blocked4' | 'blocked6' = 'blocked4'): Promise<{ val: unknown; expires?: number; timeout?: number }[]> {
-  const r = await protectedHost.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', name]);
-  if (r.code !== 0) return [];
-  const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const elems = j.nftables.find((x) => x.set)?.set?.elem ?? [];
-  return elems.map((e) => (typeof e === 'object' && e !== null && 'elem' in e ? (e as { elem: { val: unknown; expires?: number; timeout?: number } }).elem : { val: e }));
+/** Elements of a blocked set, without its canary (docs/nftables.md). */
+function kernelSet(name: 'blocked4' | 'blocked6' | 'blockednet4' | 'blockednet6' = 'blocked4'): Promise<SetElement[]> {
+  return nftSetElems(protectedHost, name);
 }
 
 async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
@@ -172,6 +170,97 @@ test('table deleted behind the daemon: re-created with its blocks within 10 s', 
   await resetKernel();
 });
 
+test('issue 14: partial tampering (flushed set, flushed chain) is repaired within the check period', async () => {
+  await resetKernel();
+  const d = await daemon({}, { BULWARK_BLOCKLIST_RECONCILE_MS: '1000' });
+  cliOk(await d.cli(['block', attacker.ip4, '--for', '1h']));
+  cliOk(await d.cli(['block', attacker.ip6, '--for', '1h']));
+  assert.equal(await tcpOk(attacker, protectedHost.ip4), false);
+  const rules = async (): Promise<string[]> => {
+    const r = await protectedHost.exec('nft', ['-j', '-t', 'list', 'ruleset']);
+    return (JSON.parse(r.stdout) as { nftables: { rule?: { table: string; chain: string; comment?: string } }[] }).nftables
+      .filter((x) => x.rule?.table === 'bulwark' && x.rule.chain === 'input')
+      .map((x) => x.rule!.comment ?? '');
+  };
+  const intact = await rules();
+
+  for (const set of ['blocked4', 'blocked6'] as const) {
+    assert.equal((await protectedHost.exec('nft', ['flush', 'set', 'inet', 'bulwark', set])).code, 0);
+    const t0 = Date.now();
+    await waitFor(async () => ((await kernelSet(set)).length === 1 ? true : undefined), 5000, `${set} refilled`);
+    assert.ok(Date.now() - t0 < 5000);
+  }
+  assert.equal(await tcpOk(attacker, protectedHost.ip4), false, 'blocked again (v4)');
+  assert.equal(await tcpOk(attacker, protectedHost.ip6), false, 'blocked again (v6)');
+
+  assert.equal((await protectedHost.exec('nft', ['flush', 'chain', 'inet', 'bulwark', 'input'])).code, 0);
+  await waitFor(async () => ((await rules()).join() === intact.join() ? true : undefined), 5000, 'input chain refilled');
+  assert.equal(await tcpOk(attacker, protectedHost.ip4), false, 'blocked again after the chain repair');
+
+  // A rule slipped into our base chain ahead of the drops is removed too.
+  assert.equal((await protectedHost.exec('nft', ['insert', 'rule', 'inet', 'bulwark', 'input', 'ip', 'saddr', attacker.ip4, 'accept'])).code, 0);
+  await waitFor(async () => ((await rules()).join() === intact.join() ? true : undefined), 5000, 'inserted rule removed');
+
+  const list = JSON.parse((await d.cli(['--json', 'blocked'])).stdout) as { entries: unknown[] };
+  assert.equal(list.entries.length, 2);
+  const m = await d.http('/metrics');
+  assert.match(m.body, /^bulwark_blocklist_repairs_total\{what="elements"\} [2-9]/m);
+  assert.match(m.body, /^bulwark_blocklist_repairs_total\{what="chains"\} [2-9]/m);
+  await d.stop();
+  await resetKernel();
+});
+
+test('issue 14: a table of the previous layout (interval sets) is migrated at start, blocks kept', async () => {
+  await resetKernel();
+  const old = [
+    'add table inet bulwark',
+    'add set inet bulwark blocked4 { type ipv4_addr; flags interval,timeout; timeout 1h; }',
+    'add set inet bulwark blocked6 { type ipv6_addr; flags interval,timeout; timeout 1h; }',
+    'add set inet bulwark allow4 { type ipv4_addr; flags interval; }',
+    'add set inet bulwark allow6 { type ipv6_addr; flags interval; }',
+    'add chain inet bulwark bypass',
+    'add chain inet bulwark iso_in',
+    'add chain inet bulwark iso_out',
+    'add chain inet bulwark iso_fwd',
+    'add chain inet bulwark input { type filter hook input priority filter - 10; policy accept; }',
+    'add rule inet bulwark input ip saddr @blocked4 ip saddr != @allow4 drop',
+    'add rule inet bulwark input ip6 saddr @blocked6 ip6 saddr != @allow6 drop',
+    `add element inet bulwark blocked4 { ${attacker.ip4} timeout 30m, 203.0.113.0/24 timeout 20m }`,
+    `add element inet bulwark blocked6 { ${attacker.ip6} timeout 30m }`,
+  ].join('\n');
+  const r = await protectedHost.exec('nft', ['-f', '-'], { input: old + '\n' });
+  assert.equal(r.code, 0, r.stderr);
+  const d = await daemon();
+  const sets = JSON.parse((await protectedHost.exec('nft', ['-j', '-t', 'list', 'sets', 'inet'])).stdout) as { nftables: { set?: { name: string; flags?: string[] } }[] };
+  const flags = Object.fromEntries(sets.nftables.filter((x) => x.set).map((x) => [x.set!.name, x.set!.flags ?? []]));
+  assert.deepEqual(flags.blocked4, ['timeout']);
+  assert.deepEqual(flags.blockednet4, ['interval', 'timeout']);
+  const b4 = await kernelSet('blocked4');
+  assert.deepEqual(b4.map((e) => e.val), [attacker.ip4]);
+  assert.ok(b4[0]!.timeout! <= 1800 && b4[0]!.timeout! > 1700, 'time left kept');
+  assert.deepEqual((await kernelSet('blocked6')).map((e) => e.val), [attacker.ip6]);
+  assert.deepEqual((await kernelSet('blockednet4')).map((e) => e.val), [{ prefix: { addr: '203.0.113.0', len: 24 } }]);
+  assert.equal(await tcpOk(attacker, protectedHost.ip4), false, 'still blocked after the migration');
+  assert.ok(await tcpOk(other, protectedHost.ip4));
+  await d.stop();
+  await resetKernel();
+});
+
+test('issue 14: broadcast, multicast, unspecified and mapped forms of never-block addresses are refused', async () => {
+  await resetKernel();
+  const d = await daemon();
+  const bcast = protectedHost.ip4.replace(/\.\d+$/, '.255');
+  for (const a of ['0.0.0.0', '255.255.255.255', bcast, '224.0.0.1', 'ff02::1', '::', 'ff02::1:ff00:2', `::ffff:${protectedHost.ip4}`]) {
+    const r = await d.cli(['block', a]);
+    assert.equal(r.code, 1, `${a}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, /never-block/, a);
+  }
+  assert.deepEqual(await kernelSet(), []);
+  assert.deepEqual(await kernelSet('blocked6'), []);
+  await d.stop();
+  await resetKernel();
+});
+
 test('restart restores blocks with their remaining time; the bypass chain rule survives', async () => {
   await resetKernel();
   const d1 = await daemon();
@@ -258,16 +347,17 @@ test('with the daemon stopped the CLI lists, blocks and unblocks directly', asyn
   await resetKernel();
 });
 
-test('a CIDR replaces the blocked hosts it contains in one transaction; a host inside it is covered', async () => {
+test('CIDRs go to blockednet4 beside the blocked hosts; a wider CIDR replaces narrower ones keeping the longest expiry; a host inside is covered', async () => {
   await resetKernel();
   const d = await daemon();
   cliOk(await d.cli(['block', '203.0.113.7', '--for', '2h']));
-  cliOk(await d.cli(['block', '203.0.113.9', '--for', '10m']));
+  cliOk(await d.cli(['block', '203.0.113.128/25', '--for', '3h']));
   let r = await d.cli(['block', '203.0.113.0/24', '--for', '1h']);
   assert.equal(r.code, 0, r.stderr);
-  const set = await kernelSet();
-  assert.deepEqual(set.map((e) => e.val), [{ prefix: { addr: '203.0.113.0', len: 24 } }]);
-  assert.ok(set[0]!.timeout! > 7100 && set[0]!.timeout! <= 7200, `the longest expiry of the replaced hosts (2h) is kept, not 1h: ${set[0]!.timeout}`);
+  assert.deepEqual((await kernelSet()).map((e) => e.val), ['203.0.113.7'], 'the host keeps its own element');
+  const nets = await kernelSet('blockednet4');
+  assert.deepEqual(nets.map((e) => e.val), [{ prefix: { addr: '203.0.113.0', len: 24 } }]);
+  assert.ok(nets[0]!.timeout! > 10_700 && nets[0]!.timeout! <= 10_800, `the longest expiry of the replaced /25 (3h) is kept, not 1h: ${nets[0]!.timeout}`);
   r = await d.cli(['block', '203.0.113.50']);
   cliOk(r);
   assert.match(r.stdout, /already covered by 203\.0\.113\.0\/24/);
@@ -277,6 +367,7 @@ test('a CIDR replaces the blocked hosts it contains in one transaction; a host i
   r = await d.cli(['unblock', '--all']);
   cliOk(r);
   assert.deepEqual(await kernelSet(), []);
+  assert.deepEqual(await kernelSet('blockednet4'), []);
   await d.stop();
   await resetKernel();
 });

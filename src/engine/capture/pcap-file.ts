@@ -43,7 +43,12 @@ export interface PcapFileInfo {
   format: 'pcap' | 'pcapng';
   /** Link type of the first interface. */
   linkType: number;
+  /** pcapng blocks skipped because they are too short for their type (or their options overrun them). */
+  malformedBlocks: number;
 }
+
+/** Smallest valid total length of each pcapng block type read here (header, fixed fields, trailer). */
+const NG_MIN_LEN: Record<number, number> = { 0x0a0d0d0a: 28, 1: 20, 2: 32, 3: 16, 6: 32 };
 
 /**
  * Reads every packet of `path` synchronously. Returns the packet count. Throws
@@ -96,7 +101,7 @@ function readClassic(r: ChunkReader, path: string, onPacket: PacketHandler, shou
     packets++;
     if ((packets & 1023) === 0 && shouldStop()) break;
   }
-  return { packets, info: { format: 'pcap', linkType } };
+  return { packets, info: { format: 'pcap', linkType, malformedBlocks: 0 } };
 }
 
 interface NgInterface {
@@ -110,24 +115,31 @@ function readPcapng(r: ChunkReader, path: string, onPacket: PacketHandler, shoul
   let ifaces: NgInterface[] = [];
   let packets = 0;
   let firstLink = -1;
+  let malformed = 0;
   while (r.ensure(12)) {
-    const b = r.buf;
-    const s = r.start;
-    let type = le ? b.readUInt32LE(s) : b.readUInt32BE(s);
+    let type = le ? r.buf.readUInt32LE(r.start) : r.buf.readUInt32BE(r.start);
     if (type === 0x0a0d0d0a) {
-      const bom = b.readUInt32LE(s + 8);
+      const bom = r.buf.readUInt32LE(r.start + 8);
       if (bom === 0x1a2b3c4d) le = true;
       else if (bom === 0x4d3c2b1a) le = false;
       else throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: bad pcapng byte-order magic`);
       type = 0x0a0d0d0a;
       ifaces = [];
     }
-    const len = le ? b.readUInt32LE(s + 4) : b.readUInt32BE(s + 4);
-    if (len < 12 || len > MAX_RECORD || len % 4 !== 0) throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: corrupt pcapng block`);
+    const len = le ? r.buf.readUInt32LE(r.start + 4) : r.buf.readUInt32BE(r.start + 4);
+    if (len < 12 || len > MAX_RECORD || len % 4 !== 0) throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: corrupt pcapng block (length ${len})`);
+    // ensure() may move the data to the front of the buffer (or to a bigger one): read the
+    // block's position only after it, never across it.
     if (!r.ensure(len)) break;
-    const u32 = (o: number): number => (le ? r.buf.readUInt32LE(s + o) : r.buf.readUInt32BE(s + o));
-    const u16 = (o: number): number => (le ? r.buf.readUInt16LE(s + o) : r.buf.readUInt16BE(s + o));
-    if (type === 1) {
+    const b = r.buf;
+    const s = r.start;
+    const u32 = (o: number): number => (le ? b.readUInt32LE(s + o) : b.readUInt32BE(s + o));
+    const u16 = (o: number): number => (le ? b.readUInt16LE(s + o) : b.readUInt16BE(s + o));
+    const min = NG_MIN_LEN[type];
+    if (min !== undefined && len < min) {
+      // A block too short for its own fixed fields (a 12-byte EPB): skip it, never read past it.
+      malformed++;
+    } else if (type === 1) {
       // Interface Description Block: link type + options (if_tsresol = 9).
       const iface: NgInterface = { linkType: u16(8), unitsPerSec: 1e6 };
       let o = 16;
@@ -135,8 +147,12 @@ function readPcapng(r: ChunkReader, path: string, onPacket: PacketHandler, shoul
         const code = u16(o);
         const olen = u16(o + 2);
         if (code === 0) break;
+        if (o + 4 + olen > len - 4) {
+          malformed++;
+          break;
+        }
         if (code === 9 && olen >= 1) {
-          const v = r.buf[s + o + 4]!;
+          const v = b[s + o + 4]!;
           iface.unitsPerSec = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** (v & 0x7f);
         }
         o += 4 + ((olen + 3) & ~3);
@@ -150,11 +166,11 @@ function readPcapng(r: ChunkReader, path: string, onPacket: PacketHandler, shoul
       if (iface !== undefined) {
         const ts = u32(12) * 4294967296 + u32(16);
         const caplen = u32(20);
-        if (28 + caplen <= len) {
+        if (28 + caplen <= len - 4) {
           const tsUs = iface.unitsPerSec === 1e6 ? ts : Math.floor((ts / iface.unitsPerSec) * 1e6);
-          onPacket(r.buf, caplen, iface.linkType, tsUs, s + 28);
+          onPacket(b, caplen, iface.linkType, tsUs, s + 28);
           packets++;
-        }
+        } else malformed++;
       }
     } else if (type === 3) {
       // Simple packet block: no timestamp; interface 0.
@@ -162,14 +178,14 @@ function readPcapng(r: ChunkReader, path: string, onPacket: PacketHandler, shoul
       if (iface !== undefined) {
         const orig = u32(8);
         const caplen = Math.min(orig, len - 16);
-        onPacket(r.buf, caplen, iface.linkType, 0, s + 12);
+        onPacket(b, caplen, iface.linkType, 0, s + 12);
         packets++;
       }
     }
     r.start += len;
     if ((packets & 1023) === 0 && shouldStop()) break;
   }
-  return { packets, info: { format: 'pcapng', linkType: firstLink } };
+  return { packets, info: { format: 'pcapng', linkType: firstLink, malformedBlocks: malformed } };
 }
 
 /** A capture file as a PacketSource (start() reads the whole file synchronously). */

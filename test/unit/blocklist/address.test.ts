@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cidrRange, mergeRanges, normalizeAddress, parseCidr, rangeAsCidr, rangesOverlap } from '../../../src/blocklist/address.js';
+import { cidrRange, mergeRanges, normalizeAddress, parseCidr, rangeAsCidr, rangesOverlap, subnetBroadcast } from '../../../src/blocklist/address.js';
 import { isBulwarkError } from '../../../src/errors.js';
 
 test('IPv4 addresses and CIDRs normalise; /32 is written as a host', () => {
@@ -17,7 +17,7 @@ test('IPv6 compressed, expanded, upper-case and v4-mapped forms normalise to RFC
   assert.equal(normalizeAddress('::'), '::');
   assert.equal(normalizeAddress('::1/128'), '::1');
   assert.equal(normalizeAddress('2001:db8:1:0:1:0:1:0'), '2001:db8:1:0:1:0:1:0');
-  assert.equal(normalizeAddress('::ffff:198.51.100.7'), '::ffff:198.51.100.7');
+  assert.equal(normalizeAddress('2001:db8::ffff:c633:6407'), '2001:db8::ffff:c633:6407');
   assert.equal(normalizeAddress('1:0:0:2:0:0:0:3'), '1:0:0:2::3');
 });
 
@@ -42,4 +42,26 @@ test('ranges: overlap, merge of overlapping and adjacent, and exact-CIDR detecti
   assert.deepEqual(rangeAsCidr(m[1]!), parseCidr('198.51.100.0/24'));
   assert.equal(rangeAsCidr({ family: 4, first: 10n, last: 20n }), undefined);
   assert.deepEqual(rangeAsCidr(r('2001:db8::/64')), parseCidr('2001:db8::/64'));
+});
+
+test('IPv4-mapped addresses and CIDRs are their IPv4 form (every check sees one spelling)', () => {
+  assert.equal(normalizeAddress('::ffff:198.51.100.7'), '198.51.100.7');
+  assert.equal(normalizeAddress('::FFFF:c633:6407'), '198.51.100.7');
+  assert.equal(normalizeAddress('0:0:0:0:0:ffff:198.51.100.7'), '198.51.100.7');
+  assert.equal(normalizeAddress('::ffff:198.51.100.0/120'), '198.51.100.0/24');
+  assert.equal(normalizeAddress('::ffff:0.0.0.0/96'), '0.0.0.0/0');
+  assert.equal(normalizeAddress('::ffff:198.51.100.7/128'), '198.51.100.7');
+  assert.deepEqual(parseCidr('::ffff:198.51.100.7'), parseCidr('198.51.100.7'));
+  assert.equal(normalizeAddress('::/80'), '::/80', 'a prefix wider than the mapped range stays IPv6');
+  assert.throws(() => parseCidr('::ffff:198.51.100.7/120'), /did you mean 198\.51\.100\.0\/24/);
+  assert.deepEqual(parseCidr('::ffff:198.51.100.7/120', { clearHostBits: true }), parseCidr('198.51.100.0/24'));
+});
+
+test('subnet broadcast of an interface address', () => {
+  assert.equal(subnetBroadcast('198.51.100.2/24'), '198.51.100.255');
+  assert.equal(subnetBroadcast('10.1.2.3/8'), '10.255.255.255');
+  assert.equal(subnetBroadcast('203.0.113.5/30'), '203.0.113.7');
+  assert.equal(subnetBroadcast('203.0.113.5/31'), undefined);
+  assert.equal(subnetBroadcast('2001:db8::1/64'), undefined);
+  assert.equal(subnetBroadcast('garbage'), undefined);
 });

@@ -18,31 +18,34 @@ test('new address is added; re-blocking extends to max(old, new) and never short
   assert.equal(m.size, 1);
 });
 
-test('an address inside a blocked CIDR is covered and changes nothing', () => {
+test('an address inside a blocked CIDR is covered while the CIDR lasts at least as long; else it gets its own entry', () => {
   const m = new BlockModel();
-  m.plan({ address: '198.51.100.0/24', expiresAtMs: 1000, meta: meta('net') });
-  const r = m.plan({ address: '198.51.100.7', expiresAtMs: 9000, meta: meta() });
+  m.plan({ address: '198.51.100.0/24', expiresAtMs: 5000, meta: meta('net') });
+  const r = m.plan({ address: '198.51.100.7', expiresAtMs: 5000, meta: meta() });
   assert.equal(r.kind, 'covered');
   assert.equal(r.entry.address, '198.51.100.0/24');
-  assert.equal(r.entry.expiresAtMs, 1000);
-  assert.equal(m.plan({ address: '198.51.100.128/25', expiresAtMs: 1, meta: meta() }).kind, 'covered');
+  assert.equal(r.entry.expiresAtMs, 5000);
+  assert.equal(m.plan({ address: '198.51.100.8', expiresAtMs: 9000, meta: meta() }).kind, 'added', 'outlasts the CIDR');
+  assert.equal(m.plan({ address: '198.51.100.128/25', expiresAtMs: 99_999, meta: meta() }).kind, 'covered', 'a CIDR inside a CIDR is always covered');
   assert.equal(m.plan({ address: '198.51.101.7', expiresAtMs: 1, meta: meta() }).kind, 'added');
   assert.equal(m.lookup('198.51.100.200')?.address, '198.51.100.0/24');
+  assert.equal(m.lookup('198.51.100.8')?.address, '198.51.100.8', 'its own entry first');
   const v6 = m.plan({ address: '2001:db8::/32', expiresAtMs: 1, meta: meta() });
   assert.equal(v6.kind, 'added');
   assert.equal(m.plan({ address: '2001:db8:1::1', expiresAtMs: 1, meta: meta() }).kind, 'covered');
 });
 
-test('a CIDR replaces the blocks it contains and keeps the longest expiry', () => {
+test('a CIDR replaces the CIDRs it contains with the longest expiry; single addresses inside stay', () => {
   const m = new BlockModel();
   m.plan({ address: '198.51.100.7', expiresAtMs: 9000, meta: meta() });
-  m.plan({ address: '198.51.100.64/26', expiresAtMs: 3000, meta: meta() });
+  m.plan({ address: '198.51.100.64/26', expiresAtMs: 8000, meta: meta() });
   m.plan({ address: '198.51.101.1', expiresAtMs: 3000, meta: meta() });
   const r = m.plan({ address: '198.51.100.0/24', expiresAtMs: 5000, meta: meta('net') });
   assert.equal(r.kind, 'added');
-  assert.deepEqual(r.replaced.map((e) => e.address).sort(), ['198.51.100.64/26', '198.51.100.7']);
-  assert.equal(r.entry.expiresAtMs, 9000);
-  assert.deepEqual(m.all().map((e) => e.address).sort(), ['198.51.100.0/24', '198.51.101.1']);
+  assert.deepEqual(r.replaced.map((e) => e.address), ['198.51.100.64/26']);
+  assert.equal(r.entry.expiresAtMs, 8000);
+  assert.deepEqual(m.all().map((e) => e.address).sort(), ['198.51.100.0/24', '198.51.100.7', '198.51.101.1']);
+  assert.deepEqual(m.netEntries().map((e) => e.address), ['198.51.100.0/24']);
 });
 
 test('expire() returns entries in expiry order, skipping stale heap items after extensions', () => {

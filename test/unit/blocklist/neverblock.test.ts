@@ -30,12 +30,23 @@ test('sources are replaced as a whole; generation bumps only on a real change; r
   assert.equal(l.set('interface', ['198.51.100.10', '198.51.100.11']).changed, true);
   assert.equal(l.set('interface', ['198.51.100.11', '198.51.100.10']).changed, false);
   assert.equal(l.generation, g0 + 1);
-  assert.equal(l.ranges().filter((r) => r.family === 4).length, 2, 'loopback + the two adjacent hosts merged');
+  assert.equal(l.ranges().filter((r) => r.family === 4 && r.first >= 0xc6336400n && r.last <= 0xc63364ffn).length, 1, 'the two adjacent hosts merged into one range');
   l.set('interface', ['198.51.100.12']);
   assert.equal(l.match('198.51.100.10'), undefined, 'an address that left the interface is no longer protected');
   const r = l.set('config', ['nonsense', '203.0.113.0/24']);
   assert.deepEqual(r.invalid, ['nonsense']);
   assert.equal(l.match('203.0.113.77')?.source, 'config');
+});
+
+test('special addresses are never blocked: unspecified, broadcast, multicast (solicited-node groups too)', () => {
+  const l = new NeverBlockList();
+  for (const a of ['0.0.0.0', '0.1.2.3', '255.255.255.255', '224.0.0.1', '239.255.255.250', '::', 'ff02::1', 'ff02::1:ff00:2', 'ff05::2']) {
+    assert.equal(l.match(a)?.source, 'special', a);
+  }
+  assert.equal(l.match('198.51.100.0/23'), undefined, 'ordinary unicast CIDRs are not special');
+  assert.equal(l.match('2001:db8::/32'), undefined);
+  assert.equal(l.match('fe80::1'), undefined, 'link-local unicast can be an attacker on the link');
+  assert.equal(l.match('192.0.0.0/2')?.source, 'special', 'a CIDR over 224.0.0.0/4');
 });
 
 test('ss output: peers of port-22 connections, v4, v6, v4-mapped, with and without the state column', () => {
@@ -49,6 +60,8 @@ test('ss output: peers of port-22 connections, v4, v6, v4-mapped, with and witho
   ].join('\n');
   assert.deepEqual(parseSsPeers(out).sort(), ['198.51.100.10', '198.51.100.99', '2001:db8:b1::a', '203.0.113.9', 'fe80::2'].sort());
   assert.equal(hostFromSocketAddress('garbage'), undefined);
+  assert.equal(hostFromSocketAddress('[::FFFF:203.0.113.9]:22'), '203.0.113.9', 'the shared normalisation, any case');
+  assert.equal(hostFromSocketAddress('[0:0:0:0:0:ffff:cb00:7109]:22'), '203.0.113.9');
 });
 
 test('refreshNeverBlock fills every source from adapters and keeps SSH clients when ss fails', async () => {
@@ -70,4 +83,16 @@ test('refreshNeverBlock fills every source from adapters and keeps SSH clients w
   assert.equal(l.match('203.0.113.50')?.source, 'ssh-client', 'kept after an ss failure');
   await refreshNeverBlock(l, { ...cfg, neverBlockSshClients: false }, src, silentLogger());
   assert.equal(l.match('203.0.113.50'), undefined);
+});
+
+test('the broadcast address of each of the host\'s IPv4 subnets is never blocked (real interfaces)', async () => {
+  const { interfaceBroadcasts, realNeverBlockSources } = await import('../../../src/blocklist/adapters.js');
+  const { networkInterfaces } = await import('node:os');
+  const { subnetBroadcast } = await import('../../../src/blocklist/address.js');
+  const want = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => (a.cidr === null ? undefined : subnetBroadcast(a.cidr)))).filter((b): b is string => b !== undefined);
+  assert.ok(want.length > 0, 'the test host has an IPv4 subnet (lo: 127.255.255.255)');
+  assert.deepEqual(interfaceBroadcasts().sort(), [...new Set(want)].sort());
+  const l = new NeverBlockList();
+  await refreshNeverBlock(l, { neverBlock: [], neverBlockSshClients: false, management: [] }, realNeverBlockSources(silentLogger()), silentLogger());
+  for (const b of want) assert.ok(l.match(b) !== undefined, b);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -134,4 +135,96 @@ test('EventWriter survives an unwritable path (counted, no throw)', async () => 
   await w.flush();
   assert.equal(w.stats().dropped, 1);
   assert.ok(w.stats().errors >= 1);
+});
+
+test('issue 14: the event directory gets mode 0750 whatever the umask', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-ev-mode-'));
+  const old = process.umask(0);
+  try {
+    const w = new EventWriter({ file: join(dir, 'a', 'b', 'eve.json'), maxBytes: 1 << 20, keep: 1, queueSize: 10, log: silentLogger() });
+    w.write({ x: 1 });
+    await w.close();
+  } finally {
+    process.umask(old);
+  }
+  assert.equal(statSync(join(dir, 'a', 'b')).mode & 0o777, 0o750);
+  assert.equal(statSync(join(dir, 'a', 'b', 'eve.json')).mode & 0o777, 0o640);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('issue 14: a partial last line left by a crash is cut when the file is opened', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-ev-cut-'));
+  const file = join(dir, 'eve.json');
+  writeFileSync(file, '{"a":1}\n{"b":2}\n{"c":');
+  const w = new EventWriter({ file, maxBytes: 1 << 20, keep: 1, queueSize: 10, log: silentLogger() });
+  w.write({ d: 4 });
+  await w.close();
+  assert.equal(readFileSync(file, 'utf8'), '{"a":1}\n{"b":2}\n{"d":4}\n');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('issue 14: a full disk never leaves a cut JSON line; writing resumes on a fresh line when space returns', async (t) => {
+  // A real filesystem that fills up: a 64 KiB tmpfs mounted by the test (root), unmounted after.
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-ev-full-'));
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]);
+  assert.equal(mount.status, 0, `mount tmpfs: ${mount.stderr.toString()}`);
+  t.after(() => {
+    spawnSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = join(dir, 'eve.json');
+  const registry = new Registry();
+  const w = new EventWriter({ file, maxBytes: 1 << 20, keep: 1, queueSize: 100_000, log: silentLogger(), registry });
+  // ~300-byte events until well past the 64 KiB: several batches hit ENOSPC, one of them mid-line.
+  const ev = (i: number): object => ({ i, pad: 'x'.repeat(250 + (i % 37)) });
+  for (let i = 0; i < 600; i++) w.write(ev(i));
+  await w.flush();
+  const full = readFileSync(file, 'utf8');
+  assert.ok(full.length > 30_000, `the disk took ${full.length} bytes`);
+  assert.ok(full.endsWith('\n'), 'ends on a whole line');
+  const lines = full.split('\n').slice(0, -1);
+  for (const l of lines) JSON.parse(l);
+  const st = w.stats();
+  assert.ok(st.dropped > 0, 'events that did not fit were dropped and counted');
+  assert.equal(st.written, lines.length);
+  // Space comes back: the next events are whole lines after the old ones.
+  writeFileSync(file, lines.slice(0, 10).map((l) => l + '\n').join(''));
+  // The writer's handle still points at the file; its size changed under it, so reopen by closing.
+  await w.close();
+  const w2 = new EventWriter({ file, maxBytes: 1 << 20, keep: 1, queueSize: 100, log: silentLogger() });
+  w2.write({ after: true });
+  await w2.close();
+  const again = readFileSync(file, 'utf8').split('\n');
+  assert.equal(again.at(-1), '');
+  assert.deepEqual(JSON.parse(again.at(-2)!), { after: true });
+  for (const l of again.slice(0, -1)) JSON.parse(l);
+});
+
+test('issue 14: after ENOSPC the same writer appends its next event on a fresh line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-ev-full2-'));
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]).status, 0);
+  t.after(() => {
+    spawnSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = join(dir, 'eve.json');
+  const filler = join(dir, 'filler');
+  const w = new EventWriter({ file, maxBytes: 1 << 20, keep: 1, queueSize: 1000, log: silentLogger() });
+  w.write({ first: true });
+  await w.flush();
+  // Fill the disk: only the rest of the event file's first page is left, less than the next event needs.
+  const fd = openSync(filler, 'w');
+  try {
+    for (;;) writeSync(fd, Buffer.alloc(4096));
+  } catch {
+    /* ENOSPC: full */
+  } finally {
+    closeSync(fd);
+  }
+  w.write({ big: 'y'.repeat(6000) });
+  await w.flush();
+  rmSync(filler);
+  w.write({ next: true });
+  await w.close();
+  assert.deepEqual(readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as unknown), [{ first: true }, { next: true }]);
 });

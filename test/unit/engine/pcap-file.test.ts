@@ -16,6 +16,28 @@ function collect(path: string): { len: number; lt: number; ts: number; first: nu
   return out;
 }
 
+/** One pcapng block: type, total length, body, total length again. */
+function ngBlock(type: number, body: Buffer): Buffer {
+  const len = 12 + body.length;
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(type, 0);
+  b.writeUInt32LE(len, 4);
+  body.copy(b, 8);
+  b.writeUInt32LE(len, len - 4);
+  return b;
+}
+
+function ngHeader(): Buffer {
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(1, 0);
+  idb.writeUInt32LE(65535, 4);
+  return Buffer.concat([ngBlock(0x0a0d0d0a, shb), ngBlock(1, idb)]);
+}
+
 test('classic pcap written by PcapWriter reads back', () => {
   const p = join(dir, 'a.pcap');
   writeFileSync(p, buildPcap(frames.map((data, i) => ({ tsUs: 1_700_000_000_123_456 + i, data }))));
@@ -41,25 +63,8 @@ test('big-endian nanosecond pcap', () => {
 });
 
 test('pcapng with two interfaces and if_tsresol', () => {
-  const blocks: Buffer[] = [];
-  const block = (type: number, body: Buffer): Buffer => {
-    const len = 12 + body.length;
-    const b = Buffer.alloc(len);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(len, 4);
-    body.copy(b, 8);
-    b.writeUInt32LE(len, len - 4);
-    return b;
-  };
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
-  blocks.push(block(0x0a0d0d0a, shb));
-  const idb0 = Buffer.alloc(8);
-  idb0.writeUInt16LE(1, 0);
-  idb0.writeUInt32LE(65535, 4);
-  blocks.push(block(1, idb0));
+  const blocks: Buffer[] = [ngHeader()];
+  const block = ngBlock;
   // Interface 1: SLL2 with nanosecond resolution (option 9 = 9).
   const idb1 = Buffer.alloc(8 + 8 + 4);
   idb1.writeUInt16LE(276, 0);
@@ -113,4 +118,90 @@ test('not a capture file: BULWARK_ERR_CAPTURE', () => {
   writeFileSync(p, 'hello world, this is not a pcap file');
   assert.throws(() => collect(p), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_CAPTURE'));
   assert.throws(() => collect(join(dir, 'missing.pcap')), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_CAPTURE'));
+});
+
+// ---- pcapng blocks across the reader's 8 MiB chunk boundary (issue 14) ----
+
+const CHUNK = 8 * 1024 * 1024;
+
+/** An EPB whose packet bytes are `data` (padded to 4). */
+function ngEpb(ts: number, data: Buffer): Buffer {
+  const pad = (4 - (data.length % 4)) % 4;
+  const body = Buffer.alloc(20 + data.length + pad);
+  body.writeUInt32LE(0, 0);
+  body.writeUInt32LE(0, 4);
+  body.writeUInt32LE(ts, 8);
+  body.writeUInt32LE(data.length, 12);
+  body.writeUInt32LE(data.length, 16);
+  data.copy(body, 20);
+  return ngBlock(6, body);
+}
+
+/** Blocks of an unknown type (skipped by readers) filling exactly `n` bytes (n % 4 === 0, n ≥ 12 or 0). */
+function ngFiller(n: number): Buffer[] {
+  const out: Buffer[] = [];
+  let left = n;
+  while (left > 0) {
+    const len = left > 1 << 20 ? 1 << 20 : left;
+    out.push(ngBlock(0x0bad, Buffer.alloc(len - 12, 0x5a)));
+    left -= len;
+  }
+  return out;
+}
+
+function payload(i: number, n: number): Buffer {
+  return Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j * 7) & 255));
+}
+
+test('pcapng: a 12-byte EPB ending exactly at the chunk boundary is skipped as malformed, not a crash', () => {
+  const head = ngHeader();
+  const epb12 = Buffer.alloc(12);
+  epb12.writeUInt32LE(6, 0);
+  epb12.writeUInt32LE(12, 4);
+  epb12.writeUInt32LE(12, 8);
+  const before = ngEpb(1, payload(1, 60));
+  const after = ngEpb(2, payload(2, 60));
+  const fill = CHUNK - 12 - head.length - before.length;
+  const file = Buffer.concat([head, before, ...ngFiller(fill), epb12, after]);
+  assert.equal(head.length + before.length + fill + 12, CHUNK);
+  const p = join(dir, 'epb12.pcapng');
+  writeFileSync(p, file);
+  const got: Buffer[] = [];
+  const r = readPcapFile(p, (buf, caplen, _lt, _ts, off) => got.push(Buffer.from(buf.subarray(off, off + caplen))));
+  assert.equal(r.packets, 2);
+  assert.equal(r.info.malformedBlocks, 1);
+  assert.deepEqual(got, [payload(1, 60), payload(2, 60)]);
+});
+
+test('pcapng: every block straddling the chunk boundary is read intact (EPB at every 4-byte offset, an IDB)', () => {
+  const head = ngHeader();
+  const data = payload(7, 61);
+  const epb = ngEpb(7, data);
+  for (let k = 4; k < epb.length; k += 4) {
+    // The EPB starts k bytes before the boundary; a second interface block (with if_tsresol) follows.
+    const fill = CHUNK - k - head.length;
+    const idbOpts = Buffer.alloc(8 + 8 + 4);
+    idbOpts.writeUInt16LE(1, 0);
+    idbOpts.writeUInt32LE(65535, 4);
+    idbOpts.writeUInt16LE(9, 8);
+    idbOpts.writeUInt16LE(1, 10);
+    idbOpts[12] = 3; // milliseconds
+    const tail = ngEpb(9, payload(9, 40));
+    const second = Buffer.alloc(20 + 40);
+    second.writeUInt32LE(1, 0); // interface 1
+    second.writeUInt32LE(5, 8); // 5 ms
+    second.writeUInt32LE(40, 12);
+    second.writeUInt32LE(40, 16);
+    payload(10, 40).copy(second, 20);
+    const p = join(dir, `straddle-${k}.pcapng`);
+    writeFileSync(p, Buffer.concat([head, ...ngFiller(fill), epb, ngBlock(1, idbOpts), tail, ngBlock(6, second)]));
+    const got: { data: Buffer; ts: number }[] = [];
+    const r = readPcapFile(p, (buf, caplen, _lt, ts, off) => got.push({ data: Buffer.from(buf.subarray(off, off + caplen)), ts }));
+    assert.equal(r.info.malformedBlocks, 0, `offset ${k}`);
+    assert.deepEqual(got, [
+      { data, ts: 7 },
+      { data: payload(9, 40), ts: 9 },
+      { data: payload(10, 40), ts: 5000 },
+    ], `EPB starting ${k} bytes before the boundary`);
+  }
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { ManualClock } from '../../../src/clock.js';
 import { defaultConfig, type Config } from '../../../src/config/types.js';
-import type { Nft, NftCommand, NftListOutput } from '../../../src/blocklist/types.js';
+import type { Nft, NftCommand, NftListOutput, NftProbeResult } from '../../../src/blocklist/types.js';
 import { BulwarkError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log/index.js';
 import type { AlertEvent } from '../../../src/engine/types.js';
@@ -38,6 +38,9 @@ class FakeNft implements Nft {
   list(): Promise<NftListOutput> {
     if (!this.listing) return Promise.reject(new BulwarkError('BULWARK_ERR_NFT', 'nft list table inet bulwark failed: Error: No such file or directory'));
     return Promise.resolve(this.listing);
+  }
+  probeText(): Promise<NftProbeResult> {
+    return Promise.reject(new BulwarkError('BULWARK_ERR_NFT', 'not used by isolation'));
   }
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../../src/log/index.js';
-import type { Nft, NftListOutput } from '../../../src/blocklist/types.js';
+import type { Nft, NftListOutput, NftProbeResult } from '../../../src/blocklist/types.js';
 import { cgroupWithin, findCgroup2Mount, nftCgroupArg, parseProcCgroup, slicePath, type CgroupFs } from '../../../src/isolation/cgroup.js';
 import { enterAgentCgroup, leaveAgentCgroup, onlyOwnProcesses } from '../../../src/isolation/agent-cgroup.js';
 import { checkLimits, selectRules, validateExclusion, emptyDeviceFile, addDeviceExclusion, editDeviceExclusion } from '../../../src/isolation/exclusions.js';
@@ -279,6 +279,9 @@ class ScriptNft implements Nft {
   }
   list(): Promise<NftListOutput> {
     return Promise.resolve({ nftables: [] });
+  }
+  probeText(): Promise<NftProbeResult> {
+    return Promise.reject(new Error('not used by isolation'));
   }
 }
 

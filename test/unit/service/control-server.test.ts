@@ -63,6 +63,7 @@ before(async () => {
       log: silentLogger(),
       maxConnections: 30,
       idleTimeoutMs: 1500,
+      requestTimeoutMs: 1000,
       onRequest: (cmd, result) => requests.push(`${cmd}:${result}`),
       onRejected: (r) => rejected.push(r),
     },
@@ -190,16 +191,61 @@ test('idle connections are closed after the idle timeout', async () => {
   assert.ok(rejected.includes('idle'));
 });
 
-test('connections beyond the bound are refused with an error reply', async () => {
+test('when every slot runs a command, a newcomer is refused with an error reply', async () => {
   const held = await Promise.all(Array.from({ length: 30 }, () => raw()));
+  for (const h of held) h.s.write('{"v":1,"id":1,"cmd":"slow","args":{"ms":800}}\n');
+  await new Promise((r) => setTimeout(r, 100));
   const extra = await raw();
   const r = await extra.next();
   assert.equal((r.error as Record<string, unknown>).code, 'BULWARK_ERR_LIMIT');
   await extra.closed;
+  for (const h of held) assert.equal((await h.next()).result, 'done', 'the running commands were not disturbed');
   for (const h of held) h.s.destroy();
   await new Promise((r2) => setTimeout(r2, 50));
   assert.equal(await controlCall(socketPath, 'ping'), 'pong');
   assert.ok(rejected.includes('too_many'));
+});
+
+test('issue 14: trickling clients cannot hold slots: a request deadline from its first byte, and a fresh client always gets in', async () => {
+  // 30 connections (every slot) sending one byte of a request every 200 ms, each reconnecting when dropped.
+  const run = { stop: false };
+  const stopped = (): boolean => run.stop;
+  const trickler = async (): Promise<void> => {
+    while (!run.stop) {
+      const c = await raw().catch(() => undefined);
+      if (!c) continue;
+      const text = '{"v":1,"id":1,"cmd":"ping"}';
+      for (let i = 0; i < text.length && !stopped(); i++) {
+        c.s.write(text[i]!);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      c.s.destroy();
+    }
+  };
+  const tricklers = Array.from({ length: 30 }, () => trickler());
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    // The operator's CLI: every ping answered promptly while the trickle goes on.
+    for (let i = 0; i < 10; i++) {
+      const t0 = Date.now();
+      assert.equal(await controlCall(socketPath, 'ping'), 'pong');
+      assert.ok(Date.now() - t0 < 1000, `ping ${i} took ${Date.now() - t0} ms`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    // A single trickling connection is dropped by its request deadline (1 s here), not kept alive by its bytes.
+    const lone = await raw();
+    const t0 = Date.now();
+    const timer = setInterval(() => lone.s.write('{'), 100);
+    await Promise.race([lone.closed, new Promise((r) => setTimeout(r, 5000))]);
+    clearInterval(timer);
+    lone.s.destroy();
+    assert.ok(Date.now() - t0 < 1800, `dropped after ${Date.now() - t0} ms`);
+  } finally {
+    run.stop = true;
+    await Promise.all(tricklers);
+  }
+  assert.ok(rejected.includes('evicted'));
+  assert.ok(rejected.includes('request_timeout'));
 });
 
 test('client: unreachable socket names the path', async () => {
