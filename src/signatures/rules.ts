@@ -72,7 +72,7 @@ const CLASSTYPE_PRIORITY: Record<string, number> = {
 };
 
 /** Option keywords that only describe the rule (or are no-ops on raw TCP payload). */
-const IGNORED = new Set(['gid', 'target', 'rawbytes', 'tag', 'noalert']);
+const IGNORED = new Set(['gid', 'target', 'rawbytes', 'tag']);
 
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
@@ -365,6 +365,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       case 'flowbits':
         flowbits.push(parseFlowbits(value ?? ''));
+        break;
+      case 'noalert':
+        // Suricata's standalone `noalert;` = `flowbits:noalert;` (suricata-update writes it for
+        // rules it enables only to set a flowbit another rule checks).
+        flowbits.push({ op: 'noalert', names: [], mode: 'all' });
         break;
       case 'threshold':
       case 'detection_filter':
