@@ -66,7 +66,13 @@ export interface Config {
   /** Also never block the addresses of current SSH clients. */
   neverBlockSshClients: boolean;
   management: ManagementEndpoint[];
-  metrics: { enabled: boolean; listen: string };
+  metrics: {
+    enabled: boolean;
+    listen: string;
+    /** Series of the top-N views (bulwark_top_attacker_alerts, bulwark_top_signature_alerts); 0 = off. */
+    topN: number;
+    topWindowMs: number;
+  };
   control: { socket: string; group?: string };
   stateDir: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
@@ -119,6 +125,20 @@ export interface Config {
     /** DHCP lease directories for the DHCP profiles (dhclient, networkd, NetworkManager defaults). */
     leaseDirs?: string[];
   };
+  /** `bulwark rules`: rule sources and updates (src/rules). */
+  rules: {
+    /** "" = <stateDir>/rules. */
+    dir: string;
+    disableConf: string;
+    enableConf: string;
+    dropConf: string;
+    modifyConf: string;
+    ignore: string[];
+    /** 0 = no scheduled updates. */
+    updateIntervalMs: number;
+    timeoutMs: number;
+    maxDownloadSize: number;
+  };
 }
 
 const MIN = 60_000;
@@ -158,7 +178,7 @@ export function defaultConfig(): Config {
     neverBlock: [],
     neverBlockSshClients: true,
     management: [],
-    metrics: { enabled: true, listen: '127.0.0.1:9747' },
+    metrics: { enabled: true, listen: '127.0.0.1:9747', topN: 10, topWindowMs: HOUR },
     control: { socket: '/run/bulwark/bulwark.sock' },
     stateDir: '/var/lib/bulwark',
     log: { level: 'info' },
@@ -178,6 +198,17 @@ export function defaultConfig(): Config {
       exclusions: [],
       policy: { enabled: false, severities: ['critical'], signatureIds: [], detectors: [] },
       rstWindowMs: 20_000,
+    },
+    rules: {
+      dir: '',
+      disableConf: '/etc/bulwark/disable.conf',
+      enableConf: '/etc/bulwark/enable.conf',
+      dropConf: '/etc/bulwark/drop.conf',
+      modifyConf: '/etc/bulwark/modify.conf',
+      ignore: ['*deleted.rules'],
+      updateIntervalMs: 0,
+      timeoutMs: 2 * MIN,
+      maxDownloadSize: 64 * 1024 * 1024,
     },
   };
 }

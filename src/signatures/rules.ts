@@ -154,6 +154,8 @@ function severityOf(priority: number | undefined, metaSeverity: string | undefin
 
 export interface RulesOptions {
   vars: Record<string, string>;
+  /** Called every 1024 lines with the line index and the line count (CLI progress bars). */
+  progress?: (line: number, lines: number) => void;
 }
 
 /**
@@ -164,6 +166,7 @@ export function parseRulesFile(file: string, text: string, opts: RulesOptions): 
   const out: ParsedSource = { file, drafts: [], detectors: [], skipped: [] };
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
+    if ((i & 1023) === 0) opts.progress?.(i, lines.length);
     let line = lines[i]!.trim();
     const lineNo = i + 1;
     // Continuation lines ending in '\'.

@@ -16,6 +16,9 @@ import { blockCommand } from './block.js';
 import { unblockCommand } from './unblock.js';
 import { scanCommand } from './scan.js';
 import { protectionCommand } from './protection.js';
+import { rulesCommand } from './rules.js';
+import { eventsCommand } from './events.js';
+import { completionCommand } from './completion.js';
 
 export const commands: CliCommand[] = [
   runCommand,
@@ -31,4 +34,7 @@ export const commands: CliCommand[] = [
   scanCommand,
   protectionCommand,
   isolationCommand,
+  rulesCommand,
+  eventsCommand,
+  completionCommand,
 ];
