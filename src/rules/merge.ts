@@ -80,13 +80,21 @@ export interface MergeResult {
 const SETTERS = new Set(['set', 'setx', 'unset', 'toggle']);
 const GETTERS = new Set(['isset', 'isnotset']);
 
+// Rules are replaced (never mutated) when changed, so their parsed flowbits can be cached.
+const bitCache = new WeakMap<RuleText, { set: string[]; get: string[] }>();
+
 function bitsOf(r: RuleText, ops: Set<string>): string[] {
-  const out: string[] = [];
-  for (const f of r.flowbits) {
-    const { op, names } = parseFlowbitOption(f);
-    if (ops.has(op)) out.push(...names);
+  let c = bitCache.get(r);
+  if (!c) {
+    c = { set: [], get: [] };
+    for (const f of r.flowbits) {
+      const { op, names } = parseFlowbitOption(f);
+      if (SETTERS.has(op)) c.set.push(...names);
+      else if (GETTERS.has(op)) c.get.push(...names);
+    }
+    bitCache.set(r, c);
   }
-  return out;
+  return ops === SETTERS ? c.set : c.get;
 }
 
 export function mergeSources(sources: readonly SourceContent[], opts: MergeOptions): MergeResult {

@@ -45,15 +45,17 @@ export interface RuleText {
 export function splitRuleOptions(body: string): RuleOption[] | undefined {
   const out: RuleOption[] = [];
   let start = 0;
-  for (let i = 0; i < body.length; i++) {
-    const ch = body[i];
-    if (ch === '\\') {
+  let i = 0;
+  // indexOf over the text (ET Open has 30,000 rules): a ';' after an odd number of backslashes is escaped.
+  while ((i = body.indexOf(';', i)) >= 0) {
+    let bs = 0;
+    for (let k = i - 1; k >= start && body.charCodeAt(k) === 92; k--) bs++;
+    if (bs % 2 === 1) {
       i++;
       continue;
     }
-    if (ch !== ';') continue;
     const opt = body.slice(start, i).trim();
-    start = i + 1;
+    start = ++i;
     if (opt === '') continue;
     const colon = opt.indexOf(':');
     if (colon < 0) out.push({ name: opt.toLowerCase(), value: undefined });
