@@ -232,6 +232,7 @@ export class BlocklistService implements Blocklist {
       stateWriteDelayMs: o.stateWriteDelayMs ?? DEFAULTS.stateWriteDelayMs,
       reconcileIntervalMs: o.reconcileIntervalMs ?? DEFAULTS.reconcileIntervalMs,
     };
+    this.metrics.capacity.set(this.opts.maxEntries);
   }
 
   // ---------------------------------------------------------------- lifecycle
