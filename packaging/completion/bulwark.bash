@@ -22,7 +22,7 @@ _bulwark_flags() {
     'ping') echo '--json --help --config' ;;
     'config') echo '--config --json --help' ;;
     'db') echo '--active --json --help --config' ;;
-    'blocked') echo '--json --help --config' ;;
+    'blocked') echo '--json --reverse --since --sort --help --config' ;;
     'block') echo '--for --json --reason --help --config' ;;
     'unblock') echo '--all --json --help --config' ;;
     'scan') echo '--databases --json --no-alerts --rules --help --config' ;;
@@ -47,6 +47,7 @@ _bulwark() {
     --for) COMPREPLY=($(compgen -W '90m 8h 1d' -- "$cur")); return ;;
     --protocol) COMPREPLY=($(compgen -W 'tcp udp icmp any' -- "$cur")); return ;;
     --severity) COMPREPLY=($(compgen -W 'low medium high critical' -- "$cur")); return ;;
+    --sort) COMPREPLY=($(compgen -W 'blocked expires address reason' -- "$cur")); return ;;
     --type) COMPREPLY=($(compgen -W 'alert blocklist isolation bulwark' -- "$cur")); return ;;
     --config|--databases|--file|--rules|--url) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
