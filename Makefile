@@ -9,9 +9,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Runtime needs (libpcap, nftables, iproute2, conntrack), build needs (g++, make) and the
-# tools the end-to-end tests drive.
+# tools the end-to-end tests drive (prometheus: promtool for the rules/dashboard tests and a real
+# server for the Prometheus e2e test; zsh: the completion script's syntax check).
 SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
-	iputils-ping tcpdump tcpreplay nmap netcat-openbsd socat curl procps
+	iputils-ping tcpdump tcpreplay nmap netcat-openbsd socat curl procps \
+	prometheus zsh
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
@@ -60,6 +62,7 @@ dist/.build-stamp: $(SOURCES) $(STAMP)
 build: deps dist/.build-stamp
 
 run: build
+	@node bin/bulwark.js $(if $(CONFIG),--config $(CONFIG),) config paths
 	node bin/bulwark.js run $(if $(CONFIG),--config $(CONFIG),)
 
 # Creates its own test namespaces (198.51.100.0/24, no route out) and deletes them at the end.

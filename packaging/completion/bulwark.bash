@@ -4,7 +4,7 @@
 _bulwark_children() {
   case "$1" in
     '') echo 'run status reload ping config db blocked block unblock scan protection isolation rules events completion' ;;
-    'config') echo 'check show schema example' ;;
+    'config') echo 'check show paths schema example' ;;
     'db') echo 'info verify reload' ;;
     'protection') echo 'on off status' ;;
     'isolation') echo 'on off status exclusions' ;;

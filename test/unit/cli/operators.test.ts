@@ -187,6 +187,11 @@ test('rules CLI on a local source: enable, update (no daemon running), list --si
   assert.match(info.version, /^local\/mine \d{4}\.\d\d\.\d\d$/);
   assert.equal((await cli(['--config', cfg, 'rules', 'sources', 'disable', 'nope/x'])).code, 1);
   assert.equal((await cli(['--config', cfg, 'rules', 'bogus'])).code, 2);
+  // `make run` prints where things are.
+  const paths = JSON.parse((await cli(['--config', cfg, '--json', 'config', 'paths'])).out) as Record<string, string>;
+  assert.equal(paths.rules, join(dir, 'rstate', 'rules', 'bulwark.rules'));
+  assert.equal(paths.metrics, 'http://127.0.0.1:9747/metrics');
+  assert.equal(paths.events, '/var/log/bulwark/events.json');
 });
 
 test('man page and completions are generated from the command table and current', async () => {
