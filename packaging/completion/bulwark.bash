@@ -25,7 +25,7 @@ _bulwark_flags() {
     'blocked') echo '--json --reverse --since --sort --help --config' ;;
     'block') echo '--for --json --reason --help --config' ;;
     'unblock') echo '--all --json --help --config' ;;
-    'scan') echo '--databases --json --no-alerts --rules --help --config' ;;
+    'scan') echo '--checksum-checks --databases --json --no-alerts --rules --help --config' ;;
     'protection') echo '--json --help --config' ;;
     'isolation') echo '--active --description --direction --for --inactive --json --local-ports --protocol --reason --remote --remote-ports --help --config' ;;
     'rules') echo '--checksum --checksum-url --disabled --enabled --force --group --json --limit --match --no-reload --sid --url --help --config' ;;
@@ -43,6 +43,7 @@ _bulwark() {
   done
   case $prev in
     --checksum) COMPREPLY=($(compgen -W 'md5 sha256 none' -- "$cur")); return ;;
+    --checksum-checks) COMPREPLY=($(compgen -W 'auto yes no' -- "$cur")); return ;;
     --direction) COMPREPLY=($(compgen -W 'inbound outbound both' -- "$cur")); return ;;
     --for) COMPREPLY=($(compgen -W '90m 8h 1d' -- "$cur")); return ;;
     --protocol) COMPREPLY=($(compgen -W 'tcp udp icmp any' -- "$cur")); return ;;

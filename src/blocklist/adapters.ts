@@ -24,6 +24,16 @@ export function interfaceAddresses(): string[] {
   return [...out];
 }
 
+/** Ethernet addresses by interface name (same read as interfaceAddresses; all-zero ones left out). */
+export function interfaceMacs(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    const mac = list?.find((a) => a.mac !== '00:00:00:00:00:00')?.mac;
+    if (mac !== undefined) out.set(name, mac);
+  }
+  return out;
+}
+
 /** Peers of established connections to local port 22 (`ss -Htn state established '( sport = :22 )'`). */
 export function sshClientAddresses(timeoutMs = 3000): Promise<string[]> {
   return new Promise((resolve, reject) => {
@@ -55,23 +65,30 @@ export async function managementAddresses(mgmt: Config['management'], log: Logge
 
 export interface NeverBlockSources {
   interfaces: () => string[];
+  /** Ethernet address per interface (optional: only the live capture's direction check uses it). */
+  interfaceMacs?: () => Map<string, string>;
   sshClients: () => Promise<string[]>;
   management: (mgmt: Config['management']) => Promise<string[]>;
 }
 
 export function realNeverBlockSources(log: Logger): NeverBlockSources {
-  return { interfaces: interfaceAddresses, sshClients: () => sshClientAddresses(), management: (m) => managementAddresses(m, log) };
+  return { interfaces: interfaceAddresses, interfaceMacs, sshClients: () => sshClientAddresses(), management: (m) => managementAddresses(m, log) };
 }
+
+/** Receives the host's own addresses (and interface MACs) each time the refresh reads them. */
+export type InterfacesListener = (addresses: string[], macs: Map<string, string> | undefined) => void;
 
 /**
  * Fills every source of the list once. Returns true if the merged list changed. Invalid
  * configured entries are logged (config validation should have refused them already).
+ * `onInterfaces` gets the same interface read (the live engine's own-address set).
  */
 export async function refreshNeverBlock(
   list: NeverBlockList,
   cfg: Pick<Config, 'neverBlock' | 'neverBlockSshClients' | 'management'>,
   src: NeverBlockSources,
   log: Logger,
+  onInterfaces?: InterfacesListener,
 ): Promise<boolean> {
   let changed = false;
   const put = (source: Parameters<NeverBlockList['set']>[0], cidrs: string[]): void => {
@@ -80,7 +97,9 @@ export async function refreshNeverBlock(
     changed ||= r.changed;
   };
   put('config', cfg.neverBlock.map((c) => normalizeOrKeep(c)));
-  put('interface', src.interfaces());
+  const own = src.interfaces();
+  put('interface', own);
+  onInterfaces?.(own, src.interfaceMacs?.());
   put('management', await src.management(cfg.management));
   if (cfg.neverBlockSshClients) {
     try {

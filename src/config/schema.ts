@@ -205,6 +205,10 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       bufferTimeout: f(dur(1, 10 * SEC), 'libpcap buffer timeout (latency vs. wake-ups).', { prop: 'bufferTimeoutMs' }),
       snaplen: f(int(64, 262_144), 'Bytes captured per packet.'),
       exclude: f(list(str(checkCidr)), 'CIDRs whose traffic is not captured (BPF-level).'),
+      checksumChecks: f(
+        oneOf(['auto', 'yes', 'no']),
+        "Suricata's checksum-checks per interface: auto = validate TCP checksums unless more than 1 in 10 of the first 1000 packets fail (checksum offload); yes; no.",
+      ),
     }),
     'Packet capture.',
   ),
@@ -213,6 +217,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       maxFlows: f(int(1, 100_000_000), 'Flow table size; the least recently used flow is evicted when full (counted).'),
       reassemblyDepth: f(size(0, 1 * GiB), 'Bytes reassembled per flow direction; the rest is not inspected.'),
       maxSegmentsPerFlow: f(int(1, 1_000_000), 'Out-of-order segments buffered per flow direction.'),
+      checksumValidation: f(bool(), "Suricata's stream.checksum-validation: packets with an invalid TCP checksum do not feed flows, streams or detectors (subject to capture.checksumChecks)."),
       timeouts: f(
         obj({
           new: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.', { prop: 'newMs' }),

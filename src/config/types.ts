@@ -92,11 +92,15 @@ export interface Config {
     snaplen: number;
     /** BPF-level exclusions: CIDRs whose traffic is not captured. */
     exclude: string[];
+    /** Suricata checksum-checks per live interface (src/engine/checksum.ts). */
+    checksumChecks: 'auto' | 'yes' | 'no';
   };
   engine: {
     maxFlows: number;
     reassemblyDepth: number;
     maxSegmentsPerFlow: number;
+    /** Suricata stream.checksum-validation: the engine-wide switch for checksum validation. */
+    checksumValidation: boolean;
     timeouts: { newMs: number; establishedMs: number; closedMs: number };
   };
   intercept: {
@@ -183,11 +187,12 @@ export function defaultConfig(): Config {
     stateDir: '/var/lib/bulwark',
     log: { level: 'info' },
     events: { file: '/var/log/bulwark/events.json', maxBytes: 100 * 1024 * 1024, keep: 5, foldWindowMs: MIN, queueSize: 10_000 },
-    capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 20, snaplen: 65535, exclude: [] },
+    capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 20, snaplen: 65535, exclude: [], checksumChecks: 'auto' },
     engine: {
       maxFlows: 100_000,
       reassemblyDepth: 1024 * 1024,
       maxSegmentsPerFlow: 256,
+      checksumValidation: true,
       timeouts: { newMs: MIN, establishedMs: 10 * MIN, closedMs: MIN },
     },
     intercept: { listen: true, excludePorts: [], maxConnections: 1024, idleTimeoutMs: 30_000, maxBytesPerConnection: 64 * 1024 },

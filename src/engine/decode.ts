@@ -37,6 +37,15 @@ export const DROP_REASONS = [
   'truncated_tcp',
   'bad_tcp_header',
   'internal_error',
+  // Direction and address checks of live capture (docs/engine.md, "Handshake evidence"):
+  /** A frame for another host's MAC (or PACKET_OTHERHOST); on links without MACs, for none of our addresses. */
+  'not_for_host',
+  /** Arrived inbound with one of this host's own addresses as source. */
+  'spoofed_source',
+  /** A SYN/ACK or handshake ACK in a direction this host's side of the handshake cannot have. */
+  'wrong_direction',
+  /** TCP checksum invalid while validation is on (docs/engine.md, "Checksums"; stream.checksum-validation + checksum-checks). */
+  'bad_checksum',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -55,6 +64,10 @@ export const DROP = {
   TRUNCATED_TCP: 11,
   BAD_TCP_HEADER: 12,
   INTERNAL_ERROR: 13,
+  NOT_FOR_HOST: 14,
+  SPOOFED_SOURCE: 15,
+  WRONG_DIRECTION: 16,
+  BAD_CHECKSUM: 17,
 } as const;
 
 export const TCP_FIN = 0x01;

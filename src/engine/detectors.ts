@@ -134,9 +134,13 @@ export class Detectors {
     }
   }
 
-  /** The handshake of a connection src→dst (first SYN at synTsMs) completed. */
-  onHandshake(src: AddrKey, dst: AddrKey, synTsMs: number, tsMs: number): void {
-    this.handshakes.set(src, tsMs);
+  /**
+   * The handshake of a connection src→dst (first SYN at synTsMs) completed. Only a `verified` one
+   * (docs/engine.md, "Handshake evidence") makes src a peer that completed a handshake recently;
+   * any completed one takes its SYN back from the half-open counts.
+   */
+  onHandshake(src: AddrKey, dst: AddrKey, synTsMs: number, tsMs: number, verified = true): void {
+    if (verified) this.handshakes.set(src, tsMs);
     for (const { spec, t } of this.floods) {
       const e = t.table.get(spec.track === 'by_dst' ? dst : src);
       if (e !== undefined && synTsMs >= e.startMs && e.count > 0) e.count--;

@@ -10,7 +10,9 @@ import type { Logger } from '../log/index.js';
 import type { Config } from '../config/types.js';
 import type { PortGroup, Ruleset, Signature, VerifyContext, VerifyFn, DetectorSpec } from '../signatures/types.js';
 import { verifySignature, tcpFlagsMatch } from '../signatures/verify.js';
-import type { Detection } from './types.js';
+import type { Detection, LocalAddresses } from './types.js';
+import { DIR, type PacketDirection } from './capture/types.js';
+import type { ChecksumPolicy } from './checksum.js';
 import {
   DecodedPacket,
   decodePacket,
@@ -52,6 +54,13 @@ export interface EngineOptions {
   maxPending?: number;
   /** Stream bytes one flow direction may hand to the verifier in total. Default 8 × reassemblyDepth. */
   verifyBudget?: number;
+  /**
+   * Live capture of this host: its own addresses, kept current by the service. With it, packets
+   * carry their direction and a handshake counts as evidence only when this host's side of it was
+   * seen leaving the host (docs/engine.md, "Handshake evidence"). Without it (offline) the engine
+   * reads a capture the way Suricata reads a pcap file.
+   */
+  host?: LocalAddresses;
 }
 
 export interface EngineStats {
@@ -125,6 +134,12 @@ export class Flow {
   synSeen = false;
   synAckSeen = false;
   handshakeDone = false;
+  /** Direction of the client's first SYN (live capture; UNKNOWN offline). */
+  cliDir: PacketDirection = DIR.UNKNOWN;
+  /** Direction of the SYN/ACK that set the server's sequence base. */
+  synAckDir: PacketDirection = DIR.UNKNOWN;
+  /** The handshake is evidence about the client (always so offline; live see Engine.handleTcp). */
+  handshakeVerified = false;
   midstream = false;
   synTsMs = 0;
   createdMs = 0;
@@ -185,6 +200,9 @@ export class Engine {
   private readonly log: Logger;
   private readonly onDetection: (d: Detection) => void;
   private readonly verify: VerifyFn;
+  private readonly host: LocalAddresses | undefined;
+  /** Live capture (a host was given): handshake evidence needs directions. */
+  private readonly live: boolean;
   private readonly maxStreamMemory: number;
   private readonly pendingWindow: number;
   private readonly maxPending: number;
@@ -235,6 +253,8 @@ export class Engine {
     this.log = opts.log;
     this.onDetection = opts.onDetection;
     this.verify = opts.verify ?? verifySignature;
+    this.host = opts.host;
+    this.live = opts.host !== undefined;
     this.maxStreamMemory = opts.maxStreamMemory ?? 128 * 1024 * 1024;
     this.pendingWindow = opts.pendingWindow ?? 64 * 1024;
     this.maxPending = opts.maxPending ?? 16;
@@ -299,9 +319,11 @@ export class Engine {
 
   /**
    * Inspects one captured frame: `caplen` bytes of `buf` from `offset`, link type as libpcap
-   * reports it, capture time in microseconds since the epoch. Never throws.
+   * reports it, capture time in microseconds since the epoch, the frame's direction when the
+   * capture knows it, and the capture's checksum policy (none: checksums are not validated).
+   * Never throws.
    */
-  processPacket(buf: Uint8Array, caplen: number, linkType: number, tsUs: number, offset = 0): void {
+  processPacket(buf: Uint8Array, caplen: number, linkType: number, tsUs: number, offset = 0, dir: PacketDirection = DIR.UNKNOWN, checksums?: ChecksumPolicy): void {
     this.packets++;
     this.bytes += caplen;
     const tsMs = tsUs / 1000;
@@ -309,18 +331,27 @@ export class Engine {
     if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
     else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
     try {
+      if (dir === DIR.OTHER_HOST) {
+        this.drops[DROP.NOT_FOR_HOST]!++;
+        return;
+      }
       let reason = decodePacket(buf, offset, caplen, linkType, this.pkt);
       if (reason === DROP.IP_FRAGMENT) {
         const whole = this.defrag.add(this.pkt, tsMs);
         if (whole === null) return; // held (or refused) by the defragmenter, counted there
         reason = decodePacket(whole, 0, whole.length, LINKTYPE.RAW, this.pkt);
       }
+      if (reason === DROP.NONE && this.host !== undefined) reason = this.addressCheck(this.pkt, dir, this.host);
+      // Packets this host sent cannot be forged and show partial checksums under offload: never validated.
+      if (reason === DROP.NONE && checksums !== undefined && dir !== DIR.OUTBOUND && this.cfg.checksumValidation && !checksums.accept(this.pkt)) {
+        reason = DROP.BAD_CHECKSUM;
+      }
       if (reason !== DROP.NONE) {
         this.drops[reason]!++;
         return;
       }
       this.payloadBytes += this.pkt.payloadLength;
-      this.handleTcp(this.pkt, tsMs);
+      this.handleTcp(this.pkt, tsMs, dir);
     } catch (e) {
       this.drops[DROP.INTERNAL_ERROR]!++;
       this.log.warn({ err: e }, 'packet processing failed');
@@ -398,7 +429,22 @@ export class Engine {
 
   // ---------------------------------------------------------------- flows
 
-  private handleTcp(p: DecodedPacket, tsMs: number): void {
+  /**
+   * Live address checks: an inbound packet from one of our own addresses is spoofed (our kernel
+   * never receives its own packets on a captured link); a packet without direction (raw IP link)
+   * from none of our addresses to none of them is not for this host. Skipped until the addresses
+   * are known.
+   */
+  private addressCheck(p: DecodedPacket, dir: PacketDirection, h: LocalAddresses): number {
+    if (!h.known || dir === DIR.OUTBOUND) return DROP.NONE;
+    const v4 = p.ipVersion === 4;
+    const srcLocal = v4 ? h.has4(p.src4) : h.has6(p.buf, p.src6Offset);
+    if (dir === DIR.INBOUND) return srcLocal ? DROP.SPOOFED_SOURCE : DROP.NONE;
+    if (srcLocal) return DROP.NONE;
+    return (v4 ? h.has4(p.dst4) : h.has6(p.buf, p.dst6Offset)) ? DROP.NONE : DROP.NOT_FOR_HOST;
+  }
+
+  private handleTcp(p: DecodedPacket, tsMs: number, pdir: PacketDirection): void {
     const flags = p.flags;
     let key: number;
     let fromClient = true;
@@ -462,16 +508,33 @@ export class Engine {
         if (!flow.synSeen) {
           flow.synSeen = true;
           flow.synTsMs = tsMs;
+          flow.cliDir = pdir;
           if (this.detectors.active) this.detectors.onSyn(this.srcKey(p), this.dstKey(p), p.dstPort, tsMs);
         }
       } else if (isSynAck && !fromClient) {
+        if (this.live && flow.synSeen && pdir !== DIR.UNKNOWN && pdir === flow.cliDir) {
+          // The server's answer travels against the client's SYN: a SYN/ACK in the SYN's own
+          // direction is not what this host's side sent or received (a forgery, or the second
+          // copy of a forwarded one). Ignored, so it cannot set the server's sequence base either.
+          this.drops[DROP.WRONG_DIRECTION]!++;
+          return;
+        }
         if (!dir.started) startStream(dir, seq);
+        if (!flow.synAckSeen) flow.synAckDir = pdir;
         flow.synAckSeen = true;
       }
     } else if (!flow.handshakeDone && fromClient && (flags & TCP_ACK) !== 0 && flow.synSeen && flow.synAckSeen && p.ack === flow.s2c.base) {
+      if (this.live && pdir !== DIR.UNKNOWN && flow.cliDir !== DIR.UNKNOWN && pdir !== flow.cliDir) {
+        this.drops[DROP.WRONG_DIRECTION]!++;
+        return;
+      }
       flow.handshakeDone = true;
       flow.state = ST_EST;
-      if (this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), flow.synTsMs, tsMs);
+      // Live, every step must have a known direction: with the SYN/ACK checked above, the client's
+      // SYN and ACK went one way and the server's SYN/ACK the other, so one side is this host's
+      // kernel (or a host it forwards for) and only the other side can have been forged.
+      flow.handshakeVerified = !this.live || (flow.cliDir !== DIR.UNKNOWN && pdir !== DIR.UNKNOWN && flow.synAckDir !== DIR.UNKNOWN);
+      if (this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), flow.synTsMs, tsMs, flow.handshakeVerified);
     }
 
     if (p.payloadLength > 0 && dir.group !== null) {
@@ -946,7 +1009,7 @@ export class Engine {
       category: sig.category,
       severity: sig.severity,
       action: sig.action,
-      handshakeCompleted: flow.handshakeDone,
+      handshakeCompleted: flow.handshakeVerified,
     };
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;

@@ -11,6 +11,8 @@ import type { Registry } from 'prom-client';
 import { Engine, type EngineStats } from './engine.js';
 import { readPcapFile } from './capture/pcap-file.js';
 import type { Detection } from './types.js';
+import { ChecksumPolicy, type ChecksumChecks } from './checksum.js';
+import { DIR } from './capture/types.js';
 
 export interface ScanOptions {
   file: string;
@@ -25,6 +27,8 @@ export interface ScanOptions {
    * 16 header bytes + captured length) and the file size; called every 4096 packets.
    */
   onProgress?: (done: number, total: number) => void;
+  /** Suricata's pcap-file.checksum-checks (`-k`); default auto, as in Suricata. */
+  checksumChecks?: ChecksumChecks;
 }
 
 export interface ScanSummary {
@@ -45,6 +49,8 @@ export interface ScanSummary {
   captureSeconds: number;
   dropped: Record<string, number>;
   reassembly: EngineStats['reassembly'];
+  /** Checksum validation at the end of the file: state, packets checked, invalid ones among them. */
+  checksum: { mode: ChecksumChecks; validation: 'sampling' | 'on' | 'off'; packets: number; invalid: number };
 }
 
 export function scanFile(o: ScanOptions): ScanSummary {
@@ -60,6 +66,8 @@ export function scanFile(o: ScanOptions): ScanSummary {
     ...(o.registry ? { registry: o.registry } : {}),
     ...(o.maxStreamMemory !== undefined ? { maxStreamMemory: o.maxStreamMemory } : {}),
   });
+  // A capture file has no direction: read like Suricata reads a pcap file (docs/engine.md).
+  const checks = new ChecksumPolicy(o.checksumChecks ?? 'auto', { enforceWhileSampling: true });
   let first = -1;
   let last = -1;
   const t0 = performance.now();
@@ -78,7 +86,7 @@ export function scanFile(o: ScanOptions): ScanSummary {
   const { info } = readPcapFile(o.file, (buf, caplen, linkType, tsUs, offset) => {
     if (first < 0) first = tsUs;
     last = tsUs;
-    engine.processPacket(buf, caplen, linkType, tsUs, offset);
+    engine.processPacket(buf, caplen, linkType, tsUs, offset, DIR.UNKNOWN, checks);
     if (onProgress) {
       consumed += caplen + 16;
       if ((++n & 4095) === 0) onProgress(Math.min(consumed, fileSize), fileSize);
@@ -105,5 +113,6 @@ export function scanFile(o: ScanOptions): ScanSummary {
     captureSeconds: first >= 0 ? (last - first) / 1e6 : 0,
     dropped,
     reassembly: st.reassembly,
+    checksum: { mode: checks.mode, validation: checks.status, ...checks.counts },
   };
 }

@@ -4,6 +4,20 @@
  */
 import type { Severity, SignatureAction, DetectorKind } from '../signatures/types.js';
 
+/**
+ * This host's own IP addresses, as the live engine needs them (kept current by the service; the
+ * engine only looks them up). An inbound packet with one of them as source is spoofed; on links
+ * without MAC addresses a packet to none of them is not for this host.
+ */
+export interface LocalAddresses {
+  /** False until the service has read the addresses once: address checks are skipped meanwhile. */
+  readonly known: boolean;
+  /** IPv4 address as an unsigned 32-bit number. */
+  has4(addr: number): boolean;
+  /** IPv6 address: 16 bytes of `buf` from `offset`. */
+  has6(buf: Uint8Array, offset: number): boolean;
+}
+
 /** One "Network attack detected" finding, before folding and before the response decision. */
 export interface Detection {
   /** Packet timestamp (ms since epoch) of the packet that completed the match. */
@@ -27,7 +41,9 @@ export interface Detection {
   detector?: DetectorKind;
   /**
    * True when the source completed a TCP handshake on the flow that matched (or, for detectors,
-   * completed one recently): only such evidence may lead to a block (spoofable otherwise).
+   * completed one recently): only such evidence may lead to a block (spoofable otherwise). Live,
+   * the handshake counts only when this host's side of it was seen leaving this host
+   * (docs/engine.md, "Handshake evidence").
    */
   handshakeCompleted: boolean;
   /** Bounded printable excerpt of the payload around the match (≤ 256 chars). */

@@ -12,6 +12,7 @@ import type { BlockEntry, BlockResult, Nft } from '../blocklist/types.js';
 import type { Config } from '../config/types.js';
 import { parseDuration } from '../config/units.js';
 import { BulwarkError, errorMessage } from '../errors.js';
+import { LocalAddressSet } from '../engine/local-addresses.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
 /** Most entries one blocklist.list reply carries (oldest first); `total` says how many exist. */
@@ -19,6 +20,11 @@ export const LIST_LIMIT = 100_000;
 
 export interface BlocklistComponent extends Component {
   readonly blocklist: BlocklistService;
+  /**
+   * The host's own addresses and interface MACs, refreshed with the never-block list (every few
+   * seconds): the live engine's spoofed-source and not-for-host checks read them.
+   */
+  readonly localAddresses: LocalAddressSet;
 }
 
 export interface BlocklistComponentOptions {
@@ -102,12 +108,17 @@ export function createBlocklistComponent(opts: BlocklistComponentOptions = {}): 
     const refreshMs = opts.refreshIntervalMs ?? envMs(env, 'BULWARK_NEVER_BLOCK_REFRESH_MS') ?? 5000;
     let refreshTimer: NodeJS.Timeout | undefined;
     let refreshing = false;
+    const localAddresses = new LocalAddressSet();
+    const onInterfaces = (addresses: string[], macs: Map<string, string> | undefined): void => {
+      const ignored = localAddresses.set(addresses, macs);
+      if (ignored > 0) log.warn({ ignored }, 'local addresses: some interface addresses were not usable for the spoofing check');
+    };
 
     const refresh = async (): Promise<void> => {
       if (refreshing) return;
       refreshing = true;
       try {
-        const changed = await refreshNeverBlock(svc.neverBlock, config, sources, log);
+        const changed = await refreshNeverBlock(svc.neverBlock, config, sources, log, onInterfaces);
         if (changed) await svc.syncAllow();
       } catch (e) {
         log.warn({ err: errorMessage(e) }, 'never-block refresh failed');
@@ -157,10 +168,11 @@ export function createBlocklistComponent(opts: BlocklistComponentOptions = {}): 
     return {
       name: 'blocklist',
       blocklist: svc,
+      localAddresses,
       async start() {
         checkNeverBlockConfig(config);
         // The never-block list must be in the kernel's allow sets from the first transaction on.
-        await refreshNeverBlock(svc.neverBlock, config, sources, log).catch((e: unknown) => {
+        await refreshNeverBlock(svc.neverBlock, config, sources, log, onInterfaces).catch((e: unknown) => {
           log.warn({ err: errorMessage(e) }, 'never-block: initial refresh incomplete');
         });
         const r = await svc.start();

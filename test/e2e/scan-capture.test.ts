@@ -6,11 +6,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createTestNet } from './netns.js';
+import { DIR } from '../../src/engine/capture/types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
 interface Pkt {
   lt?: number;
+  dir?: number;
   src?: string;
   sport?: number;
   dport?: number;
@@ -71,6 +73,11 @@ test(`live capture on ${iface} with the generated BPF filter`, { timeout: 60_000
   assert.ok(pk.some((l) => l.sport === 80 && l.src === p.ip4), 'server side of a watched port captured');
   // eth0: Ethernet; any: Linux cooked capture (SLL or SLL2).
   assert.ok(pk.every((l) => (iface === 'any' ? l.lt === 113 || l.lt === 276 : l.lt === 1)), `link types ${[...new Set(pk.map((l) => l.lt))].join(',')}`);
+  // Direction (handshake evidence rests on it): the attacker's packets arrived, the server's left.
+  const fromAttacker = pk.filter((l) => l.src === a.ip4);
+  const fromServer = pk.filter((l) => l.src === p.ip4);
+  assert.ok(fromAttacker.length > 0 && fromAttacker.every((l) => l.dir === DIR.INBOUND), `inbound: ${JSON.stringify(fromAttacker.map((l) => l.dir))}`);
+  assert.ok(fromServer.length > 0 && fromServer.every((l) => l.dir === DIR.OUTBOUND), `outbound: ${JSON.stringify(fromServer.map((l) => l.dir))}`);
   const stats = lines().find((l) => l.stats)?.stats;
   assert.ok(stats && stats.received === pk.length, `stats ${JSON.stringify(stats)} vs ${pk.length}`);
   assert.equal(stats.dropped, 0);

