@@ -1,5 +1,6 @@
 # bulwark — two commands on a fresh Debian/Ubuntu machine, as root:
-#   make run    install what is missing, build, run the daemon in the foreground (defaults)
+#   make run    install what is missing, build, run the daemon in the foreground
+#               (packaging/bulwark-run.yaml: the defaults with protection turned on)
 #   make test   same setup, then lint, typecheck and every test (unit + end-to-end)
 # Idempotent: system packages are installed only when missing, `npm ci` runs only when
 # node_modules is missing or package-lock.json changed, the build only when sources changed.
@@ -13,17 +14,21 @@ SHELL := /bin/bash
 # server for the Prometheus e2e test; zsh: the completion script's syntax check).
 SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
 	iputils-ping tcpdump tcpreplay nmap netcat-openbsd socat curl procps \
+	nats-server openssl \
 	prometheus zsh
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
-CONFIG ?=
+# Local-only hosts have Network Threat Protection off by default; `make run` passes a shipped
+# local config that turns it on (CONFIG=... to use another file).
+CONFIG ?= packaging/bulwark-run.yaml
 
 .PHONY: help deps system-deps node-check run test lint typecheck build clean demo
 
 help:
 	@echo 'make run      install missing packages, build, run the daemon in the foreground'
-	@echo '              (CONFIG=path/to/bulwark.yaml to use a config file; default: built-in defaults)'
+	@echo '              (CONFIG=path/to/bulwark.yaml to use a config file; default: packaging/bulwark-run.yaml,'
+	@echo '              the built-in defaults with Network Threat Protection turned on)'
 	@echo 'make test     same setup, then npm run lint, npm run typecheck, npm test'
 	@echo 'make demo     attacks against a protected test host in network namespaces, with narration'
 	@echo 'make build    compile TypeScript to dist/'
@@ -62,6 +67,7 @@ dist/.build-stamp: $(SOURCES) $(STAMP)
 build: deps dist/.build-stamp
 
 run: build
+	@if [ "$(CONFIG)" = packaging/bulwark-run.yaml ]; then echo 'make run: using packaging/bulwark-run.yaml, which turns Network Threat Protection on (a host with only local settings has it off by default)'; fi
 	@node bin/bulwark.js $(if $(CONFIG),--config $(CONFIG),) config paths
 	node bin/bulwark.js run $(if $(CONFIG),--config $(CONFIG),)
 

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     console.log('   a real HTTP server listens on the protected host, port 8080');
 
     step('Starting bulwark in the protected host with the shipped databases');
-    daemon = await startDaemon(prot, { config: { interfaces: ['eth0'], log: { level: 'info' } }, readyTimeoutMs: 30_000 });
+    daemon = await startDaemon(prot, { config: { protection: { enabled: true }, interfaces: ['eth0'], log: { level: 'info' } }, readyTimeoutMs: 30_000 });
     await daemon.waitForLog((e) => e.msg === 'protection enabled', 20_000);
     const st = JSON.parse((await daemon.cli(['protection', 'status', '--json'])).stdout) as { intercept: { intercepted: number[]; passive: number[] }; ruleset: { signatures: number } };
     console.log(`   ${st.ruleset.signatures} signatures; bulwark listens itself on ${st.intercept.intercepted.length} ports (${st.intercept.intercepted.slice(0, 12).join(', ')}, …)`);

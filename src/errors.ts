@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'BULWARK_ERR_NEVER_BLOCK' // refused: address is on the never-block list
   | 'BULWARK_ERR_NOT_FOUND'
   | 'BULWARK_ERR_LIMIT' // a configured bound was hit
+  | 'BULWARK_ERR_POLICY_LOCKED' // the setting is locked by a fleet policy
+  | 'BULWARK_ERR_FLEET' // fleet (NATS) request failed or was refused
   | 'BULWARK_ERR_INTERNAL';
 
 export interface BulwarkErrorOptions {

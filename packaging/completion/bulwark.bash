@@ -3,7 +3,7 @@
 # Install: copy to /usr/share/bash-completion/completions/bulwark, or: eval "$(bulwark completion bash)"
 _bulwark_children() {
   case "$1" in
-    '') echo 'run status reload ping config db blocked block unblock scan protection isolation rules events completion' ;;
+    '') echo 'run status reload ping config db blocked block unblock scan protection isolation fleet rules events completion' ;;
     'config') echo 'check show paths schema example' ;;
     'db') echo 'info verify reload' ;;
     'protection') echo 'on off status' ;;
@@ -27,7 +27,8 @@ _bulwark_flags() {
     'unblock') echo '--all --json --help --config' ;;
     'scan') echo '--checksum-checks --databases --json --no-alerts --rules --help --config' ;;
     'protection') echo '--json --help --config' ;;
-    'isolation') echo '--active --description --direction --for --inactive --json --local-ports --protocol --reason --remote --remote-ports --help --config' ;;
+    'isolation') echo '--active --cgroup --description --direction --executable --for --group --inactive --json --local-ports --protocol --reason --remote --remote-ports --unit --user --help --config' ;;
+    'fleet') echo '--cluster-listen --cluster-name --config --events-max-age --events-max-bytes --for --host --http --isolated --json --listen --max-block --name --operator --reason --replicas --route --rule --store --tls-ca --tls-cert --tls-key --valid --wait --help' ;;
     'rules') echo '--checksum --checksum-url --disabled --enabled --force --group --json --limit --match --no-reload --sid --url --help --config' ;;
     'events') echo '--file --follow --json --lines --severity --sid --since --src --type --help --config' ;;
     'completion') echo '--help --config --json' ;;
@@ -50,7 +51,7 @@ _bulwark() {
     --severity) COMPREPLY=($(compgen -W 'low medium high critical' -- "$cur")); return ;;
     --sort) COMPREPLY=($(compgen -W 'blocked expires address reason' -- "$cur")); return ;;
     --type) COMPREPLY=($(compgen -W 'alert blocklist isolation bulwark' -- "$cur")); return ;;
-    --config|--databases|--file|--rules|--url) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --cgroup|--config|--databases|--executable|--file|--rules|--store|--url) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_bulwark_flags "${key%% *}")" -- "$cur"))

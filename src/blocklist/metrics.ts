@@ -61,7 +61,7 @@ export function createBlocklistMetrics(registry: Registry): BlocklistMetrics {
       new Gauge({ name: 'bulwark_blocked_hosts', help: 'Blocklist entries (addresses and CIDRs) currently blocked.', labelNames: ['family'], registers }),
     ),
     blocks: getOrCreate(registry, 'bulwark_blocks_total', () =>
-      new Counter({ name: 'bulwark_blocks_total', help: 'New blocks committed, by who asked (detection, cli, restore).', labelNames: ['source'], registers }),
+      new Counter({ name: 'bulwark_blocks_total', help: 'New blocks committed, by who asked (detection, cli, restore, fleet: a decision shared by another host or an operator).', labelNames: ['source'], registers }),
     ),
     extensions: getOrCreate(registry, 'bulwark_block_extensions_total', () =>
       new Counter({ name: 'bulwark_block_extensions_total', help: 'Block requests for an already blocked address (expiry extended or kept).', registers }),

@@ -27,7 +27,7 @@ export type LoadResult =
   | { status: 'missing'; entries: [] }
   | { status: 'corrupt'; entries: []; movedTo: string | undefined; error: string };
 
-const SOURCES = new Set(['detection', 'cli', 'restore']);
+const SOURCES = new Set(['detection', 'cli', 'restore', 'fleet']);
 
 /** Validates one entry; returns undefined for anything malformed (dropped, counted). */
 function toEntry(v: unknown): BlockEntry | undefined {

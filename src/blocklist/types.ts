@@ -41,8 +41,8 @@ export interface BlockOptions {
   reason: string;
   signatureId?: number;
   eventId?: string;
-  /** Who asked: detection (engine), cli, restore. */
-  source: 'detection' | 'cli' | 'restore';
+  /** Who asked: detection (engine), cli, restore, fleet (a shared decision: src/fleet). */
+  source: 'detection' | 'cli' | 'restore' | 'fleet';
   /** When the detection happened (ms epoch); used for bulwark_block_latency_seconds. */
   detectedAtMs?: number;
 }

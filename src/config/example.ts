@@ -11,6 +11,15 @@ import { formatDurationMs, formatSize } from './units.js';
 /** Commented sample entries for lists of objects, so the example shows their shape. */
 export const SAMPLES: Record<string, string[]> = {
   management: ['- address: 198.51.100.5      # IP, CIDR or host name', '  port: 443', '  description: management server'],
+  fleet: [
+    'servers: [tls://nats1.example:4222, tls://nats2.example:4222, tls://nats3.example:4222]',
+    '# hostId: web-01            # default: /etc/machine-id',
+    'groups: [web]               # policy merge order: fleet → groups (in this order) → host',
+    'nkey: /etc/bulwark/host.nk  # or credentials: FILE.creds, or user + password',
+    'tls: { ca: /etc/bulwark/fleet-ca.pem }',
+    'operators: [UD…]            # operator public nkeys whose orders and policies are accepted',
+    'share: fleet                # fleet | group | none',
+  ],
   exclusions: [
     '- direction: inbound          # inbound | outbound | both',
     '  protocol: tcp               # tcp | udp | icmp | any',
@@ -38,6 +47,7 @@ function render(node: SchemaNode, value: unknown, indent: string, out: string[])
       out.push(`${indent}# dir: /usr/lib/bulwark/databases   # default: the databases shipped with bulwark`);
     } else if (v === undefined) {
       out.push(`${indent}# ${key}:`);
+      for (const line of SAMPLES[key] ?? []) out.push(`${indent}#   ${line}`);
     } else if (f.node.kind === 'object') {
       out.push(`${indent}${key}:`);
       render(f.node, v, indent + '  ', out);

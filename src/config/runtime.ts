@@ -41,7 +41,7 @@ export async function checkRuntime(config: Config, probes: RuntimeProbes = syste
   for (const [i, name] of config.interfaces.entries()) {
     if (!present.has(name)) issues.push({ severity: 'error', path: `interfaces[${i}]`, message: `interface "${name}" does not exist (present: ${[...present].sort().join(', ')})` });
   }
-  if (config.protection.enabled || config.isolation.policy.enabled) {
+  if (config.protection.enabled || config.isolation.policy.enabled || config.fleet !== undefined) {
     if (!(await probes.hasBinary('nft'))) {
       issues.push({ severity: config.action === 'block' ? 'error' : 'warning', path: 'action', message: 'the nft binary (nftables) is not installed; blocking and isolation need it' });
     }

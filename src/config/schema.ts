@@ -111,6 +111,11 @@ export function portListProblem(s: string): string | undefined {
 }
 const checkPortList: Check = portListProblem;
 const checkProfile: Check = (s) => (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(s) ? undefined : 'not a profile name (lowercase letters, digits, "-", "_", ".")');
+export const checkUnit: Check = (s) => (/^[A-Za-z0-9:_.@\\-]{1,255}\.(service|scope|slice)$/.test(s) ? undefined : 'not a systemd unit name (NAME.service, NAME.scope or NAME.slice)');
+export const checkCgroupPath: Check = (s) =>
+  /^\/?[^/\0\n]+(\/[^/\0\n]+)*\/?$/.test(s) && !s.split('/').some((c) => c === '..' || c === '.') && s.length <= 4096 ? undefined : 'not a cgroup path (like "system.slice/app.service"; no "." or ".." components)';
+export const checkAccount: Check = (s) => (/^[a-z_][a-z0-9_.-]{0,31}\$?$|^[0-9]{1,10}$/i.test(s) ? undefined : 'not a user/group name or numeric id');
+export const checkExecutable: Check = (s) => (s.length > 0 && s.length <= 4096 && !s.includes('\0') && !s.includes('\n') && (s.startsWith('/') || !s.includes('/')) ? undefined : 'not an absolute path or a process name');
 const checkGroup: Check = (s) => (/^[a-z_][a-z0-9_-]{0,31}\$?$|^[0-9]+$/.test(s) ? undefined : 'not a group name or gid');
 
 // ---- node shorthands ----
@@ -137,7 +142,49 @@ const exclusionItem = obj({
   remotePorts: f(str(checkPortList), '"any" or ports and ranges on the remote side.', { default: 'any' }),
   description: f(str(), 'Free text shown in `bulwark isolation exclusions`.', { default: '' }),
   status: f(oneOf(['active', 'inactive']), 'Inactive exclusions are kept but not applied.', { default: 'active' }),
+  // Process exclusions: at most one of these per rule (checked in src/isolation/process-rules.ts).
+  unit: f(str(checkUnit), 'Process exclusion: a systemd unit ("nginx.service"); its cgroup is re-resolved when the unit restarts.', { optional: true }),
+  cgroup: f(str(checkCgroupPath), 'Process exclusion: a cgroup v2 path relative to the cgroup2 root ("system.slice/app.service").', { optional: true }),
+  user: f(str(checkAccount), 'Process exclusion: connections opened by this user (name or uid); outbound only.', { optional: true }),
+  group: f(str(checkAccount), 'Process exclusion: connections opened by processes of this group (name or gid); outbound only.', { optional: true }),
+  executable: f(str(checkExecutable), 'Process exclusion: an executable, by absolute path or by process name.', { optional: true }),
 });
+
+// ---- fleet mode (src/fleet, docs/fleet.md) ----
+
+const checkName: Check = (s) => (/^[A-Za-z0-9_-]{1,64}$/.test(s) && s !== 'operator' ? undefined : 'not a name (1-64 letters, digits, "-", "_"; not "operator")');
+const checkServer: Check = (s) => (/^(nats|tls):\/\/[^\s/]+:[0-9]{1,5}$/.test(s) || /^[^\s/:]+:[0-9]{1,5}$/.test(s) ? undefined : 'not a NATS server URL ("tls://HOST:PORT", "nats://HOST:PORT" or "HOST:PORT")');
+const checkUserKey: Check = (s) => (/^U[A-Z2-7]{55}$/.test(s) ? undefined : 'not a user public nkey (U followed by 55 base32 characters)');
+
+export const FLEET_SCHEMA: FieldDef = f(
+  obj({
+    servers: f(list(str(checkServer), 64), 'NATS servers of the fleet cluster ("tls://HOST:PORT").', { required: true }),
+    hostId: f(str(checkName), 'This host\'s id in the fleet (default: /etc/machine-id).', { optional: true }),
+    name: f(str(checkNonEmpty), 'Display name in `bulwark fleet hosts` (default: the host name).', { optional: true }),
+    groups: f(list(str(checkName), 32), 'Policy groups of this host, in merge order (fleet → these groups → host; later wins).', { default: [] }),
+    credentials: f(str(checkAbsolutePath), 'NATS .creds file (JWT and nkey seed).', { optional: true }),
+    user: f(str(checkNonEmpty), 'NATS user name (with password).', { optional: true }),
+    password: f(str(), 'NATS password (with user).', { optional: true }),
+    nkey: f(str(checkAbsolutePath), 'File holding this host\'s nkey seed (SU…) for NATS nkey authentication.', { optional: true }),
+    tls: f(
+      obj({
+        ca: f(str(checkAbsolutePath), 'CA certificate file the servers\' certificates are checked against.', { required: true }),
+        cert: f(str(checkAbsolutePath), 'Client certificate file (mutual TLS).', { optional: true }),
+        key: f(str(checkAbsolutePath), 'Client private key file (mutual TLS).', { optional: true }),
+      }),
+      'TLS towards the NATS servers (required unless allowInsecure).',
+      { optional: true },
+    ),
+    allowInsecure: f(bool(), 'Allow a connection without TLS or without credentials (tests and labs only).', { default: false }),
+    operators: f(list(str(checkUserKey), 64), 'Operator public nkeys (U…) whose signed orders, fleet unblocks and policies this host accepts.', { default: [] }),
+    signingKey: f(str(checkAbsolutePath), 'Operator machines only: nkey seed file (SU…) that `bulwark fleet` signs orders and policies with.', { optional: true }),
+    share: f(oneOf(['fleet', 'group', 'none']), 'Where this host\'s blocks are shared: every host, the host\'s groups, or nobody (a policy may set it).', { default: 'fleet' }),
+    maxDecisionsPerMinute: f(int(1, 100_000), 'Shared block decisions accepted per origin host per minute (and published by this host); the rest are counted and dropped.', { default: 600 }),
+    heartbeat: f(dur(SEC, HOUR), 'How often this host refreshes its record in the fleet view.', { default: 15_000, prop: 'heartbeatMs' }),
+  }),
+  'Fleet mode on NATS JetStream: shared blocks, central policy with locks, remote isolation. Absent = standalone.',
+  { optional: true },
+);
 
 export const CONFIG_SCHEMA: SchemaNode = obj({
   interfaces: f(list(str(checkIfname), 64), 'Capture interfaces; empty = every interface that is up, except loopback.'),
@@ -154,7 +201,10 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
     }),
     'Signature databases.',
   ),
-  protection: f(obj({ enabled: f(bool(), 'Network threat protection on/off (capture, detection and response).') }), 'Network threat protection.'),
+  protection: f(
+    obj({ enabled: f(bool(), 'Network threat protection on/off (capture, detection and response). Off by default on a host with only local settings; a fleet-managed host has it on unless its policy says off.') }),
+    'Network threat protection.',
+  ),
   action: f(oneOf(['block', 'alert', 'dry-run']), 'Response to detections: block the source, only alert, or dry-run (log what would be blocked).'),
   blockDuration: f(dur(SEC, 30 * DAY), 'How long a detected attacker stays blocked (kernel-enforced timeout).', { prop: 'blockDurationMs' }),
   maxBlocksPerMinute: f(int(1, 1_000_000), 'Cap on new blocks per minute from detections; excess detections are alerted, not blocked.'),
@@ -256,6 +306,14 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       ),
       rstWindow: f(dur(0, 5 * MIN), 'How long outgoing RSTs may leave after severing connections.', { prop: 'rstWindowMs' }),
       resolvConf: f(list(str(checkAbsolutePath), 16), 'resolv.conf files read to restrict the DNS profiles to the host\'s resolvers (default: /etc/resolv.conf and systemd-resolved\'s upstream file).', { optional: true }),
+      processes: f(
+        obj({
+          cgroupMount: f(str(checkAbsolutePath), 'Mount point of the cgroup v2 hierarchy; absent = found in /proc/self/mountinfo (BULWARK_CGROUP2_MOUNT overrides).', { optional: true }),
+          rescan: f(dur(100, MIN), 'How often units, cgroups and executables of process exclusions are re-resolved while isolated (a restarted unit gets a new cgroup id).', { prop: 'rescanMs' }),
+          agentCgroup: f(bool(), "Keep the daemon's own connections exempt by its cgroup: use its own service cgroup, or move the daemon into a child cgroup of its own when it shares one."),
+        }),
+        'Process exclusions and the daemon\'s own flows during isolation.',
+      ),
       leaseDirs: f(list(str(checkAbsolutePath), 16), 'Directories of DHCP lease files read to restrict the DHCP client profile to the host\'s DHCP servers (default: dhclient and systemd-networkd lease directories).', { optional: true }),
     }),
     'Network isolation.',
@@ -274,6 +332,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
     }),
     'Rule sources and updates (`bulwark rules`, like suricata-update).',
   ),
+  fleet: FLEET_SCHEMA,
 });
 
 /**

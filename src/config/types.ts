@@ -30,6 +30,16 @@ export interface ExclusionRule {
   remotePorts: string;
   description: string;
   status: 'active' | 'inactive';
+  /**
+   * Process exclusions (at most one of these; the address and port fields then stay "any"):
+   * a systemd unit, a cgroup v2 path (relative to the cgroup2 root), a user or group (name or
+   * numeric id) or an executable (absolute path, or a name matched against the process name).
+   */
+  unit?: string;
+  cgroup?: string;
+  user?: string;
+  group?: string;
+  executable?: string;
 }
 
 export interface IsolationPolicy {
@@ -38,6 +48,37 @@ export interface IsolationPolicy {
   severities: Severity[];
   signatureIds: number[];
   detectors: ('portscan' | 'synflood' | 'bruteforce')[];
+}
+
+/** Fleet mode (docs/fleet.md); absent = standalone. */
+export interface FleetConfig {
+  /** NATS server URLs ("tls://nats1.example:4222", "nats://198.51.100.2:4222"). */
+  servers: string[];
+  /** This host's id (a subject token); default: /etc/machine-id. */
+  hostId?: string;
+  /** Display name in the fleet view; default: the host name. */
+  name?: string;
+  /** Policy groups, in merge order (later wins). */
+  groups: string[];
+  /** NATS .creds file (JWT + nkey seed). */
+  credentials?: string;
+  user?: string;
+  password?: string;
+  /** nkey seed file (SU…) for nkey authentication. */
+  nkey?: string;
+  tls?: { ca: string; cert?: string; key?: string };
+  /** Allow a connection without TLS or without credentials (tests and labs only). */
+  allowInsecure: boolean;
+  /** Operator public nkeys (U…) whose signed orders, unblocks and policies are accepted. */
+  operators: string[];
+  /** Operator machines only: the seed file (SU…) `bulwark fleet` signs with. */
+  signingKey?: string;
+  /** Where this host's blocks are shared: every host, the host's groups, or nobody. */
+  share: 'fleet' | 'group' | 'none';
+  /** Shared decisions accepted per origin host per minute (and published by this host). */
+  maxDecisionsPerMinute: number;
+  /** How often the host record (fleet view) is refreshed (ms). */
+  heartbeatMs: number;
 }
 
 export interface Config {
@@ -128,6 +169,15 @@ export interface Config {
     resolvConf?: string[];
     /** DHCP lease directories for the DHCP profiles (dhclient, networkd, NetworkManager defaults). */
     leaseDirs?: string[];
+    /** Process exclusions and the daemon's own cgroup (docs/isolation.md "Process exclusions"). */
+    processes: {
+      /** Mount point of the cgroup v2 hierarchy; undefined = found in /proc/self/mountinfo. */
+      cgroupMount?: string;
+      /** How often cgroups, units and executables are re-resolved while isolated (ms). */
+      rescanMs: number;
+      /** Put the daemon into a cgroup of its own (unless its cgroup is already its own) so its flows stay exempt. */
+      agentCgroup: boolean;
+    };
   };
   /** `bulwark rules`: rule sources and updates (src/rules). */
   rules: {
@@ -143,6 +193,8 @@ export interface Config {
     timeoutMs: number;
     maxDownloadSize: number;
   };
+  /** Fleet mode on NATS JetStream; undefined = standalone. */
+  fleet?: FleetConfig;
 }
 
 const MIN = 60_000;
@@ -175,7 +227,9 @@ export function defaultConfig(): Config {
       },
       anyPorts: [],
     },
-    protection: { enabled: true },
+    // Seed behaviour (KESL): locally configured hosts have Network Threat Protection off by
+    // default; a fleet policy turns it on (src/fleet/policy.ts applyPolicy).
+    protection: { enabled: false },
     action: 'block',
     blockDurationMs: HOUR,
     maxBlocksPerMinute: 600,
@@ -203,6 +257,7 @@ export function defaultConfig(): Config {
       exclusions: [],
       policy: { enabled: false, severities: ['critical'], signatureIds: [], detectors: [] },
       rstWindowMs: 20_000,
+      processes: { rescanMs: 1000, agentCgroup: true },
     },
     rules: {
       dir: '',

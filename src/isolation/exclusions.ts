@@ -7,6 +7,7 @@ import type { ExclusionRule, ExclusionDirection, ExclusionProtocol, ManagementEn
 import { BulwarkError } from '../errors.js';
 import { parseCidr, cidrText, parsePorts, portsText } from './addr.js';
 import type { HostNetInfo, ProfileDb, ProfileRule } from './profiles.js';
+import { PROCESS_KINDS, describeSelector, selectorOf, validateProcessFields } from './processes.js';
 import {
   MAX_INBOUND_EXCLUSIONS,
   MAX_OUTBOUND_EXCLUSIONS,
@@ -43,12 +44,13 @@ export function validateRemoteAddress(text: string): string {
 export function validateExclusion(input: unknown, where = 'exclusion'): ExclusionRule {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw bad(`${where}: must be an object`);
   const r = input as Record<string, unknown>;
-  const known = new Set(['direction', 'protocol', 'remoteAddress', 'localPorts', 'remotePorts', 'description', 'status', 'id', 'fromProfile']);
+  const known = new Set(['direction', 'protocol', 'remoteAddress', 'localPorts', 'remotePorts', 'description', 'status', 'id', 'fromProfile', ...PROCESS_KINDS]);
   for (const k of Object.keys(r)) if (!known.has(k)) throw bad(`${where}: unknown field "${k}"`);
   const direction = r.direction;
   if (typeof direction !== 'string' || !DIRECTIONS.includes(direction as ExclusionDirection)) {
     throw bad(`${where}: direction must be one of ${DIRECTIONS.join(', ')}`);
   }
+  const proc = validateProcessFields(r, where);
   const protocol = r.protocol ?? 'any';
   if (typeof protocol !== 'string' || !PROTOCOLS.includes(protocol as ExclusionProtocol)) {
     throw bad(`${where}: protocol must be one of ${PROTOCOLS.join(', ')}`);
@@ -81,7 +83,7 @@ export function validateExclusion(input: unknown, where = 'exclusion'): Exclusio
   if (protocol === 'icmp' && (localPorts !== 'any' || remotePorts !== 'any')) {
     throw bad(`${where}: ICMP has no ports; use localPorts and remotePorts "any"`);
   }
-  if (remoteAddress === undefined && localPorts === 'any' && remotePorts === 'any') {
+  if (proc === undefined && remoteAddress === undefined && localPorts === 'any' && remotePorts === 'any') {
     throw bad(`${where}: a rule with any address and any ports would lift isolation in its direction; give a remote address or ports`);
   }
   const description = r.description ?? '';
@@ -100,6 +102,7 @@ export function validateExclusion(input: unknown, where = 'exclusion'): Exclusio
     status,
   };
   if (remoteAddress !== undefined) out.remoteAddress = remoteAddress;
+  if (proc) out[proc.kind] = proc.value;
   return out;
 }
 
@@ -171,6 +174,8 @@ function findProfileRule(db: ProfileDb, ref: { profile: string; index: number; k
 function stripDevice(r: DeviceExclusion): ExclusionRule {
   const out: ExclusionRule = { direction: r.direction, protocol: r.protocol, localPorts: r.localPorts, remotePorts: r.remotePorts, description: r.description, status: r.status };
   if (r.remoteAddress !== undefined) out.remoteAddress = r.remoteAddress;
+  const sel = selectorOf(r);
+  if (sel) out[sel.kind] = sel.value;
   return out;
 }
 
@@ -195,7 +200,10 @@ export function editDeviceExclusion(
   const ref = parseRef(refText);
   if (ref.kind === 'custom') {
     const old = findCustom(file, ref.id);
-    const rule = validateExclusion({ ...stripDevice(old), ...patch });
+    // Giving another process selector replaces the old one rather than conflicting with it.
+    const replacing = PROCESS_KINDS.some((k) => patch[k] !== undefined);
+    const base = Object.fromEntries(Object.entries(stripDevice(old)).filter(([k]) => !replacing || !(PROCESS_KINDS as readonly string[]).includes(k)));
+    const rule = validateExclusion({ ...base, ...patch });
     const edited: DeviceExclusion = { ...rule, id: old.id, ...(old.fromProfile === undefined ? {} : { fromProfile: old.fromProfile }) };
     const exclusions = file.exclusions.map((x) => (x.id === old.id ? edited : x));
     checkLimits(exclusions, 'device exclusions');
@@ -270,7 +278,9 @@ export interface ResolvedManagement {
 }
 
 function toEffective(rule: ExclusionRule, id: string, source: EffectiveRule['source']): EffectiveRule {
+  const process = selectorOf(rule);
   return {
+    ...(process ? { process } : {}),
     id,
     source,
     direction: rule.direction,
@@ -351,6 +361,7 @@ export function selectRules(s: ScopeInput): EffectiveRule[] {
 }
 
 export function describeRule(r: EffectiveRule): string {
+  if (r.process) return `${r.direction} ${describeSelector(r.process)}`;
   const remote = r.remote === 'any' ? 'any' : r.remote.join(',');
   return `${r.direction} ${r.protocol} remote ${remote} local ports ${portsText(r.localPorts)} remote ports ${portsText(r.remotePorts)}`;
 }

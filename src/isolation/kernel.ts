@@ -17,6 +17,10 @@ export interface KernelView {
   /** Elements we could not parse (should stay 0). */
   unparsed: number;
   counters: Partial<Record<IsoCounterName, { packets: number; bytes: number }>>;
+  /** "CHAIN COMMENT" of each rule in the process chains iso_pin / iso_pout, sorted. */
+  procRules: string[];
+  /** iso_in / iso_out jump to the process chains. */
+  procJumps: { iso_in: boolean; iso_out: boolean };
 }
 
 export function emptyView(): KernelView {
@@ -29,6 +33,8 @@ export function emptyView(): KernelView {
     sets: {},
     unparsed: 0,
     counters: {},
+    procRules: [],
+    procJumps: { iso_in: false, iso_out: false },
   };
 }
 
@@ -104,11 +110,15 @@ export function parseKernelView(out: NftListOutput): KernelView {
       if (r.chain === 'iso_in' && exprHasDrop(expr, 'iso_dropped_in')) v.dropRules.iso_in = true;
       if (r.chain === 'iso_out' && exprHasDrop(expr, 'iso_dropped_out')) v.dropRules.iso_out = true;
       if (r.chain === 'iso_fwd' && exprHasDrop(expr, 'iso_dropped_fwd')) v.dropRules.iso_fwd = true;
+      if ((r.chain === 'iso_pin' || r.chain === 'iso_pout') && typeof r.comment === 'string') v.procRules.push(`${r.chain} ${r.comment}`);
+      if (r.chain === 'iso_in' && exprJumps(expr, 'iso_pin')) v.procJumps.iso_in = true;
+      if (r.chain === 'iso_out' && exprJumps(expr, 'iso_pout')) v.procJumps.iso_out = true;
       if (r.chain === 'input' && exprJumps(expr, 'iso_in')) v.hooked.input = true;
       if (r.chain === 'output' && exprJumps(expr, 'iso_out')) v.hooked.output = true;
       if (r.chain === 'forward' && exprJumps(expr, 'iso_fwd')) v.hooked.forward = true;
     }
   }
+  v.procRules.sort();
   return v;
 }
 
@@ -121,9 +131,13 @@ export interface KernelCheck {
 }
 
 /** Compares the kernel with what an active isolation needs. */
-export function checkKernel(v: KernelView, expected: ExpectedElements, timeLeftMs: number): KernelCheck {
+export function checkKernel(v: KernelView, expected: ExpectedElements, timeLeftMs: number, expectedProc?: readonly string[]): KernelCheck {
   const problems: string[] = [];
+  if (expectedProc !== undefined && (expectedProc.length !== v.procRules.length || expectedProc.some((c, i) => c !== v.procRules[i]))) {
+    problems.push(`process exclusion chains hold ${v.procRules.length} rules, expected ${expectedProc.length} (contents differ)`);
+  }
   if (!v.tablePresent) problems.push('table inet bulwark is missing');
+  if (!v.procJumps.iso_in || !v.procJumps.iso_out) problems.push('the isolation chains do not jump to the process exclusion chains');
   for (const fam of ['ipv4', 'ipv6'] as const) {
     const left = v.on[fam];
     if (left === undefined) problems.push(`iso_on has no ${fam} element (deadline gone)`);

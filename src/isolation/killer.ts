@@ -2,12 +2,17 @@
  * Severing connections when isolation starts. The decision (which flows an exclusion covers) is
  * pure and unit-tested; the side effects sit behind ConnectionKiller: `ss -K` (SOCK_DESTROY) for
  * local sockets — the peer sees the RST because the isolation batch opens the iso_rst window — and
- * `conntrack -D` for the remaining entries (forwarded flows), bounded per severing.
+ * one `conntrack -R -` process for the remaining entries (forwarded flows), see conntrack.ts.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { cidrContains, portInSpec } from './addr.js';
-import { AGENT_CT_MARK, type EffectiveRule } from './types.js';
+import { CT_MARKS, conntrackScript, countConntrackLines, type ConntrackPlan, type ConntrackResult } from './conntrack.js';
+import { spareKind, type SpareSet } from './processes.js';
+import { AGENT_CT_MARK, KEEP_CT_BIT, type EffectiveRule } from './types.js';
 
 export interface SocketInfo {
   proto: 'tcp' | 'udp';
@@ -18,6 +23,8 @@ export interface SocketInfo {
   /** Owning process ids (ss -p). */
   pids: number[];
   uid: number;
+  /** The socket's cgroup v2 path (ss --cgroup): the cgroup nft's `socket cgroupv2` matches. */
+  cgroup?: string;
 }
 
 export interface ConntrackEntry {
@@ -35,8 +42,8 @@ export interface ConnectionKiller {
   /** Destroys the sockets; returns how many the kernel destroyed. */
   destroySockets(sockets: readonly SocketInfo[]): Promise<number>;
   listConntrack(): Promise<ConntrackEntry[]>;
-  /** Deletes the entries; returns how many were deleted. */
-  deleteConntrack(entries: readonly ConntrackEntry[]): Promise<number>;
+  /** Runs the plan (marks, keeps, deletes) in one conntrack process (conntrack.ts). */
+  applyConntrack(plan: ConntrackPlan): Promise<ConntrackResult>;
 }
 
 function isLoopback(a: string): boolean {
@@ -55,6 +62,7 @@ function protoMatches(rule: EffectiveRule, proto: string): boolean {
 /** True when an exclusion covers the flow with `remote` as the far end (either direction: replies are allowed). */
 export function flowExcluded(rules: readonly EffectiveRule[], proto: string, remote: string, localPort: number | undefined, remotePort: number | undefined): boolean {
   return rules.some((r) => {
+    if (r.process) return false;
     if (!protoMatches(r, proto)) return false;
     if (r.remote !== 'any' && !r.remote.some((net) => safeContains(net, remote))) return false;
     if (localPort !== undefined && !portInSpec(r.localPorts, localPort)) return false;
@@ -77,12 +85,15 @@ export interface SeverContext {
   agentPid: number;
   /** The daemon's uid when it is not root (its sockets are spared; root would spare everything). */
   agentUid?: number;
+  /** Excluded processes and the daemon's cgroup: their sockets are spared. */
+  spare?: SpareSet;
 }
 
 export function socketsToSever(sockets: readonly SocketInfo[], ctx: SeverContext): SocketInfo[] {
   return sockets.filter((s) => {
     if (isLoopback(s.remote) || isLoopback(s.local) || s.remote === s.local) return false;
     if (s.pids.includes(ctx.agentPid)) return false;
+    if (ctx.spare && spareKind(s, ctx.spare) !== undefined) return false;
     if (ctx.agentUid !== undefined && ctx.agentUid !== 0 && s.uid === ctx.agentUid) return false;
     return !flowExcluded(ctx.rules, s.proto, s.remote, s.localPort, s.remotePort);
   });
@@ -91,12 +102,51 @@ export function socketsToSever(sockets: readonly SocketInfo[], ctx: SeverContext
 export function conntrackToDelete(entries: readonly ConntrackEntry[], ctx: SeverContext): ConntrackEntry[] {
   return entries.filter((e) => {
     if (isLoopback(e.src) || isLoopback(e.dst)) return false;
-    if (e.mark === AGENT_CT_MARK) return false;
+    if (e.mark === AGENT_CT_MARK || (e.mark & KEEP_CT_BIT) !== 0) return false;
     // Either end may be the remote one (inbound, outbound or forwarded).
     if (flowExcluded(ctx.rules, e.proto, e.src, e.dport, e.sport)) return false;
     if (flowExcluded(ctx.rules, e.proto, e.dst, e.sport, e.dport)) return false;
     return true;
   });
+}
+
+/** A socket that severing spares, and whose mark its conntrack entry gets. */
+export interface SparedSocket {
+  socket: SocketInfo;
+  kind: 'agent' | 'process';
+}
+
+/** Sockets spared because they belong to the daemon's cgroup or an excluded process (not loopback). */
+export function sparedSockets(sockets: readonly SocketInfo[], ctx: SeverContext): SparedSocket[] {
+  const out: SparedSocket[] = [];
+  for (const s of sockets) {
+    if (isLoopback(s.remote) || isLoopback(s.local)) continue;
+    const kind = s.pids.includes(ctx.agentPid) ? 'agent' : ctx.spare ? spareKind(s, ctx.spare) : undefined;
+    if (kind) out.push({ socket: s, kind });
+  }
+  return out;
+}
+
+/**
+ * Splits the conntrack table: entries of spared sockets get their mark (so the connection keeps
+ * flowing through the `ct mark` rules), the rest is kept (exclusions, loopback, marks) or deleted.
+ */
+export function planConntrack(entries: readonly ConntrackEntry[], ctx: SeverContext, spared: readonly SparedSocket[]): ConntrackPlan {
+  const key = (a: string, ap: number | undefined, b: string, bp: number | undefined): string => `${a}|${ap ?? ''}|${b}|${bp ?? ''}`;
+  const bySocket = new Map<string, SparedSocket['kind']>();
+  for (const s of spared) {
+    bySocket.set(key(s.socket.local, s.socket.localPort, s.socket.remote, s.socket.remotePort), s.kind);
+    bySocket.set(key(s.socket.remote, s.socket.remotePort, s.socket.local, s.socket.localPort), s.kind);
+  }
+  const del = new Set(conntrackToDelete(entries, ctx));
+  const plan: ConntrackPlan = { mark: [], keep: [], delete: [] };
+  for (const e of entries) {
+    const kind = e.proto === 'tcp' || e.proto === 'udp' ? bySocket.get(key(e.src, e.sport, e.dst, e.dport)) : undefined;
+    if (kind) plan.mark.push({ entry: e, mark: CT_MARKS[kind] });
+    else if (del.has(e)) plan.delete.push(e);
+    else plan.keep.push(e);
+  }
+  return plan;
 }
 
 function splitHostPort(text: string): { host: string; port: number } | undefined {
@@ -124,7 +174,8 @@ export function parseSs(text: string): SocketInfo[] {
     if (!l || !r) continue;
     const pids = [...line.matchAll(/pid=([0-9]+)/g)].map((m) => Number(m[1]));
     const uidM = /\buid:([0-9]+)/.exec(line);
-    out.push({ proto, local: l.host, localPort: l.port, remote: r.host, remotePort: r.port, pids, uid: uidM ? Number(uidM[1]) : 0 });
+    const cgM = /\bcgroup:(\S+)/.exec(line);
+    out.push({ proto, local: l.host, localPort: l.port, remote: r.host, remotePort: r.port, pids, uid: uidM ? Number(uidM[1]) : 0, ...(cgM ? { cgroup: cgM[1]! } : {}) });
   }
   return out;
 }
@@ -163,22 +214,37 @@ interface RunResult {
   stdout: string;
 }
 
+/** Output kept per command: a full conntrack table (262144 entries by default) lists in ~60 MiB. */
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
 function run(cmd: string, args: string[], prefix: string[], timeoutMs = 10_000): Promise<RunResult> {
+  return runWithInput(cmd, args, prefix, undefined, timeoutMs);
+}
+
+function runWithInput(cmd: string, args: string[], prefix: string[], input: string | undefined, timeoutMs: number): Promise<RunResult & { stderr: string }> {
   return new Promise((resolve) => {
     const argv = [...prefix, cmd, ...args];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => {
-      if (stdout.length < 4 * 1024 * 1024) stdout += d.toString();
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      if (stdout.length < MAX_OUTPUT) stdout += d.toString();
     });
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < MAX_OUTPUT) stderr += d.toString();
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', () => {
+    child.on('error', (e) => {
       clearTimeout(timer);
-      resolve({ code: 127, stdout });
+      resolve({ code: 127, stdout, stderr: stderr + String(e) });
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout });
+      resolve({ code: code ?? 1, stdout, stderr });
     });
   });
 }
@@ -186,18 +252,15 @@ function run(cmd: string, args: string[], prefix: string[], timeoutMs = 10_000):
 export interface SystemKillerOptions {
   /** Argv put before each command (e.g. ["ip", "netns", "exec", NS]) for tests. */
   prefix?: string[];
-  /** Conntrack entries deleted per severing; the rest are left to the drop rules (logged). */
-  maxConntrackDeletes?: number;
 }
 
 const SS_BATCH = 64;
 
 export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKiller {
   const prefix = opts.prefix ?? [];
-  const maxCt = opts.maxConntrackDeletes ?? 256;
   return {
     async listSockets() {
-      const r = await run('ss', ['-H', '-tun', '-e', '-p', 'state', 'connected'], prefix);
+      const r = await run('ss', ['-H', '-tun', '-e', '-p', '--cgroup', 'state', 'connected'], prefix);
       return parseSs(r.stdout);
     },
     async destroySockets(sockets) {
@@ -213,18 +276,35 @@ export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKi
       return killed;
     },
     async listConntrack() {
-      const r = await run('conntrack', ['-L', '-o', 'extended'], prefix);
+      const r = await run('conntrack', ['-L', '-o', 'extended'], prefix, 30_000);
       return parseConntrack(r.stdout);
     },
-    async deleteConntrack(entries) {
-      let deleted = 0;
-      for (const e of entries.slice(0, maxCt)) {
-        const args = ['-D', '-p', e.proto, '-s', e.src, '-d', e.dst];
-        if ((e.proto === 'tcp' || e.proto === 'udp') && e.sport !== undefined && e.dport !== undefined) args.push('--sport', String(e.sport), '--dport', String(e.dport));
-        const r = await run('conntrack', args, prefix);
-        if (r.code === 0) deleted++;
+    async applyConntrack(plan) {
+      const script = conntrackScript(plan);
+      const t0 = process.hrtime.bigint();
+      const res: ConntrackResult = { deleted: 0, updated: 0, processes: 0, deleteProcesses: 0, strategy: script.strategy, walks: script.walks, ms: 0 };
+      if (script.steps.length === 0) return res;
+      // `conntrack -R FILE` reads the commands from a file: it opens "-" as /dev/stdin by path,
+      // which fails when stdin is a socket, as Node's child stdio is.
+      const dir = await mkdtemp(join(tmpdir(), 'bulwark-ct-'));
+      try {
+        for (const [i, step] of script.steps.entries()) {
+          const file = join(dir, `step${i}`);
+          await writeFile(file, step.lines.join('\n') + '\n', { mode: 0o600 });
+          const r = await runWithInput('conntrack', ['-R', file], prefix, undefined, 120_000);
+          res.processes++;
+          const n = countConntrackLines(r.stdout);
+          if (step.kind === 'delete') {
+            res.deleted += n;
+            res.deleteProcesses++;
+          } else if (step.kind !== 'restore') res.updated += n;
+          if (r.code !== 0 && n === 0) throw new Error(`conntrack -R (${step.kind}) failed (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`);
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        res.ms = Number(process.hrtime.bigint() - t0) / 1e6;
       }
-      return deleted;
+      return res;
     },
   };
 }

@@ -28,7 +28,8 @@ import {
   type ResolvedManagement,
 } from './exclusions.js';
 import { checkKernel, emptyView, parseKernelView, type KernelCheck, type KernelView } from './kernel.js';
-import { conntrackToDelete, socketsToSever, type ConnectionKiller } from './killer.js';
+import { planConntrack, socketsToSever, sparedSockets, type ConnectionKiller, type SeverContext, type SocketInfo } from './killer.js';
+import { ProcessEnforcer } from './process-enforcer.js';
 import { alertMatchesPolicy } from './policy.js';
 import { checkProfileNames, type HostNetInfo, type ProfileDb } from './profiles.js';
 import { buildApplyScript, buildLiftScript, compileElements, type AgentMatch } from './ruleset.js';
@@ -70,6 +71,8 @@ export interface ManagerDeps {
   scheduler?: Scheduler;
   /** Tamper check period (ms); 0 disables it. Default 5000 (re-applied within 10 s). */
   verifyIntervalMs?: number;
+  /** Process exclusions and the daemon's cgroup rules (default: none resolvable, agent by uid/gid only). */
+  processes?: ProcessEnforcer;
 }
 
 export interface OnOptions {
@@ -93,6 +96,12 @@ export interface StatusReport {
   severed?: number;
   conntrackRemoved?: number;
   exclusions?: number;
+  /** Process exclusions in force and what they resolved to (cgroup path → id, user → uid, executable → pids/cgroups). */
+  processExclusions?: Record<string, unknown>[];
+  /** How the daemon's own flows are recognised. */
+  agent?: Record<string, unknown>;
+  /** The last severing: sockets, conntrack entries, conntrack processes and time. */
+  lastSever?: { sockets: number; conntrack: number; conntrackProcesses: number; conntrackDeleteProcesses: number; strategy: string; conntrackMs: number; totalMs: number };
   kernel: { matches: boolean; problems: string[]; secondsLeft?: number; read: boolean };
   warnings: string[];
   last?: { mode: IsolationMode; startedAt: string; endedAt?: string; endedBy?: string; reason: string };
@@ -126,6 +135,9 @@ export class IsolationManager {
   private expected: ExpectedElements | undefined;
   private expiryTimer: unknown;
   private verifyTimer: unknown;
+  private rescanTimer: unknown;
+  private lastSever: StatusReport['lastSever'];
+  private readonly procs: ProcessEnforcer;
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
   private warnings: string[] = [];
@@ -148,6 +160,7 @@ export class IsolationManager {
     this.sched = d.scheduler ?? realScheduler;
     this.resolve = d.resolve ?? defaultResolve;
     this.config = d.config;
+    this.procs = d.processes ?? new ProcessEnforcer({ nft: d.nft, log: d.log, resolver: undefined, cgroupMount: undefined, agent: undefined });
     if (d.registry) {
       // eslint-disable-next-line @typescript-eslint/no-this-alias
       const self = this;
@@ -232,7 +245,8 @@ export class IsolationManager {
     this.running = false;
     if (this.expiryTimer !== undefined) this.sched.clearTimeout(this.expiryTimer);
     if (this.verifyTimer !== undefined) this.sched.clearTimeout(this.verifyTimer);
-    this.expiryTimer = this.verifyTimer = undefined;
+    if (this.rescanTimer !== undefined) this.sched.clearTimeout(this.rescanTimer);
+    this.expiryTimer = this.verifyTimer = this.rescanTimer = undefined;
     await this.queue;
   }
 
@@ -324,6 +338,8 @@ export class IsolationManager {
     const left = timeLeftMs(s.endsAtMs, now);
     const view = await this.readKernel();
     await this.ensureBase(view);
+    // The process chains first, in their own batch: a cgroup that vanished can only fail that one.
+    await this.procs.apply(expected.rules);
     const script = buildApplyScript({ elements: expected.elements, timeLeftMs: left, rstWindowMs: sever ? this.config.isolation.rstWindowMs : 0, agent: this.d.agent });
     await this.d.nft.applyText(script);
     this.expected = expected.elements;
@@ -332,6 +348,7 @@ export class IsolationManager {
     if (reapplied) this.m?.reapplied.inc({ reason: reapplied });
     this.state = s;
     await writeState(this.config.stateDir, s);
+    this.scheduleRescan();
     if (sever) {
       const r = await this.sever(expected.rules);
       s.severed += r.sockets + r.conntrack;
@@ -341,24 +358,35 @@ export class IsolationManager {
   }
 
   private async sever(rules: readonly EffectiveRule[]): Promise<{ sockets: number; conntrack: number }> {
-    const ctx = { rules, agentPid: this.d.agentPid, ...(this.d.agent.kind === 'uid' ? { agentUid: this.d.agent.id } : {}) };
+    const t0 = process.hrtime.bigint();
+    const ctx: SeverContext = { rules, agentPid: this.d.agentPid, ...(this.d.agent.kind === 'uid' ? { agentUid: this.d.agent.id } : {}) };
     let sockets = 0;
     let conntrack = 0;
+    let listed: SocketInfo[] = [];
+    const ct = { processes: 0, deleteProcesses: 0, strategy: 'none', ms: 0 };
     try {
-      const victims = socketsToSever(await this.d.killer.listSockets(), ctx);
+      listed = await this.d.killer.listSockets();
+      ctx.spare = await this.procs.spareSet(listed.flatMap((s) => s.pids));
+      const victims = socketsToSever(listed, ctx);
       if (victims.length > 0) sockets = await this.d.killer.destroySockets(victims);
     } catch (e) {
       this.d.log.error({ err: errorMessage(e) }, 'destroying sockets failed; new connections are still blocked');
     }
     try {
-      const entries = conntrackToDelete(await this.d.killer.listConntrack(), ctx);
-      if (entries.length > 0) conntrack = await this.d.killer.deleteConntrack(entries);
-      if (entries.length > conntrack) this.d.log.info({ candidates: entries.length, deleted: conntrack }, 'not every conntrack entry was removed (bound or already gone); the drop rules still stop their packets');
+      const plan = planConntrack(await this.d.killer.listConntrack(), ctx, sparedSockets(listed, ctx));
+      if (plan.delete.length > 0 || plan.mark.length > 0) {
+        const r = await this.d.killer.applyConntrack(plan);
+        conntrack = r.deleted;
+        Object.assign(ct, { processes: r.processes, deleteProcesses: r.deleteProcesses, strategy: r.strategy, ms: r.ms });
+        this.d.log.info({ candidates: plan.delete.length, deleted: r.deleted, kept: plan.keep.length, marked: plan.mark.length, strategy: r.strategy, walks: r.walks, processes: r.processes, ms: Math.round(r.ms) }, 'conntrack entries removed in one batch');
+      }
     } catch (e) {
       this.d.log.error({ err: errorMessage(e) }, 'removing conntrack entries failed');
     }
     this.m?.severed.inc(sockets + conntrack);
-    this.d.log.info({ sockets, conntrack }, 'connections severed');
+    const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    this.lastSever = { sockets, conntrack, conntrackProcesses: ct.processes, conntrackDeleteProcesses: ct.deleteProcesses, strategy: ct.strategy, conntrackMs: Math.round(ct.ms), totalMs: Math.round(totalMs) };
+    this.d.log.info({ sockets, conntrack, conntrackProcesses: ct.processes, conntrackMs: Math.round(ct.ms), totalMs: Math.round(totalMs) }, 'connections severed');
     return { sockets, conntrack };
   }
 
@@ -388,7 +416,7 @@ export class IsolationManager {
       this.scheduleExpiry();
       this.scheduleVerify();
       try {
-        this.lastCheck = checkKernel(await this.readKernel(), expected.elements, timeLeftMs(s.endsAtMs, this.d.clock.now()));
+        this.lastCheck = checkKernel(await this.readKernel(), expected.elements, timeLeftMs(s.endsAtMs, this.d.clock.now()), this.procs.expectedComments);
       } catch (e) {
         this.lastCheck = { matches: false, problems: [`cannot read the kernel: ${errorMessage(e)}`], missing: true };
       }
@@ -403,6 +431,7 @@ export class IsolationManager {
       this.expected = undefined;
       if (this.expiryTimer !== undefined) this.sched.clearTimeout(this.expiryTimer);
       this.expiryTimer = undefined;
+      await this.procs.clear();
       if (!s?.active) return { wasActive: false, status: this.statusFromCache() };
       s.active = false;
       s.endedAtMs = this.d.clock.now();
@@ -424,6 +453,7 @@ export class IsolationManager {
       this.d.log.warn({ err: errorMessage(e) }, 'removing expired isolation rules failed (the kernel deadline already lifted them)');
     }
     this.expected = undefined;
+    await this.procs.clear();
     s.active = false;
     s.endedAtMs = Math.max(s.endsAtMs, Math.min(this.d.clock.now(), s.endsAtMs + 1000));
     s.endedBy = 'expired';
@@ -485,6 +515,24 @@ export class IsolationManager {
     }, every);
   }
 
+  /** While isolated with process exclusions: re-resolve every isolation.processes.rescanMs. */
+  private scheduleRescan(): void {
+    const every = this.config.isolation.processes.rescanMs;
+    if (!this.running || this.rescanTimer !== undefined || !this.procs.needsRescan || !this.state?.active) return;
+    this.rescanTimer = this.sched.setTimeout(() => {
+      this.rescanTimer = undefined;
+      void this.serial(async () => {
+        if (this.state?.active) await this.procs.refresh();
+      })
+        .catch((e: unknown) => {
+          this.d.log.error({ err: errorMessage(e) }, 'process exclusion rescan failed');
+        })
+        .finally(() => {
+          this.scheduleRescan();
+        });
+    }, every);
+  }
+
   /** Tamper check: while isolated, the kernel must hold our rules; re-applied (and counted) when not. */
   verify(): Promise<KernelCheck | undefined> {
     return this.serial(async () => {
@@ -497,12 +545,12 @@ export class IsolationManager {
       }
       if (!this.expected) this.expected = (await this.computeExpected(s.mode)).elements;
       const view = await this.readKernel();
-      const check = checkKernel(view, this.expected, timeLeftMs(s.endsAtMs, now));
+      const check = checkKernel(view, this.expected, timeLeftMs(s.endsAtMs, now), this.procs.expectedComments);
       this.lastCheck = check;
       if (!check.matches) {
         this.d.log.warn({ problems: check.problems }, 'isolation rules changed or disappeared from the kernel; re-applying');
         await this.applyLocked(s, await this.computeExpected(s.mode), check.missing, 'tamper');
-        this.lastCheck = checkKernel(await this.readKernel(), this.expected, timeLeftMs(s.endsAtMs, this.d.clock.now()));
+        this.lastCheck = checkKernel(await this.readKernel(), this.expected, timeLeftMs(s.endsAtMs, this.d.clock.now()), this.procs.expectedComments);
       }
       return check;
     });
@@ -521,7 +569,7 @@ export class IsolationManager {
       try {
         const v = await this.readKernel();
         const s = this.state;
-        if (s?.active && this.expected) this.lastCheck = checkKernel(v, this.expected, timeLeftMs(s.endsAtMs, this.d.clock.now()));
+        if (s?.active && this.expected) this.lastCheck = checkKernel(v, this.expected, timeLeftMs(s.endsAtMs, this.d.clock.now()), this.procs.expectedComments);
       } catch (e) {
         this.lastCheck = { matches: false, problems: [`cannot read the kernel: ${errorMessage(e)}`], missing: true };
       }
@@ -555,8 +603,11 @@ export class IsolationManager {
       severed: s.severed,
       conntrackRemoved: s.conntrackRemoved,
       exclusions: (s.rules ?? []).length,
+      ...this.procs.report(),
+      ...(this.d.agent.kind !== 'none' && this.procs.report().agent.match === 'none' ? { agent: { match: this.d.agent.kind, id: this.d.agent.id } } : {}),
+      ...(this.lastSever ? { lastSever: this.lastSever } : {}),
       kernel: { matches: check?.matches ?? false, problems: check?.problems ?? ['not read yet'], read, ...(secondsLeft !== undefined ? { secondsLeft } : {}) },
-      warnings: [...this.warnings],
+      warnings: [...this.warnings, ...this.procs.warnings],
     };
   }
 

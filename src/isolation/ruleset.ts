@@ -7,10 +7,14 @@
  */
 import { BulwarkError } from '../errors.js';
 import { boxKey, boxText, cidrRange, disjoint, type Box, type Range } from './boxes.js';
-import { AGENT_CT_MARK, ISO_SETS, MAX_ELEMENTS_PER_RULE, MAX_ELEMENTS_PER_SET, type EffectiveRule, type ExpectedElements, type IsoSetName, type PortSpec } from './types.js';
+import { nftCgroupArg, type CgroupRef } from './cgroup.js';
+import type { ResolvedProcessRule } from './processes.js';
+import { AGENT_CT_MARK, PROCESS_CT_MARK, ISO_SETS, MAX_ELEMENTS_PER_RULE, MAX_ELEMENTS_PER_SET, type EffectiveRule, type ExpectedElements, type IsoSetName, type PortSpec } from './types.js';
 
 export const T = 'inet bulwark';
-const MARK = `0x${AGENT_CT_MARK.toString(16).padStart(8, '0')}`;
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+const MARK = hex(AGENT_CT_MARK);
+const PMARK = hex(PROCESS_CT_MARK);
 
 function portRanges(p: PortSpec): Range[] {
   if (p === 'any') return [[0n, 65535n]];
@@ -41,6 +45,7 @@ function protoRanges(rule: EffectiveRule, family: 4 | 6): Range[] {
 export function compileElements(rules: readonly EffectiveRule[]): ExpectedElements {
   const boxes: Record<IsoSetName, Box[]> = { iso_xin4: [], iso_xin6: [], iso_xout4: [], iso_xout6: [] };
   for (const rule of rules) {
+    if (rule.process) continue; // matched by the process chains (buildProcScript), not by address
     let added = 0;
     const dirs = rule.direction === 'both' ? (['in', 'out'] as const) : rule.direction === 'inbound' ? (['in'] as const) : (['out'] as const);
     const remotes = rule.remote === 'any' ? [cidrRange('0.0.0.0/0'), cidrRange('::/0')] : rule.remote.map((r) => cidrRange(r));
@@ -108,6 +113,8 @@ function setDecls(): string[] {
 function prelude(): string[] {
   return [
     `add table ${T}`,
+    // Process exclusion chains: filled by their own batch (buildProcScript), only created here.
+    ...['iso_pin', 'iso_pout'].map((c) => `add chain ${T} ${c}`),
     ...['iso_in', 'iso_out', 'iso_fwd'].flatMap((c) => [`add chain ${T} ${c}`, `flush chain ${T} ${c}`]),
     ...['iso_dropped_in', 'iso_dropped_out', 'iso_dropped_fwd'].map((c) => `add counter ${T} ${c}`),
   ];
@@ -166,6 +173,8 @@ export function buildApplyScript(p: ApplyParams): string {
     gate('iso_in'),
     `add rule ${T} iso_in iif "lo" accept`,
     `add rule ${T} iso_in ct mark ${MARK} accept`,
+    `add rule ${T} iso_in ct mark ${PMARK} accept`,
+    `add rule ${T} iso_in jump iso_pin`,
     `add rule ${T} iso_in icmpv6 type ${ND} accept`,
     ...remoteIsSource('iso_in'),
     `add rule ${T} iso_in ct state related meta l4proto { icmp, ipv6-icmp } accept`,
@@ -177,6 +186,8 @@ export function buildApplyScript(p: ApplyParams): string {
     `add rule ${T} iso_out oif "lo" accept`,
     `add rule ${T} iso_out meta nfproto @iso_rst tcp flags & rst == rst accept`,
     `add rule ${T} iso_out ct mark ${MARK} accept`,
+    `add rule ${T} iso_out ct mark ${PMARK} accept`,
+    `add rule ${T} iso_out jump iso_pout`,
   );
   if (p.agent.kind !== 'none') {
     // Marks the conntrack entry on the first packet the daemon sends, so the replies are accepted too.
@@ -202,7 +213,7 @@ export function buildApplyScript(p: ApplyParams): string {
 
 /** Lifts isolation: empties the chains and deletes the sets (the counters stay, they are cumulative). */
 export function buildLiftScript(): string {
-  const lines = [...prelude()];
+  const lines = [...prelude(), `flush chain ${T} iso_pin`, `flush chain ${T} iso_pout`];
   for (const s of ['iso_on', 'iso_rst', ...ISO_SETS]) {
     lines.push(`add set ${T} ${s} { type nf_proto; }`.replace('type nf_proto;', s.startsWith('iso_x') ? `type ${s.endsWith('4') ? 'ipv4_addr' : 'ipv6_addr'} . inet_proto . inet_service . inet_service; flags interval;` : 'type nf_proto; flags timeout;'), `delete set ${T} ${s}`);
   }
@@ -213,4 +224,56 @@ export function buildLiftScript(): string {
 export function buildRstWindowScript(windowMs: number): string {
   const w = Math.max(1000, Math.round(windowMs));
   return `add set ${T} iso_rst { type nf_proto; flags timeout; }\nadd element ${T} iso_rst { ipv4 timeout ${w}ms, ipv6 timeout ${w}ms }\n`;
+}
+
+/** The daemon's own cgroup as the process chains need it. */
+export interface AgentRules {
+  cgroup: CgroupRef;
+  /** TCP port of a non-loopback metrics listener: new inbound connections to it are accepted. */
+  metricsPort?: number;
+}
+
+/** Comment on every process-chain rule: rule id and what was resolved (tamper check, `nft list`). */
+export function procComment(ruleId: string, what: string): string {
+  return `${ruleId} ${what}`.replace(/"/g, '').slice(0, 120);
+}
+
+/**
+ * The process exclusion chains iso_pin / iso_pout, as their own atomic batch (loaded before the
+ * main isolation batch, so a cgroup that vanished between resolution and load can only fail this
+ * batch; the caller re-resolves and retries). A cgroup path is written relative to /sys/fs/cgroup
+ * because nft resolves it from there (hybrid hosts mount cgroup2 on /sys/fs/cgroup/unified).
+ * Returns the script and the comments the kernel should then hold.
+ */
+export function buildProcScript(mount: string | undefined, rules: readonly ResolvedProcessRule[], agent: AgentRules | undefined): { script: string; comments: string[] } {
+  const lines = [`add table ${T}`, `add chain ${T} iso_pin`, `flush chain ${T} iso_pin`, `add chain ${T} iso_pout`, `flush chain ${T} iso_pout`];
+  const comments: string[] = [];
+  const add = (chain: string, match: string, mark: string, comment: string): void => {
+    comments.push(`${chain} ${comment}`);
+    lines.push(`add rule ${T} ${chain} ${match} ct mark set ${mark} accept comment "${comment}"`);
+  };
+  const cg = (c: CgroupRef): string => `socket cgroupv2 level ${c.level} "${nftCgroupArg(mount ?? '/sys/fs/cgroup', c.path)}"`;
+  if (agent) {
+    const c = procComment('agent', `cgroup ${agent.cgroup.id}`);
+    // Everything the daemon sends; inbound only replies to its own connections (and the metrics port),
+    // so the interception listeners are not reachable while isolated.
+    add('iso_pout', cg(agent.cgroup), MARK, c);
+    add('iso_pin', `ct direction reply ${cg(agent.cgroup)}`, MARK, c);
+    if (agent.metricsPort !== undefined) add('iso_pin', `tcp dport ${agent.metricsPort} ${cg(agent.cgroup)}`, MARK, procComment('agent-metrics', `cgroup ${agent.cgroup.id}`));
+  }
+  for (const r of rules) {
+    for (const m of r.matches) {
+      if (m.kind === 'cgroup') {
+        const c = procComment(r.ruleId, `cgroup ${m.cgroup.id}`);
+        if (r.direction === 'both') {
+          add('iso_pout', cg(m.cgroup), PMARK, c);
+          add('iso_pin', cg(m.cgroup), PMARK, c);
+        } else add(r.direction === 'outbound' ? 'iso_pout' : 'iso_pin', `ct direction original ${cg(m.cgroup)}`, PMARK, c);
+      } else {
+        // Users and groups are outbound only (validated): every packet their sockets send is theirs.
+        add('iso_pout', `meta sk${m.kind} ${m.id}`, PMARK, procComment(r.ruleId, `${m.kind} ${m.id}`));
+      }
+    }
+  }
+  return { script: lines.join('\n') + '\n', comments: comments.sort() };
 }

@@ -7,6 +7,7 @@
  *   counters iso_dropped_in/out/fwd; chains iso_in/iso_out/iso_fwd
  */
 import type { ExclusionDirection, ExclusionProtocol, ExclusionRule } from '../config/types.js';
+import type { ProcessSelector } from './processes.js';
 
 export interface PortRange {
   from: number;
@@ -30,6 +31,8 @@ export interface EffectiveRule {
   localPorts: PortSpec;
   remotePorts: PortSpec;
   description: string;
+  /** A process exclusion (unit, cgroup, user, group, executable): remote and ports are then 'any'. */
+  process?: ProcessSelector;
 }
 
 /** A device-scope custom exclusion as stored in stateDir/isolation-exclusions.json. */
@@ -81,6 +84,14 @@ export type IsoCounterName = (typeof ISO_COUNTERS)[number];
 
 /** ct mark put on the daemon's own flows (chosen to be unlikely to collide; documented in docs/isolation.md). */
 export const AGENT_CT_MARK = 0x4277;
+/** ct mark put on the flows of excluded processes (units, cgroups, users, groups, executables). */
+export const PROCESS_CT_MARK = 0x4278;
+/**
+ * Bit set in both marks above. Severing keeps conntrack entries with this bit and deletes the rest
+ * in one table walk (`conntrack -D --mark 0/0x4000`); entries kept for an exclusion get the bit
+ * for that moment only and have their mark restored afterwards.
+ */
+export const KEEP_CT_BIT = 0x4000;
 
 /** Limits (vendor behaviour: 50 inbound and 50 outbound custom exclusions). */
 export const MAX_INBOUND_EXCLUSIONS = 50;

@@ -14,6 +14,8 @@ import type { Config } from '../config/types.js';
 import { BulwarkError, errorMessage, isBulwarkError } from '../errors.js';
 import { createLogger } from '../log/index.js';
 import { createRegistry } from '../metrics/index.js';
+import { enterAgentCgroup, leaveAgentCgroup } from '../isolation/agent-cgroup.js';
+import { createCgroupFs, discoverCgroup2Mount } from '../isolation/cgroup.js';
 import { createFoundationMetrics, type FoundationMetrics } from '../metrics/foundation.js';
 import { VERSION } from '../version.js';
 import { createBus } from './bus.js';
@@ -21,7 +23,7 @@ import { components as defaultComponents } from './components.js';
 import { CommandTable, ControlServer } from './control-server.js';
 import { MetricsServer } from './http.js';
 import { acquireLock, type Lock } from './lock.js';
-import type { Component, ComponentFactory, DaemonBus, DaemonContext } from './types.js';
+import type { Component, ComponentFactory, ConfigOverlay, DaemonBus, DaemonContext } from './types.js';
 
 export type DaemonState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -44,7 +46,7 @@ export interface DaemonOptions {
 }
 
 /** Keys the running daemon cannot change without a restart; reload keeps the old values. */
-const RESTART_KEYS = ['stateDir', 'control.socket', 'control.group', 'metrics.enabled', 'metrics.listen'] as const;
+const RESTART_KEYS = ['stateDir', 'control.socket', 'control.group', 'metrics.enabled', 'metrics.listen', 'fleet'] as const;
 
 function getPath(c: Config, path: string): unknown {
   let v: unknown = c;
@@ -59,6 +61,9 @@ export class Daemon {
   readonly commands = new CommandTable();
   readonly bus: DaemonBus;
   private config: Config;
+  /** The config file's (or defaults') view, before the fleet policy overlay. */
+  private localConfig: Config;
+  private overlay: ConfigOverlay | undefined;
   private configPath: string | undefined;
   private state: DaemonState = 'stopped';
   private startedAt = 0;
@@ -76,6 +81,7 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
+    this.localConfig = opts.config;
     this.configPath = opts.configPath;
     this.log = opts.log ?? createLogger({ level: opts.config.log.level });
     this.clock = opts.clock ?? systemClock;
@@ -86,8 +92,11 @@ export class Daemon {
       this.database = { version: r.version, databases: r.databases.map((d) => ({ ...d })), signatures: r.signatures.length, ports: r.ports.length };
     });
     const byName = this.byName;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context's methods reach the daemon
+    const self = this;
     this.ctx = {
       config: this.config,
+      localConfig: this.localConfig,
       configPath: this.configPath,
       log: this.log,
       registry: this.registry,
@@ -97,6 +106,19 @@ export class Daemon {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- contract signature (service/types.ts)
       get<T extends Component>(name: string): T | undefined {
         return byName.get(name) as T | undefined;
+      },
+      setOverlay(o: ConfigOverlay): void {
+        self.overlay = o;
+        self.config = o.apply(self.localConfig);
+        self.ctx.config = self.config;
+      },
+      applyOverlay(reason: string): Promise<void> {
+        const next = self.reloading.then(() => self.reapplyOverlay(reason));
+        self.reloading = next.catch(() => undefined);
+        return next;
+      },
+      assertUnlocked(setting: string, what: string): void {
+        self.overlay?.assertUnlocked(setting, what);
       },
     };
     this.commands.register('ping', () => Promise.resolve({ pong: true, version: VERSION, pid: process.pid }));
@@ -249,16 +271,53 @@ export class Daemon {
       this.log.error({ errors: runtimeErrors }, `config reload refused, keeping the old configuration: ${err.message}`);
       throw err;
     }
-    const restartNeeded: string[] = [];
-    for (const key of RESTART_KEYS) {
-      if (JSON.stringify(getPath(fresh, key)) !== JSON.stringify(getPath(old, key))) restartNeeded.push(key);
+    if (this.overlay) {
+      try {
+        this.overlay.checkLocalChange(this.localConfig, fresh);
+      } catch (e) {
+        this.reloadCounts.failure++;
+        this.metrics.configReloads.inc({ result: 'failure' });
+        this.log.error({ err: { code: isBulwarkError(e) ? e.code : undefined, message: errorMessage(e) } }, `config reload refused, keeping the old configuration: ${errorMessage(e)}`);
+        throw e;
+      }
     }
-    fresh = {
+    const restartNeeded: string[] = [];
+    const oldLocal = this.localConfig;
+    for (const key of RESTART_KEYS) {
+      if (JSON.stringify(getPath(fresh, key)) !== JSON.stringify(getPath(oldLocal, key))) restartNeeded.push(key);
+    }
+    const freshLocal: Config = {
       ...fresh,
       stateDir: old.stateDir,
       control: old.control,
       metrics: old.metrics,
     };
+    if (oldLocal.fleet) freshLocal.fleet = oldLocal.fleet;
+    else delete freshLocal.fleet;
+    fresh = this.overlay ? this.overlay.apply(freshLocal) : freshLocal;
+    try {
+      await this.pushConfig(fresh, old);
+    } catch (e) {
+      this.reloadCounts.failure++;
+      this.metrics.configReloads.inc({ result: 'failure' });
+      throw e;
+    }
+    this.localConfig = freshLocal;
+    this.ctx.localConfig = freshLocal;
+    this.config = fresh;
+    this.configPath = path;
+    this.ctx.config = fresh;
+    this.ctx.configPath = path;
+    this.log.level = fresh.log.level;
+    this.reloadCounts.success++;
+    this.metrics.configReloads.inc({ result: 'success' });
+    if (restartNeeded.length > 0) this.log.warn({ keys: restartNeeded }, 'changed keys need a restart to take effect; kept the running values');
+    this.log.info({ config: path ?? 'built-in defaults' }, 'configuration reloaded');
+    return { reloaded: true, configPath: path ?? null, restartNeeded };
+  }
+
+  /** Hands `fresh` to every started component; on a refusal, those that took it get `old` back and this throws. */
+  private async pushConfig(fresh: Config, old: Config): Promise<void> {
     const reloaded: Component[] = [];
     for (const c of this.started) {
       if (!c.reload) continue;
@@ -272,22 +331,22 @@ export class Daemon {
             this.log.error({ err: e2, component: r.name }, 'rollback of config reload failed');
           });
         }
-        this.reloadCounts.failure++;
-        this.metrics.configReloads.inc({ result: 'failure' });
-        this.log.error({ err: e, component: c.name }, `config reload refused by component ${c.name}, keeping the old configuration`);
-        throw new BulwarkError(isBulwarkError(e) ? e.code : 'BULWARK_ERR_CONFIG', `config reload refused by ${c.name}: ${errorMessage(e)}`, { cause: e });
+        this.log.error({ err: e, component: c.name }, `configuration change refused by component ${c.name}, keeping the old configuration`);
+        throw new BulwarkError(isBulwarkError(e) ? e.code : 'BULWARK_ERR_CONFIG', `configuration change refused by ${c.name}: ${errorMessage(e)}`, { cause: e });
       }
     }
+  }
+
+  /** The overlay's input changed (fleet policy): recompute the effective config and push it. */
+  private async reapplyOverlay(reason: string): Promise<void> {
+    if (!this.overlay) return;
+    const old = this.config;
+    const fresh = this.overlay.apply(this.localConfig);
+    if (JSON.stringify(fresh) === JSON.stringify(old)) return;
+    await this.pushConfig(fresh, old);
     this.config = fresh;
-    this.configPath = path;
     this.ctx.config = fresh;
-    this.ctx.configPath = path;
-    this.log.level = fresh.log.level;
-    this.reloadCounts.success++;
-    this.metrics.configReloads.inc({ result: 'success' });
-    if (restartNeeded.length > 0) this.log.warn({ keys: restartNeeded }, 'changed keys need a restart to take effect; kept the running values');
-    this.log.info({ config: path ?? 'built-in defaults' }, 'configuration reloaded');
-    return { reloaded: true, configPath: path ?? null, restartNeeded };
+    this.log.info({ reason }, 'effective configuration changed');
   }
 
   status(): Record<string, unknown> {
@@ -341,6 +400,10 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<number> {
     return isBulwarkError(e, 'BULWARK_ERR_CONFIG') ? 78 : 1;
   }
   const log = createLogger({ level: loaded.config.log.level });
+  // Isolation exempts the daemon's own flows by its cgroup: enter it before any socket is opened
+  // (a socket keeps the cgroup it was created in). See src/isolation/agent-cgroup.ts.
+  const agentCgroupFs = createCgroupFs(await discoverCgroup2Mount(loaded.config.isolation.processes.cgroupMount ?? opts.env.BULWARK_CGROUP2_MOUNT));
+  if (loaded.config.isolation.processes.agentCgroup) await enterAgentCgroup(agentCgroupFs, log.child({ component: 'isolation' }));
   const runtime = await checkRuntime(loaded.config, opts.runtimeProbes);
   for (const i of runtime.filter((x) => x.severity === 'warning')) log.warn({ path: i.path }, i.message);
   const fatal = runtime.filter((x) => x.severity === 'error');
@@ -397,6 +460,7 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<number> {
     await flush(log);
     return outcome === 'stopped' ? 0 : 1;
   } finally {
+    await leaveAgentCgroup(agentCgroupFs, log);
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
     process.off('SIGHUP', onHup);

@@ -11,6 +11,12 @@ import { IsolationManager } from '../isolation/manager.js';
 import { DEFAULT_HOST_INFO_PATHS, DEFAULT_PROFILES_PATH, loadProfiles, readHostNetInfo, type HostInfoPaths } from '../isolation/profiles.js';
 import type { AgentMatch } from '../isolation/ruleset.js';
 import { validatePolicyExclusions } from '../isolation/exclusions.js';
+import { agentCgroupProblem, currentAgentCgroup } from '../isolation/agent-cgroup.js';
+import { discoverCgroup2Mount } from '../isolation/cgroup.js';
+import { ProcessEnforcer } from '../isolation/process-enforcer.js';
+import { createProcessHost } from '../isolation/process-host.js';
+import { ProcessExclusions, type ProcessHost } from '../isolation/processes.js';
+import { parseListen } from '../config/schema.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
 export interface IsolationComponentOptions {
@@ -21,6 +27,15 @@ export interface IsolationComponentOptions {
   resolve?: (host: string) => Promise<string[]>;
   verifyIntervalMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Process exclusions' view of the machine (tests). */
+  processHost?: ProcessHost;
+}
+
+/** TCP port of a metrics listener reachable from the network (loopback needs no exemption). */
+export function exposedMetricsPort(metrics: { enabled: boolean; listen: string }): number | undefined {
+  const l = metrics.enabled ? parseListen(metrics.listen) : undefined;
+  if (!l || l.host === 'localhost' || l.host.startsWith('127.') || l.host === '::1') return undefined;
+  return l.port;
 }
 
 /**
@@ -59,20 +74,44 @@ function ruleArg(args: Record<string, unknown>): Record<string, unknown> {
   return r as Record<string, unknown>;
 }
 
+export interface IsolationComponent extends Component {
+  /** The manager once started (fleet orders go through it: src/service/fleet.ts). */
+  manager(): IsolationManager | undefined;
+}
+
 export function createIsolationComponent(opts: IsolationComponentOptions = {}): ComponentFactory {
-  return (ctx: DaemonContext): Component => {
+  return (ctx: DaemonContext): IsolationComponent => {
     const log = ctx.log.child({ component: 'isolation' });
     const env = opts.env ?? process.env;
     let manager: IsolationManager | undefined;
 
-    const component: Component = {
+    const component: IsolationComponent = {
       name: 'isolation',
+      manager: () => manager,
       async start() {
         validatePolicyExclusions(ctx.config.isolation.exclusions);
         const profiles = await loadProfiles(opts.profilesPath ?? DEFAULT_PROFILES_PATH);
         const paths = opts.hostInfoPaths ?? hostInfoPathsFrom(ctx, env);
+        const mount = await discoverCgroup2Mount(ctx.config.isolation.processes.cgroupMount ?? env.BULWARK_CGROUP2_MOUNT);
+        if (mount === undefined) log.warn('no cgroup v2 hierarchy is visible (isolation.processes.cgroupMount): unit, cgroup and executable exclusions are left out while isolated');
+        const host = opts.processHost ?? createProcessHost(mount);
+        const agentCg = currentAgentCgroup();
+        const metricsPort = exposedMetricsPort(ctx.config.metrics);
+        const nft = opts.nft ?? createNft({ log });
+        const processes = new ProcessEnforcer({
+          nft,
+          log,
+          resolver: new ProcessExclusions(host, process.pid),
+          cgroupMount: host.cgroups.mount,
+          agent: agentCg ? { cgroup: agentCg, ...(metricsPort !== undefined ? { metricsPort } : {}) } : undefined,
+          processGid: (pid) => host.processGid(pid),
+          registry: ctx.registry,
+        });
+        const agentProblem = agentCgroupProblem();
+        if (agentProblem !== undefined) log.warn(agentProblem);
         manager = new IsolationManager({
-          nft: opts.nft ?? createNft({ log }),
+          processes,
+          nft,
           killer: opts.killer ?? createSystemKiller(),
           clock: ctx.clock,
           log,

@@ -92,6 +92,8 @@ class Protection implements ProtectionComponent {
   private resetTotal = 0;
   private severedTotal = 0;
   private lastChange: { at: string; reason: string } | undefined;
+  /** Why protection is off (shown by `bulwark status` / `protection status`). */
+  private offReason: string | undefined;
   private busy: Promise<unknown> = Promise.resolve();
   /** Blocks being committed, by source: a burst of detections asks once and shares the outcome. */
   private readonly blocking = new Map<string, Promise<BlockResult>>();
@@ -136,8 +138,14 @@ class Protection implements ProtectionComponent {
   }
 
   async start(): Promise<void> {
-    this.ctx.commands.register('protection.on', () => this.enable('cli'));
-    this.ctx.commands.register('protection.off', () => this.disable('cli'));
+    this.ctx.commands.register('protection.on', () => {
+      this.ctx.assertUnlocked?.('protection', 'bulwark protection on');
+      return this.enable('cli');
+    });
+    this.ctx.commands.register('protection.off', () => {
+      this.ctx.assertUnlocked?.('protection', 'bulwark protection off');
+      return this.disable('cli');
+    });
     this.ctx.commands.register('protection.status', () => Promise.resolve(this.status()));
     if (!this.opts.killer) {
       const k = await createSocketKiller(this.log);
@@ -147,12 +155,22 @@ class Protection implements ProtectionComponent {
     const db = this.ctx.get<Component & { readonly ruleset?: Ruleset | undefined }>('database');
     this.ruleset ??= db?.ruleset;
     if (this.cfg.protection.enabled) await this.enable('start');
-    else this.log.info('protection disabled by config (protection.enabled: false)');
+    else {
+      this.offReason = this.defaultOffReason();
+      this.log.warn({ reason: this.offReason }, `Network Threat Protection is OFF: ${this.offReason}`);
+    }
   }
 
   async stop(): Promise<void> {
     await this.busy;
     await this.teardown();
+  }
+
+  /** Seed behaviour: a local-only host is off unless its config says on; a fleet host follows its policy. */
+  private defaultOffReason(): string {
+    return this.cfg.fleet
+      ? 'the fleet policy sets protection off'
+      : 'this host has only local settings, where Network Threat Protection is off by default; set protection.enabled: true in the config (or manage the host with a fleet policy)';
   }
 
   /** Takes protection.enabled, interfaces, capture.* and intercept.* at once; engine.* and events.foldWindow at the next restart. */
@@ -161,7 +179,10 @@ class Protection implements ProtectionComponent {
     this.cfg = next;
     this.interceptor.setConfig(next.intercept);
     if (next.protection.enabled !== prev.protection.enabled) {
-      await (next.protection.enabled ? this.enable('config reload') : this.disable('config reload'));
+      // On a fleet host protection follows the policy; elsewhere the config file.
+      const why = next.fleet ? 'fleet policy' : 'config reload';
+      await (next.protection.enabled ? this.enable(why) : this.disable(why));
+      if (!next.protection.enabled) this.offReason = next.fleet ? 'the fleet policy sets protection off' : 'protection.enabled is false in the config';
       return;
     }
     if (!this.on) return;
@@ -175,6 +196,7 @@ class Protection implements ProtectionComponent {
     const st = this.engine?.stats();
     return {
       enabled: this.on,
+      ...(this.on ? {} : { offReason: this.offReason ?? 'not enabled' }),
       lastChange: this.lastChange,
       interfaces: this.interfaces,
       captureErrors: this.captureErrors,
@@ -220,6 +242,7 @@ class Protection implements ProtectionComponent {
     return this.serial(async () => {
       if (!this.on) return this.status();
       await this.teardown();
+      this.offReason = reason === 'cli' ? 'turned off with bulwark protection off' : reason;
       this.lastChange = { at: new Date(this.ctx.clock.now()).toISOString(), reason };
       this.log.info({ reason }, 'protection disabled');
       this.ctx.bus.emitEvent({ event_type: 'bulwark', timestamp: new Date(this.ctx.clock.now()).toISOString(), bulwark: { event: 'protection disabled', reason } });

@@ -34,8 +34,24 @@ export interface DaemonBus {
   emitRuleset(r: Ruleset): void;
 }
 
+/**
+ * A layer over the local configuration (fleet policy, src/service/fleet.ts). The daemon keeps the
+ * local (file) config and hands components `apply(local)`, the effective one.
+ */
+export interface ConfigOverlay {
+  /** The effective config from the local one. Pure. */
+  apply(local: Config): Config;
+  /** Throws BULWARK_ERR_POLICY_LOCKED when `next` (a reloaded local file) changes a locked setting. */
+  checkLocalChange(prev: Config, next: Config): void;
+  /** Throws BULWARK_ERR_POLICY_LOCKED when a runtime change of `setting` is locked; `what` names the request. */
+  assertUnlocked(setting: string, what: string): void;
+}
+
 export interface DaemonContext {
+  /** The effective configuration (local file with the fleet policy applied). */
   config: Config;
+  /** The configuration as the local file (or defaults) says, before any policy (set by the daemon). */
+  localConfig?: Config;
   configPath: string | undefined;
   log: Logger;
   registry: Registry;
@@ -45,6 +61,13 @@ export interface DaemonContext {
   /** Other components by name, for the few direct dependencies (e.g. isolation → blocklist). */
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- lets callers name the component type they expect
   get<T extends Component>(name: string): T | undefined;
+  // The three below are optional so test contexts need not implement them; the daemon always does.
+  /** Installs the overlay; ctx.config becomes overlay.apply(localConfig) for components created after this. */
+  setOverlay?(o: ConfigOverlay): void;
+  /** Re-applies the overlay (the policy changed) and hands the new effective config to the started components. */
+  applyOverlay?(reason: string): Promise<void>;
+  /** Throws BULWARK_ERR_POLICY_LOCKED when `setting` is locked by policy (no-op without an overlay). */
+  assertUnlocked?(setting: string, what: string): void;
 }
 
 export interface Component {

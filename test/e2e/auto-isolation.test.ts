@@ -25,6 +25,7 @@ before(async () => {
   prot.spawn(process.execPath, ['-e', "require('http').createServer((q,s)=>{s.end('ok\\n')}).listen(8080)"]);
   daemon = await startDaemon(prot, {
     config: {
+      protection: { enabled: true }, // local-only hosts are off by default
       interfaces: ['eth0'],
       isolation: {
         policy: { enabled: true, severities: [], signatureIds: [9000200], detectors: [] },

@@ -44,6 +44,10 @@ test('defaults (no config file): status --json, /metrics, /healthz; SIGTERM exit
   assert.equal(human.code, 0);
   assert.match(human.stdout, /^config:\s+built-in defaults$/m);
   assert.match(human.stdout, /^database:\s+\S+/m);
+  // Seed behaviour: a host with only local settings has protection off by default, says why, and warns at start.
+  assert.match(human.stdout, /^protection:\s+off \(this host has only local settings, where Network Threat Protection is off by default/m);
+  assert.match(human.stdout, /^fleet:\s+standalone$/m);
+  assert.ok(d.logs().some((l) => l.includes('Network Threat Protection is OFF') && l.includes('"level":40')), 'no start warning about protection being off');
 
   const m = await d.http('/metrics');
   assert.equal(m.status, 200);

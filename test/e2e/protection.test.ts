@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createTestNet, type Host, type TestNet } from './netns.js';
 import { startDaemon, ROOT, type DaemonHandle } from './daemon.js';
+import { nftSetElements } from './nft.js';
 
 const CLIENT = join(ROOT, 'test', 'e2e', 'tools', 'tcp-client.mjs');
 
@@ -51,18 +52,8 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
   }
 }
 
-async function blockedSet(h: Host): Promise<string[]> {
-  const r = await h.exec('nft', ['-j', 'list', 'set', 'inet', 'bulwark', 'blocked4']);
-  if (r.code !== 0) return [];
-  const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const out: string[] = [];
-  for (const o of j.nftables) {
-    for (const e of o.set?.elem ?? []) {
-      const v = (e as { elem?: { val?: unknown } }).elem?.val ?? e;
-      out.push(typeof v === 'string' ? v : JSON.stringify(v));
-    }
-  }
-  return out;
+function blockedSet(h: Host): Promise<string[]> {
+  return nftSetElements(h, 'blocked4');
 }
 
 let net: TestNet;
@@ -89,6 +80,7 @@ before(async () => {
   await waitFor('existing connection', async () => ((await prot.exec('ss', ['-Htn', 'state', 'established', '( sport = :6379 )'])).stdout.trim() !== '' ? true : undefined));
   daemon = await startDaemon(prot, {
     config: {
+      protection: { enabled: true }, // local-only hosts are off by default
       interfaces: ['eth0'],
       neverBlock: [net.host('trusted').ip4],
     },
@@ -350,7 +342,7 @@ test('SIGKILL leaves blocks in force and a restart picks them up', async () => {
   assert.equal(b.code, 0, b.stderr);
   await daemon.kill();
   assert.ok((await blockedSet(prot)).includes('203.0.113.77'), 'kernel block survives the daemon');
-  const d2 = await startDaemon(prot, { config: { interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
+  const d2 = await startDaemon(prot, { config: { protection: { enabled: true }, interfaces: ['eth0'], stateDir: daemon.stateDir }, readyTimeoutMs: 30_000 });
   try {
     const { entries } = JSON.parse((await d2.cli(['blocked', '--json'])).stdout) as { entries: { address: string; expiresInMs: number }[] };
     const e = entries.find((x) => x.address === '203.0.113.77');

@@ -44,7 +44,7 @@ before(async () => {
   // Idle after its first bytes: the RST's sequence number has to be learned by probing.
   existing = tcp(net.host('other'), { host: prot.ip4, port: 6379, payload: 'PING\r\n', hold: 20_000 });
   await established(prot, '( sport = :6379 )');
-  daemon = await startDaemon(prot, { config: { interfaces: ['eth0'] }, env: { BULWARK_RESET_METHOD: 'inject' }, readyTimeoutMs: 30_000 });
+  daemon = await startDaemon(prot, { config: { protection: { enabled: true }, interfaces: ['eth0'] }, env: { BULWARK_RESET_METHOD: 'inject' }, readyTimeoutMs: 30_000 });
   await daemon.waitForLog((e) => e.msg === 'protection enabled', 20_000);
 });
 

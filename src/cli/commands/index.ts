@@ -16,6 +16,7 @@ import { blockCommand } from './block.js';
 import { unblockCommand } from './unblock.js';
 import { scanCommand } from './scan.js';
 import { protectionCommand } from './protection.js';
+import { fleetCommand } from './fleet.js';
 import { rulesCommand } from './rules.js';
 import { eventsCommand } from './events.js';
 import { completionCommand } from './completion.js';
@@ -34,6 +35,7 @@ export const commands: CliCommand[] = [
   scanCommand,
   protectionCommand,
   isolationCommand,
+  fleetCommand,
   rulesCommand,
   eventsCommand,
   completionCommand,

@@ -24,6 +24,10 @@ const USAGE = [
   '  bulwark isolation exclusions add --direction inbound|outbound|both [--protocol tcp|udp|icmp|any]',
   '                                   [--remote ADDRESS|CIDR] [--local-ports PORTS] [--remote-ports PORTS]',
   '                                   [--description TEXT] [--inactive]',
+  '  bulwark isolation exclusions add --direction inbound|outbound|both',
+  '                                   --unit NAME.service | --cgroup PATH | --executable PATH|NAME',
+  '                                   [--description TEXT] [--inactive]',
+  '  bulwark isolation exclusions add --direction outbound --user NAME|UID | --group NAME|GID',
   '  bulwark isolation exclusions edit ID [same flags as add; --active/--inactive]',
   '  bulwark isolation exclusions remove|enable|disable ID',
   '',
@@ -39,6 +43,8 @@ const USAGE = [
   '          ID: a number for a custom exclusion, PROFILE/N for a profile rule (editing one',
   '          creates a custom copy; disable switches it off on this device).',
   '          PORTS: "any" or a list like "22,8000-8010". At most 50 inbound and 50 outbound.',
+  '          Process exclusions (one of --unit, --cgroup, --user, --group, --executable) cover all',
+  '          the process\'s traffic in their direction; users and groups are outbound only.',
   '',
   'Exit codes: 0 ok, 1 failure, 2 usage error, 3 daemon not reachable (on, exclusions changes).',
 ].join('\n');
@@ -82,7 +88,28 @@ function printStatus(ctx: CliContext, s: Record<string, unknown>, offline: boole
     ['exclusions', s.exclusions],
     ['kernel', k.matches === true ? `in force, matches the state (deadline in the kernel: ${String(k.secondsLeft)}s)` : `MISMATCH: ${Array.isArray(k.problems) ? k.problems.join('; ') : '?'}`],
   ]);
+  const agent = isRecord(s.agent) ? s.agent : undefined;
+  if (agent) out.write(`daemon's own flows: ${agent.match === 'cgroup' ? `cgroup ${String(agent.cgroup)} (id ${String(agent.cgroupId)})` : agent.match === 'none' ? 'not exempt (no cgroup; runs as root:root)' : `${String(agent.match)} ${String(agent.id)}`}\n`);
+  const procs = Array.isArray(s.processExclusions) ? (s.processExclusions as Record<string, unknown>[]) : [];
+  if (procs.length > 0) {
+    out.write('process exclusions:\n');
+    printTable(
+      out,
+      ['ID', 'DIRECTION', 'PROCESS', 'STATE', 'RESOLVED TO'],
+      procs.map((p) => [p.id, p.direction, p.summary, p.state, resolvedText(p)]),
+    );
+  }
   if (Array.isArray(s.warnings)) for (const w of s.warnings) out.write(`warning: ${String(w)}\n`);
+}
+
+/** "cgroup /a/b (id 1234)", "uid 33", "pids 10,11 in cgroup /x/bulwark-excluded (id 99)". */
+function resolvedText(p: Record<string, unknown>): string {
+  const parts = (Array.isArray(p.resolved) ? (p.resolved as Record<string, unknown>[]) : []).map((r) =>
+    typeof r.cgroup === 'string' ? `cgroup ${r.cgroup} (id ${String(r.cgroupId)})` : typeof r.uid === 'number' ? `uid ${r.uid}` : `gid ${String(r.gid)}`,
+  );
+  const pids = Array.isArray(p.pids) && p.pids.length > 0 ? `pids ${p.pids.map(String).join(',')}: ` : '';
+  if (parts.length === 0) return `${pids}nothing yet${typeof p.cgroup === 'string' ? ` (waiting for ${p.cgroup})` : ''}`;
+  return pids + parts.join(', ');
 }
 
 async function offlineStatus(ctx: CliContext): Promise<Record<string, unknown>> {
@@ -126,12 +153,20 @@ const RULE_FLAGS = {
   'local-ports': 'string',
   'remote-ports': 'string',
   description: 'string',
+  unit: 'string',
+  cgroup: 'string',
+  user: 'string',
+  group: 'string',
+  executable: 'string',
   inactive: 'boolean',
   active: 'boolean',
 } as const;
 
-function ruleFromFlags(flags: { direction?: string | undefined; protocol?: string | undefined; remote?: string | undefined; 'local-ports'?: string | undefined; 'remote-ports'?: string | undefined; description?: string | undefined; inactive: boolean; active: boolean }): Record<string, unknown> {
+type ProcessFlags = Partial<Record<'unit' | 'cgroup' | 'user' | 'group' | 'executable', string | undefined>>;
+
+function ruleFromFlags(flags: { direction?: string | undefined; protocol?: string | undefined; remote?: string | undefined; 'local-ports'?: string | undefined; 'remote-ports'?: string | undefined; description?: string | undefined; inactive: boolean; active: boolean } & ProcessFlags): Record<string, unknown> {
   const r: Record<string, unknown> = {};
+  for (const k of ['unit', 'cgroup', 'user', 'group', 'executable'] as const) if (flags[k] !== undefined) r[k] = flags[k];
   if (flags.direction !== undefined) r.direction = flags.direction;
   if (flags.protocol !== undefined) r.protocol = flags.protocol;
   if (flags.remote !== undefined) r.remoteAddress = flags.remote;
@@ -142,6 +177,16 @@ function ruleFromFlags(flags: { direction?: string | undefined; protocol?: strin
   if (flags.inactive) r.status = 'inactive';
   if (flags.active) r.status = 'active';
   return r;
+}
+
+const PROCESS_KEYS = ['unit', 'cgroup', 'user', 'group', 'executable'] as const;
+
+/** REMOTE column: the process selector of a process exclusion, else the remote address. */
+function remoteOrProcess(e: Record<string, unknown>, remoteKey: 'remote' | 'remoteAddress'): string {
+  const p = isRecord(e.process) ? e.process : undefined;
+  if (p) return `(${String(p.kind)} ${String(p.value)})`;
+  for (const k of PROCESS_KEYS) if (typeof e[k] === 'string') return `(${k} ${e[k]})`;
+  return remoteText(e[remoteKey]);
 }
 
 function remoteText(v: unknown): string {
@@ -165,17 +210,17 @@ function printExclusions(ctx: CliContext, r: Record<string, unknown>): void {
     printTable(
       out,
       ['ID', 'DIRECTION', 'PROTOCOL', 'REMOTE', 'LOCAL PORTS', 'REMOTE PORTS', 'DESCRIPTION'],
-      list.map((e) => [e.id, e.direction, e.protocol, remoteText(e.remote), portText(e.localPorts), portText(e.remotePorts), e.description]),
+      list.map((e) => [e.id, e.direction, e.protocol, remoteOrProcess(e, 'remote'), portText(e.localPorts), portText(e.remotePorts), e.description]),
     );
     return;
   }
   out.write('not isolated. Device exclusions (manual isolation):\n');
   const dev = Array.isArray(r.device) ? (r.device as Record<string, unknown>[]) : [];
   if (dev.length === 0) out.write('  (none)\n');
-  else printTable(out, ['ID', 'STATUS', 'DIRECTION', 'PROTOCOL', 'REMOTE', 'LOCAL PORTS', 'REMOTE PORTS', 'DESCRIPTION'], dev.map((e) => [e.id, e.status, e.direction, e.protocol, remoteText(e.remoteAddress), e.localPorts, e.remotePorts, typeof e.fromProfile === 'string' ? `${String(e.description)} (from ${e.fromProfile})` : e.description]));
+  else printTable(out, ['ID', 'STATUS', 'DIRECTION', 'PROTOCOL', 'REMOTE', 'LOCAL PORTS', 'REMOTE PORTS', 'DESCRIPTION'], dev.map((e) => [e.id, e.status, e.direction, e.protocol, remoteOrProcess(e, 'remoteAddress'), e.localPorts, e.remotePorts, typeof e.fromProfile === 'string' ? `${String(e.description)} (from ${e.fromProfile})` : e.description]));
   const pol = Array.isArray(r.policy) ? (r.policy as Record<string, unknown>[]) : [];
   out.write(`\nPolicy exclusions (automatic isolation, from the configuration): ${pol.length === 0 ? '(none)' : ''}\n`);
-  if (pol.length > 0) printTable(out, ['#', 'STATUS', 'DIRECTION', 'PROTOCOL', 'REMOTE', 'LOCAL PORTS', 'REMOTE PORTS', 'DESCRIPTION'], pol.map((e, i) => [i + 1, e.status, e.direction, e.protocol, remoteText(e.remoteAddress), e.localPorts, e.remotePorts, e.description]));
+  if (pol.length > 0) printTable(out, ['#', 'STATUS', 'DIRECTION', 'PROTOCOL', 'REMOTE', 'LOCAL PORTS', 'REMOTE PORTS', 'DESCRIPTION'], pol.map((e, i) => [i + 1, e.status, e.direction, e.protocol, remoteOrProcess(e, 'remoteAddress'), e.localPorts, e.remotePorts, e.description]));
   const suppressed = new Set(Array.isArray(r.suppressedProfileRules) ? (r.suppressedProfileRules as string[]) : []);
   out.write('\nNetwork profiles (read-only):\n');
   const profiles = Array.isArray(r.profileRules) ? (r.profileRules as Record<string, unknown>[]) : [];

@@ -24,6 +24,14 @@ export const statusCommand: CliCommand = {
     const s = isRecord(result) ? result : {};
     const uptime = typeof s.uptimeMs === 'number' ? formatDuration(s.uptimeMs) : undefined;
     const db = isRecord(s.database) ? s.database.version : undefined;
+    const comps = isRecord(s.components) ? s.components : {};
+    const prot = isRecord(comps.protection) ? comps.protection : undefined;
+    const fleet = isRecord(comps.fleet) ? comps.fleet : undefined;
+    const protLine = prot === undefined ? undefined : prot.enabled === true ? 'on' : `off (${typeof prot.offReason === 'string' ? prot.offReason : 'disabled'})`;
+    const fleetLine =
+      fleet === undefined || fleet.mode !== 'fleet'
+        ? 'standalone'
+        : `${String(fleet.connection)} as ${String(fleet.hostId)}${Array.isArray(fleet.groups) && fleet.groups.length > 0 ? ` (groups ${fleet.groups.join(', ')})` : ''}, reconnects ${String(fleet.reconnects)}`;
     printKeyValues(ctx.stdout, [
       ['bulwark', s.version],
       ['state', s.state],
@@ -34,6 +42,8 @@ export const statusCommand: CliCommand = {
       ['state dir', s.stateDir],
       ['metrics', s.metrics],
       ['database', db ?? 'none loaded'],
+      ['protection', protLine],
+      ['fleet', fleetLine],
     ]);
     if (isRecord(s.counters)) {
       ctx.stdout.write('\ncounters:\n');

@@ -41,7 +41,9 @@ test('an explicit config path must exist; a file is read and merged', async () =
 });
 
 test('runtime checks: missing interfaces are errors, a missing nft binary depends on the action', async () => {
-  const c = { ...defaultConfig(), interfaces: ['eth0', 'nope0'] };
+  // Protection is off by default on a local-only host: these checks are about a protecting host.
+  const on = { ...defaultConfig(), protection: { enabled: true } };
+  const c = { ...on, interfaces: ['eth0', 'nope0'] };
   const probes = { interfaceNames: () => ['lo', 'eth0'], hasBinary: () => Promise.resolve(false) };
   const issues = await checkRuntime(c, probes);
   assert.deepEqual(
@@ -51,8 +53,8 @@ test('runtime checks: missing interfaces are errors, a missing nft binary depend
       ['error', 'action'],
     ],
   );
-  const alertOnly = await checkRuntime({ ...defaultConfig(), action: 'alert' }, probes);
+  const alertOnly = await checkRuntime({ ...on, action: 'alert' }, probes);
   assert.deepEqual(alertOnly.map((i) => i.severity), ['warning']);
-  const fine = await checkRuntime(defaultConfig(), { interfaceNames: () => ['lo'], hasBinary: () => Promise.resolve(true) });
+  const fine = await checkRuntime(on, { interfaceNames: () => ['lo'], hasBinary: () => Promise.resolve(true) });
   assert.deepEqual(fine, []);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conntrackToDelete, flowExcluded, parseConntrack, parseSs, socketsToSever, ssFilter } from '../../../src/isolation/killer.js';
+import { conntrackToDelete, flowExcluded, parseConntrack, parseSs, planConntrack, socketsToSever, ssFilter } from '../../../src/isolation/killer.js';
+import { conntrackScript, countConntrackLines } from '../../../src/isolation/conntrack.js';
 import type { EffectiveRule } from '../../../src/isolation/types.js';
 
 const SS = `tcp ESTAB 0 0 198.51.100.11:22 198.51.100.10:40001 users:(("sshd",pid=100,fd=3)) ino:1 sk:1 <->
@@ -53,4 +54,45 @@ test('flowExcluded honours protocol, address, both port lists', () => {
   assert.equal(flowExcluded([dns], 'udp', '198.51.100.12', 40000, 54), false);
   const anyProto: EffectiveRule = { ...dns, protocol: 'any', remotePorts: 'any' };
   assert.equal(flowExcluded([anyProto], 'icmp', '198.51.100.12', undefined, undefined), true);
+});
+
+test('conntrack plan: spared sockets get their mark, exclusions and loopback are kept, the rest deleted', () => {
+  const e = parseConntrack(`tcp      6 431999 ESTABLISHED src=198.51.100.11 dst=198.51.100.10 sport=41000 dport=4222 src=198.51.100.10 dst=198.51.100.11 sport=4222 dport=41000 [ASSURED] mark=0 use=1
+tcp      6 431999 ESTABLISHED src=198.51.100.10 dst=198.51.100.11 sport=50000 dport=7001 src=198.51.100.11 dst=198.51.100.10 sport=7001 dport=50000 [ASSURED] mark=0 use=1
+udp      17 29 src=198.51.100.11 dst=198.51.100.12 sport=40000 dport=53 src=198.51.100.12 dst=198.51.100.11 sport=53 dport=40000 mark=256 use=1
+udp      17 29 src=127.0.0.1 dst=127.0.0.1 sport=1 dport=2 src=127.0.0.1 dst=127.0.0.1 sport=2 dport=1 mark=0 use=1
+tcp      6 431999 ESTABLISHED src=198.51.100.10 dst=198.51.100.11 sport=50001 dport=8080 src=198.51.100.11 dst=198.51.100.10 sport=8080 dport=50001 [ASSURED] mark=0 use=1`);
+  const sock = (local: number, remote: string, remotePort: number) => ({ proto: 'tcp' as const, local: '198.51.100.11', localPort: local, remote, remotePort, pids: [9], uid: 0 });
+  const spared = [
+    { socket: sock(41000, '198.51.100.10', 4222), kind: 'agent' as const },
+    { socket: sock(7001, '198.51.100.10', 50000), kind: 'process' as const },
+  ];
+  const plan = planConntrack(e, { rules: [dns], agentPid: 1 }, spared);
+  assert.deepEqual(plan.mark.map((m) => [m.entry.dport, m.mark]), [[4222, 0x4277], [7001, 0x4278]]);
+  assert.deepEqual(plan.keep.map((x) => x.dport), [53, 2]);
+  assert.deepEqual(plan.delete.map((x) => x.dport), [8080]);
+  // One deletion vs two keepers needing the bit: by tuple is fewer table walks.
+  const small = conntrackScript(plan);
+  assert.equal(small.strategy, 'tuple');
+  assert.deepEqual(small.steps.map((s) => [s.kind, s.lines.length]), [['mark', 1], ['mark', 1], ['delete', 1]]);
+  assert.equal(small.steps[2]!.lines[0], '-D -f ipv4 -p tcp -s 198.51.100.10 -d 198.51.100.11 --sport 50001 --dport 8080');
+  // Many deletions: keep bit on the keepers, one delete-by-mark line, bits restored; each step one mark value.
+  const many = { ...plan, delete: Array.from({ length: 10_000 }, (_, i) => ({ proto: 'udp', src: '198.51.100.10', dst: '198.51.100.11', sport: 1024 + i, dport: 9, mark: 0 })) };
+  const big = conntrackScript(many);
+  assert.equal(big.strategy, 'mark');
+  assert.deepEqual(big.steps.map((s) => s.kind), ['mark', 'mark', 'keep', 'delete', 'restore']);
+  assert.deepEqual(big.steps[3]!.lines, ['-D -m 0/0x4000']);
+  assert.deepEqual(big.steps[2]!.lines, ['-U -f ipv4 -p udp -s 198.51.100.11 -d 198.51.100.12 --sport 40000 --dport 53 -m 0x4000/0x4000', '-U -f ipv4 -p udp -s 127.0.0.1 -d 127.0.0.1 --sport 1 --dport 2 -m 0x4000/0x4000']);
+  assert.ok(big.steps[4]!.lines.every((l) => l.endsWith('-m 0/0x4000')));
+  for (const s of big.steps) assert.equal(new Set(s.lines.map((l) => l.split(' -m ')[1])).size, 1, 'one mark value per conntrack -R file (it keeps option state across lines)');
+  assert.equal(big.walks, 7, 'table walks do not grow with the number of entries deleted');
+  assert.equal(countConntrackLines('udp 17 599 src=1.2.3.4 dst=1.2.3.5 sport=1 dport=2\nconntrack v1.4.7: 1 flow entries\n'), 1);
+  // An entry already carrying the bit (another tool's mark, our own marks) needs no update and is never deleted.
+  assert.deepEqual(conntrackToDelete([{ proto: 'udp', src: '198.51.100.10', dst: '198.51.100.11', mark: 0x4001 }], { rules: [], agentPid: 1 }), []);
+});
+
+test('ss --cgroup output: the socket cgroup is parsed', () => {
+  const s = parseSs('tcp ESTAB 0 0 198.51.100.11:7001 198.51.100.10:50000 users:(("node",pid=9,fd=3)) ino:5 sk:1 cgroup:/system.slice/a.service <->');
+  assert.equal(s[0]?.cgroup, '/system.slice/a.service');
+  assert.equal(parseSs(SS)[0]?.cgroup, undefined);
 });

@@ -12,6 +12,7 @@ import { silentLogger } from '../../../src/log/index.js';
 import type { AlertEvent } from '../../../src/engine/types.js';
 import { IsolationManager, liftOffline, type Scheduler } from '../../../src/isolation/manager.js';
 import type { ConnectionKiller, ConntrackEntry, SocketInfo } from '../../../src/isolation/killer.js';
+import type { ConntrackPlan, ConntrackResult } from '../../../src/isolation/conntrack.js';
 import { DEFAULT_PROFILES_PATH, parseProfiles } from '../../../src/isolation/profiles.js';
 import type { IsolationState } from '../../../src/isolation/types.js';
 
@@ -21,6 +22,8 @@ const T0 = Date.UTC(2026, 10, 21, 8, 0, 0);
 
 class FakeNft implements Nft {
   scripts: string[] = [];
+  /** The process-exclusion chain batches (loaded before each isolation batch), kept apart. */
+  procScripts: string[] = [];
   batches: NftCommand[][] = [];
   listing: NftListOutput | undefined;
   apply(commands: NftCommand[]): Promise<void> {
@@ -28,7 +31,8 @@ class FakeNft implements Nft {
     return Promise.resolve();
   }
   applyText(script: string): Promise<void> {
-    this.scripts.push(script);
+    if (script.includes('flush chain inet bulwark iso_pout') && !script.includes('iso_on')) this.procScripts.push(script);
+    else this.scripts.push(script);
     return Promise.resolve();
   }
   list(): Promise<NftListOutput> {
@@ -54,8 +58,10 @@ class FakeKiller implements ConnectionKiller {
   listConntrack(): Promise<ConntrackEntry[]> {
     return Promise.resolve(this.conntrack);
   }
-  deleteConntrack(e: readonly ConntrackEntry[]): Promise<number> {
-    return Promise.resolve(e.length);
+  plans: ConntrackPlan[] = [];
+  applyConntrack(plan: ConntrackPlan): Promise<ConntrackResult> {
+    this.plans.push(plan);
+    return Promise.resolve({ deleted: plan.delete.length, updated: plan.mark.length, processes: 1, deleteProcesses: 1, strategy: 'tuple', walks: plan.delete.length, ms: 1 });
   }
 }
 

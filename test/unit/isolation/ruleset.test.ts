@@ -77,5 +77,5 @@ test('no RST window and no agent rule when not asked; lift script deletes only i
   assert.ok(script.includes('iso_on { ipv4 timeout 1000ms, ipv6 timeout 1000ms }'), 'timeouts are at least 1 s');
   const lift = buildLiftScript();
   assert.equal(lift, readFileSync(new URL('lift.nft', fixtures), 'utf8'));
-  for (const l of lift.trim().split('\n')) assert.match(l, /^(add table inet bulwark|(add|flush) chain inet bulwark iso_(in|out|fwd)|add counter inet bulwark iso_dropped_\w+|(add|delete) set inet bulwark iso_\w+.*)$/);
+  for (const l of lift.trim().split('\n')) assert.match(l, /^(add table inet bulwark|(add|flush) chain inet bulwark iso_(in|out|fwd|pin|pout)|add counter inet bulwark iso_dropped_\w+|(add|delete) set inet bulwark iso_\w+.*)$/);
 });

@@ -133,7 +133,8 @@ function setup() {
   bus.onAlert((a) => alerts.push(a));
   const components: Record<string, unknown> = { blocklist: { blocklist }, database: { ruleset } };
   const ctx: DaemonContext = {
-    config: defaultConfig(),
+    // Local-only hosts have protection off by default: these tests are about a protecting host.
+    config: { ...defaultConfig(), protection: { enabled: true } },
     configPath: undefined,
     log,
     registry: new Registry(),
