@@ -91,7 +91,7 @@ before(async () => {
   const policy = join(work, 'drop.conf');
   writeFileSync(policy, `# make the ET scan rule block\n${ET_SID}\n`);
   daemon = await startDaemon(prot, {
-    config: { interfaces: ['eth0'], rules: { dropConf: policy, disableConf: '', enableConf: '', modifyConf: '' } },
+    config: { protection: { enabled: true }, interfaces: ['eth0'], rules: { dropConf: policy, disableConf: '', enableConf: '', modifyConf: '' } },
     readyTimeoutMs: 30_000,
   });
   await daemon.waitForLog((e) => e.msg === 'protection enabled', 20_000);
