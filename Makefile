@@ -10,10 +10,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Runtime needs (libpcap, nftables, iproute2, conntrack), build needs (g++, make) and the
-# tools the end-to-end tests drive.
+# tools the end-to-end tests drive (prometheus: promtool for the rules/dashboard tests and a real
+# server for the Prometheus e2e test; zsh: the completion script's syntax check).
 SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
 	iputils-ping tcpdump tcpreplay nmap netcat-openbsd socat curl procps \
-	nats-server openssl
+	nats-server openssl \
+	prometheus zsh
 # The regex engine: native/pcre2 (an N-API addon, built by node-gyp at `npm ci`) links libpcre2-8.
 SYSTEM_PACKAGES += libpcre2-dev
 NODE_MAJOR_MIN := 20
@@ -73,6 +75,7 @@ build: deps dist/.build-stamp
 
 run: build
 	@if [ "$(CONFIG)" = packaging/bulwark-run.yaml ]; then echo 'make run: using packaging/bulwark-run.yaml, which turns Network Threat Protection on (a host with only local settings has it off by default)'; fi
+	@node bin/bulwark.js $(if $(CONFIG),--config $(CONFIG),) config paths
 	node bin/bulwark.js run $(if $(CONFIG),--config $(CONFIG),)
 
 # Creates its own test namespaces (198.51.100.0/24, no route out) and deletes them at the end.

@@ -22,6 +22,7 @@ export interface BlocklistMetrics {
   unblocks: Counter<'reason'>;
   stateErrors: Counter;
   neverBlockRanges: Gauge;
+  capacity: Gauge;
 }
 
 export const UNBLOCK_REASONS = ['expired', 'cli', 'api', 'isolation', 'replaced', 'other'] as const;
@@ -86,6 +87,9 @@ export function createBlocklistMetrics(registry: Registry): BlocklistMetrics {
     ),
     stateErrors: getOrCreate(registry, 'bulwark_blocklist_state_errors_total', () =>
       new Counter({ name: 'bulwark_blocklist_state_errors_total', help: 'Blocklist state file read (corrupt, moved aside) or write failures.', registers }),
+    ),
+    capacity: getOrCreate(registry, 'bulwark_blocklist_capacity', () =>
+      new Gauge({ name: 'bulwark_blocklist_capacity', help: 'Most blocklist entries the daemon holds; further blocks are refused (bulwark_blocks_refused_total{reason="limit"}).', registers }),
     ),
     neverBlockRanges: getOrCreate(registry, 'bulwark_never_block_ranges', () =>
       new Gauge({ name: 'bulwark_never_block_ranges', help: 'Merged address ranges in the never-block list (kernel allow4/allow6).', registers }),

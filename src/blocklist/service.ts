@@ -194,6 +194,7 @@ export class BlocklistService implements Blocklist {
       reconcileIntervalMs: o.reconcileIntervalMs ?? DEFAULTS.reconcileIntervalMs,
       fullCheckIntervalMs: o.fullCheckIntervalMs ?? DEFAULTS.fullCheckIntervalMs,
     };
+    this.metrics.capacity.set(this.opts.maxEntries);
     this.sync = new KernelSync({
       nft: this.nft,
       log: this.log,

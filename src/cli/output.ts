@@ -6,12 +6,12 @@ import { formatHuman } from '../config/units.js';
  * Characters a terminal acts on instead of showing: C0 controls (ESC starts colour, cursor and
  * OSC sequences — window title, clipboard, hyperlinks; CR rewrites the line), DEL, C1 controls
  * (0x9b is a one-byte CSI), the Unicode line separators and the bidi overrides that reorder what
- * is shown. Tab stays.
+ * is shown, and the zero-width characters that hide text. Tab stays.
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_BUT_LF = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_BUT_LF = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 function escapeChar(c: string): string {
   if (c === '\n') return '\\n';
@@ -66,14 +66,14 @@ export function printTable(out: Writable, headers: string[], rows: unknown[][]):
 /** "key: value" lines with aligned values, for single-object status output. */
 export function printKeyValues(out: Writable, pairs: [string, unknown][]): void {
   const w = Math.max(0, ...pairs.map(([k]) => k.length));
-  for (const [k, v] of pairs) out.write(`${(k + ':').padEnd(w + 1)} ${cell(v)}\n`);
+  for (const [k, v] of pairs) out.write(`${escapeText(k + ':').padEnd(w + 1)} ${cell(v)}\n`);
 }
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (typeof v === 'string') return escapeText(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return JSON.stringify(v);
+  return escapeText(JSON.stringify(v));
 }
 
 /** 3723000 → "1h2m3s"; sub-second values print as ms. */

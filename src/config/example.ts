@@ -42,7 +42,8 @@ function render(node: SchemaNode, value: unknown, indent: string, out: string[])
   for (const [key, f] of Object.entries<FieldDef>(node.fields)) {
     for (const line of f.doc.match(/.{1,90}(\s|$)/g) ?? [f.doc]) out.push(`${indent}# ${line.trim()}`);
     const v = (value as Record<string, unknown>)[propOf(key, f)];
-    if (key === 'dir' && indent === '  ') {
+    // databases.dir defaults to the installation's own directory: machine-specific, so commented.
+    if (key === 'dir' && indent === '  ' && v === defaultConfig().databases.dir) {
       out.push(`${indent}# dir: /usr/lib/bulwark/databases   # default: the databases shipped with bulwark`);
     } else if (v === undefined) {
       out.push(`${indent}# ${key}:`);

@@ -234,6 +234,8 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
     obj({
       enabled: f(bool(), 'Serve Prometheus metrics over HTTP.'),
       listen: f(str(checkListen), 'HOST:PORT of the metrics HTTP server (GET /metrics, GET /healthz).'),
+      topN: f(int(0, 100), 'Series in the top-N views bulwark_top_attacker_alerts and bulwark_top_signature_alerts (the busiest sources and signatures of the last topWindow); 0 = off.'),
+      topWindow: f(dur(MIN, DAY), 'Sliding window the top-N views count over.', { prop: 'topWindowMs' }),
     }),
     'Prometheus metrics endpoint.',
   ),
@@ -336,6 +338,20 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       leaseDirs: f(list(str(checkAbsolutePath), 16), 'Directories of DHCP lease files read to restrict the DHCP client profile to the host\'s DHCP servers (default: dhclient and systemd-networkd lease directories).', { optional: true }),
     }),
     'Network isolation.',
+  ),
+  rules: f(
+    obj({
+      dir: f(str(checkPathOrEmpty), 'Directory of `bulwark rules`: sources.yaml (enabled sources), the download cache and the merged bulwark.rules, which the daemon loads after databases.rules; "" = <stateDir>/rules.'),
+      disableConf: f(str(checkPathOrEmpty), 'Rules to disable, one matcher per line (suricata-update disable.conf format); "" or a missing file = none.'),
+      enableConf: f(str(checkPathOrEmpty), 'Rules to enable (suricata-update enable.conf format), applied after disableConf.'),
+      dropConf: f(str(checkPathOrEmpty), 'Rules whose action becomes drop, so bulwark blocks on them (suricata-update drop.conf format).'),
+      modifyConf: f(str(checkPathOrEmpty), 'Rule rewrites, MATCHER "FROM" "TO" per line (suricata-update modify.conf format).'),
+      ignore: f(list(str(checkNonEmpty), 256), 'Rule files skipped entirely (wildcards over the file name).'),
+      updateInterval: f(dur(0, 30 * DAY), 'Run `rules update` in the daemon this often (0 = never; at least 1h when set). Cron or a systemd timer running `bulwark rules update` works as well.', { prop: 'updateIntervalMs' }),
+      timeout: f(dur(SEC, HOUR), 'Deadline of one download (connect, redirects and body).', { prop: 'timeoutMs' }),
+      maxDownloadSize: f(size(64 * KiB, 4 * GiB), 'Largest file a source may serve; a larger download is refused and nothing changes.'),
+    }),
+    'Rule sources and updates (`bulwark rules`, like suricata-update).',
   ),
   fleet: FLEET_SCHEMA,
 });

@@ -117,7 +117,13 @@ export interface Config {
   /** Also never block the addresses of current SSH clients. */
   neverBlockSshClients: boolean;
   management: ManagementEndpoint[];
-  metrics: { enabled: boolean; listen: string };
+  metrics: {
+    enabled: boolean;
+    listen: string;
+    /** Series of the top-N views (bulwark_top_attacker_alerts, bulwark_top_signature_alerts); 0 = off. */
+    topN: number;
+    topWindowMs: number;
+  };
   control: { socket: string; group?: string };
   stateDir: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
@@ -199,6 +205,20 @@ export interface Config {
       agentCgroup: boolean;
     };
   };
+  /** `bulwark rules`: rule sources and updates (src/rules). */
+  rules: {
+    /** "" = <stateDir>/rules. */
+    dir: string;
+    disableConf: string;
+    enableConf: string;
+    dropConf: string;
+    modifyConf: string;
+    ignore: string[];
+    /** 0 = no scheduled updates. */
+    updateIntervalMs: number;
+    timeoutMs: number;
+    maxDownloadSize: number;
+  };
   /** Fleet mode on NATS JetStream; undefined = standalone. */
   fleet?: FleetConfig;
 }
@@ -243,7 +263,7 @@ export function defaultConfig(): Config {
     neverBlock: [],
     neverBlockSshClients: true,
     management: [],
-    metrics: { enabled: true, listen: '127.0.0.1:9747' },
+    metrics: { enabled: true, listen: '127.0.0.1:9747', topN: 10, topWindowMs: HOUR },
     control: { socket: '/run/bulwark/bulwark.sock' },
     stateDir: '/var/lib/bulwark',
     log: { level: 'info' },
@@ -274,6 +294,17 @@ export function defaultConfig(): Config {
       policy: { enabled: false, severities: ['critical'], signatureIds: [], detectors: [] },
       rstWindowMs: 20_000,
       processes: { rescanMs: 1000, agentCgroup: true },
+    },
+    rules: {
+      dir: '',
+      disableConf: '/etc/bulwark/disable.conf',
+      enableConf: '/etc/bulwark/enable.conf',
+      dropConf: '/etc/bulwark/drop.conf',
+      modifyConf: '/etc/bulwark/modify.conf',
+      ignore: ['*deleted.rules'],
+      updateIntervalMs: 0,
+      timeoutMs: 2 * MIN,
+      maxDownloadSize: 64 * 1024 * 1024,
     },
   };
 }

@@ -2,6 +2,7 @@
  * Offline inspection of a capture file (`bulwark scan`, the benchmark): the same Engine as the
  * daemon, fed from a pcap/pcapng file as fast as it can be read.
  */
+import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/index.js';
 import type { Config } from '../config/types.js';
@@ -21,6 +22,11 @@ export interface ScanOptions {
   onDetection: (d: Detection) => void;
   registry?: Registry;
   maxStreamMemory?: number;
+  /**
+   * Progress (CLI bars): file bytes consumed so far (approximate: records counted as
+   * 16 header bytes + captured length) and the file size; called every 4096 packets.
+   */
+  onProgress?: (done: number, total: number) => void;
   /** Suricata's pcap-file.checksum-checks (`-k`); default auto, as in Suricata. */
   checksumChecks?: ChecksumChecks;
 }
@@ -68,10 +74,25 @@ export function scanFile(o: ScanOptions): ScanSummary {
   let last = -1;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const onProgress = o.onProgress;
+  let fileSize = 0;
+  if (onProgress) {
+    try {
+      fileSize = statSync(o.file).size;
+    } catch {
+      // readPcapFile reports the unreadable file
+    }
+  }
+  let consumed = 0;
+  let n = 0;
   const { info } = readPcapFile(o.file, (buf, caplen, linkType, tsUs, offset) => {
     if (first < 0) first = tsUs;
     last = tsUs;
     engine.processPacket(buf, caplen, linkType, tsUs, offset, DIR.UNKNOWN, checks);
+    if (onProgress) {
+      consumed += caplen + 16;
+      if ((++n & 4095) === 0) onProgress(Math.min(consumed, fileSize), fileSize);
+    }
   });
   const seconds = (performance.now() - t0) / 1000;
   const cu = process.cpuUsage(c0);

@@ -8,7 +8,13 @@ export { Registry } from 'prom-client';
  */
 export function createRegistry(version: string, withProcessMetrics = true): Registry {
   const registry = new Registry();
-  if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'bulwark_' });
+  if (withProcessMetrics) {
+    collectDefaultMetrics({ register: registry, prefix: 'bulwark_' });
+    // prom-client exports these gauges with a "_total" suffix, which `promtool check metrics`
+    // (rightly) refuses for non-counters; they are the sums of the labelled gauges of the same
+    // name without the suffix (sum(bulwark_nodejs_active_handles) gives the total).
+    for (const name of ['bulwark_nodejs_active_handles_total', 'bulwark_nodejs_active_requests_total', 'bulwark_nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
   const info = new Gauge({ name: 'bulwark_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: [registry] });
   info.set({ version, node: process.version }, 1);
   return registry;

@@ -11,6 +11,8 @@ import { blocklistComponent } from './blocklist.js';
 import { protectionComponent } from './protection.js';
 import { isolationComponent } from './isolation.js';
 import { fleetComponent, policyComponent } from './fleet.js';
+import { topNComponent } from './topn.js';
+import { rulesComponent } from './rules.js';
 
 export const components: ComponentFactory[] = [
   // component factories below this line
@@ -20,5 +22,7 @@ export const components: ComponentFactory[] = [
   blocklistComponent,
   protectionComponent, // capture → engine → events → blocklist; interception
   isolationComponent, // after protection: automatic isolation listens to its alerts
+  topNComponent, // top-N attacker/signature views from the alerts
+  rulesComponent, // scheduled rule updates (rules.updateInterval), reloading the database component
   fleetComponent, // last: NATS side of fleet mode; uses blocklist and isolation
 ];

@@ -194,7 +194,7 @@ export class Daemon {
     }
     this.state = 'running';
     this.log.info(
-      { version: VERSION, pid: process.pid, config: this.configPath ?? 'built-in defaults', socket: cfg.control.socket, metrics: this.http?.url, components: this.started.map((c) => c.name) },
+      { version: VERSION, pid: process.pid, config: this.configPath ?? 'built-in defaults', socket: cfg.control.socket, metrics: this.http?.url, events: cfg.events.file === '' ? null : cfg.events.file, components: this.started.map((c) => c.name) },
       'bulwark started',
     );
   }

@@ -12,6 +12,7 @@ import type { Ruleset } from '../signatures/types.js';
 import { loadDatabases, type LoadedDatabases } from '../signatures/load.js';
 import { checkManifest } from '../signatures/manifest.js';
 import { rulesetInfo } from '../signatures/info.js';
+import { installedExtraSources, installedRulesFile } from '../rules/installed.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
 export interface DatabaseComponentOptions {
@@ -31,6 +32,7 @@ interface Metrics {
   reloads: Counter;
   reloadErrors: Counter;
   compileSeconds: Gauge;
+  released: Gauge;
 }
 
 function metrics(ctx: DaemonContext): Metrics {
@@ -41,6 +43,10 @@ function metrics(ctx: DaemonContext): Metrics {
     const m = ctx.registry.getSingleMetric(name);
     return m instanceof Gauge ? m : new Gauge({ name, help, registers });
   };
+  const labelled = (name: string, help: string, labelNames: string[]): Gauge => {
+    const m = ctx.registry.getSingleMetric(name);
+    return m instanceof Gauge ? m : new Gauge({ name, help, labelNames, registers });
+  };
   const counter = (name: string, help: string, labelNames: string[] = []): Counter => {
     const m = ctx.registry.getSingleMetric(name);
     return m instanceof Counter ? m : new Counter({ name, help, labelNames, registers });
@@ -50,13 +56,16 @@ function metrics(ctx: DaemonContext): Metrics {
     reloads: counter('bulwark_database_reloads_total', 'Database loads and reloads by result (success, failure).', ['result']),
     reloadErrors: counter('bulwark_database_reload_errors_total', 'Database reloads refused (the previous ruleset stayed active).'),
     compileSeconds: gauge('bulwark_database_compile_seconds', 'Compile time of the active ruleset, seconds.'),
+    released: labelled('bulwark_database_release_timestamp_seconds', 'Release date of each database in the active ruleset (YAML `released`, or the Last-Modified of an installed rule source), Unix seconds.', ['database']),
   };
 }
 
 export function createDatabaseComponent(opts: DatabaseComponentOptions = {}): ComponentFactory {
   return (ctx: DaemonContext): DatabaseComponent => {
     const log = ctx.log.child({ component: 'database' });
-    const load = opts.load ?? ((cfg: Config['databases']) => loadDatabases(cfg));
+    // The merged file of `bulwark rules update` (<rules.dir>/bulwark.rules) is loaded after databases.rules.
+    let full: Config = ctx.config;
+    const load = opts.load ?? (async (c: Config['databases']) => loadDatabases(c, { extraSources: await installedExtraSources(full) }));
     const m = metrics(ctx);
     let active: LoadedDatabases | undefined;
     let cfg: Config['databases'] = ctx.config.databases;
@@ -90,6 +99,11 @@ export function createDatabaseComponent(opts: DatabaseComponentOptions = {}): Co
       m.reloads.inc({ result: 'success' });
       m.signatures.set(r.signatures.length);
       m.compileSeconds.set(r.stats.compileMs / 1000);
+      m.released.reset();
+      for (const d of r.databases) {
+        const t = Date.parse(d.released);
+        if (!Number.isNaN(t)) m.released.set({ database: d.name }, Math.floor(t / 1000));
+      }
       const skipped = Object.values(r.stats.skipped).reduce((a, b) => a + b, 0);
       log.info(
         { version: r.version, signatures: r.signatures.length, detectors: r.detectors.length, ports: r.ports.length, skipped, compileMs: r.stats.compileMs, memoryBytes: r.stats.memoryBytes, why },
@@ -113,6 +127,7 @@ export function createDatabaseComponent(opts: DatabaseComponentOptions = {}): Co
         ...rulesetInfo(active.ruleset),
         dir: cfg.dir,
         files: active.files,
+        installedRules: installedRulesFile(full),
         manifest: active.manifest ? { database: active.manifest.database, version: active.manifest.version, files: Object.keys(active.manifest.files).length } : null,
         loadedAt: loadedAtMs === undefined ? null : new Date(loadedAtMs).toISOString(),
         lastError: lastError ?? null,
@@ -140,7 +155,14 @@ export function createDatabaseComponent(opts: DatabaseComponentOptions = {}): Co
         return Promise.resolve();
       },
       async reload(config: Config) {
-        await serial(() => build(config.databases, 'reload'));
+        const before = full;
+        full = config;
+        try {
+          await serial(() => build(config.databases, 'reload'));
+        } catch (e) {
+          full = before;
+          throw e;
+        }
       },
       reloadDatabases(next?: Config['databases']) {
         return serial(() => build(next ?? cfg, 'reload'));

@@ -53,6 +53,8 @@ export interface CompileOptions {
   maxProblems?: number;
   /** Monotonic milliseconds for compileMs (injected; default performance.now). */
   now?: () => number;
+  /** Progress for CLI progress bars: source characters parsed so far, of `total` (parsing is most of a compile). */
+  progress?: (done: number, total: number) => void;
 }
 
 /** How a signature id is shown in messages. */
@@ -61,9 +63,9 @@ function where(s: { source: { file: string; line: number } }): string {
 }
 
 /** Parses one source by its extension. YAML errors throw; rule problems become skips. */
-export function parseSource(src: DatabaseSource, vars: Record<string, string>): ParsedSource {
+export function parseSource(src: DatabaseSource, vars: Record<string, string>, onLine?: (line: number, lines: number) => void): ParsedSource {
   if (/\.ya?ml$/i.test(src.file)) return parseYamlDatabase(src.file, src.text);
-  if (/\.rules$/i.test(src.file)) return parseRulesFile(src.file, src.text, { vars });
+  if (/\.rules$/i.test(src.file)) return parseRulesFile(src.file, src.text, onLine ? { vars, progress: onLine } : { vars });
   throw new BulwarkError('BULWARK_ERR_DATABASE', `${src.file}:1: unknown database format (expected .yaml, .yml or .rules)`, { details: { file: src.file, line: 1 } });
 }
 
@@ -161,7 +163,15 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const maxStates = opts.maxTotalStates ?? 262_144;
   const maxProblems = opts.maxProblems ?? 50;
 
-  const parsed = sources.map((s) => parseSource(s, vars));
+  const progress = opts.progress;
+  const totalChars = sources.reduce((a, x) => a + x.text.length, 0);
+  let parsedChars = 0;
+  const parsed = sources.map((s) => {
+    const p = parseSource(s, vars, progress ? (line, lines) => { progress(parsedChars + Math.floor((s.text.length * line) / Math.max(1, lines)), totalChars); } : undefined);
+    parsedChars += s.text.length;
+    progress?.(parsedChars, totalChars);
+    return p;
+  });
   const databases: DatabaseInfo[] = [];
   const skipped: Skip[] = [];
   const drafts: Draft[] = [];

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BulwarkError } from '../errors.js';
 import { defaultConfig, type Config, type DatabaseLimits } from '../config/types.js';
-import type { Ruleset } from './types.js';
+import type { DatabaseInfo, Ruleset } from './types.js';
 import { compileRuleset, type CompileOptions, type DatabaseSource } from './compile.js';
 import { assertManifest, listDatabaseDir, type Manifest } from './manifest.js';
 
@@ -14,6 +14,19 @@ export interface LoadOptions {
   /** Skip the manifest check even when config requires it (tests, `db info --no-verify`). */
   skipManifest?: boolean;
   now?: () => number;
+  /**
+   * Sources compiled after `databases.rules`, already read, with the databases they stand for
+   * (the merged file `bulwark rules update` installs: src/rules/installed.ts).
+   */
+  extraSources?: readonly ExtraSource[];
+  /** Keep this many skipped-rule examples (default: the compiler's 50). */
+  maxProblems?: number;
+  /** Called during the compile (src/signatures/compile.ts `progress`). */
+  progress?: CompileOptions['progress'];
+}
+
+export interface ExtraSource extends DatabaseSource {
+  databases: DatabaseInfo[];
 }
 
 export interface LoadedDatabases {
@@ -104,8 +117,18 @@ export async function loadDatabases(cfg: Config['databases'], opts: LoadOptions 
     if (isSignatureFile(n, src.text)) add(src);
   }
   for (const r of cfg.rules) add(await readSource(r, limits));
+  const extra = (opts.extraSources ?? []).filter((x) => !cfg.rules.includes(x.file));
+  for (const x of extra) add({ file: x.file, text: x.text });
   const copts: CompileOptions = { vars: cfg.vars, anyPorts: cfg.anyPorts, maxSignatures: limits.rules, maxContentLength: limits.contentLengthBytes };
   if (opts.now) copts.now = opts.now;
-  const ruleset = compileRuleset(sources, copts);
+  if (opts.maxProblems !== undefined) copts.maxProblems = opts.maxProblems;
+  if (opts.progress) copts.progress = opts.progress;
+  let ruleset = compileRuleset(sources, copts);
+  const extraDbs = extra.flatMap((x) => x.databases);
+  if (extraDbs.length > 0) {
+    // The installed rule sources name themselves beside the YAML databases ("…, et/open 2026.12.01").
+    const databases = [...ruleset.databases, ...extraDbs];
+    ruleset = { ...ruleset, databases, version: [...new Set(databases.map((d) => `${d.name} ${d.version}`))].join(', ') };
+  }
   return { ruleset, files: sources.map((s) => s.file), manifest };
 }

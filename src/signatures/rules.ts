@@ -72,7 +72,7 @@ const CLASSTYPE_PRIORITY: Record<string, number> = {
 };
 
 /** Option keywords that only describe the rule (or are no-ops on raw TCP payload). */
-const IGNORED = new Set(['gid', 'target', 'rawbytes', 'tag', 'noalert']);
+const IGNORED = new Set(['gid', 'target', 'rawbytes', 'tag']);
 
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
@@ -154,6 +154,8 @@ function severityOf(priority: number | undefined, metaSeverity: string | undefin
 
 export interface RulesOptions {
   vars: Record<string, string>;
+  /** Called every 1024 lines with the line index and the line count (CLI progress bars). */
+  progress?: (line: number, lines: number) => void;
 }
 
 /**
@@ -164,6 +166,7 @@ export function parseRulesFile(file: string, text: string, opts: RulesOptions): 
   const out: ParsedSource = { file, drafts: [], detectors: [], skipped: [] };
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
+    if ((i & 1023) === 0) opts.progress?.(i, lines.length);
     let line = lines[i]!.trim();
     const lineNo = i + 1;
     // Continuation lines ending in '\'.
@@ -365,6 +368,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       case 'flowbits':
         flowbits.push(parseFlowbits(value ?? ''));
+        break;
+      case 'noalert':
+        // Suricata's standalone `noalert;` = `flowbits:noalert;` (suricata-update writes it for
+        // rules it enables only to set a flowbit another rule checks).
+        flowbits.push({ op: 'noalert', names: [], mode: 'all' });
         break;
       case 'threshold':
       case 'detection_filter':

@@ -1,4 +1,6 @@
-import { parseArgs } from '../args.js';
+import { parseArgs, usageError } from '../args.js';
+import { parseDuration } from '../../config/units.js';
+import { parseCidr } from '../../blocklist/address.js';
 import { printJson, printTable } from '../output.js';
 import { EXIT, type CliCommand } from '../types.js';
 import { cliConfig, daemonOrDirect, expiresIn, shortTime, type EntryLike } from '../../blocklist/cli.js';
@@ -9,16 +11,23 @@ export const blockedCommand: CliCommand = {
   name: 'blocked',
   summary: 'list blocked addresses (address, reason, blocked at, expires in)',
   usage: [
-    'Usage: bulwark blocked [--json]',
+    'Usage: bulwark blocked [--since DURATION] [--sort blocked|expires|address|reason] [--reverse] [--json]',
     '',
     'Lists every blocked address or CIDR with its reason (signature), when it was blocked and',
     'how long the block has left. Asks the daemon; when it is not running, reads the kernel set',
     'and the state file directly (and says so on stderr).',
+    '--since 1h     only blocks made in the last hour (durations: 30m, 1h, 2d)',
+    '--sort KEY     order by when blocked (default, oldest first), expiry (soonest first),',
+    '               address (numeric, IPv4 before IPv6) or reason; --reverse turns it around.',
     '--json prints {"now", "entries": [{address, family, reason, signatureId, eventId, source,',
     'blockedAt, expiresAt, expiresInMs, ...}]}.',
   ].join('\n'),
   async run(ctx, args) {
-    parseArgs(args, { command: 'blocked', maxPositionals: 0 });
+    const { flags } = parseArgs(args, { command: 'blocked', flags: { since: 'string', sort: 'string', reverse: 'boolean', json: 'boolean' }, maxPositionals: 0 });
+    const sinceMs = flags.since === undefined ? undefined : parseDuration(flags.since);
+    if (flags.since !== undefined && sinceMs === undefined) throw usageError(`--since ${flags.since}: expected a duration like 30m, 1h, 2d`, 'blocked');
+    const sortKey = flags.sort ?? 'blocked';
+    if (!['blocked', 'expires', 'address', 'reason'].includes(sortKey)) throw usageError(`--sort ${sortKey}: expected blocked, expires, address or reason`, 'blocked');
     const client = await daemonOrDirect(ctx);
     let entries: EntryLike[];
     let now = Date.now();
@@ -36,7 +45,9 @@ export const blockedCommand: CliCommand = {
       if (l.stateProblem !== undefined) ctx.stderr.write(`state file unreadable (${l.stateProblem}); listing the kernel only\n`);
       entries = l.entries.map((e) => entryView(e, now));
     }
-    if (ctx.json) {
+    if (sinceMs !== undefined) entries = entries.filter((e) => e.blockedAtMs >= now - sinceMs);
+    entries = sortEntries(entries, sortKey, flags.reverse);
+    if (ctx.json || flags.json) {
       printJson(ctx.stdout, { now: new Date(now).toISOString(), direct, entries });
       return EXIT.OK;
     }
@@ -52,3 +63,35 @@ export const blockedCommand: CliCommand = {
     return EXIT.OK;
   },
 };
+
+function addressKey(a: string): [number, bigint] {
+  try {
+    const c = parseCidr(a, { clearHostBits: true });
+    return [c.family, c.base];
+  } catch {
+    return [9, 0n];
+  }
+}
+
+/** Sorted copy: by when blocked (default), expiry, address (numeric, v4 first) or reason; ties by address. */
+export function sortEntries<T extends EntryLike>(entries: readonly T[], key: string, reverse: boolean): T[] {
+  const byAddress = (a: T, b: T): number => {
+    const [fa, na] = addressKey(a.address);
+    const [fb, nb] = addressKey(b.address);
+    return fa - fb || (na < nb ? -1 : na > nb ? 1 : 0);
+  };
+  const cmp = (a: T, b: T): number => {
+    switch (key) {
+      case 'expires':
+        return a.expiresAtMs - b.expiresAtMs || byAddress(a, b);
+      case 'address':
+        return byAddress(a, b);
+      case 'reason':
+        return (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0) || byAddress(a, b);
+      default:
+        return a.blockedAtMs - b.blockedAtMs || byAddress(a, b);
+    }
+  };
+  const out = [...entries].sort(cmp);
+  return reverse ? out.reverse() : out;
+}

@@ -1,5 +1,6 @@
 import { parseArgs, usageError } from '../args.js';
-import { printJson } from '../output.js';
+import { printJson, printKeyValues } from '../output.js';
+import { installedRulesFile } from '../../rules/installed.js';
 import { EXIT, type CliCommand } from '../types.js';
 import { loadConfig } from '../../config/load.js';
 import { checkRuntime } from '../../config/runtime.js';
@@ -12,6 +13,7 @@ export const configCommand: CliCommand = {
   usage: [
     'Usage: bulwark config check  [--config PATH] [--json]',
     '       bulwark config show   [--config PATH] [--json]',
+    '       bulwark config paths  [--config PATH] [--json]',
     '       bulwark config schema',
     '       bulwark config example',
     '',
@@ -20,6 +22,8 @@ export const configCommand: CliCommand = {
     '       with every problem as FILE:LINE:COLUMN: KEY: PROBLEM.',
     'show   prints the effective configuration (defaults merged, environment overrides',
     '       applied; durations in ms, sizes in bytes) as JSON.',
+    'paths  where the daemon serves metrics, its control socket, event file, state and installed',
+    '       rules (`make run` prints this before starting the daemon).',
     'schema prints the JSON Schema of the file (docs/schema/config.schema.json).',
     'example prints the example configuration with every key and default (packaging/bulwark.yaml).',
   ].join('\n'),
@@ -34,8 +38,31 @@ export const configCommand: CliCommand = {
       ctx.stdout.write(renderExampleConfig());
       return EXIT.OK;
     }
-    if (sub !== 'check' && sub !== 'show') throw usageError(`unknown subcommand "${sub ?? ''}"`, 'config');
+    if (sub !== 'check' && sub !== 'show' && sub !== 'paths') throw usageError(`unknown subcommand "${sub ?? ''}"`, 'config');
     const loaded = await loadConfig(ctx.configPath, ctx.env ?? process.env);
+    if (sub === 'paths') {
+      const c = loaded.config;
+      const p = {
+        config: loaded.path ?? null,
+        metrics: c.metrics.enabled ? `http://${c.metrics.listen}/metrics` : null,
+        socket: c.control.socket,
+        events: c.events.file === '' ? null : c.events.file,
+        stateDir: c.stateDir,
+        rules: installedRulesFile(c),
+      };
+      if (ctx.json) printJson(ctx.stdout, p);
+      else {
+        printKeyValues(ctx.stdout, [
+          ['configuration', p.config ?? 'built-in defaults'],
+          ['metrics', p.metrics === null ? 'off (metrics.enabled: false)' : `${p.metrics}   (Prometheus: packaging/prometheus/prometheus.yml)`],
+          ['control socket', `${p.socket}   (bulwark status)`],
+          ['events', p.events === null ? 'only in the log (events.file: "")' : `${p.events}   (bulwark events --follow)`],
+          ['state', p.stateDir],
+          ['installed rules', `${p.rules}   (bulwark rules update)`],
+        ]);
+      }
+      return EXIT.OK;
+    }
     if (sub === 'show') {
       printJson(ctx.stdout, loaded.config);
       return EXIT.OK;

@@ -13,6 +13,8 @@ import { rulesetInfo } from '../../signatures/info.js';
 import { compileRuleset } from '../../signatures/compile.js';
 import { listDatabaseDir } from '../../signatures/manifest.js';
 import { isRecord } from '../../service/protocol.js';
+import { installedExtraSources } from '../../rules/installed.js';
+import { compileProgress } from '../progress.js';
 import { errorMessage, isBulwarkError } from '../../errors.js';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -23,7 +25,8 @@ const USAGE = `Usage: bulwark db info [--active] [--json]
 
   info     database name and version, signature and detector counts, watched ports, rules
            skipped per reason, compile time and memory. Loads the databases named by the
-           configuration (databases.dir, databases.rules) itself; --active shows the ruleset
+           configuration (databases.dir, databases.rules, and the rules installed by
+           \`bulwark rules update\`) itself; --active shows the ruleset
            the running daemon uses instead (exit 3 when it is not reachable).
   verify   checks DIR (default databases.dir) against its MANIFEST.json (sha256 of every file)
            and that every database in it compiles. Exit 0 when both hold, 1 otherwise.
@@ -75,7 +78,8 @@ async function info(ctx: CliContext, args: string[]): Promise<number> {
     out = isRecord(result) ? result : {};
   } else {
     const cfg = await config(ctx);
-    const loaded = await loadDatabases(cfg.databases);
+    const bar = compileProgress(ctx, json);
+    const loaded = await loadDatabases(cfg.databases, { extraSources: await installedExtraSources(cfg), progress: bar.update }).finally(bar.end);
     out = { source: 'files', dir: cfg.databases.dir, files: loaded.files, ...rulesetInfo(loaded.ruleset) };
   }
   if (json) printJson(ctx.stdout, out);

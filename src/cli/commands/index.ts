@@ -17,6 +17,9 @@ import { unblockCommand } from './unblock.js';
 import { scanCommand } from './scan.js';
 import { protectionCommand } from './protection.js';
 import { fleetCommand } from './fleet.js';
+import { rulesCommand } from './rules.js';
+import { eventsCommand } from './events.js';
+import { completionCommand } from './completion.js';
 
 export const commands: CliCommand[] = [
   runCommand,
@@ -33,4 +36,7 @@ export const commands: CliCommand[] = [
   protectionCommand,
   isolationCommand,
   fleetCommand,
+  rulesCommand,
+  eventsCommand,
+  completionCommand,
 ];

@@ -15,6 +15,8 @@ import { scanFile, type ScanSummary } from '../../engine/scan.js';
 import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
 import type { Detection } from '../../engine/types.js';
 import { createLogger } from '../../log/index.js';
+import { installedExtraSources } from '../../rules/installed.js';
+import { compileProgress, Progress } from '../progress.js';
 import { CHECKSUM_INVALID_RATIO, CHECKSUM_MODES, type ChecksumChecks } from '../../engine/checksum.js';
 
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
@@ -36,7 +38,7 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
-async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[]): Promise<Ruleset> {
+async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress: (done: number, total: number) => void): Promise<Ruleset> {
   if (databases === undefined && rulesFiles.length > 0) {
     const sources: DatabaseSource[] = [];
     for (const f of rulesFiles) {
@@ -46,11 +48,13 @@ async function loadRuleset(cfg: Config, databases: string | undefined, rulesFile
         throw new BulwarkError('BULWARK_ERR_DATABASE', `${f}:0: cannot read rules file`, { cause: e, details: { file: f, line: 0 } });
       }
     }
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts });
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, progress });
   }
   const dbCfg: Config['databases'] = { ...cfg.databases, rules: [...cfg.databases.rules, ...rulesFiles] };
   if (databases !== undefined) dbCfg.dir = databases;
-  const loaded = await loadDatabases(dbCfg, { skipManifest: databases !== undefined });
+  // With the configured databases, the rules `bulwark rules update` installed count too (as in the daemon).
+  const extraSources = databases === undefined ? await installedExtraSources(cfg) : [];
+  const loaded = await loadDatabases(dbCfg, { skipManifest: databases !== undefined, extraSources, progress });
   return loaded.ruleset;
 }
 
@@ -86,12 +90,15 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   const json = ctx.json || flags.json;
   const checksumChecks = checksumMode(flags['checksum-checks']);
   const cfg = ctx.config ? await ctx.config() : defaultConfig();
-  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules);
+  const bar = compileProgress(ctx, json);
+  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update).finally(bar.end);
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
   const showAlerts = !flags['no-alerts'];
   let eventNo = 0;
   const totals = { packets: 0, bytes: 0, flows: 0, alerts: 0, seconds: 0 };
   for (const file of positionals) {
+    // A bar on a terminal for files that take a while (never with --json or into a pipe).
+    const fileBar = Progress.forFile(ctx, json, file);
     const buffered: string[] = [];
     const flush = (): void => {
       if (buffered.length > 0) ctx.stdout.write(buffered.join(''));
@@ -103,13 +110,16 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
       engine: cfg.engine,
       checksumChecks,
       log,
+      onProgress: fileBar.update,
       onDetection: (d) => {
         if (!showAlerts) return;
+        fileBar.clear();
         eventNo++;
         buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: 'allowed', count: 1, eventId: `scan-${eventNo}` })) + '\n' : fastLine(d));
         if (buffered.length >= 256) flush();
       },
     });
+    fileBar.end();
     flush();
     const cs = summary.checksum;
     if (cs.validation === 'sampling' && cs.invalid > 0 && Math.floor(cs.packets / cs.invalid) < CHECKSUM_INVALID_RATIO) {

@@ -30,3 +30,14 @@ test('registry output with process, build and foundation metrics is valid exposi
   assert.ok(find('bulwark_process_cpu_user_seconds_total') !== undefined, 'process metrics missing');
   assert.ok(samples.every((s) => s.name.startsWith('bulwark_')), 'a metric without the bulwark_ prefix');
 });
+
+test('promtool check metrics accepts the registry (no "_total" gauges from prom-client)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const registry = createRegistry('9.9.9');
+  createFoundationMetrics(registry);
+  const text = await registry.metrics();
+  assert.ok(text.includes('bulwark_nodejs_active_handles'), 'the labelled gauge stays');
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(r.error, undefined, 'promtool not installed (Makefile SYSTEM_PACKAGES: prometheus)');
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});

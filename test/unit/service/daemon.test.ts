@@ -23,7 +23,7 @@ function setup(yaml = ''): { dir: string; file: string; config: Config } {
   const file = join(dir, 'bulwark.yaml');
   const text = `stateDir: ${dir}/state\ncontrol:\n  socket: ${dir}/run/bulwark.sock\nmetrics:\n  listen: 127.0.0.1:0\nevents:\n  file: ""\nlog:\n  level: fatal\n${yaml}`;
   writeFileSync(file, text);
-  const config: Config = { ...defaultConfig(), stateDir: `${dir}/state`, control: { socket: `${dir}/run/bulwark.sock` }, metrics: { enabled: true, listen: '127.0.0.1:0' } };
+  const config: Config = { ...defaultConfig(), stateDir: `${dir}/state`, control: { socket: `${dir}/run/bulwark.sock` }, metrics: { ...defaultConfig().metrics, enabled: true, listen: '127.0.0.1:0' } };
   return { dir, file, config };
 }
 
@@ -184,7 +184,7 @@ test('metrics HTTP: /metrics is valid exposition text, /healthz says ok, others 
 
 test('metrics disabled: no HTTP server', async () => {
   const s = setup();
-  s.config.metrics = { enabled: false, listen: '127.0.0.1:0' };
+  s.config.metrics = { ...s.config.metrics, enabled: false, listen: '127.0.0.1:0' };
   const d = daemon(s, []);
   await d.start();
   assert.equal(d.metricsUrl, undefined);

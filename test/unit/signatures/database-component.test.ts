@@ -23,6 +23,7 @@ function setup() {
   cpSync(shipped, dir, { recursive: true });
   const config: Config = defaultConfig();
   config.databases.dir = dir;
+  config.stateDir = join(dir, 'state'); // never the host's /var/lib/bulwark/rules
   const registry = new Registry();
   const handlers = new Map<string, CommandHandler>();
   const bus = createBus(silentLogger());
@@ -112,6 +113,29 @@ test('start fails clearly when the manifest does not match (no previous ruleset)
     await assert.rejects(s.c.start(), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_INTEGRITY') && /extra\.rules: not in manifest/.test(e.message));
     assert.equal(s.c.ruleset, undefined);
     assert.equal(s.emitted.length, 0);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('the rules installed by `bulwark rules update` load after the databases, named by their source; release dates are exported', async () => {
+  const s = setup();
+  try {
+    const { mkdirSync } = await import('node:fs');
+    const { renderInstalled, installedRulesFile } = await import('../../../src/rules/installed.js');
+    await s.c.start();
+    assert.match(await s.metric('bulwark_database_release_timestamp_seconds'), /database="bulwark-core"} 1795219200/);
+    const file = installedRulesFile(s.config);
+    mkdirSync(join(s.config.stateDir, 'rules'), { recursive: true });
+    const manifest = { format: 1, generatedAt: '', generator: '', sources: [{ name: 'et/open', version: '2026.12.01', released: '2026-12-01' }], policy: {}, stats: {}, compile: {} };
+    writeFileSync(file, renderInstalled(manifest as never, '# group et/open rules/x.rules\nalert tcp any any -> $HOME_NET 6379 (msg:"X"; content:"EVIL"; sid:2990001; rev:1;)\n'));
+    const r = await s.c.reloadDatabases();
+    assert.equal(r.version, 'bulwark-core 2026.11.21, et/open 2026.12.01');
+    assert.ok(r.signatures.some((x) => x.id === 2990001 && x.source.file === file));
+    const info = (await s.call('db.info')) as { databases: { name: string }[]; installedRules: string };
+    assert.deepEqual(info.databases.map((d) => d.name).filter((n) => n === 'et/open'), ['et/open']);
+    assert.equal(info.installedRules, file);
+    assert.match(await s.metric('bulwark_database_release_timestamp_seconds'), /database="et\/open"} 1796083200/);
   } finally {
     s.cleanup();
   }

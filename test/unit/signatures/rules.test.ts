@@ -198,6 +198,13 @@ test('threshold, detection_filter, flowbits', () => {
   ]);
 });
 
+test('standalone noalert; means flowbits:noalert (a rule that only sets a bit raises no event)', () => {
+  assert.deepEqual(ok('content:"a"; flowbits:set,x; noalert;').sig.flowbits, [
+    { op: 'set', names: ['x'], mode: 'all' },
+    { op: 'noalert', names: [], mode: 'all' },
+  ]);
+});
+
 test('skips with reasons: protocols, sticky buffers, outbound, bidirectional, invalid', () => {
   assert.equal(skip('content:"a";', 'alert udp any any -> any 53').reason, 'protocol udp');
   assert.equal(skip('content:"a";', 'alert http any any -> any any').reason, 'protocol http');
