@@ -17,6 +17,7 @@ import { unblockCommand } from './unblock.js';
 import { scanCommand } from './scan.js';
 import { protectionCommand } from './protection.js';
 import { fleetCommand } from './fleet.js';
+import { policyCommand } from './policy.js';
 
 export const commands: CliCommand[] = [
   runCommand,
@@ -33,4 +34,5 @@ export const commands: CliCommand[] = [
   protectionCommand,
   isolationCommand,
   fleetCommand,
+  policyCommand,
 ];

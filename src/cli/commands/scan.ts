@@ -16,9 +16,11 @@ import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
 import type { Detection } from '../../engine/types.js';
 import { createLogger } from '../../log/index.js';
 import { CHECKSUM_INVALID_RATIO, CHECKSUM_MODES, type ChecksumChecks } from '../../engine/checksum.js';
+import { ThresholdFilter } from '../../engine/threshold/filter.js';
+import { loadThresholdFile } from '../../engine/threshold/load.js';
 
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
-                    [--checksum-checks auto|yes|no]
+                    [--checksum-checks auto|yes|no] [--threshold-file FILE]
 
 Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
 summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
@@ -33,10 +35,14 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
                     TCP checksum validation, as Suricata's pcap-file.checksum-checks (-k): auto
                     (default) drops packets with invalid checksums unless more than 1 in 10 of the
                     first 1000 are invalid (offload); no = like \`suricata -k none\`
+  --threshold-file FILE
+                    Suricata threshold.config (suppress, threshold/event_filter, rate_filter)
+                    applied to the alerts (default: response.thresholdFile from the configuration)
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
-async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[]): Promise<Ruleset> {
+/** The ruleset of the configuration, or of --databases / --rules (shared with `bulwark policy`). */
+export async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[]): Promise<Ruleset> {
   if (databases === undefined && rulesFiles.length > 0) {
     const sources: DatabaseSource[] = [];
     for (const f of rulesFiles) {
@@ -80,13 +86,14 @@ function checksumMode(v: string | undefined): ChecksumChecks {
 async function run(ctx: CliContext, args: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(args, {
     command: 'scan',
-    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string' },
+    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string' },
     minPositionals: 1,
   });
   const json = ctx.json || flags.json;
   const checksumChecks = checksumMode(flags['checksum-checks']);
   const cfg = ctx.config ? await ctx.config() : defaultConfig();
   const ruleset = await loadRuleset(cfg, flags.databases, flags.rules);
+  const thresholds = await loadThresholdFile(flags['threshold-file'] ?? cfg.response.thresholdFile, cfg.databases.vars);
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
   const showAlerts = !flags['no-alerts'];
   let eventNo = 0;
@@ -102,6 +109,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
       ruleset,
       engine: cfg.engine,
       checksumChecks,
+      alertFilter: new ThresholdFilter(thresholds, { maxEntries: cfg.response.maxThresholdEntries }),
       log,
       onDetection: (d) => {
         if (!showAlerts) return;
