@@ -10,12 +10,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestNet, type Host, type TestNet } from './netns.js';
 import { startDaemon, ROOT, type DaemonHandle } from './daemon.js';
-import { nftSetElements } from './nft.js';
+import { alertsOf, blockedSet, waitFor } from './observe.js';
 
 const CORPUS = resolve(ROOT, '../shared/corpus/et-open');
 const CLIENT = join(ROOT, 'test', 'e2e', 'tools', 'tcp-client.mjs');
@@ -50,23 +50,7 @@ interface Alert {
   bulwark: { blocked_until?: string; block_skipped?: string; response?: { action: string; policy_rule: string; reason: string } };
 }
 
-function alerts(d: DaemonHandle): Alert[] {
-  if (!existsSync(d.eventsFile)) return [];
-  return readFileSync(d.eventsFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"event_type":"alert"'))
-    .map((l) => JSON.parse(l) as Alert);
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const alerts = (d: DaemonHandle): Alert[] => alertsOf<Alert>(d);
 
 async function send(from: Host, to: Host, payloadHex: string): Promise<void> {
   const r = await from.exec(process.execPath, [CLIENT, JSON.stringify({ host: to.ip4, port: 1433, payloadHex })], { timeoutMs: 20_000 });
@@ -124,7 +108,7 @@ test('the ET INFO rule alone only alerts: an event that says why, no block', asy
   assert.deepEqual(ev.bulwark.response, { action: 'alert', policy_rule: 'alert-only-categories', reason: 'category ET INFO' });
   assert.equal(ev.bulwark.block_skipped, undefined);
   await new Promise((r) => setTimeout(r, 300));
-  assert.ok(!(await nftSetElements(prot, 'blocked4')).includes(observer.ip4), 'observer not in the kernel set');
+  assert.ok(!(await blockedSet(prot)).includes(observer.ip4), 'observer not in the kernel set');
 });
 
 test('an ET EXPLOIT alert rule blocks under the default policy; the ET INFO rule on the same traffic only alerts', async () => {
@@ -136,7 +120,7 @@ test('an ET EXPLOIT alert rule blocks under the default policy; the ET INFO rule
   const info = await waitFor('the ET INFO alert on the same traffic', () => find(daemon, attacker.ip4, INFO));
   assert.equal(info.bulwark.response?.action, 'alert');
   assert.equal(info.bulwark.response.policy_rule, 'alert-only-categories');
-  assert.ok((await nftSetElements(prot, 'blocked4')).includes(attacker.ip4), 'attacker in blocked4');
+  assert.ok((await blockedSet(prot)).includes(attacker.ip4), 'attacker in blocked4');
   // The running daemon explains the same decision.
   const ex = await daemon.cli(['policy', 'explain', String(EXPLOIT), String(INFO), '--active', '--json']);
   assert.equal(ex.code, 0, ex.stderr);
@@ -161,7 +145,7 @@ test('a threshold.config suppress entry for the attacker stops both alert and bl
   const ev = await waitFor('the other source blocked', () => find(daemon, other.ip4, EXPLOIT));
   assert.equal(ev.alert.action, 'blocked');
   assert.equal(alerts(daemon).filter((a) => a.src_ip === attacker.ip4).length, before, 'no event from the suppressed attacker');
-  const set = await nftSetElements(prot, 'blocked4');
+  const set = await blockedSet(prot);
   assert.ok(!set.includes(attacker.ip4), 'suppressed attacker not blocked');
   assert.ok(set.includes(other.ip4));
   const m = await daemon.http('/metrics');
@@ -178,7 +162,7 @@ test('a bad threshold file is refused on reload with FILE:LINE; the last good on
   await send(attacker, prot, BOTH);
   await daemon.cli(['unblock', other.ip4]);
   await send(other, prot, EXPLOIT_ONLY);
-  await waitFor('the other source blocked again', async () => ((await nftSetElements(prot, 'blocked4')).includes(other.ip4) ? true : undefined));
+  await waitFor('the other source blocked again', async () => ((await blockedSet(prot)).includes(other.ip4) ? true : undefined));
   assert.equal(alerts(daemon).filter((a) => a.src_ip === attacker.ip4).length, before, 'still suppressed by the last good file');
-  assert.ok(!(await nftSetElements(prot, 'blocked4')).includes(attacker.ip4));
+  assert.ok(!(await blockedSet(prot)).includes(attacker.ip4));
 });

@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { cidrRange, parseCidr, type Range } from '../../blocklist/address.js';
+import { splitTopLevel } from '../../signatures/ports.js';
 import type { AddressMatcher } from './types.js';
 
 export class AddressSyntaxError extends Error {}
@@ -17,21 +18,9 @@ export const MAX_ADDRESS_ITEMS = 10_000;
 const MAX_VAR_DEPTH = 16;
 
 function splitTop(s: string, whole: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of s) {
-    if (ch === '[') depth++;
-    if (ch === ']') depth--;
-    if (depth < 0) throw new AddressSyntaxError(`unbalanced brackets in "${whole}"`);
-    if (ch === ',' && depth === 0) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  if (depth !== 0) throw new AddressSyntaxError(`unbalanced brackets in "${whole}"`);
-  out.push(cur.trim());
-  return out;
+  const parts = splitTopLevel(s);
+  if (parts === undefined) throw new AddressSyntaxError(`unbalanced brackets in "${whole}"`);
+  return parts;
 }
 
 function single(text: string, whole: string): Range {
