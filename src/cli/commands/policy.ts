@@ -39,7 +39,9 @@ function conditions(m: PolicyMatch): string {
     else if (typeof v === 'object') parts.push(`${k}: ${Object.entries(v as Record<string, string[]>).map(([a, b]) => `${a}=${b.join('|')}`).join(' ')}`);
     else parts.push(`${k}: ${String(v)}`);
   }
-  return parts.length === 0 ? '(every detection)' : parts.join('; ');
+  const text = parts.length === 0 ? '(every detection)' : parts.join('; ');
+  // One table line per rule: --json has the full conditions.
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
 }
 
 async function config(ctx: CliContext): Promise<Config> {
