@@ -3,7 +3,7 @@
 # Install: copy to /usr/share/bash-completion/completions/bulwark, or: eval "$(bulwark completion bash)"
 _bulwark_children() {
   case "$1" in
-    '') echo 'run status reload ping config db blocked block unblock scan protection isolation fleet rules events completion' ;;
+    '') echo 'run status reload ping config db blocked block unblock scan protection isolation fleet rules events completion policy' ;;
     'config') echo 'check show paths schema example' ;;
     'db') echo 'info verify reload' ;;
     'protection') echo 'on off status' ;;
@@ -12,6 +12,7 @@ _bulwark_children() {
     'rules') echo 'sources update list stats' ;;
     'rules sources') echo 'list enable disable remove' ;;
     'completion') echo 'bash zsh' ;;
+    'policy') echo 'show explain' ;;
   esac
 }
 _bulwark_flags() {
@@ -25,13 +26,14 @@ _bulwark_flags() {
     'blocked') echo '--json --reverse --since --sort --help --config' ;;
     'block') echo '--for --json --reason --help --config' ;;
     'unblock') echo '--all --json --help --config' ;;
-    'scan') echo '--checksum-checks --databases --json --no-alerts --rules --help --config' ;;
+    'scan') echo '--checksum-checks --databases --json --no-alerts --rules --threshold-file --help --config' ;;
     'protection') echo '--json --help --config' ;;
     'isolation') echo '--active --cgroup --description --direction --executable --for --group --inactive --json --local-ports --protocol --reason --remote --remote-ports --unit --user --help --config' ;;
     'fleet') echo '--cluster-listen --cluster-name --config --events-max-age --events-max-bytes --for --host --http --isolated --json --listen --max-block --name --operator --reason --replicas --route --rule --store --tls-ca --tls-cert --tls-key --valid --wait --help' ;;
     'rules') echo '--checksum --checksum-url --disabled --enabled --force --group --json --limit --match --no-reload --sid --url --help --config' ;;
     'events') echo '--file --follow --json --lines --severity --sid --since --src --type --help --config' ;;
     'completion') echo '--help --config --json' ;;
+    'policy') echo '--active --databases --json --rules --help --config' ;;
     *) echo '--config --json --help --version' ;;
   esac
 }
@@ -51,7 +53,7 @@ _bulwark() {
     --severity) COMPREPLY=($(compgen -W 'low medium high critical' -- "$cur")); return ;;
     --sort) COMPREPLY=($(compgen -W 'blocked expires address reason' -- "$cur")); return ;;
     --type) COMPREPLY=($(compgen -W 'alert blocklist isolation bulwark' -- "$cur")); return ;;
-    --cgroup|--config|--databases|--executable|--file|--rules|--store|--url) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --cgroup|--config|--databases|--executable|--file|--rules|--store|--threshold-file|--url) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_bulwark_flags "${key%% *}")" -- "$cur"))

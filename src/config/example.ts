@@ -20,6 +20,11 @@ export const SAMPLES: Record<string, string[]> = {
     'operators: [UD…]            # operator public nkeys whose orders and policies are accepted',
     'share: fleet                # fleet | group | none',
   ],
+  policy: [
+    '- name: exploits-on-our-db   # shown in events as bulwark.response.policy_rule',
+    '  match: { category: ["ET EXPLOIT"], metadata: { signature_severity: [Major, Critical] } }',
+    '  action: block              # block | alert | ignore | rule (the signature\'s own action)',
+  ],
   exclusions: [
     '- direction: inbound          # inbound | outbound | both',
     '  protocol: tcp               # tcp | udp | icmp | any',

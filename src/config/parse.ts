@@ -280,5 +280,9 @@ export function parseConfig(text: string, fileName: string): Config {
   if (w.issues.length > 0) throw configError(w.issues);
   const base = dirname(resolve(fileName));
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
-  return { ...config, databases: { ...config.databases, dir: rel(config.databases.dir), rules: config.databases.rules.map(rel) } };
+  return {
+    ...config,
+    databases: { ...config.databases, dir: rel(config.databases.dir), rules: config.databases.rules.map(rel) },
+    response: { ...config.response, thresholdFile: config.response.thresholdFile === '' ? '' : rel(config.response.thresholdFile) },
+  };
 }

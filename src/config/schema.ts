@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
+import { priorityProblem } from '../respond/policy/priority.js';
 
 export type Check = (value: string) => string | undefined;
 
@@ -186,6 +187,51 @@ export const FLEET_SCHEMA: FieldDef = f(
   { optional: true },
 );
 
+// ---- response policy (src/respond/policy, docs/response.md) ----
+
+const checkPolicyName: Check = (s) => (/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(s) ? undefined : 'not a rule name (1-64 letters, digits, "_", ".", ":", "-")');
+const checkPriority: Check = (s) => priorityProblem(s);
+const checkPathOrNone: Check = (s) => (s === '' || s.trim() !== '' ? undefined : 'must be a path or "" (none)');
+
+const policyRuleItem = obj({
+  name: f(str(checkPolicyName), 'Name shown in events (`bulwark.response.policy_rule`) and `bulwark policy explain`; default `#N` (its position).', { optional: true }),
+  description: f(str(), 'Free text.', { optional: true }),
+  match: f(
+    obj({
+      sid: f(list(int(1, 2 ** 32 - 1), 100_000), 'Signature ids.', { optional: true }),
+      gid: f(list(int(0, 2 ** 32 - 1), 1024), 'Generator ids (Suricata `gid`; 1 unless a rule says otherwise).', { optional: true }),
+      category: f(list(str(checkNonEmpty), 1024), 'ET categories: the first two words of the rule message ("ET EXPLOIT", "GPL SQL"), case-insensitive.', { optional: true }),
+      classtype: f(list(str(checkNonEmpty), 1024), 'Rule classtypes ("attempted-admin", "web-application-attack"…).', { optional: true }),
+      priority: f(str(checkPriority), 'The rule\'s priority, else its classtype\'s default: "1", "<=2", "<3", ">=2", ">1" or "1-2" (quote it in YAML).', { optional: true }),
+      severity: f(list(oneOf(SEVERITIES), 4), 'bulwark severities (ET signature_severity Critical → critical, Major → high, Minor → medium, Informational → low).', { optional: true }),
+      metadata: f(
+        { kind: 'map', values: list(str(checkNonEmpty), 1024), keyPattern: '^[A-Za-z0-9_-]+$', maxEntries: 32 },
+        'Rule metadata: each key must be present with one of the listed values, e.g. { signature_severity: [Major, Critical] } (case-insensitive).',
+        { optional: true },
+      ),
+      origin: f(list(oneOf(['yaml', 'rules']), 2), '"yaml" (bulwark databases and detectors) or "rules" (imported .rules files).', { optional: true }),
+      ruleAction: f(list(oneOf(['alert', 'block']), 2), 'The signature\'s own action: "alert", or "block" (a rule\'s drop/reject, YAML action: block).', { optional: true }),
+      detector: f(list(oneOf(DETECTORS), 3), 'Behavioural detector kinds (signatures never match this condition).', { optional: true }),
+    }),
+    'Conditions: every one given must hold (any value of a list); {} matches every detection.',
+    { required: true },
+  ),
+  action: f(oneOf(['block', 'alert', 'ignore', 'rule']), 'block the source | alert only | ignore (no event, no block) | rule (the signature\'s own action).', { required: true }),
+});
+
+export const RESPONSE_SCHEMA: FieldDef = f(
+  obj({
+    policy: f(list(policyRuleItem, 1024), 'Your response policy rules, first match wins, evaluated before the shipped defaults.'),
+    defaultPolicy: f(bool(), 'Evaluate the shipped default policy after `policy` (docs/response.md); false: only `policy`, then each signature\'s own action.'),
+    thresholdFile: f(
+      str(checkPathOrNone),
+      'Suricata threshold.config with suppress / threshold / event_filter / rate_filter entries (relative to the config file); "" = none. Re-read on every reload; a bad file is refused with FILE:LINE and the last good one stays.',
+    ),
+    maxThresholdEntries: f(int(1024, 10_000_000), 'Bound of the threshold tracking table (per signature and address); the least recently used entry is evicted when full (counted).'),
+  }),
+  'Which detections block, and Suricata-style alert tuning (docs/response.md).',
+);
+
 export const CONFIG_SCHEMA: SchemaNode = obj({
   interfaces: f(list(str(checkIfname), 64), 'Capture interfaces; empty = every interface that is up, except loopback.'),
   databases: f(
@@ -354,6 +400,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
     'Rule sources and updates (`bulwark rules`, like suricata-update).',
   ),
   fleet: FLEET_SCHEMA,
+  response: RESPONSE_SCHEMA,
 });
 
 /**

@@ -5,6 +5,7 @@
  * milliseconds and bytes. Every key is documented in docs/configuration.md.
  */
 import type { Severity } from '../signatures/types.js';
+import type { PolicyRule } from '../respond/policy/types.js';
 
 export type ActionMode = 'block' | 'alert' | 'dry-run';
 
@@ -221,6 +222,17 @@ export interface Config {
   };
   /** Fleet mode on NATS JetStream; undefined = standalone. */
   fleet?: FleetConfig;
+  /** Which detections block, and Suricata-style alert tuning (docs/response.md). */
+  response: {
+    /** Operator rules, first match wins, evaluated before the shipped defaults. */
+    policy: PolicyRule[];
+    /** Append the shipped default policy after `policy` (false: only `policy`, then each signature's own action). */
+    defaultPolicy: boolean;
+    /** Suricata threshold.config (suppress / threshold / event_filter / rate_filter); "" = none. */
+    thresholdFile: string;
+    /** Bound of the threshold tracking table (entries per signature and address). */
+    maxThresholdEntries: number;
+  };
 }
 
 const MIN = 60_000;
@@ -306,6 +318,7 @@ export function defaultConfig(): Config {
       timeoutMs: 2 * MIN,
       maxDownloadSize: 64 * 1024 * 1024,
     },
+    response: { policy: [], defaultPolicy: true, thresholdFile: '', maxThresholdEntries: 65_536 },
   };
 }
 

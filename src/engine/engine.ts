@@ -27,7 +27,9 @@ import {
   TCP_SYN,
 } from './decode.js';
 import { Reassembler, ReassemblyCounters, StreamState, seqDiff, snapshotCounters, startStream, type ReassemblyStats } from './reassembly.js';
-import { RateFilterTable } from './ratefilter.js';
+import { ThresholdFilter } from './threshold/filter.js';
+import { NO_THRESHOLDS } from './threshold/parse.js';
+import type { AlertFilter } from './threshold/types.js';
 import { Detectors, type AddrKey, type DetectorFinding } from './detectors.js';
 import { registerEngineMetrics } from './metrics.js';
 import { Defragmenter, type DefragCounters } from './defrag.js';
@@ -46,6 +48,11 @@ export interface EngineOptions {
   maxStreamMemory?: number;
   /** Bound on each detector / rate-filter table; default 65,536 keys. */
   maxTracked?: number;
+  /**
+   * Suppressions and thresholds applied to every match before it alerts (threshold.config and the
+   * rules' own threshold / detection_filter keywords). Default: the rules' own keywords only.
+   */
+  alertFilter?: AlertFilter;
   /**
    * Re-verification window of a pending candidate: once the stream has grown this many bytes past
    * the fast-pattern hit without the signature verifying, the candidate is dropped. Default 64 KiB.
@@ -225,7 +232,7 @@ export class Engine {
   private readonly getOpts: LRUCache.GetOptions<number | string, Flow, unknown> = {};
   private readonly pkt = new DecodedPacket();
   private readonly reasm: Reassembler<DirState>;
-  private readonly rateFilters: RateFilterTable;
+  private alertFilter: AlertFilter;
   private readonly detectors: Detectors;
   private readonly defrag = new Defragmenter();
 
@@ -290,7 +297,7 @@ export class Engine {
       new ReassemblyCounters(),
       this.onChunk,
     );
-    this.rateFilters = new RateFilterTable(opts.maxTracked ?? 65_536);
+    this.alertFilter = opts.alertFilter ?? new ThresholdFilter(NO_THRESHOLDS, { maxEntries: opts.maxTracked ?? 65_536 });
     this.detectors = new Detectors([], this.onFinding, opts.maxTracked ?? 65_536);
     this.setRuleset(opts.ruleset);
     if (opts.registry) registerEngineMetrics(opts.registry, () => this.stats());
@@ -328,8 +335,17 @@ export class Engine {
       this.warmup.set(g, maxLen - 1);
     }
     this.detectors.setSpecs(r.detectors);
-    this.rateFilters.clear();
+    this.alertFilter.clear();
     this.log.debug({ version: r.version, signatures: n, groups: r.groups.length }, 'ruleset active');
+  }
+
+  /** Replaces the alert filter (threshold.config reloaded): counting starts over. */
+  setAlertFilter(f: AlertFilter): void {
+    this.alertFilter = f;
+  }
+
+  get currentAlertFilter(): AlertFilter {
+    return this.alertFilter;
   }
 
   get activeRuleset(): Ruleset {
@@ -411,6 +427,7 @@ export class Engine {
     const dropped: Record<string, number> = {};
     for (let i = 1; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = this.drops[i]!;
     const ds = this.detectors.stats();
+    const af = this.alertFilter.stats();
     return {
       packets: this.packets,
       bytes: this.bytes,
@@ -437,7 +454,7 @@ export class Engine {
         inProgress: this.defrag.size,
         memoryBytes: this.defrag.memoryBytes,
       },
-      detectors: { tracked: ds.tracked + this.rateFilters.size, evictions: ds.evictions + this.rateFilters.evictions },
+      detectors: { tracked: ds.tracked + af.entries, evictions: ds.evictions + af.evictions },
       memoryPressure: this.pressure,
       regex: this.regex.stats(),
     };
@@ -1012,7 +1029,8 @@ export class Engine {
     const toServer = d === flow.c2s;
     const srcIp = this.flowIp(flow, toServer);
     const destIp = this.flowIp(flow, !toServer);
-    if (sig.rateFilter !== undefined && !this.rateFilters.allow(sig.rateFilter, sig.id, srcIp, destIp, this.curTsMs)) {
+    const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.curTsMs });
+    if (!verdict.alert) {
       this.suppressed++;
       return;
     }
@@ -1033,7 +1051,13 @@ export class Engine {
       severity: sig.severity,
       action: sig.action,
       handshakeCompleted: flow.handshakeVerified,
+      gid: sig.gid,
     };
+    if (sig.origin !== undefined) det.origin = sig.origin;
+    if (sig.classtype !== undefined) det.classtype = sig.classtype;
+    if (sig.priority !== undefined) det.priority = sig.priority;
+    if (sig.metadata.length > 0) det.metadata = sig.metadata;
+    if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;
     this.emit(det);

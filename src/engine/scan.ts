@@ -13,6 +13,7 @@ import { readPcapFile } from './capture/pcap-file.js';
 import type { Detection } from './types.js';
 import { ChecksumPolicy, type ChecksumChecks } from './checksum.js';
 import { DIR } from './capture/types.js';
+import type { AlertFilter } from './threshold/types.js';
 
 export interface ScanOptions {
   file: string;
@@ -29,6 +30,8 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void;
   /** Suricata's pcap-file.checksum-checks (`-k`); default auto, as in Suricata. */
   checksumChecks?: ChecksumChecks;
+  /** threshold.config filter (suppress / thresholds / rate filters); default: the rules' own keywords. */
+  alertFilter?: AlertFilter;
 }
 
 export interface ScanSummary {
@@ -67,6 +70,7 @@ export function scanFile(o: ScanOptions): ScanSummary {
     },
     ...(o.registry ? { registry: o.registry } : {}),
     ...(o.maxStreamMemory !== undefined ? { maxStreamMemory: o.maxStreamMemory } : {}),
+    ...(o.alertFilter !== undefined ? { alertFilter: o.alertFilter } : {}),
   });
   // A capture file has no direction: read like Suricata reads a pcap file (docs/engine.md).
   const checks = new ChecksumPolicy(o.checksumChecks ?? 'auto', { enforceWhileSampling: true });

@@ -48,6 +48,19 @@ export interface Detection {
   handshakeCompleted: boolean;
   /** Bounded printable excerpt of the payload around the match (≤ 256 chars). */
   payloadExcerpt?: string;
+  /** Imported rules: classtype, priority and metadata as written (for response policies). */
+  classtype?: string;
+  priority?: number;
+  metadata?: readonly [string, string][];
+  /** Signature generator id (Suricata `gid`; 1 unless the rule says otherwise). Absent for detectors. */
+  gid?: number;
+  /** Where the signature came from (a bulwark YAML database or an imported `.rules` file). Absent for detectors. */
+  origin?: 'yaml' | 'rules';
+  /**
+   * A threshold.config `rate_filter` is active for this match and changes its action (Suricata's
+   * `new_action`): it takes precedence over the response policy. `source` is "FILE:LINE".
+   */
+  newAction?: { action: 'alert' | 'block'; source: string };
   /** Detector details: distinct ports, connection count, window... */
   details?: Record<string, number | string>;
 }
@@ -82,5 +95,7 @@ export interface AlertEvent {
     block_skipped?: string;
     payload_excerpt?: string;
     details?: Record<string, number | string>;
+    /** What the response policy decided for this detection and why (docs/response.md). */
+    response?: { action: 'block' | 'alert'; policy_rule: string; reason: string };
   };
 }

@@ -4,8 +4,10 @@
  * attacker's connections). Also owns port interception and the reset of existing connections on
  * intercepted ports when protection becomes enabled.
  *
- * Response rules (docs/protection.md):
- * - only signatures/detectors whose action is `block` block;
+ * Response rules (docs/protection.md, docs/response.md):
+ * - the response policy (src/service/response-policy.ts) decides per detection: block, alert or
+ *   ignore (by default imported rules block by ET category and classtype, bulwark's own
+ *   databases by their action); an active threshold.config rate_filter overrides it;
  * - only evidence from a completed handshake blocks (spoofable otherwise): the event says why not;
  * - the blocklist applies the action mode (alert / dry-run), the never-block list and the
  *   blocks-per-minute cap, and reports why a block was refused;
@@ -29,6 +31,8 @@ import type { BlockResult } from '../blocklist/types.js';
 import { Interceptor, procListeningPorts, type ListeningPortsReader } from './intercept.js';
 import { SsSocketKiller, type SocketKiller } from './sockets.js';
 import { createSocketKiller } from './rst-inject.js';
+import { ResponsePolicy } from './response-policy.js';
+import type { PolicyDecision } from '../respond/policy/types.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
 /** Opens a live capture on one interface with a BPF filter. */
@@ -101,6 +105,8 @@ class Protection implements ProtectionComponent {
   private readonly mSevered: Counter;
   private readonly mEnabled: Gauge;
   private readonly mAlerts: Counter<'severity' | 'kind' | 'response'>;
+  /** Which detections block (response.policy) and the threshold.config filter the engine applies. */
+  private readonly response: ResponsePolicy;
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -113,10 +119,11 @@ class Protection implements ProtectionComponent {
     this.folder = new EventFolder({
       windowMs: this.cfg.events.foldWindowMs,
       onFolded: (last, repeats) => {
-        this.emitAlert(last, repeats, this.blockedUntil(last.srcIp), undefined);
+        this.emitAlert(last, repeats, this.blockedUntil(last.srcIp), undefined, this.response.peek(last));
       },
     });
     const reg = ctx.registry;
+    this.response = new ResponsePolicy(this.cfg, this.log.child({ sub: 'response' }), reg);
     registerCaptureMetrics(reg, () => this.sources);
     this.mReset = new Counter({ name: 'bulwark_connections_reset_total', help: 'Existing connections on intercepted ports reset when protection became enabled.', registers: [reg] });
     this.mSevered = new Counter({ name: 'bulwark_attacker_connections_severed_total', help: 'Established connections of blocked attackers destroyed.', registers: [reg] });
@@ -147,6 +154,9 @@ class Protection implements ProtectionComponent {
       return this.disable('cli');
     });
     this.ctx.commands.register('protection.status', () => Promise.resolve(this.status()));
+    this.ctx.commands.register('policy.explain', (args) => Promise.resolve(this.explainSids(args)));
+    // A bad threshold file or policy refuses the start, like a bad config.
+    await this.response.load(this.cfg);
     if (!this.opts.killer) {
       const k = await createSocketKiller(this.log);
       this.killer = k.killer;
@@ -154,6 +164,7 @@ class Protection implements ProtectionComponent {
     }
     const db = this.ctx.get<Component & { readonly ruleset?: Ruleset | undefined }>('database');
     this.ruleset ??= db?.ruleset;
+    if (this.ruleset) this.response.checkAgainst(this.ruleset);
     if (this.cfg.protection.enabled) await this.enable('start');
     else {
       this.offReason = this.defaultOffReason();
@@ -176,6 +187,11 @@ class Protection implements ProtectionComponent {
   /** Takes protection.enabled, interfaces, capture.* and intercept.* at once; engine.* and events.foldWindow at the next restart. */
   async reload(next: Config): Promise<void> {
     const prev = this.cfg;
+    // First, so that a bad policy or threshold file refuses the reload before anything changed.
+    if (await this.response.load(next)) {
+      this.engine?.setAlertFilter(this.response.filter);
+      if (this.ruleset) this.response.checkAgainst(this.ruleset);
+    }
     this.cfg = next;
     this.interceptor.setConfig(next.intercept);
     if (next.protection.enabled !== prev.protection.enabled) {
@@ -222,6 +238,7 @@ class Protection implements ProtectionComponent {
             },
           }
         : null,
+      response: this.response.status(),
       capture: Object.fromEntries(this.sources.map((s) => [s.name, { ...s.stats(), checksumValidation: this.checksums.get(s.name)?.status ?? 'off' }])),
     };
   }
@@ -296,6 +313,7 @@ class Protection implements ProtectionComponent {
       registry: this.ctx.registry,
       // Live: handshake evidence needs directions; spoofed own-source packets are dropped.
       host: this.localAddresses(),
+      alertFilter: this.response.filter,
       onDetection: (d) => {
         this.onDetection(d);
       },
@@ -306,6 +324,7 @@ class Protection implements ProtectionComponent {
   private async applyRuleset(r: Ruleset): Promise<void> {
     const prevPorts = this.ruleset?.ports.join(',');
     this.ruleset = r;
+    this.response.checkAgainst(r);
     if (!this.on) return;
     this.ensureEngine(r).setRuleset(r);
     if (prevPorts !== r.ports.join(',')) {
@@ -420,34 +439,37 @@ class Protection implements ProtectionComponent {
 
   private onDetection(d: Detection): void {
     this.ctx.bus.emitDetection(d);
+    const dec = this.response.decide(d);
+    // `ignore`: as if the signature had not matched (no event, no block); counted in metrics.
+    if (dec.action === 'ignore') return;
     const emitNow = this.folder.offer(d);
     // Folding quiets the log, never the response: a repeat within the fold window from a source
     // that is not blocked (e.g. unblocked a minute ago) is blocked again.
-    if (!emitNow && !this.wantsBlock(d)) return;
-    void this.respond(d, emitNow).catch((e: unknown) => {
+    if (!emitNow && !this.wantsBlock(d, dec)) return;
+    void this.respond(d, emitNow, dec).catch((e: unknown) => {
       this.log.error({ err: errorMessage(e), src: d.srcIp }, 'response failed');
-      this.emitAlert(d, 1, undefined, `block failed: ${errorMessage(e)}`);
+      this.emitAlert(d, 1, undefined, `block failed: ${errorMessage(e)}`, dec);
     });
   }
 
-  private wantsBlock(d: Detection): boolean {
-    if (d.action !== 'block' || !d.handshakeCompleted || this.blocking.has(d.srcIp)) return false;
+  private wantsBlock(d: Detection, dec: PolicyDecision): boolean {
+    if (dec.action !== 'block' || !d.handshakeCompleted || this.blocking.has(d.srcIp)) return false;
     const bl = this.blocklist();
     return bl !== undefined && bl.coveredBy(d.srcIp) === undefined;
   }
 
-  private async respond(d: Detection, emitNow: boolean): Promise<void> {
-    if (d.action !== 'block') {
-      this.emitAlert(d, 1, undefined, undefined);
+  private async respond(d: Detection, emitNow: boolean, dec: PolicyDecision): Promise<void> {
+    if (dec.action !== 'block') {
+      this.emitAlert(d, 1, undefined, undefined, dec);
       return;
     }
     if (!d.handshakeCompleted) {
-      this.emitAlert(d, 1, undefined, 'spoofable evidence: no completed handshake from the source');
+      this.emitAlert(d, 1, undefined, 'spoofable evidence: no completed handshake from the source', dec);
       return;
     }
     const bl = this.blocklist();
     if (!bl) {
-      this.emitAlert(d, 1, undefined, 'blocklist unavailable');
+      this.emitAlert(d, 1, undefined, 'blocklist unavailable', dec);
       return;
     }
     const eventId = randomUUID();
@@ -455,7 +477,7 @@ class Protection implements ProtectionComponent {
     if (inFlight) {
       // Another detection from this source is being blocked: report this one with that outcome.
       const r = await inFlight;
-      if (emitNow) this.emitAlert(d, 1, r.status === 'refused' ? undefined : r.entry.expiresAtMs, r.status === 'refused' ? r.reason : undefined, eventId);
+      if (emitNow) this.emitAlert(d, 1, r.status === 'refused' ? undefined : r.entry.expiresAtMs, r.status === 'refused' ? r.reason : undefined, dec, eventId);
       return;
     }
     const p = bl.block(d.srcIp, { reason: d.signature, signatureId: d.signatureId, eventId, source: 'detection', detectedAtMs: d.timestampMs });
@@ -467,10 +489,10 @@ class Protection implements ProtectionComponent {
       this.blocking.delete(d.srcIp);
     }
     if (r.status === 'refused') {
-      if (emitNow) this.emitAlert(d, 1, undefined, r.reason, eventId);
+      if (emitNow) this.emitAlert(d, 1, undefined, r.reason, dec, eventId);
       return;
     }
-    this.emitAlert(d, 1, r.entry.expiresAtMs, undefined, eventId);
+    this.emitAlert(d, 1, r.entry.expiresAtMs, undefined, dec, eventId);
     try {
       const n = await this.killer.killPeer(d.srcIp);
       this.severedTotal += n;
@@ -480,7 +502,7 @@ class Protection implements ProtectionComponent {
     }
   }
 
-  private emitAlert(d: Detection, count: number, blockedUntilMs: number | undefined, skipped: string | undefined, eventId: string = randomUUID()): void {
+  private emitAlert(d: Detection, count: number, blockedUntilMs: number | undefined, skipped: string | undefined, dec: PolicyDecision, eventId: string = randomUUID()): void {
     const ev = toAlertEvent(d, {
       action: blockedUntilMs !== undefined ? 'blocked' : 'allowed',
       count,
@@ -488,9 +510,21 @@ class Protection implements ProtectionComponent {
       ...(blockedUntilMs !== undefined ? { blockedUntilMs } : {}),
       ...(skipped !== undefined ? { blockSkipped: skipped } : {}),
     });
-    const response = blockedUntilMs !== undefined ? 'blocked' : d.action === 'alert' ? 'alert' : (skipped ?? 'alert').split(':')[0] ?? 'alert';
+    if (dec.action !== 'ignore') ev.bulwark.response = { action: dec.action, policy_rule: dec.rule, reason: dec.reason };
+    const response = blockedUntilMs !== undefined ? 'blocked' : dec.action === 'alert' ? 'alert' : (skipped ?? 'alert').split(':')[0] ?? 'alert';
     this.mAlerts.inc({ severity: d.severity, kind: d.detector ?? 'signature', response: boundedResponse(response) }, count);
     this.ctx.bus.emitAlert(ev);
+  }
+
+  /** `policy.explain` control command: `{ sids: number[] }` → explanations of the active ruleset. */
+  private explainSids(args: Record<string, unknown>): Record<string, unknown> {
+    const sids = Array.isArray(args.sids) ? args.sids : [];
+    if (sids.length === 0 || sids.length > 1000 || !sids.every((x) => Number.isInteger(x) && (x as number) > 0)) {
+      throw new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', 'policy.explain: sids must be 1-1000 positive integers');
+    }
+    if (!this.ruleset) throw new BulwarkError('BULWARK_ERR_DATABASE', 'policy.explain: no signature database loaded');
+    const r = this.ruleset;
+    return { rules: (sids as number[]).map((sid) => this.response.explain(r, sid) ?? { sid, notFound: true }) };
   }
 }
 

@@ -26,23 +26,29 @@ function parsePortNumber(s: string, whole: string): number {
   return n;
 }
 
-/** Splits a bracket list at top-level commas. */
-function splitTop(s: string, whole: string): string[] {
+/** Splits the inside of a Suricata bracket list at top-level commas (items trimmed); undefined when the brackets do not balance. */
+export function splitTopLevel(s: string): string[] | undefined {
   const out: string[] = [];
   let depth = 0;
   let cur = '';
   for (const ch of s) {
     if (ch === '[') depth++;
     if (ch === ']') depth--;
-    if (depth < 0) throw new PortError(`unbalanced brackets in "${whole}"`);
+    if (depth < 0) return undefined;
     if (ch === ',' && depth === 0) {
       out.push(cur.trim());
       cur = '';
     } else cur += ch;
   }
-  if (depth !== 0) throw new PortError(`unbalanced brackets in "${whole}"`);
+  if (depth !== 0) return undefined;
   out.push(cur.trim());
   return out;
+}
+
+function splitTop(s: string, whole: string): string[] {
+  const parts = splitTopLevel(s);
+  if (parts === undefined) throw new PortError(`unbalanced brackets in "${whole}"`);
+  return parts;
 }
 
 /** Parses a Suricata port expression; variables are looked up in `vars` (without the `$`). */

@@ -24,7 +24,7 @@ import {
 class RuleError extends Error {}
 
 /** Suricata's default classification priorities (classification.config) for the common classtypes. */
-const CLASSTYPE_PRIORITY: Record<string, number> = {
+export const CLASSTYPE_PRIORITY: Readonly<Record<string, number>> = {
   'attempted-admin': 1,
   'attempted-user': 1,
   'inappropriate-content': 1,
@@ -72,7 +72,7 @@ const CLASSTYPE_PRIORITY: Record<string, number> = {
 };
 
 /** Option keywords that only describe the rule (or are no-ops on raw TCP payload). */
-const IGNORED = new Set(['gid', 'target', 'rawbytes', 'tag']);
+const IGNORED = new Set(['target', 'rawbytes', 'tag']);
 
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
@@ -215,8 +215,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const conditions: Condition[] = [];
   const flowbits: FlowbitOp[] = [];
   const references: string[] = [];
+  const metadata: [string, string][] = [];
   let msg = '';
   let sid: number | undefined;
+  let gid = 1;
   let rev = 1;
   let classtype = '';
   let priority: number | undefined;
@@ -250,17 +252,27 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'rev':
         rev = num('rev', value, 0, 2 ** 32 - 1);
         break;
+      case 'gid':
+        gid = num('gid', value, 0, 2 ** 32 - 1);
+        break;
       case 'classtype':
         classtype = (value ?? '').trim();
         break;
       case 'priority':
         priority = num('priority', value, 1, 255);
         break;
-      case 'metadata': {
-        const m = /(?:^|,)\s*signature_severity\s+(\w+)/.exec(value ?? '');
-        if (m) metaSeverity = m[1];
+      case 'metadata':
+        // "key value, key value, …" (Suricata detect-metadata.c); a rule may have several.
+        for (const part of (value ?? '').split(',')) {
+          const t = part.trim();
+          if (t === '') continue;
+          const sp = t.search(/\s/);
+          const k = sp < 0 ? t : t.slice(0, sp);
+          const v = sp < 0 ? '' : t.slice(sp + 1).trim();
+          metadata.push([k, v]);
+          if (k === 'signature_severity') metaSeverity = v;
+        }
         break;
-      }
       case 'reference': {
         const v = value ?? '';
         const comma = v.indexOf(',');
@@ -413,17 +425,22 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const sig: Draft['sig'] = {
     id: sid,
     rev,
+    gid,
     name: msg === '' ? `sid:${sid}` : msg,
     description: msg,
     references,
     severity,
     category: classtype === '' ? 'unknown' : classtype,
+    metadata,
+    origin: 'rules',
     action: action === 'alert' ? 'alert' : 'block',
     direction: dir,
     conditions,
     flowbits,
     source: { file, line: lineNo },
   };
+  if (classtype !== '') sig.classtype = classtype;
+  if (priority !== undefined) sig.priority = priority;
   if (established !== undefined) sig.established = established;
   if (stream !== undefined) sig.stream = stream;
   if (dsize) sig.dsize = dsize;

@@ -132,11 +132,23 @@ export interface RateFilter {
 export interface Signature {
   id: number;
   rev: number;
+  /** Generator id (Suricata `gid`, default 1): threshold.config entries name rules by gid and sid. */
+  gid: number;
   name: string;
   description: string;
   references: string[];
   severity: Severity;
+  /** classtype (or the YAML category). */
   category: string;
+  /** Imported rules: `classtype` as written (absent when the rule has none). */
+  classtype?: string;
+  /** Imported rules: `priority` as written (the classtype's default priority is not filled in). */
+  priority?: number;
+  /** `metadata` key/value pairs as written (`signature_severity Major` → ['signature_severity', 'Major']); [] for YAML. */
+  metadata: [string, string][];
+  /** Where the signature came from: a bulwark YAML database or an imported Suricata/Snort `.rules` file. */
+  origin?: 'yaml' | 'rules';
+  /** The rule's own action: `alert` → alert; `drop`/`reject` (and YAML `block`) → block. The response policy decides on top. */
   action: SignatureAction;
   /** Destination ports (to_server: server port; to_client: server port too, i.e. the source of the packet). */
   ports: PortRange[];

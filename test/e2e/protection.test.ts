@@ -5,12 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, cpSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, cpSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createTestNet, type Host, type TestNet } from './netns.js';
 import { startDaemon, ROOT, type DaemonHandle } from './daemon.js';
-import { nftSetElements } from './nft.js';
+import { alertsOf, blockedSet, waitFor } from './observe.js';
 
 const CLIENT = join(ROOT, 'test', 'e2e', 'tools', 'tcp-client.mjs');
 
@@ -35,25 +35,7 @@ interface Alert {
 }
 
 function alerts(d: DaemonHandle): Alert[] {
-  if (!existsSync(d.eventsFile)) return [];
-  return readFileSync(d.eventsFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"event_type":"alert"'))
-    .map((l) => JSON.parse(l) as Alert);
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function blockedSet(h: Host): Promise<string[]> {
-  return nftSetElements(h, 'blocked4');
+  return alertsOf<Alert>(d);
 }
 
 let net: TestNet;

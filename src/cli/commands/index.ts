@@ -20,6 +20,7 @@ import { fleetCommand } from './fleet.js';
 import { rulesCommand } from './rules.js';
 import { eventsCommand } from './events.js';
 import { completionCommand } from './completion.js';
+import { policyCommand } from './policy.js';
 
 export const commands: CliCommand[] = [
   runCommand,
@@ -39,4 +40,5 @@ export const commands: CliCommand[] = [
   rulesCommand,
   eventsCommand,
   completionCommand,
+  policyCommand,
 ];

@@ -18,9 +18,11 @@ import { createLogger } from '../../log/index.js';
 import { installedExtraSources } from '../../rules/installed.js';
 import { compileProgress, Progress } from '../progress.js';
 import { CHECKSUM_INVALID_RATIO, CHECKSUM_MODES, type ChecksumChecks } from '../../engine/checksum.js';
+import { ThresholdFilter } from '../../engine/threshold/filter.js';
+import { loadThresholdFile } from '../../engine/threshold/load.js';
 
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
-                    [--checksum-checks auto|yes|no]
+                    [--checksum-checks auto|yes|no] [--threshold-file FILE]
 
 Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
 summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
@@ -35,10 +37,14 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
                     TCP checksum validation, as Suricata's pcap-file.checksum-checks (-k): auto
                     (default) drops packets with invalid checksums unless more than 1 in 10 of the
                     first 1000 are invalid (offload); no = like \`suricata -k none\`
+  --threshold-file FILE
+                    Suricata threshold.config (suppress, threshold/event_filter, rate_filter)
+                    applied to the alerts (default: response.thresholdFile from the configuration)
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
-async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress: (done: number, total: number) => void): Promise<Ruleset> {
+/** The ruleset of the configuration, or of --databases / --rules (shared with `bulwark policy`). */
+export async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress?: (done: number, total: number) => void): Promise<Ruleset> {
   if (databases === undefined && rulesFiles.length > 0) {
     const sources: DatabaseSource[] = [];
     for (const f of rulesFiles) {
@@ -48,13 +54,13 @@ async function loadRuleset(cfg: Config, databases: string | undefined, rulesFile
         throw new BulwarkError('BULWARK_ERR_DATABASE', `${f}:0: cannot read rules file`, { cause: e, details: { file: f, line: 0 } });
       }
     }
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, progress });
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, ...(progress ? { progress } : {}) });
   }
   const dbCfg: Config['databases'] = { ...cfg.databases, rules: [...cfg.databases.rules, ...rulesFiles] };
   if (databases !== undefined) dbCfg.dir = databases;
   // With the configured databases, the rules `bulwark rules update` installed count too (as in the daemon).
   const extraSources = databases === undefined ? await installedExtraSources(cfg) : [];
-  const loaded = await loadDatabases(dbCfg, { skipManifest: databases !== undefined, extraSources, progress });
+  const loaded = await loadDatabases(dbCfg, { skipManifest: databases !== undefined, extraSources, ...(progress ? { progress } : {}) });
   return loaded.ruleset;
 }
 
@@ -84,7 +90,7 @@ function checksumMode(v: string | undefined): ChecksumChecks {
 async function run(ctx: CliContext, args: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(args, {
     command: 'scan',
-    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string' },
+    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string' },
     minPositionals: 1,
   });
   const json = ctx.json || flags.json;
@@ -92,6 +98,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   const cfg = ctx.config ? await ctx.config() : defaultConfig();
   const bar = compileProgress(ctx, json);
   const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update).finally(bar.end);
+  const thresholds = await loadThresholdFile(flags['threshold-file'] ?? cfg.response.thresholdFile, cfg.databases.vars);
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
   const showAlerts = !flags['no-alerts'];
   let eventNo = 0;
@@ -109,6 +116,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
       ruleset,
       engine: cfg.engine,
       checksumChecks,
+      alertFilter: new ThresholdFilter(thresholds, { maxEntries: cfg.response.maxThresholdEntries }),
       log,
       onProgress: fileBar.update,
       onDetection: (d) => {

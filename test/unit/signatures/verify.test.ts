@@ -11,7 +11,7 @@ function c(text: string, o: Partial<Omit<ContentCondition, 'kind' | 'bytes'>> = 
 
 function sig(conditions: Condition[], extra: Partial<Signature> = {}): Signature {
   return {
-    id: 1, rev: 1, name: 't', description: '', references: [], severity: 'high', category: 'x', action: 'alert',
+    id: 1, rev: 1, gid: 1, name: 't', description: '', references: [], severity: 'high', category: 'x', metadata: [], action: 'alert',
     ports: [{ from: 80, to: 80 }], direction: 'to_server', conditions, fastPatternIndex: 0, flowbits: [],
     source: { file: 't', line: 1 }, ...extra,
   };
