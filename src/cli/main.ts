@@ -126,6 +126,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<Exi
       json: g.json,
       configPath: g.configPath,
       stdout: io.stdout,
+      machineStdout: rawIo.stdout,
       stderr: io.stderr,
       env: io.env,
       config,

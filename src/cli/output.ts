@@ -36,12 +36,17 @@ export function escapeText(text: string, opts: { keepNewlines?: boolean } = {}):
  * so a field cannot forge a row.
  */
 export function humanStream(out: Writable): Writable {
-  return new Writable({
+  const w = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
       out.write(escapeText(chunk.toString(), { keepNewlines: true }));
       cb();
     },
   });
+  // Commands decide on tables and progress bars by asking whether the output is a terminal.
+  const tty = out as Writable & { isTTY?: boolean; columns?: number };
+  Object.defineProperty(w, 'isTTY', { get: () => tty.isTTY });
+  Object.defineProperty(w, 'columns', { get: () => tty.columns });
+  return w;
 }
 
 /** Exactly the value as JSON, one document, newline-terminated (what --json promises). */

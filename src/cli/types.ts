@@ -22,6 +22,11 @@ export interface CliContext {
   configPath: string | undefined;
   stdout: Writable;
   stderr: Writable;
+  /**
+   * stdout without the terminal escaping, for machine output a command writes without --json
+   * (`bulwark events` prints JSON lines when stdout is not a terminal). Default: stdout.
+   */
+  machineStdout?: Writable;
   /** Client for the control socket named by the config. */
   control(): Promise<ControlClient>;
   /** Process environment (tests pass their own). Always set by src/cli/main.ts. */

@@ -86,8 +86,11 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   if (file === '') throw new BulwarkError('BULWARK_ERR_CONFIG', 'events.file is "" (events go only to the log): nothing to read; use --file PATH');
   const tty = (ctx.stdout as { isTTY?: boolean }).isTTY === true;
   const table = tty && !ctx.json && !flags.json;
+  // JSON lines are written as the daemon wrote them (JSON already escapes control characters).
+  const machine = ctx.machineStdout ?? ctx.stdout;
   const print = (e: EveEvent, line: string): void => {
-    ctx.stdout.write(table ? tableRow(eventRow(e)) : line + '\n');
+    if (table) ctx.stdout.write(tableRow(eventRow(e)));
+    else machine.write(line + '\n');
   };
   const files = await eventFiles(file);
   if (files.length === 0 && !flags.follow) throw new BulwarkError('BULWARK_ERR_NOT_FOUND', `${file}: no event file (is events.file right? the daemon creates it at its first event)`);
