@@ -1,0 +1,136 @@
+/**
+ * Contract of the application-layer stage (issues 10 and 11): between stream reassembly and
+ * detection. Per TCP flow the framework detects the protocol of each direction by content
+ * (probes; ports are only a hint for the probing order), then hands the in-order bytes of both
+ * directions to one `AppParser`, which turns them into transactions whose named buffers and
+ * keywords the detect stage inspects with Suricata's semantics.
+ *
+ * A protocol is one folder `src/engine/app-layer/<proto>/` exporting one `AppProtocol` (pure:
+ * no I/O, no clock — timestamps come with the data, never throws on input), registered in the
+ * framework's protocol list. Adding a protocol never touches the stream or detect stages: the
+ * detect stage reads buffers and keywords through the tables here.
+ *
+ * Memory and work are bounded: every parser has limits (field sizes, pending bytes, open
+ * transactions) and reports the bytes it holds (`memory()`); the framework enforces a per-flow
+ * and a global budget and counts what hits them.
+ */
+
+/** Suricata's app-layer protocol names (the `app_proto` of EVE, `app-layer-protocol:` values). */
+export type AppProtoName =
+  | 'http' | 'tls' | 'ssh' | 'smb' | 'dcerpc' | 'ftp' | 'ftp-data' | 'smtp' | 'imap' | 'pop3'
+  | 'rdp' | 'vnc' | 'mysql' | 'pgsql' | 'redis' | 'mongodb' | 'ldap';
+
+/** Direction of a stream, named like Suricata's `flow:` keyword values. */
+export type AppDirection = 'to_server' | 'to_client';
+
+/** Probe verdict on the first bytes of one direction. */
+export type AppProbeResult = 'match' | 'no' | 'need-more';
+
+/** Why a parser stopped for good (bounded metric label set per protocol). */
+export type AppParserState =
+  /** Parsing. */
+  | 'ok'
+  /** The connection switched protocol (STARTTLS → tls, HTTP CONNECT/101 → re-detect): see `upgradeTo`. */
+  | 'upgrade'
+  /** Parsing stopped for good (invalid data that cannot be resynchronised, a limit, a gap); txs so far stay readable. */
+  | 'failed';
+
+/**
+ * One transaction (HTTP request/response pair, SMB command, TLS handshake, SSH banner
+ * exchange, FTP command/reply, SMTP mail...). Buffers are read by name from the protocol's
+ * buffer table; a buffer that does not exist (yet) is null.
+ */
+export interface AppTx {
+  /** 0-based per flow and protocol, in order: EVE `tx_id`. */
+  readonly id: number;
+  /** Per-direction progress, protocol-defined ordinals; `complete(dir)` says when that side is done. */
+  progress(dir: AppDirection): number;
+  complete(dir: AppDirection): boolean;
+  /** A single buffer of this tx in `dir` (a spec with `multi: false`), or null when absent. */
+  buffer(name: string, dir: AppDirection): Uint8Array | null;
+  /** Every instance of a multi-buffer (`multi: true`), in order; [] when none. */
+  multiBuffer(name: string, dir: AppDirection): readonly Uint8Array[];
+  /** Suricata `app-layer-event:` names raised on this tx (`<proto>.<event>`), for the detect stage and EVE. */
+  readonly events: readonly string[];
+}
+
+/** One sticky buffer / content modifier a protocol offers to rules. */
+export interface AppBufferSpec {
+  /** Suricata's sticky-buffer name, e.g. `tls.sni`, `smb.named_pipe`. */
+  readonly name: string;
+  /** Other names Suricata accepts for it: legacy sticky names (`tls_sni`) and content modifiers. */
+  readonly aliases: readonly string[];
+  /** Directions the buffer exists in. */
+  readonly directions: readonly AppDirection[];
+  /** One instance per tx (false) or several (true, e.g. `tls.certs`): use `AppTx.multiBuffer`. */
+  readonly multi: boolean;
+  /** The content of a match must be lowercase (Suricata refuses the rule otherwise). */
+  readonly lowercaseOnly: boolean;
+  /** pcre buffer flag letter when Suricata has one. */
+  readonly pcreFlag: string | null;
+}
+
+/**
+ * A non-buffer keyword a protocol defines (`tls.version`, `ssh.protoversion`, `dcerpc.iface`,
+ * `dcerpc.opnum`, `smb.version`, `tls_cert_expired`, `ftpbounce`...): parsed once at rule load,
+ * matched per tx. `parse` throws an Error whose message names what is wrong; the loader turns it
+ * into a skip reason with the rule's location.
+ */
+export interface AppKeywordSpec<P = unknown> {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly directions: readonly AppDirection[];
+  parse(value: string | null): P;
+  match(tx: AppTx, dir: AppDirection, parsed: P, tsUs: number): boolean;
+}
+
+/** What the framework gives a parser: its limits (protocol-defined, with defaults) and the flow's ports. */
+export interface AppParserContext {
+  readonly serverPort: number;
+  readonly clientPort: number;
+}
+
+/** The per-flow parser of one protocol: in-order bytes in, transactions out. */
+export interface AppParser {
+  /** In-order stream bytes of one direction (`data[off, off+len)`; the parser copies what it keeps). */
+  feed(dir: AppDirection, data: Uint8Array, off: number, len: number, tsUs: number): void;
+  /** `len` bytes are missing in `dir` (a reassembly gap): resynchronise or fail. */
+  gap(dir: AppDirection, len: number): void;
+  /** The direction ended (FIN/RST/flow timeout). */
+  end(dir: AppDirection): void;
+  readonly state: AppParserState;
+  /** Why it failed (bounded label), when `state` is 'failed'. */
+  readonly failReason: string | null;
+  /** With `state` 'upgrade': the protocol the bytes after the switch belong to (null: re-detect). */
+  readonly upgradeTo: AppProtoName | null;
+  /** Open transactions in id order (released ones are gone). */
+  txs(): Iterable<AppTx>;
+  /** The detect stage is done with txs up to and including `id`: free them. */
+  release(id: number): void;
+  /** Bytes held by this parser (buffers, pending data), for the memory budget. */
+  memory(): number;
+  /** Counters since creation (malformed input, limits hit...), bounded names, for metrics. */
+  counters(): Readonly<Record<string, number>>;
+}
+
+/** A protocol the framework can detect and parse. */
+export interface AppProtocol {
+  readonly name: AppProtoName;
+  /**
+   * Rule protocols (`alert <proto> …`) satisfied by a flow of this protocol: its own name, plus
+   * e.g. 'dcerpc' for SMB flows carrying DCERPC (Suricata runs dcerpc rules over SMB too).
+   */
+  readonly ruleProtocols: readonly string[];
+  /** Ports tried first when probing (hint only; never required). */
+  readonly hintPorts: readonly number[];
+  /** Which direction(s) can identify the protocol (servers that speak first: SSH, FTP, SMTP banners). */
+  readonly probeDirections: readonly AppDirection[];
+  /** Content detection on the first `len` bytes of `dir`. */
+  probe(dir: AppDirection, data: Uint8Array, len: number): AppProbeResult;
+  /** A new parser for one flow. */
+  create(ctx: AppParserContext): AppParser;
+  readonly buffers: readonly AppBufferSpec[];
+  readonly keywords: readonly AppKeywordSpec[];
+  /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */
+  eve(tx: AppTx): Record<string, unknown>;
+}
