@@ -563,7 +563,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           } catch (e) {
             throw new RuleError(e instanceof Error ? e.message : String(e));
           }
-          appKeywords.push({ protocol: kw.protocol.name, name: kw.spec.name, spec: kw.spec, value: parsed });
+          appKeywords.push({ protocol: kw.protocol.name, name: kw.spec.name, value: parsed });
           break;
         }
         if (!IGNORED.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
@@ -608,7 +608,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     bufDirs = new Set([...(bufDirs ?? new Set<AppDirection>(['to_server', 'to_client']))].filter((d) => ds.includes(d)));
   };
   for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
-  for (const k of appKeywords) restrict(k.spec.directions);
+  for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
   if (bufDirs !== undefined) {
     if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);

@@ -8,7 +8,7 @@
 
 import type { Regex } from '../regex/regex.js';
 import type { RegexMeter } from '../regex/meter.js';
-import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
+import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type SignatureAction = 'block' | 'alert';
@@ -168,11 +168,16 @@ export interface BufferList {
   key: string;
 }
 
-/** A protocol keyword that is not a buffer (`urilen`, `tls.version`…), parsed at load by its AppKeywordSpec. */
+/**
+ * A protocol keyword that is not a buffer (`urilen`, `tls.version`…), parsed at load by its
+ * AppKeywordSpec. Plain data (the spec is found again by protocol and name at match time), so a
+ * ruleset can cross threads.
+ */
 export interface AppKeywordMatch {
   protocol: string;
+  /** AppKeywordSpec.name (canonical). */
   name: string;
-  spec: AppKeywordSpec;
+  /** What AppKeywordSpec.parse returned (plain data). */
   value: unknown;
 }
 

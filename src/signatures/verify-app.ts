@@ -3,7 +3,8 @@
  * ./types.ts): prefilter candidates of a transaction, then full verification of one signature
  * on one transaction and direction. Pure; the caller keeps per-tx detection state.
  */
-import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
+import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
+import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import type { AppCandidatesFn, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, flowbitsHold, matchConditions } from './verify.js';
 import { applyTransforms } from './transforms.js';
@@ -95,6 +96,16 @@ function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: numbe
   return matchConditions(l.conditions, data, data.length, meter, owner);
 }
 
+const SPECS = new Map<string, AppKeywordSpec | undefined>();
+/** The keyword's spec from the registry (a signature keeps only plain data). */
+function keywordSpec(protocol: string, name: string): AppKeywordSpec | undefined {
+  const key = `${protocol}:${name}`;
+  if (SPECS.has(key)) return SPECS.get(key);
+  const spec = APP_PROTOCOLS.find((p) => p.name === protocol)?.keywords.find((k) => k.name === name);
+  SPECS.set(key, spec);
+  return spec;
+}
+
 /** See VerifyAppFn in ./types.ts. */
 export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter: RegexMeter = UNMETERED): boolean => {
   if (sig.direction !== dir) return false;
@@ -106,7 +117,10 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
     if (n === undefined || n < sig.dsize.min || n > sig.dsize.max) return false;
   }
   if (sig.appKeywords !== undefined) {
-    for (const k of sig.appKeywords) if (!k.spec.match(tx, dir, k.value, ctx.tsUs ?? 0)) return false;
+    for (const k of sig.appKeywords) {
+      const spec = keywordSpec(k.protocol, k.name);
+      if (spec === undefined || !spec.match(tx, dir, k.value, ctx.tsUs ?? 0)) return false;
+    }
   }
   if (sig.buffers !== undefined) {
     for (const l of sig.buffers) {
