@@ -543,10 +543,13 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         }
         if (isTransformKeyword(name)) {
           if (sticky === null) throw new RuleError(`transform ${name} without a sticky buffer`);
-          if (sticky.conditions.length > 0 || sticky.bsize !== undefined) throw new RuleError(`transform ${name} must directly follow the sticky buffer`);
           const t = parseTransform(name, value);
-          // a fresh draft (not a shared list) collects the chain; it joins a list at its first condition
-          sticky = { ...sticky, transforms: [...sticky.transforms, t], conditions: [] };
+          // Suricata collects transforms until the next match uses them (DetectBufferGetActiveList):
+          // a fresh draft (not yet a list) extends its chain; after matches, a new chain starts on
+          // the base buffer and the next matches go to that buffer+chain's list.
+          const base = sticky;
+          const chain = lists.includes(base) ? [t] : [...base.transforms, t];
+          sticky = { protocol: base.protocol, buffer: base.buffer, multi: base.multi, lowercaseOnly: base.lowercaseOnly, directions: base.directions, transforms: chain, conditions: [] };
           break;
         }
         if (findAppBuffer(name) !== undefined) {
@@ -586,11 +589,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
     }
   }
-  // Suricata refuses uppercase content in lowercase-only buffers (http.host)
+  // Suricata refuses uppercase content in lowercase-only buffers (http.host); with nocase it only warns
   for (const l of lists) {
     if (!l.lowercaseOnly || l.transforms.length > 0) continue;
     for (const c of l.conditions) {
-      if (c.kind === 'content' && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
+      if (c.kind === 'content' && !c.nocase && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
     }
   }
   if (app === undefined && conditions.length === 0 && !dsize && !flags && !flowbits.some((f) => f.op === 'isset' || f.op === 'isnotset')) {
@@ -609,6 +612,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
   for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
+  if (dir === 'to_server' && bufferLists.some((l) => l.buffer === 'file.data')) throw new Unsupported('file.data to_server (files in requests)');
   if (bufDirs !== undefined) {
     if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);

@@ -170,6 +170,7 @@ test('bsize, urilen, startswith/endswith, offset/depth per buffer', () => {
   assert.equal(fires('http.uri; content:"/"; content:"x=1"; distance:0; within:3;'), false);
   assert.equal(fires('http.uri; content:"x=1"; isdataat:!1,relative;'), true);
   assert.equal(fires('http.host; content:"example"; nocase;'), true);
+  assert.equal(fires('http.host; content:"EXAMPLE"; nocase;'), true); // Suricata: a warning, not an error
   const upper = parseRule('alert http any any -> any any (http.host; content:"Example"; sid:5;)', 't.rules', 1, { vars });
   assert.ok('reason' in upper && /lowercase/.test(upper.message));
 });
@@ -187,8 +188,12 @@ test('transforms on a buffer: a chain, and separate lists for the same buffer wi
   // user-agent both raw and lowercased in one rule: two lists
   assert.equal(fires('http.user_agent; content:"Mozilla"; http.user_agent; to_lowercase; content:"mozilla";'), true);
   assert.equal(fires('http.user_agent; content:"mozilla"; http.user_agent; to_lowercase; content:"mozilla";'), false);
-  const late = parseRule('alert http any any -> any any (http.uri; content:"a"; to_lowercase; sid:5;)', 't.rules', 1, { vars });
-  assert.ok('reason' in late && /directly follow/.test(late.message));
+  // a transform after matches starts a new chain on the base buffer (Suricata 7 DetectBufferGetActiveList)
+  assert.equal(fires('http.user_agent; content:"Mozilla"; to_lowercase; content:"mozilla";'), true);
+  assert.equal(fires('http.user_agent; content:"mozilla"; to_lowercase; content:"mozilla";'), false);
+  assert.equal(fires('http.uri.raw; to_uppercase; content:"/ADMIN"; url_decode; content:"user=admin";'), true); // url_decode alone
+  const late = parseRule('alert http any any -> any any (content:"a"; to_lowercase; sid:5;)', 't.rules', 1, { vars });
+  assert.ok('reason' in late && /without a sticky buffer/.test(late.message));
 });
 
 test('multi-buffers: one header instance must hold the whole list', () => {
