@@ -119,7 +119,9 @@ export class Detect {
     f.s2c.group = gc >= 0 ? (r.groups[gc] ?? null) : null;
     f.c2s.scan = f.c2s.group ? this.prefilter.scanTable(f.c2s.group) : null;
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
-    if (f.app === null && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
+    // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
+    // app-layer parsing, so app-layer signatures never see it.
+    if (f.app === null && !f.midstream && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
   }
 
   /** In-order stream bytes of a flow with app-layer state (after the stream store kept them). */
