@@ -73,7 +73,10 @@ function replay(p: AppParser, chunks: Chunk[]): void {
 
 const str = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b).toString('latin1'));
 
-async function tlsSession(dir: string, version: '-tls1_2' | '-tls1_3'): Promise<Chunk[]> {
+/** Port of the last relay (tshark decodes it as TLS: it is not a well-known TLS port). */
+let lastRelayPort = 0;
+
+async function tlsSession(dir: string, version: '-tls1_2' | '-tls1_3', pcap?: string): Promise<Chunk[]> {
   const port = await freePort();
   const server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', join(dir, 'c.pem'), '-key', join(dir, 'k.pem'), version, '-alpn', 'h2', '-naccept', '1'], { stdio: ['pipe', 'pipe', 'pipe'] });
   try {
@@ -82,12 +85,21 @@ async function tlsSession(dir: string, version: '-tls1_2' | '-tls1_3'): Promise<
     let closed!: () => void;
     const allClosed = new Promise<void>((r) => { closed = r; });
     const rl = await relay(port, chunks, () => { closed(); });
+    // the capture tshark reads: the client leg only (loopback, the relay's port); immediate mode
+    // so that packets still in the ring buffer are not lost when tcpdump is interrupted
+    const dump = pcap === undefined ? null : spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-w', pcap, 'tcp', 'port', String(portOf(rl))], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (dump) await waitFor(dump, 'listening on');
+    lastRelayPort = portOf(rl);
     const client = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${portOf(rl)}`, '-servername', 'tls.test', '-alpn', 'h2,http/1.1', version], { stdio: ['pipe', 'pipe', 'pipe'] });
     await waitFor(client, 'Verify return code');
     client.stdin.end();
     await exited(client);
     await allClosed;
     rl.close();
+    if (dump) {
+      dump.kill('SIGINT');
+      await exited(dump);
+    }
     return chunks;
   } finally {
     server.kill();
@@ -104,8 +116,9 @@ test('TLS 1.2 / 1.3 handshakes of openssl s_client and s_server', async () => {
     const serialHex = /serial=([0-9A-F]+)/.exec(info)![1]!;
     const fp = /Fingerprint=([0-9A-F:]+)/.exec(info)![1]!.toLowerCase();
 
+    const pcap = join(dir, 'tls12.pcap');
     const p12 = new TlsParser();
-    replay(p12, await tlsSession(dir, '-tls1_2'));
+    replay(p12, await tlsSession(dir, '-tls1_2', pcap));
     const t = p12.transaction;
     assert.equal(p12.state, 'ok');
     assert.equal(str(t.buffer('tls.sni', 'to_server')), 'tls.test');
@@ -124,6 +137,12 @@ test('TLS 1.2 / 1.3 handshakes of openssl s_client and s_server', async () => {
     assert.equal(eve.version, 'TLS 1.2');
     assert.match((eve.ja3 as { string: string }).string, /^771,[0-9-]+,[0-9-]+,[0-9-]*,[0-9-]*$/);
     assert.ok(t.complete('to_server') && t.complete('to_client'));
+    // JA3 / JA3S as Wireshark computes them on the capture of the same session
+    const field = (filter: string, f: string): string => execFileSync('tshark', ['-r', pcap, '-d', `tcp.port==${lastRelayPort},tls`, '-Y', filter, '-T', 'fields', '-e', f]).toString().trim();
+    assert.equal(str(t.buffer('ja3.string', 'to_server')), field('tls.handshake.type == 1', 'tls.handshake.ja3_full'));
+    assert.equal(str(t.buffer('ja3.hash', 'to_server')), field('tls.handshake.type == 1', 'tls.handshake.ja3'));
+    assert.equal(str(t.buffer('ja3s.string', 'to_client')), field('tls.handshake.type == 2', 'tls.handshake.ja3s_full'));
+    assert.equal(str(t.buffer('ja3s.hash', 'to_client')), field('tls.handshake.type == 2', 'tls.handshake.ja3s'));
 
     const p13 = new TlsParser();
     replay(p13, await tlsSession(dir, '-tls1_3'));
