@@ -1,6 +1,6 @@
 /**
  * Suricata's TLS sticky buffers over a `TlsTxView` (detect-tls-*.c, detect-ja3-*.c,
- * detect-ja4-hash.c; Suricata 8 adds to_server certificates, `tls.subjectaltname`, `tls.alpn`).
+ * detect-ja4-hash.c; `tls.subjectaltname` and `tls.alpn` are Suricata 8's).
  */
 import type { AppBufferSpec, AppDirection } from '../types.js';
 import { formatSerial } from './der.js';
@@ -18,12 +18,12 @@ function spec(name: string, aliases: string[], directions: readonly AppDirection
 /** The buffer table (`AppProtocol.buffers`). */
 export const TLS_BUFFERS: readonly AppBufferSpec[] = [
   spec('tls.sni', ['tls_sni'], TS),
-  spec('tls.cert_subject', ['tls_cert_subject'], BOTH),
-  spec('tls.cert_issuer', ['tls_cert_issuer'], BOTH),
-  spec('tls.cert_serial', ['tls_cert_serial'], BOTH),
-  spec('tls.cert_fingerprint', ['tls_cert_fingerprint'], BOTH, false, true),
-  spec('tls.certs', [], BOTH, true),
-  spec('tls.subjectaltname', [], BOTH, true),
+  spec('tls.cert_subject', ['tls_cert_subject'], TC),
+  spec('tls.cert_issuer', ['tls_cert_issuer'], TC),
+  spec('tls.cert_serial', ['tls_cert_serial'], TC),
+  spec('tls.cert_fingerprint', ['tls_cert_fingerprint'], TC, false, true),
+  spec('tls.certs', [], TC, true),
+  spec('tls.subjectaltname', [], TC, true),
   spec('tls.alpn', [], BOTH, true),
   spec('ja3.hash', ['ja3_hash'], TS, false, true),
   spec('ja3.string', ['ja3_string'], TS),
@@ -34,9 +34,13 @@ export const TLS_BUFFERS: readonly AppBufferSpec[] = [
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
 
-/** The certificate chain the peer sent in `dir`. */
+/**
+ * The certificate chain the buffers and keywords inspect in `dir`: the server's, in to_client.
+ * Suricata 7 inspects certificates to_client only; client certificates are parsed (EVE
+ * `tls.client`) but not offered to rules, so that a rule's direction means what it means in 7.
+ */
 export function chainOf(tx: TlsTxView, dir: AppDirection): TlsChain | null {
-  return dir === 'to_server' ? tx.clientChain : tx.serverChain;
+  return dir === 'to_client' ? tx.serverChain : null;
 }
 
 /** A single TLS buffer, or null when absent (unknown names too). */

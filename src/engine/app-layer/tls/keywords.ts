@@ -204,7 +204,7 @@ export function matchUint(x: number, u: UintArg): boolean {
 const certChainLen: AppKeywordSpec<UintArg> = {
   name: 'tls.cert_chain_len',
   aliases: [],
-  directions: BOTH,
+  directions: TC,
   parse: (value) => parseUint(value, 'tls.cert_chain_len'),
   match(tx, dir, arg) {
     const t = view(tx);
