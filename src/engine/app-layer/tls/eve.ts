@@ -2,7 +2,8 @@
 import type { AppTx } from '../types.js';
 import { formatSerial, formatTime } from './der.js';
 import { md5Hex } from './fingerprint.js';
-import type { TlsChain, TlsTxView } from './types.js';
+import { TlsTransaction } from './tx.js';
+import type { TlsChain } from './types.js';
 
 /** Suricata's SSLVersionToString. */
 export function tlsVersionString(v: number): string {
@@ -38,7 +39,8 @@ function certFields(c: TlsChain | null, out: Record<string, unknown>): void {
 
 /** The `tls` object of an alert / tls event for this tx. */
 export function tlsEve(tx: AppTx): Record<string, unknown> {
-  const t = tx as unknown as TlsTxView;
+  if (!(tx instanceof TlsTransaction)) return {};
+  const t = tx;
   const out: Record<string, unknown> = {};
   certFields(t.serverChain, out);
   const sni = t.clientHello?.sni;

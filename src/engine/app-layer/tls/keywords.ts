@@ -6,11 +6,12 @@
 import type { AppDirection, AppKeywordSpec, AppTx } from '../types.js';
 import { chainOf } from './buffers.js';
 import { isTls13 } from './parser.js';
+import { TlsTransaction } from './tx.js';
 import type { TlsTxView } from './types.js';
 
 /** The keywords read TLS transactions only; anything else never matches. */
 function view(tx: AppTx): TlsTxView | null {
-  return 'serverHello' in tx && 'clientChain' in tx ? (tx as unknown as TlsTxView) : null;
+  return tx instanceof TlsTransaction ? tx : null;
 }
 
 /** Suricata's `client_connp.version` (to_server) or `server_connp.version` (to_client). */
