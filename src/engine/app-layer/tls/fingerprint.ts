@@ -29,8 +29,9 @@ export function md5Hex(s: string): string {
 
 const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
 
+/** First 12 hex digits of SHA-256; Suricata hashes empty lists too (`e3b0c44298fc` for ""). */
 function sha12(s: string): string {
-  return s === '' ? '000000000000' : createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12);
+  return createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12);
 }
 
 /** JA4 version code of a 16-bit TLS/SSL/DTLS version. */
@@ -41,10 +42,7 @@ function ja4Version(v: number): string {
     case 0x0302: return '11';
     case 0x0301: return '10';
     case 0x0300: return 's3';
-    case 0x0002: return 's2';
-    case 0xfeff: return 'd1';
-    case 0xfefd: return 'd2';
-    case 0xfefc: return 'd3';
+    // Suricata's TLS parser has no SSL 1/2 or DTLS codes
     default: return '00';
   }
 }
@@ -55,6 +53,8 @@ const isAlnum = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 &
 function ja4Alpn(alpns: readonly Uint8Array[]): string {
   const a = alpns[0];
   if (a === undefined || a.length === 0) return '00';
+  // a 2-byte GREASE value as first ALPN counts as none (Suricata rust/src/ja4.rs)
+  if (a.length === 2 && isGrease((a[0]! << 8) | a[1]!)) return '00';
   const f = a[0]!;
   const l = a[a.length - 1]!;
   if (isAlnum(f) && isAlnum(l)) return String.fromCharCode(f, l);
@@ -64,18 +64,20 @@ function ja4Alpn(alpns: readonly Uint8Array[]): string {
 const two = (n: number): string => String(Math.min(n, 99)).padStart(2, '0');
 
 /**
- * JA4 over TCP (`t`): `t<ver><d|i><nn ciphers><nn extensions><alpn>_<sha256(sorted ciphers)[:12]>_<sha256(sorted extensions without SNI/ALPN [_ signature algorithms])[:12]>`.
- * Version: the highest non-GREASE supported_versions entry, else the hello's version.
+ * JA4 over TCP (`t`), as Suricata computes it (rust/src/ja4.rs, FoxIO spec):
+ * `t<ver><d|i><nn ciphers><nn extensions><alpn>_<sha256(sorted ciphers)[:12]>_<sha256(sorted extensions without SNI/ALPN "_" signature algorithms)[:12]>`.
+ * Version: the highest non-GREASE of the hello version and supported_versions ("00" for
+ * anything but SSLv3–TLS 1.3: drafts, SSLv2, DTLS). Unlike the FoxIO reference, empty lists are
+ * hashed too and the "_" before the signature algorithms is always there.
  */
 export function ja4(ch: ClientHello): string {
-  const sv = ch.supportedVersions.filter((v) => !isGrease(v));
-  const version = sv.length > 0 ? Math.max(...sv) : ch.version;
+  const version = Math.max(...[ch.version, ...ch.supportedVersions].filter((v) => !isGrease(v)));
   const ciphers = ch.ciphers.filter((c) => !isGrease(c));
   const exts = ch.extensions.filter((e) => !isGrease(e));
   const a = `t${ja4Version(version)}${ch.sni === null ? 'i' : 'd'}${two(ciphers.length)}${two(exts.length)}${ja4Alpn(ch.alpns)}`;
   const b = sha12(ciphers.map(hex4).sort().join(','));
   const extList = exts.filter((e) => e !== 0x0000 && e !== 0x0010).map(hex4).sort().join(',');
   const sigs = ch.signatureAlgorithms.filter((s) => !isGrease(s)).map(hex4).join(',');
-  const c = sha12(sigs === '' ? extList : `${extList}_${sigs}`);
+  const c = sha12(`${extList}_${sigs}`);
   return `${a}_${b}_${c}`;
 }

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import {
   TLS_KEYWORDS, TLS_PROTOCOL, TlsParser, md5Hex, probeTls, tlsEve, type TlsTransaction,
 } from '../../../../../src/engine/app-layer/tls/index.js';
@@ -349,4 +350,24 @@ test('protocol object: tables and parser wiring', () => {
   assert.deepEqual(TLS_PROTOCOL.eve(tx!).sni, 'x.example');
   p.release(0);
   assert.deepEqual([...p.txs()], []);
+});
+
+test('JA4 edge cases as Suricata computes them (rust/src/ja4.rs unit test values, proto t instead of q)', () => {
+  const ja4Of = (ch: Uint8Array): string | null => {
+    const p = new TlsParser();
+    feed(p, 'to_server', record(22, ch));
+    return str(p.transaction.buffer('ja4.hash', 'to_server'));
+  };
+  // nothing but the version: empty lists are hashed ("" and "_")
+  assert.equal(ja4Of(clientHello(0x0303, [], [])), 't12i000000_e3b0c44298fc_d2e2adf7177b');
+  // a and b parts from Suricata's test; its c part has no signature_algorithms extension (13), which a real hello needs
+  const c = createHash('sha256').update('000d,0121,1234,face_6666').digest('hex').slice(0, 12);
+  assert.equal(ja4Of(clientHello(0x0303, [0x1111, 0x0a20, 0xbada], [ext(0x0a0a), sniExt('x'), alpnExt(['h3-16']), ext(0xface), ext(0x0121), ext(0x1234), sigAlgsExt([0x6666])])),
+    `t12d0306h6_f500716053f9_${c}`);
+  // ALPN: one character twice, non-alphanumeric as hex nibbles, a GREASE pair as none
+  assert.match(ja4Of(clientHello(0x0303, [], [alpnExt(['b'])]))!, /^t12i0001bb_/);
+  const alpnRaw = (v: number[]): Uint8Array => clientHello(0x0303, [], [ext(16, u8(0, v.length + 1, v.length, ...v))]);
+  assert.match(ja4Of(alpnRaw([0x30, 0xab, 0xcd, 0x31]))!, /^t12i000101_/);
+  assert.match(ja4Of(alpnRaw([0xab]))!, /^t12i0001ab_/);
+  assert.match(ja4Of(alpnRaw([0x2a, 0x2a]))!, /^t12i000100_/);
 });
