@@ -50,12 +50,13 @@ test('not HTTP: probing gives up, nothing parsed; raw tcp signatures are not the
   const d = new AppTxDetector(rs);
   const f = d.newFlow(80, 40000);
   const fired: [number, number, string][] = [];
-  const tls = b('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03');
-  d.data(f, 'to_server', tls, 0, tls.length, 0, ctx(fired));
+  // NetBIOS session + SMB header: no registered protocol (TLS and SSH are registered now)
+  const smb = b('\x00\x00\x00\x2f\xffSMBr\x00\x00\x00\x00');
+  d.data(f, 'to_server', smb, 0, smb.length, 0, ctx(fired));
   // the server side may still identify HTTP (a response first): undecided until it speaks
   assert.equal(f.state, 'probing');
-  const hello = b('\x16\x03\x03\x00\x31\x02');
-  d.data(f, 'to_client', hello, 0, hello.length, 0, ctx(fired));
+  const reply = b('\x00\x00\x00\x55\xffSMBr');
+  d.data(f, 'to_client', reply, 0, reply.length, 0, ctx(fired));
   assert.equal(f.state, 'none');
   assert.equal(d.counters.undetected, 1);
   d.data(f, 'to_server', b('GET / HTTP/1.1\r\n\r\n'), 0, 18, 0, ctx(fired));
