@@ -6,8 +6,10 @@
  */
 import type { AppBufferSpec, AppKeywordSpec, AppProtocol } from './types.js';
 import { httpProtocol } from './http/protocol.js';
+import { TLS_PROTOCOL } from './tls/index.js';
+import { SSH_PROTOCOL } from './ssh/index.js';
 
-export const APP_PROTOCOLS: readonly AppProtocol[] = [httpProtocol];
+export const APP_PROTOCOLS: readonly AppProtocol[] = [httpProtocol, TLS_PROTOCOL, SSH_PROTOCOL];
 
 /** The protocol whose `ruleProtocols` include `proto` (`alert http` → http), if registered. */
 export function appProtocolForRule(proto: string): AppProtocol | undefined {

@@ -50,15 +50,16 @@ test('not HTTP: probing gives up, nothing parsed; raw tcp signatures are not the
   const d = new AppTxDetector(rs);
   const f = d.newFlow(80, 40000);
   const fired: [number, number, string][] = [];
-  const tls = b('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03');
-  d.data(f, 'to_server', tls, 0, tls.length, 0, 0, ctx(fired));
+  // bytes no registered protocol claims (HTTP, TLS, SSH, SMB, DCERPC... are registered)
+  const junk = b('\x07\x07\x07\x07zz\x00\x01\x02\x03\x04');
+  d.data(f, 'to_server', junk, 0, junk.length, 0, 0, ctx(fired));
   // the server side may still identify HTTP (a response first): undecided until it speaks
   assert.equal(f.state, 'probing');
-  const hello = b('\x16\x03\x03\x00\x31\x02');
-  d.data(f, 'to_client', hello, 0, hello.length, 0, 0, ctx(fired));
+  const reply = b('\x07\x07\x07\x07\x01');
+  d.data(f, 'to_client', reply, 0, reply.length, 0, 0, ctx(fired));
   assert.equal(f.state, 'none');
   assert.equal(d.counters.undetected, 1);
-  d.data(f, 'to_server', b('GET / HTTP/1.1\r\n\r\n'), 0, 18, tls.length, 0, ctx(fired));
+  d.data(f, 'to_server', b('GET / HTTP/1.1\r\n\r\n'), 0, 18, junk.length, 0, ctx(fired));
   assert.deepEqual(fired, []);
 });
 
