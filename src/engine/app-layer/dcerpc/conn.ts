@@ -383,9 +383,10 @@ export class DceConn {
         c ??= this.newCall(callId, smbVersion);
         c.respCmd = DcePtype.RESPONSE;
         c.respFrags++;
-        // Suricata hands the response stub from right after the 16-byte common header
-        // (alloc_hint, p_cont_id, cancel_count included): kept for identical offsets.
-        this.stub(c, c.stubTc, p.subarray(body));
+        // Suricata's TCP parser hands the response stub from right after the 16-byte common
+        // header (alloc_hint, p_cont_id, cancel_count included); its SMB parser from after the
+        // 8-byte response header (parse_dcerpc_response_record). Kept for identical offsets.
+        this.stub(c, c.stubTc, p.subarray(this.transport === 'tcp' ? body : Math.min(body + 8, p.length)));
         if ((flags & PFC_LAST_FRAG) !== 0) c.respDone = true;
         return;
       }

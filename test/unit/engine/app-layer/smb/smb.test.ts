@@ -94,7 +94,7 @@ test('SMB2 session: version, dialects, ntlmssp user/domain, share vs named pipe,
   const req = calls[1]!;
   assert.equal(req.opnum, 15);
   assert.equal(str(req.buffer('dcerpc.stub_data', 'to_server')), '\\\\SERVER\x00');
-  assert.equal(Buffer.from(req.buffer('dcerpc.stub_data', 'to_client')!).subarray(8).toString(), 'shares');
+  assert.equal(str(req.buffer('dcerpc.stub_data', 'to_client')), 'shares', 'over SMB the response header is not stub');
   const ifaceOk = (v: string): boolean => dceIfaceKeyword.match(req, 'to_server', dceIfaceKeyword.parse(v), 0);
   assert.ok(ifaceOk(SRVSVC) && ifaceOk(`${SRVSVC},=3`) && !ifaceOk(`${SRVSVC},>3`));
   assert.ok(!dceIfaceKeyword.match(calls[0]!, 'to_server', dceIfaceKeyword.parse(SRVSVC), 0), 'BIND is not a request');
@@ -183,7 +183,7 @@ test('SMB1: negotiate (smb.version 1), ntlmssp in extended-security session setu
   const req = calls[1]!;
   assert.equal(req.opnum, 21);
   assert.equal(str(req.buffer('dcerpc.stub_data', 'to_server')), 'stub!');
-  assert.equal(Buffer.from(req.buffer('dcerpc.stub_data', 'to_client')!).subarray(8).toString(), 'reply');
+  assert.equal(str(req.buffer('dcerpc.stub_data', 'to_client')), 'reply');
   assert.ok(smbVersionKeyword.match(req, 'to_server', 1, 0));
   // The bind was not acked (no READ of the ack): no iface match.
   assert.ok(!dceIfaceKeyword.match(req, 'to_server', dceIfaceKeyword.parse(SRVSVC), 0));
