@@ -120,7 +120,8 @@ function request(st: SmbState, m: Uint8Array, blk: Block, unicode: boolean, key:
       } else {
         path = cstr(m, o, bytesEnd);
       }
-      tx.share = st.name(path);
+      // Suricata (smb1.rs): the path with its first byte dropped ("\\\\srv\\IPC$" becomes "\\srv\\IPC$").
+      tx.share = st.name(path.length > 1 ? path.subarray(1) : path);
       return;
     }
     case Smb1Cmd.NT_CREATE_ANDX: {
