@@ -18,6 +18,8 @@ SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
 	prometheus zsh
 # The regex engine: native/pcre2 (an N-API addon, built by node-gyp at `npm ci`) links libpcre2-8.
 SYSTEM_PACKAGES += libpcre2-dev
+# SMB tests: a real Samba server (started by the test with its own config) and smbclient.
+SYSTEM_PACKAGES += samba smbclient
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
