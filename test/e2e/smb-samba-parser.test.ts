@@ -115,7 +115,7 @@ test('real smbd + smbclient: shares, named pipe, NTLMSSP and srvsvc DCERPC parse
   for (const c of chunks) {
     let p = parsers.get(c.conn);
     if (!p) parsers.set(c.conn, (p = new SmbParser()));
-    p.feed(c.dir, new Uint8Array(c.data), 0, c.data.length, 0);
+    p.feed(c.dir, new Uint8Array(c.data), 0, c.data.length);
   }
   for (const p of parsers.values()) {
     p.end('to_server');

@@ -28,7 +28,8 @@ export class DcerpcParser implements AppParser {
     this.checkFailed(dir);
   }
 
-  gap(dir: AppDirection): void {
+  gap(dir: AppDirection, len: number): void {
+    this.counts.gap_bytes = (this.counts.gap_bytes ?? 0) + len;
     this.conn.gap(dir);
   }
 

@@ -57,6 +57,7 @@ export type DcerpcCounter =
   | 'bad_pdu'
   | 'unknown_ptype'
   | 'gaps'
+  | 'gap_bytes'
   | 'resyncs'
   | 'limit_pending_bytes'
   | 'limit_stub_bytes'

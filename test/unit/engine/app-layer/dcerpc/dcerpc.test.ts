@@ -14,8 +14,8 @@ const hex = (u: Uint8Array | null): string | null => (u === null ? null : Buffer
 function run(ts: Uint8Array[], tc: Uint8Array[], split = 0): DcerpcParser {
   const p = new DcerpcParser();
   const feed = (dir: AppDirection, d: Uint8Array): void => {
-    if (split <= 0) p.feed(dir, d, 0, d.length, 0);
-    else for (let o = 0; o < d.length; o += split) p.feed(dir, d, o, Math.min(split, d.length - o), 0);
+    if (split <= 0) p.feed(dir, d, 0, d.length);
+    else for (let o = 0; o < d.length; o += split) p.feed(dir, d, o, Math.min(split, d.length - o));
   };
   // Interleave like a conversation: ts[i] then tc[i].
   for (let i = 0; i < Math.max(ts.length, tc.length); i++) {
@@ -99,7 +99,7 @@ test('stub data is reassembled over request fragments; one call; byte-by-byte id
     assert.ok(c.complete('to_server'));
   }
   const mid = new DcerpcParser();
-  mid.feed('to_server', frags[0]!, 0, frags[0]!.length, 0);
+  mid.feed('to_server', frags[0]!, 0, frags[0]!.length);
   assert.ok(!mid.calls()[0]!.complete('to_server'), 'first fragment only: request not complete');
 });
 
@@ -111,17 +111,17 @@ test('a new first fragment with a reused call id starts a new call', () => {
 test('invalid header fails the direction; gap resynchronises on the next PDU', () => {
   const bad = new DcerpcParser();
   const junk = ascii('\x04\x00garbage-garbage-garbage');
-  bad.feed('to_server', junk, 0, junk.length, 0);
+  bad.feed('to_server', junk, 0, junk.length);
   assert.equal(bad.state, 'failed');
   assert.equal(bad.failReason, 'bad_header');
   assert.equal(bad.counters().bad_header, 1);
 
   const p = new DcerpcParser();
   const r1 = dceRequest(1, 0, 1, ascii('first'));
-  p.feed('to_server', r1, 0, 10, 0);
+  p.feed('to_server', r1, 0, 10);
   p.gap('to_server', 50);
   const r2 = cat(ascii('zz\x05'), dceRequest(2, 0, 2, ascii('second')));
-  p.feed('to_server', r2, 0, r2.length, 0);
+  p.feed('to_server', r2, 0, r2.length);
   assert.equal(p.state, 'ok');
   assert.deepEqual(p.calls().map((c) => c.opnum), [2]);
   assert.equal(p.counters().resyncs, 1);
@@ -130,7 +130,7 @@ test('invalid header fails the direction; gap resynchronises on the next PDU', (
 test('limits: stub bytes per call are cut and counted; pending bytes fail the flow', () => {
   const p = new DcerpcParser({ maxStubBytes: 10 });
   const r = cat(dceRequest(1, 0, 1, ascii('0123456789abcdef'), 1), dceRequest(1, 0, 1, ascii('more'), 2));
-  p.feed('to_server', r, 0, r.length, 0);
+  p.feed('to_server', r, 0, r.length);
   const c = p.calls()[0]!;
   assert.equal(Buffer.from(c.buffer('dcerpc.stub_data', 'to_server')!).toString(), '0123456789');
   assert.ok(c.stubTruncated);
@@ -138,8 +138,8 @@ test('limits: stub bytes per call are cut and counted; pending bytes fail the fl
 
   const q = new DcerpcParser({ maxPendingBytes: 100 });
   const big = dceRequest(1, 0, 1, new Uint8Array(500));
-  q.feed('to_server', big, 0, 80, 0);
-  q.feed('to_server', big, 80, 80, 0);
+  q.feed('to_server', big, 0, 80);
+  q.feed('to_server', big, 80, 80);
   assert.equal(q.state, 'failed');
   assert.equal(q.failReason, 'pending_bytes');
 });

@@ -19,11 +19,11 @@ type Step = readonly [AppDirection, Uint8Array];
 
 function run(steps: readonly Step[], split?: (n: number) => number[], p = new SmbParser()): SmbParser {
   for (const [dir, msg] of steps) {
-    if (!split) p.feed(dir, msg, 0, msg.length, 0);
+    if (!split) p.feed(dir, msg, 0, msg.length);
     else {
       let o = 0;
       for (const n of split(msg.length)) {
-        p.feed(dir, msg, o, n, 0);
+        p.feed(dir, msg, o, n);
         o += n;
       }
     }
@@ -222,8 +222,8 @@ test('NBSS control records are skipped; non-SMB payload counted; malformed input
     const q = new SmbParser();
     const fuzzed = whole.slice();
     for (let k = 0; k < 20; k++) fuzzed[Math.floor(r() * fuzzed.length)] = Math.floor(r() * 256);
-    q.feed('to_server', fuzzed, 0, fuzzed.length, 0);
-    q.feed('to_client', fuzzed, 0, fuzzed.length, 0);
+    q.feed('to_server', fuzzed, 0, fuzzed.length);
+    q.feed('to_client', fuzzed, 0, fuzzed.length);
     for (const t of q.txs()) t.buffer('smb.share', 'to_server');
     assert.equal(q.state, 'ok');
   }
@@ -233,19 +233,19 @@ test('gaps: inside a record the record is skipped and framing kept; across recor
   const r1 = nbss(smb2TreeConnect(1, '\\\\s\\lost'));
   const r2 = nbss(smb2TreeConnect(2, '\\\\s\\kept'));
   const p = new SmbParser();
-  p.feed('to_server', r1, 0, 20, 0);
+  p.feed('to_server', r1, 0, 20);
   p.gap('to_server', 10);
-  p.feed('to_server', r1, 30, r1.length - 30, 0);
-  p.feed('to_server', r2, 0, r2.length, 0);
+  p.feed('to_server', r1, 30, r1.length - 30);
+  p.feed('to_server', r2, 0, r2.length);
   assert.deepEqual(smbTxs(p).map((t) => str(t.share)), ['\\s\\kept']);
   assert.equal(p.counters().gap_skipped_in_record, 1);
 
   const q = new SmbParser();
-  q.feed('to_server', r1, 0, 20, 0);
+  q.feed('to_server', r1, 0, 20);
   q.gap('to_server', 500);
   const junk = cat(ascii('garbage'), r2);
-  q.feed('to_server', junk, 0, 9, 0);
-  q.feed('to_server', junk, 9, junk.length - 9, 0);
+  q.feed('to_server', junk, 0, 9);
+  q.feed('to_server', junk, 9, junk.length - 9);
   assert.deepEqual(smbTxs(q).map((t) => str(t.share)), ['\\s\\kept']);
   assert.equal(q.counters().gap_resynced, 1);
 });
@@ -253,13 +253,13 @@ test('gaps: inside a record the record is skipped and framing kept; across recor
 test('limits: long records are parsed on their head and skipped; transactions bounded; release frees', () => {
   const p = new SmbParser({ maxRecordBytes: 200, maxTransactions: 3 });
   const big = nbss(smb2Write(1, 0, FID, new Uint8Array(5000)));
-  p.feed('to_server', big, 0, big.length, 0);
-  p.feed('to_server', nbss(smb2Create(2, 0, 'a')), 0, nbss(smb2Create(2, 0, 'a')).length, 0);
+  p.feed('to_server', big, 0, big.length);
+  p.feed('to_server', nbss(smb2Create(2, 0, 'a')), 0, nbss(smb2Create(2, 0, 'a')).length);
   assert.equal(p.counters().limit_record_bytes, 1);
   assert.equal(smbTxs(p).length, 2, 'framing kept after the cut record');
   for (let i = 3; i < 8; i++) {
     const m = nbss(smb2Create(i, 0, `f${i}`));
-    p.feed('to_server', m, 0, m.length, 0);
+    p.feed('to_server', m, 0, m.length);
   }
   assert.equal([...p.txs()].length, 3);
   assert.ok((p.counters().limit_transactions ?? 0) >= 4);
