@@ -257,9 +257,15 @@ export class DceConn {
       if (n - o < DCE_HDR_LEN) break;
       if (!dceHeaderOk(d, o, n)) {
         this.sink.count('bad_header');
-        s.failed = true;
-        s.pendingLen = 0;
-        return;
+        if (this.transport === 'tcp') {
+          // Suricata's TCP parser errors out: the direction stops.
+          s.failed = true;
+          s.pendingLen = 0;
+          return;
+        }
+        // On a pipe each SMB read/write is its own record: look for the next PDU instead.
+        s.resync = true;
+        continue;
       }
       const le = (d[o + 4]! & 0x10) !== 0;
       const fragLen = u16(d, o + 8, le);

@@ -252,6 +252,10 @@ export class SmbParser implements AppParser, SmbState {
     conn.feed(dir, data, 0, data.length, version);
   }
 
+  closeFile(fileKey: string): void {
+    this.pipes.delete(fileKey);
+  }
+
   name(d: Uint8Array): Uint8Array {
     if (d.length <= this.limits.maxNameBytes) return d.slice();
     this.count('limit_name_bytes');

@@ -141,6 +141,10 @@ function request(st: SmbState, m: Uint8Array, blk: Block, unicode: boolean, key:
       if (off > 0 && len > 0) st.pipeData('to_server', 1, treeKey, `1:${fid}`, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)));
       return;
     }
+    case Smb1Cmd.CLOSE: {
+      if (wc >= 1) st.closeFile(`1:${le16(m, w)}`);
+      return;
+    }
     case Smb1Cmd.READ_ANDX: {
       if (wc < 10) return;
       st.setPending(key, { command: cmd, fileKey: `1:${le16(m, w + 4)}`, treeKey });

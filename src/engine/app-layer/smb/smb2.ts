@@ -121,6 +121,11 @@ function request(st: SmbState, m: Uint8Array, cmd: number, key: string, treeKey:
       if (fileKey !== null) st.setPending(key, { command: cmd, fileKey, ...(treeKey ? { treeKey } : {}) });
       return;
     }
+    case Smb2Cmd.CLOSE: {
+      const fileKey = fid(m, b + 8);
+      if (fileKey !== null) st.closeFile(fileKey);
+      return;
+    }
     case Smb2Cmd.IOCTL: {
       const code = le32(m, b + 4);
       const fileKey = fid(m, b + 8);

@@ -33,6 +33,8 @@ export interface SmbState {
    * DCERPC state when the tree is a pipe (or unknown and the data looks like DCERPC).
    */
   pipeData(dir: AppDirection, version: 1 | 2, treeKey: string | undefined, fileKey: string, data: Uint8Array): void;
+  /** The file/pipe was closed: its id may be reused for another file (SMB1 FIDs are). */
+  closeFile(fileKey: string): void;
   /** Limit a name's length (counted when cut). */
   name(d: Uint8Array): Uint8Array;
 }

@@ -68,6 +68,7 @@ export interface NtlmsspAuth {
 
 /** SMB1 command codes used here. */
 export const Smb1Cmd = {
+  CLOSE: 0x04,
   TRANS: 0x25,
   ECHO: 0x2b,
   READ_ANDX: 0x2e,

@@ -275,3 +275,21 @@ test('smb.version parsing like Suricata', () => {
   assert.throws(() => parseSmbVersion('3'));
   assert.throws(() => parseSmbVersion(null));
 });
+
+test('a closed file id is forgotten (SMB1 FIDs are reused); junk on a pipe resynchronises on the next PDU', () => {
+  const close2 = (msgId: number, fileId: Uint8Array): Uint8Array => cat(smb2Hdr({ cmd: 6, msgId }), Uint8Array.of(24, 0, 0, 0, 0, 0, 0, 0), fileId);
+  const p = run([
+    ['to_server', nbss(smb2Write(1, 77, FID, dceRequest(1, 0, 4, ascii('abc'))))],
+    ['to_server', nbss(close2(2, FID))],
+    ['to_server', nbss(smb2Write(3, 77, FID, ascii('MZ\x90\x00 not dcerpc at all')))],
+  ]);
+  assert.equal(dceTxs(p).length, 1);
+  assert.equal(p.counters().dcerpc_bad_header, undefined);
+  const q = run([
+    ['to_server', nbss(smb2Write(1, 77, FID, dceRequest(1, 0, 4, ascii('abc'))))],
+    ['to_server', nbss(smb2Write(2, 77, FID, ascii('garbage-garbage-garbage!')))],
+    ['to_server', nbss(smb2Write(3, 77, FID, dceRequest(2, 0, 5, ascii('def'))))],
+  ]);
+  assert.deepEqual(dceTxs(q).map((c) => c.opnum), [4, 5]);
+  assert.equal(q.counters().dcerpc_bad_header, 1);
+});
