@@ -6,7 +6,7 @@ import { DceCall, dceIfaceKeyword, dceOpnumKeyword } from '../../../../../src/en
 import type { AppDirection, AppTx } from '../../../../../src/engine/app-layer/types.js';
 import { rng } from '../../../../../bench/lib/gen.js';
 import {
-  ascii, cat, dceBind, dceBindAck, dceRequest, dceResponse, nbss, ntlmAuth, smb1Negotiate, smb1SessionSetup, smb1Trans, smb1TransResp,
+  le16, le32, smb1Hdr, smb1Body, utf16, ascii, cat, dceBind, dceBindAck, dceRequest, dceResponse, nbss, ntlmAuth, smb1Negotiate, smb1SessionSetup, smb1Trans, smb1TransResp,
   smb1TreeConnect, smb1TreeConnectResp, smb1Write, smb2Create, smb2CreateResp, smb2Hdr, smb2Ioctl, smb2IoctlResp, smb2Negotiate,
   smb2NegotiateResp, smb2Read, smb2ReadResp, smb2SessionSetup, smb2TreeConnect, smb2TreeConnectResp, smb2Write, zeros,
 } from './build.js';
@@ -292,4 +292,24 @@ test('a closed file id is forgotten (SMB1 FIDs are reused); junk on a pipe resyn
   ]);
   assert.deepEqual(dceTxs(q).map((c) => c.opnum), [4, 5]);
   assert.equal(q.counters().dcerpc_bad_header, 1);
+});
+
+test('SMB1 AndX chain: SESSION_SETUP_ANDX followed by TREE_CONNECT_ANDX in one message', () => {
+  const blob = ntlmAuth('bob', 'LAB', 'pc', false);
+  const ssLen = 1 + 24 + 2 + blob.length;
+  let tcAt = 32 + ssLen;
+  const pad = tcAt % 2; // keep the chained block's unicode path aligned like the builder expects
+  tcAt += pad;
+  const ssWords = cat(Uint8Array.of(0x75, 0), le16(tcAt), le16(4356), le16(10), le16(0), le32(0), le16(blob.length), le32(0), le32(0x8000e3fc));
+  const tcWords = cat(Uint8Array.of(0xff, 0), le16(0), le16(0x08), le16(1));
+  // tree connect bytes: password (1 byte), then the path aligned to 2 from the header start
+  const bytesAt = tcAt + 1 + 8 + 2 + 1;
+  const path = cat(bytesAt % 2 ? zeros(1) : zeros(0), utf16('\\\\SRV\\IPC$'), zeros(2), ascii('?????'), zeros(1));
+  const msg = cat(smb1Hdr({ cmd: 0x73, mid: 9 }), smb1Body(ssWords, blob), zeros(pad), smb1Body(tcWords, cat(zeros(1), path)));
+  const p = run([['to_server', nbss(msg)], ['to_client', nbss(cat(smb1Hdr({ cmd: 0x73, mid: 9, reply: true }), Uint8Array.of(3, 0x75, 0, 41, 0, 0, 0), le16(0), Uint8Array.of(3, 0xff, 0, 0, 0, 1, 0), le16(4), ascii('IPC\0')))]]);
+  const txs = smbTxs(p);
+  assert.deepEqual(txs.map((t) => t.kind), ['session_setup', 'tree_connect']);
+  assert.equal(str(txs[0]!.buffer('smb.ntlmssp_user', 'to_server')), 'bob');
+  assert.equal(str(txs[1]!.buffer('smb.named_pipe', 'to_server')), '\\SRV\\IPC$');
+  assert.ok(txs.every((t) => t.complete('to_client')));
 });
