@@ -21,6 +21,8 @@ SYSTEM_PACKAGES += libpcre2-dev
 # test/e2e/app-layer-tls-ssh.test.ts: real OpenSSH handshakes for the SSH parser; tshark checks JA3/JA3S
 # (installed with DEBIAN_FRONTEND=noninteractive: the "non-root capture" debconf question keeps its default, no).
 SYSTEM_PACKAGES += openssh-client openssh-server tshark
+# SMB tests: a real Samba server (started by the test with its own config) and smbclient.
+SYSTEM_PACKAGES += samba smbclient
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json

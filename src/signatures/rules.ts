@@ -278,7 +278,16 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
 
   const needApp = (protocol: string, what: string): void => {
     if (app === undefined) app = protocol;
-    else if (app !== protocol) throw new RuleError(`${what} is a ${protocol} keyword in a ${app} rule`);
+    else if (app !== protocol) {
+      // A protocol whose flows carry another one takes its keywords (Suricata: dcerpc keywords
+      // in `alert smb` rules); the rule stays with the carrying protocol.
+      if (APP_PROTOCOLS.find((p) => p.name === app)?.ruleProtocols.includes(protocol) === true) return;
+      if (APP_PROTOCOLS.find((p) => p.name === protocol)?.ruleProtocols.includes(app) === true) {
+        app = protocol;
+        return;
+      }
+      throw new RuleError(`${what} is a ${protocol} keyword in a ${app} rule`);
+    }
   };
   const listFor = (b: { protocol: string; buffer: string; multi: boolean; lowercaseOnly: boolean; directions: readonly AppDirection[] }, transforms: Transform[]): ListDraft => {
     const key = transformKey(transforms);
@@ -578,7 +587,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     .filter((l) => l.conditions.length > 0 || l.bsize !== undefined)
     .map((l) => {
       const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
-      const b: BufferList = { protocol: l.protocol, buffer: l.buffer, multi: l.multi, transforms: l.transforms, conditions: l.conditions, key };
+      // Prefilter under the rule's protocol (an `alert smb` rule's dcerpc.stub_data list runs on SMB flows only).
+      const b: BufferList = { protocol: app ?? l.protocol, buffer: l.buffer, multi: l.multi, transforms: l.transforms, conditions: l.conditions, key };
       if (l.bsize !== undefined) b.bsize = l.bsize;
       return b;
     });

@@ -159,32 +159,40 @@ export class AppTxDetector {
     return false;
   }
 
+  private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext): void {
+    const rs = this.ruleset;
+    this.counters.txInspected++;
+    const n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand);
+    this.counters.candidates += n;
+    let done = f.alerted.get(tx.id);
+    for (let k = 0; k < n; k++) {
+      const si = this.cand[k]!;
+      if (done?.has(si) === true) continue;
+      const sig = rs.signatures[si]!;
+      if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) continue;
+      if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
+      done.add(si);
+      this.counters.alerts++;
+      ctx.fire(si, tx, f.proto!, dir);
+    }
+  }
+
   private inspect(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
     const parser = f.parser!;
     const proto = f.proto!;
-    const rs = this.ruleset;
     const vctx: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs };
     let releasable = -1;
     let prefix = true;
+    const other: AppDirection = dir === 'to_server' ? 'to_client' : 'to_server';
     for (const tx of parser.txs()) {
-      if (tx.progress(dir) > 0) {
-        this.counters.txInspected++;
-        const n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand);
-        this.counters.candidates += n;
-        let done = f.alerted.get(tx.id);
-        for (let k = 0; k < n; k++) {
-          const si = this.cand[k]!;
-          if (done?.has(si) === true) continue;
-          const sig = rs.signatures[si]!;
-          if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) continue;
-          if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
-          done.add(si);
-          this.counters.alerts++;
-          ctx.fire(si, tx, proto, dir);
-        }
-      }
-      if (prefix && tx.complete('to_server') && tx.complete('to_client')) releasable = tx.id;
-      else prefix = false;
+      if (tx.progress(dir) > 0) this.inspectTx(f, tx, dir, vctx, ctx);
+      if (prefix && tx.complete('to_server') && tx.complete('to_client')) {
+        // Released below: its other side may have become final with this data (an SMB
+        // TREE_CONNECT's share type comes with the response), so inspect that side too first;
+        // alerted signatures are not repeated.
+        this.inspectTx(f, tx, other, vctx, ctx);
+        releasable = tx.id;
+      } else prefix = false;
     }
     if (releasable >= 0) {
       parser.release(releasable);
