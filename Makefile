@@ -18,6 +18,9 @@ SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
 	prometheus zsh
 # The regex engine: native/pcre2 (an N-API addon, built by node-gyp at `npm ci`) links libpcre2-8.
 SYSTEM_PACKAGES += libpcre2-dev
+# test/e2e/app-layer-tls-ssh.test.ts: real OpenSSH handshakes for the SSH parser; tshark checks JA3/JA3S
+# (installed with DEBIAN_FRONTEND=noninteractive: the "non-root capture" debconf question keeps its default, no).
+SYSTEM_PACKAGES += openssh-client openssh-server tshark
 # SMB tests: a real Samba server (started by the test with its own config) and smbclient.
 SYSTEM_PACKAGES += samba smbclient
 NODE_MAJOR_MIN := 20

@@ -6,12 +6,14 @@
  */
 import type { AppBufferSpec, AppKeywordSpec, AppProtocol } from './types.js';
 import { httpProtocol } from './http/protocol.js';
+import { TLS_PROTOCOL } from './tls/index.js';
+import { SSH_PROTOCOL } from './ssh/index.js';
 import { dcerpcProtocol } from './dcerpc/index.js';
 import { smbProtocol } from './smb/index.js';
 
 // dcerpc before smb: the DCERPC keywords and buffers (shared by both) resolve to `dcerpc`, so
 // `alert tcp … dcerpc.iface` rules belong to dcerpc and run on DCERPC over TCP and over SMB.
-export const APP_PROTOCOLS: readonly AppProtocol[] = [httpProtocol, dcerpcProtocol, smbProtocol];
+export const APP_PROTOCOLS: readonly AppProtocol[] = [httpProtocol, TLS_PROTOCOL, SSH_PROTOCOL, dcerpcProtocol, smbProtocol];
 
 /** The protocol whose `ruleProtocols` include `proto` (`alert http` → http), if registered. */
 export function appProtocolForRule(proto: string): AppProtocol | undefined {

@@ -62,7 +62,11 @@ function runFlow(steps: [AppDirection, Uint8Array][], serverPort: number): Set<n
   const f = d.newFlow(serverPort, 50000);
   const fired = new Set<number>();
   const ctx: AppFeedContext = { verify: { flowbits: new Set() }, fire: (si) => fired.add(rs.signatures[si]!.id) };
-  for (const [dir, m] of steps) d.data(f, dir, m, 0, m.length, 0, ctx);
+  const at = { to_server: 0, to_client: 0 };
+  for (const [dir, m] of steps) {
+    d.data(f, dir, m, 0, m.length, at[dir], 0, ctx);
+    at[dir] += m.length;
+  }
   d.end(f, 'to_server', 0, ctx);
   d.end(f, 'to_client', 0, ctx);
   return fired;
