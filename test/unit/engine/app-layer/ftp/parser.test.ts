@@ -14,7 +14,7 @@ const ctx = { serverPort: 21, clientPort: 40000, clientAddr: '198.51.100.10', se
 function run(steps: [AppDirection, string][], chunk = 1 << 20, p = new FtpParser(ctx)): FtpParser {
   for (const [dir, text] of steps) {
     const d = b(text);
-    for (let o = 0; o < d.length; o += chunk) p.feed(dir, d, o, Math.min(chunk, d.length - o), 0);
+    for (let o = 0; o < d.length; o += chunk) p.feed(dir, d, o, Math.min(chunk, d.length - o));
   }
   return p;
 }
@@ -221,8 +221,8 @@ test('binary garbage never throws and memory stays bounded', () => {
     d[i] = x >> 16;
   }
   for (let o = 0; o < d.length; o += 1000) {
-    p.feed('to_server', d, o, 1000, 0);
-    p.feed('to_client', d, o, 1000, 0);
+    p.feed('to_server', d, o, 1000);
+    p.feed('to_client', d, o, 1000);
     for (const t of p.txs()) {
       ftpEve(t);
       p.release(t.id);
@@ -256,8 +256,8 @@ test('ftp-data: file bytes in the announced direction, bounded; ftpdata_command;
   const [e] = p.takeExpectations();
   assert.ok(e);
   const d = createFtpDataParser(e, { fileDataLimit: 8 });
-  d.feed('to_client', b('root:x:0:0'), 0, 10, 0);
-  d.feed('to_server', b('zz'), 0, 2, 0);
+  d.feed('to_client', b('root:x:0:0'), 0, 10);
+  d.feed('to_server', b('zz'), 0, 2);
   const [t] = [...d.txs()];
   assert.ok(t);
   assert.equal(s(t.buffer('file.data', 'to_client')), 'root:x:0');
@@ -274,7 +274,7 @@ test('ftp-data: file bytes in the announced direction, bounded; ftpdata_command;
   assert.throws(() => k.parse('list'), /retr or stor/);
   assert.deepEqual(FTP_DATA_PROTOCOL.eve(t), { filename: '/etc/passwd', command: 'RETR' });
   const inert = FTP_DATA_PROTOCOL.create({ serverPort: 1, clientPort: 2 });
-  inert.feed('to_server', b('abc'), 0, 3, 0);
+  inert.feed('to_server', b('abc'), 0, 3);
   assert.equal(inert.state, 'failed');
   assert.deepEqual([...inert.txs()], []);
 });
