@@ -274,7 +274,7 @@ test('ftp-data: file bytes in the announced direction, bounded; ftpdata_command;
   assert.throws(() => k.parse('list'), /retr or stor/);
   assert.deepEqual(FTP_DATA_PROTOCOL.eve(t), { filename: '/etc/passwd', command: 'RETR' });
   const inert = FTP_DATA_PROTOCOL.create({ serverPort: 1, clientPort: 2 });
-  inert.feed('to_server', b('abc'), 0, 3);
+  inert.feed('to_server', b('abc'), 0, 3, 0);
   assert.equal(inert.state, 'failed');
   assert.deepEqual([...inert.txs()], []);
 });
