@@ -140,4 +140,9 @@ export interface AppProtocol {
   readonly keywords: readonly AppKeywordSpec[];
   /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */
   eve(tx: AppTx): Record<string, unknown>;
+  /**
+   * Other top-level EVE objects Suricata writes with this protocol's alerts, by key (SMTP's
+   * `email` object next to `smtp`); absent when the protocol has none.
+   */
+  readonly eveExtra?: (tx: AppTx) => Record<string, Record<string, unknown>>;
 }
