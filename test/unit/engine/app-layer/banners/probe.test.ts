@@ -37,7 +37,7 @@ test('each banner protocol matches its own opening bytes in the directions it pr
     const s = SAMPLES[p.name];
     assert.ok(s, p.name);
     for (const dir of p.probeDirections) {
-      const d = s[dir];
+      const d: Uint8Array | undefined = s[dir];
       if (!d) continue;
       assert.equal(p.probe(dir, d, d.length), 'match', `${p.name} ${dir}`);
       // Every proper prefix is 'need-more' or 'match', never 'no' (data arrives in pieces).
@@ -52,7 +52,7 @@ test('no banner protocol claims another protocol’s opening bytes', () => {
       for (const o of OTHERS) assert.notEqual(p.probe(dir, o, o.length), 'match', `${p.name} ${dir} on ${Buffer.from(o).toString('latin1').slice(0, 12)}`);
       for (const [name, s] of Object.entries(SAMPLES)) {
         if (name === p.name) continue;
-        const d = s[dir];
+        const d: Uint8Array | undefined = s[dir];
         if (d) assert.notEqual(p.probe(dir, d, d.length), 'match', `${p.name} ${dir} on ${name}`);
       }
     }
