@@ -292,6 +292,8 @@ export class SmtpParser implements AppParser {
       verb = 'STARTTLS';
     } else if (startsWithCi(b, 'RSET')) {
       verb = 'RSET';
+      // RSET aborts the mail transaction (RFC 5321 4.1.1.5): Suricata marks the tx done, so the next MAIL opens a new one.
+      if (this.mode === 'command') tx.done = true;
     } else if (startsWithCi(b, 'QUIT')) {
       verb = 'QUIT';
     } else {

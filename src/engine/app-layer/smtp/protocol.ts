@@ -58,7 +58,24 @@ export function smtpEve(tx: AppTx): Record<string, unknown> {
   return o;
 }
 
-/** EVE `email` (rust/src/mime/smtp_log.rs `log_data`): from, to/cc split at commas, status, attachment, url (logged last-found first). */
+/** Split an address list at commas outside double quotes (`"a,b" <x>, c` is two entries), nothing trimmed. */
+function splitAddresses(v: string): string[] {
+  const out: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === ',' && !quoted) {
+      out.push(v.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(v.slice(start));
+  return out;
+}
+
+/** EVE `email` (rust/src/mime/smtp_log.rs `log_data`): from, to/cc split at commas outside quotes (suricata-verify smtp-to-comma), status, attachment, url (logged last-found first). */
 export function emailEve(tx: AppTx): Record<string, unknown> | null {
   const m = asSmtp(tx)?.mime ?? null;
   if (m === null) return null;
@@ -66,9 +83,9 @@ export function emailEve(tx: AppTx): Record<string, unknown> | null {
   const from = str(m.header('from'));
   if (from !== undefined) o.from = from;
   const to = str(m.header('to'));
-  if (to !== undefined) o.to = to.split(',');
+  if (to !== undefined) o.to = splitAddresses(to);
   const cc = str(m.header('cc'));
-  if (cc !== undefined) o.cc = cc.split(',');
+  if (cc !== undefined) o.cc = splitAddresses(cc);
   o.status = 'PARSE_DONE';
   if (m.attachments.length > 0) o.attachment = m.attachments.map(latin1);
   if (m.urls.length > 0) o.url = [...m.urls].reverse().map(latin1);

@@ -143,6 +143,27 @@ test('DATA rejected: data mode ends at the reply, later commands parse; event da
   assert.equal(m.mime, null);
 });
 
+test('a refused pipelined mail, RSET, then an accepted one: two txs (suricata-verify smtp-to-comma conversation)', () => {
+  const p = run([
+    ['to_client', '220 mx ESMTP Sendmail\r\n'], ['to_server', 'EHLO c\r\n'], ['to_client', '250-mx\r\n250-PIPELINING\r\n250 HELP\r\n'],
+    ['to_server', 'MAIL FROM: <bad@x> \r\nRCPT TO:<m@y>\r\nDATA\r\n'],
+    ['to_client', '553 5.1.8 Domain of sender does not exist\r\n503 5.0.0 Need MAIL before RCPT\r\n503 5.0.0 Need MAIL command\r\n'],
+    ['to_server', 'RSET\r\n'], ['to_client', '250 2.0.0 Reset state\r\n'],
+    ['to_server', 'MAIL FROM: <ok@x> \r\nRCPT TO:<m@y>\r\nDATA\r\n'], ['to_client', '250 ok\r\n250 ok\r\n354 go\r\n'],
+    ['to_server', 'Cc: "jam,abrakadabra.ch" <mirjam@abrakadabra.ch>\r\n\r\nbody\r\n.\r\n'], ['to_client', '250 queued\r\n'],
+  ]);
+  const [a, c] = txs(p) as [SmtpTx, SmtpTx];
+  assert.equal(txs(p).length, 2);
+  assert.equal(buf(a, 'smtp.mail_from'), '<bad@x>');
+  assert.ok(a.events.includes('smtp.data_command_rejected'));
+  assert.equal(a.mime, null);
+  assert.equal(buf(c, 'smtp.mail_from'), '<ok@x>');
+  assert.deepEqual(multi(c, 'smtp.rcpt_to'), ['<m@y>']);
+  assert.equal(buf(c, 'email.cc'), '"jam,abrakadabra.ch" <mirjam@abrakadabra.ch>');
+  assert.deepEqual(emailEve(c)?.cc, ['"jam,abrakadabra.ch" <mirjam@abrakadabra.ch>'], 'EVE splits at commas outside quotes');
+  assert.deepEqual(c.events, []);
+});
+
 test('BDAT: chunks of raw bytes across segments and LAST, then a second message', () => {
   const msg1 = 'Subject: FIRST\r\nContent-Type: text/plain; name=a.txt\r\n\r\nchunked body line\r\n';
   const c1 = msg1.slice(0, 30);
