@@ -147,7 +147,13 @@ const MONGO_REQUEST_OPS = new Set([2001, 2002, 2004, 2005, 2006, 2007, 2010, 201
  * 2013, OP_QUERY 2004, OP_COMPRESSED 2012…; replies: OP_REPLY 1, OP_MSG, OP_COMPRESSED).
  */
 export function probeMongodb(dir: AppDirection, d: Uint8Array, len: number): AppProbeResult {
-  if (len < 16) return 'need-more';
+  if (len < 16) {
+    // Decide early where the bytes seen already rule it out: the length's high byte (≤ 48 MB),
+    // and a request's responseTo (0).
+    if (len >= 4 && d[3]! > 0x02) return 'no';
+    if (dir === 'to_server') for (let i = 8; i < len && i < 12; i++) if (d[i] !== 0) return 'no';
+    return 'need-more';
+  }
   const ml = le32(d, 0);
   const responseTo = le32(d, 8);
   const op = le32(d, 12);
@@ -204,7 +210,8 @@ export const VNC_PROTOCOL = banner('vnc', ['rfb', 'vnc'], [5900, 5901], ['to_cli
 export const MYSQL_PROTOCOL = banner('mysql', ['mysql'], [3306], ['to_client'], probeMysql);
 export const PGSQL_PROTOCOL = banner('pgsql', ['pgsql'], [5432], ['to_server'], probePgsql);
 export const REDIS_PROTOCOL = banner('redis', ['redis'], [6379], ['to_server'], probeRedis);
-export const MONGODB_PROTOCOL = banner('mongodb', ['mongodb'], [27017], ['to_server', 'to_client'], probeMongodb);
+// The client always speaks first in MongoDB: probing its request is enough (and decides early).
+export const MONGODB_PROTOCOL = banner('mongodb', ['mongodb'], [27017], ['to_server'], probeMongodb);
 export const LDAP_PROTOCOL = banner('ldap', ['ldap'], [389, 3268], ['to_server', 'to_client'], probeLdap);
 
 export const BANNER_PROTOCOLS: readonly AppProtocol[] = [

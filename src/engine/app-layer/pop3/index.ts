@@ -247,6 +247,15 @@ export class Pop3Parser implements AppParser {
 
 /** sawp-pop3's probe, simplified: a known command keyword (to_server) or a status line (to_client). */
 function probe(dir: AppDirection, data: Uint8Array, len: number): 'match' | 'no' | 'need-more' {
+  // Decide early on what cannot become a POP3 line: a status indicator (to_client), a command keyword (to_server).
+  const head = latin1(data.subarray(0, Math.min(len, 5))).toUpperCase();
+  if (dir === 'to_client') {
+    if (!('+OK'.startsWith(head.slice(0, 3)) || '-ERR'.startsWith(head.slice(0, 4)))) return 'no';
+  } else {
+    const word = /^[A-Z0-9]*/.exec(head)![0];
+    if (word.length < Math.min(head.length, 4) && !(word.length >= 3 && COMMANDS.has(word))) return 'no';
+    if (![...COMMANDS].some((c) => c.startsWith(word))) return 'no';
+  }
   // Suricata needs at least 5 bytes (MIN_PROBE_LEN) and a full line.
   const n = Math.min(len, 256);
   const lf = data.subarray(0, n).indexOf(0x0a);

@@ -39,8 +39,11 @@ export class SmtpTx implements AppTx {
     return this.session.helo;
   }
 
+  /** 1 once the tx has a command (its smtp.* buffers may exist: the detect stage inspects it), 2 when its message ended. */
+  started = false;
+
   progress(): number {
-    return this.done ? 1 : 0;
+    return this.done ? 2 : this.started ? 1 : 0;
   }
 
   complete(): boolean {
@@ -252,6 +255,7 @@ export class SmtpParser implements AppParser {
       tx = this.newTx();
       if (tx === null) return false;
     }
+    tx.started = true;
     if (l.truncated) this.event(tx, 'truncated_line');
     if (b.length > MAX_COMMAND_LINE) this.event(tx, 'max_command_line_len_exceeded');
     let verb = 'OTHER';
