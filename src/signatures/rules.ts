@@ -318,7 +318,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     return parseInteger(v, kw, min, max);
   };
   const bufferDraft = (name: string): ListDraft => {
-    const f = findAppBuffer(name);
+    const f = findAppBuffer(name, app);
     if (f === undefined) throw new Error(`no buffer ${name}`);
     needApp(f.protocol.name, name);
     return {
@@ -622,7 +622,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
   for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
-  if (dir === 'to_server' && bufferLists.some((l) => l.buffer === 'file.data')) throw new Unsupported('file.data to_server (files in requests)');
+  if (dir === 'to_server' && bufferLists.some((l) => l.buffer === 'file.data' && l.protocol === 'http')) throw new Unsupported('file.data to_server (files in requests)');
   if (bufDirs !== undefined) {
     if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);

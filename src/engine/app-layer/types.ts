@@ -88,6 +88,13 @@ export interface AppKeywordSpec<P = unknown> {
 export interface AppParserContext {
   readonly serverPort: number;
   readonly clientPort: number;
+  /**
+   * Addresses of the flow's client and server as text (IPv4 dotted quad, IPv6 as Node prints
+   * it), when the framework knows them: FTP's `ftpbounce` compares the PORT address with the
+   * client's (Suricata compares with the flow source); without it `ftpbounce` never matches.
+   */
+  readonly clientAddr?: string;
+  readonly serverAddr?: string;
 }
 
 /** The per-flow parser of one protocol: in-order bytes in, transactions out. */
@@ -133,4 +140,9 @@ export interface AppProtocol {
   readonly keywords: readonly AppKeywordSpec[];
   /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */
   eve(tx: AppTx): Record<string, unknown>;
+  /**
+   * Other top-level EVE objects Suricata writes with this protocol's alerts, by key (SMTP's
+   * `email` object next to `smtp`); absent when the protocol has none.
+   */
+  readonly eveExtra?: (tx: AppTx) => Record<string, Record<string, unknown>>;
 }

@@ -31,6 +31,9 @@ export interface AppFlow {
   ruleProtocols: readonly string[];
   serverPort: number;
   clientPort: number;
+  /** Client and server addresses as text when known (FTP `ftpbounce` compares the PORT address with the client's). */
+  clientAddr?: string;
+  serverAddr?: string;
 }
 
 export interface AppTxDetectOptions {
@@ -81,8 +84,11 @@ export class AppTxDetector {
     return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0);
   }
 
-  newFlow(serverPort: number, clientPort: number): AppFlow {
-    return { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+  newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string): AppFlow {
+    const f: AppFlow = { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+    if (clientAddr !== undefined) f.clientAddr = clientAddr;
+    if (serverAddr !== undefined) f.serverAddr = serverAddr;
+    return f;
   }
 
   /** In-order bytes of `dir` (data[off, off+len)) at stream offset `at` (past the expected one: a gap came first). */
@@ -140,7 +146,11 @@ export class AppTxDetector {
         const r = p.probe(d, buf, buf.length);
         if (r === 'match') {
           f.proto = p;
-          f.parser = p.create({ serverPort: f.serverPort, clientPort: f.clientPort });
+          f.parser = p.create({
+            serverPort: f.serverPort, clientPort: f.clientPort,
+            ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
+            ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
+          });
           f.state = 'parsing';
           f.ruleProtocols = p.ruleProtocols.includes(p.name) ? p.ruleProtocols : [p.name, ...p.ruleProtocols];
           this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
