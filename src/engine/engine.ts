@@ -14,7 +14,7 @@ import { verifySignature } from '../signatures/verify.js';
 import type { Detection, LocalAddresses } from './types.js';
 import { DIR, type PacketDirection } from './capture/types.js';
 import type { ChecksumPolicy } from './decode/checksum.js';
-import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv6ToString, TCP_ACK, TCP_SYN } from './decode/decode.js';
+import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
 import { Defragmenter, type DefragCounters } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { isFromClient, type Flow } from './flow/flow.js';
@@ -344,8 +344,9 @@ export class Engine {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;
     }
-    if (p.payloadLength > 0 && dir.group !== null) this.reasm.segment(dir, seq, p.buf, p.payloadOffset, p.payloadLength, flags);
+    if (p.payloadLength > 0 && (dir.group !== null || flow.app !== null)) this.reasm.segment(dir, seq, p.buf, p.payloadOffset, p.payloadLength, flags);
     if (dir.group !== null && dir.group.unanchored.length > 0) this.detect.packetRules(flow, dir, dir.group, p, flags);
+    if (flow.app !== null && (flags & (TCP_FIN | TCP_RST)) !== 0) this.detect.appEnd(flow, dir);
     trackFin(flow, dir, p, this.tcpHooks);
   }
 
@@ -385,9 +386,10 @@ export class Engine {
   ): void => {
     const g = d.group;
     const flow = this.curFlow;
-    if (g === null || flow === null) return;
+    if (flow === null || (g === null && flow.app === null)) return;
     this.store.append(d, data, off, len, at);
-    this.detect.onChunk(flow, d, g, data, off, len, at, pktOff, pktLen, flags, gap);
+    if (g !== null) this.detect.onChunk(flow, d, g, data, off, len, at, pktOff, pktLen, flags, gap);
+    if (flow.app !== null) this.detect.appChunk(flow, d, data, off, len, at, pktLen);
   };
 
   private readonly onFinding = (f: DetectorFinding): void => {

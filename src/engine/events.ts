@@ -65,6 +65,9 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
       count: o.count,
     },
   };
+  if (d.appProto !== undefined) ev.app_proto = d.appProto;
+  if (d.txId !== undefined) ev.tx_id = d.txId;
+  if (d.appEve !== undefined && d.appProto === 'http') ev.http = d.appEve;
   if (d.detector !== undefined) ev.bulwark.detector = d.detector;
   if (o.blockedUntilMs !== undefined) ev.bulwark.blocked_until = new Date(o.blockedUntilMs).toISOString();
   if (o.blockSkipped !== undefined) ev.bulwark.block_skipped = o.blockSkipped;

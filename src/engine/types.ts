@@ -48,6 +48,10 @@ export interface Detection {
   handshakeCompleted: boolean;
   /** Bounded printable excerpt of the payload around the match (≤ 256 chars). */
   payloadExcerpt?: string;
+  /** App-layer signature matches: the flow's protocol (EVE `app_proto`), the tx id and the protocol's EVE object (`http`…). */
+  appProto?: string;
+  txId?: number;
+  appEve?: Record<string, unknown>;
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
   priority?: number;
@@ -75,6 +79,10 @@ export interface AlertEvent {
   dest_ip: string;
   dest_port: number;
   proto: 'TCP';
+  /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol object under its name (`http`). */
+  app_proto?: string;
+  tx_id?: number;
+  http?: Record<string, unknown>;
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;

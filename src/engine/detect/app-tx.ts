@@ -23,6 +23,8 @@ export interface AppFlow {
   /** Bytes seen per direction while probing (to_server, to_client), fed to the parser once detected. */
   held: [Uint8Array[], Uint8Array[]];
   heldLen: [number, number];
+  /** Stream offset expected next per direction (a chunk further on follows a gap). */
+  next: [number, number];
   /** Signatures already alerted per live tx id. */
   alerted: Map<number, Set<number>>;
   /** `ruleProtocols` of the detected protocol plus its name. */
@@ -80,12 +82,15 @@ export class AppTxDetector {
   }
 
   newFlow(serverPort: number, clientPort: number): AppFlow {
-    return { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+    return { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
   }
 
-  /** In-order bytes of `dir` (data[off, off+len)). */
-  data(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number, tsUs: number, ctx: AppFeedContext): void {
+  /** In-order bytes of `dir` (data[off, off+len)) at stream offset `at` (past the expected one: a gap came first). */
+  data(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number, at: number, tsUs: number, ctx: AppFeedContext): void {
     if (len <= 0) return;
+    const di = DIR_INDEX[dir];
+    if (at > f.next[di]) this.gap(f, dir, at - f.next[di]);
+    f.next[di] = at + len;
     if (f.state === 'probing') {
       const k = DIR_INDEX[dir];
       f.held[k].push(data.slice(off, off + len));

@@ -16,6 +16,8 @@ import type { AlertFilter } from '../threshold/types.js';
 import type { Detection } from '../types.js';
 import { DETECTOR_CATEGORY, excerpt, flowIp, portIn } from './alert.js';
 import { Prefilter } from './prefilter.js';
+import { AppTxDetector, type AppFeedContext } from './app-tx.js';
+import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
 import type { DetectCounters, DetectOptions, DetectionSink } from './types.js';
 
 const EMPTY_CTX: VerifyContext = { flowbits: new Set<string>() };
@@ -39,6 +41,8 @@ export class Detect {
   /** 1 for signatures evaluated per packet (stream:no, dsize or flags). */
   private packetSig = new Uint8Array(0);
   private readonly prefilter = new Prefilter();
+  /** App-layer signatures on transactions (detect/app-tx.ts). */
+  private app: AppTxDetector | null = null;
   private readonly log: Logger;
   private readonly onDetection: DetectionSink;
   private readonly verify: VerifyFn;
@@ -94,6 +98,8 @@ export class Detect {
       if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
     }
     this.prefilter.setGroups(r.groups, n);
+    if (this.app === null) this.app = new AppTxDetector(r);
+    else this.app.setRuleset(r);
     this.alertFilter.clear();
   }
 
@@ -113,6 +119,40 @@ export class Detect {
     f.s2c.group = gc >= 0 ? (r.groups[gc] ?? null) : null;
     f.c2s.scan = f.c2s.group ? this.prefilter.scanTable(f.c2s.group) : null;
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
+    // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
+    // app-layer parsing, so app-layer signatures never see it.
+    if (f.app === null && !f.midstream && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
+  }
+
+  /** In-order stream bytes of a flow with app-layer state (after the stream store kept them). */
+  appChunk(flow: Flow, d: DirState, data: Uint8Array, off: number, len: number, at: number, pktLen: number): void {
+    const a = flow.app;
+    if (a === null || this.app === null) return;
+    const toServer = d === flow.c2s;
+    this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen));
+  }
+
+  /** A direction of an app-layer flow ended (FIN/RST): close-delimited data completes. */
+  appEnd(flow: Flow, d: DirState): void {
+    const a = flow.app;
+    if (a === null || this.app === null) return;
+    this.app.end(a, d === flow.c2s ? 'to_server' : 'to_client', this.nowMs * 1000, this.appCtx(flow, d, 0));
+  }
+
+  private appCtx(flow: Flow, d: DirState, pktLen: number): AppFeedContext {
+    const v: AppFeedContext['verify'] = { flowbits: flow.flowbits ?? EMPTY_CTX.flowbits, packetLength: pktLen };
+    if (d.buf !== null) {
+      v.stream = d.buf;
+      v.streamLength = d.bufLen;
+    }
+    return {
+      verify: v,
+      meter: this.regex,
+      fire: (si: number, tx: AppTx, proto: AppProtocol, dir: AppDirection) => {
+        const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
+        this.fire(flow, sd, si, 0, sd.buf ?? new Uint8Array(0), 0, { proto: proto.name, txId: tx.id, eve: proto.eve(tx) });
+      },
+    };
   }
 
   /**
@@ -232,7 +272,7 @@ export class Detect {
     }
   }
 
-  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number): void {
+  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, app?: { proto: string; txId: number; eve: Record<string, unknown> }): void {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
     let noalert = false;
@@ -283,6 +323,11 @@ export class Detect {
     if (sig.priority !== undefined) det.priority = sig.priority;
     if (sig.metadata.length > 0) det.metadata = sig.metadata;
     if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
+    if (app !== undefined) {
+      det.appProto = app.proto;
+      det.txId = app.txId;
+      det.appEve = app.eve;
+    }
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;
     this.emit(det);

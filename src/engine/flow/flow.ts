@@ -1,5 +1,6 @@
 /** One TCP connection as the engine tracks it (both directions, handshake evidence, detect state). */
 import type { VerifyContext } from '../../signatures/types.js';
+import type { AppFlow } from '../detect/app-tx.js';
 import { DIR, type PacketDirection } from '../capture/types.js';
 import type { DecodedPacket } from '../decode/decode.js';
 import { DirState } from '../stream/dir-state.js';
@@ -40,6 +41,8 @@ export class Flow {
   alerted: Set<number> | null = null;
   flowbits: Set<string> | null = null;
   ctx: VerifyContext | null = null;
+  /** App-layer state (protocol detection, parser, per-tx alerts) when the ruleset has app-layer signatures. */
+  app: AppFlow | null = null;
 
   get id(): bigint {
     return (BigInt(this.serial) << 20n) | BigInt(typeof this.key === 'number' ? this.key % 1048576 : 0);

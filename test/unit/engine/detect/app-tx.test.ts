@@ -32,13 +32,13 @@ test('HTTP on any port: detected by content, one alert per signature per tx, txs
   const fired: [number, number, string][] = [];
   const req = b('GET /admin HTTP/1.1\r\nHost: a\r\n\r\nGET /admin HTTP/1.1\r\nHost: a\r\n\r\n');
   // split inside the method: probing needs more, then detects
-  d.data(f, 'to_server', req, 0, 2, 0, ctx(fired));
+  d.data(f, 'to_server', req, 0, 2, 0, 0, ctx(fired));
   assert.equal(f.state, 'probing');
-  d.data(f, 'to_server', req, 2, req.length - 2, 0, ctx(fired));
+  d.data(f, 'to_server', req, 2, req.length - 2, 2, 0, ctx(fired));
   assert.equal(f.state, 'parsing');
   assert.deepEqual(fired, [[1, 0, 'http:to_server'], [1, 1, 'http:to_server']]);
   const res = b('HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
-  d.data(f, 'to_client', res, 0, res.length, 0, ctx(fired));
+  d.data(f, 'to_client', res, 0, res.length, 0, 0, ctx(fired));
   assert.deepEqual(fired.slice(2), [[2, 0, 'http:to_client']]);
   // re-feeding nothing new alerts nothing again; both txs completed and were released
   assert.equal([...f.parser!.txs()].length, 0);
@@ -52,14 +52,14 @@ test('not HTTP: probing gives up, nothing parsed; raw tcp signatures are not the
   const fired: [number, number, string][] = [];
   // NetBIOS session + SMB header: no registered protocol (TLS and SSH are registered now)
   const smb = b('\x00\x00\x00\x2f\xffSMBr\x00\x00\x00\x00');
-  d.data(f, 'to_server', smb, 0, smb.length, 0, ctx(fired));
+  d.data(f, 'to_server', smb, 0, smb.length, 0, 0, ctx(fired));
   // the server side may still identify HTTP (a response first): undecided until it speaks
   assert.equal(f.state, 'probing');
   const reply = b('\x00\x00\x00\x55\xffSMBr');
-  d.data(f, 'to_client', reply, 0, reply.length, 0, ctx(fired));
+  d.data(f, 'to_client', reply, 0, reply.length, 0, 0, ctx(fired));
   assert.equal(f.state, 'none');
   assert.equal(d.counters.undetected, 1);
-  d.data(f, 'to_server', b('GET / HTTP/1.1\r\n\r\n'), 0, 18, 0, ctx(fired));
+  d.data(f, 'to_server', b('GET / HTTP/1.1\r\n\r\n'), 0, 18, smb.length, 0, ctx(fired));
   assert.deepEqual(fired, []);
 });
 
@@ -70,9 +70,9 @@ test('a response body delimited by the close is inspected at the end of the dire
   const fired: [number, number, string][] = [];
   const c: AppFeedContext = { verify: { flowbits: new Set() }, fire: (si, tx) => fired.push([r2.signatures[si]!.id, tx.id, '']) };
   const req = b('GET / HTTP/1.0\r\n\r\n');
-  d.data(f, 'to_server', req, 0, req.length, 0, c);
+  d.data(f, 'to_server', req, 0, req.length, 0, 0, c);
   const res = b('HTTP/1.0 200 OK\r\n\r\nthe secret');
-  d.data(f, 'to_client', res, 0, res.length, 0, c);
+  d.data(f, 'to_client', res, 0, res.length, 0, 0, c);
   d.end(f, 'to_client', 0, c);
   assert.deepEqual(fired, [[9, 0, '']]);
 });
