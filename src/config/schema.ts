@@ -250,6 +250,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
           rules: f(int(1, 10_000_000), 'Most rules and signatures in the whole ruleset.'),
           ruleLength: f(size(256, 16 * MiB), 'Longest single rule (continuation lines joined).', { prop: 'ruleLengthBytes' }),
           contentLength: f(size(16, 16 * MiB), 'Longest content of a signature, in bytes after decoding.', { prop: 'contentLengthBytes' }),
+          compileMemory: f(size(64 * MiB, 64 * GiB), 'Heap cap of the worker that compiles the databases off the event loop; a compile that needs more is refused (the active ruleset stays).', { prop: 'compileMemoryBytes' }),
         }),
         'Bounds on what the loader accepts; a database over one is refused with file:line and the active ruleset stays.',
       ),

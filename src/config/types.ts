@@ -57,6 +57,8 @@ export interface DatabaseLimits {
   rules: number;
   ruleLengthBytes: number;
   contentLengthBytes: number;
+  /** V8 heap cap of the compile worker (src/signatures/offthread.ts): a bigger compile is refused. */
+  compileMemoryBytes: number;
 }
 
 /** Fleet mode (docs/fleet.md); absent = standalone. */
@@ -264,7 +266,7 @@ export function defaultConfig(): Config {
         MODBUS_PORTS: '502',
       },
       anyPorts: [],
-      limits: { fileSizeBytes: 64 * 1024 * 1024, rules: 150_000, ruleLengthBytes: 64 * 1024, contentLengthBytes: 16 * 1024 },
+      limits: { fileSizeBytes: 64 * 1024 * 1024, rules: 150_000, ruleLengthBytes: 64 * 1024, contentLengthBytes: 16 * 1024, compileMemoryBytes: 2 * 1024 * 1024 * 1024 },
     },
     // Seed behaviour (KESL): locally configured hosts have Network Threat Protection off by
     // default; a fleet policy turns it on (src/fleet/policy.ts applyPolicy).

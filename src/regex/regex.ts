@@ -25,6 +25,11 @@ export class Regex {
   readonly names: ReadonlyMap<string, number>;
   /** Limits applied when exec() is not given others. */
   readonly limits: Readonly<RegexLimits>;
+  /**
+   * What compileRegex was given (pattern as passed, options): enough to compile the same regex
+   * again on another thread, where the native handle is not valid (src/signatures/codec.ts).
+   */
+  readonly spec: Readonly<RegexSpec>;
   /** The limits object whose values the native side holds. */
   private applied: Readonly<RegexLimits> | undefined;
 
@@ -36,8 +41,10 @@ export class Regex {
     jit: boolean,
     names: [string, number][],
     limits: RegexLimits,
+    spec?: RegexSpec,
   ) {
     this.source = source;
+    this.spec = Object.freeze(spec ?? { pattern: source, options: {} });
     this.captureCount = captureCount;
     this.jit = jit;
     this.names = new Map(names);
@@ -73,6 +80,12 @@ export class Regex {
   lastErrorMessage(): string {
     return this.native.errorMessage(this.native.lastError());
   }
+}
+
+/** The arguments of compileRegex that made a Regex (limits are Regex.limits). */
+export interface RegexSpec {
+  pattern: string | Uint8Array;
+  options: Readonly<RegexOptions>;
 }
 
 /** PCRE2's own message and the byte offset in the pattern where compilation failed. */
@@ -135,7 +148,7 @@ export function compileRegex(pattern: string | Uint8Array, options: RegexOptions
     if (p === undefined) throw new BulwarkError('BULWARK_ERR_INTERNAL', `regex: ${failure instanceof Error ? failure.message : String(failure)}`, { cause: failure });
     throw new BulwarkError('BULWARK_ERR_REGEX', `regex: ${p.message} at offset ${p.offset}`, { cause: failure, details: { offset: p.offset, pcre2Code: p.pcre2Code } });
   }
-  return new Regex(n, compiled.handle, source, compiled.captureCount, compiled.jit, compiled.names, { ...limits });
+  return new Regex(n, compiled.handle, source, compiled.captureCount, compiled.jit, compiled.names, { ...limits }, { pattern, options: { ...options } });
 }
 
 /** Whether `e` is a compile error of compileRegex, and its PCRE2 problem. */

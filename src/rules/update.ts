@@ -12,7 +12,7 @@ import { BulwarkError, errorMessage } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
 import { VERSION } from '../version.js';
-import { loadDatabases } from '../signatures/load.js';
+import { loadDatabases, type LoadedDatabases, type LoadOptions } from '../signatures/load.js';
 import { sha256 } from '../signatures/manifest.js';
 import { DEFAULT_ARCHIVE_LIMITS, unpack } from './archive.js';
 import { digest, fetchChecksum, fetchSource, type Fetched, type FetchOptions } from './fetch.js';
@@ -36,6 +36,8 @@ export interface UpdateDeps {
   progress?: UpdateProgress;
   /** Asks the running daemon to reload; resolves false when no daemon runs; throws when it refuses. */
   reload?: () => Promise<boolean>;
+  /** Compiles the merged rules to validate them (default loadDatabases on this thread; the daemon passes its compile worker). */
+  load?: (cfg: Config['databases'], opts: LoadOptions) => Promise<LoadedDatabases>;
   /** Injected in unit tests. */
   fetch?: (url: string, o: FetchOptions) => Promise<Fetched>;
   fetchChecksum?: (url: string, algorithm: 'md5' | 'sha256', timeoutMs: number) => Promise<string>;
@@ -229,7 +231,7 @@ export async function runRulesUpdate(deps: UpdateDeps): Promise<UpdateReport> {
       stats: merged.stats,
     };
     const draft = parseInstalled(file, renderInstalled({ ...manifestBase, compile: { loaded: 0, skipped: {}, compileMs: 0, signaturesTotal: 0 } }, body));
-    const loaded = await loadDatabases(config.databases, {
+    const loaded = await (deps.load ?? loadDatabases)(config.databases, {
       extraSources: [{ file, text: draft.text, databases: [] }],
       maxProblems: Number.MAX_SAFE_INTEGER,
       ...(deps.progress ? { progress: (d: number, t: number) => deps.progress?.compile(d, t) } : {}),

@@ -9,14 +9,15 @@ import { Counter, Gauge } from 'prom-client';
 import { BulwarkError, errorMessage, isBulwarkError } from '../errors.js';
 import type { Config } from '../config/types.js';
 import type { Ruleset } from '../signatures/types.js';
-import { loadDatabases, type LoadedDatabases } from '../signatures/load.js';
+import type { LoadedDatabases } from '../signatures/load.js';
+import { loadDatabasesOffThread } from '../signatures/offthread.js';
 import { checkManifest } from '../signatures/manifest.js';
 import { rulesetInfo } from '../signatures/info.js';
-import { installedExtraSources, installedRulesFile } from '../rules/installed.js';
+import { installedRulesFile } from '../rules/installed.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
 export interface DatabaseComponentOptions {
-  /** Loader (tests inject one); default loadDatabases. */
+  /** Loader (tests inject one); default loadDatabasesOffThread (a worker: the event loop keeps serving during a compile). */
   load?: (cfg: Config['databases']) => Promise<LoadedDatabases>;
 }
 
@@ -65,14 +66,19 @@ export function createDatabaseComponent(opts: DatabaseComponentOptions = {}): Co
     const log = ctx.log.child({ component: 'database' });
     // The merged file of `bulwark rules update` (<rules.dir>/bulwark.rules) is loaded after databases.rules.
     let full: Config = ctx.config;
-    const load = opts.load ?? (async (c: Config['databases']) => loadDatabases(c, { extraSources: await installedExtraSources(full) }));
+    // Parse and compile run in a worker (src/signatures/offthread.ts): control socket, /metrics and
+    // inspection keep their event loop during a reload; the worker reads the installed rules too.
+    const load = opts.load ?? ((c: Config['databases']) => loadDatabasesOffThread(c, { installed: full }));
     const m = metrics(ctx);
     let active: LoadedDatabases | undefined;
     let cfg: Config['databases'] = ctx.config.databases;
     let lastError: { message: string; file?: unknown; line?: unknown; atMs: number } | undefined;
     let loadedAtMs: number | undefined;
-    // One rebuild at a time: a SIGHUP during `db reload` waits for it.
+    // One rebuild at a time: a SIGHUP during `db reload` waits for it. A running compile is never
+    // aborted (a storm of reloads must not starve the swap); reloads of the current config that
+    // arrive while one is already queued share that queued build, which starts after all of them.
     let chain: Promise<unknown> = Promise.resolve();
+    let queuedReload: Promise<Ruleset> | undefined;
 
     const build = async (next: Config['databases'], why: string): Promise<Ruleset> => {
       let loaded: LoadedDatabases;
@@ -165,7 +171,14 @@ export function createDatabaseComponent(opts: DatabaseComponentOptions = {}): Co
         }
       },
       reloadDatabases(next?: Config['databases']) {
-        return serial(() => build(next ?? cfg, 'reload'));
+        if (next !== undefined) return serial(() => build(next, 'reload'));
+        if (queuedReload) return queuedReload;
+        const p = serial(() => {
+          queuedReload = undefined;
+          return build(cfg, 'reload');
+        });
+        queuedReload = p;
+        return p;
       },
       status() {
         const r = active?.ruleset;

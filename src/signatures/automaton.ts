@@ -173,3 +173,19 @@ export function scanDfa(dfa: Dfa, data: Uint8Array, length: number, onMatch: (pa
 export function dfaBytes(dfa: Dfa): number {
   return dfa.next.byteLength + dfa.outStart.byteLength + dfa.outList.byteLength;
 }
+
+/**
+ * The engine's scan table of a DFA: `next` with bit 31 set on every transition into a state that
+ * has output, so the scan loop tests one bit instead of reading outStart per byte. O(states*256):
+ * the compile worker builds it off the event loop (Dfa.scan); the engine builds it when absent.
+ */
+export function scanTable(dfa: Pick<Dfa, 'next' | 'outStart' | 'stateCount'>): Int32Array {
+  const { next, outStart, stateCount } = dfa;
+  const t = new Int32Array(next.length);
+  for (let i = 0; i < next.length; i++) {
+    const to = next[i]!;
+    const k = to >>> 8;
+    t[i] = k < stateCount && outStart[k + 1]! !== outStart[k]! ? to | 0x80000000 : to;
+  }
+  return t;
+}

@@ -258,6 +258,12 @@ export interface Dfa {
   /** Pattern ids (indexes into PortGroup.patterns). */
   outList: Int32Array;
   stateCount: number;
+  /**
+   * The engine's scan table (automaton.ts scanTable: `next` with bit 31 on transitions into
+   * states with output), when the compile worker built it off the event loop; absent = the
+   * engine builds it at setRuleset.
+   */
+  scan?: Int32Array;
 }
 
 export interface GroupPattern {

@@ -3,6 +3,7 @@
  * runs over in-order stream bytes and yields candidates — signatures whose fast pattern ended at
  * a stream offset — for the verifier. Allocation-free on the hot path.
  */
+import { scanTable } from '../../signatures/automaton.js';
 import type { PortGroup } from '../../signatures/types.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { Flow } from '../flow/flow.js';
@@ -32,14 +33,9 @@ export class Prefilter {
     this.chunkStamp = 0;
     for (const g of groups) {
       if (this.scanTables.has(g)) continue;
-      const { next, outStart, stateCount } = g.dfa;
-      const t = new Int32Array(next.length);
-      for (let i = 0; i < next.length; i++) {
-        const to = next[i]!;
-        const k = to >>> 8;
-        t[i] = k < stateCount && outStart[k + 1]! !== outStart[k]! ? to | 0x80000000 : to;
-      }
-      this.scanTables.set(g, t);
+      // Built by the compile worker when the ruleset came from it (O(states*256): seconds for a
+      // big ruleset on a busy host, which must not run on the event loop at a reload).
+      this.scanTables.set(g, g.dfa.scan ?? scanTable(g.dfa));
       let maxLen = 1;
       for (const p of g.patterns) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
       this.warmup.set(g, maxLen - 1);
