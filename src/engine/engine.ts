@@ -31,6 +31,7 @@ import { ThresholdFilter } from './threshold/filter.js';
 import { NO_THRESHOLDS } from './threshold/parse.js';
 import type { AlertFilter } from './threshold/types.js';
 import { Detectors, type AddrKey, type DetectorFinding } from './detectors.js';
+import { VerifiedPeers, type VerifiedPeerStats } from './verified-peers.js';
 import { registerEngineMetrics } from './metrics.js';
 import { Defragmenter, type DefragCounters } from './defrag.js';
 import { RegexBudget, type RegexStats } from '../regex/meter.js';
@@ -94,6 +95,8 @@ export interface EngineStats {
   /** IP fragment reassembly. */
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
   detectors: { tracked: number; evictions: number };
+  /** Sources that completed a verified handshake (half-open evidence never blocks them). */
+  verifiedPeers: VerifiedPeerStats;
   memoryPressure: boolean;
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;
@@ -234,6 +237,7 @@ export class Engine {
   private readonly reasm: Reassembler<DirState>;
   private alertFilter: AlertFilter;
   private readonly detectors: Detectors;
+  private readonly verified: VerifiedPeers;
   private readonly defrag = new Defragmenter();
 
   // Current packet context (set by processPacket, read by the chunk sink and detector emit).
@@ -299,6 +303,7 @@ export class Engine {
     );
     this.alertFilter = opts.alertFilter ?? new ThresholdFilter(NO_THRESHOLDS, { maxEntries: opts.maxTracked ?? 65_536 });
     this.detectors = new Detectors([], this.onFinding, opts.maxTracked ?? 65_536);
+    this.verified = new VerifiedPeers(opts.config.maxVerifiedPeers);
     this.setRuleset(opts.ruleset);
     if (opts.registry) registerEngineMetrics(opts.registry, () => this.stats());
   }
@@ -455,6 +460,7 @@ export class Engine {
         memoryBytes: this.defrag.memoryBytes,
       },
       detectors: { tracked: ds.tracked + af.entries, evictions: ds.evictions + af.evictions },
+      verifiedPeers: this.verified.stats(),
       memoryPressure: this.pressure,
       regex: this.regex.stats(),
     };
@@ -521,7 +527,13 @@ export class Engine {
       }
     }
     if (flow === undefined) {
-      if (!isSyn && !isSynAck && p.payloadLength === 0) return; // no state worth creating
+      if (!isSyn && !isSynAck && p.payloadLength === 0) {
+        // No state worth creating; a stray FIN/NULL/Xmas probe still counts as a scanned port.
+        if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === 0 && this.detectors.active) {
+          this.detectors.onProbe(this.srcKey(p), p.dstPort, tsMs, probeKind(flags));
+        }
+        return;
+      }
       flow = this.createFlow(p, key, isSyn, isSynAck, tsMs);
       fromClient = this.isFromClient(flow, p);
     }
@@ -572,7 +584,8 @@ export class Engine {
       // SYN and ACK went one way and the server's SYN/ACK the other, so one side is this host's
       // kernel (or a host it forwards for) and only the other side can have been forged.
       flow.handshakeVerified = !this.live || (flow.cliDir !== DIR.UNKNOWN && pdir !== DIR.UNKNOWN && flow.synAckDir !== DIR.UNKNOWN);
-      if (this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), flow.synTsMs, tsMs, flow.handshakeVerified);
+      if (flow.handshakeVerified) this.verified.onHandshake(p.ipVersion === 4 ? ipv4ToString(p.src4) : ipv6ToString(p.buf, p.src6Offset), tsMs);
+      if (this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), p.dstPort, flow.synTsMs, tsMs, flow.handshakeVerified);
     }
 
     if (p.payloadLength > 0 && dir.group !== null) {
@@ -1069,6 +1082,8 @@ export class Engine {
   }
 
   private emit(d: Detection): void {
+    // Attributable evidence (the source's own handshake): it is no longer a verified peer.
+    if (d.handshakeCompleted) this.verified.onDetection(d.srcIp, d.timestampMs);
     try {
       this.onDetection(d);
     } catch (e) {
@@ -1099,10 +1114,18 @@ export class Engine {
       severity: spec.severity,
       action: spec.action,
       detector: spec.kind,
-      handshakeCompleted: this.detectors.completedRecently(srcKey, this.curTsMs),
+      handshakeCompleted: f.evidence === 'handshake',
+      evidence: f.evidence,
+      ...(f.evidence === 'half-open' && f.key === srcKey ? { verifiedPeer: this.verified.isVerified(srcIp, this.curTsMs, f.windowStartMs) } : {}),
       details: f.details,
     });
   };
+}
+
+/** nmap's stealth probes by flags (no SYN/ACK/RST): NULL, FIN alone, Xmas (FIN+PSH+URG) or other. */
+function probeKind(flags: number): 'fin' | 'null' | 'xmas' {
+  if (flags === 0) return 'null';
+  return (flags & 0x29) === 0x29 ? 'xmas' : 'fin';
 }
 
 function portIn(ranges: readonly { from: number; to: number }[], port: number): boolean {
