@@ -170,15 +170,17 @@ export class ProcSessionSource implements SessionSource {
     } catch {
       return [];
     }
+    // Titles in parallel batches (a busy host has thousands of processes); sockets only for sshd ones.
+    const sshd: string[] = [];
+    for (let i = 0; i < pids.length; i += 128) {
+      const batch = pids.slice(i, i + 128);
+      const cmds = await Promise.all(batch.map((pid) => readFile(`${this.root}/${pid}/cmdline`, 'latin1').catch(() => '')));
+      cmds.forEach((cmd, j) => {
+        if (cmd.startsWith('sshd') && isAuthenticatedSshd(cmd)) sshd.push(batch[j]!);
+      });
+    }
     const out: string[] = [];
-    for (const pid of pids) {
-      let cmd: string;
-      try {
-        cmd = await readFile(`${this.root}/${pid}/cmdline`, 'latin1');
-      } catch {
-        continue; // exited
-      }
-      if (!cmd.startsWith('sshd') || !isAuthenticatedSshd(cmd)) continue;
+    for (const pid of sshd) {
       const inodes = new Set<string>();
       try {
         for (const fd of (await readdir(`${this.root}/${pid}/fd`)).slice(0, MAX_FDS)) {

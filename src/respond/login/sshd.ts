@@ -21,9 +21,11 @@ export interface LoginFailure {
 }
 
 const ADDR = '([0-9A-Fa-f:.]+(?:%\\w+)?)';
-const FAILED = new RegExp(`Failed (?:\\S+) for (?:invalid user )?(.*?) from ${ADDR} port \\d+`);
-const INVALID = new RegExp(`^Invalid user (.*?) from ${ADDR}(?: port \\d+)?\\s*$`);
-const MAX = new RegExp(`^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(.*?) from ${ADDR} port \\d+`);
+// The user name is the client's text (an invalid user is logged as sent): greedy, so the last
+// "from ADDR port N" — sshd's own — is the address, never one written into the user name.
+const FAILED = new RegExp(`^Failed (?:\\S+) for (?:invalid user )?(.*) from ${ADDR} port \\d+(?: ssh2(?:: .*)?)?(?: \\[preauth\\])?\\s*$`);
+const INVALID = new RegExp(`^Invalid user (.*) from ${ADDR}(?: port \\d+)?\\s*$`);
+const MAX = new RegExp(`^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(.*) from ${ADDR} port \\d+(?: ssh2)?(?: \\[preauth\\])?\\s*$`);
 const REPEATED = /^message repeated (\d+) times: \[\s*(.*?)\s*\]\s*$/;
 
 /** Longest message considered: sshd's own lines are short; a longer one is not one of these. */
@@ -41,7 +43,7 @@ export function parseSshdMessage(message: string): LoginFailure | undefined {
   }
   let kind: LoginFailure['kind'];
   let r = FAILED.exec(m);
-  if (r && m.startsWith('Failed ')) kind = 'failed';
+  if (r) kind = 'failed';
   else if ((r = INVALID.exec(m))) kind = 'invalid-user';
   else if ((r = MAX.exec(m))) kind = 'max-attempts';
   else return undefined;
