@@ -7,7 +7,8 @@
  *   child to "sshd: USER@pts/N" or "sshd: USER@notty" (scp, sftp, ansible write no utmp entry);
  *   OpenSSH 9.8+ runs it as "sshd-session: USER@…". Pre-auth titles ("[priv]", "[net]",
  *   "[preauth]", "[listener]") never match. The peer is read from the process's own sockets:
- *   /proc/PID/fd → socket:[inode] → /proc/PID/net/tcp{,6} (the process's network namespace).
+ *   /proc/PID/fd → socket:[inode] → /proc/PID/net/tcp{,6}; only processes in the daemon's own
+ *   network namespace (/proc/PID/ns/net) count.
  * Parsers are pure; ProcSessionSource does the reads behind the SessionSource interface.
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
@@ -179,8 +180,11 @@ export class ProcSessionSource implements SessionSource {
         if (cmd.startsWith('sshd') && isAuthenticatedSshd(cmd)) sshd.push(batch[j]!);
       });
     }
+    // Only sessions in this network namespace: a peer of another namespace's sshd is not this host's.
+    const selfNs = await readlink(`${this.root}/self/ns/net`).catch(() => undefined);
     const out: string[] = [];
     for (const pid of sshd) {
+      if (selfNs !== undefined && (await readlink(`${this.root}/${pid}/ns/net`).catch(() => undefined)) !== selfNs) continue;
       const inodes = new Set<string>();
       try {
         for (const fd of (await readdir(`${this.root}/${pid}/fd`)).slice(0, MAX_FDS)) {

@@ -80,6 +80,13 @@ test('ProcSessionSource: peers of live utmp sessions and of authenticated sshd p
     mk(202, 'sshd: root [priv]\0', ['503'], line('503', '0E6433C6')); // pre-auth: 198.51.100.14
     mk(203, 'sshd: unknown [net]\0', ['504'], line('504', '0F6433C6'));
     mk(204, 'bash\0', ['505'], line('505', '106433C6'));
+    mk(205, 'sshd: other@pts/1\0', ['506'], line('506', '116433C6')); // another network namespace
+    mkdirSync(join(proc, 'self', 'ns'), { recursive: true });
+    symlinkSync('net:[4026531840]', join(proc, 'self', 'ns', 'net'));
+    for (const pid of [200, 201, 202, 203, 204, 205]) {
+      mkdirSync(join(proc, String(pid), 'ns'), { recursive: true });
+      symlinkSync(pid === 205 ? 'net:[4026532999]' : 'net:[4026531840]', join(proc, String(pid), 'ns', 'net'));
+    }
     const u = join(root, 'utmp');
     writeFileSync(u, Buffer.concat([utmp(7, 200, 'op', 'pts/0', '', [203, 0, 113, 20]), utmp(7, 999, 'old', 'pts/9', '', [203, 0, 113, 21])]));
     const s = new ProcSessionSource(proc, [join(root, 'missing'), u]);
