@@ -24,7 +24,7 @@ export interface DetectorFinding {
   details: Record<string, number | string>;
   /** half-open: SYNs/probes only (forgeable); handshake: the source's own handshakes completed. */
   evidence: 'half-open' | 'handshake';
-  /** Start of the window the finding counted (verified peers vouch only for activity after their first handshake). */
+  /** Start of the window the finding counted (packet time). */
   windowStartMs: number;
 }
 

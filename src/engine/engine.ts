@@ -1116,7 +1116,7 @@ export class Engine {
       detector: spec.kind,
       handshakeCompleted: f.evidence === 'handshake',
       evidence: f.evidence,
-      ...(f.evidence === 'half-open' && f.key === srcKey ? { verifiedPeer: this.verified.isVerified(srcIp, this.curTsMs, f.windowStartMs) } : {}),
+      ...(f.evidence === 'half-open' && f.key === srcKey ? { verifiedPeer: this.verified.isVerified(srcIp, this.curTsMs) } : {}),
       details: f.details,
     });
   };

@@ -4,8 +4,9 @@
  * last 24 h and raised no detection with handshake evidence since. Half-open evidence (SYN,
  * FIN/NULL/Xmas probes) can be forged in anyone's name; it never blocks a verified peer.
  *
- * A peer vouches only for activity that started after its first handshake: a scanner that
- * completes handshakes during its own scan (nmap -sT) is not yet verified for that scan window.
+ * A peer is verified VERIFY_AGE_MS after its first verified handshake: a scanner that completes
+ * handshakes during its own scan (nmap -sT: a 20-port burst takes well under a second) is not yet
+ * verified when its scan is detected, while a peer that talked to the host before is.
  *
  * Bounded: an LRU of `max` peers (evictions counted). Keys are strings ("4:" / "6:" + address
  * text), hashed by V8 with its per-process random hash seed; a number key would use V8's unseeded
@@ -14,6 +15,8 @@
 import { LRUCache } from 'lru-cache';
 
 export const VERIFIED_PEER_MEMORY_MS = 24 * 60 * 60_000;
+/** How long after its first verified handshake a peer is vouched for. */
+export const VERIFY_AGE_MS = 10_000;
 
 interface Peer {
   /** First verified handshake of the current 24 h span. */
@@ -39,6 +42,7 @@ export class VerifiedPeers {
   constructor(
     max = 65_536,
     private readonly memoryMs = VERIFIED_PEER_MEMORY_MS,
+    private readonly minAgeMs = VERIFY_AGE_MS,
   ) {
     this.table = new LRUCache<string, Peer>({
       max,
@@ -73,15 +77,15 @@ export class VerifiedPeers {
   }
 
   /**
-   * True when `addr` is a verified peer at tsMs for activity that started at `sinceMs`: a verified
-   * handshake before `sinceMs`, the last one within the memory, and no detection within the memory.
+   * True when `addr` is a verified peer at tsMs: its first verified handshake at least
+   * VERIFY_AGE_MS before, the last one within the memory, and no detection within the memory.
    */
-  isVerified(addr: string, tsMs: number, sinceMs: number = tsMs): boolean {
+  isVerified(addr: string, tsMs: number): boolean {
     const p = this.table.peek(key(addr));
     if (p === undefined || p.lastMs === 0) return false;
     if (tsMs - p.lastMs > this.memoryMs) return false;
     if (p.taintedMs !== 0 && tsMs - p.taintedMs <= this.memoryMs) return false;
-    return p.firstMs < sinceMs;
+    return tsMs - p.firstMs >= this.minAgeMs;
   }
 
   stats(): VerifiedPeerStats {

@@ -70,10 +70,11 @@ test('nmap -sS from one address is blocked within 3 s (half-open evidence); nmap
     await daemon.cli(['unblock', '--all']);
     const t0 = Date.now();
     const scan = scanner.spawn('nmap', ['-Pn', '-n', kind, '-T4', '--max-retries', '0', '-p', '1-2000', prot.ip4]);
-    await waitFor(`scanner blocked (${kind})`, async () => ((await blockedSet(prot)).includes(scanner.ip4) ? true : undefined), 3000, 50);
+    await waitFor(`scanner blocked (${kind})`, async () => ((await blockedSet(prot)).includes(scanner.ip4) ? true : undefined), 15_000, 50);
     const ms = Date.now() - t0;
     scan.kill();
-    process.stdout.write(`# nmap ${kind}: blocked ${ms} ms after nmap started\n`);
+    process.stdout.write(`# nmap ${kind}: blocked in the kernel set ${ms} ms after nmap started\n`);
+    assert.ok(ms <= 3000, `blocked within 3 s (took ${ms} ms)`);
     const ev = alerts().find((a) => a.src_ip === scanner.ip4 && a.bulwark.detector === 'portscan' && a.alert.action === 'blocked' && a.bulwark.details?.probe === (kind === '-sS' ? 'syn' : 'fin'));
     assert.ok(ev, `a blocked portscan event for ${kind}`);
     assert.equal(ev.bulwark.evidence, 'half-open');
@@ -86,7 +87,8 @@ test('a spoofed 37k-source SYN flood yields at most the half-open cap and never 
   // The peer completes a real handshake (a live host the flood will then scan in the name of).
   const got = await peer.exec('curl', ['-s', '-m', '5', `http://${prot.ip4}:8080/`]);
   assert.equal(got.stdout.trim(), 'ok', got.stderr);
-  await new Promise((r) => setTimeout(r, 1500));
+  // A peer is vouched for 10 s after its first verified handshake (src/engine/verified-peers.ts).
+  await new Promise((r) => setTimeout(r, 11_000));
   const hMac = (await prot.exec('cat', ['/sys/class/net/eth0/address'])).stdout.trim();
   const blockedBefore = await metric('bulwark_half_open_blocks_total', 'outcome="blocked"');
   const plan = {
