@@ -18,6 +18,11 @@ SYSTEM_PACKAGES := libpcap-dev nftables iproute2 conntrack g++ make \
 	prometheus zsh
 # The regex engine: native/pcre2 (an N-API addon, built by node-gyp at `npm ci`) links libpcre2-8.
 SYSTEM_PACKAGES += libpcre2-dev
+# Response e2e (test/e2e/response-ssh.test.ts): a real sshd in a test namespace (own host key,
+# config and log under a temp dir), the operator's ssh client, and hydra. Installing
+# openssh-server may start the host's ssh.service (Debian's invoke-rc.d; containers with
+# policy-rc.d exit 101 do not): harmless, the tests never use the host's sshd or port 22.
+SYSTEM_PACKAGES += openssh-server openssh-client hydra
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
