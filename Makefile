@@ -23,6 +23,11 @@ SYSTEM_PACKAGES += libpcre2-dev
 SYSTEM_PACKAGES += openssh-client openssh-server tshark
 # SMB tests: a real Samba server (started by the test with its own config) and smbclient.
 SYSTEM_PACKAGES += samba smbclient
+# Response e2e (test/e2e/response-ssh.test.ts): a real sshd in a test namespace (own host key,
+# config and log under a temp dir), the operator's ssh client, and hydra. Installing
+# openssh-server may start the host's ssh.service (Debian's invoke-rc.d; containers with
+# policy-rc.d exit 101 do not): harmless, the tests never use the host's sshd or port 22.
+SYSTEM_PACKAGES += hydra
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json

@@ -1,6 +1,8 @@
 /**
  * The never-block list (pure). Sources: loopback, the host's own addresses (followed as they
- * change), management endpoints, configured CIDRs, optionally current SSH clients. The daemon
+ * change), management endpoints, configured CIDRs, authenticated sessions (the operator), default
+ * gateways and configured resolvers (they never complete a handshake with the host, so half-open
+ * evidence could be forged against them). The daemon
  * refuses blocks that touch any of them, and the kernel rules skip them too (allow4/allow6).
  *
  * A block request is refused when its range OVERLAPS a never-block range, not only when it is
@@ -9,7 +11,7 @@
  */
 import { cidrRange, mergeRanges, normalizeAddress, parseCidr, rangesOverlap, SPECIAL_RANGES, type Range } from './address.js';
 
-export type NeverBlockSource = 'loopback' | 'interface' | 'management' | 'config' | 'ssh-client' | 'special';
+export type NeverBlockSource = 'loopback' | 'interface' | 'management' | 'config' | 'session' | 'gateway' | 'resolver' | 'special';
 
 export const LOOPBACK = ['127.0.0.0/8', '::1'];
 
@@ -139,7 +141,7 @@ export class NeverBlockList {
   }
 
   sources(): Record<NeverBlockSource, string[]> {
-    const out: Record<NeverBlockSource, string[]> = { loopback: [], interface: [], management: [], config: [], 'ssh-client': [], special: [] };
+    const out: Record<NeverBlockSource, string[]> = { loopback: [], interface: [], management: [], config: [], session: [], gateway: [], resolver: [], special: [] };
     for (const [s, items] of this.bySource) out[s] = items.map((i) => i.cidr);
     return out;
   }

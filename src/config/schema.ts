@@ -228,6 +228,15 @@ export const RESPONSE_SCHEMA: FieldDef = f(
       'Suricata threshold.config with suppress / threshold / event_filter / rate_filter entries (relative to the config file); "" = none. Re-read on every reload; a bad file is refused with FILE:LINE and the last good one stays.',
     ),
     maxThresholdEntries: f(int(1024, 10_000_000), 'Bound of the threshold tracking table (per signature and address); the least recently used entry is evicted when full (counted).'),
+    blockHalfOpen: f(
+      obj({
+        portscan: f(bool(), 'Port scans (SYN, FIN, NULL, Xmas probes) block the source.'),
+        synflood: f(bool(), 'Single-source SYN floods (track by_src) block the source.'),
+        bruteforce: f(bool(), 'Brute-force findings whose connections did not complete handshakes block the source.'),
+      }),
+      'Per detector: half-open evidence blocks the source, except verified peers and never-block addresses, within maxHalfOpenBlocksPerMinute.',
+    ),
+    maxHalfOpenBlocksPerMinute: f(int(1, 100_000), 'Cap on blocks from half-open evidence per minute (separate from maxBlocksPerMinute); excess findings are alerted (block_skipped: half-open cap).'),
   }),
   'Which detections block, and Suricata-style alert tuning (docs/response.md).',
 );
@@ -265,7 +274,13 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
   blockDuration: f(dur(SEC, 30 * DAY), 'How long a detected attacker stays blocked (kernel-enforced timeout).', { prop: 'blockDurationMs' }),
   maxBlocksPerMinute: f(int(1, 1_000_000), 'Cap on new blocks per minute from detections; excess detections are alerted, not blocked.'),
   neverBlock: f(list(str(checkCidr)), 'Addresses/CIDRs never blocked (loopback and the host\'s own addresses are always added).'),
-  neverBlockSshClients: f(bool(), 'Also never block the addresses of current SSH clients.'),
+  neverBlockSshClients: f(
+    bool(),
+    'Never block the remote hosts of authenticated sessions: utmp sessions and peers of sshd session processes past authentication (sshd: user@pts/N, sshd: user@notty). Connections that never authenticate are not protected.',
+  ),
+  sessionRefresh: f(dur(500, MIN), 'How often authenticated sessions are re-read for the never-block list.', { prop: 'sessionRefreshMs' }),
+  neverBlockGateways: f(bool(), 'Never block the host\'s default gateways (both families).'),
+  neverBlockResolvers: f(bool(), 'Never block the configured DNS resolvers (/etc/resolv.conf, or isolation.resolvConf).'),
   management: f(
     list(
       obj({
@@ -321,6 +336,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
   engine: f(
     obj({
       maxFlows: f(int(1, 100_000_000), 'Flow table size; the least recently used flow is evicted when full (counted).'),
+      maxVerifiedPeers: f(int(16, 10_000_000), 'Verified-peer table size (sources with a verified handshake within 24 h); the least recently used is evicted when full (counted).'),
       reassemblyDepth: f(size(0, 1 * GiB), 'Bytes reassembled per flow direction; the rest is not inspected.'),
       maxSegmentsPerFlow: f(int(1, 1_000_000), 'Out-of-order segments buffered per flow direction.'),
       checksumValidation: f(bool(), "Suricata's stream.checksum-validation: packets with an invalid TCP checksum do not feed flows, streams or detectors (subject to capture.checksumChecks)."),
@@ -402,6 +418,17 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
   ),
   fleet: FLEET_SCHEMA,
   response: RESPONSE_SCHEMA,
+  loginFailures: f(
+    obj({
+      enabled: f(bool(), 'Block sources of repeated sshd authentication failures (while protection is on).'),
+      source: f(oneOf(['auto', 'journal', 'file']), 'Where sshd logs: auto = the journal when journalctl works, else `file`.'),
+      file: f(str(checkAbsolutePath), 'sshd log file (auth.log, or the file of sshd -E), read from its end and followed across rotation.'),
+      maxFailures: f(int(1, 1000), 'Failures from one address within `window` that block it (fail2ban sshd jail: 5).'),
+      window: f(dur(SEC, DAY), 'Window the failures are counted in (fail2ban: 10m).', { prop: 'windowMs' }),
+      maxTracked: f(int(16, 10_000_000), 'Addresses tracked at once; the least recently seen is evicted when full (counted).'),
+    }),
+    'sshd authentication failures as evidence (docs/response.md "Login failures").',
+  ),
 });
 
 /**

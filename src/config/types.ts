@@ -117,8 +117,18 @@ export interface Config {
   maxBlocksPerMinute: number;
   /** CIDRs never blocked (loopback and the host's own addresses are always added). */
   neverBlock: string[];
-  /** Also never block the addresses of current SSH clients. */
+  /**
+   * Never block the remote hosts of authenticated sessions: utmp sessions plus peers of sshd
+   * session processes past authentication (`sshd: user@pts/N`, `sshd: user@notty`), refreshed
+   * every `sessionRefreshMs`. A brute forcer that never authenticates is not protected.
+   */
   neverBlockSshClients: boolean;
+  /** How often authenticated sessions are re-read (ms). */
+  sessionRefreshMs: number;
+  /** Never block the host's default gateways (`ip -j route`, both families). */
+  neverBlockGateways: boolean;
+  /** Never block the resolvers of /etc/resolv.conf (or `isolation.resolvConf`). */
+  neverBlockResolvers: boolean;
   management: ManagementEndpoint[];
   metrics: {
     enabled: boolean;
@@ -151,6 +161,8 @@ export interface Config {
   };
   engine: {
     maxFlows: number;
+    /** Verified-peer table bound (sources with a verified handshake in the last 24 h; LRU). */
+    maxVerifiedPeers: number;
     reassemblyDepth: number;
     maxSegmentsPerFlow: number;
     /** Suricata stream.checksum-validation: the engine-wide switch for checksum validation. */
@@ -234,6 +246,23 @@ export interface Config {
     thresholdFile: string;
     /** Bound of the threshold tracking table (entries per signature and address). */
     maxThresholdEntries: number;
+    /** Per detector: half-open evidence (SYN, FIN/NULL/Xmas) blocks the source (docs/response.md). */
+    blockHalfOpen: Record<'portscan' | 'synflood' | 'bruteforce', boolean>;
+    /** Cap on blocks from half-open evidence per minute (separate from maxBlocksPerMinute). */
+    maxHalfOpenBlocksPerMinute: number;
+  };
+  /** sshd authentication failures as evidence (docs/response.md "Login failures"). */
+  loginFailures: {
+    enabled: boolean;
+    /** auto: the journal when journalctl works, else `file`; journal; file. */
+    source: 'auto' | 'journal' | 'file';
+    /** Log file read from its end (auth.log, or sshd -E FILE). */
+    file: string;
+    /** Failures from one address within `windowMs` that block it (fail2ban sshd jail: 5 in 10 min). */
+    maxFailures: number;
+    windowMs: number;
+    /** Addresses tracked at once (LRU; evictions counted). */
+    maxTracked: number;
   };
 }
 
@@ -276,6 +305,9 @@ export function defaultConfig(): Config {
     maxBlocksPerMinute: 600,
     neverBlock: [],
     neverBlockSshClients: true,
+    sessionRefreshMs: 2000,
+    neverBlockGateways: true,
+    neverBlockResolvers: true,
     management: [],
     metrics: { enabled: true, listen: '127.0.0.1:9747', topN: 10, topWindowMs: HOUR },
     control: { socket: '/run/bulwark/bulwark.sock' },
@@ -285,6 +317,7 @@ export function defaultConfig(): Config {
     capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 20, snaplen: 65535, exclude: [], checksumChecks: 'auto' },
     engine: {
       maxFlows: 100_000,
+      maxVerifiedPeers: 65_536,
       reassemblyDepth: 1024 * 1024,
       maxSegmentsPerFlow: 256,
       checksumValidation: true,
@@ -320,7 +353,15 @@ export function defaultConfig(): Config {
       timeoutMs: 2 * MIN,
       maxDownloadSize: 64 * 1024 * 1024,
     },
-    response: { policy: [], defaultPolicy: true, thresholdFile: '', maxThresholdEntries: 65_536 },
+    response: {
+      policy: [],
+      defaultPolicy: true,
+      thresholdFile: '',
+      maxThresholdEntries: 65_536,
+      blockHalfOpen: { portscan: true, synflood: true, bruteforce: true },
+      maxHalfOpenBlocksPerMinute: 30,
+    },
+    loginFailures: { enabled: true, source: 'auto', file: '/var/log/auth.log', maxFailures: 5, windowMs: 10 * MIN, maxTracked: 65_536 },
   };
 }
 

@@ -14,7 +14,7 @@ import { verifySignature } from '../signatures/verify.js';
 import type { Detection, LocalAddresses } from './types.js';
 import { DIR, type PacketDirection } from './capture/types.js';
 import type { ChecksumPolicy } from './decode/checksum.js';
-import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
+import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv4ToString, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
 import { Defragmenter, type DefragCounters } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { isFromClient, type Flow } from './flow/flow.js';
@@ -27,6 +27,7 @@ import { ThresholdFilter } from './threshold/filter.js';
 import { NO_THRESHOLDS } from './threshold/parse.js';
 import type { AlertFilter } from './threshold/types.js';
 import { Detectors, type AddrKey, type DetectorFinding } from './detectors.js';
+import { VerifiedPeers, type VerifiedPeerStats } from './verified-peers.js';
 import { registerEngineMetrics } from './metrics.js';
 import type { RegexStats } from '../regex/meter.js';
 
@@ -91,6 +92,8 @@ export interface EngineStats {
   /** IP fragment reassembly. */
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
   detectors: { tracked: number; evictions: number };
+  /** Sources that completed a verified handshake (half-open evidence never blocks them). */
+  verifiedPeers: VerifiedPeerStats;
   memoryPressure: boolean;
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;
@@ -115,6 +118,7 @@ export class Engine {
   private readonly store: StreamStore;
   private readonly detect: Detect;
   private readonly detectors: Detectors;
+  private readonly verified: VerifiedPeers;
 
   // Current packet context (set by processPacket, read by the chunk sink and detector emit).
   private curFlow: Flow | null = null;
@@ -137,7 +141,11 @@ export class Engine {
     this.detect = new Detect({
       config: opts.config,
       log: opts.log,
-      onDetection: opts.onDetection,
+      onDetection: (d) => {
+        // Attributable evidence (the source's own handshake): it is no longer a verified peer.
+        if (d.handshakeCompleted) this.verified.onDetection(d.srcIp, d.timestampMs);
+        opts.onDetection(d);
+      },
       verify: opts.verify ?? verifySignature,
       alertFilter: opts.alertFilter ?? new ThresholdFilter(NO_THRESHOLDS, { maxEntries: opts.maxTracked ?? 65_536 }),
       pendingWindow: opts.pendingWindow ?? 64 * 1024,
@@ -154,6 +162,7 @@ export class Engine {
       this.onChunk,
     );
     this.detectors = new Detectors([], this.onFinding, opts.maxTracked ?? 65_536);
+    this.verified = new VerifiedPeers(opts.config.maxVerifiedPeers);
     this.setRuleset(opts.ruleset);
     if (opts.registry) registerEngineMetrics(opts.registry, () => this.stats());
   }
@@ -269,6 +278,7 @@ export class Engine {
         memoryBytes: this.defrag.memoryBytes,
       },
       detectors: { tracked: ds.tracked + af.entries, evictions: ds.evictions + af.evictions },
+      verifiedPeers: this.verified.stats(),
       memoryPressure: this.pressure,
       regex: this.detect.regexStats(),
     };
@@ -301,7 +311,8 @@ export class Engine {
       if (this.detectors.active) this.detectors.onSyn(this.srcKey(p), this.dstKey(p), p.dstPort, tsMs);
     },
     onHandshake: (p, flow, tsMs) => {
-      if (this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), flow.synTsMs, tsMs, flow.handshakeVerified);
+      if (flow.handshakeVerified) this.verified.onHandshake(p.ipVersion === 4 ? ipv4ToString(p.src4) : ipv6ToString(p.buf, p.src6Offset), tsMs);
+      if (this.detectors.active) this.detectors.onHandshake(this.srcKey(p), this.dstKey(p), p.dstPort, flow.synTsMs, tsMs, flow.handshakeVerified);
     },
     onClose: (flow) => {
       this.freeFlow(flow);
@@ -328,7 +339,13 @@ export class Engine {
     if (flow === undefined) {
       const isSyn = (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
       const isSynAck = (flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
-      if (!isSyn && !isSynAck && p.payloadLength === 0) return; // no state worth creating
+      if (!isSyn && !isSynAck && p.payloadLength === 0) {
+        // No state worth creating; a stray FIN/NULL/Xmas probe still counts as a scanned port.
+        if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) === 0 && this.detectors.active) {
+          this.detectors.onProbe(this.srcKey(p), p.dstPort, tsMs, probeKind(flags));
+        }
+        return;
+      }
       flow = newFlow(p, isSyn, isSynAck, tsMs, this.watched);
       this.detect.bind(flow);
       this.flows.insert(flow);
@@ -394,6 +411,14 @@ export class Engine {
 
   private readonly onFinding = (f: DetectorFinding): void => {
     const p = this.pkt;
-    this.detect.finding(f, p, this.detectors.completedRecently(this.srcKey(p), this.curTsMs));
+    const srcIp = p.ipVersion === 4 ? ipv4ToString(p.src4) : ipv6ToString(p.buf, p.src6Offset);
+    const verifiedPeer = f.evidence === 'half-open' && f.key === this.srcKey(p) ? this.verified.isVerified(srcIp, this.curTsMs) : undefined;
+    this.detect.finding(f, p, verifiedPeer);
   };
+}
+
+/** nmap's stealth probes by flags (no SYN/ACK/RST): NULL, FIN alone, Xmas (FIN+PSH+URG) or other. */
+function probeKind(flags: number): 'fin' | 'null' | 'xmas' {
+  if (flags === 0) return 'null';
+  return (flags & 0x29) === 0x29 ? 'xmas' : 'fin';
 }

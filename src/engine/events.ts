@@ -73,6 +73,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
   if (o.blockSkipped !== undefined) ev.bulwark.block_skipped = o.blockSkipped;
   if (d.payloadExcerpt !== undefined) ev.bulwark.payload_excerpt = d.payloadExcerpt.slice(0, 256);
   if (d.details !== undefined) ev.bulwark.details = d.details;
+  if (d.evidence !== undefined) ev.bulwark.evidence = d.evidence;
   return ev;
 }
 

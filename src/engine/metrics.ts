@@ -143,4 +143,7 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
   counter(registry, 'bulwark_regex_seconds_total', 'Time spent in regex matching.', (s) => s.regex.timeMs / 1000, stats);
   gauge(registry, 'bulwark_detector_tracked', 'Keys held by detector and rate-filter trackers.', (s) => s.detectors.tracked, stats);
   counter(registry, 'bulwark_detector_evictions_total', 'Tracker keys evicted (LRU bound).', (s) => s.detectors.evictions, stats);
+  gauge(registry, 'bulwark_verified_peers', 'Sources in the verified-peer table (verified handshake within 24 h; half-open evidence never blocks a verified one).', (s) => s.verifiedPeers.size, stats);
+  counter(registry, 'bulwark_verified_peer_evictions_total', 'Verified-peer table entries evicted (LRU bound, engine.maxVerifiedPeers).', (s) => s.verifiedPeers.evictions, stats);
+  counter(registry, 'bulwark_verified_peer_taints_total', 'Detections with handshake evidence that took the source\'s verified-peer status away.', (s) => s.verifiedPeers.tainted, stats);
 }

@@ -46,6 +46,17 @@ export interface Detection {
    * (docs/engine.md, "Handshake evidence").
    */
   handshakeCompleted: boolean;
+  /**
+   * Detector findings: `half-open` when the evidence is SYNs or FIN/NULL/Xmas probes only (anyone
+   * can send them in any address's name), `handshake` when the source's own handshakes completed.
+   * Login-failure findings (sshd authentication failures) say `login-failure`.
+   */
+  evidence?: 'half-open' | 'handshake' | 'login-failure';
+  /**
+   * Half-open findings keyed by their source: the source is a verified peer (completed a verified
+   * handshake before the finding's window, within 24 h, and raised no detection since).
+   */
+  verifiedPeer?: boolean;
   /** Bounded printable excerpt of the payload around the match (≤ 256 chars). */
   payloadExcerpt?: string;
   /** App-layer signature matches: the flow's protocol (EVE `app_proto`), the tx id and the protocol's EVE object (`http`…). */
@@ -103,6 +114,8 @@ export interface AlertEvent {
     block_skipped?: string;
     payload_excerpt?: string;
     details?: Record<string, number | string>;
+    /** What the block decision rested on (docs/events.md): half-open, handshake or login-failure. */
+    evidence?: 'half-open' | 'handshake' | 'login-failure';
     /** What the response policy decided for this detection and why (docs/response.md). */
     response?: { action: 'block' | 'alert'; policy_rule: string; reason: string };
   };

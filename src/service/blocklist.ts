@@ -3,7 +3,7 @@
  * the never-block list current, and answers the control commands blocklist.list / .block / .unblock.
  * Other components reach it with ctx.get<BlocklistComponent>('blocklist')?.blocklist.
  */
-import { refreshNeverBlock, realNeverBlockSources, type NeverBlockSources } from '../blocklist/adapters.js';
+import { refreshNeverBlock, refreshSessions, realNeverBlockSources, type NeverBlockSources } from '../blocklist/adapters.js';
 import { normalizeAddress } from '../blocklist/address.js';
 import { dryRunNft } from '../blocklist/dryrun.js';
 import { createNft } from '../blocklist/nft.js';
@@ -33,6 +33,8 @@ export interface BlocklistComponentOptions {
   scheduler?: Scheduler;
   /** How often interfaces and SSH clients are re-read (default 5 s; env BULWARK_NEVER_BLOCK_REFRESH_MS). */
   refreshIntervalMs?: number;
+  /** Authenticated-session refresh (default: config sessionRefreshMs). */
+  sessionRefreshMs?: number;
   /** Kernel check period (default 3 s; env BULWARK_BLOCKLIST_RECONCILE_MS). */
   reconcileIntervalMs?: number;
   /** Full compare period (default 10 min; env BULWARK_BLOCKLIST_FULL_CHECK_MS). */
@@ -110,7 +112,9 @@ export function createBlocklistComponent(opts: BlocklistComponentOptions = {}): 
     });
     const refreshMs = opts.refreshIntervalMs ?? envMs(env, 'BULWARK_NEVER_BLOCK_REFRESH_MS') ?? 5000;
     let refreshTimer: NodeJS.Timeout | undefined;
+    let sessionTimer: NodeJS.Timeout | undefined;
     let refreshing = false;
+    let sessionsBusy = false;
     const localAddresses = new LocalAddressSet();
     const onInterfaces = (addresses: string[], macs: Map<string, string> | undefined): void => {
       const ignored = localAddresses.set(addresses, macs);
@@ -127,6 +131,19 @@ export function createBlocklistComponent(opts: BlocklistComponentOptions = {}): 
         log.warn({ err: errorMessage(e) }, 'never-block refresh failed');
       } finally {
         refreshing = false;
+      }
+    };
+
+    // Sessions change faster than the rest (an operator logs in): their own, shorter interval.
+    const refreshSessionList = async (): Promise<void> => {
+      if (sessionsBusy || refreshing) return;
+      sessionsBusy = true;
+      try {
+        if (await refreshSessions(svc.neverBlock, config, sources, log)) await svc.syncAllow();
+      } catch (e) {
+        log.warn({ err: errorMessage(e) }, 'never-block session refresh failed');
+      } finally {
+        sessionsBusy = false;
       }
     };
 
@@ -182,10 +199,14 @@ export function createBlocklistComponent(opts: BlocklistComponentOptions = {}): 
         log.info({ mode: config.action, blocked: svc.list().length, ...r, neverBlock: svc.neverBlock.sources() }, 'blocklist ready');
         refreshTimer = setInterval(() => void refresh(), refreshMs);
         refreshTimer.unref();
+        sessionTimer = setInterval(() => void refreshSessionList(), opts.sessionRefreshMs ?? config.sessionRefreshMs);
+        sessionTimer.unref();
       },
       async stop() {
         if (refreshTimer) clearInterval(refreshTimer);
+        if (sessionTimer) clearInterval(sessionTimer);
         refreshTimer = undefined;
+        sessionTimer = undefined;
         await svc.stop();
       },
       async reload(next: Config) {

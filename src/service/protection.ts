@@ -8,7 +8,9 @@
  * - the response policy (src/service/response-policy.ts) decides per detection: block, alert or
  *   ignore (by default imported rules block by ET category and classtype, bulwark's own
  *   databases by their action); an active threshold.config rate_filter overrides it;
- * - only evidence from a completed handshake blocks (spoofable otherwise): the event says why not;
+ * - evidence from a completed handshake blocks; half-open evidence (SYN, FIN/NULL/Xmas scans)
+ *   blocks too, except verified peers, within its own per-minute cap (src/service/half-open.ts);
+ *   other evidence without a handshake is spoofable: the event says why not;
  * - the blocklist applies the action mode (alert / dry-run), the never-block list and the
  *   blocks-per-minute cap, and reports why a block was refused;
  * - a blocked attacker's existing TCP connections are destroyed (ss -K, the peer gets an RST).
@@ -32,6 +34,9 @@ import { Interceptor, procListeningPorts, type ListeningPortsReader } from './in
 import { SsSocketKiller, type SocketKiller } from './sockets.js';
 import { createSocketKiller } from './rst-inject.js';
 import { ResponsePolicy } from './response-policy.js';
+import { HalfOpenCap, halfOpenRefusal, SPOOFABLE } from './half-open.js';
+import { LoginFailureWatcher } from './login-failures.js';
+import type { LoginFailure } from '../respond/login/sshd.js';
 import type { PolicyDecision } from '../respond/policy/types.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 
@@ -107,6 +112,9 @@ class Protection implements ProtectionComponent {
   private readonly mAlerts: Counter<'severity' | 'kind' | 'response'>;
   /** Which detections block (response.policy) and the threshold.config filter the engine applies. */
   private readonly response: ResponsePolicy;
+  private readonly halfOpenCap: HalfOpenCap;
+  private readonly logins: LoginFailureWatcher;
+  private readonly mHalfOpen: Counter<'outcome'>;
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -124,7 +132,17 @@ class Protection implements ProtectionComponent {
     });
     const reg = ctx.registry;
     this.response = new ResponsePolicy(this.cfg, this.log.child({ sub: 'response' }), reg);
+    this.halfOpenCap = new HalfOpenCap(this.cfg.response.maxHalfOpenBlocksPerMinute);
+    this.mHalfOpen = new Counter({
+      name: 'bulwark_half_open_blocks_total',
+      help: 'Detections with half-open evidence (SYN, FIN/NULL/Xmas scans) by outcome: blocked, verified-peer (spared), cap (response.maxHalfOpenBlocksPerMinute hit), refused (never-block, alert mode...).',
+      labelNames: ['outcome'],
+      registers: [reg],
+    });
     registerCaptureMetrics(reg, () => this.sources);
+    this.logins = new LoginFailureWatcher(this.cfg.loginFailures, this.log.child({ sub: 'login-failures' }), reg, ctx.clock, (addr, n, last) => {
+      this.onLoginFailures(addr, n, last);
+    });
     this.mReset = new Counter({ name: 'bulwark_connections_reset_total', help: 'Existing connections on intercepted ports reset when protection became enabled.', registers: [reg] });
     this.mSevered = new Counter({ name: 'bulwark_attacker_connections_severed_total', help: 'Established connections of blocked attackers destroyed.', registers: [reg] });
     this.mEnabled = new Gauge({ name: 'bulwark_protection_enabled', help: '1 while Network Threat Protection is enabled.', registers: [reg] });
@@ -193,6 +211,8 @@ class Protection implements ProtectionComponent {
       if (this.ruleset) this.response.checkAgainst(this.ruleset);
     }
     this.cfg = next;
+    this.halfOpenCap.setMax(next.response.maxHalfOpenBlocksPerMinute);
+    this.logins.setConfig(next.loginFailures);
     this.interceptor.setConfig(next.intercept);
     if (next.protection.enabled !== prev.protection.enabled) {
       // On a fleet host protection follows the policy; elsewhere the config file.
@@ -239,6 +259,8 @@ class Protection implements ProtectionComponent {
           }
         : null,
       response: this.response.status(),
+      loginFailures: this.logins.status(),
+      halfOpen: { blocksLastMinute: this.halfOpenCap.used, maxPerMinute: this.cfg.response.maxHalfOpenBlocksPerMinute, capHits: this.halfOpenCap.hits },
       capture: Object.fromEntries(this.sources.map((s) => [s.name, { ...s.stats(), checksumValidation: this.checksums.get(s.name)?.status ?? 'off' }])),
     };
   }
@@ -261,6 +283,7 @@ class Protection implements ProtectionComponent {
       }
       // Connections that predate the inspector cannot be reassembled: reset them so they come back inspected.
       await this.resetPorts(this.ruleset.ports);
+      this.logins.start();
       this.timer = setInterval(() => {
         this.tick();
       }, 1000);
@@ -297,6 +320,7 @@ class Protection implements ProtectionComponent {
     this.timer = undefined;
     for (const s of this.sources) s.stop();
     this.sources = [];
+    this.logins.stop();
     await this.interceptor.close();
     this.engine?.flush();
     this.folder.flush();
@@ -452,8 +476,42 @@ class Protection implements ProtectionComponent {
     });
   }
 
+  /**
+   * sshd reported loginFailures.maxFailures failures from `addr` within the window: sshd only
+   * gets to authentication over a completed TCP handshake, so the address is real (not spoofable).
+   */
+  private onLoginFailures(addr: string, failures: number, last: LoginFailure): void {
+    const d: Detection = {
+      timestampMs: this.ctx.clock.now(),
+      flowId: 0n,
+      srcIp: addr,
+      srcPort: 0,
+      destIp: '',
+      destPort: 22,
+      proto: 'TCP',
+      signatureId: LOGIN_FAILURE_SID,
+      rev: 1,
+      signature: 'BruteForce.SSH.LoginFailures',
+      category: 'Attempted User Privilege Gain',
+      severity: 'high',
+      action: 'block',
+      handshakeCompleted: true,
+      evidence: 'login-failure',
+      details: { failures, window_s: Math.round(this.cfg.loginFailures.windowMs / 1000), last_user: last.user, last_kind: last.kind },
+    };
+    this.ctx.bus.emitDetection(d);
+    const dec: PolicyDecision = { action: 'block', rule: 'loginFailures', reason: `${failures} sshd authentication failures within loginFailures.window` };
+    const emitNow = this.folder.offer(d);
+    if (!emitNow && !this.wantsBlock(d, dec)) return;
+    void this.respond(d, emitNow, dec).catch((e: unknown) => {
+      this.log.error({ err: errorMessage(e), src: addr }, 'response failed');
+      this.emitAlert(d, 1, undefined, `block failed: ${errorMessage(e)}`, dec);
+    });
+  }
+
   private wantsBlock(d: Detection, dec: PolicyDecision): boolean {
-    if (dec.action !== 'block' || !d.handshakeCompleted || this.blocking.has(d.srcIp)) return false;
+    if (dec.action !== 'block' || this.blocking.has(d.srcIp)) return false;
+    if (!d.handshakeCompleted && halfOpenRefusal(d, this.cfg.response) !== undefined) return false;
     const bl = this.blocklist();
     return bl !== undefined && bl.coveredBy(d.srcIp) === undefined;
   }
@@ -463,9 +521,14 @@ class Protection implements ProtectionComponent {
       this.emitAlert(d, 1, undefined, undefined, dec);
       return;
     }
-    if (!d.handshakeCompleted) {
-      this.emitAlert(d, 1, undefined, 'spoofable evidence: no completed handshake from the source', dec);
-      return;
+    const halfOpen = !d.handshakeCompleted;
+    if (halfOpen) {
+      const why = halfOpenRefusal(d, this.cfg.response);
+      if (why !== undefined) {
+        if (d.verifiedPeer === true && why !== SPOOFABLE) this.mHalfOpen.inc({ outcome: 'verified-peer' });
+        this.emitAlert(d, 1, undefined, why, dec);
+        return;
+      }
     }
     const bl = this.blocklist();
     if (!bl) {
@@ -480,18 +543,33 @@ class Protection implements ProtectionComponent {
       if (emitNow) this.emitAlert(d, 1, r.status === 'refused' ? undefined : r.entry.expiresAtMs, r.status === 'refused' ? r.reason : undefined, dec, eventId);
       return;
     }
+    // Already blocked: extending it costs no half-open slot.
+    const needsSlot = halfOpen && bl.coveredBy(d.srcIp) === undefined;
+    if (needsSlot && !this.halfOpenCap.take(this.ctx.clock.now())) {
+      this.mHalfOpen.inc({ outcome: 'cap' });
+      if (emitNow) this.emitAlert(d, 1, undefined, `half-open cap: ${this.cfg.response.maxHalfOpenBlocksPerMinute} half-open-evidence blocks per minute reached`, dec, eventId);
+      return;
+    }
     const p = bl.block(d.srcIp, { reason: d.signature, signatureId: d.signatureId, eventId, source: 'detection', detectedAtMs: d.timestampMs });
     this.blocking.set(d.srcIp, p);
     let r: BlockResult;
     try {
       r = await p;
+    } catch (e) {
+      if (needsSlot) this.halfOpenCap.release();
+      throw e;
     } finally {
       this.blocking.delete(d.srcIp);
     }
     if (r.status === 'refused') {
+      if (needsSlot) {
+        this.halfOpenCap.release();
+        this.mHalfOpen.inc({ outcome: 'refused' });
+      }
       if (emitNow) this.emitAlert(d, 1, undefined, r.reason, dec, eventId);
       return;
     }
+    if (needsSlot) this.mHalfOpen.inc({ outcome: 'blocked' });
     this.emitAlert(d, 1, r.entry.expiresAtMs, undefined, dec, eventId);
     try {
       const n = await this.killer.killPeer(d.srcIp);
@@ -528,7 +606,10 @@ class Protection implements ProtectionComponent {
   }
 }
 
-const RESPONSES = new Set(['blocked', 'alert', 'spoofable evidence', 'never-block', 'rate-limit', 'alert-mode', 'dry-run', 'blocklist unavailable', 'block failed']);
+/** alert.signature_id of login-failure findings (next to the shipped detectors' 91000xx). */
+export const LOGIN_FAILURE_SID = 9100010;
+
+const RESPONSES = new Set(['blocked', 'alert', 'spoofable evidence', 'verified peer', 'half-open cap', 'never-block', 'rate-limit', 'alert-mode', 'dry-run', 'blocklist unavailable', 'block failed']);
 function boundedResponse(r: string): string {
   return RESPONSES.has(r) ? r : 'other';
 }

@@ -334,7 +334,7 @@ export class Detect {
   }
 
   /** A behavioural detector's finding about the packet `p` (its source). */
-  finding(f: DetectorFinding, p: DecodedPacket, handshakeCompleted: boolean): void {
+  finding(f: DetectorFinding, p: DecodedPacket, verifiedPeer: boolean | undefined): void {
     const spec: DetectorSpec = f.spec;
     const srcIp = p.ipVersion === 4 ? ipv4ToString(p.src4) : ipv6ToString(p.buf, p.src6Offset);
     const destIp = p.ipVersion === 4 ? ipv4ToString(p.dst4) : ipv6ToString(p.buf, p.dst6Offset);
@@ -356,7 +356,9 @@ export class Detect {
       severity: spec.severity,
       action: spec.action,
       detector: spec.kind,
-      handshakeCompleted,
+      handshakeCompleted: f.evidence === 'handshake',
+      evidence: f.evidence,
+      ...(verifiedPeer !== undefined ? { verifiedPeer } : {}),
       details: f.details,
     });
   }

@@ -31,7 +31,7 @@ function setup(over: Partial<Config> = {}) {
     bus,
     get: () => undefined,
   };
-  const sources = { interfaces: () => ['198.51.100.11'], sshClients: () => Promise.resolve(['203.0.113.77']), management: () => Promise.resolve(['203.0.113.10']) };
+  const sources = { interfaces: () => ['198.51.100.11'], sessions: () => Promise.resolve(['203.0.113.77']), management: () => Promise.resolve(['203.0.113.10']) };
   const comp = createBlocklistComponent({ nft, sources, scheduler: sched, refreshIntervalMs: 60_000 })(ctx) as BlocklistComponent;
   const call = async (name: string, args: Record<string, unknown> = {}) => {
     const h = handlers.get(name);

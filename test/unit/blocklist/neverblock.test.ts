@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { defaultConfig } from '../../../src/config/types.js';
 import { NeverBlockList, hostFromSocketAddress, parseSsPeers } from '../../../src/blocklist/neverblock.js';
 import { refreshNeverBlock } from '../../../src/blocklist/adapters.js';
 import { silentLogger } from '../../../src/log/index.js';
@@ -64,25 +65,35 @@ test('ss output: peers of port-22 connections, v4, v6, v4-mapped, with and witho
   assert.equal(hostFromSocketAddress('[0:0:0:0:0:ffff:cb00:7109]:22'), '203.0.113.9');
 });
 
-test('refreshNeverBlock fills every source from adapters and keeps SSH clients when ss fails', async () => {
+test('refreshNeverBlock fills every source from adapters and keeps the sessions, gateways and resolvers when a read fails', async () => {
   const l = new NeverBlockList();
-  let sshFails = false;
+  let fails = false;
   const src = {
     interfaces: () => ['198.51.100.11', 'fe80::1'],
-    sshClients: () => (sshFails ? Promise.reject(new Error('ss missing')) : Promise.resolve(['203.0.113.50'])),
+    sessions: () => (fails ? Promise.reject(new Error('proc unreadable')) : Promise.resolve(['203.0.113.50'])),
     management: (m: { address: string }[]) => Promise.resolve(m.map((x) => x.address)),
+    gateways: () => (fails ? Promise.reject(new Error('ip missing')) : Promise.resolve(['198.51.100.1', 'fe80::1:1'])),
+    resolvers: () => (fails ? Promise.reject(new Error('no file')) : Promise.resolve(['203.0.113.53'])),
   };
-  const cfg = { neverBlock: ['2001:db8:9::/48'], neverBlockSshClients: true, management: [{ address: '203.0.113.10' }] };
+  const cfg = { neverBlock: ['2001:db8:9::/48'], neverBlockSshClients: true, neverBlockGateways: true, neverBlockResolvers: true, management: [{ address: '203.0.113.10' }], isolation: defaultConfig().isolation };
   assert.equal(await refreshNeverBlock(l, cfg, src, silentLogger()), true);
   assert.equal(l.match('198.51.100.11')?.source, 'interface');
-  assert.equal(l.match('203.0.113.50')?.source, 'ssh-client');
+  assert.equal(l.match('203.0.113.50')?.source, 'session');
   assert.equal(l.match('203.0.113.10')?.source, 'management');
   assert.equal(l.match('2001:db8:9::1')?.source, 'config');
-  sshFails = true;
+  assert.equal(l.match('198.51.100.1')?.source, 'gateway');
+  assert.equal(l.match('fe80::1:1')?.source, 'gateway');
+  assert.equal(l.match('203.0.113.53')?.source, 'resolver');
+  fails = true;
   assert.equal(await refreshNeverBlock(l, cfg, src, silentLogger()), false);
-  assert.equal(l.match('203.0.113.50')?.source, 'ssh-client', 'kept after an ss failure');
-  await refreshNeverBlock(l, { ...cfg, neverBlockSshClients: false }, src, silentLogger());
+  assert.equal(l.match('203.0.113.50')?.source, 'session', 'kept after a failed read');
+  assert.equal(l.match('198.51.100.1')?.source, 'gateway', 'kept after a failed read');
+  assert.equal(l.match('203.0.113.53')?.source, 'resolver', 'kept after a failed read');
+  fails = false;
+  await refreshNeverBlock(l, { ...cfg, neverBlockSshClients: false, neverBlockGateways: false, neverBlockResolvers: false }, src, silentLogger());
   assert.equal(l.match('203.0.113.50'), undefined);
+  assert.equal(l.match('198.51.100.1'), undefined);
+  assert.equal(l.match('203.0.113.53'), undefined);
 });
 
 test('the broadcast address of each of the host\'s IPv4 subnets is never blocked (real interfaces)', async () => {
@@ -93,6 +104,6 @@ test('the broadcast address of each of the host\'s IPv4 subnets is never blocked
   assert.ok(want.length > 0, 'the test host has an IPv4 subnet (lo: 127.255.255.255)');
   assert.deepEqual(interfaceBroadcasts().sort(), [...new Set(want)].sort());
   const l = new NeverBlockList();
-  await refreshNeverBlock(l, { neverBlock: [], neverBlockSshClients: false, management: [] }, realNeverBlockSources(silentLogger()), silentLogger());
+  await refreshNeverBlock(l, { neverBlock: [], neverBlockSshClients: false, neverBlockGateways: false, neverBlockResolvers: false, management: [], isolation: defaultConfig().isolation }, realNeverBlockSources(silentLogger()), silentLogger());
   for (const b of want) assert.ok(l.match(b) !== undefined, b);
 });

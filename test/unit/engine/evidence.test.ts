@@ -96,7 +96,10 @@ test('live: a forged SYN/ACK arriving inbound with our own source is spoofed; th
   assert.equal(real[0]!.handshakeCompleted, true);
   synScan(engine, A, 5);
   const scanA = detections.find((d) => d.detector === 'portscan' && d.srcIp === A);
-  assert.equal(scanA?.handshakeCompleted, true, 'A completed a real handshake recently');
+  // A scan is half-open evidence; A raised a detection with handshake evidence, so it is no
+  // verified peer and the half-open evidence blocks it (src/service/half-open.ts).
+  assert.equal(scanA?.evidence, 'half-open');
+  assert.equal(scanA.verifiedPeer, false, 'A attacked: not vouched for');
 });
 
 test('live: with our addresses not yet known, direction alone rejects a SYN/ACK that arrived inbound', () => {
@@ -166,4 +169,20 @@ test('live: frames for other hosts are ignored and counted', () => {
   const st = engine.stats();
   assert.equal(st.dropped.not_for_host, 3);
   assert.equal(st.flowsCreated, 0);
+});
+
+test('live: a peer with a real handshake 10 s or more before is a verified peer for a scan in its name; a forged one is not', () => {
+  const { engine, detections } = makeEngine(RULESET, { host: hostAddresses([H]) });
+  const P = '198.51.100.20';
+  send(engine, IN, P, H, 43000, 8080, 3000, 0, SYN);
+  send(engine, OUT, H, P, 8080, 43000, 6000, 3001, SYN | ACK);
+  send(engine, IN, P, H, 43000, 8080, 3001, 6001, ACK);
+  send(engine, IN, P, H, 43000, 8080, 3001, 6001, ACK | PSH, 'GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+  forgedHandshake(engine, 43001);
+  ts += 11_000_000;
+  synScan(engine, P, 5);
+  synScan(engine, V, 5);
+  const scans = detections.filter((d) => d.detector === 'portscan');
+  assert.deepEqual(scans.map((d) => [d.srcIp, d.evidence, d.verifiedPeer]), [[P, 'half-open', true], [V, 'half-open', false]]);
+  assert.equal(engine.stats().verifiedPeers.size, 1);
 });
