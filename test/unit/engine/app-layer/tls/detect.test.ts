@@ -23,7 +23,11 @@ function run(rules: string[], flows: { port: number; chunks: [ 'to_server' | 'to
   const ctx: AppFeedContext = { verify: { flowbits: new Set() }, fire: (si) => fired.push(rs.signatures[si]!.id) };
   for (const fl of flows) {
     const f = d.newFlow(fl.port, 40000);
-    for (const [dir, data] of fl.chunks) d.data(f, dir, data, 0, data.length, tsUs, ctx);
+    const at = { to_server: 0, to_client: 0 };
+    for (const [dir, data] of fl.chunks) {
+      d.data(f, dir, data, 0, data.length, at[dir], tsUs, ctx);
+      at[dir] += data.length;
+    }
   }
   return fired.sort((a, b) => a - b);
 }
