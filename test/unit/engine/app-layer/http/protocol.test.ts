@@ -22,7 +22,7 @@ function flow(req: string, res?: string): AppTx[] {
 test('registry: http is registered and found by rule protocol, buffer alias and keyword', () => {
   assert.ok(APP_PROTOCOLS.includes(httpProtocol));
   assert.equal(appProtocolForRule('http'), httpProtocol);
-  assert.equal(appProtocolForRule('tls'), undefined);
+  assert.equal(appProtocolForRule('smtp'), undefined);
   assert.equal(findAppBuffer('http_uri')?.spec.name, 'http.uri');
   assert.equal(findAppBuffer('http_client_body')?.spec.name, 'http.request_body');
   assert.equal(findAppBuffer('file_data')?.spec.name, 'file.data');
