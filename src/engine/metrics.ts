@@ -58,6 +58,7 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
   gauge(registry, 'bulwark_flows_active', 'Flows in the flow table.', (s) => s.flowsActive, stats);
   counter(registry, 'bulwark_flows_total', 'Flows created.', (s) => s.flowsCreated, stats);
   counter(registry, 'bulwark_flow_evictions_total', 'Flows evicted because the table was full (LRU).', (s) => s.flowEvictions, stats);
+  gauge(registry, 'bulwark_flow_hash_chain_max', 'Longest flow-table hash chain since start (flows in one bucket of the keyed hash; a long chain costs lookup time, never inspection).', (s) => s.flowHashChainMax, stats);
   counter(registry, 'bulwark_flow_timeouts_total', 'Flows expired by idle timeout.', (s) => s.flowTimeouts, stats);
   gauge(registry, 'bulwark_flow_memory_pressure', '1 while shortened timeouts are in force (table or stream memory above 90 %).', (s) => (s.memoryPressure ? 1 : 0), stats);
   gauge(registry, 'bulwark_reassembly_memory_bytes', 'Stream bytes retained for verification, all flows.', (s) => s.streamMemoryBytes, stats);
