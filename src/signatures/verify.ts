@@ -261,8 +261,8 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
       return false;
     }
     case 'isdataat': {
-      const pos = (c.relative ? prev : 0) + c.offset;
-      const ok = pos < st.length;
+      // Suricata: relative holds while pointer + N <= length (data may end exactly there), absolute while N < length
+      const ok = c.relative ? prev + c.offset <= st.length : c.offset < st.length;
       return (c.negated ? !ok : ok) && evalFrom(conds, i + 1, prev, st, em);
     }
     case 'byte_test':
@@ -296,6 +296,13 @@ export function flowbitsHold(ops: readonly FlowbitOp[], bits: ReadonlySet<string
   return true;
 }
 
+/** `app-layer-protocol:`: the flow's protocol is (not) the named one; unknown yet never matches. */
+export function appLayerProtocolHolds(a: { names: string[]; negated: boolean }, proto: string | undefined): boolean {
+  if (proto === undefined) return false;
+  const hit = a.names.includes(proto);
+  return a.negated ? !hit : hit;
+}
+
 /** TCP flags test (`flags:` keyword) on one packet's flag byte; the engine calls it per packet. */
 export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
   const v = flags & ~f.ignore & 0xff;
@@ -311,11 +318,22 @@ export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
   }
 }
 
+/**
+ * Runs one condition list on `data[0, length)` with the detection pointer at 0 (a buffer list of
+ * an app signature, or the raw conditions of one), with Suricata's recursion limit.
+ */
+export function matchConditions(conds: readonly Condition[], data: Uint8Array, length: number, meter: RegexMeter, owner: number): boolean {
+  if (conds.length === 0) return true;
+  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner };
+  return evalFrom(conds, 0, 0, st, endMatters(conds));
+}
+
 /** See VerifyFn in types.ts. */
 export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext, meter: RegexMeter = UNMETERED): boolean => {
   const len = Math.min(length, data.length);
   if (sig.dsize && (len < sig.dsize.min || len > sig.dsize.max)) return false;
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
+  if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
   if (sig.conditions.length === 0) return true;
   const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id };
   return evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions));

@@ -73,8 +73,14 @@ test('pcre absolute and relative (R), negated', () => {
 });
 
 test('isdataat absolute, relative and negated', () => {
-  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 3, relative: true, negated: false }]), 'ABcde'), false);
+  // Suricata (detect-engine-content-inspection.c): relative holds while pointer + N <= length;
+  // its DetectIsdataatTestPacket01: "Hi" then isdataat:5,relative matches "Hi all!" (2 + 5 = 7).
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 4, relative: true, negated: false }]), 'ABcde'), false);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 3, relative: true, negated: false }]), 'ABcde'), true);
   assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 2, relative: true, negated: false }]), 'ABcde'), true);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 1, relative: true, negated: true }]), 'ABc'), false);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 5, relative: false, negated: false }]), 'ABcde'), false);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 4, relative: false, negated: false }]), 'ABcde'), true);
   assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 1, relative: true, negated: true }]), 'AB'), true);
   assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 10, relative: false, negated: false }]), 'AB'), false);
 });
