@@ -14,7 +14,7 @@ import { verifySignature } from '../signatures/verify.js';
 import type { Detection, LocalAddresses } from './types.js';
 import { DIR, type PacketDirection } from './capture/types.js';
 import type { ChecksumPolicy } from './decode/checksum.js';
-import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv6ToString, TCP_ACK, TCP_SYN } from './decode/decode.js';
+import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv6ToString, TCP_ACK, TCP_FIN, TCP_SYN } from './decode/decode.js';
 import { Defragmenter, type DefragCounters } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { KeyedPermutation, randomSeed, type HashSeed } from './flow/hash.js';
@@ -24,6 +24,8 @@ import { Reassembler, ReassemblyCounters, snapshotCounters, type ReassemblyStats
 import type { DirState } from './stream/dir-state.js';
 import { StreamStore } from './stream/store.js';
 import { Detect } from './detect/detect.js';
+import { AppTxDetector, type AppFeedContext, type AppTxDetectOptions } from './detect/app-tx.js';
+import type { AppDirection } from './app-layer/types.js';
 import { ThresholdFilter } from './threshold/filter.js';
 import { NO_THRESHOLDS } from './threshold/parse.js';
 import type { AlertFilter } from './threshold/types.js';
@@ -32,6 +34,8 @@ import { registerEngineMetrics } from './metrics.js';
 import type { RegexStats } from '../regex/meter.js';
 
 export { excerpt } from './detect/alert.js';
+
+const NO_FLOWBITS: ReadonlySet<string> = new Set<string>();
 
 export interface EngineOptions {
   ruleset: Ruleset;
@@ -75,6 +79,10 @@ export interface EngineOptions {
    * a fixed one.
    */
   hashSeed?: HashSeed;
+  /** App-layer bounds: probing depth per direction, parser memory per flow and for all flows. */
+  appLayer?: AppTxDetectOptions;
+  /** Offline scan: alerts carry `pcap_cnt`, the packet's number in the file (Suricata's EVE). */
+  pcapCount?: boolean;
 }
 
 export interface EngineStats {
@@ -101,6 +109,16 @@ export interface EngineStats {
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
   detectors: { tracked: number; evictions: number };
   memoryPressure: boolean;
+  /** App layer: flows by detected protocol, undetected flows, parser stops, memory limits. */
+  appLayer: {
+    flowsByProto: Record<string, number>;
+    undetected: number;
+    parseErrors: Record<string, number>;
+    limits: { flow: number; global: number };
+    memoryBytes: number;
+    txInspected: number;
+    alerts: number;
+  };
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;
 }
@@ -123,6 +141,12 @@ export class Engine {
   private readonly reasm: Reassembler<DirState>;
   private readonly store: StreamStore;
   private readonly detect: Detect;
+  /** App layer: protocol detection, parsers, app-layer signatures on transactions. */
+  private readonly app: AppTxDetector;
+  /** The ruleset has app-layer signatures: streams of every flow go to the app layer. */
+  private appActive = false;
+  /** Offline scan: set pcap_cnt on alerts (packets counted from 1 per engine). */
+  private readonly pcapCount: boolean;
   private readonly detectors: Detectors;
   /** Keyed permutation of IPv4 detector keys (see srcKey). */
   private readonly addrPerm: KeyedPermutation;
@@ -130,6 +154,7 @@ export class Engine {
   // Current packet context (set by processPacket, read by the chunk sink and detector emit).
   private curFlow: Flow | null = null;
   private curTsMs = 0;
+  private curTsUs = 0;
   private lastTickMs = -Infinity;
 
   // Counters (exported through stats() and metrics collect callbacks).
@@ -167,6 +192,8 @@ export class Engine {
       this.onChunk,
     );
     this.detectors = new Detectors([], this.onFinding, opts.maxTracked ?? 65_536);
+    this.app = new AppTxDetector(opts.ruleset, opts.appLayer ?? {});
+    this.pcapCount = opts.pcapCount === true;
     this.setRuleset(opts.ruleset);
     if (opts.registry) registerEngineMetrics(opts.registry, () => this.stats());
   }
@@ -179,6 +206,8 @@ export class Engine {
   setRuleset(r: Ruleset): void {
     this.detect.setRuleset(r);
     this.detectors.setSpecs(r.detectors);
+    this.app.setRuleset(r);
+    this.appActive = this.app.active;
     this.log.debug({ version: r.version, signatures: r.signatures.length, groups: r.groups.length }, 'ruleset active');
   }
 
@@ -208,6 +237,8 @@ export class Engine {
     const tsMs = tsUs / 1000;
     this.curTsMs = tsMs;
     this.detect.nowMs = tsMs;
+    if (this.pcapCount) this.detect.pcapCnt = this.packets;
+    this.curTsUs = tsUs;
     if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
     else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
     try {
@@ -285,6 +316,15 @@ export class Engine {
       detectors: { tracked: ds.tracked + af.entries, evictions: ds.evictions + af.evictions },
       memoryPressure: this.pressure,
       regex: this.detect.regexStats(),
+      appLayer: {
+        flowsByProto: { ...this.app.counters.flowsByProto },
+        undetected: this.app.counters.undetected,
+        parseErrors: { ...this.app.counters.parseErrors },
+        limits: { ...this.app.counters.limits },
+        memoryBytes: this.app.memory,
+        txInspected: this.app.counters.txInspected,
+        alerts: this.app.counters.alerts,
+      },
     };
   }
 
@@ -343,7 +383,10 @@ export class Engine {
       this.flows.insert(flow);
       fromClient = isFromClient(flow, p);
     }
-    if (flow.gen !== this.detect.gen) this.detect.rebind(flow);
+    if (flow.gen !== this.detect.gen) {
+      this.detect.rebind(flow);
+      flow.app?.alerted.clear();
+    }
     flow.lastMs = tsMs;
     this.curFlow = flow;
     const dir = fromClient ? flow.c2s : flow.s2c;
@@ -353,8 +396,9 @@ export class Engine {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;
     }
-    if (p.payloadLength > 0 && dir.group !== null) this.reasm.segment(dir, seq, p.buf, p.payloadOffset, p.payloadLength, flags);
+    if (p.payloadLength > 0 && (dir.group !== null || this.appActive)) this.reasm.segment(dir, seq, p.buf, p.payloadOffset, p.payloadLength, flags);
     if (dir.group !== null && dir.group.unanchored.length > 0) this.detect.packetRules(flow, dir, dir.group, p, flags);
+    if ((p.flags & TCP_FIN) !== 0 && flow.app !== null) this.app.end(flow.app, dir === flow.c2s ? 'to_server' : 'to_client', this.curTsUs, this.appContext(flow, dir));
     trackFin(flow, dir, p, this.tcpHooks);
   }
 
@@ -363,6 +407,7 @@ export class Engine {
   private freeFlow(f: Flow): void {
     this.freeDir(f.c2s);
     this.freeDir(f.s2c);
+    if (f.app !== null) this.app.free(f.app);
   }
 
   private freeDir(d: DirState): void {
@@ -399,10 +444,40 @@ export class Engine {
   ): void => {
     const g = d.group;
     const flow = this.curFlow;
-    if (g === null || flow === null) return;
-    this.store.append(d, data, off, len, at);
-    this.detect.onChunk(flow, d, g, data, off, len, at, pktOff, pktLen, flags, gap);
+    if (flow === null) return;
+    if (g !== null) {
+      this.store.append(d, data, off, len, at);
+      this.detect.onChunk(flow, d, g, data, off, len, at, pktOff, pktLen, flags, gap);
+    }
+    if (this.appActive) this.appChunk(flow, d, data, off, len, at, pktLen);
   };
+
+  /** In-order stream bytes to the app layer (gaps passed on), then app signatures on the txs they updated. */
+  private appChunk(flow: Flow, d: DirState, data: Uint8Array, off: number, len: number, at: number, pktLen: number): void {
+    const af = (flow.app ??= this.app.newFlow(flow.srvPort, flow.cliPort));
+    const dir: AppDirection = d === flow.c2s ? 'to_server' : 'to_client';
+    if (at > d.appNext) this.app.gap(af, dir, at - d.appNext);
+    d.appNext = at + len;
+    this.appCtx.packetLength = pktLen;
+    this.app.data(af, dir, data, off, len, this.curTsUs, this.appContext(flow, d));
+  }
+
+  private readonly appCtx: { packetLength: number } = { packetLength: 0 };
+
+  private appContext(flow: Flow, d: DirState): AppFeedContext {
+    const verify: AppFeedContext['verify'] = { flowbits: flow.ctx?.flowbits ?? NO_FLOWBITS, packetLength: this.appCtx.packetLength };
+    if (d.buf !== null) {
+      verify.stream = d.buf;
+      verify.streamLength = d.bufLen;
+    }
+    return {
+      verify,
+      meter: this.detect.regex,
+      fire: (si, tx, proto) => {
+        this.detect.fireApp(flow, d, si, tx, proto);
+      },
+    };
+  }
 
   private readonly onFinding = (f: DetectorFinding): void => {
     const p = this.pkt;

@@ -70,6 +70,11 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
   if (o.blockSkipped !== undefined) ev.bulwark.block_skipped = o.blockSkipped;
   if (d.payloadExcerpt !== undefined) ev.bulwark.payload_excerpt = d.payloadExcerpt.slice(0, 256);
   if (d.details !== undefined) ev.bulwark.details = d.details;
+  if (d.pcapCnt !== undefined) ev.pcap_cnt = d.pcapCnt;
+  if (d.appProto !== undefined) ev.app_proto = d.appProto;
+  if (d.txId !== undefined) ev.tx_id = d.txId;
+  // The protocol's object goes under its name (`http`, `tls`...), as in Suricata's EVE.
+  if (d.appProto !== undefined && d.appEve !== undefined && !(d.appProto in ev)) (ev as unknown as Record<string, unknown>)[d.appProto] = d.appEve;
   return ev;
 }
 

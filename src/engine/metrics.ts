@@ -58,6 +58,45 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
   gauge(registry, 'bulwark_flows_active', 'Flows in the flow table.', (s) => s.flowsActive, stats);
   counter(registry, 'bulwark_flows_total', 'Flows created.', (s) => s.flowsCreated, stats);
   counter(registry, 'bulwark_flow_evictions_total', 'Flows evicted because the table was full (LRU).', (s) => s.flowEvictions, stats);
+  // App layer: labels are protocol names (the registry's list), their parsers' fail reasons, and two limit scopes.
+  new Counter({
+    name: 'bulwark_applayer_flows_total',
+    help: 'Flows whose application protocol was detected, by protocol (app_proto "unknown": probing gave up).',
+    labelNames: ['app_proto'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const a = stats().appLayer;
+      for (const [app_proto, n] of Object.entries(a.flowsByProto)) this.inc({ app_proto }, n);
+      this.inc({ app_proto: 'unknown' }, a.undetected);
+    },
+  });
+  new Counter({
+    name: 'bulwark_applayer_parse_errors_total',
+    help: 'App-layer parsers that stopped for good on a flow, by protocol and reason.',
+    labelNames: ['app_proto', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [k, n] of Object.entries(stats().appLayer.parseErrors)) {
+        const [app_proto = '', reason = ''] = k.split(' ');
+        this.inc({ app_proto, reason }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'bulwark_applayer_limits_total',
+    help: 'App-layer memory limits hit (scope flow or global): parsing stopped on that flow.',
+    labelNames: ['scope'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const l = stats().appLayer.limits;
+      this.inc({ scope: 'flow' }, l.flow);
+      this.inc({ scope: 'global' }, l.global);
+    },
+  });
+  gauge(registry, 'bulwark_applayer_memory_bytes', 'Bytes held by app-layer parsers (all flows).', (s) => s.appLayer.memoryBytes, stats);
   gauge(registry, 'bulwark_flow_hash_chain_max', 'Longest flow-table hash chain since start (flows in one bucket of the keyed hash; a long chain costs lookup time, never inspection).', (s) => s.flowHashChainMax, stats);
   counter(registry, 'bulwark_flow_timeouts_total', 'Flows expired by idle timeout.', (s) => s.flowTimeouts, stats);
   gauge(registry, 'bulwark_flow_memory_pressure', '1 while shortened timeouts are in force (table or stream memory above 90 %).', (s) => (s.memoryPressure ? 1 : 0), stats);

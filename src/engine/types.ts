@@ -63,6 +63,14 @@ export interface Detection {
   newAction?: { action: 'alert' | 'block'; source: string };
   /** Detector details: distinct ports, connection count, window... */
   details?: Record<string, number | string>;
+  /** App-layer protocol of the flow (EVE `app_proto`), when one was detected. */
+  appProto?: string;
+  /** Transaction id of an app-layer match (EVE `tx_id`). */
+  txId?: number;
+  /** The protocol's EVE object of the matching transaction (`http`: hostname, url, ...), keyed by protocol name in EVE. */
+  appEve?: Record<string, unknown>;
+  /** Offline scan: the packet's number in the capture file (EVE `pcap_cnt`, 1-based). */
+  pcapCnt?: number;
 }
 
 /** EVE-JSON compatible alert line (plus bulwark fields). See docs/events.md. */
@@ -75,6 +83,11 @@ export interface AlertEvent {
   dest_ip: string;
   dest_port: number;
   proto: 'TCP';
+  app_proto?: string;
+  tx_id?: number;
+  pcap_cnt?: number;
+  /** The app-layer protocol's EVE object under its name (`http` here; `tls`, `smb`... likewise). */
+  http?: Record<string, unknown>;
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;

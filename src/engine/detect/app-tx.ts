@@ -29,11 +29,17 @@ export interface AppFlow {
   ruleProtocols: readonly string[];
   serverPort: number;
   clientPort: number;
+  /** Parser memory last accounted for this flow (bytes, in the global total). */
+  mem: number;
 }
 
 export interface AppTxDetectOptions {
   /** Bytes per direction probed before giving up (Suricata's probing depth is of this order). Default 2048. */
   maxProbeBytes?: number;
+  /** Parser memory one flow may hold; past it parsing stops on that flow (counted). Default 16 MiB. */
+  maxFlowMemory?: number;
+  /** Parser memory all flows may hold together; past it parsing stops on the flow that grew (counted). Default 256 MiB. */
+  maxMemory?: number;
 }
 
 /** What one feed needs from the engine to verify and report. */
@@ -52,13 +58,21 @@ export interface AppTxCounters {
   txInspected: number;
   candidates: number;
   alerts: number;
+  /** Parser stops by `${proto} ${reason}` (bounded: protocols × their fail reasons). */
+  parseErrors: Record<string, number>;
+  /** Memory limits hit (`flow`, `global`): parsing stopped on that flow. */
+  limits: { flow: number; global: number };
 }
 
 const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
 
 export class AppTxDetector {
-  readonly counters: AppTxCounters = { flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0 };
+  readonly counters: AppTxCounters = { flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, parseErrors: {}, limits: { flow: 0, global: 0 } };
+  /** Parser memory of all flows (bytes). */
+  memory = 0;
   private readonly maxProbe: number;
+  private readonly maxFlowMemory: number;
+  private readonly maxMemory: number;
   private readonly cand: number[] = [];
 
   constructor(
@@ -66,6 +80,19 @@ export class AppTxDetector {
     opts: AppTxDetectOptions = {},
   ) {
     this.maxProbe = opts.maxProbeBytes ?? 2048;
+    this.maxFlowMemory = opts.maxFlowMemory ?? 16 * 1024 * 1024;
+    this.maxMemory = opts.maxMemory ?? 256 * 1024 * 1024;
+  }
+
+  /** The flow ended (closed, expired, evicted): its parser memory leaves the global total. */
+  free(f: AppFlow): void {
+    this.memory -= f.mem;
+    f.mem = 0;
+    f.parser = null;
+    f.held = [[], []];
+    f.heldLen = [0, 0];
+    f.alerted.clear();
+    if (f.state === 'parsing' || f.state === 'probing') f.state = 'none';
   }
 
   /** Swaps the ruleset (reload); live flows keep their parsers, alert sets refer to old indexes and are dropped. */
@@ -80,7 +107,7 @@ export class AppTxDetector {
   }
 
   newFlow(serverPort: number, clientPort: number): AppFlow {
-    return { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+    return { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort, mem: 0 };
   }
 
   /** In-order bytes of `dir` (data[off, off+len)). */
@@ -188,7 +215,28 @@ export class AppTxDetector {
     if (parser.state === 'failed' && f.state === 'parsing') {
       f.state = 'failed';
       this.counters.parserFailed++;
+      const k = `${proto.name} ${parser.failReason ?? 'unknown'}`;
+      this.counters.parseErrors[k] = (this.counters.parseErrors[k] ?? 0) + 1;
     }
+    if (f.state === 'parsing') this.account(f, parser);
+  }
+
+  /** Memory budget: the flow's parser memory against the per-flow and global limits. */
+  private account(f: AppFlow, parser: AppParser): void {
+    const m = parser.memory();
+    this.memory += m - f.mem;
+    f.mem = m;
+    let hit: 'flow' | 'global' | null = null;
+    if (m > this.maxFlowMemory) hit = 'flow';
+    else if (this.memory > this.maxMemory) hit = 'global';
+    if (hit === null) return;
+    // Policy when hit: stop parsing this flow (its raw-stream inspection goes on), count it.
+    this.counters.limits[hit]++;
+    f.state = 'failed';
+    this.memory -= f.mem;
+    f.mem = 0;
+    f.parser = null;
+    f.alerted.clear();
   }
 }
 

@@ -16,6 +16,7 @@ import type { AlertFilter } from '../threshold/types.js';
 import type { Detection } from '../types.js';
 import { DETECTOR_CATEGORY, excerpt, flowIp, portIn } from './alert.js';
 import { Prefilter } from './prefilter.js';
+import type { AppProtocol, AppTx } from '../app-layer/types.js';
 import type { DetectCounters, DetectOptions, DetectionSink } from './types.js';
 
 const EMPTY_CTX: VerifyContext = { flowbits: new Set<string>() };
@@ -23,6 +24,8 @@ const EMPTY_CTX: VerifyContext = { flowbits: new Set<string>() };
 export class Detect {
   /** Packet time (ms) of the packet being inspected: the alerts' timestamp. */
   nowMs = 0;
+  /** Offline scan: number of the packet being inspected in its file (EVE pcap_cnt); 0 live. */
+  pcapCnt = 0;
   gen = 0;
   alertFilter: AlertFilter;
   readonly counters: DetectCounters = {
@@ -233,8 +236,31 @@ export class Detect {
   }
 
   private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number): void {
-    const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
+    const det = this.alert(flow, d, si);
+    if (det === null) return;
+    const ex = excerpt(excerptSrc, excerptLen, hitPos);
+    if (ex.length > 0) det.payloadExcerpt = ex;
+    this.emit(det);
+  }
+
+  /**
+   * An app-layer signature matched transaction `tx` of the flow's protocol (the app-layer stage
+   * keeps the once-per-signature-per-tx state): alert with `app_proto`, `tx_id` and the
+   * protocol's EVE object.
+   */
+  fireApp(flow: Flow, d: DirState, si: number, tx: AppTx, proto: AppProtocol): void {
+    const det = this.alert(flow, d, si);
+    if (det === null) return;
+    det.appProto = proto.name;
+    det.txId = tx.id;
+    det.appEve = proto.eve(tx);
+    this.emit(det);
+  }
+
+  /** Flowbits, noalert, threshold/suppression, counters; the Detection to emit or null. */
+  private alert(flow: Flow, d: DirState, si: number): Detection | null {
+    const sig = this.sigs[si]!;
     let noalert = false;
     for (const op of sig.flowbits) {
       if (op.op === 'noalert') noalert = true;
@@ -249,14 +275,14 @@ export class Detect {
         }
       }
     }
-    if (noalert) return;
+    if (noalert) return null;
     const toServer = d === flow.c2s;
     const srcIp = flowIp(flow, toServer);
     const destIp = flowIp(flow, !toServer);
     const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.nowMs });
     if (!verdict.alert) {
       this.counters.suppressed++;
-      return;
+      return null;
     }
     const c = this.counters;
     c.bySeverity[sig.severity] = (c.bySeverity[sig.severity] ?? 0) + 1;
@@ -283,9 +309,8 @@ export class Detect {
     if (sig.priority !== undefined) det.priority = sig.priority;
     if (sig.metadata.length > 0) det.metadata = sig.metadata;
     if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
-    const ex = excerpt(excerptSrc, excerptLen, hitPos);
-    if (ex.length > 0) det.payloadExcerpt = ex;
-    this.emit(det);
+    if (this.pcapCnt > 0) det.pcapCnt = this.pcapCnt;
+    return det;
   }
 
   /** A behavioural detector's finding about the packet `p` (its source). */

@@ -3,6 +3,7 @@ import type { VerifyContext } from '../../signatures/types.js';
 import { DIR, type PacketDirection } from '../capture/types.js';
 import type { DecodedPacket } from '../decode/decode.js';
 import { DirState } from '../stream/dir-state.js';
+import type { AppFlow } from '../detect/app-tx.js';
 
 /** Flow states (timeouts differ per state). */
 export const ST_NEW = 0;
@@ -46,6 +47,8 @@ export class Flow {
   alerted: Set<number> | null = null;
   flowbits: Set<string> | null = null;
   ctx: VerifyContext | null = null;
+  /** App-layer state (protocol detection, parser, per-tx alerts), created on the first stream bytes when app rules are loaded. */
+  app: AppFlow | null = null;
 
   get id(): bigint {
     return (BigInt(this.serial) << 20n) | BigInt(this.key % 1048576);
