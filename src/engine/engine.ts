@@ -17,6 +17,7 @@ import type { ChecksumPolicy } from './decode/checksum.js';
 import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv4ToString, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
 import { Defragmenter, type DefragCounters } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
+import { KeyedPermutation, randomSeed, type HashSeed } from './flow/hash.js';
 import { isFromClient, type Flow } from './flow/flow.js';
 import { isReuse, newFlow, trackFin, trackTcp, TRACK_WRONG_DIRECTION, type TcpHooks } from './flow/tcp.js';
 import { Reassembler, ReassemblyCounters, snapshotCounters, type ReassemblyStats } from './stream/reassembly.js';
@@ -69,6 +70,12 @@ export interface EngineOptions {
    * reads a capture the way Suricata reads a pcap file.
    */
   host?: LocalAddresses;
+  /**
+   * Key of the flow table's hash and of the detectors' address keys (HalfSipHash, 64 bits).
+   * Default: random per engine, so colliding tuples cannot be computed from outside; tests inject
+   * a fixed one.
+   */
+  hashSeed?: HashSeed;
 }
 
 export interface EngineStats {
@@ -81,6 +88,8 @@ export interface EngineStats {
   flowsCreated: number;
   flowEvictions: number;
   flowTimeouts: number;
+  /** Longest flow-table hash chain since start (flows sharing one bucket). */
+  flowHashChainMax: number;
   streamMemoryBytes: number;
   streamMemoryRefused: number;
   pendingDropped: number;
@@ -95,6 +104,8 @@ export interface EngineStats {
   /** Sources that completed a verified handshake (half-open evidence never blocks them). */
   verifiedPeers: VerifiedPeerStats;
   memoryPressure: boolean;
+  /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected. */
+  appLayer: { flowsByProto: Record<string, number>; undetected: number; parserFailed: number; txInspected: number; alerts: number };
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;
 }
@@ -119,6 +130,8 @@ export class Engine {
   private readonly detect: Detect;
   private readonly detectors: Detectors;
   private readonly verified: VerifiedPeers;
+  /** Keyed permutation of IPv4 detector keys (see srcKey). */
+  private readonly addrPerm: KeyedPermutation;
 
   // Current packet context (set by processPacket, read by the chunk sink and detector emit).
   private curFlow: Flow | null = null;
@@ -153,7 +166,9 @@ export class Engine {
       verifyBudget: opts.verifyBudget ?? 8 * opts.config.reassemblyDepth,
       regexNow: opts.regexNow ?? (() => performance.now()),
     });
-    this.flows = new FlowTable({ maxFlows: opts.config.maxFlows, onFree: (f) => {
+    const seed = opts.hashSeed ?? randomSeed();
+    this.addrPerm = new KeyedPermutation(seed);
+    this.flows = new FlowTable({ maxFlows: opts.config.maxFlows, seed, onFree: (f) => {
       this.freeFlow(f);
     } });
     this.reasm = new Reassembler<DirState>(
@@ -260,6 +275,7 @@ export class Engine {
       flowsCreated: this.flows.created,
       flowEvictions: this.flows.evictions,
       flowTimeouts: this.flows.timeouts,
+      flowHashChainMax: this.flows.chainMax,
       streamMemoryBytes: this.store.memory,
       streamMemoryRefused: this.store.refused,
       pendingDropped: dc.pendingDropped,
@@ -281,6 +297,7 @@ export class Engine {
       verifiedPeers: this.verified.stats(),
       memoryPressure: this.pressure,
       regex: this.detect.regexStats(),
+      appLayer: this.detect.appStats(),
     };
   }
 
@@ -322,11 +339,6 @@ export class Engine {
   private handleTcp(p: DecodedPacket, tsMs: number, pdir: PacketDirection): void {
     const flags = p.flags;
     let flow = this.flows.find(p);
-    if (flow === null) {
-      // Pathological collision chain: the packet is not inspected (counted as internal_error).
-      this.drops[DROP.INTERNAL_ERROR]!++;
-      return;
-    }
     let fromClient = true;
     if (flow !== undefined) {
       fromClient = isFromClient(flow, p);
@@ -380,11 +392,16 @@ export class Engine {
     this.reasm.release(d);
   }
 
+  /**
+   * Detector table keys. Their Maps hash numbers without a seed, so an IPv4 address goes through
+   * a keyed permutation first (distinct addresses stay distinct, where they land cannot be chosen
+   * from outside); IPv6 keys are strings, whose hash V8 seeds per process.
+   */
   private srcKey(p: DecodedPacket): AddrKey {
-    return p.ipVersion === 4 ? p.src4 : ipv6ToString(p.buf, p.src6Offset);
+    return p.ipVersion === 4 ? this.addrPerm.permute(p.src4) : ipv6ToString(p.buf, p.src6Offset);
   }
   private dstKey(p: DecodedPacket): AddrKey {
-    return p.ipVersion === 4 ? p.dst4 : ipv6ToString(p.buf, p.dst6Offset);
+    return p.ipVersion === 4 ? this.addrPerm.permute(p.dst4) : ipv6ToString(p.buf, p.dst6Offset);
   }
 
   // ---------------------------------------------------------------- stream → detect

@@ -58,6 +58,22 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
   gauge(registry, 'bulwark_flows_active', 'Flows in the flow table.', (s) => s.flowsActive, stats);
   counter(registry, 'bulwark_flows_total', 'Flows created.', (s) => s.flowsCreated, stats);
   counter(registry, 'bulwark_flow_evictions_total', 'Flows evicted because the table was full (LRU).', (s) => s.flowEvictions, stats);
+  // App layer: labels are protocol names (the registry's list) plus "unknown".
+  new Counter({
+    name: 'bulwark_applayer_flows_total',
+    help: 'Flows whose application protocol was detected, by protocol (app_proto "unknown": probing gave up).',
+    labelNames: ['app_proto'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const a = stats().appLayer;
+      for (const [app_proto, n] of Object.entries(a.flowsByProto)) this.inc({ app_proto }, n);
+      this.inc({ app_proto: 'unknown' }, a.undetected);
+    },
+  });
+  counter(registry, 'bulwark_applayer_parser_failures_total', 'App-layer parsers that stopped for good on a flow (invalid data, a limit, a gap they could not resynchronise).', (s) => s.appLayer.parserFailed, stats);
+  counter(registry, 'bulwark_applayer_tx_inspected_total', 'App-layer transactions inspected by app-layer signatures.', (s) => s.appLayer.txInspected, stats);
+  gauge(registry, 'bulwark_flow_hash_chain_max', 'Longest flow-table hash chain since start (flows in one bucket of the keyed hash; a long chain costs lookup time, never inspection).', (s) => s.flowHashChainMax, stats);
   counter(registry, 'bulwark_flow_timeouts_total', 'Flows expired by idle timeout.', (s) => s.flowTimeouts, stats);
   gauge(registry, 'bulwark_flow_memory_pressure', '1 while shortened timeouts are in force (table or stream memory above 90 %).', (s) => (s.memoryPressure ? 1 : 0), stats);
   gauge(registry, 'bulwark_reassembly_memory_bytes', 'Stream bytes retained for verification, all flows.', (s) => s.streamMemoryBytes, stats);

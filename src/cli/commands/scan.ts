@@ -43,8 +43,19 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
-/** The ruleset of the configuration, or of --databases / --rules (shared with `bulwark policy`). */
-export async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress?: (done: number, total: number) => void): Promise<Ruleset> {
+/**
+ * Port `any` when reading a capture file: every port, as Suricata inspects every port of a pcap
+ * (live, `any` keeps meaning databases.anyPorts / the rules' ports, which the capture filter is
+ * built from).
+ */
+const EVERY_PORT: readonly number[] = Array.from({ length: 65535 }, (_, i) => i + 1);
+
+/**
+ * The ruleset of the configuration, or of --databases / --rules (shared with `bulwark policy`).
+ * `everyPort`: port `any` is every port (`bulwark scan`).
+ */
+export async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress?: (done: number, total: number) => void, everyPort = false): Promise<Ruleset> {
+  if (everyPort) cfg = { ...cfg, databases: { ...cfg.databases, anyPorts: [...EVERY_PORT] } };
   if (databases === undefined && rulesFiles.length > 0) {
     const sources: DatabaseSource[] = [];
     for (const f of rulesFiles) {
@@ -97,7 +108,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   const checksumChecks = checksumMode(flags['checksum-checks']);
   const cfg = ctx.config ? await ctx.config() : defaultConfig();
   const bar = compileProgress(ctx, json);
-  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update).finally(bar.end);
+  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true).finally(bar.end);
   const thresholds = await loadThresholdFile(flags['threshold-file'] ?? cfg.response.thresholdFile, cfg.databases.vars);
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
   const showAlerts = !flags['no-alerts'];

@@ -124,6 +124,12 @@ export class Detect {
     if (f.app === null && !f.midstream && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
   }
 
+  /** App-layer counters (zero until a ruleset with app-layer signatures was set). */
+  appStats(): { flowsByProto: Record<string, number>; undetected: number; parserFailed: number; txInspected: number; alerts: number } {
+    const c = this.app?.counters;
+    return { flowsByProto: { ...(c?.flowsByProto ?? {}) }, undetected: c?.undetected ?? 0, parserFailed: c?.parserFailed ?? 0, txInspected: c?.txInspected ?? 0, alerts: c?.alerts ?? 0 };
+  }
+
   /** In-order stream bytes of a flow with app-layer state (after the stream store kept them). */
   appChunk(flow: Flow, d: DirState, data: Uint8Array, off: number, len: number, at: number, pktLen: number): void {
     const a = flow.app;

@@ -12,7 +12,13 @@ export const ST_CLOSED = 2;
 
 export class Flow {
   serial = 0;
-  key: number | string = 0;
+  /** Keyed hash of the 5-tuple (flow/table.ts). */
+  key = 0;
+  /** Next flow in the same hash bucket. */
+  hnext: Flow | null = null;
+  /** LRU neighbours (older, newer) in the flow table. */
+  lprev: Flow | null = null;
+  lnext: Flow | null = null;
   v6 = false;
   cli4 = 0;
   srv4 = 0;
@@ -45,7 +51,7 @@ export class Flow {
   app: AppFlow | null = null;
 
   get id(): bigint {
-    return (BigInt(this.serial) << 20n) | BigInt(typeof this.key === 'number' ? this.key % 1048576 : 0);
+    return (BigInt(this.serial) << 20n) | BigInt(this.key % 1048576);
   }
 }
 

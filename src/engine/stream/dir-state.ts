@@ -21,4 +21,6 @@ export class DirState extends StreamState {
   /** Stream bytes handed to the verifier so far (bounded per direction, see verifyBudget). */
   verifiedBytes = 0;
   budgetExhausted = false;
+  /** Stream offset the app layer expects next (a later chunk means a gap of the difference). */
+  appNext = 0;
 }
