@@ -81,6 +81,8 @@ export function chooseFastPattern(conditions: Signature['conditions']): number {
   let bestScore = -1;
   for (let i = 0; i < conditions.length; i++) {
     const c = conditions[i]!;
+    // Contents after base64_data inspect the decoded bytes, which the raw-stream automaton never sees.
+    if (c.kind === 'base64_data') break;
     if (c.kind !== 'content' || c.negated) continue;
     if (c.fastPattern) return i;
     const s = fastPatternScore(c);

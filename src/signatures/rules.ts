@@ -20,6 +20,11 @@ import {
   parseIsDataAt,
   parseRateFilter,
 } from './options.js';
+import { RuleVars, parseByteExtract, parseByteMath, withByteJumpVars, withByteTestVars, withIsDataAtVars } from './keywords/bytes.js';
+import { parseBase64Decode } from './keywords/base64.js';
+import { parseFlowint, type FlowintSpec } from './keywords/flowint.js';
+import { parseXbits, type XbitSpec } from './keywords/xbits.js';
+import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
 
 class RuleError extends Error {}
 
@@ -71,8 +76,12 @@ export const CLASSTYPE_PRIORITY: Readonly<Record<string, number>> = {
   'tcp-connection': 4,
 };
 
-/** Option keywords that only describe the rule (or are no-ops on raw TCP payload). */
-const IGNORED = new Set(['target', 'rawbytes', 'tag']);
+/**
+ * Option keywords parsed and ignored: only `tag` (it asks Suricata to log the packets that
+ * follow an alert; it does not change what matches). `rawbytes` is a no-op on the raw stream
+ * bulwark inspects (Suricata 7 ignores it too) and counts as enforced.
+ */
+export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag']);
 
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
@@ -230,6 +239,12 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let rateFilter: Signature['rateFilter'];
   let lastContent: ContentCondition | undefined;
   let lastWasContent = false;
+  const vars = new RuleVars();
+  const flowints: FlowintSpec[] = [];
+  const xbits: XbitSpec[] = [];
+  const streamSize: StreamSizeSpec[] = [];
+  let target: 'src_ip' | 'dest_ip' | undefined;
+  let sawBase64Decode = false;
 
   const needContent = (kw: string): ContentCondition => {
     if (!lastContent || !lastWasContent) throw new RuleError(`${kw} without a preceding content`);
@@ -335,11 +350,21 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'distance':
       case 'within': {
         const c = needContent(name);
-        const v = num(name, value, name === 'distance' ? -65535 : 0, 65535);
-        if ((name === 'depth' || name === 'within') && v < c.bytes.length) throw new RuleError(`${name} ${v} is shorter than the content (${c.bytes.length} bytes)`);
-        if (c[name] !== undefined) throw new RuleError(`${name} given twice for one content`);
-        c[name] = v;
-        if ((c.offset !== undefined || c.depth !== undefined) && (c.distance !== undefined || c.within !== undefined)) {
+        if (c[name] !== undefined || c.vars?.[name] !== undefined) throw new RuleError(`${name} given twice for one content`);
+        const varName = (value ?? '').trim();
+        if (/^[A-Za-z_]/.test(varName)) {
+          // A byte_extract/byte_math variable (Suricata): resolved per verify.
+          const slot = vars.lookup(varName);
+          if (slot === undefined) throw new RuleError(`${name}: unknown variable "${varName}"`);
+          (c.vars ??= {})[name] = slot;
+        } else {
+          const v = num(name, value, name === 'distance' ? -65535 : 0, 65535);
+          if ((name === 'depth' || name === 'within') && v < c.bytes.length) throw new RuleError(`${name} ${v} is shorter than the content (${c.bytes.length} bytes)`);
+          c[name] = v;
+        }
+        const absolute = c.offset !== undefined || c.depth !== undefined || c.vars?.offset !== undefined || c.vars?.depth !== undefined;
+        const relative = c.distance !== undefined || c.within !== undefined || c.vars?.distance !== undefined || c.vars?.within !== undefined;
+        if (absolute && relative) {
           throw new RuleError('content mixes absolute (offset/depth) and relative (distance/within) modifiers');
         }
         break;
@@ -364,13 +389,48 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       }
       case 'isdataat':
-        conditions.push(parseIsDataAt(value ?? ''));
+        conditions.push(withIsDataAtVars(value ?? '', vars, parseIsDataAt));
         break;
       case 'byte_test':
-        conditions.push(parseByteTest(value ?? ''));
+        conditions.push(withByteTestVars(value ?? '', vars, parseByteTest));
         break;
       case 'byte_jump':
-        conditions.push(parseByteJump(value ?? ''));
+        conditions.push(withByteJumpVars(value ?? '', vars, parseByteJump));
+        break;
+      case 'byte_extract':
+        conditions.push(parseByteExtract(value ?? '', vars));
+        break;
+      case 'byte_math':
+        conditions.push(parseByteMath(value ?? '', vars));
+        break;
+      case 'base64_decode':
+        conditions.push(parseBase64Decode(value));
+        sawBase64Decode = true;
+        break;
+      case 'base64_data':
+        // Suricata refuses base64_data without a base64_decode before it.
+        if (!sawBase64Decode) throw new RuleError('base64_data without a preceding base64_decode');
+        if (value !== undefined) throw new RuleError('base64_data takes no value');
+        conditions.push({ kind: 'base64_data' });
+        break;
+      case 'flowint':
+        flowints.push(parseFlowint(value ?? ''));
+        break;
+      case 'xbits':
+        xbits.push(parseXbits(value ?? ''));
+        break;
+      case 'stream_size':
+        streamSize.push(parseStreamSize(value ?? ''));
+        break;
+      case 'target': {
+        const t = (value ?? '').trim();
+        if (t !== 'src_ip' && t !== 'dest_ip') throw new RuleError(`target: expected src_ip or dest_ip, got "${t}"`);
+        target = t;
+        break;
+      }
+      case 'rawbytes':
+        // Content modifier: the raw stream is what bulwark inspects (a no-op, as in Suricata 7).
+        needContent('rawbytes');
         break;
       case 'dsize':
         dsize = parseDsize(value ?? '');
@@ -392,7 +452,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         rateFilter = parseRateFilter(value ?? '', name);
         break;
       default:
-        if (!IGNORED.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
+        if (!IGNORED_KEYWORDS.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
     }
     lastWasContent = name === 'content' || (isModifier && lastWasContent);
   }
@@ -402,7 +462,12 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       throw new RuleError('startswith cannot be combined with offset/depth/distance/within');
     }
   }
-  if (conditions.length === 0 && !dsize && !flags && !flowbits.some((f) => f.op === 'isset' || f.op === 'isnotset')) {
+  const stateTest =
+    flowbits.some((f) => f.op === 'isset' || f.op === 'isnotset') ||
+    flowints.some((f) => f.op !== '=' && f.op !== '+' && f.op !== '-') ||
+    xbits.some((x) => x.op === 'isset' || x.op === 'isnotset') ||
+    streamSize.length > 0;
+  if (conditions.length === 0 && !dsize && !flags && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
 
@@ -446,5 +511,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (dsize) sig.dsize = dsize;
   if (flags) sig.flags = flags;
   if (rateFilter) sig.rateFilter = rateFilter;
+  if (flowints.length > 0) sig.flowints = flowints;
+  if (xbits.length > 0) sig.xbits = xbits;
+  if (streamSize.length > 0) sig.streamSize = streamSize;
+  if (target !== undefined) sig.target = target;
+  if (vars.size > 0) sig.varCount = vars.size;
   return { sig, portSpec };
 }
