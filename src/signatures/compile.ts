@@ -69,6 +69,15 @@ export function parseSource(src: DatabaseSource, vars: Record<string, string>, o
   throw new BulwarkError('BULWARK_ERR_DATABASE', `${src.file}:1: unknown database format (expected .yaml, .yml or .rules)`, { details: { file: src.file, line: 1 } });
 }
 
+function tallyKeywords(into: { enforced: Record<string, number>; ignored: Record<string, number> }, k: NonNullable<Draft['keywords']>): void {
+  for (const n of k.enforced) into.enforced[n] = (into.enforced[n] ?? 0) + 1;
+  for (const n of k.ignored) into.ignored[n] = (into.ignored[n] ?? 0) + 1;
+}
+
+function sortedCounts(r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+}
+
 /** Scores a content as a fast pattern: longer and more varied bytes are more selective. */
 function fastPatternScore(c: ContentCondition): number {
   const len = Math.min(c.bytes.length, 32);
@@ -221,6 +230,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   else anyRanges = normalizeRanges(drafts.flatMap((d) => concretePorts(d.portSpec)));
 
   const signatures: Signature[] = [];
+  const keywords = { enforced: {} as Record<string, number>, ignored: {} as Record<string, number> };
   for (const d of drafts) {
     const ports = resolvePorts(d.portSpec, anyRanges).filter((r) => r.to >= 1);
     if (ports.length === 0) {
@@ -228,6 +238,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
       continue;
     }
     signatures.push({ ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: chooseFastPattern(d.sig.conditions) });
+    if (d.keywords) tallyKeywords(keywords, d.keywords);
   }
   // Deterministic order independent of file order.
   signatures.sort((a, b) => a.id - b.id);
@@ -303,6 +314,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     states: totalStates,
     mergedGroups: merged,
     problems: skipped.slice(0, maxProblems).map((s) => ({ file: s.file, line: s.line, reason: s.reason, message: s.message })),
+    keywords: { enforced: sortedCounts(keywords.enforced), ignored: sortedCounts(keywords.ignored) },
   };
   // A database split over several files names itself once: "bulwark-core 2026.11.21", not once per file.
   const version = databases.length > 0 ? [...new Set(databases.map((d) => `${d.name} ${d.version}`))].join(', ') : sources.length > 0 ? 'rules only' : 'empty';

@@ -516,5 +516,6 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (streamSize.length > 0) sig.streamSize = streamSize;
   if (target !== undefined) sig.target = target;
   if (vars.size > 0) sig.varCount = vars.size;
-  return { sig, portSpec };
+  const used = [...new Set(options.map((o) => o.name))];
+  return { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };
 }

@@ -313,6 +313,8 @@ export interface CompileStats {
   mergedGroups?: boolean;
   /** The first skipped rules with file:line, for logs and `db info` (bounded). */
   problems?: { file: string; line: number; reason: string; message: string }[];
+  /** Imported rules loaded, per option keyword: enforced, or parsed and ignored (only `tag`). */
+  keywords?: { enforced: Record<string, number>; ignored: Record<string, number> };
 }
 
 export interface Ruleset {
