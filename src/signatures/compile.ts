@@ -19,13 +19,16 @@ import type {
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { buildDfa, countStates, dfaBytes, isCaseless } from './automaton.js';
 import { parseYamlDatabase } from './yaml.js';
-import { parseRulesFile } from './rules.js';
+import { parseRulesFile, type RulesOptions } from './rules.js';
+import type { Classification } from './keywords/classification.js';
 import { concretePorts, formatRanges, normalizeRanges, resolvePorts } from './ports.js';
 
 export interface DatabaseSource {
   /** Path (for messages and SourceRef); the extension selects the format: .yaml/.yml or .rules. */
   file: string;
   text: string;
+  /** .rules files: the classification.config found beside the file (classtype → priority). */
+  classification?: ReadonlyMap<string, Classification>;
 }
 
 export interface CompileOptions {
@@ -65,7 +68,12 @@ function where(s: { source: { file: string; line: number } }): string {
 /** Parses one source by its extension. YAML errors throw; rule problems become skips. */
 export function parseSource(src: DatabaseSource, vars: Record<string, string>, onLine?: (line: number, lines: number) => void): ParsedSource {
   if (/\.ya?ml$/i.test(src.file)) return parseYamlDatabase(src.file, src.text);
-  if (/\.rules$/i.test(src.file)) return parseRulesFile(src.file, src.text, onLine ? { vars, progress: onLine } : { vars });
+  if (/\.rules$/i.test(src.file)) {
+    const ro: RulesOptions = { vars };
+    if (onLine) ro.progress = onLine;
+    if (src.classification) ro.classification = src.classification;
+    return parseRulesFile(src.file, src.text, ro);
+  }
   throw new BulwarkError('BULWARK_ERR_DATABASE', `${src.file}:1: unknown database format (expected .yaml, .yml or .rules)`, { details: { file: src.file, line: 1 } });
 }
 

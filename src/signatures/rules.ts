@@ -25,6 +25,7 @@ import { parseBase64Decode } from './keywords/base64.js';
 import { parseFlowint, type FlowintSpec } from './keywords/flowint.js';
 import { parseXbits, type XbitSpec } from './keywords/xbits.js';
 import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
+import type { Classification } from './keywords/classification.js';
 
 class RuleError extends Error {}
 
@@ -163,6 +164,8 @@ function severityOf(priority: number | undefined, metaSeverity: string | undefin
 
 export interface RulesOptions {
   vars: Record<string, string>;
+  /** classification.config beside the rules file: classtypes must be defined there and give the default priority. */
+  classification?: ReadonlyMap<string, Classification>;
   /** Called every 1024 lines with the line index and the line count (CLI progress bars). */
   progress?: (line: number, lines: number) => void;
 }
@@ -486,7 +489,16 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     throw e;
   }
 
-  const severity = severityOf(priority ?? CLASSTYPE_PRIORITY[classtype], metaSeverity);
+  let classPriority: number | undefined;
+  if (classtype !== '') {
+    if (opts.classification) {
+      // Suricata refuses a rule whose classtype its classification.config does not define.
+      const cls = opts.classification.get(classtype.toLowerCase());
+      if (cls === undefined) throw new Unsupported('classtype not in classification.config');
+      classPriority = cls.priority;
+    } else classPriority = CLASSTYPE_PRIORITY[classtype];
+  }
+  const severity = severityOf(priority ?? classPriority, metaSeverity);
   const sig: Draft['sig'] = {
     id: sid,
     rev,
@@ -516,6 +528,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (streamSize.length > 0) sig.streamSize = streamSize;
   if (target !== undefined) sig.target = target;
   if (vars.size > 0) sig.varCount = vars.size;
+  if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];
   return { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };
 }
