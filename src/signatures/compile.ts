@@ -36,6 +36,8 @@ export interface CompileOptions {
   vars?: Record<string, string>;
   /** What a port `any` stands for; empty/undefined = union of the other rules' ports. */
   anyPorts?: readonly number[];
+  /** When no rule names an explicit port and anyPorts is empty, `any` means 1-65535 (offline `scan` only). */
+  anyIsAllWhenUnnamed?: boolean;
   /**
    * Automaton patterns are cut to this many bytes (the verifier checks the whole content):
    * bounds the state count, hence memory (each state costs 1 KiB). Default 32.
@@ -236,6 +238,9 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   let anyRanges: PortRange[];
   if (opts.anyPorts && opts.anyPorts.length > 0) anyRanges = normalizeRanges(opts.anyPorts.map((p) => ({ from: p, to: p })));
   else anyRanges = normalizeRanges(drafts.flatMap((d) => concretePorts(d.portSpec)));
+  // Offline scans of rules that name no port: `any` is every port, as in Suricata (the daemon
+  // never does this: it intercepts the ports it watches).
+  if (anyRanges.length === 0 && opts.anyIsAllWhenUnnamed === true) anyRanges = [{ from: 1, to: 65535 }];
 
   const signatures: Signature[] = [];
   const keywords = { enforced: {} as Record<string, number>, ignored: {} as Record<string, number> };
