@@ -29,6 +29,12 @@ export class FlowRuleState {
 }
 
 const EMPTY_BITS: ReadonlySet<string> = new Set<string>();
+const NO_ADDRS = (): PacketAddrs => ({ src: '', dst: '' });
+
+/** Suricata's stream size of one side (`next_seq - isn`): in-order bytes plus one for the SYN. */
+export function streamSizeOf(started: boolean, base: number, nextSeq: number): number {
+  return started ? ((nextSeq - base) >>> 0) + 1 : 0;
+}
 
 export interface RuleStateOptions {
   /** Most xbits held at once (host and pair bits together). */
@@ -43,17 +49,20 @@ export interface RuleStateStats {
 
 export class RuleState {
   readonly xbits: XbitStore;
-  /** The packet the current xbits view answers for (one view object, rebound per prepare). */
-  private addrs: PacketAddrs = { src: '', dst: '' };
+  /**
+   * The packet the current xbits view answers for (one view object, rebound per prepare). The
+   * addresses are asked for only when a rule tests an xbit (formatting them costs).
+   */
+  private addrs: () => PacketAddrs = NO_ADDRS;
   private nowMs = 0;
-  private readonly view = { holds: (s: XbitSpec): boolean => this.xbits.holds(s, this.addrs, this.nowMs) };
+  private readonly view = { holds: (s: XbitSpec): boolean => this.xbits.holds(s, this.addrs(), this.nowMs) };
 
   constructor(opts: RuleStateOptions = {}) {
     this.xbits = new XbitStore(opts.maxXbits ?? 65_536);
   }
 
   /** The VerifyContext for one packet of a flow. `sizes` absent: stream_size never matches. */
-  prepare(fs: FlowRuleState, addrs: PacketAddrs, nowMs: number, sizes?: StreamSizes): VerifyContext {
+  prepare(fs: FlowRuleState, addrs: () => PacketAddrs, nowMs: number, sizes?: StreamSizes): VerifyContext {
     this.addrs = addrs;
     this.nowMs = nowMs;
     const ctx = fs.ctx;
@@ -66,7 +75,7 @@ export class RuleState {
   }
 
   /** Applies the post-match actions of `sig`; returns true when the rule must not alert (noalert). */
-  onMatch(sig: Signature, fs: FlowRuleState, addrs: PacketAddrs, nowMs: number): boolean {
+  onMatch(sig: Signature, fs: FlowRuleState, addrs: () => PacketAddrs, nowMs: number): boolean {
     let noalert = false;
     for (const op of sig.flowbits) {
       if (op.op === 'noalert') noalert = true;
@@ -75,7 +84,10 @@ export class RuleState {
     if (sig.flowints !== undefined) {
       for (const f of sig.flowints) applyFlowint(f, (fs.flowints ??= new Map<string, number>()));
     }
-    if (sig.xbits !== undefined) for (const x of sig.xbits) this.xbits.apply(x, addrs, nowMs);
+    if (sig.xbits !== undefined) {
+      const a = addrs();
+      for (const x of sig.xbits) this.xbits.apply(x, a, nowMs);
+    }
     return noalert;
   }
 

@@ -6,8 +6,8 @@ import { FlowRuleState, RuleState } from '../../../../src/signatures/keywords/st
 import { verifySignature } from '../../../../src/signatures/verify.js';
 import { latin1 } from '../../../../src/signatures/content.js';
 
-const A = { src: '198.51.100.7', dst: '203.0.113.1' };
-const B = { src: '198.51.100.8', dst: '203.0.113.1' };
+const A = () => ({ src: '198.51.100.7', dst: '203.0.113.1' });
+const B = () => ({ src: '198.51.100.8', dst: '203.0.113.1' });
 
 test('post-match: flowbits, flowints and xbits apply; noalert reported', () => {
   const rs = new RuleState();
