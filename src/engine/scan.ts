@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { Engine, type EngineStats } from './engine.js';
 import { readPcapFile } from './capture/pcap-file.js';
 import type { Detection } from './types.js';
-import { ChecksumPolicy, type ChecksumChecks } from './checksum.js';
+import { ChecksumPolicy, type ChecksumChecks } from './decode/checksum.js';
 import { DIR } from './capture/types.js';
 import type { AlertFilter } from './threshold/types.js';
 

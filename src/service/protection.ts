@@ -22,7 +22,7 @@ import { EventFolder, toAlertEvent } from '../engine/events.js';
 import type { PacketSource } from '../engine/capture/types.js';
 import { PcapLiveSource, captureFilter, capturePorts, registerCaptureMetrics } from '../engine/capture/live.js';
 import type { Detection } from '../engine/types.js';
-import { ChecksumPolicy } from '../engine/checksum.js';
+import { ChecksumPolicy } from '../engine/decode/checksum.js';
 import { LocalAddressSet } from '../engine/local-addresses.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import type { Ruleset } from '../signatures/types.js';

@@ -4,7 +4,7 @@
  * Usage: node --import tsx test/e2e/capture-child.ts IFACE PORTS(comma) EXCLUDE(comma or -)
  */
 import { PcapLiveSource, captureFilter } from '../../src/engine/capture/live.js';
-import { DecodedPacket, decodePacket, ipv4ToString, ipv6ToString } from '../../src/engine/decode.js';
+import { DecodedPacket, decodePacket, ipv4ToString, ipv6ToString } from '../../src/engine/decode/decode.js';
 import { silentLogger } from '../../src/log/index.js';
 
 const [iface = 'eth0', portsArg = '80', excludeArg = '-'] = process.argv.slice(2);

@@ -4,7 +4,7 @@
  */
 import { PcapLiveSource } from '../../src/engine/capture/live.js';
 import { Injector } from '../../src/engine/capture/inject.js';
-import { DecodedPacket, decodePacket, ipv4ToString } from '../../src/engine/decode.js';
+import { DecodedPacket, decodePacket, ipv4ToString } from '../../src/engine/decode/decode.js';
 import { silentLogger } from '../../src/log/index.js';
 
 const log = silentLogger();

@@ -17,7 +17,7 @@ import type { Detection } from '../../engine/types.js';
 import { createLogger } from '../../log/index.js';
 import { installedExtraSources } from '../../rules/installed.js';
 import { compileProgress, Progress } from '../progress.js';
-import { CHECKSUM_INVALID_RATIO, CHECKSUM_MODES, type ChecksumChecks } from '../../engine/checksum.js';
+import { CHECKSUM_INVALID_RATIO, CHECKSUM_MODES, type ChecksumChecks } from '../../engine/decode/checksum.js';
 import { ThresholdFilter } from '../../engine/threshold/filter.js';
 import { loadThresholdFile } from '../../engine/threshold/load.js';
 

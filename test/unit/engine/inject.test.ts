@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rstFrame } from '../../../src/engine/capture/inject.js';
-import { DecodedPacket, decodePacket, ipv4ToString } from '../../../src/engine/decode.js';
+import { DecodedPacket, decodePacket, ipv4ToString } from '../../../src/engine/decode/decode.js';
 import { isBulwarkError } from '../../../src/errors.js';
 
 test('rstFrame builds a decodable RST (Ethernet and raw IP)', () => {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tcpFrame } from '../../../src/engine/pcap-writer.js';
-import { DecodedPacket, decodePacket, DROP } from '../../../src/engine/decode.js';
-import { Defragmenter } from '../../../src/engine/defrag.js';
-import { ACK, Conv, feed, makeEngine, PSH, rules } from './helpers.js';
+import { tcpFrame } from '../../../../src/engine/pcap-writer.js';
+import { DecodedPacket, decodePacket, DROP } from '../../../../src/engine/decode/decode.js';
+import { Defragmenter } from '../../../../src/engine/decode/defrag.js';
+import { ACK, Conv, feed, makeEngine, PSH, rules } from '../helpers.js';
 
 /** Splits an Ethernet+IPv4 frame's IP payload into fragments at the given 8-byte-aligned offsets. */
 function frag4(frame: Uint8Array, cuts: number[], id = 0x1234): Uint8Array[] {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DecodedPacket, decodePacket, DROP, DROP_REASONS, ipv6ToString, ipv4ToString, LINKTYPE, tcpWindowScale } from '../../../src/engine/decode.js';
-import { tcpFrame } from '../../../src/engine/pcap-writer.js';
-import { rng } from './helpers.js';
+import { DecodedPacket, decodePacket, DROP, DROP_REASONS, ipv6ToString, ipv4ToString, LINKTYPE, tcpWindowScale } from '../../../../src/engine/decode/decode.js';
+import { tcpFrame } from '../../../../src/engine/pcap-writer.js';
+import { rng } from '../helpers.js';
 
 const hex = (s: string): Uint8Array => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tcpFrame } from '../../../src/engine/pcap-writer.js';
-import { DecodedPacket, decodePacket } from '../../../src/engine/decode.js';
-import { ChecksumPolicy, tcpChecksumOk, CHECKSUM_SAMPLE_COUNT } from '../../../src/engine/checksum.js';
-import { DIR } from '../../../src/engine/capture/types.js';
-import type { Engine } from '../../../src/engine/engine.js';
-import { ACK, PSH, SYN, engineConfig, makeEngine, rules } from './helpers.js';
+import { tcpFrame } from '../../../../src/engine/pcap-writer.js';
+import { DecodedPacket, decodePacket } from '../../../../src/engine/decode/decode.js';
+import { ChecksumPolicy, tcpChecksumOk, CHECKSUM_SAMPLE_COUNT } from '../../../../src/engine/decode/checksum.js';
+import { DIR } from '../../../../src/engine/capture/types.js';
+import type { Engine } from '../../../../src/engine/engine.js';
+import { ACK, PSH, SYN, engineConfig, makeEngine, rules } from '../helpers.js';
 
 const RULES = rules('alert tcp any any -> any 80 (msg:"evil"; content:"EVIL"; sid:1;)');
 

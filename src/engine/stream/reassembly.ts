@@ -14,11 +14,9 @@
  *   skipped bytes are counted.
  * - Only the first `depth` bytes of a stream are delivered; later bytes are counted, not inspected.
  */
+import type { ChunkSink, ReassemblyLimits } from './types.js';
 
-export interface ReassemblyLimits {
-  depth: number;
-  maxSegments: number;
-}
+export type { ChunkSink, ReassemblyLimits } from './types.js';
 
 /** Counters the engine exports as metrics (plain numbers: the hot path never touches prom-client). */
 export class ReassemblyCounters {
@@ -57,24 +55,6 @@ interface OooSegment {
   data: Uint8Array;
   flags: number;
 }
-
-/**
- * Receives in-order stream bytes. `streamOffset` is the stream offset of data[off];
- * data[pktOff..pktOff+pktLen) is the payload of the segment the bytes came from (dsize,
- * packet-level rules; for a segment that was buffered out of order and trimmed against earlier
- * data, the kept piece) and `flags` its TCP flags. `gap` is true when bytes were skipped just before this chunk.
- */
-export type ChunkSink<D> = (
-  dir: D,
-  data: Uint8Array,
-  off: number,
-  len: number,
-  streamOffset: number,
-  pktOff: number,
-  pktLen: number,
-  flags: number,
-  gap: boolean,
-) => void;
 
 /** Reassembly state of one direction; the matcher keeps its own fields on the same object. */
 export class StreamState {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Reassembler, ReassemblyCounters, StreamState, startStream } from '../../../src/engine/reassembly.js';
+import { Reassembler, ReassemblyCounters, StreamState, startStream } from '../../../../src/engine/stream/reassembly.js';
 
 function setup(depth = 1 << 20, maxSegments = 8): { r: Reassembler<StreamState>; s: StreamState; out: string[]; gaps: number[]; c: ReassemblyCounters } {
   const out: string[] = [];

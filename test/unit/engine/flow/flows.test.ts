@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Conv, engineConfig, feed, makeEngine, rules } from './helpers.js';
+import { Conv, engineConfig, feed, makeEngine, rules } from '../helpers.js';
 
 test('flows time out by state using packet time; memory freed', () => {
   const r = rules('alert tcp any any -> any 80 (msg:"x"; content:"zzzz"; sid:1;)');

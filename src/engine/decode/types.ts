@@ -1,0 +1,9 @@
+/**
+ * Contract of the decode stage: a captured frame (link type, bytes, capture direction) in, one
+ * `DecodedPacket` (IPv4/IPv6 + TCP, reused per packet: copy what must outlive it) or a
+ * `DROP` reason out. IP fragments are held by the `Defragmenter` until whole; checksums are
+ * validated per the capture's `ChecksumPolicy`. Every drop reason is a bounded metric label.
+ */
+export { DecodedPacket, DROP, DROP_REASONS, LINKTYPE, type DropReason } from './decode.js';
+export type { ChecksumChecks } from './checksum.js';
+export type { DefragLimits } from './defrag.js';

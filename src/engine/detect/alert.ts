@@ -1,0 +1,41 @@
+/** Building alert records: addresses of a flow side, payload excerpts, detector categories. */
+import { ipv4ToString, ipv6ToString } from '../decode/decode.js';
+import type { Flow } from '../flow/flow.js';
+
+const EXCERPT_BEFORE = 160;
+const EXCERPT_MAX = 256;
+
+/** Printable excerpt (≤ 256 chars) of data[0..len) around `pos`; non-printable bytes become '.'. */
+export function excerpt(data: Uint8Array, len: number, pos: number): string {
+  if (len <= 0) return '';
+  let from = pos - EXCERPT_BEFORE;
+  if (from < 0) from = 0;
+  let to = from + EXCERPT_MAX;
+  if (to > len) {
+    to = len;
+    from = Math.max(0, to - EXCERPT_MAX);
+  }
+  let s = '';
+  for (let i = from; i < to; i++) {
+    const c = data[i]!;
+    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.';
+  }
+  return s;
+}
+
+/** The flow's client (or server) address as text. */
+export function flowIp(f: Flow, client: boolean): string {
+  if (!f.v6) return ipv4ToString(client ? f.cli4 : f.srv4);
+  return ipv6ToString(f.addr6!, client ? 0 : 16);
+}
+
+export function portIn(ranges: readonly { from: number; to: number }[], port: number): boolean {
+  for (const r of ranges) if (port >= r.from && port <= r.to) return true;
+  return false;
+}
+
+export const DETECTOR_CATEGORY = {
+  portscan: 'Detection of a Network Scan',
+  synflood: 'Detection of a Denial of Service Attack',
+  bruteforce: 'Attempted User Privilege Gain',
+} as const;

@@ -1,0 +1,326 @@
+/**
+ * The detect stage: per flow direction, prefilter candidates from in-order stream chunks,
+ * verification (whole retained stream within a budget, else the packet), pending candidates
+ * re-verified as the stream grows, per-packet rules without fast pattern, and alerting
+ * (flowbits, once per signature per flow, threshold/suppression). Contract: ./types.ts.
+ */
+import type { Logger } from '../../log/index.js';
+import type { DetectorSpec, PortGroup, Ruleset, Signature, VerifyContext, VerifyFn } from '../../signatures/types.js';
+import { tcpFlagsMatch } from '../../signatures/verify.js';
+import { RegexBudget, type RegexStats } from '../../regex/meter.js';
+import { ipv4ToString, ipv6ToString, type DecodedPacket } from '../decode/decode.js';
+import type { DetectorFinding } from '../detectors.js';
+import type { Flow } from '../flow/flow.js';
+import type { DirState } from '../stream/dir-state.js';
+import type { AlertFilter } from '../threshold/types.js';
+import type { Detection } from '../types.js';
+import { DETECTOR_CATEGORY, excerpt, flowIp, portIn } from './alert.js';
+import { Prefilter } from './prefilter.js';
+import type { DetectCounters, DetectOptions, DetectionSink } from './types.js';
+
+const EMPTY_CTX: VerifyContext = { flowbits: new Set<string>() };
+
+export class Detect {
+  /** Packet time (ms) of the packet being inspected: the alerts' timestamp. */
+  nowMs = 0;
+  gen = 0;
+  alertFilter: AlertFilter;
+  readonly counters: DetectCounters = {
+    pendingDropped: 0,
+    verifyBudgetExhausted: 0,
+    suppressed: 0,
+    bySeverity: { low: 0, medium: 0, high: 0, critical: 0 },
+    byKind: { signature: 0, portscan: 0, synflood: 0, bruteforce: 0 },
+  };
+  /** Runs every pcre with the configured limits under the per-packet / per-second regex budget. */
+  readonly regex: RegexBudget;
+  private ruleset!: Ruleset;
+  private sigs: readonly Signature[] = [];
+  /** 1 for signatures evaluated per packet (stream:no, dsize or flags). */
+  private packetSig = new Uint8Array(0);
+  private readonly prefilter = new Prefilter();
+  private readonly log: Logger;
+  private readonly onDetection: DetectionSink;
+  private readonly verify: VerifyFn;
+  private readonly pendingWindow: number;
+  private readonly maxPending: number;
+  /**
+   * Each stream verify reads the whole retained stream, so an attacker repeating a fast pattern
+   * in every segment of a long stream could make verification quadratic. Per direction at most
+   * this many bytes go through the verifier (8 × depth); past it, candidates are verified on
+   * their segment only.
+   */
+  private readonly verifyBudget: number;
+
+  constructor(opts: DetectOptions) {
+    this.log = opts.log;
+    this.onDetection = opts.onDetection;
+    this.verify = opts.verify;
+    this.alertFilter = opts.alertFilter;
+    this.pendingWindow = opts.pendingWindow;
+    this.maxPending = opts.maxPending;
+    this.verifyBudget = opts.verifyBudget;
+    const rx = opts.config.regex;
+    const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
+    this.regex = new RegexBudget({
+      limits: { matchLimit: rx.matchLimit, depthLimit: rx.depthLimit, heapLimitKiB },
+      overrideLimits: { matchLimit: rx.overrideMatchLimit, depthLimit: rx.overrideDepthLimit, heapLimitKiB },
+      packetBudgetMs: rx.packetBudgetMs,
+      secondBudgetMs: rx.secondBudgetMs,
+      now: opts.regexNow,
+      onFirstLimitHit: (signatureId, source) => {
+        this.log.warn({ signatureId, pcre: source }, 'regex hit its match limit: treated as no match (counted in bulwark_regex_executions_total{result="limit"})');
+      },
+    });
+  }
+
+  get activeRuleset(): Ruleset {
+    return this.ruleset;
+  }
+
+  regexStats(): RegexStats {
+    return this.regex.stats();
+  }
+
+  /** New flows use the ruleset at once; live flows are rebound on their next packet (`gen`). */
+  setRuleset(r: Ruleset): void {
+    this.ruleset = r;
+    this.sigs = r.signatures;
+    this.gen++;
+    const n = r.signatures.length;
+    this.packetSig = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = r.signatures[i]!;
+      if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
+    }
+    this.prefilter.setGroups(r.groups, n);
+    this.alertFilter.clear();
+  }
+
+  /** A port has signatures in some direction (the server side of a flow picked up mid-stream). */
+  watched(port: number): boolean {
+    const g = this.ruleset.groupByPort;
+    return (g.toServer[port] ?? -1) >= 0 || (g.toClient[port] ?? -1) >= 0;
+  }
+
+  /** Binds a flow's directions to the port groups of its server port. */
+  bind(f: Flow): void {
+    const r = this.ruleset;
+    f.gen = this.gen;
+    const gs = r.groupByPort.toServer[f.srvPort] ?? -1;
+    const gc = r.groupByPort.toClient[f.srvPort] ?? -1;
+    f.c2s.group = gs >= 0 ? (r.groups[gs] ?? null) : null;
+    f.s2c.group = gc >= 0 ? (r.groups[gc] ?? null) : null;
+    f.c2s.scan = f.c2s.group ? this.prefilter.scanTable(f.c2s.group) : null;
+    f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
+  }
+
+  /**
+   * A live flow after a ruleset swap: its scanner state restarts at the current stream position
+   * and its per-flow alert memory is cleared, since signature indexes changed.
+   */
+  rebind(f: Flow): void {
+    this.bind(f);
+    for (const d of [f.c2s, f.s2c]) {
+      d.dfaState = 0;
+      d.pending = null;
+      d.pendingPos = null;
+    }
+    f.alerted = null;
+  }
+
+  /** Frees a direction's detect state (flow closed or dropped). */
+  freeDir(d: DirState): void {
+    d.pending = null;
+    d.pendingPos = null;
+  }
+
+  /** In-order stream bytes of one direction (after the stream store kept them). */
+  onChunk(flow: Flow, d: DirState, g: PortGroup, data: Uint8Array, off: number, len: number, at: number, pktOff: number, pktLen: number, flags: number, gap: boolean): void {
+    const pf = this.prefilter;
+    pf.scan(flow, d, g, data, off, len, at, gap);
+    const candSig = pf.candSig;
+    const candPos = pf.candPos;
+    for (let c = 0; c < candSig.length; c++) {
+      this.evaluate(flow, d, candSig[c]!, candPos[c]!, data, pktOff, pktLen, flags, true);
+    }
+    const pend = d.pending;
+    if (pend !== null) {
+      const pos = d.pendingPos!;
+      const stamp = pf.stamp;
+      const cs = pf.chunkStamp;
+      for (let i = 0; i < pend.length; ) {
+        const si = pend[i]!;
+        const hitPos = pos[i]!;
+        let drop = false;
+        if (flow.alerted?.has(si) === true) drop = true;
+        else if (stamp[si] !== cs) {
+          if (this.evaluate(flow, d, si, hitPos, data, pktOff, pktLen, flags, false)) drop = true;
+          else if (d.bufLen - hitPos > this.pendingWindow) {
+            drop = true;
+            this.counters.pendingDropped++;
+          }
+        }
+        if (drop) {
+          pend.splice(i, 1);
+          pos.splice(i, 1);
+        } else i++;
+      }
+    }
+  }
+
+  /** Verifies one candidate; returns true when it is settled (matched or not applicable). */
+  private evaluate(flow: Flow, d: DirState, si: number, hitPos: number, data: Uint8Array, pktOff: number, pktLen: number, flags: number, fresh: boolean): boolean {
+    const sig = this.sigs[si]!;
+    // Groups merge overlapping port sets, so a group can hold signatures for other ports.
+    if (!portIn(sig.ports, flow.srvPort)) return true;
+    if (sig.established !== undefined && sig.established !== (flow.handshakeDone || flow.midstream)) return true;
+    const ctx = flow.ctx ?? EMPTY_CTX;
+    if (this.packetSig[si] === 1) {
+      if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) return true;
+      if (sig.stream === 'only') return true;
+      const view = data.subarray(pktOff, pktOff + pktLen);
+      if (this.verify(sig, view, pktLen, ctx, this.regex)) this.fire(flow, d, si, hitPos, view, pktLen);
+      return true;
+    }
+    let ok: boolean;
+    const whole = d.buf !== null && d.verifiedBytes + d.bufLen <= this.verifyBudget;
+    if (whole) {
+      d.verifiedBytes += d.bufLen;
+      ok = this.verify(sig, d.buf!, d.bufLen, ctx, this.regex);
+    } else {
+      if (d.buf !== null && !d.budgetExhausted) {
+        d.budgetExhausted = true;
+        this.counters.verifyBudgetExhausted++;
+      }
+      const view = data.subarray(pktOff, pktOff + pktLen);
+      ok = this.verify(sig, view, pktLen, ctx, this.regex);
+    }
+    if (ok) {
+      if (whole) this.fire(flow, d, si, hitPos, d.buf!, d.bufLen);
+      else this.fire(flow, d, si, hitPos - (d.bufLen - pktLen), data.subarray(pktOff, pktOff + pktLen), pktLen);
+      return true;
+    }
+    if (fresh && whole) {
+      // Later bytes may still satisfy it (relative content not yet arrived, flowbit set later).
+      const pend = (d.pending ??= []);
+      const pos = (d.pendingPos ??= []);
+      if (pend.length >= this.maxPending) {
+        pend.shift();
+        pos.shift();
+        this.counters.pendingDropped++;
+      }
+      pend.push(si);
+      pos.push(hitPos);
+    }
+    return false;
+  }
+
+  /** Per-packet evaluation of the group's signatures that have no fast pattern. */
+  packetRules(flow: Flow, d: DirState, g: PortGroup, p: DecodedPacket, flags: number): void {
+    const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
+    const established = flow.handshakeDone || flow.midstream;
+    for (const si of g.unanchored) {
+      if (flow.alerted !== null && flow.alerted.has(si)) continue;
+      const sig = this.sigs[si];
+      if (sig === undefined || !portIn(sig.ports, flow.srvPort)) continue;
+      if (sig.established !== undefined && sig.established !== established) continue;
+      if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) continue;
+      // Like Suricata, payload conditions never inspect a packet without payload.
+      if (p.payloadLength === 0 && sig.conditions.length > 0) continue;
+      if (this.verify(sig, view, p.payloadLength, flow.ctx ?? EMPTY_CTX, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
+    }
+  }
+
+  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number): void {
+    const sig = this.sigs[si]!;
+    (flow.alerted ??= new Set<number>()).add(si);
+    let noalert = false;
+    for (const op of sig.flowbits) {
+      if (op.op === 'noalert') noalert = true;
+      else if (op.op === 'set' || op.op === 'unset' || op.op === 'toggle') {
+        const bits = (flow.flowbits ??= new Set<string>());
+        flow.ctx ??= { flowbits: bits };
+        for (const n of op.names) {
+          if (op.op === 'set') bits.add(n);
+          else if (op.op === 'unset') bits.delete(n);
+          else if (bits.has(n)) bits.delete(n);
+          else bits.add(n);
+        }
+      }
+    }
+    if (noalert) return;
+    const toServer = d === flow.c2s;
+    const srcIp = flowIp(flow, toServer);
+    const destIp = flowIp(flow, !toServer);
+    const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.nowMs });
+    if (!verdict.alert) {
+      this.counters.suppressed++;
+      return;
+    }
+    const c = this.counters;
+    c.bySeverity[sig.severity] = (c.bySeverity[sig.severity] ?? 0) + 1;
+    c.byKind.signature = (c.byKind.signature ?? 0) + 1;
+    const det: Detection = {
+      timestampMs: this.nowMs,
+      flowId: flow.id,
+      srcIp,
+      srcPort: toServer ? flow.cliPort : flow.srvPort,
+      destIp,
+      destPort: toServer ? flow.srvPort : flow.cliPort,
+      proto: 'TCP',
+      signatureId: sig.id,
+      rev: sig.rev,
+      signature: sig.name,
+      category: sig.category,
+      severity: sig.severity,
+      action: sig.action,
+      handshakeCompleted: flow.handshakeVerified,
+      gid: sig.gid,
+    };
+    if (sig.origin !== undefined) det.origin = sig.origin;
+    if (sig.classtype !== undefined) det.classtype = sig.classtype;
+    if (sig.priority !== undefined) det.priority = sig.priority;
+    if (sig.metadata.length > 0) det.metadata = sig.metadata;
+    if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
+    const ex = excerpt(excerptSrc, excerptLen, hitPos);
+    if (ex.length > 0) det.payloadExcerpt = ex;
+    this.emit(det);
+  }
+
+  /** A behavioural detector's finding about the packet `p` (its source). */
+  finding(f: DetectorFinding, p: DecodedPacket, handshakeCompleted: boolean): void {
+    const spec: DetectorSpec = f.spec;
+    const srcIp = p.ipVersion === 4 ? ipv4ToString(p.src4) : ipv6ToString(p.buf, p.src6Offset);
+    const destIp = p.ipVersion === 4 ? ipv4ToString(p.dst4) : ipv6ToString(p.buf, p.dst6Offset);
+    const c = this.counters;
+    c.bySeverity[spec.severity] = (c.bySeverity[spec.severity] ?? 0) + 1;
+    c.byKind[spec.kind] = (c.byKind[spec.kind] ?? 0) + 1;
+    this.emit({
+      timestampMs: this.nowMs,
+      flowId: 0n,
+      srcIp,
+      srcPort: p.srcPort,
+      destIp,
+      destPort: p.dstPort,
+      proto: 'TCP',
+      signatureId: spec.id,
+      rev: 1,
+      signature: spec.name,
+      category: DETECTOR_CATEGORY[spec.kind],
+      severity: spec.severity,
+      action: spec.action,
+      detector: spec.kind,
+      handshakeCompleted,
+      details: f.details,
+    });
+  }
+
+  private emit(d: Detection): void {
+    try {
+      this.onDetection(d);
+    } catch (e) {
+      this.log.error({ err: e }, 'detection handler failed');
+    }
+  }
+}

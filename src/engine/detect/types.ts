@@ -1,0 +1,40 @@
+/**
+ * Contract of the detect stage: in-order stream chunks and packets of a flow direction in
+ * (from the stream stage and the packet path), `Detection`s out through one sink. Candidates
+ * come from the per-group prefilter (detect/prefilter.ts), are verified with src/signatures'
+ * verifier under the regex budget, and alert once per signature per flow (flowbits, threshold
+ * and suppression applied). Behavioural detector findings (src/engine/detectors.ts) leave
+ * through the same sink.
+ */
+import type { Config } from '../../config/types.js';
+import type { Logger } from '../../log/index.js';
+import type { VerifyFn } from '../../signatures/types.js';
+import type { AlertFilter } from '../threshold/types.js';
+import type { Detection } from '../types.js';
+
+export type DetectionSink = (d: Detection) => void;
+
+export interface DetectOptions {
+  config: Config['engine'];
+  log: Logger;
+  onDetection: DetectionSink;
+  verify: VerifyFn;
+  alertFilter: AlertFilter;
+  /** Re-verification window of a pending candidate (stream bytes past its hit). */
+  pendingWindow: number;
+  /** Pending candidates kept per flow direction (oldest dropped, counted). */
+  maxPending: number;
+  /** Stream bytes one flow direction may hand to the verifier in total. */
+  verifyBudget: number;
+  /** Monotonic milliseconds for the regex inspection budget. */
+  regexNow: () => number;
+}
+
+/** Counters of the detect stage (plain numbers; exported through EngineStats). */
+export interface DetectCounters {
+  pendingDropped: number;
+  verifyBudgetExhausted: number;
+  suppressed: number;
+  bySeverity: Record<string, number>;
+  byKind: Record<string, number>;
+}

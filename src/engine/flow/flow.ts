@@ -1,0 +1,75 @@
+/** One TCP connection as the engine tracks it (both directions, handshake evidence, detect state). */
+import type { VerifyContext } from '../../signatures/types.js';
+import { DIR, type PacketDirection } from '../capture/types.js';
+import type { DecodedPacket } from '../decode/decode.js';
+import { DirState } from '../stream/dir-state.js';
+
+/** Flow states (timeouts differ per state). */
+export const ST_NEW = 0;
+export const ST_EST = 1;
+export const ST_CLOSED = 2;
+
+export class Flow {
+  serial = 0;
+  key: number | string = 0;
+  v6 = false;
+  cli4 = 0;
+  srv4 = 0;
+  /** IPv6: client address in [0,16), server address in [16,32). */
+  addr6: Uint8Array | null = null;
+  cliPort = 0;
+  srvPort = 0;
+  state = ST_NEW;
+  synSeen = false;
+  synAckSeen = false;
+  handshakeDone = false;
+  /** Direction of the client's first SYN (live capture; UNKNOWN offline). */
+  cliDir: PacketDirection = DIR.UNKNOWN;
+  /** Direction of the SYN/ACK that set the server's sequence base. */
+  synAckDir: PacketDirection = DIR.UNKNOWN;
+  /** The handshake is evidence about the client (always so offline; live see flow/tcp.ts). */
+  handshakeVerified = false;
+  midstream = false;
+  synTsMs = 0;
+  createdMs = 0;
+  lastMs = 0;
+  /** Ruleset generation the detect state was bound to. */
+  gen = 0;
+  readonly c2s = new DirState();
+  readonly s2c = new DirState();
+  alerted: Set<number> | null = null;
+  flowbits: Set<string> | null = null;
+  ctx: VerifyContext | null = null;
+
+  get id(): bigint {
+    return (BigInt(this.serial) << 20n) | BigInt(typeof this.key === 'number' ? this.key % 1048576 : 0);
+  }
+}
+
+export function eq6(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/** The packet belongs to the flow (either direction). */
+export function sameFlow(f: Flow, p: DecodedPacket): boolean {
+  if (p.ipVersion === 4) {
+    if (f.v6) return false;
+    return (
+      (f.cli4 === p.src4 && f.srv4 === p.dst4 && f.cliPort === p.srcPort && f.srvPort === p.dstPort) ||
+      (f.cli4 === p.dst4 && f.srv4 === p.src4 && f.cliPort === p.dstPort && f.srvPort === p.srcPort)
+    );
+  }
+  if (!f.v6) return false;
+  if (f.cliPort === p.srcPort && f.srvPort === p.dstPort && eq6(f.addr6!, 0, p.buf, p.src6Offset) && eq6(f.addr6!, 16, p.buf, p.dst6Offset)) {
+    return true;
+  }
+  return f.cliPort === p.dstPort && f.srvPort === p.srcPort && eq6(f.addr6!, 0, p.buf, p.dst6Offset) && eq6(f.addr6!, 16, p.buf, p.src6Offset);
+}
+
+/** The packet was sent by the flow's client. */
+export function isFromClient(f: Flow, p: DecodedPacket): boolean {
+  if (p.srcPort !== f.cliPort) return false;
+  if (p.ipVersion === 4) return f.cli4 === p.src4;
+  return eq6(f.addr6!, 0, p.buf, p.src6Offset);
+}
