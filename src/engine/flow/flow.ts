@@ -1,5 +1,5 @@
 /** One TCP connection as the engine tracks it (both directions, handshake evidence, detect state). */
-import type { VerifyContext } from '../../signatures/types.js';
+import type { FlowRuleState } from '../../signatures/keywords/state.js';
 import { DIR, type PacketDirection } from '../capture/types.js';
 import type { DecodedPacket } from '../decode/decode.js';
 import { DirState } from '../stream/dir-state.js';
@@ -38,8 +38,8 @@ export class Flow {
   readonly c2s = new DirState();
   readonly s2c = new DirState();
   alerted: Set<number> | null = null;
-  flowbits: Set<string> | null = null;
-  ctx: VerifyContext | null = null;
+  /** flowbits and flowints of the flow (allocated when a rule first touches them). */
+  rules: FlowRuleState | null = null;
 
   get id(): bigint {
     return (BigInt(this.serial) << 20n) | BigInt(typeof this.key === 'number' ? this.key % 1048576 : 0);
