@@ -5,6 +5,8 @@
  */
 import { BulwarkError } from '../errors.js';
 import type {
+  AppPrefilter,
+  AppRuleset,
   CompileStats,
   ContentCondition,
   DatabaseInfo,
@@ -93,6 +95,77 @@ function fastPatternScore(c: ContentCondition): number {
   const len = Math.min(c.bytes.length, 32);
   const distinct = new Set(c.bytes).size;
   return len * 4 + Math.min(distinct, 16);
+}
+
+/**
+ * Fast pattern of an app signature among its buffer lists (Suricata's selection: a content the
+ * rule names `fast_pattern`, else the best positive content of any buffer, longer first), as
+ * [list, condition]; undefined when it has no positive buffer content (always evaluated).
+ */
+export function chooseAppFastPattern(lists: NonNullable<Signature['buffers']>): [number, number] | undefined {
+  let best: [number, number] | undefined;
+  let bestScore = -1;
+  for (let li = 0; li < lists.length; li++) {
+    const conds = lists[li]!.conditions;
+    for (let ci = 0; ci < conds.length; ci++) {
+      const c = conds[ci]!;
+      if (c.kind !== 'content' || c.negated) continue;
+      if (c.fastPattern) return [li, ci];
+      const sc = fastPatternScore(c);
+      if (sc > bestScore) {
+        best = [li, ci];
+        bestScore = sc;
+      }
+    }
+  }
+  return best;
+}
+
+/** The bytes the prefilter looks for: the fast_pattern part when given, cut to maxLen. */
+function prefilterBytes(c: ContentCondition, maxLen: number): Uint8Array {
+  const b = c.fastPatternPart ? c.bytes.subarray(c.fastPatternPart.offset, c.fastPatternPart.offset + c.fastPatternPart.length) : c.bytes;
+  return b.length > maxLen ? b.subarray(0, maxLen) : b;
+}
+
+/** Prefilters per (protocol, buffer+transforms, direction) over the app signatures, and the always lists. */
+function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { app: AppRuleset; states: number } {
+  const groups = new Map<string, { pf: Omit<AppPrefilter, 'dfa'>; sigs: number[] }>();
+  const always = new Map<string, number[]>();
+  signatures.forEach((s, i) => {
+    if (s.app === undefined) return;
+    const fp = s.appFastPattern;
+    if (fp === undefined) {
+      const k = `${s.app}:${s.direction}`;
+      let a = always.get(k);
+      if (!a) always.set(k, (a = []));
+      a.push(i);
+      return;
+    }
+    const l = s.buffers![fp[0]]!;
+    const c = l.conditions[fp[1]] as ContentCondition;
+    const gk = `${l.protocol}\u0000${l.key}\u0000${s.direction}`;
+    let g = groups.get(gk);
+    if (!g) {
+      g = { pf: { protocol: l.protocol, direction: s.direction, buffer: l.buffer, multi: l.multi, transforms: l.transforms, key: l.key, patterns: [] }, sigs: [] };
+      groups.set(gk, g);
+    }
+    const bytes = prefilterBytes(c, maxLen);
+    g.pf.patterns.push({ signature: i, length: bytes.length, nocase: c.nocase || isCaseless(bytes), bytes });
+  });
+  const prefilters: AppPrefilter[] = [];
+  const byProtoDir = new Map<string, number[]>();
+  let states = 0;
+  for (const gk of [...groups.keys()].sort()) {
+    const { pf } = groups.get(gk)!;
+    const dfa = buildDfa(pf.patterns);
+    states += dfa.stateCount;
+    const k = `${pf.protocol}:${pf.direction}`;
+    let list = byProtoDir.get(k);
+    if (!list) byProtoDir.set(k, (list = []));
+    list.push(prefilters.length);
+    prefilters.push({ ...pf, dfa });
+  }
+  return { app: { prefilters, byProtoDir, always }, states };
 }
 
 export function chooseFastPattern(conditions: Signature['conditions']): number {
@@ -244,13 +317,23 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
 
   const signatures: Signature[] = [];
   const keywords = { enforced: {} as Record<string, number>, ignored: {} as Record<string, number> };
+  const allPorts: PortRange[] = [{ from: 1, to: 65535 }];
+  const anyPortApp = new Set<Signature>();
   for (const d of drafts) {
-    const ports = resolvePorts(d.portSpec, anyRanges).filter((r) => r.to >= 1);
+    // An app-layer rule with port `any` applies wherever its protocol is detected (Suricata):
+    // every port, without adding ports to the intercepted set.
+    const ports = resolvePorts(d.portSpec, d.sig.app !== undefined && d.portSpec.any ? allPorts : anyRanges).filter((r) => r.to >= 1);
     if (ports.length === 0) {
       skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'no ports left (any-port set empty or all excluded)', message: `${where(d.sig)}: no ports` });
       continue;
     }
-    signatures.push({ ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: chooseFastPattern(d.sig.conditions) });
+    const sig: Signature = { ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: chooseFastPattern(d.sig.conditions) };
+    if (sig.buffers !== undefined) {
+      const fp = chooseAppFastPattern(sig.buffers);
+      if (fp !== undefined) sig.appFastPattern = fp;
+    }
+    signatures.push(sig);
+    if (sig.app !== undefined && d.portSpec.any) anyPortApp.add(sig);
     if (d.keywords) tallyKeywords(keywords, d.keywords);
   }
   // Deterministic order independent of file order.
@@ -275,7 +358,8 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   for (const direction of ['to_server', 'to_client'] as const) {
     const idx: number[] = [];
     signatures.forEach((sg, i) => {
-      if (sg.direction === direction) idx.push(i);
+      // app signatures are inspected per transaction (ruleset.app), not on the raw stream
+      if (sg.direction === direction && sg.app === undefined) idx.push(i);
     });
     const sets = portSets(signatures, idx).sort((a, b) => a.ranges[0]!.from - b.ranges[0]!.from);
     plan.push({ direction, sets });
@@ -308,8 +392,14 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     }
   }
 
+  const { app, states: appStates } = buildAppRuleset(signatures, maxLen);
+  totalStates += appStates;
+  if (totalStates > maxStates) {
+    throw new BulwarkError('BULWARK_ERR_LIMIT', `ruleset needs ${totalStates} automaton states with the app-layer prefilters (limit ${maxStates}, 1 KiB each): too many distinct patterns; load fewer rules or lower maxPatternLength`);
+  }
+
   const portSet = new Set<number>();
-  for (const s of signatures) for (const r of s.ports) for (let p = r.from; p <= r.to; p++) portSet.add(p);
+  for (const s of signatures) if (!anyPortApp.has(s)) for (const r of s.ports) for (let p = r.from; p <= r.to; p++) portSet.add(p);
   for (const d of detectors) if (d.kind === 'bruteforce') for (const r of d.ports) for (let p = r.from; p <= r.to; p++) portSet.add(p);
   const ports = [...portSet].sort((a, b) => a - b);
 
@@ -317,6 +407,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   for (const s of skipped) skippedCounts[s.reason] = (skippedCounts[s.reason] ?? 0) + 1;
   let memoryBytes = toServer.byteLength + toClient.byteLength;
   for (const g of groups) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
+  for (const g of app.prefilters) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
   for (const s of signatures) memoryBytes += signatureBytes(s);
 
   const stats: CompileStats = {
@@ -340,6 +431,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     groupByPort: { toServer, toClient },
     detectors: detectors.sort((a, b) => a.id - b.id),
     stats,
+    app,
   };
   stats.compileMs = Math.round((now() - t0) * 10) / 10;
   return ruleset;

@@ -4,6 +4,7 @@
  * OptionError with a message; callers add file:line.
  */
 import type {
+  UintMatch,
   ByteJumpCondition,
   ByteTestCondition,
   ByteTestOp,
@@ -241,4 +242,47 @@ export function parseRateFilter(v: string, keyword: 'threshold' | 'detection_fil
   const count = parseInteger(kv.get('count') ?? '', `${keyword} count`, 1, 1_000_000);
   const seconds = parseInteger(kv.get('seconds') ?? '', `${keyword} seconds`, 1, 86_400 * 7);
   return { type, track, count, seconds };
+}
+
+/** Suricata's unsigned-integer match forms (detect/uint.rs): N, =N, !N, <N, >N, <=N, >=N, A<>B and A-B (exclusive). */
+export function parseUintMatch(text: string, what: string, max: number): UintMatch {
+  const t = text.trim();
+  const num = (x: string): number => {
+    if (!/^\d+$/.test(x)) throw new OptionError(`${what}: expected a number, got "${x}"`);
+    const n = Number(x);
+    if (n > max) throw new OptionError(`${what}: ${n} is over ${max}`);
+    return n;
+  };
+  let m = /^(\d+)\s*(?:<>|-)\s*(\d+)$/.exec(t);
+  if (m) {
+    const a = num(m[1]!);
+    const b = num(m[2]!);
+    if (a >= b) throw new OptionError(`${what}: range ${t} is empty`);
+    return { mode: '<>', a, b };
+  }
+  m = /^(<=|>=|<|>|=|!)?\s*(\d+)$/.exec(t);
+  if (!m) throw new OptionError(`${what}: cannot parse "${t}"`);
+  const a = num(m[2]!);
+  const mode = (m[1] ?? '=') as UintMatch['mode'];
+  if (mode === '<' && a === 0) throw new OptionError(`${what}: <0 matches nothing`);
+  return { mode, a, b: 0 };
+}
+
+export function uintHolds(v: UintMatch, n: number): boolean {
+  switch (v.mode) {
+    case '=':
+      return n === v.a;
+    case '!':
+      return n !== v.a;
+    case '<':
+      return n < v.a;
+    case '>':
+      return n > v.a;
+    case '<=':
+      return n <= v.a;
+    case '>=':
+      return n >= v.a;
+    case '<>':
+      return n > v.a && n < v.b;
+  }
 }

@@ -83,7 +83,7 @@ function outcomes(c: Condition, data: Uint8Array, len: number, prev: number): nu
       return ends;
     }
     case 'isdataat': {
-      // Suricata: relative needs `offset` bytes after the pointer, absolute a byte at `offset`.
+      // Suricata: relative holds while pointer + N <= length, absolute while N < length
       const ok = c.relative ? prev + c.offset <= len : c.offset < len;
       return ok !== c.negated ? [prev] : [];
     }
@@ -142,8 +142,9 @@ export function referenceMatch(sig: Signature, data: Uint8Array, length: number,
   return true;
 }
 
+/** Raw-stream signatures only: app-layer ones are inspected per transaction (verify-app.ts). */
 function appliesTo(sig: Signature, direction: Direction, port: number): boolean {
-  return sig.direction === direction && sig.ports.some((r) => port >= r.from && port <= r.to);
+  return sig.app === undefined && sig.direction === direction && sig.ports.some((r) => port >= r.from && port <= r.to);
 }
 
 /** Ids of every signature for (direction, port) that matches `data`, found without the automaton. */

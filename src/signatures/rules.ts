@@ -3,10 +3,13 @@
  * either loaded or skipped with a stable reason (never silently): see docs/signatures.md
  * "Importing Suricata rules" for the supported keywords and the reasons.
  */
-import type { Condition, ContentCondition, FlowbitOp, Severity, Signature } from './types.js';
+import type { AppKeywordMatch, BufferList, Condition, ContentCondition, FlowbitOp, Severity, Signature, Transform, UintMatch } from './types.js';
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { decodeContent, ContentError } from './content.js';
-import { compilePcre, PcreInvalid, PcreUnsupported } from './pcre.js';
+import { compilePcreSpec, parsePcre, PcreInvalid, PcreUnsupported } from './pcre.js';
+import { APP_PROTOCOLS, appProtocolForRule, findAppBuffer, findAppKeyword } from '../engine/app-layer/registry.js';
+import type { AppDirection } from '../engine/app-layer/types.js';
+import { isTransformKeyword, parseTransform, transformKey } from './transforms.js';
 import { parseSuricataPorts, PortError, type PortSpec } from './ports.js';
 import {
   OptionError,
@@ -19,6 +22,7 @@ import {
   parseInteger,
   parseIsDataAt,
   parseRateFilter,
+  parseUintMatch,
 } from './options.js';
 import { RuleVars, parseByteExtract, parseByteMath, withByteJumpVars, withByteTestVars, withIsDataAtVars } from './keywords/bytes.js';
 import { parseBase64Decode } from './keywords/base64.js';
@@ -208,6 +212,33 @@ export function parseRule(line: string, file: string, lineNo: number, opts: Rule
   }
 }
 
+/**
+ * Legacy content modifiers (Suricata detect-http-*.c: keywords that move the preceding content
+ * into a buffer). Every other HTTP buffer name, legacy or dotted, is a sticky buffer.
+ */
+const CONTENT_MODIFIERS = new Set([
+  'http_uri', 'http_raw_uri', 'http_header', 'http_raw_header', 'http_cookie', 'http_method', 'http_client_body',
+  'http_server_body', 'http_stat_code', 'http_stat_msg', 'http_user_agent', 'http_host', 'http_raw_host',
+]);
+
+/**
+ * Buffers Suricata (6+) registers on one inspection buffer: `http.response_body` and
+ * `http_server_body` are the `file_data` buffer, so a rule's matches on them form one list.
+ */
+const SAME_BUFFER: Readonly<Record<string, string>> = { 'http.response_body': 'file.data' };
+
+/** A buffer list being built, before its key is final (transforms come right after the sticky keyword). */
+interface ListDraft {
+  protocol: string;
+  buffer: string;
+  multi: boolean;
+  lowercaseOnly: boolean;
+  directions: readonly AppDirection[];
+  transforms: Transform[];
+  conditions: Condition[];
+  bsize?: UintMatch;
+}
+
 function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: RulesOptions): Draft {
   const open = line.indexOf('(');
   if (open < 0 || !line.endsWith(')')) throw new RuleError('expected "action proto src sport -> dst dport (options;)"');
@@ -217,14 +248,24 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (!['alert', 'drop', 'reject', 'rejectsrc', 'rejectdst', 'rejectboth', 'pass'].includes(action)) throw new RuleError(`unknown action "${action}"`);
   if (action === 'pass') throw new Unsupported('action pass');
   let stream: 'only' | 'no' | undefined;
+  /** App protocol the rule needs (header protocol, or the protocol of its buffers/keywords). */
+  let app: string | undefined;
+  let ruleProtocol = 'tcp';
   if (proto === 'tcp-pkt') stream = 'no';
   else if (proto === 'tcp-stream') stream = 'only';
-  else if (proto !== 'tcp') throw new Unsupported(`protocol ${proto}`);
+  else if (proto !== 'tcp') {
+    const ap = appProtocolForRule(proto);
+    if (ap === undefined) throw new Unsupported(`protocol ${proto}`);
+    app = ap.name;
+    ruleProtocol = proto;
+  }
   if (arrow === '<>') throw new Unsupported('bidirectional rule (<>)');
   if (arrow !== '->') throw new RuleError(`bad direction "${arrow}"`);
 
   const options = splitOptions(line.slice(open + 1, -1));
   const conditions: Condition[] = [];
+  const lists: ListDraft[] = [];
+  const appKeywords: AppKeywordMatch[] = [];
   const flowbits: FlowbitOp[] = [];
   const references: string[] = [];
   const metadata: [string, string][] = [];
@@ -240,26 +281,80 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let dsize: Signature['dsize'];
   let flags: Signature['flags'];
   let rateFilter: Signature['rateFilter'];
+  let appLayerProtocol: Signature['appLayerProtocol'];
   let lastContent: ContentCondition | undefined;
   let lastWasContent = false;
   const vars = new RuleVars();
   const flowints: FlowintSpec[] = [];
   const xbits: XbitSpec[] = [];
   const streamSize: StreamSizeSpec[] = [];
-  let target: 'src_ip' | 'dest_ip' | undefined;
-  let sawBase64Decode = false;
+  let targetSide: 'src_ip' | 'dest_ip' | undefined;
+  /** The list of the last base64_decode (base64_data continues in it). */
+  let b64List: Condition[] | null = null;
+  /** The list the last content/pcre went to (relative keywords without a sticky buffer follow it, as in Suricata). */
+  let lastMatchList: Condition[] = conditions;
+  /** The active sticky buffer (null: the raw payload/stream). */
+  let sticky = null as ListDraft | null;
 
+  const needApp = (protocol: string, what: string): void => {
+    if (app === undefined) app = protocol;
+    else if (app !== protocol) throw new RuleError(`${what} is a ${protocol} keyword in a ${app} rule`);
+  };
+  const listFor = (b: { protocol: string; buffer: string; multi: boolean; lowercaseOnly: boolean; directions: readonly AppDirection[] }, transforms: Transform[]): ListDraft => {
+    const key = transformKey(transforms);
+    let l = lists.find((x) => x.buffer === b.buffer && transformKey(x.transforms) === key);
+    if (l === undefined) {
+      l = { ...b, transforms, conditions: [] };
+      lists.push(l);
+    }
+    return l;
+  };
+  /** Where a content/pcre/byte keyword goes: the sticky buffer's list, else the payload. */
+  const target = (): Condition[] => {
+    if (sticky === null) return conditions;
+    // the sticky draft becomes (or joins) the list of the same buffer and transforms
+    const l = listFor(sticky, sticky.transforms);
+    sticky = l;
+    return l.conditions;
+  };
+  const relTarget = (relative: boolean): Condition[] => (sticky === null && relative ? lastMatchList : target());
+  // Suricata applies a content modifier to the last content of the rule (DetectGetLastSMFromLists),
+  // even when other keywords came in between.
   const needContent = (kw: string): ContentCondition => {
-    if (!lastContent || !lastWasContent) throw new RuleError(`${kw} without a preceding content`);
+    if (!lastContent) throw new RuleError(`${kw} without a preceding content`);
     return lastContent;
   };
   const num = (kw: string, v: string | undefined, min: number, max: number): number => {
     if (v === undefined) throw new RuleError(`${kw} needs a value`);
     return parseInteger(v, kw, min, max);
   };
+  const bufferDraft = (name: string): ListDraft => {
+    const f = findAppBuffer(name);
+    if (f === undefined) throw new Error(`no buffer ${name}`);
+    needApp(f.protocol.name, name);
+    return {
+      protocol: f.protocol.name, buffer: SAME_BUFFER[f.spec.name] ?? f.spec.name, multi: f.spec.multi, lowercaseOnly: f.spec.lowercaseOnly,
+      directions: f.spec.directions, transforms: [], conditions: [],
+    };
+  };
+  const addContent = (value: string | undefined, into: Condition[]): void => {
+    if (value === undefined) throw new RuleError('content needs a value');
+    const { text, negated } = unquote(value, 'content');
+    const c: ContentCondition = {
+      kind: 'content',
+      bytes: decodeContent(text, true),
+      nocase: false,
+      negated,
+      startswith: false,
+      endswith: false,
+      fastPattern: false,
+    };
+    into.push(c);
+    lastContent = c;
+    lastMatchList = into;
+  };
 
   for (const { name, value } of options) {
-    const isModifier = ['nocase', 'depth', 'offset', 'distance', 'within', 'fast_pattern', 'startswith', 'endswith', 'rawbytes'].includes(name);
     switch (name) {
       case 'msg':
         msg = value === undefined ? '' : unquote(value, 'msg').text.replace(/\\(.)/g, '$1');
@@ -300,7 +395,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       }
       case 'flow':
-        for (const f of (value ?? '').split(',').map((s) => s.trim())) {
+        for (const f of (value ?? '').split(',').map((x) => x.trim())) {
           switch (f) {
             case 'to_server':
             case 'from_client':
@@ -329,20 +424,13 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           }
         }
         break;
-      case 'content': {
-        if (value === undefined) throw new RuleError('content needs a value');
-        const { text, negated } = unquote(value, 'content');
-        const c: ContentCondition = {
-          kind: 'content',
-          bytes: decodeContent(text, true),
-          nocase: false,
-          negated,
-          startswith: false,
-          endswith: false,
-          fastPattern: false,
-        };
-        conditions.push(c);
-        lastContent = c;
+      case 'content':
+        addContent(value, target());
+        break;
+      case 'uricontent': {
+        // Suricata: content in http.uri (no transforms), whatever sticky buffer is active
+        if (sticky !== null) throw new RuleError('uricontent after a sticky buffer');
+        addContent(value, listFor(bufferDraft('http.uri'), []).conditions);
         break;
       }
       case 'nocase':
@@ -380,41 +468,77 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       case 'fast_pattern': {
         const c = needContent('fast_pattern');
-        if (c.negated && value !== undefined && value !== 'only') throw new RuleError('fast_pattern on a negated content');
+        const v = value?.trim();
+        if (c.negated && v !== undefined && v !== 'only') throw new RuleError('fast_pattern on a negated content');
+        if (v !== undefined && v !== 'only') {
+          const m = /^(\d+)\s*,\s*(\d+)$/.exec(v);
+          if (!m) throw new RuleError(`fast_pattern: expected "only" or offset,length, got "${v}"`);
+          const o = Number(m[1]);
+          const l = Number(m[2]);
+          if (l === 0 || o + l > c.bytes.length) throw new RuleError(`fast_pattern:${o},${l} outside the content (${c.bytes.length} bytes)`);
+          c.fastPatternPart = { offset: o, length: l };
+        }
         c.fastPattern = true;
         break;
       }
       case 'pcre': {
         if (value === undefined) throw new RuleError('pcre needs a value');
         const { text, negated } = unquote(value, 'pcre');
-        const t = compilePcre(text.replace(/\\([";])/g, '$1'));
-        conditions.push({ kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative, overrideLimits: t.overrideLimits });
+        const p = parsePcre(text.replace(/\\([";])/g, '$1'));
+        const t = compilePcreSpec(p);
+        let into: Condition[];
+        if (p.buffer !== undefined) {
+          const flag = p.buffer;
+          const spec = APP_PROTOCOLS.flatMap((ap) => ap.buffers).find((b) => b.pcreFlag === flag);
+          if (spec === undefined) throw new PcreUnsupported(`pcre: buffer modifier /${flag}`);
+          if (sticky !== null) {
+            // Suricata: allowed when the flag names the active sticky buffer, refused otherwise
+            if (sticky.buffer !== spec.name) throw new RuleError(`pcre buffer modifier /${flag} with another sticky buffer active`);
+            into = target();
+          } else into = listFor(bufferDraft(spec.name), []).conditions;
+        } else into = relTarget(t.relative);
+        into.push({ kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative, overrideLimits: t.overrideLimits });
+        lastMatchList = into;
         break;
       }
-      case 'isdataat':
-        conditions.push(withIsDataAtVars(value ?? '', vars, parseIsDataAt));
+      case 'isdataat': {
+        const c = withIsDataAtVars(value ?? '', vars, parseIsDataAt);
+        relTarget(c.relative).push(c);
         break;
-      case 'byte_test':
-        conditions.push(withByteTestVars(value ?? '', vars, parseByteTest));
+      }
+      case 'byte_test': {
+        const c = withByteTestVars(value ?? '', vars, parseByteTest);
+        relTarget(c.relative).push(c);
         break;
-      case 'byte_jump':
-        conditions.push(withByteJumpVars(value ?? '', vars, parseByteJump));
+      }
+      case 'byte_jump': {
+        const c = withByteJumpVars(value ?? '', vars, parseByteJump);
+        relTarget(c.relative).push(c);
         break;
-      case 'byte_extract':
-        conditions.push(parseByteExtract(value ?? '', vars));
+      }
+      case 'byte_extract': {
+        const c = parseByteExtract(value ?? '', vars);
+        relTarget(c.relative).push(c);
         break;
-      case 'byte_math':
-        conditions.push(parseByteMath(value ?? '', vars));
+      }
+      case 'byte_math': {
+        const c = parseByteMath(value ?? '', vars);
+        relTarget(c.relative).push(c);
         break;
-      case 'base64_decode':
-        conditions.push(parseBase64Decode(value));
-        sawBase64Decode = true;
+      }
+      case 'base64_decode': {
+        const c = parseBase64Decode(value);
+        relTarget(c.relative).push(c);
+        b64List = relTarget(c.relative);
         break;
+      }
       case 'base64_data':
-        // Suricata refuses base64_data without a base64_decode before it.
-        if (!sawBase64Decode) throw new RuleError('base64_data without a preceding base64_decode');
+        // Suricata refuses base64_data without a base64_decode before it; the decoded bytes
+        // belong to the list of that base64_decode.
+        if (b64List === null) throw new RuleError('base64_data without a preceding base64_decode');
         if (value !== undefined) throw new RuleError('base64_data takes no value');
-        conditions.push({ kind: 'base64_data' });
+        if (b64List !== target()) throw new RuleError('base64_data in another buffer than its base64_decode');
+        b64List.push({ kind: 'base64_data' });
         break;
       case 'flowint':
         flowints.push(parseFlowint(value ?? ''));
@@ -428,13 +552,36 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'target': {
         const t = (value ?? '').trim();
         if (t !== 'src_ip' && t !== 'dest_ip') throw new RuleError(`target: expected src_ip or dest_ip, got "${t}"`);
-        target = t;
+        targetSide = t;
         break;
       }
       case 'rawbytes':
         // Content modifier: the raw stream is what bulwark inspects (a no-op, as in Suricata 7).
         needContent('rawbytes');
         break;
+      case 'pkt_data':
+        sticky = null;
+        break;
+      case 'bsize': {
+        if (sticky === null) throw new RuleError('bsize without a sticky buffer');
+        const l = listFor(sticky, sticky.transforms);
+        sticky = l;
+        if (l.bsize !== undefined) throw new RuleError('bsize given twice for one buffer');
+        l.bsize = parseUintMatch(value ?? '', 'bsize', 2 ** 32 - 1);
+        break;
+      }
+      case 'app-layer-protocol': {
+        const v = (value ?? '').trim();
+        const negated = v.startsWith('!');
+        const parts = (negated ? v.slice(1) : v).split(',').map((x) => x.trim());
+        if (parts.length > 1) throw new Unsupported(`app-layer-protocol mode ${parts[1]!}`);
+        const n = parts[0]!;
+        if (n === '') throw new RuleError('app-layer-protocol needs a protocol');
+        if (n !== 'failed' && n !== 'unknown' && appProtocolForRule(n) === undefined) throw new Unsupported(`app-layer-protocol ${n}`);
+        if (appLayerProtocol !== undefined) throw new Unsupported('app-layer-protocol given twice');
+        appLayerProtocol = { names: [n === 'failed' || n === 'unknown' ? n : appProtocolForRule(n)!.name], negated };
+        break;
+      }
       case 'dsize':
         dsize = parseDsize(value ?? '');
         break;
@@ -454,15 +601,65 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         if (rateFilter) throw new RuleError('more than one threshold/detection_filter');
         rateFilter = parseRateFilter(value ?? '', name);
         break;
-      default:
+      default: {
+        if (CONTENT_MODIFIERS.has(name)) {
+          // `content:"x"; http_uri;` moves the preceding content (with its modifiers) into the buffer
+          const c = needContent(name);
+          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          if (sticky !== null || !conditions.includes(c)) throw new RuleError(`${name} on a content that is already in a buffer`);
+          const idx = conditions.lastIndexOf(c);
+          conditions.splice(idx, 1);
+          const l = listFor(bufferDraft(name), []);
+          l.conditions.push(c);
+          lastMatchList = l.conditions;
+          continue;
+        }
+        if (isTransformKeyword(name)) {
+          if (sticky === null) throw new RuleError(`transform ${name} without a sticky buffer`);
+          const t = parseTransform(name, value);
+          // Suricata collects transforms until the next match uses them (DetectBufferGetActiveList):
+          // a fresh draft (not yet a list) extends its chain; after matches, a new chain starts on
+          // the base buffer and the next matches go to that buffer+chain's list.
+          const base = sticky;
+          const chain = lists.includes(base) ? [t] : [...base.transforms, t];
+          sticky = { protocol: base.protocol, buffer: base.buffer, multi: base.multi, lowercaseOnly: base.lowercaseOnly, directions: base.directions, transforms: chain, conditions: [] };
+          break;
+        }
+        if (findAppBuffer(name) !== undefined) {
+          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          sticky = bufferDraft(name);
+          break;
+        }
+        const kw = findAppKeyword(name);
+        if (kw !== undefined) {
+          needApp(kw.protocol.name, name);
+          let parsed: unknown;
+          try {
+            parsed = kw.spec.parse(value ?? null);
+          } catch (e) {
+            throw new RuleError(e instanceof Error ? e.message : String(e));
+          }
+          appKeywords.push({ protocol: kw.protocol.name, name: kw.spec.name, value: parsed });
+          break;
+        }
         if (!IGNORED_KEYWORDS.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
+      }
     }
-    lastWasContent = name === 'content' || (isModifier && lastWasContent);
   }
   if (sid === undefined) throw new RuleError('rule has no sid');
-  for (const c of conditions) {
-    if (c.kind === 'content' && c.startswith && (c.offset !== undefined || c.depth !== undefined || c.distance !== undefined || c.within !== undefined)) {
-      throw new RuleError('startswith cannot be combined with offset/depth/distance/within');
+  const bufferLists: BufferList[] = lists
+    .filter((l) => l.conditions.length > 0 || l.bsize !== undefined)
+    .map((l) => {
+      const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
+      const b: BufferList = { protocol: l.protocol, buffer: l.buffer, multi: l.multi, transforms: l.transforms, conditions: l.conditions, key };
+      if (l.bsize !== undefined) b.bsize = l.bsize;
+      return b;
+    });
+  for (const cs of [conditions, ...bufferLists.map((l) => l.conditions)]) {
+    for (const c of cs) {
+      if (c.kind === 'content' && c.startswith && (c.offset !== undefined || c.depth !== undefined || c.distance !== undefined || c.within !== undefined)) {
+        throw new RuleError('startswith cannot be combined with offset/depth/distance/within');
+      }
     }
   }
   const stateTest =
@@ -470,10 +667,35 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     flowints.some((f) => f.op !== '=' && f.op !== '+' && f.op !== '-') ||
     xbits.some((x) => x.op === 'isset' || x.op === 'isnotset') ||
     streamSize.length > 0;
-  if (conditions.length === 0 && !dsize && !flags && !stateTest) {
+  // Suricata refuses uppercase content in lowercase-only buffers (http.host); with nocase it only warns
+  for (const l of lists) {
+    if (!l.lowercaseOnly || l.transforms.length > 0) continue;
+    for (const c of l.conditions) {
+      if (c.kind === 'content' && !c.nocase && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
+    }
+  }
+  if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
+  if (app !== undefined) {
+    if (flags) throw new Unsupported('flags in an app-layer rule');
+    if (stream !== undefined) throw new Unsupported('flow only_stream/no_stream in an app-layer rule');
+  }
 
+  // Direction: the flow keyword, else the one every buffer and keyword of the rule exists in,
+  // else the side with ports. Buffers of both directions in one rule: Suricata refuses it.
+  let bufDirs: Set<AppDirection> | undefined;
+  const restrict = (ds: readonly AppDirection[]): void => {
+    bufDirs = new Set([...(bufDirs ?? new Set<AppDirection>(['to_server', 'to_client']))].filter((d) => ds.includes(d)));
+  };
+  for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
+  for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
+  if (dir === 'to_server' && bufferLists.some((l) => l.buffer === 'file.data')) throw new Unsupported('file.data to_server (files in requests)');
+  if (bufDirs !== undefined) {
+    if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
+    if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);
+    if (dir === undefined && bufDirs.size === 1) dir = [...bufDirs][0]!;
+  }
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
   if (dir === undefined) dir = dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
@@ -510,12 +732,19 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     category: classtype === '' ? 'unknown' : classtype,
     metadata,
     origin: 'rules',
+    protocol: ruleProtocol,
     action: action === 'alert' ? 'alert' : 'block',
     direction: dir,
     conditions,
     flowbits,
     source: { file, line: lineNo },
   };
+  if (app !== undefined) {
+    sig.app = app;
+    sig.buffers = bufferLists;
+    sig.appKeywords = appKeywords;
+  }
+  if (appLayerProtocol !== undefined) sig.appLayerProtocol = appLayerProtocol;
   if (classtype !== '') sig.classtype = classtype;
   if (priority !== undefined) sig.priority = priority;
   if (established !== undefined) sig.established = established;
@@ -526,7 +755,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (flowints.length > 0) sig.flowints = flowints;
   if (xbits.length > 0) sig.xbits = xbits;
   if (streamSize.length > 0) sig.streamSize = streamSize;
-  if (target !== undefined) sig.target = target;
+  if (targetSide !== undefined) sig.target = targetSide;
   if (vars.size > 0) sig.varCount = vars.size;
   if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];

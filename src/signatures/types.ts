@@ -15,6 +15,7 @@ import type { XbitSpec } from './keywords/xbits.js';
 import type { StreamSizeSpec, StreamSizes } from './keywords/stream-size.js';
 
 export type { ByteExtractCondition, ByteMathCondition, Base64DataCondition, Base64DecodeCondition, FlowintSpec, XbitSpec, StreamSizeSpec, StreamSizes };
+import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type SignatureAction = 'block' | 'alert';
@@ -51,6 +52,8 @@ export interface ContentCondition {
   fastPattern: boolean;
   /** byte_extract/byte_math variables (slot numbers) standing for offset/depth/distance/within; the number field is then unused. */
   vars?: { offset?: number; depth?: number; distance?: number; within?: number };
+  /** `fast_pattern:offset,length`: the prefilter uses bytes[offset, offset+length) (the whole content is still verified). */
+  fastPatternPart?: { offset: number; length: number };
 }
 
 export interface PcreCondition {
@@ -160,6 +163,55 @@ export interface RateFilter {
   seconds: number;
 }
 
+/**
+ * A sticky-buffer transform (Suricata `to_lowercase`, `url_decode`…), applied in rule order to
+ * the buffer before its conditions run. Semantics in src/signatures/transforms.ts.
+ */
+export type Transform =
+  | { kind: 'to_lowercase' | 'to_uppercase' | 'url_decode' | 'strip_whitespace' | 'compress_whitespace' | 'dotprefix' | 'header_lowercase' | 'to_md5' | 'to_sha1' | 'to_sha256' | 'strip_pseudo_headers' }
+  | { kind: 'xor'; key: Uint8Array }
+  | { kind: 'from_base64'; offset: number; bytes: number; mode: 'rfc4648' | 'rfc2045' | 'strict' }
+  | { kind: 'pcrexform'; regex: Regex; source: string };
+
+/** Buffer length test (`bsize`, Suricata uint forms; `<>` exclusive). */
+export interface UintMatch {
+  mode: '=' | '!' | '<' | '>' | '<=' | '>=' | '<>';
+  a: number;
+  b: number;
+}
+
+/**
+ * The conditions of one app-layer buffer (Suricata's per-buffer sigmatch list): the buffer as the
+ * protocol names it, the transforms applied to it, then its conditions in rule order with the
+ * detection pointer starting at 0 in the (transformed) buffer. Each list must match on its own
+ * buffer; lists are independent of each other. A multi-buffer list matches when one instance does.
+ */
+export interface BufferList {
+  /** App protocol of the buffer (AppProtocol.name), e.g. 'http'. */
+  protocol: string;
+  /** Canonical buffer name (AppBufferSpec.name), e.g. 'http.uri'. */
+  buffer: string;
+  multi: boolean;
+  transforms: Transform[];
+  conditions: Condition[];
+  bsize?: UintMatch;
+  /** Identity of (buffer, transforms) for prefilter grouping, e.g. "http.uri" or "http.uri|to_lowercase". */
+  key: string;
+}
+
+/**
+ * A protocol keyword that is not a buffer (`urilen`, `tls.version`…), parsed at load by its
+ * AppKeywordSpec. Plain data (the spec is found again by protocol and name at match time), so a
+ * ruleset can cross threads.
+ */
+export interface AppKeywordMatch {
+  protocol: string;
+  /** AppKeywordSpec.name (canonical). */
+  name: string;
+  /** What AppKeywordSpec.parse returned (plain data). */
+  value: unknown;
+}
+
 export interface Signature {
   id: number;
   rev: number;
@@ -177,6 +229,29 @@ export interface Signature {
   priority?: number;
   /** `metadata` key/value pairs as written (`signature_severity Major` → ['signature_severity', 'Major']); [] for YAML. */
   metadata: [string, string][];
+  /**
+   * Rule protocol of the header (`alert tcp`, `alert http`…); 'tcp' for YAML signatures and
+   * tcp-pkt/tcp-stream. Absent on signatures built by older code: read as 'tcp'.
+   */
+  protocol?: string;
+  /**
+   * The app-layer protocol the signature needs (AppProtocol.name), when the rule protocol is one
+   * or the rule uses a protocol's buffers or keywords: such a signature is inspected per
+   * transaction through `appCandidates` / `verifyAppSignature` (src/signatures/verify-app.ts),
+   * never through the raw-stream port groups. Undefined: a raw TCP stream/packet signature.
+   */
+  app?: string;
+  /** `app-layer-protocol:` (Suricata): the flow's detected protocol must (not) be one of `names`; 'failed'/'unknown' as Suricata names them. */
+  appLayerProtocol?: { names: string[]; negated: boolean };
+  /** App-layer buffer lists (empty for raw signatures). */
+  buffers?: BufferList[];
+  /** App-layer keywords that are not buffers. */
+  appKeywords?: AppKeywordMatch[];
+  /**
+   * For app signatures: the content used as prefilter, `[list, condition]` into `buffers`
+   * (Suricata fast pattern selection), or undefined when the signature is on the always list.
+   */
+  appFastPattern?: [number, number];
   /** Where the signature came from: a bulwark YAML database or an imported Suricata/Snort `.rules` file. */
   origin?: 'yaml' | 'rules';
   /** The rule's own action: `alert` → alert; `drop`/`reject` (and YAML `block`) → block. The response policy decides on top. */
@@ -338,7 +413,62 @@ export interface Ruleset {
   groupByPort: { toServer: Int32Array; toClient: Int32Array };
   detectors: readonly DetectorSpec[];
   stats: CompileStats;
+  /** App-layer prefilters (app signatures are not in `groups`). Absent on rulesets built by older code. */
+  app?: AppRuleset;
 }
+
+/** One multi-pattern prefilter: the fast patterns of the app signatures on one (protocol, buffer+transforms, direction). */
+export interface AppPrefilter {
+  protocol: string;
+  direction: Direction;
+  buffer: string;
+  multi: boolean;
+  transforms: Transform[];
+  key: string;
+  dfa: Dfa;
+  patterns: GroupPattern[];
+}
+
+export interface AppRuleset {
+  prefilters: readonly AppPrefilter[];
+  /** `${protocol}:${direction}` → indexes into `prefilters`. */
+  byProtoDir: ReadonlyMap<string, readonly number[]>;
+  /** `${protocol}:${direction}` → app signatures without a prefilter pattern: evaluated on every tx. */
+  always: ReadonlyMap<string, readonly number[]>;
+}
+
+/**
+ * What `verifyAppSignature` needs besides the tx: flowbits, the raw stream of the signature's
+ * direction (an `alert http` rule's content without a buffer inspects it, as in Suricata), the
+ * server port (app signatures with explicit ports check them; `any` means every port), the
+ * packet payload length (dsize), the packet time (keywords that need it).
+ */
+export interface AppVerifyContext extends VerifyContext {
+  stream?: Uint8Array;
+  streamLength?: number;
+  serverPort?: number;
+  packetLength?: number;
+  tsUs?: number;
+}
+
+/**
+ * App-layer detection (src/signatures/verify-app.ts), called by the detect stage per transaction
+ * and direction whenever the tx progressed:
+ *
+ * `appCandidates(ruleset, ruleProtocols, tx, dir, out): number` — clears `out` and fills it with
+ * the indexes (into ruleset.signatures, ascending, no duplicates) of the app signatures whose
+ * prefilter pattern occurs in a buffer of `tx` in `dir` (after the list's transforms) or that are
+ * on the always list, for every protocol in `ruleProtocols` (the flow's AppProtocol.ruleProtocols,
+ * plus its name); returns out.length.
+ *
+ * `verifyAppSignature(sig, tx, dir, ctx, meter?): boolean` — evaluates everything the signature
+ * has on this tx and direction: direction, ports, flowbits, dsize, app keywords, every buffer
+ * list (transforms, bsize, content semantics as in verifySignature) and its raw-stream
+ * conditions on ctx.stream. Pure; buffers not there yet do not match (call again when the tx
+ * progresses). The caller keeps per-tx state so that a signature alerts once per tx.
+ */
+export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[]) => number;
+export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter?: RegexMeter) => boolean;
 
 /** What the payload verifier needs besides the bytes. */
 export interface VerifyContext {
@@ -350,6 +480,8 @@ export interface VerifyContext {
   xbits?: { holds(s: XbitSpec): boolean };
   /** Stream sizes of the TCP session (absent: stream_size never matches). */
   streamSize?: StreamSizes;
+  /** The flow's detected app protocol (AppProtocol.name, 'failed' or 'unknown'), for `app-layer-protocol:`; undefined: not known (no match for such signatures). */
+  appProto?: string;
 }
 
 /**

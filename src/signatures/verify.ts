@@ -21,7 +21,7 @@ import type {
 import { FOLD } from './automaton.js';
 import { REGEX_NOMATCH } from '../regex/types.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
-import { evalByteExtract, evalByteMath, readNumber, resolve } from './keywords/bytes.js';
+import { MAX_RULE_VARS, evalByteExtract, evalByteMath, readNumber, resolve } from './keywords/bytes.js';
 import { evalBase64Decode } from './keywords/base64.js';
 import { flowintHolds } from './keywords/flowint.js';
 import { streamSizeHolds } from './keywords/stream-size.js';
@@ -186,6 +186,8 @@ function applyBitmask(v: number, mask: number | undefined): number {
 }
 
 const NO_SLOTS = new Float64Array(0);
+/** Variables of the verify in progress (verifies do not nest; a rule writes a slot before reading it). */
+const SCRATCH_SLOTS = new Float64Array(MAX_RULE_VARS);
 
 export function byteTestHolds(c: ByteTestCondition, data: Uint8Array, length: number, prev: number, slots: Float64Array = NO_SLOTS): boolean {
   const offset = c.offsetVar !== undefined ? slots[c.offsetVar]! : c.offset;
@@ -380,6 +382,13 @@ export function flowbitsHold(ops: readonly FlowbitOp[], bits: ReadonlySet<string
   return true;
 }
 
+/** `app-layer-protocol:`: the flow's protocol is (not) the named one; unknown yet never matches. */
+export function appLayerProtocolHolds(a: { names: string[]; negated: boolean }, proto: string | undefined): boolean {
+  if (proto === undefined) return false;
+  const hit = a.names.includes(proto);
+  return a.negated ? !hit : hit;
+}
+
 /** TCP flags test (`flags:` keyword) on one packet's flag byte; the engine calls it per packet. */
 export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
   const v = flags & ~f.ignore & 0xff;
@@ -395,11 +404,19 @@ export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
   }
 }
 
-/** See VerifyFn in types.ts. */
-export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext, meter: RegexMeter = UNMETERED): boolean => {
-  const len = Math.min(length, data.length);
-  if (sig.dsize && (len < sig.dsize.min || len > sig.dsize.max)) return false;
-  if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
+/**
+ * Runs one condition list on `data[0, length)` with the detection pointer at 0 (a buffer list of
+ * an app signature, or the raw conditions of one), with Suricata's recursion limit.
+ */
+export function matchConditions(conds: readonly Condition[], data: Uint8Array, length: number, meter: RegexMeter, owner: number): boolean {
+  if (conds.length === 0) return true;
+  // One signature's lists share its byte_extract/byte_math variables, as Suricata's byte_values do.
+  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner, slots: SCRATCH_SLOTS, decoded: null };
+  return evalFrom(conds, 0, 0, st, endMatters(conds));
+}
+
+/** The flow/host state tests of a signature: flowint, xbits, stream_size (flowbits: flowbitsHold). */
+export function ruleStateHolds(sig: Signature, ctx: VerifyContext): boolean {
   if (sig.flowints !== undefined) {
     const vars = ctx.flowints ?? NO_FLOWINTS;
     for (const f of sig.flowints) if (!flowintHolds(f, vars)) return false;
@@ -411,8 +428,18 @@ export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, leng
     }
   }
   if (sig.streamSize !== undefined) for (const s of sig.streamSize) if (!streamSizeHolds(s, ctx.streamSize)) return false;
+  return true;
+}
+
+/** See VerifyFn in types.ts. */
+export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext, meter: RegexMeter = UNMETERED): boolean => {
+  const len = Math.min(length, data.length);
+  if (sig.dsize && (len < sig.dsize.min || len > sig.dsize.max)) return false;
+  if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
+  if (!ruleStateHolds(sig, ctx)) return false;
+  if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
   if (sig.conditions.length === 0) return true;
-  const slots = sig.varCount !== undefined && sig.varCount > 0 ? new Float64Array(sig.varCount) : NO_SLOTS;
+  const slots = sig.varCount !== undefined && sig.varCount > 0 ? SCRATCH_SLOTS : NO_SLOTS;
   const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null };
   return evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions));
 };

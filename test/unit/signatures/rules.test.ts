@@ -89,7 +89,7 @@ test('content with |hex|, escapes, negation and modifiers', () => {
   assert.equal(ok('content:"abcdef"; fast_pattern:1,3;').sig.conditions.length, 1);
 });
 
-test('pcre modifiers i s m x and R; buffer modifiers are skipped with their buffer named', () => {
+test('pcre modifiers i s m x and R; buffer modifiers select their buffer (K has none: skipped)', () => {
   const d = ok('content:"A"; pcre:"/^b c # comment\n/Rxi";');
   assert.equal(run(d, 'ABC'), true);
   assert.equal(run(d, 'AxBC'), false);
@@ -98,8 +98,9 @@ test('pcre modifiers i s m x and R; buffer modifiers are skipped with their buff
   assert.equal(run(ok('content:"a"; pcre:"/^b$/m";'), 'a\nb\nc'), true);
   assert.equal(run(ok('content:"a"; pcre:"/\\Ab/";'), 'ab'), false);
   assert.equal(run(ok('content:"a"; pcre:"/[[:digit:]]{3}/";'), 'a123'), true);
-  assert.equal(skip('pcre:"/a/U";').reason, 'pcre: buffer modifier /U (http.uri)');
-  assert.equal(skip('pcre:"/a/H";').reason, 'pcre: buffer modifier /H (http.header)');
+  assert.equal(ok('pcre:"/a/U";').sig.buffers?.[0]?.buffer, 'http.uri');
+  assert.equal(ok('pcre:"/a/H";').sig.buffers?.[0]?.buffer, 'http.header');
+  assert.equal(skip('pcre:"/a/K";').reason, 'pcre: buffer modifier /K');
   assert.equal(run(ok('content:"x"; pcre:"/(?i)ab/";'), 'xAB'), true);
 });
 
@@ -211,9 +212,8 @@ test('standalone noalert; means flowbits:noalert (a rule that only sets a bit ra
 
 test('skips with reasons: protocols, sticky buffers, outbound, bidirectional, invalid', () => {
   assert.equal(skip('content:"a";', 'alert udp any any -> any 53').reason, 'protocol udp');
-  assert.equal(skip('content:"a";', 'alert http any any -> any any').reason, 'protocol http');
-  assert.equal(skip('http.uri; content:"a";').reason, 'unsupported keyword http.uri');
-  assert.equal(skip('content:"a"; http_header;').reason, 'unsupported keyword http_header');
+  assert.equal(skip('content:"a";', 'alert tls any any -> any any').reason, 'protocol tls');
+  assert.equal(skip('tls.sni; content:"a";').reason, 'unsupported keyword tls.sni');
   assert.equal(skip('content:"a";', 'alert tcp $HOME_NET any -> $EXTERNAL_NET 80').reason, 'outbound rule (this host as client)');
   assert.equal(skip('content:"a";', 'alert tcp any any <> any 80').reason, 'bidirectional rule (<>)');
   assert.equal(skip('content:"a";', 'pass tcp any any -> any 80').reason, 'action pass');

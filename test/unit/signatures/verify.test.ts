@@ -82,6 +82,14 @@ test('isdataat absolute, relative and negated', () => {
   assert.equal(v(sig([c('Hi'), { kind: 'isdataat', offset: 6, relative: true, negated: false }]), 'Hi all!'), false);
   assert.equal(v(sig([{ kind: 'isdataat', offset: 6, relative: false, negated: false }]), 'Hi all!'), true);
   assert.equal(v(sig([{ kind: 'isdataat', offset: 7, relative: false, negated: false }]), 'Hi all!'), false);
+  // Suricata (detect-engine-content-inspection.c): relative holds while pointer + N <= length;
+  // its DetectIsdataatTestPacket01: "Hi" then isdataat:5,relative matches "Hi all!" (2 + 5 = 7).
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 4, relative: true, negated: false }]), 'ABcde'), false);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 3, relative: true, negated: false }]), 'ABcde'), true);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 2, relative: true, negated: false }]), 'ABcde'), true);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 1, relative: true, negated: true }]), 'ABc'), false);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 5, relative: false, negated: false }]), 'ABcde'), false);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 4, relative: false, negated: false }]), 'ABcde'), true);
   assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 1, relative: true, negated: true }]), 'AB'), true);
   assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 10, relative: false, negated: false }]), 'AB'), false);
 });

@@ -1,0 +1,239 @@
+/**
+ * HTTP/1.x as an `AppProtocol` (../types.ts): the framework's view of the parser in this folder.
+ * Adapts `HttpParser` (two directions, libhtp semantics), `HTTP_BUFFERS` / `httpBuffer` /
+ * `httpMultiBuffer`, `httpEve` and `probeHttp` to the generic contract, and defines the HTTP
+ * keywords that are not buffers (`urilen`). Pure like the parser: no I/O, no clock.
+ */
+import type {
+  AppBufferSpec,
+  AppDirection,
+  AppKeywordSpec,
+  AppParser,
+  AppParserContext,
+  AppParserState,
+  AppProtocol,
+  AppProtoName,
+  AppTx,
+} from '../types.js';
+import { HTTP_BUFFERS, httpBuffer, httpBufferSpec, httpMultiBuffer } from './buffers.js';
+import { httpEve } from './eve.js';
+import { HttpParser } from './parser.js';
+import { probeHttp } from './probe.js';
+import { HttpProgress, type HttpBufferName, type HttpTx } from './types.js';
+
+/** An `AppTx` over one `HttpTx` (made once per tx by `HttpAppParser`). */
+export class HttpAppTx implements AppTx {
+  private eventsCache: string[] = [];
+  private eventsSeen = 0;
+  constructor(readonly http: HttpTx) {}
+
+  get id(): number {
+    return this.http.id;
+  }
+
+  /** libhtp's progress ordinals (`HttpProgress`): 0 not started … 5 complete. */
+  progress(dir: AppDirection): number {
+    return dir === 'to_server' ? this.http.requestProgress : this.http.responseProgress;
+  }
+
+  complete(dir: AppDirection): boolean {
+    return this.progress(dir) === HttpProgress.COMPLETE;
+  }
+
+  buffer(name: string, dir: AppDirection): Uint8Array | null {
+    const spec = httpBufferSpec(name);
+    if (spec === undefined || spec.multi) return null;
+    return httpBuffer(this.http, spec.name, dir);
+  }
+
+  multiBuffer(name: string, dir: AppDirection): readonly Uint8Array[] {
+    const spec = httpBufferSpec(name);
+    if (spec === undefined || !spec.multi || !spec.directions.includes(dir)) return [];
+    return httpMultiBuffer(this.http, spec.name);
+  }
+
+  /** `http.<EVENT>` names; the parser only appends to its list, so the mapped copy is extended, not rebuilt. */
+  get events(): readonly string[] {
+    const ev = this.http.events;
+    if (ev.length !== this.eventsSeen) {
+      for (let i = this.eventsSeen; i < ev.length; i++) this.eventsCache.push(`http.${ev[i]!}`);
+      this.eventsSeen = ev.length;
+    }
+    return this.eventsCache;
+  }
+}
+
+/** The per-flow parser: `HttpParser` behind the generic feed/gap/end interface. */
+export class HttpAppParser implements AppParser {
+  readonly parser: HttpParser;
+  private readonly wrappers = new Map<number, HttpAppTx>();
+
+  constructor(ctx: AppParserContext) {
+    this.parser = new HttpParser({}, { serverPort: ctx.serverPort });
+  }
+
+  feed(dir: AppDirection, data: Uint8Array, off: number, len: number, tsUs: number): void {
+    if (dir === 'to_server') this.parser.request(data, off, len, tsUs);
+    else this.parser.response(data, off, len, tsUs);
+  }
+
+  gap(dir: AppDirection, len: number): void {
+    if (dir === 'to_server') this.parser.requestGap(len);
+    else this.parser.responseGap(len);
+  }
+
+  end(dir: AppDirection): void {
+    if (dir === 'to_server') this.parser.requestEnd();
+    else this.parser.responseEnd();
+  }
+
+  /** A CONNECT tunnel or a 101 upgrade leaves HTTP: the framework re-detects (`upgradeTo` null). */
+  get state(): AppParserState {
+    const s = this.parser.state;
+    return s === 'http' ? 'ok' : s === 'tunnel' ? 'upgrade' : 'failed';
+  }
+
+  get failReason(): string | null {
+    return this.parser.failReason;
+  }
+
+  get upgradeTo(): AppProtoName | null {
+    return null;
+  }
+
+  *txs(): Iterable<AppTx> {
+    for (const t of this.parser.txs) {
+      let w = this.wrappers.get(t.id);
+      if (w === undefined || w.http !== t) {
+        w = new HttpAppTx(t);
+        this.wrappers.set(t.id, w);
+      }
+      yield w;
+    }
+  }
+
+  /** The detect stage is done with txs ≤ id: they go even when incomplete (Suricata frees txs the detector finished). */
+  release(id: number): void {
+    this.parser.release(id, true);
+    for (const k of this.wrappers.keys()) if (k <= id) this.wrappers.delete(k);
+  }
+
+  memory(): number {
+    return this.parser.memoryBytes;
+  }
+
+  counters(): Readonly<Record<string, number>> {
+    const c = this.parser.counters;
+    const out: Record<string, number> = {
+      transactions: c.transactions,
+      request_bytes: c.requestBytes,
+      response_bytes: c.responseBytes,
+      decompression_bombs: c.decompressionBombs,
+      decompression_errors: c.decompressionErrors,
+      request_gaps: c.requestGaps,
+      response_gaps: c.responseGaps,
+      gap_bytes: c.gapBytes,
+      gaps_resynced: c.gapsResynced,
+      tunnel_bytes: c.tunnelBytes,
+      ignored_bytes: c.ignoredBytes,
+    };
+    for (const [k, v] of Object.entries(c.events)) out[`event_${k}`] = v;
+    for (const [k, v] of Object.entries(c.limits)) out[`limit_${k}`] = v;
+    return out;
+  }
+}
+
+/** `urilen` value: Suricata's unsigned-integer forms on the URI length (detect/uri.rs, uint.rs). */
+export interface UrilenValue {
+  readonly mode: '=' | '!' | '<' | '>' | '<=' | '>=' | '<>';
+  readonly a: number;
+  readonly b: number;
+  /** `raw`: http.uri.raw; `norm` (default): http.uri. */
+  readonly raw: boolean;
+}
+
+/** Parses `[op]N` / `A<>B` / `A-B` of Suricata's u16 uint parser (`!`, `<`, `>`, `<=`, `>=`, `=`, ranges exclusive). */
+export function parseUint16Match(text: string, what: string): { mode: UrilenValue['mode']; a: number; b: number } {
+  const t = text.trim();
+  const num = (s: string): number => {
+    if (!/^\d+$/.test(s)) throw new Error(`${what}: expected a number, got "${s}"`);
+    const n = Number(s);
+    if (n > 65535) throw new Error(`${what}: ${n} is over 65535`);
+    return n;
+  };
+  let m = /^(\d+)\s*(?:<>|-)\s*(\d+)$/.exec(t);
+  if (m) {
+    const a = num(m[1]!);
+    const b = num(m[2]!);
+    if (a >= b) throw new Error(`${what}: range ${t} is empty`);
+    return { mode: '<>', a, b };
+  }
+  m = /^(<=|>=|<|>|=|!)?\s*(\d+)$/.exec(t);
+  if (!m) throw new Error(`${what}: cannot parse "${t}"`);
+  const a = num(m[2]!);
+  const mode = (m[1] ?? '=') as UrilenValue['mode'];
+  if (mode === '<' && a === 0) throw new Error(`${what}: <0 matches nothing`);
+  if (mode === '>' && a === 65535) throw new Error(`${what}: >65535 matches nothing`);
+  return { mode, a, b: 0 };
+}
+
+export function uintMatches(v: { mode: UrilenValue['mode']; a: number; b: number }, n: number): boolean {
+  switch (v.mode) {
+    case '=': return n === v.a;
+    case '!': return n !== v.a;
+    case '<': return n < v.a;
+    case '>': return n > v.a;
+    case '<=': return n <= v.a;
+    case '>=': return n >= v.a;
+    case '<>': return n > v.a && n < v.b;
+  }
+}
+
+/** `urilen:[op]N[,raw|norm]`: the length of the normalised (default) or raw URI; no URI, no match. */
+export const URILEN: AppKeywordSpec<UrilenValue> = {
+  name: 'urilen',
+  aliases: [],
+  directions: ['to_server'],
+  parse(value: string | null): UrilenValue {
+    if (value === null) throw new Error('urilen needs a value');
+    const comma = value.indexOf(',');
+    const numPart = comma < 0 ? value : value.slice(0, comma);
+    const opt = comma < 0 ? 'norm' : value.slice(comma + 1).trim();
+    if (opt !== 'raw' && opt !== 'norm') throw new Error(`urilen: unknown option "${opt}" (raw or norm)`);
+    return { ...parseUint16Match(numPart, 'urilen'), raw: opt === 'raw' };
+  },
+  match(tx: AppTx, dir: AppDirection, v: UrilenValue): boolean {
+    if (dir !== 'to_server') return false;
+    const b = tx.buffer(v.raw ? 'http.uri.raw' : 'http.uri', 'to_server');
+    return b !== null && uintMatches(v, b.length);
+  },
+};
+
+const BUFFERS: readonly AppBufferSpec[] = HTTP_BUFFERS.map((s) => ({
+  name: s.name,
+  aliases: s.aliases,
+  directions: s.directions,
+  multi: s.multi,
+  lowercaseOnly: s.lowercaseOnly,
+  pcreFlag: s.pcreFlag,
+}));
+
+export const httpProtocol: AppProtocol = {
+  name: 'http',
+  ruleProtocols: ['http', 'http1'],
+  hintPorts: [80, 8080, 8000, 8008, 8088, 3128, 81],
+  probeDirections: ['to_server', 'to_client'],
+  probe: (dir, data, len) => probeHttp(dir, data, len),
+  create: (ctx) => new HttpAppParser(ctx),
+  buffers: BUFFERS,
+  keywords: [URILEN],
+  eve(tx: AppTx): Record<string, unknown> {
+    if (!(tx instanceof HttpAppTx)) return {};
+    return httpEve(tx.http);
+  },
+};
+
+/** The `HttpBufferName` of an AppTx buffer name (for callers holding the HTTP types). */
+export function httpBufferName(name: string): HttpBufferName | null {
+  return httpBufferSpec(name)?.name ?? null;
+}

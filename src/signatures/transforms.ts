@@ -1,0 +1,305 @@
+/**
+ * Sticky-buffer transforms with Suricata's semantics (rust/src/detect/transforms/*.rs,
+ * detect-transform-*.c): parsing at rule load and application to a buffer before inspection.
+ * Pure: a transform returns a new array (the buffer belongs to the transaction), or null when
+ * Suricata flags the buffer as an error (from_base64 decoding nothing), which no content matches.
+ */
+import { createHash } from 'node:crypto';
+import type { Transform } from './types.js';
+import { compileRegex, regexProblem } from '../regex/regex.js';
+import { Unsupported, OptionError } from './options.js';
+
+/** Names of the transforms without options. */
+const SIMPLE = new Set([
+  'to_lowercase', 'to_uppercase', 'url_decode', 'strip_whitespace', 'compress_whitespace', 'dotprefix', 'header_lowercase',
+  'to_md5', 'to_sha1', 'to_sha256', 'strip_pseudo_headers',
+]);
+/** Transforms Suricata has that are not implemented here (skipped with a reason, never ignored). */
+const KNOWN_UNSUPPORTED = new Set(['domain', 'tld', 'gunzip', 'zlib_deflate', 'luaxform', 'from_json', 'subslice']);
+
+export function isTransformKeyword(name: string): boolean {
+  return SIMPLE.has(name) || name === 'xor' || name === 'from_base64' || name === 'pcrexform' || KNOWN_UNSUPPORTED.has(name);
+}
+
+/** Parses a transform keyword (`isTransformKeyword(name)` must hold). Throws OptionError / Unsupported. */
+export function parseTransform(name: string, value: string | undefined): Transform {
+  if (SIMPLE.has(name)) {
+    if (value !== undefined) throw new OptionError(`${name} takes no value`);
+    return { kind: name as 'to_lowercase' };
+  }
+  if (KNOWN_UNSUPPORTED.has(name)) throw new Unsupported(`unsupported transform ${name}`);
+  if (name === 'xor') {
+    const m = /^"([0-9a-fA-F]+)"$/.exec((value ?? '').trim());
+    if (!m || m[1]!.length % 2 !== 0) throw new OptionError('xor: expected a quoted even-length hex key');
+    if (m[1]!.length > 510) throw new OptionError('xor: key longer than 255 bytes');
+    return { kind: 'xor', key: Uint8Array.from(Buffer.from(m[1]!, 'hex')) };
+  }
+  if (name === 'from_base64') {
+    const t: { kind: 'from_base64'; offset: number; bytes: number; mode: 'rfc4648' | 'rfc2045' | 'strict' } = { kind: 'from_base64', offset: 0, bytes: 0, mode: 'rfc4648' };
+    const seen = new Set<string>();
+    const parts = (value ?? '').trim() === '' ? [] : (value ?? '').split(',');
+    if (parts.length > 3) throw new OptionError('from_base64: at most bytes, offset and mode');
+    for (const part of parts) {
+      const m = /^\s*(\w+)\s+(\S+)\s*$/.exec(part);
+      if (!m) throw new OptionError(`from_base64: cannot parse "${part.trim()}"`);
+      const k = m[1]!;
+      const v = m[2]!;
+      if (seen.has(k)) throw new OptionError(`from_base64: ${k} given twice`);
+      seen.add(k);
+      if (k === 'mode') {
+        if (v !== 'rfc4648' && v !== 'rfc2045' && v !== 'strict') throw new OptionError(`from_base64: invalid mode ${v}`);
+        t.mode = v;
+      } else if (k === 'offset' || k === 'bytes') {
+        if (!/^\d+$/.test(v)) {
+          if (/^[A-Za-z_]/.test(v)) throw new Unsupported('byte_extract variable');
+          throw new OptionError(`from_base64: ${k} must be a number`);
+        }
+        const n = Number(v);
+        if (n > 65535) throw new OptionError(`from_base64: ${k} over 65535`);
+        t[k] = n;
+      } else throw new OptionError(`from_base64: unknown option ${k}`);
+    }
+    return t;
+  }
+  if (name === 'pcrexform') {
+    const m = /^"(.*)"$/s.exec((value ?? '').trim());
+    if (!m) throw new OptionError('pcrexform: expected a quoted regex');
+    const source = m[1]!.replace(/\\([";\\])/g, '$1');
+    let regex;
+    try {
+      regex = compileRegex(source, {});
+    } catch (e) {
+      const p = regexProblem(e);
+      if (p === undefined) throw e;
+      throw new OptionError(`pcrexform: ${p.message} at offset ${p.offset}`);
+    }
+    if (regex.captureCount < 1) throw new OptionError('pcrexform: the regex needs a capture group');
+    return { kind: 'pcrexform', regex, source };
+  }
+  throw new Unsupported(`unsupported transform ${name}`);
+}
+
+/** Stable text of a transform chain (prefilter grouping, `BufferList.key`). */
+export function transformKey(ts: readonly Transform[]): string {
+  return ts
+    .map((t) => {
+      switch (t.kind) {
+        case 'xor':
+          return `xor(${Buffer.from(t.key).toString('hex')})`;
+        case 'from_base64':
+          return `from_base64(${t.offset},${t.bytes},${t.mode})`;
+        case 'pcrexform':
+          return `pcrexform(${t.source})`;
+        default:
+          return t.kind;
+      }
+    })
+    .join('|');
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  return -1;
+}
+
+/** Suricata url_decode: %XX decoded, '+' → space, an invalid or cut escape kept as it is. */
+export function urlDecode(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length);
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0x25) {
+      const h = i + 1 < b.length ? hexVal(b[i + 1]!) : -1;
+      const l = i + 2 < b.length ? hexVal(b[i + 2]!) : -1;
+      if (h >= 0 && l >= 0) {
+        out[n++] = (h << 4) | l;
+        i += 2;
+        continue;
+      }
+      // Suricata's state machine: '%' then whatever valid hex digit was taken, then the byte that broke it
+      out[n++] = 0x25;
+      if (h >= 0) {
+        out[n++] = b[i + 1]!;
+        i++;
+        if (i + 1 < b.length) {
+          out[n++] = b[i + 1]!;
+          i++;
+        }
+      } else if (i + 1 < b.length) {
+        out[n++] = b[i + 1]!;
+        i++;
+      }
+      continue;
+    }
+    out[n++] = c === 0x2b ? 0x20 : c;
+  }
+  return out.subarray(0, n);
+}
+
+const B64 = (() => {
+  const t = new Int16Array(256).fill(-1);
+  const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < a.length; i++) t[a.charCodeAt(i)] = i;
+  return t;
+})();
+
+/**
+ * Suricata's SCBase64Decode: rfc4648 stops at the first byte outside the alphabet (padding
+ * included) and keeps what was decoded; rfc2045 skips such bytes; strict fails on them. A last
+ * incomplete quantum gives its whole bytes. Returns null when nothing was decoded.
+ */
+export function base64Decode(b: Uint8Array, mode: 'rfc4648' | 'rfc2045' | 'strict'): Uint8Array | null {
+  const out = new Uint8Array(Math.floor((b.length * 3) / 4) + 3);
+  let n = 0;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    const v = B64[c]!;
+    if (v < 0) {
+      if (mode === 'rfc2045') continue;
+      if (mode === 'strict' && c !== 0x3d) return null;
+      break;
+    }
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (acc >> bits) & 0xff;
+    }
+  }
+  return n === 0 ? null : out.subarray(0, n);
+}
+
+/** Applies a chain; null when a transform flags an error (no match on this buffer). */
+export function applyTransforms(input: Uint8Array, ts: readonly Transform[]): Uint8Array | null {
+  let b = input;
+  for (const t of ts) {
+    const r = applyOne(b, t);
+    if (r === null) return null;
+    b = r;
+  }
+  return b;
+}
+
+const PCREX_OV = new Int32Array(4);
+
+function applyOne(b: Uint8Array, t: Transform): Uint8Array | null {
+  switch (t.kind) {
+    case 'to_lowercase': {
+      const o = new Uint8Array(b.length);
+      for (let i = 0; i < b.length; i++) {
+        const c = b[i]!;
+        o[i] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+      }
+      return o;
+    }
+    case 'to_uppercase': {
+      const o = new Uint8Array(b.length);
+      for (let i = 0; i < b.length; i++) {
+        const c = b[i]!;
+        o[i] = c >= 0x61 && c <= 0x7a ? c - 0x20 : c;
+      }
+      return o;
+    }
+    case 'strip_whitespace': {
+      const o = new Uint8Array(b.length);
+      let n = 0;
+      for (const c of b) if (!isSpace(c)) o[n++] = c;
+      return o.subarray(0, n);
+    }
+    case 'compress_whitespace': {
+      // a run of whitespace keeps its first byte (not a space: compress_whitespace.rs)
+      const o = new Uint8Array(b.length);
+      let n = 0;
+      let space = false;
+      for (const c of b) {
+        if (!isSpace(c)) {
+          o[n++] = c;
+          space = false;
+        } else if (!space) {
+          o[n++] = c;
+          space = true;
+        }
+      }
+      return o.subarray(0, n);
+    }
+    case 'dotprefix': {
+      if (b.length === 0) return b;
+      const o = new Uint8Array(b.length + 1);
+      o[0] = 0x2e;
+      o.set(b, 1);
+      return o;
+    }
+    case 'header_lowercase': {
+      // names (up to ':') lowercased on every line; values kept
+      const o = new Uint8Array(b.length);
+      let inValue = false;
+      for (let i = 0; i < b.length; i++) {
+        const c = b[i]!;
+        if (!inValue) {
+          if (c === 0x3a) inValue = true;
+          o[i] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+        } else {
+          o[i] = c;
+          if (c === 0x0a) inValue = false;
+        }
+      }
+      return o;
+    }
+    case 'strip_pseudo_headers': {
+      const o = new Uint8Array(b.length);
+      let n = 0;
+      let start = 0;
+      while (start < b.length) {
+        let end = b.indexOf(0x0a, start);
+        end = end < 0 ? b.length : end + 1;
+        if (b[start] !== 0x3a) {
+          o.set(b.subarray(start, end), n);
+          n += end - start;
+        }
+        start = end;
+      }
+      return o.subarray(0, n);
+    }
+    case 'url_decode':
+      return urlDecode(b);
+    case 'to_md5':
+    case 'to_sha1':
+    case 'to_sha256': {
+      if (b.length === 0) return b;
+      const alg = t.kind === 'to_md5' ? 'md5' : t.kind === 'to_sha1' ? 'sha1' : 'sha256';
+      return new Uint8Array(createHash(alg).update(b).digest());
+    }
+    case 'xor': {
+      const o = new Uint8Array(b.length);
+      const k = t.key;
+      for (let i = 0; i < b.length; i++) o[i] = b[i]! ^ k[i % k.length]!;
+      return o;
+    }
+    case 'from_base64': {
+      let s = b;
+      if (t.offset > 0) {
+        if (t.offset >= s.length) return b;
+        s = s.subarray(t.offset);
+      }
+      if (t.bytes > 0) {
+        if (t.bytes >= s.length) return b;
+        s = s.subarray(0, t.bytes);
+      }
+      return base64Decode(s, t.mode);
+    }
+    case 'pcrexform': {
+      // the first capture group of the first match replaces the buffer; no match leaves it as is
+      const rc = t.regex.exec(b, 0, b.length, PCREX_OV);
+      if (rc < 2 || PCREX_OV[2]! < 0) return b;
+      return b.slice(PCREX_OV[2], PCREX_OV[3]);
+    }
+  }
+}
