@@ -283,7 +283,6 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let rateFilter: Signature['rateFilter'];
   let appLayerProtocol: Signature['appLayerProtocol'];
   let lastContent: ContentCondition | undefined;
-  let lastWasContent = false;
   const vars = new RuleVars();
   const flowints: FlowintSpec[] = [];
   const xbits: XbitSpec[] = [];
