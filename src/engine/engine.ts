@@ -97,6 +97,8 @@ export interface EngineStats {
   verifyBudgetExhausted: number;
   detections: { bySeverity: Record<string, number>; byKind: Record<string, number> };
   suppressedByRateFilter: number;
+  /** xbits table (rule language): bits held, and bits dropped to stay within the bound (oldest first). */
+  xbits?: { entries: number; evicted: number; expired: number };
   reassembly: ReassemblyStats;
   /** IP fragment reassembly. */
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
@@ -282,6 +284,7 @@ export class Engine {
       verifyBudgetExhausted: dc.verifyBudgetExhausted,
       detections: { bySeverity: { ...dc.bySeverity }, byKind: { ...dc.byKind } },
       suppressedByRateFilter: dc.suppressed,
+      xbits: this.detect.ruleState.xbits.stats(),
       reassembly: snapshotCounters(this.reasm.counters),
       defrag: {
         fragments: this.defrag.counters.fragments,

@@ -68,6 +68,19 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
   if (d.appProto !== undefined) ev.app_proto = d.appProto;
   if (d.txId !== undefined) ev.tx_id = d.txId;
   if (d.appEve !== undefined && d.appProto === 'http') ev.http = d.appEve;
+  if (d.gid !== undefined) ev.alert.gid = d.gid;
+  if (d.metadata !== undefined && d.metadata.length > 0) {
+    const md: Record<string, string[]> = {};
+    for (const [k, v] of d.metadata) (md[k] ??= []).push(v);
+    ev.alert.metadata = md;
+  }
+  if (d.target !== undefined) {
+    // Suricata: target:dest_ip → the packet's destination is the target, its source the attacker.
+    const src = { ip: d.srcIp, port: d.srcPort };
+    const dst = { ip: d.destIp, port: d.destPort };
+    ev.alert.source = d.target === 'dest_ip' ? src : dst;
+    ev.alert.target = d.target === 'dest_ip' ? dst : src;
+  }
   if (d.detector !== undefined) ev.bulwark.detector = d.detector;
   if (o.blockedUntilMs !== undefined) ev.bulwark.blocked_until = new Date(o.blockedUntilMs).toISOString();
   if (o.blockSkipped !== undefined) ev.bulwark.block_skipped = o.blockSkipped;

@@ -69,6 +69,8 @@ export interface Detection {
   metadata?: readonly [string, string][];
   /** Signature generator id (Suricata `gid`; 1 unless the rule says otherwise). Absent for detectors. */
   gid?: number;
+  /** Imported rules: Suricata `target:` (which side is attacked), EVE alert.source / alert.target. */
+  target?: 'src_ip' | 'dest_ip';
   /** Where the signature came from (a bulwark YAML database or an imported `.rules` file). Absent for detectors. */
   origin?: 'yaml' | 'rules';
   /**
@@ -101,6 +103,13 @@ export interface AlertEvent {
     signature: string;
     category: string;
     severity: number; // EVE: 1 = highest
+    /** Imported rules: Suricata's gid. */
+    gid?: number;
+    /** Imported rules: `metadata` as Suricata's EVE writes it (key → values, in rule order). */
+    metadata?: Record<string, string[]>;
+    /** Rules with `target:`: the attacker (source) and the attacked side (target). */
+    source?: { ip: string; port: number };
+    target?: { ip: string; port: number };
   };
   bulwark: {
     event: 'Network attack detected';

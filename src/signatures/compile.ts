@@ -21,13 +21,16 @@ import type {
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { buildDfa, countStates, dfaBytes, isCaseless } from './automaton.js';
 import { parseYamlDatabase } from './yaml.js';
-import { parseRulesFile } from './rules.js';
+import { parseRulesFile, type RulesOptions } from './rules.js';
+import type { Classification } from './keywords/classification.js';
 import { concretePorts, formatRanges, normalizeRanges, resolvePorts } from './ports.js';
 
 export interface DatabaseSource {
   /** Path (for messages and SourceRef); the extension selects the format: .yaml/.yml or .rules. */
   file: string;
   text: string;
+  /** .rules files: the classification.config found beside the file (classtype → priority). */
+  classification?: ReadonlyMap<string, Classification>;
 }
 
 export interface CompileOptions {
@@ -35,6 +38,8 @@ export interface CompileOptions {
   vars?: Record<string, string>;
   /** What a port `any` stands for; empty/undefined = union of the other rules' ports. */
   anyPorts?: readonly number[];
+  /** When no rule names an explicit port and anyPorts is empty, `any` means 1-65535 (offline `scan` only). */
+  anyIsAllWhenUnnamed?: boolean;
   /**
    * Automaton patterns are cut to this many bytes (the verifier checks the whole content):
    * bounds the state count, hence memory (each state costs 1 KiB). Default 32.
@@ -67,8 +72,22 @@ function where(s: { source: { file: string; line: number } }): string {
 /** Parses one source by its extension. YAML errors throw; rule problems become skips. */
 export function parseSource(src: DatabaseSource, vars: Record<string, string>, onLine?: (line: number, lines: number) => void): ParsedSource {
   if (/\.ya?ml$/i.test(src.file)) return parseYamlDatabase(src.file, src.text);
-  if (/\.rules$/i.test(src.file)) return parseRulesFile(src.file, src.text, onLine ? { vars, progress: onLine } : { vars });
+  if (/\.rules$/i.test(src.file)) {
+    const ro: RulesOptions = { vars };
+    if (onLine) ro.progress = onLine;
+    if (src.classification) ro.classification = src.classification;
+    return parseRulesFile(src.file, src.text, ro);
+  }
   throw new BulwarkError('BULWARK_ERR_DATABASE', `${src.file}:1: unknown database format (expected .yaml, .yml or .rules)`, { details: { file: src.file, line: 1 } });
+}
+
+function tallyKeywords(into: { enforced: Record<string, number>; ignored: Record<string, number> }, k: NonNullable<Draft['keywords']>): void {
+  for (const n of k.enforced) into.enforced[n] = (into.enforced[n] ?? 0) + 1;
+  for (const n of k.ignored) into.ignored[n] = (into.ignored[n] ?? 0) + 1;
+}
+
+function sortedCounts(r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
 }
 
 /** Scores a content as a fast pattern: longer and more varied bytes are more selective. */
@@ -154,6 +173,8 @@ export function chooseFastPattern(conditions: Signature['conditions']): number {
   let bestScore = -1;
   for (let i = 0; i < conditions.length; i++) {
     const c = conditions[i]!;
+    // Contents after base64_data inspect the decoded bytes, which the raw-stream automaton never sees.
+    if (c.kind === 'base64_data') break;
     if (c.kind !== 'content' || c.negated) continue;
     if (c.fastPattern) return i;
     const s = fastPatternScore(c);
@@ -290,8 +311,12 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   let anyRanges: PortRange[];
   if (opts.anyPorts && opts.anyPorts.length > 0) anyRanges = normalizeRanges(opts.anyPorts.map((p) => ({ from: p, to: p })));
   else anyRanges = normalizeRanges(drafts.flatMap((d) => concretePorts(d.portSpec)));
+  // Offline scans of rules that name no port: `any` is every port, as in Suricata (the daemon
+  // never does this: it intercepts the ports it watches).
+  if (anyRanges.length === 0 && opts.anyIsAllWhenUnnamed === true) anyRanges = [{ from: 1, to: 65535 }];
 
   const signatures: Signature[] = [];
+  const keywords = { enforced: {} as Record<string, number>, ignored: {} as Record<string, number> };
   const allPorts: PortRange[] = [{ from: 1, to: 65535 }];
   const anyPortApp = new Set<Signature>();
   for (const d of drafts) {
@@ -309,6 +334,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     }
     signatures.push(sig);
     if (sig.app !== undefined && d.portSpec.any) anyPortApp.add(sig);
+    if (d.keywords) tallyKeywords(keywords, d.keywords);
   }
   // Deterministic order independent of file order.
   signatures.sort((a, b) => a.id - b.id);
@@ -392,6 +418,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     states: totalStates,
     mergedGroups: merged,
     problems: skipped.slice(0, maxProblems).map((s) => ({ file: s.file, line: s.line, reason: s.reason, message: s.message })),
+    keywords: { enforced: sortedCounts(keywords.enforced), ignored: sortedCounts(keywords.ignored) },
   };
   // A database split over several files names itself once: "bulwark-core 2026.11.21", not once per file.
   const version = databases.length > 0 ? [...new Set(databases.map((d) => `${d.name} ${d.version}`))].join(', ') : sources.length > 0 ? 'rules only' : 'empty';

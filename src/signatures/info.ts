@@ -20,6 +20,8 @@ export interface RulesetInfo {
   states: number;
   /** The first skipped rules with file:line (bounded). */
   problems: { file: string; line: number; reason: string; message: string }[];
+  /** Loaded imported rules per option keyword: enforced, or parsed and ignored (only `tag`). */
+  keywords: { enforced: Record<string, number>; ignored: Record<string, number> };
 }
 
 export function rulesetInfo(r: Ruleset, maxProblems = 20): RulesetInfo {
@@ -39,5 +41,6 @@ export function rulesetInfo(r: Ruleset, maxProblems = 20): RulesetInfo {
     memoryBytes: r.stats.memoryBytes,
     states: r.stats.states ?? 0,
     problems: (r.stats.problems ?? []).slice(0, maxProblems),
+    keywords: { enforced: { ...(r.stats.keywords?.enforced ?? {}) }, ignored: { ...(r.stats.keywords?.ignored ?? {}) } },
   };
 }

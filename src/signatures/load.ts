@@ -3,12 +3,13 @@
  * and compiles. The only file I/O of src/signatures besides the manifest helpers.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BulwarkError } from '../errors.js';
 import { defaultConfig, type Config, type DatabaseLimits } from '../config/types.js';
 import type { DatabaseInfo, Ruleset } from './types.js';
 import { compileRuleset, type CompileOptions, type DatabaseSource } from './compile.js';
 import { assertManifest, listDatabaseDir, type Manifest } from './manifest.js';
+import { CLASSIFICATION_FILE, parseClassificationConfig, type Classification } from './keywords/classification.js';
 
 export interface LoadOptions {
   /** Skip the manifest check even when config requires it (tests, `db info --no-verify`). */
@@ -46,12 +47,38 @@ function overLimit(file: string, line: number, what: string): BulwarkError {
   return new BulwarkError('BULWARK_ERR_LIMIT', `${file}:${line}: ${what}`, { details: { file, line } });
 }
 
+/** The classification.config beside a rules file, when there is one (Suricata's default-rule-path layout). */
+async function readClassification(rulesPath: string): Promise<Map<string, Classification> | undefined> {
+  const path = join(dirname(rulesPath), CLASSIFICATION_FILE);
+  let text: string;
+  try {
+    const st = await stat(path);
+    if (st.size > 1024 * 1024) throw new BulwarkError('BULWARK_ERR_LIMIT', `${path}:0: over 1 MiB`, { details: { file: path, line: 0 } });
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if (e instanceof BulwarkError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new BulwarkError('BULWARK_ERR_DATABASE', `${path}:0: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e, details: { file: path, line: 0 } });
+  }
+  try {
+    return parseClassificationConfig(path, text);
+  } catch (e) {
+    const m = /:(\d+): /.exec((e as Error).message);
+    throw new BulwarkError('BULWARK_ERR_DATABASE', (e as Error).message, { cause: e, details: { file: path, line: m ? Number(m[1]) : 0 } });
+  }
+}
+
 /** Reads one file, refusing it before reading when it is over limits.fileSizeBytes. */
 async function readSource(path: string, limits: DatabaseLimits): Promise<DatabaseSource> {
   try {
     const st = await stat(path);
     if (st.size > limits.fileSizeBytes) throw overLimit(path, 0, `file is ${st.size} bytes, over databases.limits.fileSize (${limits.fileSizeBytes})`);
-    return { file: path, text: await readFile(path, 'utf8') };
+    const src: DatabaseSource = { file: path, text: await readFile(path, 'utf8') };
+    if (path.endsWith('.rules')) {
+      const cls = await readClassification(path);
+      if (cls) src.classification = cls;
+    }
+    return src;
   } catch (e) {
     if (e instanceof BulwarkError) throw e;
     throw new BulwarkError('BULWARK_ERR_DATABASE', `${path}:0: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e, details: { file: path, line: 0 } });

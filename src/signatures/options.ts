@@ -50,7 +50,7 @@ const BT_FLAGS = new Set(['relative', 'big', 'little', 'string', 'hex', 'dec', '
 export function parseByteTest(v: string): ByteTestCondition {
   const parts = v.split(',').map((s) => s.trim());
   if (parts.length < 4) throw new OptionError('byte_test: expected count, operator, value, offset');
-  const count = parseInteger(parts[0]!, 'byte_test count', 1, 10);
+  const count = parseInteger(parts[0]!, 'byte_test count', 1, 23);
   let opText = parts[1]!;
   let negated = false;
   if (opText.startsWith('!') && opText !== '!') {
@@ -76,7 +76,8 @@ export function parseByteTest(v: string): ByteTestCondition {
     if (!BT_FLAGS.has(r)) throw new Unsupported(`byte_test option ${r.split(' ')[0]!}`);
   }
   const stringBase = parseBase(rest);
-  if (stringBase === undefined && ![1, 2, 3, 4, 8].includes(count)) throw new OptionError(`byte_test: binary count must be 1, 2, 3, 4 or 8, got ${count}`);
+  // Suricata 7: at most 8 bytes binary, 23 as a string (the longest uint64 in octal).
+  if (stringBase === undefined && count > 8) throw new OptionError(`byte_test: more than 8 bytes without "string" (${count})`);
   const c: ByteTestCondition = {
     kind: 'byte_test',
     count,
@@ -92,25 +93,31 @@ export function parseByteTest(v: string): ByteTestCondition {
   return c;
 }
 
-const BJ_FLAGS = new Set(['relative', 'big', 'little', 'string', 'hex', 'dec', 'oct', 'align', 'from_beginning']);
+const BJ_FLAGS = new Set(['relative', 'big', 'little', 'string', 'hex', 'dec', 'oct', 'align', 'from_beginning', 'from_end']);
 
 export function parseByteJump(v: string): ByteJumpCondition {
   const parts = v.split(',').map((s) => s.trim());
   if (parts.length < 2) throw new OptionError('byte_jump: expected count, offset');
-  const count = parseInteger(parts[0]!, 'byte_jump count', 1, 10);
-  const offset = parseInteger(parts[1]!, 'byte_jump offset');
+  // Suricata 7/8: 0..8 bytes binary (0 jumps by post_offset alone), up to 23 as a string.
+  const count = parseInteger(parts[0]!, 'byte_jump count', 0, 23);
+  const offset = parseInteger(parts[1]!, 'byte_jump offset', -65535, 65535);
   const rest = parts.slice(2);
   let multiplier = 1;
   let postOffset = 0;
+  let bitmask: number | undefined;
   const flags: string[] = [];
   for (const r of rest) {
     if (r.startsWith('multiplier')) multiplier = parseInteger(r.slice(10), 'byte_jump multiplier', 1, 65535);
-    else if (r.startsWith('post_offset')) postOffset = parseInteger(r.slice(11), 'byte_jump post_offset');
+    else if (r.startsWith('post_offset')) postOffset = parseInteger(r.slice(11), 'byte_jump post_offset', -65535, 65535);
+    else if (r.startsWith('bitmask')) bitmask = parseInteger(r.slice(7), 'byte_jump bitmask', 1, 0xffffffff);
+    else if (r === 'dce') throw new Unsupported('byte_jump dce');
     else if (BJ_FLAGS.has(r)) flags.push(r);
-    else throw new Unsupported(`byte_jump option ${r.split(' ')[0]!}`);
+    else throw new OptionError(`byte_jump: unknown option "${r}"`);
   }
   const stringBase = parseBase(flags);
-  if (stringBase === undefined && ![1, 2, 4, 8].includes(count)) throw new OptionError(`byte_jump: binary count must be 1, 2, 4 or 8, got ${count}`);
+  if (stringBase === undefined && count > 8) throw new OptionError(`byte_jump: more than 8 bytes without "string" (${count})`);
+  if (stringBase !== undefined && count === 0) throw new OptionError('byte_jump: string needs at least one byte');
+  if (flags.includes('from_beginning') && flags.includes('from_end')) throw new OptionError("byte_jump: 'from_end' and 'from_beginning' together");
   const c: ByteJumpCondition = {
     kind: 'byte_jump',
     count,
@@ -122,6 +129,8 @@ export function parseByteJump(v: string): ByteJumpCondition {
     align: flags.includes('align'),
     fromBeginning: flags.includes('from_beginning'),
   };
+  if (flags.includes('from_end')) c.fromEnd = true;
+  if (bitmask !== undefined) c.bitmask = bitmask;
   if (stringBase !== undefined) c.stringBase = stringBase;
   return c;
 }

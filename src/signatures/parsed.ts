@@ -6,7 +6,8 @@ import type { PortSpec } from './ports.js';
 export interface Draft {
   sig: Omit<Signature, 'ports' | 'fastPatternIndex'>;
   portSpec: PortSpec;
-  /** `fast_pattern:only` etc. are recorded on the content itself; nothing else here yet. */
+  /** Imported rules: the option keywords the rule carries, enforced or parsed and ignored (`db info`). */
+  keywords?: { enforced: string[]; ignored: string[] };
 }
 
 export interface Skip {

@@ -109,9 +109,15 @@ function outcomes(c: Condition, data: Uint8Array, len: number, prev: number): nu
       if (raw === undefined) return [];
       let jump = raw * c.multiplier;
       if (c.align) jump = Math.ceil(jump / 4) * 4;
-      const target = (c.fromBeginning ? 0 : pos + c.count) + jump + c.postOffset;
-      return target >= 0 && target <= len ? [target] : [];
+      const target = Math.max(0, (c.fromBeginning ? 0 : pos + c.count) + jump + c.postOffset);
+      return target <= len ? [target] : [];
     }
+    case 'byte_extract':
+    case 'byte_math':
+    case 'base64_decode':
+    case 'base64_data':
+      // Path-dependent state (variables, decoded buffer): not modelled by this breadth-first reference.
+      throw new Error(`reference matcher: ${c.kind} is not modelled`);
   }
 }
 

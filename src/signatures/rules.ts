@@ -24,6 +24,12 @@ import {
   parseRateFilter,
   parseUintMatch,
 } from './options.js';
+import { RuleVars, parseByteExtract, parseByteMath, withByteJumpVars, withByteTestVars, withIsDataAtVars } from './keywords/bytes.js';
+import { parseBase64Decode } from './keywords/base64.js';
+import { parseFlowint, type FlowintSpec } from './keywords/flowint.js';
+import { parseXbits, type XbitSpec } from './keywords/xbits.js';
+import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
+import type { Classification } from './keywords/classification.js';
 
 class RuleError extends Error {}
 
@@ -75,8 +81,12 @@ export const CLASSTYPE_PRIORITY: Readonly<Record<string, number>> = {
   'tcp-connection': 4,
 };
 
-/** Option keywords that only describe the rule (or are no-ops on raw TCP payload). */
-const IGNORED = new Set(['target', 'rawbytes', 'tag']);
+/**
+ * Option keywords parsed and ignored: only `tag` (it asks Suricata to log the packets that
+ * follow an alert; it does not change what matches). `rawbytes` is a no-op on the raw stream
+ * bulwark inspects (Suricata 7 ignores it too) and counts as enforced.
+ */
+export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag']);
 
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
@@ -158,6 +168,8 @@ function severityOf(priority: number | undefined, metaSeverity: string | undefin
 
 export interface RulesOptions {
   vars: Record<string, string>;
+  /** classification.config beside the rules file: classtypes must be defined there and give the default priority. */
+  classification?: ReadonlyMap<string, Classification>;
   /** Called every 1024 lines with the line index and the line count (CLI progress bars). */
   progress?: (line: number, lines: number) => void;
 }
@@ -271,6 +283,13 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let rateFilter: Signature['rateFilter'];
   let appLayerProtocol: Signature['appLayerProtocol'];
   let lastContent: ContentCondition | undefined;
+  const vars = new RuleVars();
+  const flowints: FlowintSpec[] = [];
+  const xbits: XbitSpec[] = [];
+  const streamSize: StreamSizeSpec[] = [];
+  let targetSide: 'src_ip' | 'dest_ip' | undefined;
+  /** The list of the last base64_decode (base64_data continues in it). */
+  let b64List: Condition[] | null = null;
   /** The list the last content/pcre went to (relative keywords without a sticky buffer follow it, as in Suricata). */
   let lastMatchList: Condition[] = conditions;
   /** The active sticky buffer (null: the raw payload/stream). */
@@ -430,11 +449,21 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'distance':
       case 'within': {
         const c = needContent(name);
-        const v = num(name, value, name === 'distance' ? -65535 : 0, 65535);
-        if ((name === 'depth' || name === 'within') && v < c.bytes.length) throw new RuleError(`${name} ${v} is shorter than the content (${c.bytes.length} bytes)`);
-        if (c[name] !== undefined) throw new RuleError(`${name} given twice for one content`);
-        c[name] = v;
-        if ((c.offset !== undefined || c.depth !== undefined) && (c.distance !== undefined || c.within !== undefined)) {
+        if (c[name] !== undefined || c.vars?.[name] !== undefined) throw new RuleError(`${name} given twice for one content`);
+        const varName = (value ?? '').trim();
+        if (/^[A-Za-z_]/.test(varName)) {
+          // A byte_extract/byte_math variable (Suricata): resolved per verify.
+          const slot = vars.lookup(varName);
+          if (slot === undefined) throw new RuleError(`${name}: unknown variable "${varName}"`);
+          (c.vars ??= {})[name] = slot;
+        } else {
+          const v = num(name, value, name === 'distance' ? -65535 : 0, 65535);
+          if ((name === 'depth' || name === 'within') && v < c.bytes.length) throw new RuleError(`${name} ${v} is shorter than the content (${c.bytes.length} bytes)`);
+          c[name] = v;
+        }
+        const absolute = c.offset !== undefined || c.depth !== undefined || c.vars?.offset !== undefined || c.vars?.depth !== undefined;
+        const relative = c.distance !== undefined || c.within !== undefined || c.vars?.distance !== undefined || c.vars?.within !== undefined;
+        if (absolute && relative) {
           throw new RuleError('content mixes absolute (offset/depth) and relative (distance/within) modifiers');
         }
         break;
@@ -481,20 +510,63 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       }
       case 'isdataat': {
-        const c = parseIsDataAt(value ?? '');
+        const c = withIsDataAtVars(value ?? '', vars, parseIsDataAt);
         relTarget(c.relative).push(c);
         break;
       }
       case 'byte_test': {
-        const c = parseByteTest(value ?? '');
+        const c = withByteTestVars(value ?? '', vars, parseByteTest);
         relTarget(c.relative).push(c);
         break;
       }
       case 'byte_jump': {
-        const c = parseByteJump(value ?? '');
+        const c = withByteJumpVars(value ?? '', vars, parseByteJump);
         relTarget(c.relative).push(c);
         break;
       }
+      case 'byte_extract': {
+        const c = parseByteExtract(value ?? '', vars);
+        relTarget(c.relative).push(c);
+        break;
+      }
+      case 'byte_math': {
+        const c = parseByteMath(value ?? '', vars);
+        relTarget(c.relative).push(c);
+        break;
+      }
+      case 'base64_decode': {
+        const c = parseBase64Decode(value);
+        relTarget(c.relative).push(c);
+        b64List = relTarget(c.relative);
+        break;
+      }
+      case 'base64_data':
+        // Suricata refuses base64_data without a base64_decode before it; the decoded bytes
+        // belong to the list of that base64_decode.
+        if (b64List === null) throw new RuleError('base64_data without a preceding base64_decode');
+        if (value !== undefined) throw new RuleError('base64_data takes no value');
+        if (b64List !== target()) throw new RuleError('base64_data in another buffer than its base64_decode');
+        b64List.push({ kind: 'base64_data' });
+        break;
+      case 'flowint':
+        flowints.push(parseFlowint(value ?? ''));
+        break;
+      case 'xbits':
+        xbits.push(parseXbits(value ?? ''));
+        break;
+      case 'stream_size':
+        streamSize.push(parseStreamSize(value ?? ''));
+        break;
+      case 'target': {
+        const t = (value ?? '').trim();
+        if (t !== 'src_ip' && t !== 'dest_ip') throw new RuleError(`target: expected src_ip or dest_ip, got "${t}"`);
+        targetSide = t;
+        break;
+      }
+      case 'rawbytes':
+        // Content modifier: the raw stream is what bulwark inspects (a no-op, as in Suricata 7).
+        needContent('rawbytes');
+        break;
       case 'pkt_data':
         sticky = null;
         break;
@@ -578,7 +650,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           appKeywords.push({ protocol: kw.protocol.name, name: kw.spec.name, value: parsed });
           break;
         }
-        if (!IGNORED.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
+        if (!IGNORED_KEYWORDS.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
       }
     }
   }
@@ -599,6 +671,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
     }
   }
+  const stateTest =
+    flowbits.some((f) => f.op === 'isset' || f.op === 'isnotset') ||
+    flowints.some((f) => f.op !== '=' && f.op !== '+' && f.op !== '-') ||
+    xbits.some((x) => x.op === 'isset' || x.op === 'isnotset') ||
+    streamSize.length > 0;
   // Suricata refuses uppercase content in lowercase-only buffers (http.host); with nocase it only warns
   for (const l of lists) {
     if (!l.lowercaseOnly || l.transforms.length > 0) continue;
@@ -606,7 +683,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (c.kind === 'content' && !c.nocase && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
     }
   }
-  if (app === undefined && conditions.length === 0 && !dsize && !flags && !flowbits.some((f) => f.op === 'isset' || f.op === 'isnotset')) {
+  if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
   if (app !== undefined) {
@@ -643,7 +720,16 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     throw e;
   }
 
-  const severity = severityOf(priority ?? CLASSTYPE_PRIORITY[classtype], metaSeverity);
+  let classPriority: number | undefined;
+  if (classtype !== '') {
+    if (opts.classification) {
+      // Suricata refuses a rule whose classtype its classification.config does not define.
+      const cls = opts.classification.get(classtype.toLowerCase());
+      if (cls === undefined) throw new Unsupported('classtype not in classification.config');
+      classPriority = cls.priority;
+    } else classPriority = CLASSTYPE_PRIORITY[classtype];
+  }
+  const severity = severityOf(priority ?? classPriority, metaSeverity);
   const sig: Draft['sig'] = {
     id: sid,
     rev,
@@ -675,5 +761,12 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (dsize) sig.dsize = dsize;
   if (flags) sig.flags = flags;
   if (rateFilter) sig.rateFilter = rateFilter;
-  return { sig, portSpec };
+  if (flowints.length > 0) sig.flowints = flowints;
+  if (xbits.length > 0) sig.xbits = xbits;
+  if (streamSize.length > 0) sig.streamSize = streamSize;
+  if (targetSide !== undefined) sig.target = targetSide;
+  if (vars.size > 0) sig.varCount = vars.size;
+  if (classPriority !== undefined) sig.classPriority = classPriority;
+  const used = [...new Set(options.map((o) => o.name))];
+  return { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };
 }

@@ -8,6 +8,13 @@
 
 import type { Regex } from '../regex/regex.js';
 import type { RegexMeter } from '../regex/meter.js';
+import type { ByteExtractCondition, ByteMathCondition } from './keywords/bytes.js';
+import type { Base64DataCondition, Base64DecodeCondition } from './keywords/base64.js';
+import type { FlowintSpec } from './keywords/flowint.js';
+import type { XbitSpec } from './keywords/xbits.js';
+import type { StreamSizeSpec, StreamSizes } from './keywords/stream-size.js';
+
+export type { ByteExtractCondition, ByteMathCondition, Base64DataCondition, Base64DecodeCondition, FlowintSpec, XbitSpec, StreamSizeSpec, StreamSizes };
 import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -43,6 +50,8 @@ export interface ContentCondition {
   endswith: boolean;
   /** The rule named this content `fast_pattern`. */
   fastPattern: boolean;
+  /** byte_extract/byte_math variables (slot numbers) standing for offset/depth/distance/within; the number field is then unused. */
+  vars?: { offset?: number; depth?: number; distance?: number; within?: number };
   /** `fast_pattern:offset,length`: the prefilter uses bytes[offset, offset+length) (the whole content is still verified). */
   fastPatternPart?: { offset: number; length: number };
 }
@@ -68,6 +77,8 @@ export interface IsDataAtCondition {
   offset: number;
   relative: boolean;
   negated: boolean;
+  /** The offset is this variable slot (byte_extract/byte_math). */
+  offsetVar?: number;
 }
 
 export type ByteTestOp = '<' | '>' | '=' | '!' | '<=' | '>=' | '&' | '^';
@@ -84,6 +95,10 @@ export interface ByteTestCondition {
   /** When set, the bytes are an ASCII number in this base. */
   stringBase?: 8 | 10 | 16;
   bitmask?: number;
+  /** Variable slots standing for count / value / offset. */
+  countVar?: number;
+  valueVar?: number;
+  offsetVar?: number;
 }
 
 export interface ByteJumpCondition {
@@ -97,10 +112,26 @@ export interface ByteJumpCondition {
   postOffset: number;
   align: boolean;
   fromBeginning: boolean;
+  /** Suricata 7 `from_end`: the jump counts from the end of the buffer. */
+  fromEnd?: boolean;
+  /** Suricata 8 `bitmask` (applied to the extracted value before the multiplier). */
+  bitmask?: number;
+  /** Variable slots standing for count / offset. */
+  countVar?: number;
+  offsetVar?: number;
 }
 
 /** Payload conditions, evaluated in order (relative ones chain on the previous match). */
-export type Condition = ContentCondition | PcreCondition | IsDataAtCondition | ByteTestCondition | ByteJumpCondition;
+export type Condition =
+  | ContentCondition
+  | PcreCondition
+  | IsDataAtCondition
+  | ByteTestCondition
+  | ByteJumpCondition
+  | ByteExtractCondition
+  | ByteMathCondition
+  | Base64DecodeCondition
+  | Base64DataCondition;
 
 export interface FlowbitOp {
   op: 'set' | 'unset' | 'isset' | 'isnotset' | 'toggle' | 'noalert';
@@ -238,6 +269,18 @@ export interface Signature {
   dsize?: NumericRange;
   flags?: TcpFlagsMatch;
   flowbits: FlowbitOp[];
+  /** `flowint` tests and modifiers, in rule order (modifiers act when the rule matches). */
+  flowints?: FlowintSpec[];
+  /** `xbits` tests and set/unset/toggle, in rule order. */
+  xbits?: XbitSpec[];
+  /** `stream_size` tests. */
+  streamSize?: StreamSizeSpec[];
+  /** Suricata `target:src_ip|dest_ip`: which side of the alert is the target (EVE alert.source/target). */
+  target?: 'src_ip' | 'dest_ip';
+  /** Imported rules: the classtype's priority from classification.config beside the rules file. */
+  classPriority?: number;
+  /** Number of byte_extract/byte_math variable slots the conditions use. */
+  varCount?: number;
   rateFilter?: RateFilter;
   source: SourceRef;
 }
@@ -351,6 +394,8 @@ export interface CompileStats {
   mergedGroups?: boolean;
   /** The first skipped rules with file:line, for logs and `db info` (bounded). */
   problems?: { file: string; line: number; reason: string; message: string }[];
+  /** Imported rules loaded, per option keyword: enforced, or parsed and ignored (only `tag`). */
+  keywords?: { enforced: Record<string, number>; ignored: Record<string, number> };
 }
 
 export interface Ruleset {
@@ -435,6 +480,12 @@ export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: Ap
 export interface VerifyContext {
   /** Flowbits currently set on the flow. */
   flowbits: ReadonlySet<string>;
+  /** Flowints of the flow (absent: none set). */
+  flowints?: ReadonlyMap<string, number>;
+  /** xbits tests against the engine's host/pair table for the packet being inspected (absent: no bit is set). */
+  xbits?: { holds(s: XbitSpec): boolean };
+  /** Stream sizes of the TCP session (absent: stream_size never matches). */
+  streamSize?: StreamSizes;
   /** The flow's detected app protocol (AppProtocol.name, 'failed' or 'unknown'), for `app-layer-protocol:`; undefined: not known (no match for such signatures). */
   appProto?: string;
 }

@@ -6,7 +6,7 @@
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import type { AppCandidatesFn, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
-import { appLayerProtocolHolds, flowbitsHold, matchConditions } from './verify.js';
+import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
@@ -111,6 +111,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
   if (sig.direction !== dir) return false;
   if (!portOk(sig, ctx.serverPort)) return false;
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
+  if (!ruleStateHolds(sig, ctx)) return false;
   if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
   if (sig.dsize !== undefined) {
     const n = ctx.packetLength;

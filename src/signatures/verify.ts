@@ -21,6 +21,10 @@ import type {
 import { FOLD } from './automaton.js';
 import { REGEX_NOMATCH } from '../regex/types.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
+import { MAX_RULE_VARS, evalByteExtract, evalByteMath, readNumber, resolve } from './keywords/bytes.js';
+import { evalBase64Decode } from './keywords/base64.js';
+import { flowintHolds } from './keywords/flowint.js';
+import { streamSizeHolds } from './keywords/stream-size.js';
 
 /** Upper bound on backtracking steps per verify (Suricata's inspection recursion limit is 3000). */
 export const RECURSION_BUDGET = 3000;
@@ -33,15 +37,22 @@ export function isRelative(c: Condition): boolean {
     case 'pcre':
     case 'isdataat':
     case 'byte_test':
+    case 'byte_extract':
+    case 'byte_math':
+    case 'base64_decode':
       return c.relative;
     case 'byte_jump':
-      return c.relative && !c.fromBeginning;
+      return c.relative && !c.fromBeginning && c.fromEnd !== true;
+    case 'base64_data':
+      return false;
   }
 }
 
 /** Whether `c`, when it succeeds, moves the detection pointer. */
 export function movesPointer(c: Condition): boolean {
-  return ((c.kind === 'content' || c.kind === 'pcre') && !c.negated) || c.kind === 'byte_jump';
+  // byte_extract/byte_math leave the pointer after the bytes they read (Suricata's buffer_offset);
+  // base64_data starts a new buffer.
+  return ((c.kind === 'content' || c.kind === 'pcre') && !c.negated) || c.kind === 'byte_jump' || c.kind === 'byte_extract' || c.kind === 'byte_math' || c.kind === 'base64_data';
 }
 
 /**
@@ -94,15 +105,19 @@ export function findBytes(data: Uint8Array, end: number, pat: Uint8Array, nocase
 }
 
 /** Window [start, endLimit) in which a content's match must lie, given the detection pointer. */
-function contentWindow(c: ContentCondition, prev: number, length: number): { lo: number; hi: number } {
+function contentWindow(c: ContentCondition, prev: number, length: number, slots: Float64Array): { lo: number; hi: number } {
   let lo: number;
   let hi: number;
-  if (c.distance !== undefined || c.within !== undefined) {
-    lo = prev + (c.distance ?? 0);
-    hi = c.within !== undefined ? lo + c.within : length;
+  const v = c.vars;
+  if (c.distance !== undefined || c.within !== undefined || v?.distance !== undefined || v?.within !== undefined) {
+    const distance = v?.distance !== undefined ? slots[v.distance]! : c.distance;
+    const within = v?.within !== undefined ? slots[v.within]! : c.within;
+    lo = prev + (distance ?? 0);
+    hi = within !== undefined ? lo + within : length;
   } else {
-    lo = c.offset ?? 0;
-    hi = c.depth !== undefined ? lo + c.depth : length;
+    lo = v?.offset !== undefined ? slots[v.offset]! : (c.offset ?? 0);
+    const depth = v?.depth !== undefined ? slots[v.depth]! : c.depth;
+    hi = depth !== undefined ? lo + depth : length;
   }
   if (c.startswith) hi = Math.min(hi, lo + c.bytes.length);
   if (lo < 0) lo = 0;
@@ -118,6 +133,10 @@ interface State {
   meter: RegexMeter;
   /** Signature id, for the meter's per-signature counters. */
   owner: number;
+  /** byte_extract/byte_math variables of this verify. */
+  slots: Float64Array;
+  /** Output of the last base64_decode on this path. */
+  decoded: Uint8Array | null;
 }
 
 /** Whole-match offsets of the last pcre; read right after each exec, before recursing. */
@@ -166,50 +185,80 @@ function applyBitmask(v: number, mask: number | undefined): number {
   return r;
 }
 
-export function byteTestHolds(c: ByteTestCondition, data: Uint8Array, length: number, prev: number): boolean {
-  const pos = (c.relative ? prev : 0) + c.offset;
-  const raw = extractNumber(data, length, pos, c.count, c.endian, c.stringBase);
+const NO_SLOTS = new Float64Array(0);
+/** Variables of the verify in progress (verifies do not nest; a rule writes a slot before reading it). */
+const SCRATCH_SLOTS = new Float64Array(MAX_RULE_VARS);
+
+export function byteTestHolds(c: ByteTestCondition, data: Uint8Array, length: number, prev: number, slots: Float64Array = NO_SLOTS): boolean {
+  const offset = c.offsetVar !== undefined ? slots[c.offsetVar]! : c.offset;
+  const count = c.countVar !== undefined ? slots[c.countVar]! : c.count;
+  if (c.countVar !== undefined && (count < 1 || count > (c.stringBase === undefined ? 8 : 23))) return false;
+  const pos = (c.relative ? prev : 0) + offset;
+  const raw = readNumber(data, length, pos, count, c.endian, c.stringBase)?.value;
   if (raw === undefined) return false; // Suricata: an extraction failure never matches, negated or not
   const v = applyBitmask(raw, c.bitmask);
+  const value = c.valueVar !== undefined ? slots[c.valueVar]! : c.value;
   let r: boolean;
   switch (c.op) {
     case '<':
-      r = v < c.value;
+      r = v < value;
       break;
     case '>':
-      r = v > c.value;
+      r = v > value;
       break;
     case '=':
-      r = v === c.value;
+      r = v === value;
       break;
     case '!':
-      r = v !== c.value;
+      r = v !== value;
       break;
     case '<=':
-      r = v <= c.value;
+      r = v <= value;
       break;
     case '>=':
-      r = v >= c.value;
+      r = v >= value;
       break;
     case '&':
-      r = (BigInt(Math.trunc(v)) & BigInt(Math.trunc(c.value))) !== 0n;
+      r = (BigInt(Math.trunc(v)) & BigInt(Math.trunc(value))) !== 0n;
       break;
     case '^':
-      r = (BigInt(Math.trunc(v)) ^ BigInt(Math.trunc(c.value))) !== 0n;
+      r = (BigInt(Math.trunc(v)) ^ BigInt(Math.trunc(value))) !== 0n;
       break;
   }
   return c.negated ? !r : r;
 }
 
 /** New detection pointer after a byte_jump, or undefined when the jump fails or leaves the buffer. */
-export function byteJumpTarget(c: ByteJumpCondition, data: Uint8Array, length: number, prev: number): number | undefined {
-  const pos = (c.relative ? prev : 0) + c.offset;
-  const raw = extractNumber(data, length, pos, c.count, c.endian, c.stringBase);
-  if (raw === undefined) return undefined;
-  let v = raw * c.multiplier;
+export function byteJumpTarget(c: ByteJumpCondition, data: Uint8Array, length: number, prev: number, slots: Float64Array = NO_SLOTS): number | undefined {
+  // Suricata 7/8 DetectBytejumpDoMatch.
+  if (length === 0) return undefined;
+  const count = c.countVar !== undefined ? slots[c.countVar]! : c.count;
+  if (count < 0 || count > (c.stringBase === undefined ? 8 : 23)) return undefined;
+  const offset = c.offsetVar !== undefined ? slots[c.offsetVar]! : c.offset;
+  let pos = offset;
+  if (c.relative) {
+    pos += prev;
+    if (count > 0 && length - pos <= 0) return undefined; // no relative base left
+  }
+  let raw: number;
+  let used: number;
+  if (count === 0) {
+    if (pos < 0 || pos > length) return undefined;
+    raw = 0;
+    used = 0;
+  } else {
+    const r = readNumber(data, length, pos, count, c.endian, c.stringBase);
+    if (r === undefined) return undefined;
+    raw = r.value;
+    used = r.used;
+  }
+  let v = applyBitmask(raw, c.bitmask) * c.multiplier;
   if (c.align && v % 4 !== 0) v += 4 - (v % 4);
-  const target = (c.fromBeginning ? 0 : pos + c.count) + v + c.postOffset;
-  if (target < 0 || target > length) return undefined;
+  v += c.postOffset;
+  let target = c.fromBeginning ? v : c.fromEnd === true ? length + v : pos + used + v;
+  // A jump before the buffer start lands on the start; past the end fails.
+  if (target < 0) target = 0;
+  if (target > length) return undefined;
   return target;
 }
 
@@ -219,7 +268,7 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
   const c = conds[i]!;
   switch (c.kind) {
     case 'content': {
-      const { lo, hi } = contentWindow(c, prev, st.length);
+      const { lo, hi } = contentWindow(c, prev, st.length, st.slots);
       if (c.negated) {
         const found = contentFound(c, st, lo, hi);
         return !found && evalFrom(conds, i + 1, prev, st, em);
@@ -261,15 +310,52 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
       return false;
     }
     case 'isdataat': {
-      // Suricata: relative holds while pointer + N <= length (data may end exactly there), absolute while N < length
-      const ok = c.relative ? prev + c.offset <= st.length : c.offset < st.length;
+      // Suricata: absolute `isdataat:N` needs a byte at N; relative needs N bytes after the
+      // pointer (prev + N <= length). A variable of 100,000,000 or more never has data.
+      const n = c.offsetVar !== undefined ? st.slots[c.offsetVar]! : c.offset;
+      const ok = n < 100_000_000 && (c.relative ? prev + n <= st.length : n < st.length);
       return (c.negated ? !ok : ok) && evalFrom(conds, i + 1, prev, st, em);
     }
     case 'byte_test':
-      return byteTestHolds(c, st.data, st.length, prev) && evalFrom(conds, i + 1, prev, st, em);
+      return byteTestHolds(c, st.data, st.length, prev, st.slots) && evalFrom(conds, i + 1, prev, st, em);
     case 'byte_jump': {
-      const t = byteJumpTarget(c, st.data, st.length, prev);
+      const t = byteJumpTarget(c, st.data, st.length, prev, st.slots);
       return t !== undefined && evalFrom(conds, i + 1, t, st, em);
+    }
+    case 'byte_extract': {
+      const r = evalByteExtract(c, st.data, st.length, prev);
+      if (r === undefined) return false;
+      st.slots[c.slot] = r.value;
+      return evalFrom(conds, i + 1, r.end, st, em);
+    }
+    case 'byte_math': {
+      const count = resolve(c.count, st.slots);
+      const r = evalByteMath(c, st.data, st.length, prev, count, resolve(c.rvalue, st.slots));
+      if (r === undefined) return false;
+      st.slots[c.slot] = r.value;
+      return evalFrom(conds, i + 1, r.end, st, em);
+    }
+    case 'base64_decode': {
+      const d = evalBase64Decode(c, st.data, st.length, prev);
+      if (d.length === 0) return false;
+      const saved = st.decoded;
+      st.decoded = d;
+      const ok = evalFrom(conds, i + 1, prev, st, em);
+      st.decoded = saved;
+      return ok;
+    }
+    case 'base64_data': {
+      // The rest of the rule inspects the decoded bytes, from their start (Suricata).
+      const d = st.decoded;
+      if (d === null || d.length === 0) return false;
+      const data = st.data;
+      const length = st.length;
+      st.data = d;
+      st.length = d.length;
+      const ok = evalFrom(conds, i + 1, 0, st, em);
+      st.data = data;
+      st.length = length;
+      return ok;
     }
   }
 }
@@ -324,8 +410,25 @@ export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
  */
 export function matchConditions(conds: readonly Condition[], data: Uint8Array, length: number, meter: RegexMeter, owner: number): boolean {
   if (conds.length === 0) return true;
-  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner };
+  // One signature's lists share its byte_extract/byte_math variables, as Suricata's byte_values do.
+  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner, slots: SCRATCH_SLOTS, decoded: null };
   return evalFrom(conds, 0, 0, st, endMatters(conds));
+}
+
+/** The flow/host state tests of a signature: flowint, xbits, stream_size (flowbits: flowbitsHold). */
+export function ruleStateHolds(sig: Signature, ctx: VerifyContext): boolean {
+  if (sig.flowints !== undefined) {
+    const vars = ctx.flowints ?? NO_FLOWINTS;
+    for (const f of sig.flowints) if (!flowintHolds(f, vars)) return false;
+  }
+  if (sig.xbits !== undefined) {
+    for (const x of sig.xbits) {
+      if (x.op === 'isset' && ctx.xbits?.holds(x) !== true) return false;
+      if (x.op === 'isnotset' && ctx.xbits !== undefined && !ctx.xbits.holds(x)) return false;
+    }
+  }
+  if (sig.streamSize !== undefined) for (const s of sig.streamSize) if (!streamSizeHolds(s, ctx.streamSize)) return false;
+  return true;
 }
 
 /** See VerifyFn in types.ts. */
@@ -333,11 +436,15 @@ export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, leng
   const len = Math.min(length, data.length);
   if (sig.dsize && (len < sig.dsize.min || len > sig.dsize.max)) return false;
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
+  if (!ruleStateHolds(sig, ctx)) return false;
   if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
   if (sig.conditions.length === 0) return true;
-  const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id };
+  const slots = sig.varCount !== undefined && sig.varCount > 0 ? SCRATCH_SLOTS : NO_SLOTS;
+  const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null };
   return evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions));
 };
+
+const NO_FLOWINTS: ReadonlyMap<string, number> = new Map();
 
 /** Convenience for tests and tools: verify with no flowbits set. */
 export const EMPTY_CONTEXT: VerifyContext = { flowbits: new Set<string>() };

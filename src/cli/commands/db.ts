@@ -61,6 +61,13 @@ function printInfo(ctx: CliContext, info: Record<string, unknown>): void {
     ctx.stdout.write('\nskipped by reason:\n');
     printTable(ctx.stdout, ['COUNT', 'REASON'], entries.map(([r, n]) => [n, r]));
   }
+  const kw = isRecord(info.keywords) ? info.keywords : {};
+  const enforced = isRecord(kw.enforced) ? Object.entries(kw.enforced) : [];
+  const ignored = isRecord(kw.ignored) ? Object.entries(kw.ignored) : [];
+  if (enforced.length + ignored.length > 0) {
+    ctx.stdout.write('\nrule keywords (loaded rules using each):\n');
+    printTable(ctx.stdout, ['RULES', 'KEYWORD', 'STATUS'], [...enforced.map(([k, n]) => [n, k, 'enforced']), ...ignored.map(([k, n]) => [n, k, 'parsed, ignored (logging only)'])]);
+  }
   const problems = Array.isArray(info.problems) ? (info.problems as Record<string, unknown>[]) : [];
   const invalid = problems.filter((p) => p.reason === 'invalid rule');
   if (invalid.length > 0) {

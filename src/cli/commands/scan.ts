@@ -65,7 +65,8 @@ export async function loadRuleset(cfg: Config, databases: string | undefined, ru
         throw new BulwarkError('BULWARK_ERR_DATABASE', `${f}:0: cannot read rules file`, { cause: e, details: { file: f, line: 0 } });
       }
     }
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, ...(progress ? { progress } : {}) });
+    // Offline, a rules-only scan whose rules name no port inspects every port (Suricata's `any`).
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, ...(progress ? { progress } : {}) });
   }
   const dbCfg: Config['databases'] = { ...cfg.databases, rules: [...cfg.databases.rules, ...rulesFiles] };
   if (databases !== undefined) dbCfg.dir = databases;

@@ -15,12 +15,13 @@ import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
 import type { Detection } from '../types.js';
 import { DETECTOR_CATEGORY, excerpt, flowIp, portIn } from './alert.js';
+import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
+import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
 import { AppTxDetector, type AppFeedContext } from './app-tx.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
 import type { DetectCounters, DetectOptions, DetectionSink } from './types.js';
 
-const EMPTY_CTX: VerifyContext = { flowbits: new Set<string>() };
 
 export class Detect {
   /** Packet time (ms) of the packet being inspected: the alerts' timestamp. */
@@ -36,6 +37,10 @@ export class Detect {
   };
   /** Runs every pcre with the configured limits under the per-packet / per-second regex budget. */
   readonly regex: RegexBudget;
+  /** Rule-language state beyond one flow: the xbits host/pair table (src/signatures/keywords/state.ts). */
+  readonly ruleState = new RuleState();
+  /** Some signature tests stream_size (the sizes are computed per verify only then). */
+  private needSizes = false;
   private ruleset!: Ruleset;
   private sigs: readonly Signature[] = [];
   /** 1 for signatures evaluated per packet (stream:no, dsize or flags). */
@@ -101,6 +106,7 @@ export class Detect {
     if (this.app === null) this.app = new AppTxDetector(r);
     else this.app.setRuleset(r);
     this.alertFilter.clear();
+    this.needSizes = r.signatures.some((s) => s.streamSize !== undefined);
   }
 
   /** A port has signatures in some direction (the server side of a flow picked up mid-stream). */
@@ -146,7 +152,7 @@ export class Detect {
   }
 
   private appCtx(flow: Flow, d: DirState, pktLen: number): AppFeedContext {
-    const v: AppFeedContext['verify'] = { flowbits: flow.flowbits ?? EMPTY_CTX.flowbits, packetLength: pktLen };
+    const v: AppFeedContext['verify'] = { ...this.context(flow, d), packetLength: pktLen };
     if (d.buf !== null) {
       v.stream = d.buf;
       v.streamLength = d.bufLen;
@@ -221,7 +227,7 @@ export class Detect {
     // Groups merge overlapping port sets, so a group can hold signatures for other ports.
     if (!portIn(sig.ports, flow.srvPort)) return true;
     if (sig.established !== undefined && sig.established !== (flow.handshakeDone || flow.midstream)) return true;
-    const ctx = flow.ctx ?? EMPTY_CTX;
+    const ctx = this.context(flow, d);
     if (this.packetSig[si] === 1) {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) return true;
       if (sig.stream === 'only') return true;
@@ -274,27 +280,41 @@ export class Detect {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) continue;
       // Like Suricata, payload conditions never inspect a packet without payload.
       if (p.payloadLength === 0 && sig.conditions.length > 0) continue;
-      if (this.verify(sig, view, p.payloadLength, flow.ctx ?? EMPTY_CTX, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
+      if (this.verify(sig, view, p.payloadLength, this.context(flow, d), this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
     }
   }
+
+  /** The verify context of a packet of `flow` in direction `d`: flow variables, xbits, stream sizes. */
+  private context(flow: Flow, d: DirState): VerifyContext {
+    const rs = (flow.rules ??= new FlowRuleState());
+    this.addrs(flow, d);
+    if (!this.needSizes) return this.ruleState.prepare(rs, this.addrFn, this.nowMs);
+    const c = flow.c2s;
+    const s = flow.s2c;
+    return this.ruleState.prepare(rs, this.addrFn, this.nowMs, {
+      client: streamSizeOf(c.started, c.base, c.nextSeq),
+      server: streamSizeOf(s.started, s.base, s.nextSeq),
+    });
+  }
+
+  /** Points addrFn at the packet's flow and direction (addresses are formatted only when an xbits keyword asks). */
+  private addrs(flow: Flow, d: DirState): () => PacketAddrs {
+    this.addrFlow = flow;
+    this.addrToServer = d === flow.c2s;
+    return this.addrFn;
+  }
+  private addrFlow: Flow | null = null;
+  private addrToServer = true;
+  private readonly addrFn = (): PacketAddrs => {
+    const f = this.addrFlow;
+    return f === null ? { src: '', dst: '' } : { src: flowIp(f, this.addrToServer), dst: flowIp(f, !this.addrToServer) };
+  };
 
   private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, app?: { proto: string; txId: number; eve: Record<string, unknown> }): void {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
-    let noalert = false;
-    for (const op of sig.flowbits) {
-      if (op.op === 'noalert') noalert = true;
-      else if (op.op === 'set' || op.op === 'unset' || op.op === 'toggle') {
-        const bits = (flow.flowbits ??= new Set<string>());
-        flow.ctx ??= { flowbits: bits };
-        for (const n of op.names) {
-          if (op.op === 'set') bits.add(n);
-          else if (op.op === 'unset') bits.delete(n);
-          else if (bits.has(n)) bits.delete(n);
-          else bits.add(n);
-        }
-      }
-    }
+    // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
+    const noalert = this.ruleState.onMatch(sig, (flow.rules ??= new FlowRuleState()), this.addrs(flow, d), this.nowMs);
     if (noalert) return;
     const toServer = d === flow.c2s;
     const srcIp = flowIp(flow, toServer);
@@ -328,6 +348,7 @@ export class Detect {
     if (sig.classtype !== undefined) det.classtype = sig.classtype;
     if (sig.priority !== undefined) det.priority = sig.priority;
     if (sig.metadata.length > 0) det.metadata = sig.metadata;
+    if (sig.target !== undefined) det.target = sig.target;
     if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
     if (app !== undefined) {
       det.appProto = app.proto;

@@ -1,5 +1,5 @@
 /** One TCP connection as the engine tracks it (both directions, handshake evidence, detect state). */
-import type { VerifyContext } from '../../signatures/types.js';
+import type { FlowRuleState } from '../../signatures/keywords/state.js';
 import type { AppFlow } from '../detect/app-tx.js';
 import { DIR, type PacketDirection } from '../capture/types.js';
 import type { DecodedPacket } from '../decode/decode.js';
@@ -45,8 +45,8 @@ export class Flow {
   readonly c2s = new DirState();
   readonly s2c = new DirState();
   alerted: Set<number> | null = null;
-  flowbits: Set<string> | null = null;
-  ctx: VerifyContext | null = null;
+  /** flowbits and flowints of the flow (allocated when a rule first touches them). */
+  rules: FlowRuleState | null = null;
   /** App-layer state (protocol detection, parser, per-tx alerts) when the ruleset has app-layer signatures. */
   app: AppFlow | null = null;
 

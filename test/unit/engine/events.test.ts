@@ -48,6 +48,17 @@ test('toAlertEvent gives an EVE-compatible alert', () => {
   assert.equal(eveTimestamp(0), '1970-01-01T00:00:00.000000+0000');
 });
 
+test('imported rules: gid, metadata (key → values) and target:dest_ip/src_ip as Suricata writes them', () => {
+  const ev = toAlertEvent(det({ gid: 1, metadata: [['signature_severity', 'Major'], ['cve', 'CVE_2021_1'], ['cve', 'CVE_2021_2']], target: 'dest_ip' }), { action: 'allowed', count: 1, eventId: 'e-3' });
+  assert.equal(ev.alert.gid, 1);
+  assert.deepEqual(ev.alert.metadata, { signature_severity: ['Major'], cve: ['CVE_2021_1', 'CVE_2021_2'] });
+  assert.deepEqual(ev.alert.source, { ip: '198.51.100.7', port: 40000 });
+  assert.deepEqual(ev.alert.target, { ip: '203.0.113.1', port: 80 });
+  const back = toAlertEvent(det({ target: 'src_ip' }), { action: 'allowed', count: 1, eventId: 'e-4' });
+  assert.deepEqual(back.alert.target, { ip: '198.51.100.7', port: 40000 });
+  assert.deepEqual(back.alert.source, { ip: '203.0.113.1', port: 80 });
+});
+
 test('EventFolder folds repeats of (source, signature) within the window', () => {
   const folded: [Detection, number][] = [];
   const f = new EventFolder({ windowMs: 60_000, onFolded: (d, n) => folded.push([d, n]) });

@@ -73,6 +73,15 @@ test('pcre absolute and relative (R), negated', () => {
 });
 
 test('isdataat absolute, relative and negated', () => {
+  // Suricata (detect-engine-content-inspection.c; its DetectIsdataatTestPacket01 on "Hi all!":
+  // content "Hi"; isdataat:5,relative matches, isdataat:6,relative does not): relative needs
+  // N bytes after the pointer, absolute a byte at N.
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 4, relative: true, negated: false }]), 'ABcde'), false);
+  assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 3, relative: true, negated: false }]), 'ABcde'), true);
+  assert.equal(v(sig([c('Hi'), { kind: 'isdataat', offset: 5, relative: true, negated: false }]), 'Hi all!'), true);
+  assert.equal(v(sig([c('Hi'), { kind: 'isdataat', offset: 6, relative: true, negated: false }]), 'Hi all!'), false);
+  assert.equal(v(sig([{ kind: 'isdataat', offset: 6, relative: false, negated: false }]), 'Hi all!'), true);
+  assert.equal(v(sig([{ kind: 'isdataat', offset: 7, relative: false, negated: false }]), 'Hi all!'), false);
   // Suricata (detect-engine-content-inspection.c): relative holds while pointer + N <= length;
   // its DetectIsdataatTestPacket01: "Hi" then isdataat:5,relative matches "Hi all!" (2 + 5 = 7).
   assert.equal(v(sig([c('AB'), { kind: 'isdataat', offset: 4, relative: true, negated: false }]), 'ABcde'), false);
