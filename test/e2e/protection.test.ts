@@ -31,7 +31,7 @@ interface Alert {
   src_ip: string;
   dest_port: number;
   alert: { signature_id: number; signature: string; action: string };
-  bulwark: { blocked_until?: string; block_skipped?: string; detector?: string; count: number };
+  bulwark: { blocked_until?: string; block_skipped?: string; detector?: string; evidence?: string; count: number };
 }
 
 function alerts(d: DaemonHandle): Alert[] {
@@ -181,11 +181,16 @@ test('forged handshakes in a live host\'s name never block it (forged SYN/ACK in
   assert.ok(real.bulwark.blocked_until !== undefined);
   const set = await blockedSet(prot);
   assert.ok(set.includes(attacker.ip4), 'attacker in the kernel set');
-  assert.ok(!set.includes(victim.ip4), `V must not be blocked (kernel set: ${JSON.stringify(set)})`);
+  // The forged handshakes and exploits never block V. The SYN scan in V's name may (issue 14:
+  // half-open evidence blocks scanners, bounded by its own per-minute cap), and only as half-open
+  // evidence: V never completed a verified handshake, so it is not a verified peer.
   const aboutV = alerts(daemon).filter((a) => a.src_ip === victim.ip4);
-  assert.ok(!aboutV.some((a) => a.alert.action === 'blocked' || a.bulwark.blocked_until !== undefined), `an event blocked V: ${JSON.stringify(aboutV)}`);
+  const blockedV = aboutV.filter((a) => a.alert.action === 'blocked' || a.bulwark.blocked_until !== undefined);
+  assert.ok(blockedV.every((a) => a.bulwark.evidence === 'half-open'), `an event blocked V on other evidence than half-open: ${JSON.stringify(blockedV)}`);
+  assert.ok(!aboutV.some((a) => a.bulwark.detector === undefined && (a.alert.action === 'blocked' || a.bulwark.blocked_until !== undefined)), `a signature alert blocked V: ${JSON.stringify(aboutV)}`);
+  if (set.includes(victim.ip4)) assert.ok(blockedV.length > 0, `V in the kernel set without a half-open block event: ${JSON.stringify(set)}`);
   const scan = await waitFor('port scan alert in V\'s name', () => alerts(daemon).find((a) => a.src_ip === victim.ip4 && a.bulwark.detector === 'portscan'));
-  assert.match(scan.bulwark.block_skipped ?? '', /^spoofable evidence/, 'V is not a verified peer');
+  assert.equal(scan.bulwark.evidence, 'half-open', 'V is not a verified peer: its scan rests on half-open evidence');
   assert.ok((await dropped('spoofed_source')) >= spoofedBefore + 2, 'both forged SYN/ACKs counted as spoofed');
   await daemon.cli(['unblock', '--all']);
 });
