@@ -155,7 +155,7 @@ test('rules CLI on a local source: enable, update (no daemon running), list --si
     'alert tcp $EXTERNAL_NET any -> $HOME_NET 6379 (msg:"L one"; flow:established,to_server; content:"SLAVEOF"; sid:9800001; rev:2;)',
     '# alert tcp $EXTERNAL_NET any -> $HOME_NET 6379 (msg:"L setter"; flow:established,to_server; content:"AUTH"; flowbits:set,l.a; sid:9800002; rev:1;)',
     'alert tcp $EXTERNAL_NET any -> $HOME_NET 6379 (msg:"L checker"; flow:established,to_server; flowbits:isset,l.a; content:"EVAL"; sid:9800003; rev:1;)',
-    'alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"L tls"; tls.sni; content:"x"; sid:9800004; rev:1;)',
+    'alert modbus $EXTERNAL_NET any -> $HOME_NET any (msg:"L modbus"; content:"x"; sid:9800004; rev:1;)',
   ].join('\n') + '\n');
   mkdirSync(join(dir, 'db'));
   writeFileSync(cfg, `stateDir: ${dir}/rstate\ndatabases:\n  dir: ${dir}/db\n  requireManifest: false\nrules:\n  disableConf: ""\n  enableConf: ""\n  dropConf: ""\n  modifyConf: ""\n`);
@@ -169,19 +169,19 @@ test('rules CLI on a local source: enable, update (no daemon running), list --si
   assert.equal(up.code, 0, up.err);
   assert.match(up.out, /local\/mine: downloaded .* 4 rules in 1 files, 4 enabled/);
   assert.match(up.out, /1 rules enabled as noalert/);
-  assert.match(up.out, /bulwark loads 3 of the enabled rules; 1 skipped \(1 protocol tls\)/);
+  assert.match(up.out, /bulwark loads 3 of the enabled rules; 1 skipped \(1 protocol modbus\)/);
   assert.match(up.out, /the daemon is not running/);
   const one = await cli(['--config', cfg, 'rules', 'list', '--sid', '9800002']);
   assert.equal(one.code, 0, one.err);
   assert.match(one.out, /9800002\s+1\s+noalert \(for flowbits\)\s+local\.rules\s+loads\s+L setter/);
   assert.match(one.out, /noalert; sid:9800002;/);
   const tls = JSON.parse((await cli(['--config', cfg, 'rules', 'list', '--sid', '9800004', '--json'])).out) as { rules: { bulwark: string }[] };
-  assert.equal(tls.rules[0]!.bulwark, 'skipped: protocol tls');
+  assert.equal(tls.rules[0]!.bulwark, 'skipped: protocol modbus');
   assert.equal((await cli(['--config', cfg, 'rules', 'list', '--sid', '1'])).code, 1);
   const st = await cli(['--config', cfg, 'rules', 'stats']);
   assert.equal(st.code, 0, st.err);
   assert.match(st.out, /bulwark loads:\s+3 rules/);
-  assert.match(st.out, /protocol tls/);
+  assert.match(st.out, /protocol modbus/);
   // The offline db info includes the installed rules too.
   const info = JSON.parse((await cli(['--config', cfg, '--json', 'db', 'info'])).out) as { version: string };
   assert.match(info.version, /^local\/mine \d{4}\.\d\d\.\d\d$/);

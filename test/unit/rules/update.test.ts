@@ -26,7 +26,7 @@ const RULES_A = [
   'alert tcp $EXTERNAL_NET any -> $HOME_NET 6379 (msg:"T redis config set"; flow:established,to_server; content:"CONFIG SET"; nocase; classtype:attempted-admin; sid:2900001; rev:1;)',
   '# alert tcp $EXTERNAL_NET any -> $HOME_NET 6379 (msg:"T setter"; flow:established,to_server; content:"AUTH"; flowbits:set,t.auth; flowbits:noalert; sid:2900002; rev:1;)',
   'alert tcp $EXTERNAL_NET any -> $HOME_NET 6379 (msg:"T after auth"; flow:established,to_server; flowbits:isset,t.auth; content:"FLUSHALL"; sid:2900003; rev:1;)',
-  'alert http $EXTERNAL_NET any -> $HOME_NET any (msg:"T http"; http.uri; content:"/x"; sid:2900004; rev:1;)',
+  'alert modbus $EXTERNAL_NET any -> $HOME_NET any (msg:"T modbus"; content:"/x"; sid:2900004; rev:1;)',
 ].join('\n');
 
 function tgz(files: Record<string, string>): Buffer {
@@ -123,9 +123,9 @@ test('install: ET layout tarball over HTTP, md5 verified, policy applied, flowbi
   assert.deepEqual(r.stats.ignoredFiles, ['et/open:rules/emerging-deleted.rules']);
   assert.equal(r.stats.enabledForFlowbits, 1);
   assert.equal(r.stats.dropped, 1);
-  // The importer's verdict: 3 TCP rules load, the http one is skipped with its reason.
+  // The importer's verdict: 3 TCP rules load, the modbus one (no parser) is skipped with its reason.
   assert.equal(r.compile.loaded, 3);
-  assert.deepEqual(r.compile.skipped, { 'protocol http': 1 });
+  assert.deepEqual(r.compile.skipped, { 'protocol modbus': 1 });
   const inst = await readInstalled(installedRulesFile(cfg));
   assert.ok(inst?.manifest);
   assert.equal(inst.problem, undefined);
