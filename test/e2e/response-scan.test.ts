@@ -25,6 +25,8 @@ interface Alert {
 let net: TestNet;
 let prot: Host;
 let scanner: Host;
+/** -sF comes from another address: the port-scan detector reports a source once per window. */
+let finScanner: Host;
 let peer: Host;
 let resolver: Host;
 let flooder: Host;
@@ -35,9 +37,10 @@ let http: ReturnType<Host['spawn']> | undefined;
 const alerts = (): Alert[] => alertsOf<Alert>(daemon);
 
 before(async () => {
-  net = await createTestNet(['scanner', 'peer', 'resolver', 'flooder', 'protected']);
+  net = await createTestNet(['scanner', 'finscan', 'peer', 'resolver', 'flooder', 'protected']);
   prot = net.host('protected');
   scanner = net.host('scanner');
+  finScanner = net.host('finscan');
   peer = net.host('peer');
   resolver = net.host('resolver');
   flooder = net.host('flooder');
@@ -67,14 +70,14 @@ async function metric(name: string, labels: string): Promise<number> {
 }
 
 test('nmap -sS from one address is blocked within 3 s (half-open evidence); nmap -sF too', async () => {
-  for (const kind of ['-sS', '-sF']) {
+  for (const [kind, from] of [['-sS', scanner], ['-sF', finScanner]] as const) {
     await daemon.cli(['unblock', '--all']);
     const t0 = Date.now();
-    const scan = scanner.spawn('nmap', ['-Pn', '-n', kind, '-T4', '--max-retries', '0', '-p', '1-2000', prot.ip4]);
-    await waitFor(`scanner blocked (${kind})`, async () => ((await blockedSet(prot)).includes(scanner.ip4) ? true : undefined), 15_000, 50);
+    const scan = from.spawn('nmap', ['-Pn', '-n', kind, '-T4', '--max-retries', '0', '-p', '1-2000', prot.ip4]);
+    await waitFor(`scanner blocked (${kind})`, async () => ((await blockedSet(prot)).includes(from.ip4) ? true : undefined), 15_000, 50);
     const wallMs = Date.now() - t0;
     scan.kill();
-    const ev = await waitFor(`blocked portscan event (${kind})`, () => alerts().find((a) => a.src_ip === scanner.ip4 && a.bulwark.detector === 'portscan' && a.alert.action === 'blocked' && a.bulwark.details?.probe === (kind === '-sS' ? 'syn' : 'fin')));
+    const ev = await waitFor(`blocked portscan event (${kind})`, () => alerts().find((a) => a.src_ip === from.ip4 && a.bulwark.detector === 'portscan' && a.alert.action === 'blocked' && a.bulwark.details?.probe === (kind === '-sS' ? 'syn' : 'fin')));
     assert.equal(ev.bulwark.evidence, 'half-open');
     // From the scan's packets (the event's packet time: the 20th distinct port, milliseconds after
     // the first SYN at -T4) to the kernel commit (blocked_until - blockDuration 1 h). The wall
