@@ -27,7 +27,8 @@ SYSTEM_PACKAGES += samba smbclient
 # config and log under a temp dir), the operator's ssh client, and hydra. Installing
 # openssh-server may start the host's ssh.service (Debian's invoke-rc.d; containers with
 # policy-rc.d exit 101 do not): harmless, the tests never use the host's sshd or port 22.
-SYSTEM_PACKAGES += hydra
+# ethtool: test/e2e/response-scan.test.ts turns TX checksum offload off on a test host's veth.
+SYSTEM_PACKAGES += hydra ethtool
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json

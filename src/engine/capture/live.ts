@@ -86,15 +86,16 @@ function portExpr(ports: readonly number[]): string {
 }
 
 /**
- * The BPF filter: TCP on the watched ports (both directions), plus TCP SYNs to any port and RSTs
- * (what the port-scan and SYN-flood detectors need), minus excluded networks. IPv6 flag tests
+ * The BPF filter: TCP on the watched ports (both directions), plus TCP SYNs to any port, RSTs and
+ * packets with none of SYN/ACK/RST (nmap's FIN, NULL and Xmas probes) — what the port-scan and
+ * SYN-flood detectors need —, minus excluded networks. IPv6 flag tests
  * assume TCP directly after the fixed header (libpcap cannot index tcp[] behind IPv6); packets
  * with extension headers still match when they use a watched port.
  */
 export function captureFilter(f: CaptureFilterInput): string {
   const ports = portExpr(f.ports);
-  const v4flags = '(tcp[13] & 0x12 = 0x02) or (tcp[13] & 0x04 != 0)';
-  const v6flags = '(ip6[6] = 6 and ((ip6[53] & 0x12 = 0x02) or (ip6[53] & 0x04 != 0)))';
+  const v4flags = '(tcp[13] & 0x12 = 0x02) or (tcp[13] & 0x04 != 0) or (tcp[13] & 0x16 = 0)';
+  const v6flags = '(ip6[6] = 6 and ((ip6[53] & 0x12 = 0x02) or (ip6[53] & 0x04 != 0) or (ip6[53] & 0x16 = 0)))';
   const v4 = ports ? `(ip and tcp and ((${ports}) or ${v4flags}))` : `(ip and tcp and (${v4flags}))`;
   const v6 = ports ? `(ip6 and tcp and ((${ports}) or ${v6flags}))` : `(ip6 and ${v6flags})`;
   let filter = `${v4} or ${v6}`;

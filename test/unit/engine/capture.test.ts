@@ -15,6 +15,8 @@ test('captureFilter: watched ports as ranges, SYNs and RSTs to any port, exclusi
   assert.match(f, /portrange 80-82 or port 443 or port 8080/);
   assert.match(f, /tcp\[13\] & 0x12 = 0x02/);
   assert.match(f, /tcp\[13\] & 0x04 != 0/);
+  // nmap -sF/-sN/-sX probes (none of SYN, ACK, RST) reach the port-scan detector.
+  assert.match(f, /tcp\[13\] & 0x16 = 0/);
   assert.match(f, /ip6\[53\]/);
   assert.match(f, /and not \(net 192\.0\.2\.0\/24 or net 2001:db8::\/32\)$/);
   assert.doesNotMatch(captureFilter({ ports: [22], exclude: [] }), /not/);
