@@ -47,7 +47,7 @@ export const HTTP_BUFFERS: readonly HttpBufferSpec[] = Object.freeze([
   spec('http.accept_enc', REQ, BODY, 'http_accept_enc', null),
   spec('http.content_type', BOTH, BODY, 'http_content_type', null),
   spec('http.content_len', BOTH, BODY, 'http_content_len', null),
-  spec('http.connection', BOTH, BODY, 'http_connection', null), // both directions since Suricata 7 (suricata-verify http-connection-toclient)
+  spec('http.connection', BOTH, BODY, 'http_connection', null), // both directions since Suricata 7
   spec('http.start', BOTH, BODY, 'http_start', null),
   spec('http.request_body', REQ, COMPLETE, 'http_client_body', 'P'),
   spec('http.stat_code', RES, HEADERS, 'http_stat_code', 'S', { normalized: false }),

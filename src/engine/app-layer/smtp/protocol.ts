@@ -75,7 +75,7 @@ function splitAddresses(v: string): string[] {
   return out;
 }
 
-/** EVE `email` (rust/src/mime/smtp_log.rs `log_data`): from, to/cc split at commas outside quotes (suricata-verify smtp-to-comma), status, attachment, url (logged last-found first). */
+/** EVE `email` (rust/src/mime/smtp_log.rs `log_data`): from, to/cc split at commas outside quotes, status, attachment, url (logged last-found first). */
 export function emailEve(tx: AppTx): Record<string, unknown> | null {
   const m = asSmtp(tx)?.mime ?? null;
   if (m === null) return null;

@@ -55,8 +55,8 @@ const SSL_NAMES: Readonly<Record<string, number>> = {
 
 /**
  * `ssl_version:sslv3,!tls1.3;` — the side's version is one of the listed ones, or, when some are
- * negated, any known version that is not negated (Suricata 7.0.14 semantics, see
- * suricata-verify ssl_version_negated). Unknown versions never match.
+ * negated, any known version that is not negated (Suricata 7.0.14 semantics).
+ * Unknown versions never match.
  */
 const sslVersion: AppKeywordSpec<SslVersionArg> = {
   name: 'ssl_version',
