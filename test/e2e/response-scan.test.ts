@@ -57,10 +57,14 @@ before(async () => {
 });
 
 after(async () => {
-  await daemon.destroy();
-  http?.kill();
-  await net.destroy();
-  rmSync(dir, { recursive: true, force: true });
+  // The namespaces go whatever happens to the daemon or the server before them.
+  try {
+    await daemon.destroy();
+    http?.kill();
+  } finally {
+    await net.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function metric(name: string, labels: string): Promise<number> {

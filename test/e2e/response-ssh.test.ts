@@ -96,11 +96,15 @@ before(async () => {
 });
 
 after(async () => {
-  session?.kill();
-  await daemon.destroy();
-  sshd?.kill();
-  await net.destroy();
-  rmSync(dir, { recursive: true, force: true });
+  // The namespaces go whatever happens to the daemon or the processes before them.
+  try {
+    session?.kill();
+    await daemon.destroy();
+    sshd?.kill();
+  } finally {
+    await net.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function neverBlockSessions(): Promise<string[]> {
