@@ -142,38 +142,6 @@ interface State {
 /** Whole-match offsets of the last pcre; read right after each exec, before recursing. */
 const OVECTOR = new Int32Array(2);
 
-/** Reads a byte_test/byte_jump number; undefined when out of bounds or not a number. */
-export function extractNumber(
-  data: Uint8Array,
-  length: number,
-  pos: number,
-  count: number,
-  endian: 'big' | 'little',
-  stringBase: 8 | 10 | 16 | undefined,
-): number | undefined {
-  if (pos < 0 || pos + count > length) return undefined;
-  if (stringBase !== undefined) {
-    let v = 0;
-    let digits = 0;
-    for (let i = pos; i < pos + count; i++) {
-      const ch = data[i]!;
-      let d: number;
-      if (ch >= 0x30 && ch <= 0x39) d = ch - 0x30;
-      else if (ch >= 0x61 && ch <= 0x66) d = ch - 0x61 + 10;
-      else if (ch >= 0x41 && ch <= 0x46) d = ch - 0x41 + 10;
-      else break; // like strtoul: stop at the first non-digit
-      if (d >= stringBase) break;
-      v = v * stringBase + d;
-      digits++;
-    }
-    return digits === 0 ? undefined : v;
-  }
-  let v = 0;
-  if (endian === 'big') for (let i = 0; i < count; i++) v = v * 256 + data[pos + i]!;
-  else for (let i = count - 1; i >= 0; i--) v = v * 256 + data[pos + i]!;
-  return v;
-}
-
 function applyBitmask(v: number, mask: number | undefined): number {
   if (mask === undefined) return v;
   let r = Number(BigInt(Math.trunc(v)) & BigInt(mask));

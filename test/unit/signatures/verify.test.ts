@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { verifySignature, EMPTY_CONTEXT, tcpFlagsMatch, extractNumber } from '../../../src/signatures/verify.js';
+import { verifySignature, EMPTY_CONTEXT, tcpFlagsMatch } from '../../../src/signatures/verify.js';
+import { readNumber } from '../../../src/signatures/keywords/bytes.js';
 import { latin1 } from '../../../src/signatures/content.js';
 import { compileRegex } from '../../../src/regex/regex.js';
 import type { Condition, ContentCondition, Signature } from '../../../src/signatures/types.js';
@@ -104,7 +105,7 @@ test('byte_test binary and string, with bitmask and negation', () => {
   assert.equal(v(bt({ count: 1, op: '=', value: 1, bitmask: 0xf0 }), '\xffSMB\x10'), true);
   assert.equal(v(bt({ count: 1, op: '&', value: 0x80 }), '\xffSMB\x81'), true);
   assert.equal(v(bt({ count: 4 }), '\xffSMB\x00'), false); // out of bounds never matches
-  assert.equal(extractNumber(latin1('12ab'), 4, 0, 4, 'big', 16), 0x12ab);
+  assert.equal(readNumber(latin1('12ab'), 4, 0, 4, 'big', 16)?.value, 0x12ab);
 });
 
 test('byte_jump moves the pointer', () => {
