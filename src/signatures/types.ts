@@ -259,6 +259,12 @@ export interface Signature {
   /** Destination ports (to_server: server port; to_client: server port too, i.e. the source of the packet). */
   ports: PortRange[];
   direction: Direction;
+  /**
+   * Raw signatures whose rule header reads the same both ways and that name no direction
+   * (`any any -> any any` without flow direction): inspected in both directions, like Suricata
+   * matching the header per packet. `direction` is then to_server.
+   */
+  bothDirections?: true;
   /** flow:established → true; flow:not_established → false; absent → either. */
   established?: boolean;
   /** flow:only_stream / no_stream (no_stream = per-packet only). */

@@ -137,3 +137,17 @@ alert tcp any any -> any 80 (msg:"raw dsize"; dsize:3; content:"abc"; sid:1102;)
   engine.flush();
   for (const d of detections.slice(n)) assert.equal(d.pcapCnt, undefined);
 });
+
+test('a raw rule without direction whose header reads both ways (any any -> any any) matches packets of both directions; one with a server port only to_server', () => {
+  const r = rules(`alert tcp any any -> any any (msg:"both"; content:"Hello!"; sid:1201;)
+alert tcp any any -> any 80 (msg:"to server only"; content:"Hello!"; sid:1202;)
+alert tcp any any -> any any (msg:"flow says"; flow:to_server; content:"Hello!"; sid:1203;)
+`);
+  const { engine, detections } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40200, 80).handshake().s('Hello!').c('ok');
+  feed(engine, c.frames);
+  assert.deepEqual(detections.map((d) => [d.signatureId, d.srcPort]), [[1201, 80]], 'only the both-ways rule sees the bytes of the server');
+  const { engine: e2, detections: d2 } = makeEngine(r);
+  feed(e2, new Conv('198.51.100.10', '198.51.100.11', 40201, 80).handshake().c('Hello!').frames);
+  assert.deepEqual(d2.map((d) => d.signatureId).sort(), [1201, 1202, 1203]);
+});

@@ -250,7 +250,8 @@ test('compile: any → union of the other rules ports; skipped counts per reason
   assert.deepEqual(rs.signatures.find((s) => s.id === 3)?.ports, [{ from: 80, to: 80 }, { from: 445, to: 445 }]);
   assert.deepEqual(rs.stats.skipped, { 'duplicate sid': 1, 'protocol udp': 1 });
   assert.equal(rs.stats.loaded, 3);
-  assert.equal(rs.groups.length, 2);
+  // to_server: one group for 80 and 445; to_client: sid 3 alone (any any -> any any reads both ways).
+  assert.deepEqual(rs.groups.map((g) => g.key), ['to_server:80', 'to_server:445', 'to_client:80,445']);
   const configured = compileRuleset([{ file: 'x.rules', text }], { vars, anyPorts: [22] });
   assert.deepEqual(configured.ports, [22, 80, 445]);
 });
