@@ -179,4 +179,17 @@ test('the blocked attacker cannot reach the server again; a benign client gets 2
   assert.ok(!(await blockedSet(prot)).includes(benign.ip4), 'benign client not in blocked4');
   const m = await daemon!.http('/metrics');
   assert.match(m.body, /bulwark_applayer_flows_total\{app_proto="http"\} [1-9]/);
+  assert.match(m.body, /^bulwark_applayer_limits_total\{limit="flow"\} 0$/m);
+});
+
+test('the app-layer memory of the ended HTTP flows is given back', async () => {
+  // python's http.server answers HTTP/1.0 and closes: every flow above ended with FINs (the
+  // attacker's own packets are captured before the kernel drops them).
+  const v = await waitFor('bulwark_applayer_memory_bytes back to 0', async () => {
+    const m = await daemon!.http('/metrics');
+    const n = /^bulwark_applayer_memory_bytes (\d+)$/m.exec(m.body);
+    assert.ok(n, 'gauge exported');
+    return n[1] === '0' ? 0 : undefined;
+  }, 20_000, 500);
+  assert.equal(v, 0);
 });
