@@ -155,8 +155,11 @@ export class AppTxDetector {
   }
 
   gap(f: AppFlow, dir: AppDirection, len: number): void {
-    if (f.state === 'parsing') f.parser!.gap(dir, len);
-    else if (f.state === 'probing') {
+    if (f.state === 'parsing') {
+      f.parser!.gap(dir, len);
+      // a failure it caused is noticed (and the parser freed) with the data after the gap
+      this.account(f);
+    } else if (f.state === 'probing') {
       f.state = 'none';
       this.counters.undetected++;
       this.drop(f);
