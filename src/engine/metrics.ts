@@ -72,6 +72,19 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
     },
   });
   counter(registry, 'bulwark_applayer_parser_failures_total', 'App-layer parsers that stopped for good on a flow (invalid data, a limit, a gap they could not resynchronise).', (s) => s.appLayer.parserFailed, stats);
+  new Counter({
+    name: 'bulwark_applayer_limits_total',
+    help: 'Flows whose app-layer parsing stopped because a memory budget was hit (limit "flow": engine.appLayer.maxFlowMemory, "global": engine.appLayer.maxMemory); their raw stream inspection goes on.',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const l = stats().appLayer.limits;
+      this.inc({ limit: 'flow' }, l.flow);
+      this.inc({ limit: 'global' }, l.global);
+    },
+  });
+  gauge(registry, 'bulwark_applayer_memory_bytes', 'Bytes held by app-layer parsers of all live flows (buffered lines, headers, bodies, decompression state, bytes held while probing).', (s) => s.appLayer.memoryBytes, stats);
   counter(registry, 'bulwark_applayer_tx_inspected_total', 'App-layer transactions inspected by app-layer signatures.', (s) => s.appLayer.txInspected, stats);
   gauge(registry, 'bulwark_flow_hash_chain_max', 'Longest flow-table hash chain since start (flows in one bucket of the keyed hash; a long chain costs lookup time, never inspection).', (s) => s.flowHashChainMax, stats);
   counter(registry, 'bulwark_flow_timeouts_total', 'Flows expired by idle timeout.', (s) => s.flowTimeouts, stats);

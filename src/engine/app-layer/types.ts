@@ -11,8 +11,10 @@
  * detect stage reads buffers and keywords through the tables here.
  *
  * Memory and work are bounded: every parser has limits (field sizes, pending bytes, open
- * transactions) and reports the bytes it holds (`memory()`); the framework enforces a per-flow
- * and a global budget and counts what hits them.
+ * transactions) and reports the bytes it holds (`memory()`, read after every feed: keep it cheap);
+ * the framework (detect/app-tx.ts) enforces a per-flow and a global budget
+ * (`engine.appLayer.maxFlowMemory` / `maxMemory`), stops the app-layer parsing of a flow that hits
+ * one and counts it (`bulwark_applayer_limits_total{limit}`).
  */
 
 /** Suricata's app-layer protocol names (the `app_proto` of EVE, `app-layer-protocol:` values). */

@@ -6,6 +6,16 @@
  * per transaction (Suricata's detect state). Bounded: probing stops after `maxProbeBytes` per
  * direction, transactions are released once both sides are complete and inspected, and the
  * per-tx alert sets go with them. Pure logic; the engine owns flows, time and the alert path.
+ *
+ * Memory budget (the framework's half of the app-layer contract, ../app-layer/types.ts): after
+ * every feed the bytes a flow's app-layer state holds (the parser's `memory()`, or the bytes held
+ * while probing) are accounted per flow and in total. A flow over `maxFlowMemory`, or whose growth
+ * takes the total over `maxMemory`, has its app-layer parsing stopped for good (state 'limit',
+ * counted in `counters.limits`): its parser and held bytes are dropped at once, so the budget is
+ * exceeded by at most the one feed that crossed it. The flow's raw stream inspection is not
+ * affected (the engine keeps feeding the raw-stream detect path). Like Suricata's memcaps, the
+ * flow whose allocation hits the global cap is the one that loses, never others. `free` gives a
+ * flow's bytes back when it ends.
  */
 import type { AppDirection, AppParser, AppProtocol, AppTx } from '../app-layer/types.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
@@ -17,8 +27,11 @@ import type { RegexMeter } from '../../regex/meter.js';
 export interface AppFlow {
   /** The detected protocol, or null while probing / when none matched. */
   proto: AppProtocol | null;
-  /** 'probing' until a protocol matches or every probe said no (then 'none'); 'failed' after a parser stop. */
-  state: 'probing' | 'parsing' | 'none' | 'failed';
+  /**
+   * 'probing' until a protocol matches or every probe said no (then 'none'); 'failed' after a
+   * parser stop; 'limit' once the memory budget stopped app-layer parsing; 'ended' after `free`.
+   */
+  state: 'probing' | 'parsing' | 'none' | 'failed' | 'limit' | 'ended';
   parser: AppParser | null;
   /** Bytes seen per direction while probing (to_server, to_client), fed to the parser once detected. */
   held: [Uint8Array[], Uint8Array[]];
@@ -34,12 +47,21 @@ export interface AppFlow {
   /** Client and server addresses as text when known (FTP `ftpbounce` compares the PORT address with the client's). */
   clientAddr?: string;
   serverAddr?: string;
+  /** Bytes of this flow's app-layer state currently counted in the detector's total. */
+  mem: number;
 }
 
 export interface AppTxDetectOptions {
   /** Bytes per direction probed before giving up (Suricata's probing depth is of this order). Default 2048. */
   maxProbeBytes?: number;
+  /** Bytes one flow's app-layer state may hold (config engine.appLayer.maxFlowMemory). Default 16 MiB. */
+  maxFlowMemory?: number;
+  /** Bytes all flows' app-layer state may hold together (config engine.appLayer.maxMemory). Default 256 MiB. */
+  maxMemory?: number;
 }
+
+/** Which memory budget stopped a flow's app-layer parsing (the `limit` label of bulwark_applayer_limits_total). */
+export type AppMemoryLimit = 'flow' | 'global';
 
 /** What one feed needs from the engine to verify and report. */
 export interface AppFeedContext {
@@ -57,13 +79,19 @@ export interface AppTxCounters {
   txInspected: number;
   candidates: number;
   alerts: number;
+  /** Flows whose app-layer parsing the memory budget stopped, by budget. */
+  limits: Record<AppMemoryLimit, number>;
 }
 
 const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
 
 export class AppTxDetector {
-  readonly counters: AppTxCounters = { flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0 };
+  readonly counters: AppTxCounters = { flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, limits: { flow: 0, global: 0 } };
   private readonly maxProbe: number;
+  private readonly maxFlowMemory: number;
+  private readonly maxMemory: number;
+  /** Bytes held by the app-layer state of all live flows (sum of their `mem`). */
+  private total = 0;
   private readonly cand: number[] = [];
 
   constructor(
@@ -71,6 +99,13 @@ export class AppTxDetector {
     opts: AppTxDetectOptions = {},
   ) {
     this.maxProbe = opts.maxProbeBytes ?? 2048;
+    this.maxFlowMemory = opts.maxFlowMemory ?? 16 * 1024 * 1024;
+    this.maxMemory = opts.maxMemory ?? 256 * 1024 * 1024;
+  }
+
+  /** Bytes held by the app-layer state of all live flows (bulwark_applayer_memory_bytes). */
+  get memory(): number {
+    return this.total;
   }
 
   /** Swaps the ruleset (reload); live flows keep their parsers, alert sets refer to old indexes and are dropped. */
@@ -85,7 +120,7 @@ export class AppTxDetector {
   }
 
   newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string): AppFlow {
-    const f: AppFlow = { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+    const f: AppFlow = { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort, mem: 0 };
     if (clientAddr !== undefined) f.clientAddr = clientAddr;
     if (serverAddr !== undefined) f.serverAddr = serverAddr;
     return f;
@@ -101,7 +136,10 @@ export class AppTxDetector {
       const k = DIR_INDEX[dir];
       f.held[k].push(data.slice(off, off + len));
       f.heldLen[k] += len;
-      if (!this.probe(f)) return;
+      if (!this.probe(f)) {
+        this.account(f);
+        return;
+      }
       // detected: hand everything held so far to the parser, requests first
       for (const d of ['to_server', 'to_client'] as const) {
         const held = f.held[DIR_INDEX[d]];
@@ -113,13 +151,18 @@ export class AppTxDetector {
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
     this.inspect(f, dir, tsUs, ctx);
+    this.account(f);
   }
 
   gap(f: AppFlow, dir: AppDirection, len: number): void {
-    if (f.state === 'parsing') f.parser!.gap(dir, len);
-    else if (f.state === 'probing') {
+    if (f.state === 'parsing') {
+      f.parser!.gap(dir, len);
+      // a failure it caused is noticed (and the parser freed) with the data after the gap
+      this.account(f);
+    } else if (f.state === 'probing') {
       f.state = 'none';
       this.counters.undetected++;
+      this.drop(f);
     }
   }
 
@@ -129,6 +172,45 @@ export class AppTxDetector {
     f.parser!.end(dir);
     this.inspect(f, 'to_server', tsUs, ctx);
     this.inspect(f, 'to_client', tsUs, ctx);
+    this.account(f);
+  }
+
+  /** The flow ended (closed, expired, evicted): its app-layer state and its bytes go. Idempotent. */
+  free(f: AppFlow): void {
+    this.drop(f);
+    f.state = 'ended';
+  }
+
+  /**
+   * Re-counts the bytes the flow holds now; over a budget, its app-layer parsing stops for good.
+   * A stopped parser (failed) holds nothing anyone reads any more (no feed, no inspection): dropped.
+   */
+  private account(f: AppFlow): void {
+    if (f.state === 'failed') {
+      this.drop(f);
+      return;
+    }
+    const now = f.state === 'parsing' ? f.parser!.memory() : f.heldLen[0] + f.heldLen[1];
+    this.total += now - f.mem;
+    f.mem = now;
+    if (now > this.maxFlowMemory) this.cut(f, 'flow');
+    else if (this.total > this.maxMemory) this.cut(f, 'global');
+  }
+
+  private cut(f: AppFlow, limit: AppMemoryLimit): void {
+    this.counters.limits[limit]++;
+    this.drop(f);
+    f.state = 'limit';
+  }
+
+  /** Releases the parser, held bytes and alert sets; the flow's bytes leave the total. */
+  private drop(f: AppFlow): void {
+    this.total -= f.mem;
+    f.mem = 0;
+    f.parser = null;
+    f.held = [[], []];
+    f.heldLen = [0, 0];
+    f.alerted.clear();
   }
 
   /** True when a protocol was detected (the flow is now 'parsing'). */

@@ -20,7 +20,7 @@ import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
 import { AppTxDetector, type AppFeedContext } from './app-tx.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
-import type { DetectCounters, DetectOptions, DetectionSink } from './types.js';
+import type { AppLayerStats, DetectCounters, DetectOptions, DetectionSink } from './types.js';
 
 
 export class Detect {
@@ -60,8 +60,11 @@ export class Detect {
    * their segment only.
    */
   private readonly verifyBudget: number;
+  /** App-layer memory budget (config engine.appLayer). */
+  private readonly appLayer: { maxFlowMemory: number; maxMemory: number };
 
   constructor(opts: DetectOptions) {
+    this.appLayer = opts.config.appLayer;
     this.log = opts.log;
     this.onDetection = opts.onDetection;
     this.verify = opts.verify;
@@ -103,7 +106,7 @@ export class Detect {
       if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
     }
     this.prefilter.setGroups(r.groups, n);
-    if (this.app === null) this.app = new AppTxDetector(r);
+    if (this.app === null) this.app = new AppTxDetector(r, { maxFlowMemory: this.appLayer.maxFlowMemory, maxMemory: this.appLayer.maxMemory });
     else this.app.setRuleset(r);
     this.alertFilter.clear();
     this.needSizes = r.signatures.some((s) => s.streamSize !== undefined);
@@ -131,9 +134,25 @@ export class Detect {
   }
 
   /** App-layer counters (zero until a ruleset with app-layer signatures was set). */
-  appStats(): { flowsByProto: Record<string, number>; undetected: number; parserFailed: number; txInspected: number; alerts: number } {
+  appStats(): AppLayerStats {
     const c = this.app?.counters;
-    return { flowsByProto: { ...(c?.flowsByProto ?? {}) }, undetected: c?.undetected ?? 0, parserFailed: c?.parserFailed ?? 0, txInspected: c?.txInspected ?? 0, alerts: c?.alerts ?? 0 };
+    return {
+      flowsByProto: { ...(c?.flowsByProto ?? {}) },
+      undetected: c?.undetected ?? 0,
+      parserFailed: c?.parserFailed ?? 0,
+      txInspected: c?.txInspected ?? 0,
+      alerts: c?.alerts ?? 0,
+      limits: { flow: c?.limits.flow ?? 0, global: c?.limits.global ?? 0 },
+      memoryBytes: this.app?.memory ?? 0,
+    };
+  }
+
+  /** The flow ended (closed, expired, evicted): its app-layer state and memory go. */
+  appFree(flow: Flow): void {
+    const a = flow.app;
+    if (a === null) return;
+    this.app?.free(a);
+    flow.app = null;
   }
 
   /** In-order stream bytes of a flow with app-layer state (after the stream store kept them). */
