@@ -24,6 +24,7 @@ import { Reassembler, ReassemblyCounters, snapshotCounters, type ReassemblyStats
 import type { DirState } from './stream/dir-state.js';
 import { StreamStore } from './stream/store.js';
 import { Detect } from './detect/detect.js';
+import type { AppLayerStats } from './detect/types.js';
 import { ThresholdFilter } from './threshold/filter.js';
 import { NO_THRESHOLDS } from './threshold/parse.js';
 import type { AlertFilter } from './threshold/types.js';
@@ -107,7 +108,7 @@ export interface EngineStats {
   verifiedPeers: VerifiedPeerStats;
   memoryPressure: boolean;
   /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected. */
-  appLayer: { flowsByProto: Record<string, number>; undetected: number; parserFailed: number; txInspected: number; alerts: number };
+  appLayer: AppLayerStats;
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;
 }

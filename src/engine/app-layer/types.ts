@@ -97,6 +97,25 @@ export interface AppParserContext {
   readonly serverAddr?: string;
 }
 
+/**
+ * A flow announced by another one (Suricata's app-layer expectation, AppLayerExpectationCreate):
+ * FTP's PASV/EPSV/PORT/EPRT followed by RETR/STOR announce a data connection. The framework
+ * keeps it (bounded, with an expiry) and, when a new TCP flow between the same two hosts has
+ * `port` as its server port, gives that flow this parser instead of probing its content.
+ */
+export interface AppExpectation {
+  readonly proto: AppProtoName;
+  /** Server port of the expected flow. */
+  readonly port: number;
+  /**
+   * The expected flow's client is the announcing flow's server (FTP active mode: the FTP server
+   * connects to the port the client announced); false: the announcing flow's client connects.
+   */
+  readonly reversed: boolean;
+  /** The parser of the expected flow. */
+  create(ctx: AppParserContext): AppParser;
+}
+
 /** The per-flow parser of one protocol: in-order bytes in, transactions out. */
 export interface AppParser {
   /** In-order stream bytes of one direction (`data[off, off+len)`; the parser copies what it keeps). */
@@ -118,6 +137,8 @@ export interface AppParser {
   memory(): number;
   /** Counters since creation (malformed input, limits hit...), bounded names, for metrics. */
   counters(): Readonly<Record<string, number>>;
+  /** Flows this one announced since the last call (FTP data connections); absent: never any. */
+  takeFlowExpectations?(): AppExpectation[];
 }
 
 /** A protocol the framework can detect and parse. */
@@ -138,8 +159,13 @@ export interface AppProtocol {
   create(ctx: AppParserContext): AppParser;
   readonly buffers: readonly AppBufferSpec[];
   readonly keywords: readonly AppKeywordSpec[];
-  /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */
+  /**
+   * The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts: written under
+   * `eveKey` (default: the name with '-' → '_', Suricata's `ftp_data`); an empty object is not
+   * written (Suricata logs no object for protocols without an EVE logger).
+   */
   eve(tx: AppTx): Record<string, unknown>;
+  readonly eveKey?: string;
   /**
    * Other top-level EVE objects Suricata writes with this protocol's alerts, by key (SMTP's
    * `email` object next to `smtp`); absent when the protocol has none.

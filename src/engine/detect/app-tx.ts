@@ -6,12 +6,24 @@
  * per transaction (Suricata's detect state). Bounded: probing stops after `maxProbeBytes` per
  * direction, transactions are released once both sides are complete and inspected, and the
  * per-tx alert sets go with them. Pure logic; the engine owns flows, time and the alert path.
+ *
+ * Protocol changes (Suricata AppLayerRequestProtocolChange / ...TLSUpgrade): a parser in state
+ * 'upgrade' (STARTTLS, STLS, AUTH TLS accepted; HTTP CONNECT) is finished — its txs inspected a
+ * last time — and dropped; the bytes after the switch are probed again, the announced protocol
+ * (`upgradeTo`) first, and the flow's original protocol is kept for EVE `app_proto_orig`.
+ * Expectations (Suricata app-layer-expectation.c): flows a parser announces (FTP data
+ * connections) go to a bounded table (./expectations.ts); a new flow matching one gets that
+ * parser without probing.
  */
-import type { AppDirection, AppParser, AppProtocol, AppTx } from '../app-layer/types.js';
+import type { AppDirection, AppParser, AppParserContext, AppProtoName, AppProtocol, AppTx } from '../app-layer/types.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppVerifyContext, Ruleset } from '../../signatures/types.js';
 import { appCandidates, verifyAppSignature } from '../../signatures/verify-app.js';
 import type { RegexMeter } from '../../regex/meter.js';
+import { ExpectationTable, type ExpectationOptions } from './expectations.js';
+
+/** Protocol changes per flow (Suricata allows one change at a time; a second one after a completed change is allowed, more are not). */
+const MAX_PROTO_CHANGES = 2;
 
 /** Per-flow app-layer state (one per TCP flow, created on its first payload). */
 export interface AppFlow {
@@ -34,11 +46,25 @@ export interface AppFlow {
   /** Client and server addresses as text when known (FTP `ftpbounce` compares the PORT address with the client's). */
   clientAddr?: string;
   serverAddr?: string;
+  /** The protocol before a protocol change (EVE `app_proto_orig`), null when none happened. */
+  origProto: AppProtoName | null;
+  /** While re-probing after a change: the protocol announced (`upgradeTo`), probed first. */
+  expectProto: AppProtoName | null;
+  /** Protocol changes so far (bounded by MAX_PROTO_CHANGES). */
+  changes: number;
+}
+
+/** What an alert on an app-layer tx says about the flow's protocol (EVE `app_proto`, `app_proto_orig`). */
+export interface AppAlertMeta {
+  readonly appProto: AppProtoName;
+  readonly origProto: AppProtoName | null;
 }
 
 export interface AppTxDetectOptions {
   /** Bytes per direction probed before giving up (Suricata's probing depth is of this order). Default 2048. */
   maxProbeBytes?: number;
+  /** Bounds of the expectation table (FTP data connections). */
+  expectations?: ExpectationOptions;
 }
 
 /** What one feed needs from the engine to verify and report. */
@@ -47,7 +73,7 @@ export interface AppFeedContext {
   verify: Omit<AppVerifyContext, 'serverPort' | 'appProto'>;
   meter?: RegexMeter;
   /** An app signature matched tx `tx` (index into ruleset.signatures); the engine alerts (flowbits, threshold…). */
-  fire(sigIndex: number, tx: AppTx, proto: AppProtocol, dir: AppDirection): void;
+  fire(sigIndex: number, tx: AppTx, proto: AppProtocol, dir: AppDirection, meta: AppAlertMeta): void;
 }
 
 export interface AppTxCounters {
@@ -57,12 +83,22 @@ export interface AppTxCounters {
   txInspected: number;
   candidates: number;
   alerts: number;
+  /** Protocol changes by target (`tls`; `redetect` when the parser named none). */
+  protoChanges: Record<string, number>;
+  /** Re-probing after a change found another protocol than the announced one (Suricata APPLAYER_UNEXPECTED_PROTOCOL). */
+  unexpectedProto: number;
+  /** Flows given their parser by an expectation (ftp-data). */
+  expectedFlows: number;
 }
 
 const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
 
 export class AppTxDetector {
-  readonly counters: AppTxCounters = { flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0 };
+  readonly counters: AppTxCounters = {
+    flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, protoChanges: {}, unexpectedProto: 0, expectedFlows: 0,
+  };
+  /** Announced flows waiting for their connection. */
+  readonly expectations: ExpectationTable;
   private readonly maxProbe: number;
   private readonly cand: number[] = [];
 
@@ -71,6 +107,7 @@ export class AppTxDetector {
     opts: AppTxDetectOptions = {},
   ) {
     this.maxProbe = opts.maxProbeBytes ?? 2048;
+    this.expectations = new ExpectationTable(opts.expectations);
   }
 
   /** Swaps the ruleset (reload); live flows keep their parsers, alert sets refer to old indexes and are dropped. */
@@ -84,10 +121,26 @@ export class AppTxDetector {
     return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0);
   }
 
-  newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string): AppFlow {
-    const f: AppFlow = { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+  /**
+   * App-layer state of a new TCP flow. With both addresses known, a flow an earlier one announced
+   * (an FTP data connection to the announced port, within the expectation's lifetime) gets its
+   * parser at once; other flows probe their content.
+   */
+  newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string, tsUs = 0): AppFlow {
+    const f: AppFlow = {
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [],
+      serverPort, clientPort, origProto: null, expectProto: null, changes: 0,
+    };
     if (clientAddr !== undefined) f.clientAddr = clientAddr;
     if (serverAddr !== undefined) f.serverAddr = serverAddr;
+    if (clientAddr !== undefined && serverAddr !== undefined) {
+      const e = this.expectations.take(clientAddr, serverAddr, serverPort, tsUs);
+      const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
+      if (e !== undefined && p !== undefined) {
+        this.start(f, p, e.create(parserContext(f)));
+        this.counters.expectedFlows++;
+      }
+    }
     return f;
   }
 
@@ -113,6 +166,39 @@ export class AppTxDetector {
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
     this.inspect(f, dir, tsUs, ctx);
+    this.afterFeed(f, tsUs, ctx);
+  }
+
+  /** Expectations the parser made, and a protocol change it asked for. */
+  private afterFeed(f: AppFlow, tsUs: number, ctx: AppFeedContext): void {
+    const parser = f.parser;
+    if (parser === null) return;
+    if (parser.takeFlowExpectations !== undefined) {
+      for (const e of parser.takeFlowExpectations()) this.expectations.add(e, f.clientAddr, f.serverAddr, tsUs);
+    }
+    if (parser.state !== 'upgrade' || f.state !== 'parsing') return;
+    if (f.changes >= MAX_PROTO_CHANGES) {
+      // Stays with the old parser, which ignores what follows (counted as its ignored bytes).
+      f.state = 'failed';
+      this.counters.parserFailed++;
+      return;
+    }
+    // The txs before the switch are final: inspect both sides once more (alerted ones are not repeated).
+    this.inspect(f, 'to_server', tsUs, ctx);
+    this.inspect(f, 'to_client', tsUs, ctx);
+    const to = parser.upgradeTo;
+    const key = to ?? 'redetect';
+    this.counters.protoChanges[key] = (this.counters.protoChanges[key] ?? 0) + 1;
+    f.changes++;
+    f.origProto ??= f.proto!.name;
+    f.expectProto = to;
+    f.proto = null;
+    f.parser = null;
+    f.state = 'probing';
+    f.ruleProtocols = [];
+    f.alerted = new Map();
+    f.held = [[], []];
+    f.heldLen = [0, 0];
   }
 
   gap(f: AppFlow, dir: AppDirection, len: number): void {
@@ -131,10 +217,20 @@ export class AppTxDetector {
     this.inspect(f, 'to_client', tsUs, ctx);
   }
 
+  private start(f: AppFlow, p: AppProtocol, parser: AppParser): void {
+    f.proto = p;
+    f.parser = parser;
+    f.state = 'parsing';
+    f.ruleProtocols = p.ruleProtocols.includes(p.name) ? p.ruleProtocols : [p.name, ...p.ruleProtocols];
+    this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
+  }
+
   /** True when a protocol was detected (the flow is now 'parsing'). */
   private probe(f: AppFlow): boolean {
     let allNo = true;
-    for (const p of APP_PROTOCOLS) {
+    const expected = f.expectProto === null ? undefined : APP_PROTOCOLS.find((p) => p.name === f.expectProto);
+    const order = expected === undefined ? APP_PROTOCOLS : [expected, ...APP_PROTOCOLS.filter((p) => p !== expected)];
+    for (const p of order) {
       for (const d of p.probeDirections) {
         const k = DIR_INDEX[d];
         if (f.heldLen[k] === 0) {
@@ -145,15 +241,8 @@ export class AppTxDetector {
         f.held[k] = [buf];
         const r = p.probe(d, buf, buf.length);
         if (r === 'match') {
-          f.proto = p;
-          f.parser = p.create({
-            serverPort: f.serverPort, clientPort: f.clientPort,
-            ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
-            ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
-          });
-          f.state = 'parsing';
-          f.ruleProtocols = p.ruleProtocols.includes(p.name) ? p.ruleProtocols : [p.name, ...p.ruleProtocols];
-          this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
+          if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
+          this.start(f, p, p.create(parserContext(f)));
           return true;
         }
         if (r === 'need-more' && f.heldLen[k] < this.maxProbe) allNo = false;
@@ -183,7 +272,7 @@ export class AppTxDetector {
       if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
       done.add(si);
       this.counters.alerts++;
-      ctx.fire(si, tx, f.proto!, dir);
+      ctx.fire(si, tx, f.proto!, dir, { appProto: f.proto!.name, origProto: f.origProto });
     }
   }
 
@@ -213,6 +302,14 @@ export class AppTxDetector {
       this.counters.parserFailed++;
     }
   }
+}
+
+function parserContext(f: AppFlow): AppParserContext {
+  return {
+    serverPort: f.serverPort, clientPort: f.clientPort,
+    ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
+    ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
+  };
 }
 
 function concat(parts: readonly Uint8Array[], n: number): Uint8Array {

@@ -38,3 +38,18 @@ export interface DetectCounters {
   bySeverity: Record<string, number>;
   byKind: Record<string, number>;
 }
+
+/** App-layer counters (EngineStats.appLayer; metrics in docs/metrics.md). */
+export interface AppLayerStats {
+  flowsByProto: Record<string, number>;
+  undetected: number;
+  parserFailed: number;
+  txInspected: number;
+  alerts: number;
+  /** Protocol changes (STARTTLS → `tls`, HTTP CONNECT → `redetect`). */
+  protoChanges: Record<string, number>;
+  /** After a change, the bytes were another protocol than the announced one. */
+  unexpectedProto: number;
+  /** The expectation table (FTP data connections): what happened to entries, and how many wait. */
+  expectations: { created: number; used: number; expired: number; evicted: number; unkeyed: number; active: number };
+}
