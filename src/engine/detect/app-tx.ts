@@ -35,6 +35,12 @@ export interface AppFlow {
   /** Bytes seen per direction while probing (to_server, to_client), fed to the parser once detected. */
   held: [Uint8Array[], Uint8Array[]];
   heldLen: [number, number];
+  /**
+   * Arrival order of the held chunks (direction index, length): replayed in that order once a
+   * protocol is detected, so a server greeting held while the client had not spoken yet reaches
+   * the parser before the client's first command (an FTP `220` is not the reply to `AUTH TLS`).
+   */
+  heldOrder: number[];
   /** Stream offset expected next per direction (a chunk further on follows a gap). */
   next: [number, number];
   /** Signatures already alerted per live tx id. */
@@ -128,7 +134,7 @@ export class AppTxDetector {
    */
   newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string, tsUs = 0): AppFlow {
     const f: AppFlow = {
-      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [],
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], alerted: new Map(), ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0,
     };
     if (clientAddr !== undefined) f.clientAddr = clientAddr;
@@ -154,14 +160,21 @@ export class AppTxDetector {
       const k = DIR_INDEX[dir];
       f.held[k].push(data.slice(off, off + len));
       f.heldLen[k] += len;
+      f.heldOrder.push(k, len);
       if (!this.probe(f)) return;
-      // detected: hand everything held so far to the parser, requests first
-      for (const d of ['to_server', 'to_client'] as const) {
-        const held = f.held[DIR_INDEX[d]];
-        for (const h of held) f.parser!.feed(d, h, 0, h.length, tsUs);
+      // detected: hand everything held so far to the parser, in arrival order
+      const whole = [0, 1].map((k) => { const h = f.held[k as 0 | 1]; return h.length === 1 ? h[0]! : concat(h, f.heldLen[k as 0 | 1]); });
+      const pos = [0, 0];
+      const ord = f.heldOrder;
+      for (let i = 0; i + 1 < ord.length; i += 2) {
+        const k = ord[i]!;
+        const n = ord[i + 1]!;
+        f.parser!.feed(k === 0 ? 'to_server' : 'to_client', whole[k]!, pos[k]!, n, tsUs);
+        pos[k] = pos[k]! + n;
       }
       f.held = [[], []];
       f.heldLen = [0, 0];
+      f.heldOrder = [];
     } else if (f.state === 'parsing') {
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
@@ -199,6 +212,7 @@ export class AppTxDetector {
     f.alerted = new Map();
     f.held = [[], []];
     f.heldLen = [0, 0];
+    f.heldOrder = [];
   }
 
   gap(f: AppFlow, dir: AppDirection, len: number): void {
@@ -253,6 +267,7 @@ export class AppTxDetector {
       f.state = 'none';
       f.held = [[], []];
       f.heldLen = [0, 0];
+      f.heldOrder = [];
       this.counters.undetected++;
     }
     return false;
