@@ -52,6 +52,8 @@ export interface AppTx {
   multiBuffer(name: string, dir: AppDirection): readonly Uint8Array[];
   /** Suricata `app-layer-event:` names raised on this tx (`<proto>.<event>`), for the detect stage and EVE. */
   readonly events: readonly string[];
+  /** DCERPC calls: the PDU's data representation is little endian (drep), for byte_test/byte_jump `dce`. */
+  readonly dceLittleEndian?: boolean;
 }
 
 /** One sticky buffer / content modifier a protocol offers to rules. */
