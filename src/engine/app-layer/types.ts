@@ -18,7 +18,7 @@
 /** Suricata's app-layer protocol names (the `app_proto` of EVE, `app-layer-protocol:` values). */
 export type AppProtoName =
   | 'http' | 'tls' | 'ssh' | 'smb' | 'dcerpc' | 'ftp' | 'ftp-data' | 'smtp' | 'imap' | 'pop3'
-  | 'rdp' | 'vnc' | 'mysql' | 'pgsql' | 'redis' | 'mongodb' | 'ldap';
+  | 'rdp' | 'vnc' | 'mysql' | 'pgsql' | 'redis' | 'mongodb' | 'ldap' | 'dns';
 
 /** Direction of a stream, named like Suricata's `flow:` keyword values. */
 export type AppDirection = 'to_server' | 'to_client';
@@ -151,8 +151,13 @@ export interface AppProtocol {
    * e.g. 'dcerpc' for SMB flows carrying DCERPC (Suricata runs dcerpc rules over SMB too).
    */
   readonly ruleProtocols: readonly string[];
-  /** Ports tried first when probing (hint only; never required). */
+  /** Ports tried first when probing (hint only; never required, unless `probePortsOnly`). */
   readonly hintPorts: readonly number[];
+  /**
+   * Probe only flows whose server port is in `hintPorts` (Suricata's probing parsers registered
+   * on a detection port, like DNS over TCP on 53): for protocols whose content check is weak.
+   */
+  readonly probePortsOnly?: boolean;
   /** Which direction(s) can identify the protocol (servers that speak first: SSH, FTP, SMTP banners). */
   readonly probeDirections: readonly AppDirection[];
   /** Content detection on the first `len` bytes of `dir`. */

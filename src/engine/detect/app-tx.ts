@@ -107,6 +107,8 @@ export class AppTxDetector {
   readonly expectations: ExpectationTable;
   private readonly maxProbe: number;
   private readonly cand: number[] = [];
+  /** Payload-only signatures alerted during the current inspect() (one chunk). */
+  private readonly chunkFired = new Set<number>();
 
   constructor(
     private ruleset: Ruleset,
@@ -245,6 +247,7 @@ export class AppTxDetector {
     const expected = f.expectProto === null ? undefined : APP_PROTOCOLS.find((p) => p.name === f.expectProto);
     const order = expected === undefined ? APP_PROTOCOLS : [expected, ...APP_PROTOCOLS.filter((p) => p !== expected)];
     for (const p of order) {
+      if (p.probePortsOnly === true && !p.hintPorts.includes(f.serverPort)) continue;
       for (const d of p.probeDirections) {
         const k = DIR_INDEX[d];
         if (f.heldLen[k] === 0) {
@@ -283,7 +286,12 @@ export class AppTxDetector {
       const si = this.cand[k]!;
       if (done?.has(si) === true) continue;
       const sig = rs.signatures[si]!;
+      // A rule with only payload conditions (`alert dns … content:…`) looks at the stream, not
+      // at a tx: every tx of one chunk would see the same bytes, so it alerts once per chunk.
+      const payloadOnly = (sig.buffers?.length ?? 0) === 0 && (sig.appKeywords?.length ?? 0) === 0;
+      if (payloadOnly && this.chunkFired.has(si)) continue;
       if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) continue;
+      if (payloadOnly) this.chunkFired.add(si);
       if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
       done.add(si);
       this.counters.alerts++;
@@ -292,11 +300,13 @@ export class AppTxDetector {
   }
 
   private inspect(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
+    this.chunkFired.clear();
     const parser = f.parser!;
     const proto = f.proto!;
     const vctx: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs };
     let releasable = -1;
     let prefix = true;
+    let otherCtx: AppVerifyContext | undefined;
     const other: AppDirection = dir === 'to_server' ? 'to_client' : 'to_server';
     for (const tx of parser.txs()) {
       if (tx.progress(dir) > 0) this.inspectTx(f, tx, dir, vctx, ctx);
@@ -304,7 +314,7 @@ export class AppTxDetector {
         // Released below: its other side may have become final with this data (an SMB
         // TREE_CONNECT's share type comes with the response), so inspect that side too first;
         // alerted signatures are not repeated.
-        this.inspectTx(f, tx, other, vctx, ctx);
+        this.inspectTx(f, tx, other, otherCtx ??= withoutStream(vctx), ctx);
         releasable = tx.id;
       } else prefix = false;
     }
@@ -317,6 +327,16 @@ export class AppTxDetector {
       this.counters.parserFailed++;
     }
   }
+}
+
+/**
+ * The context for inspecting the side that was not fed: the stream at hand is the fed side's,
+ * so payload conditions of the other side's rules must not see it (they were checked when that
+ * side's bytes came).
+ */
+function withoutStream(v: AppVerifyContext): AppVerifyContext {
+  const { stream: _s, streamLength: _l, ...rest } = v;
+  return rest;
 }
 
 function parserContext(f: AppFlow): AppParserContext {
