@@ -335,7 +335,9 @@ export class AppTxDetector {
  * side's bytes came).
  */
 function withoutStream(v: AppVerifyContext): AppVerifyContext {
-  const { stream: _s, streamLength: _l, ...rest } = v;
+  const rest = { ...v };
+  delete rest.stream;
+  delete rest.streamLength;
   return rest;
 }
 

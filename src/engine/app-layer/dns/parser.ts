@@ -124,7 +124,12 @@ export class DnsParser implements AppParser {
       fr.gap = false;
     }
     fr.append(data, off, len);
-    for (let m = fr.next(); m !== null && this.state === 'ok'; m = fr.next()) this.message(dir, m);
+    for (;;) {
+      const m = fr.next();
+      if (m === null) break;
+      this.message(dir, m);
+      if (this.failReason !== null) break;
+    }
   }
 
   gap(dir: AppDirection, len: number): void {
