@@ -210,3 +210,30 @@ test('expectations expire and the table is bounded (oldest dropped, counted)', (
   assert.equal(d.expectations.counters.expired, 2);
   assert.equal(d.expectations.size, 0);
 });
+
+test('HTTP CONNECT accepted: the tunnel is probed again (no protocol announced) and its TLS is inspected, app_proto_orig http', () => {
+  const rs = ruleset([TLS_RULES[0]!, 'alert http any any -> any any (msg:"connect"; flow:to_server; http.method; content:"CONNECT"; sid:7;)']);
+  const d = new AppTxDetector(rs);
+  const f = d.newFlow(3128, 40000, CLIENT, SERVER);
+  const fired: Fired[] = [];
+  const feed = feeder(d, rs, f, fired);
+  feed('to_server', b('CONNECT mail.example.com:443 HTTP/1.1\r\nHost: mail.example.com:443\r\n\r\n'));
+  feed('to_client', b('HTTP/1.1 200 Connection established\r\n\r\n'));
+  assert.equal(f.state, 'probing');
+  assert.equal(f.origProto, 'http');
+  feed('to_server', CLIENT_HELLO);
+  assert.equal(protoName(f), 'tls');
+  assert.deepEqual(fired.map((x) => [x.sid, x.meta.appProto, x.meta.origProto]), [[7, 'http', null], [1, 'tls', 'http']]);
+  assert.equal(d.counters.protoChanges.redetect, 1);
+});
+
+test('a refused CONNECT stays HTTP', () => {
+  const rs = ruleset([TLS_RULES[0]!]);
+  const d = new AppTxDetector(rs);
+  const f = d.newFlow(3128, 40000, CLIENT, SERVER);
+  const feed = feeder(d, rs, f, []);
+  feed('to_server', b('CONNECT mail.example.com:443 HTTP/1.1\r\nHost: mail.example.com:443\r\n\r\n'));
+  feed('to_client', b('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+  assert.equal(protoName(f), 'http');
+  assert.equal(f.origProto, null);
+});
