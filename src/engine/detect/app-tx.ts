@@ -52,6 +52,11 @@ export interface AppFlow {
   /** Client and server addresses as text when known (FTP `ftpbounce` compares the PORT address with the client's). */
   clientAddr?: string;
   serverAddr?: string;
+  /**
+   * Formats the two addresses on first need (a parser is created, an expectation is looked up
+   * or made): a SYN flood creates flows that never need them, so they are not formatted per SYN.
+   */
+  addrs?: () => readonly [client: string, server: string];
   /** The protocol before a protocol change (EVE `app_proto_orig`), null when none happened. */
   origProto: AppProtoName | null;
   /** While re-probing after a change: the protocol announced (`upgradeTo`), probed first. */
@@ -132,17 +137,19 @@ export class AppTxDetector {
   /**
    * App-layer state of a new TCP flow. With both addresses known, a flow an earlier one announced
    * (an FTP data connection to the announced port, within the expectation's lifetime) gets its
-   * parser at once; other flows probe their content.
+   * parser at once; other flows probe their content. The addresses come as two strings, or as
+   * one formatter (the engine's, called on first need) with `serverAddr` undefined.
    */
-  newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string, tsUs = 0): AppFlow {
+  newFlow(serverPort: number, clientPort: number, clientAddr?: string | (() => readonly [string, string]), serverAddr?: string, tsUs = 0): AppFlow {
     const f: AppFlow = {
       proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], alerted: new Map(), ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0,
     };
-    if (clientAddr !== undefined) f.clientAddr = clientAddr;
+    if (typeof clientAddr === 'function') f.addrs = clientAddr;
+    else if (clientAddr !== undefined) f.clientAddr = clientAddr;
     if (serverAddr !== undefined) f.serverAddr = serverAddr;
-    if (clientAddr !== undefined && serverAddr !== undefined) {
-      const e = this.expectations.take(clientAddr, serverAddr, serverPort, tsUs);
+    if (this.expectations.size > 0 && resolveAddrs(f)) {
+      const e = this.expectations.take(f.clientAddr!, f.serverAddr!, serverPort, tsUs);
       const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
       if (e !== undefined && p !== undefined) {
         this.start(f, p, e.create(parserContext(f)));
@@ -189,7 +196,9 @@ export class AppTxDetector {
     const parser = f.parser;
     if (parser === null) return;
     if (parser.takeFlowExpectations !== undefined) {
-      for (const e of parser.takeFlowExpectations()) this.expectations.add(e, f.clientAddr, f.serverAddr, tsUs);
+      const made = parser.takeFlowExpectations();
+      if (made.length > 0) resolveAddrs(f);
+      for (const e of made) this.expectations.add(e, f.clientAddr, f.serverAddr, tsUs);
     }
     if (parser.state !== 'upgrade' || f.state !== 'parsing') return;
     if (f.changes >= MAX_PROTO_CHANGES) {
@@ -341,7 +350,18 @@ function withoutStream(v: AppVerifyContext): AppVerifyContext {
   return rest;
 }
 
+/** Fills clientAddr/serverAddr from the lazy formatter; true when both are known. */
+function resolveAddrs(f: AppFlow): boolean {
+  if (f.addrs !== undefined && (f.clientAddr === undefined || f.serverAddr === undefined)) {
+    const [c, s] = f.addrs();
+    f.clientAddr = c;
+    f.serverAddr = s;
+  }
+  return f.clientAddr !== undefined && f.serverAddr !== undefined;
+}
+
 function parserContext(f: AppFlow): AppParserContext {
+  resolveAddrs(f);
   return {
     serverPort: f.serverPort, clientPort: f.clientPort,
     ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),

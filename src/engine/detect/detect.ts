@@ -130,7 +130,9 @@ export class Detect {
     // app-layer parsing, so app-layer signatures never see it.
     // The addresses: FTP's ftpbounce compares the PORT address with the client's, and a flow an
     // FTP control connection announced is found by its two hosts and server port.
-    if (f.app === null && !f.midstream && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort, flowIp(f, true), flowIp(f, false), this.nowMs * 1000);
+    if (f.app === null && !f.midstream && this.app?.active === true) {
+      f.app = this.app.newFlow(f.srvPort, f.cliPort, () => [flowIp(f, true), flowIp(f, false)], undefined, this.nowMs * 1000);
+    }
   }
 
   /** App-layer counters (zero until a ruleset with app-layer signatures was set). */
