@@ -65,6 +65,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
       count: o.count,
     },
   };
+  if (d.pcapCnt !== undefined) ev.pcap_cnt = d.pcapCnt;
   if (d.appProto !== undefined) ev.app_proto = d.appProto;
   if (d.appProtoOrig !== undefined) ev.app_proto_orig = d.appProtoOrig;
   if (d.txId !== undefined) ev.tx_id = d.txId;

@@ -64,6 +64,12 @@ export interface Detection {
   /** The flow's protocol before a protocol change (STARTTLS: `smtp`), EVE `app_proto_orig`. */
   appProtoOrig?: string;
   txId?: number;
+  /**
+   * 1-based number of the captured packet whose processing raised the match (Suricata's EVE
+   * `pcap_cnt`: in a file, the packet's position; live, the engine's packet count). Absent for
+   * matches raised outside a packet (flow timeout, end of file), as Suricata omits it for its pseudo packets.
+   */
+  pcapCnt?: number;
   appEve?: AppEveObjects;
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
@@ -104,6 +110,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   dest_ip: string;
   dest_port: number;
   proto: 'TCP';
+  /** Number of the packet that raised the match in its capture (Suricata's `pcap_cnt`). */
+  pcap_cnt?: number;
   /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol objects under their names (`http`, `tls`...). */
   app_proto?: string;
   /** The protocol before a protocol change (STARTTLS), as Suricata's EveAddAppProto writes it. */
