@@ -263,6 +263,16 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         }),
         'Bounds on what the loader accepts; a database over one is refused with file:line and the active ruleset stays.',
       ),
+      datasets: f(
+        obj({
+          dir: f(str(checkPathOrEmpty), 'Data directory of the `dataset` keyword: relative `save`/`state` files live here (Suricata\'s data-dir); "" = <stateDir>/datasets. Written atomically on reload and stop.'),
+          memcap: f(size(1 * KiB, 64 * GiB), 'Default memcap of one dataset (a rule\'s `memcap` overrides it): entries past it are refused and counted in bulwark_dataset_memcap_refused_total.', { prop: 'memcapBytes' }),
+          hashsize: f(int(1, 16_777_216), 'Default hashsize of one dataset (accepted for Suricata compatibility; the table grows by itself).'),
+          maxSets: f(int(1, 65_536), 'Most datasets in one ruleset; rules naming more are skipped ("too many datasets").'),
+        }),
+        'Suricata datasets (`dataset` keyword): where save/state files go and the default bounds (docs/signatures.md "Datasets").',
+        { optional: true },
+      ),
     }),
     'Signature databases.',
   ),

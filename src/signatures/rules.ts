@@ -30,6 +30,8 @@ import { parseFlowint, type FlowintSpec } from './keywords/flowint.js';
 import { parseXbits, type XbitSpec } from './keywords/xbits.js';
 import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
 import type { Classification } from './keywords/classification.js';
+import { parseDataset, type DatasetSpec } from './keywords/dataset.js';
+import { dirname } from 'node:path';
 
 class RuleError extends Error {}
 
@@ -172,6 +174,11 @@ export interface RulesOptions {
   classification?: ReadonlyMap<string, Classification>;
   /** Called every 1024 lines with the line index and the line count (CLI progress bars). */
   progress?: (line: number, lines: number) => void;
+  /**
+   * Data directory of datasets: relative `save`/`state` files of the `dataset` keyword live there
+   * (Suricata's data-dir). Undefined: rules with save/state are skipped.
+   */
+  datasetDir?: string;
 }
 
 /**
@@ -237,6 +244,7 @@ interface ListDraft {
   transforms: Transform[];
   conditions: Condition[];
   bsize?: UintMatch;
+  datasets?: DatasetSpec[];
 }
 
 function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: RulesOptions): Draft {
@@ -578,6 +586,16 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         l.bsize = parseUintMatch(value ?? '', 'bsize', 2 ** 32 - 1);
         break;
       }
+      case 'dataset': {
+        // Suricata: "datasets are only supported for sticky buffers"; the keyword tests the
+        // whole buffer with the transforms before it.
+        if (sticky === null) throw new RuleError('dataset without a sticky buffer');
+        const spec = parseDataset(value ?? '', { rulesDir: dirname(file), dataDir: opts.datasetDir });
+        const l = listFor(sticky, sticky.transforms);
+        sticky = l;
+        (l.datasets ??= []).push(spec);
+        break;
+      }
       case 'app-layer-protocol': {
         const v = (value ?? '').trim();
         const negated = v.startsWith('!');
@@ -656,12 +674,13 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   }
   if (sid === undefined) throw new RuleError('rule has no sid');
   const bufferLists: BufferList[] = lists
-    .filter((l) => l.conditions.length > 0 || l.bsize !== undefined)
+    .filter((l) => l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined)
     .map((l) => {
       const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
       // Prefilter under the rule's protocol (an `alert smb` rule's dcerpc.stub_data list runs on SMB flows only).
       const b: BufferList = { protocol: app ?? l.protocol, buffer: l.buffer, multi: l.multi, transforms: l.transforms, conditions: l.conditions, key };
       if (l.bsize !== undefined) b.bsize = l.bsize;
+      if (l.datasets !== undefined) b.datasets = l.datasets;
       return b;
     });
   for (const cs of [conditions, ...bufferLists.map((l) => l.conditions)]) {

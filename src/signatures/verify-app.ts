@@ -10,6 +10,7 @@ import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } 
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
+import { datasetKey, type DatasetSpec } from './keywords/dataset.js';
 
 /** Per-call dedup of candidates: stamp[i] === gen when signature i is already in `out`. */
 let stamp = new Uint32Array(0);
@@ -89,11 +90,29 @@ function portOk(sig: Signature, port: number | undefined): boolean {
   return false;
 }
 
-function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: number): boolean {
+function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: number, ds: AppVerifyContext['datasets']): boolean {
   const data = l.transforms.length === 0 ? b : applyTransforms(b, l.transforms);
   if (data === null) return false;
   if (l.bsize !== undefined && !uintHolds(l.bsize, data.length)) return false;
-  return matchConditions(l.conditions, data, data.length, meter, owner);
+  if (l.datasets === undefined) return matchConditions(l.conditions, data, data.length, meter, owner);
+  // set/unset recorded by this list are dropped again when the list does not match after all
+  const mark = ds?.mark() ?? 0;
+  if (datasetsHold(l.datasets, data, ds) && matchConditions(l.conditions, data, data.length, meter, owner)) return true;
+  ds?.rollback(mark);
+  return false;
+}
+
+function datasetsHold(specs: readonly DatasetSpec[], data: Uint8Array, ds: AppVerifyContext['datasets']): boolean {
+  for (const s of specs) {
+    if (ds === undefined) {
+      // no store: every set is empty
+      if (s.cmd !== 'isnotset' || data.length === 0) return false;
+      continue;
+    }
+    // The compiler gives every kept spec its set's type (resolveDatasets).
+    if (!ds.test(s, s.type === undefined ? null : datasetKey(s.type, data), data.length === 0)) return false;
+  }
+  return true;
 }
 
 const SPECS = new Map<string, AppKeywordSpec | undefined>();
@@ -110,6 +129,7 @@ function keywordSpec(protocol: string, name: string): AppKeywordSpec | undefined
 export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter: RegexMeter = UNMETERED): boolean => {
   if (sig.direction !== dir) return false;
   if (!portOk(sig, ctx.serverPort)) return false;
+  ctx.datasets?.begin();
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
   if (!ruleStateHolds(sig, ctx)) return false;
   if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
@@ -128,7 +148,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
       if (l.multi) {
         let any = false;
         for (const inst of tx.multiBuffer(l.buffer, dir)) {
-          if (listHolds(l, inst, meter, sig.id)) {
+          if (listHolds(l, inst, meter, sig.id, ctx.datasets)) {
             any = true;
             break;
           }
@@ -136,7 +156,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
         if (!any) return false;
       } else {
         const b = tx.buffer(l.buffer, dir);
-        if (b === null || !listHolds(l, b, meter, sig.id)) return false;
+        if (b === null || !listHolds(l, b, meter, sig.id, ctx.datasets)) return false;
       }
     }
   }
