@@ -122,6 +122,17 @@ export function splitOptions(body: string): { name: string; value: string | unde
   }
 }
 
+/**
+ * The event a decode-event / stream-event / app-layer-event keyword names, lower case (Suricata
+ * looks event names up case-insensitively); stream events get the `stream.` prefix their EVE
+ * name has when the rule leaves it out.
+ */
+function parseEventName(kw: string, value: string | undefined): string {
+  const v = (value ?? '').trim().toLowerCase();
+  if (!/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(v)) throw new RuleError(`${kw}: bad event name "${(value ?? '').trim().slice(0, 60)}"`);
+  return kw === 'stream-event' && !v.startsWith('stream.') ? `stream.${v}` : v;
+}
+
 /** Removes surrounding quotes and an optional leading '!'. */
 function unquote(v: string, what: string): { text: string; negated: boolean } {
   let t = v.trim();
@@ -274,6 +285,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const conditions: Condition[] = [];
   const lists: ListDraft[] = [];
   const appKeywords: AppKeywordMatch[] = [];
+  const appEvents: string[] = [];
   const flowbits: FlowbitOp[] = [];
   const references: string[] = [];
   const metadata: [string, string][] = [];
@@ -596,6 +608,22 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         (l.datasets ??= []).push(spec);
         break;
       }
+      case 'decode-event':
+      case 'stream-event':
+      case 'app-layer-event': {
+        const ev = parseEventName(name, value);
+        if (name !== 'app-layer-event') {
+          // bulwark's decoder drops packets it cannot decode and its stream stage raises no
+          // per-packet events: such a rule could never fire.
+          throw new Unsupported(`unsupported event ${ev}`);
+        }
+        const dot = ev.indexOf('.');
+        const proto = dot < 0 ? undefined : APP_PROTOCOLS.find((p) => p.name === ev.slice(0, dot));
+        if (proto?.events?.includes(ev.slice(dot + 1)) !== true) throw new Unsupported(`unsupported event ${ev}`);
+        needApp(proto.name, name);
+        appEvents.push(ev);
+        break;
+      }
       case 'app-layer-protocol': {
         const v = (value ?? '').trim();
         const negated = v.startsWith('!');
@@ -771,6 +799,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     sig.app = app;
     sig.buffers = bufferLists;
     sig.appKeywords = appKeywords;
+    if (appEvents.length > 0) sig.appEvents = appEvents;
   }
   if (appLayerProtocol !== undefined) sig.appLayerProtocol = appLayerProtocol;
   if (classtype !== '') sig.classtype = classtype;

@@ -251,6 +251,8 @@ export interface Signature {
   buffers?: BufferList[];
   /** App-layer keywords that are not buffers. */
   appKeywords?: AppKeywordMatch[];
+  /** `app-layer-event:<proto>.<name>` (lower case): the tx must carry every one of these events. */
+  appEvents?: string[];
   /**
    * For app signatures: the content used as prefilter, `[list, condition]` into `buffers`
    * (Suricata fast pattern selection), or undefined when the signature is on the always list.

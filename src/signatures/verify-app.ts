@@ -125,6 +125,12 @@ function keywordSpec(protocol: string, name: string): AppKeywordSpec | undefined
   return spec;
 }
 
+/** Whether the tx raised `ev` (lower case; parsers name some events in upper case, as libhtp). */
+function hasEvent(events: readonly string[], ev: string): boolean {
+  for (const e of events) if (e.length === ev.length && e.toLowerCase() === ev) return true;
+  return false;
+}
+
 /** See VerifyAppFn in ./types.ts. */
 export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter: RegexMeter = UNMETERED): boolean => {
   if (sig.direction !== dir) return false;
@@ -136,6 +142,9 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
   if (sig.dsize !== undefined) {
     const n = ctx.packetLength;
     if (n === undefined || n < sig.dsize.min || n > sig.dsize.max) return false;
+  }
+  if (sig.appEvents !== undefined) {
+    for (const ev of sig.appEvents) if (!hasEvent(tx.events, ev)) return false;
   }
   if (sig.appKeywords !== undefined) {
     for (const k of sig.appKeywords) {

@@ -138,6 +138,12 @@ export interface AppProtocol {
   create(ctx: AppParserContext): AppParser;
   readonly buffers: readonly AppBufferSpec[];
   readonly keywords: readonly AppKeywordSpec[];
+  /**
+   * Suricata's names (`app-layer-event:<proto>.<name>`, lower case, without the prefix) of the
+   * events this parser raises on its transactions (`AppTx.events`). A rule naming another event
+   * of the protocol is skipped ("unsupported event ..."): it could never fire. Absent: none.
+   */
+  readonly events?: readonly string[];
   /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */
   eve(tx: AppTx): Record<string, unknown>;
   /**
