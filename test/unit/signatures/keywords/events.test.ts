@@ -41,6 +41,14 @@ test('app-layer-event matches the events the HTTP parser raised on the tx', () =
   // the ET Open keyword (CVE-2023-46747 rules)
   assert.equal(fires('flow:established,to_server; app-layer-event:http.invalid_transfer_encoding_value_in_request;', tx(BAD_TE)), true);
   assert.equal(fires('flow:established,to_server; app-layer-event:http.invalid_transfer_encoding_value_in_request;', tx(PLAIN)), false);
+  // libhtp: an Authorization scheme other than Basic, Digest or Bearer
+  const auth = (v: string): AppTx => tx(`GET / HTTP/1.1\r\nHost: h\r\nAuthorization: ${v}\r\n\r\n`);
+  const unrec = 'flow:to_server; app-layer-event:http.request_auth_unrecognized;';
+  assert.equal(fires(unrec, auth('Turbo customAuthDataHere')), true);
+  assert.equal(fires(unrec, auth('Basic dXNlcjpwYXNz')), false);
+  assert.equal(fires(unrec, auth('digest username="u"')), false);
+  assert.equal(fires(unrec, auth('Bearer abc')), false);
+  assert.equal(fires(unrec, tx(PLAIN)), false);
   // with buffers: both must hold
   assert.equal(fires('app-layer-event:http.request_chunk_extension; http.method; content:"GET";', tx(CHUNK_EXT)), false);
 });
@@ -54,7 +62,7 @@ test('events bulwark does not detect skip the rule with the event name', () => {
   assert.equal(reason('decode-event:ipv4.trunc_pkt;'), 'unsupported event ipv4.trunc_pkt');
   assert.equal(reason('decode-event:tcp.invalid_optlen;'), 'unsupported event tcp.invalid_optlen');
   assert.equal(reason('stream-event:3whs_synack_with_wrong_ack;'), 'unsupported event stream.3whs_synack_with_wrong_ack');
-  assert.equal(reason('app-layer-event:http.request_auth_unrecognized;', 'http'), 'unsupported event http.request_auth_unrecognized');
+  assert.equal(reason('app-layer-event:http.double_encoded_uri;', 'http'), 'unsupported event http.double_encoded_uri');
   assert.equal(reason('app-layer-event:dns.malformed_data;'), 'unsupported event dns.malformed_data');
   assert.equal(reason('app-layer-event:applayer_mismatch_protocol_both_directions;'), 'unsupported event applayer_mismatch_protocol_both_directions');
   assert.equal(reason('app-layer-event:tls.invalid_record_type;', 'http'), 'invalid rule');
