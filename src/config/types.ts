@@ -58,6 +58,18 @@ export interface DatasetsConfig {
   memcapBytes: number;
   hashsize: number;
   maxSets: number;
+  /** Sets declared by configuration (suricata.yaml `datasets:`). */
+  sets: DatasetConfigEntry[];
+}
+
+export interface DatasetConfigEntry {
+  name: string;
+  type: 'string' | 'md5' | 'sha256' | 'ipv4' | 'ip';
+  load?: string;
+  state?: string;
+  save?: string;
+  memcapBytes?: number;
+  hashsize?: number;
 }
 
 /** The databases section with datasets.dir resolved ("" = <stateDir>/datasets), as the loader takes it. */
@@ -314,7 +326,7 @@ export function defaultConfig(): Config {
       },
       anyPorts: [],
       limits: { fileSizeBytes: 64 * 1024 * 1024, rules: 150_000, ruleLengthBytes: 64 * 1024, contentLengthBytes: 16 * 1024, compileMemoryBytes: 2 * 1024 * 1024 * 1024 },
-      datasets: { dir: '', memcapBytes: 16 * 1024 * 1024, hashsize: 4096, maxSets: 1024 },
+      datasets: { dir: '', memcapBytes: 16 * 1024 * 1024, hashsize: 4096, maxSets: 1024, sets: [] },
     },
     // Seed behaviour (KESL): locally configured hosts have Network Threat Protection off by
     // default; a fleet policy turns it on (src/fleet/policy.ts applyPolicy).

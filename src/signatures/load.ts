@@ -4,7 +4,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { ConfiguredDataset } from './datasets.js';
 import { BulwarkError } from '../errors.js';
 import { defaultConfig, type Config, type DatabaseLimits } from '../config/types.js';
 import type { DatabaseInfo, Ruleset } from './types.js';
@@ -60,6 +61,16 @@ export function datasetCompileOptions(cfg: Config['databases']): NonNullable<Com
   };
   if (ds !== undefined) {
     if (ds.dir !== '') out.dir = ds.dir;
+    const inDir = (p: string): string => (isAbsolute(p) || ds.dir === '' ? p : join(ds.dir, p));
+    out.sets = (ds.sets ?? []).map((s) => {
+      const c: ConfiguredDataset = { name: s.name, type: s.type };
+      if (s.load !== undefined) c.load = s.load;
+      if (s.state !== undefined) c.state = inDir(s.state);
+      if (s.save !== undefined) c.save = inDir(s.save);
+      if (s.memcapBytes !== undefined) c.memcap = s.memcapBytes;
+      if (s.hashsize !== undefined) c.hashsize = s.hashsize;
+      return c;
+    });
     out.memcap = ds.memcapBytes;
     out.hashsize = ds.hashsize;
     out.maxSets = ds.maxSets;

@@ -5,6 +5,11 @@
  */
 import { test } from 'node:test';
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../../../src/config/parse.js';
+import { datasetCompileOptions } from '../../../../src/signatures/load.js';
 import assert from 'node:assert/strict';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { parseRule } from '../../../../src/signatures/rules.js';
@@ -214,4 +219,35 @@ test('wrong-size buffers: isset never, isnotset yes; empty buffers never match',
   st2.sync(rs.datasets ?? []);
   assert.deepEqual(run(rs, st2, txWithUa(ua)), [1]);
   assert.deepEqual(run(rs, st2, txWithUa('other')), []);
+});
+
+test('sets declared in the configuration: paths, rules naming them without a type, bad files refuse the ruleset', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bulwark-dscfg-'));
+  try {
+    mkdirSync(path.join(dir, 'lists'));
+    writeFileSync(path.join(dir, 'lists', 'bad-ua.lst'), `${b64('evil-bot')}\n`);
+    const cfg = parseConfig(
+      `databases:\n  datasets:\n    dir: ${dir}/data\n    sets:\n      - name: Bad-UA\n        type: string\n        load: lists/bad-ua.lst\n      - name: seen\n        type: string\n        state: seen.lst\n        memcap: 1MiB\n`,
+      path.join(dir, 'bulwark.yaml'),
+    );
+    const opts = datasetCompileOptions(cfg.databases);
+    assert.deepEqual(opts.sets, [
+      { name: 'Bad-UA', type: 'string', load: path.join(dir, 'lists', 'bad-ua.lst') },
+      { name: 'seen', type: 'string', state: path.join(dir, 'data', 'seen.lst'), memcap: 1024 * 1024 },
+    ]);
+    const rs = compileRuleset(
+      [{ file: '/rules/t.rules', text: 'alert http any any -> any any (http.user_agent; dataset:isset,bad-ua; sid:1;)\nalert http any any -> any any (http.user_agent; dataset:isset,seen,type md5; sid:2;)\n' }],
+      { vars, datasets: opts },
+    );
+    assert.deepEqual(rs.signatures.map((s) => s.id), [1]);
+    assert.equal(rs.stats.problems?.[0]?.reason, 'dataset type conflict');
+    const store = new DatasetStore();
+    store.sync(rs.datasets ?? []);
+    assert.deepEqual(run(rs, store, txWithUa('evil-bot')), [1]);
+    // a configured set whose file is missing refuses the whole ruleset
+    const missing = datasetCompileOptions(parseConfig('databases:\n  datasets:\n    sets:\n      - { name: x, type: md5, load: nope.lst }\n', path.join(dir, 'b.yaml')).databases);
+    assert.throws(() => compileRuleset([{ file: '/rules/t.rules', text: '' }], { vars, datasets: missing }), (e: Error & { code?: string }) => e.code === 'BULWARK_ERR_DATABASE' && /nope\.lst: no such file/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
