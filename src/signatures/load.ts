@@ -62,7 +62,7 @@ export function datasetCompileOptions(cfg: Config['databases']): NonNullable<Com
   if (ds !== undefined) {
     if (ds.dir !== '') out.dir = ds.dir;
     const inDir = (p: string): string => (isAbsolute(p) || ds.dir === '' ? p : join(ds.dir, p));
-    out.sets = (ds.sets ?? []).map((s) => {
+    out.sets = ds.sets.map((s) => {
       const c: ConfiguredDataset = { name: s.name, type: s.type };
       if (s.load !== undefined) c.load = s.load;
       if (s.state !== undefined) c.state = inDir(s.state);
