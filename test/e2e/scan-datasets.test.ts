@@ -117,7 +117,7 @@ test('app-layer-event on an HTTP anomaly; an undetected event skips its rule', a
     rules,
     [
       'alert http any any -> any any (msg:"chunk extension"; flow:established,to_server; app-layer-event:http.request_chunk_extension; sid:2221054;)',
-      'alert http any any -> any any (msg:"auth"; flow:established,to_server; app-layer-event:http.request_auth_unrecognized; sid:2221040;)',
+      'alert http any any -> any any (msg:"double encoded"; flow:established,to_server; app-layer-event:http.double_encoded_uri; sid:2221040;)',
     ].join('\n') + '\n',
   );
   const chunked = 'POST /up HTTP/1.1\r\nHost: victim\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0\r\n\r\n';
