@@ -441,6 +441,21 @@ export interface AppRuleset {
   byProtoDir: ReadonlyMap<string, readonly number[]>;
   /** `${protocol}:${direction}` → app signatures without a prefilter pattern: evaluated on every tx. */
   always: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Per direction: app signatures without a buffer fast pattern whose raw-stream conditions have
+   * one (`alert http … content:"x";` without a sticky buffer, which Suricata inspects on the
+   * stream). Their fast patterns are scanned over the flow's in-order stream bytes; a signature
+   * becomes a tx candidate once its pattern was seen in that direction (instead of being verified
+   * on the whole stream at every tx). Absent on rulesets built by older code: such signatures are
+   * then in `always`.
+   */
+  rawStream?: { to_server: AppRawPrefilter; to_client: AppRawPrefilter };
+}
+
+/** A raw-stream prefilter of app signatures (AppRuleset.rawStream): patterns' `signature` index Ruleset.signatures. */
+export interface AppRawPrefilter {
+  dfa: Dfa;
+  patterns: GroupPattern[];
 }
 
 /**

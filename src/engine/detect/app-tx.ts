@@ -9,7 +9,7 @@
  */
 import type { AppDirection, AppParser, AppProtocol, AppTx } from '../app-layer/types.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
-import type { AppVerifyContext, Ruleset } from '../../signatures/types.js';
+import type { AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { appCandidates, verifyAppSignature } from '../../signatures/verify-app.js';
 import type { RegexMeter } from '../../regex/meter.js';
 
@@ -31,6 +31,12 @@ export interface AppFlow {
   ruleProtocols: readonly string[];
   serverPort: number;
   clientPort: number;
+  /**
+   * Raw-stream prefilter (ruleset.app.rawStream) per direction: automaton state (× 256) and the
+   * signatures whose fast pattern was seen so far (null: none yet).
+   */
+  rawState: [number, number];
+  rawSeen: [number[] | null, number[] | null];
   /** Client and server addresses as text when known (FTP `ftpbounce` compares the PORT address with the client's). */
   clientAddr?: string;
   serverAddr?: string;
@@ -45,6 +51,17 @@ export interface AppTxDetectOptions {
 export interface AppFeedContext {
   /** Flowbits of the flow, the raw stream of the direction, the packet payload length. */
   verify: Omit<AppVerifyContext, 'serverPort' | 'appProto'>;
+  /**
+   * The retained raw stream of a direction (a tx is inspected in both directions when it
+   * completes, each against its own stream); absent: `verify.stream` serves both.
+   */
+  streamOf?: (dir: AppDirection) => { buf: Uint8Array; len: number } | null;
+  /**
+   * The signature already alerted on this flow. A signature whose contents are raw-stream only
+   * then stays quiet on later txs: the stream bytes that matched are the same, as for the
+   * stream signatures (once per flow).
+   */
+  flowAlerted?: (sigIndex: number) => boolean;
   meter?: RegexMeter;
   /** An app signature matched tx `tx` (index into ruleset.signatures); the engine alerts (flowbits, threshold…). */
   fire(sigIndex: number, tx: AppTx, proto: AppProtocol, dir: AppDirection): void;
@@ -85,7 +102,10 @@ export class AppTxDetector {
   }
 
   newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string): AppFlow {
-    const f: AppFlow = { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+    const f: AppFlow = {
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort,
+      rawState: [0, 0], rawSeen: [null, null],
+    };
     if (clientAddr !== undefined) f.clientAddr = clientAddr;
     if (serverAddr !== undefined) f.serverAddr = serverAddr;
     return f;
@@ -105,17 +125,22 @@ export class AppTxDetector {
       // detected: hand everything held so far to the parser, requests first
       for (const d of ['to_server', 'to_client'] as const) {
         const held = f.held[DIR_INDEX[d]];
-        for (const h of held) f.parser!.feed(d, h, 0, h.length, tsUs);
+        for (const h of held) {
+          this.rawScan(f, d, h, 0, h.length);
+          f.parser!.feed(d, h, 0, h.length, tsUs);
+        }
       }
       f.held = [[], []];
       f.heldLen = [0, 0];
     } else if (f.state === 'parsing') {
+      this.rawScan(f, dir, data, off, len);
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
     this.inspect(f, dir, tsUs, ctx);
   }
 
   gap(f: AppFlow, dir: AppDirection, len: number): void {
+    f.rawState[DIR_INDEX[dir]] = 0;
     if (f.state === 'parsing') f.parser!.gap(dir, len);
     else if (f.state === 'probing') {
       f.state = 'none';
@@ -169,16 +194,54 @@ export class AppTxDetector {
     return false;
   }
 
+  /**
+   * Runs the raw-stream prefilter of `dir` over in-order bytes: signatures whose fast pattern
+   * occurs join the direction's seen list (the automaton folds case: a superset, verified later).
+   */
+  private rawScan(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number): void {
+    const raw = this.ruleset.app?.rawStream;
+    if (raw === undefined) return;
+    const pf = raw[dir];
+    if (pf.patterns.length === 0) return;
+    const di = DIR_INDEX[dir];
+    const { next, outStart, outList } = pf.dfa;
+    let s = f.rawState[di];
+    for (let i = off, e = off + len; i < e; i++) {
+      s = next[s + data[i]!]!;
+      const k = s >>> 8;
+      const a = outStart[k]!;
+      const b = outStart[k + 1]!;
+      if (a === b) continue;
+      const seen = (f.rawSeen[di] ??= []);
+      for (let j = a; j < b; j++) {
+        const si = pf.patterns[outList[j]!]!.signature;
+        if (!seen.includes(si)) seen.push(si);
+      }
+    }
+    f.rawState[di] = s;
+  }
+
   private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext): void {
     const rs = this.ruleset;
     this.counters.txInspected++;
-    const n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand);
+    let n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand);
+    const seen = f.rawSeen[DIR_INDEX[dir]];
+    if (seen !== null) {
+      // Raw-stream signatures whose pattern was seen, of the flow's protocols (disjoint from the prefilter/always lists).
+      const before = n;
+      for (const si of seen) {
+        const app = rs.signatures[si]?.app;
+        if (app !== undefined && f.ruleProtocols.includes(app)) this.cand[n++] = si;
+      }
+      if (n > before) this.cand.sort((a, b) => a - b);
+    }
     this.counters.candidates += n;
     let done = f.alerted.get(tx.id);
     for (let k = 0; k < n; k++) {
       const si = this.cand[k]!;
       if (done?.has(si) === true) continue;
       const sig = rs.signatures[si]!;
+      if (ctx.flowAlerted !== undefined && streamOnly(sig) && ctx.flowAlerted(si)) continue;
       if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) continue;
       if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
       done.add(si);
@@ -190,17 +253,18 @@ export class AppTxDetector {
   private inspect(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
     const parser = f.parser!;
     const proto = f.proto!;
-    const vctx: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs };
+    const vctx = verifyContextOf(f, dir, proto, tsUs, ctx);
     let releasable = -1;
     let prefix = true;
     const other: AppDirection = dir === 'to_server' ? 'to_client' : 'to_server';
+    let octx: AppVerifyContext | null = null;
     for (const tx of parser.txs()) {
       if (tx.progress(dir) > 0) this.inspectTx(f, tx, dir, vctx, ctx);
       if (prefix && tx.complete('to_server') && tx.complete('to_client')) {
         // Released below: its other side may have become final with this data (an SMB
         // TREE_CONNECT's share type comes with the response), so inspect that side too first;
         // alerted signatures are not repeated.
-        this.inspectTx(f, tx, other, vctx, ctx);
+        this.inspectTx(f, tx, other, (octx ??= verifyContextOf(f, other, proto, tsUs, ctx)), ctx);
         releasable = tx.id;
       } else prefix = false;
     }
@@ -213,6 +277,27 @@ export class AppTxDetector {
       this.counters.parserFailed++;
     }
   }
+}
+
+/** An app signature whose only payload conditions are on the raw stream (no buffer, no app keyword). */
+function streamOnly(sig: Signature): boolean {
+  return sig.conditions.length > 0 && (sig.buffers === undefined || sig.buffers.length === 0) && (sig.appKeywords === undefined || sig.appKeywords.length === 0);
+}
+
+/** Verify context of `dir`: its own raw stream when the engine gives streams per direction. */
+function verifyContextOf(f: AppFlow, dir: AppDirection, proto: AppProtocol, tsUs: number, ctx: AppFeedContext): AppVerifyContext {
+  const v: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs };
+  if (ctx.streamOf !== undefined) {
+    const st = ctx.streamOf(dir);
+    if (st === null) {
+      delete v.stream;
+      delete v.streamLength;
+    } else {
+      v.stream = st.buf;
+      v.streamLength = st.len;
+    }
+  }
+  return v;
 }
 
 function concat(parts: readonly Uint8Array[], n: number): Uint8Array {

@@ -160,6 +160,11 @@ export class Detect {
     return {
       verify: v,
       meter: this.regex,
+      streamOf: (dir) => {
+        const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
+        return sd.buf === null ? null : { buf: sd.buf, len: sd.bufLen };
+      },
+      flowAlerted: (si) => flow.alerted?.has(si) === true,
       fire: (si: number, tx: AppTx, proto: AppProtocol, dir: AppDirection) => {
         const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
         this.fire(flow, sd, si, 0, sd.buf ?? new Uint8Array(0), 0, { proto: proto.name, txId: tx.id, eve: proto.eve(tx) });
