@@ -488,7 +488,15 @@ export interface AppVerifyContext extends VerifyContext {
  * conditions on ctx.stream. Pure; buffers not there yet do not match (call again when the tx
  * progresses). The caller keeps per-tx state so that a signature alerts once per tx.
  */
-export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[]) => number;
+export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[], cache?: AppPrefilterCache) => number;
+
+/**
+ * Per tx and direction, what the prefilters of append-only buffers (AppBufferSpec.appendOnly)
+ * found so far, keyed by prefilter index: the buffer scanned (storage, offset, length), the
+ * automaton state at its end and the signatures seen. The next call scans only the bytes added
+ * since. The caller keeps one per live tx direction and drops it with the tx.
+ */
+export type AppPrefilterCache = Map<number, { store: ArrayBufferLike; offset: number; length: number; state: number; found: number[] }>;
 export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter?: RegexMeter) => boolean;
 
 /** What the payload verifier needs besides the bytes. */

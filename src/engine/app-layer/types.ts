@@ -68,6 +68,13 @@ export interface AppBufferSpec {
   readonly lowercaseOnly: boolean;
   /** pcre buffer flag letter when Suricata has one. */
   readonly pcreFlag: string | null;
+  /**
+   * While its tx is open the buffer only grows: a later read is either the same bytes (same
+   * ArrayBuffer and offset) with more after them, or an array in new storage. The detect
+   * stage's prefilter then scans only the new bytes (HTTP bodies: without it, every chunk of
+   * a body would rescan the whole body). Absent: false.
+   */
+  readonly appendOnly?: boolean;
 }
 
 /**

@@ -9,8 +9,8 @@
  */
 import type { AppDirection, AppParser, AppProtocol, AppTx } from '../app-layer/types.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
-import type { AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
-import { appCandidates, verifyAppSignature } from '../../signatures/verify-app.js';
+import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
+import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import type { RegexMeter } from '../../regex/meter.js';
 
 /** Per-flow app-layer state (one per TCP flow, created on its first payload). */
@@ -27,6 +27,10 @@ export interface AppFlow {
   next: [number, number];
   /** Signatures already alerted per live tx id. */
   alerted: Map<number, Set<number>>;
+  /** Prefilter state of append-only buffers per live tx direction (key: tx id × 2 + direction index). */
+  pfCache: Map<number, AppPrefilterCache>;
+  /** The ruleset pfCache, rawState and rawSeen refer to (a reload starts them over). */
+  prefilterOf: Ruleset | null;
   /** `ruleProtocols` of the detected protocol plus its name. */
   ruleProtocols: readonly string[];
   serverPort: number;
@@ -103,7 +107,7 @@ export class AppTxDetector {
 
   newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string): AppFlow {
     const f: AppFlow = {
-      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort,
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), pfCache: new Map(), prefilterOf: null, ruleProtocols: [], serverPort, clientPort,
       rawState: [0, 0], rawSeen: [null, null],
     };
     if (clientAddr !== undefined) f.clientAddr = clientAddr;
@@ -194,47 +198,41 @@ export class AppTxDetector {
     return false;
   }
 
+  /** Prefilter state of another ruleset (reload) refers to other automata and indexes: start over. */
+  private sameRuleset(f: AppFlow): void {
+    if (f.prefilterOf === this.ruleset) return;
+    if (f.prefilterOf !== null) {
+      f.pfCache.clear();
+      f.rawState = [0, 0];
+      f.rawSeen = [null, null];
+    }
+    f.prefilterOf = this.ruleset;
+  }
+
   /**
    * Runs the raw-stream prefilter of `dir` over in-order bytes: signatures whose fast pattern
    * occurs join the direction's seen list (the automaton folds case: a superset, verified later).
    */
   private rawScan(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number): void {
+    this.sameRuleset(f);
     const raw = this.ruleset.app?.rawStream;
     if (raw === undefined) return;
     const pf = raw[dir];
     if (pf.patterns.length === 0) return;
     const di = DIR_INDEX[dir];
-    const { next, outStart, outList } = pf.dfa;
-    let s = f.rawState[di];
-    for (let i = off, e = off + len; i < e; i++) {
-      s = next[s + data[i]!]!;
-      const k = s >>> 8;
-      const a = outStart[k]!;
-      const b = outStart[k + 1]!;
-      if (a === b) continue;
-      const seen = (f.rawSeen[di] ??= []);
-      for (let j = a; j < b; j++) {
-        const si = pf.patterns[outList[j]!]!.signature;
-        if (!seen.includes(si)) seen.push(si);
-      }
-    }
-    f.rawState[di] = s;
+    f.rawState[di] = scanRawStream(pf, f.rawState[di], data, off, len, (f.rawSeen[di] ??= []));
   }
 
   private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext): void {
     const rs = this.ruleset;
+    this.sameRuleset(f);
     this.counters.txInspected++;
-    let n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand);
+    const ck = tx.id * 2 + DIR_INDEX[dir];
+    let pc = f.pfCache.get(ck);
+    if (pc === undefined) f.pfCache.set(ck, (pc = new Map()));
+    let n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
     const seen = f.rawSeen[DIR_INDEX[dir]];
-    if (seen !== null) {
-      // Raw-stream signatures whose pattern was seen, of the flow's protocols (disjoint from the prefilter/always lists).
-      const before = n;
-      for (const si of seen) {
-        const app = rs.signatures[si]?.app;
-        if (app !== undefined && f.ruleProtocols.includes(app)) this.cand[n++] = si;
-      }
-      if (n > before) this.cand.sort((a, b) => a - b);
-    }
+    if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);
     this.counters.candidates += n;
     let done = f.alerted.get(tx.id);
     for (let k = 0; k < n; k++) {
@@ -271,6 +269,7 @@ export class AppTxDetector {
     if (releasable >= 0) {
       parser.release(releasable);
       for (const id of f.alerted.keys()) if (id <= releasable) f.alerted.delete(id);
+      for (const k of f.pfCache.keys()) if (k >> 1 <= releasable) f.pfCache.delete(k);
     }
     if (parser.state === 'failed' && f.state === 'parsing') {
       f.state = 'failed';

@@ -216,6 +216,8 @@ const BUFFERS: readonly AppBufferSpec[] = HTTP_BUFFERS.map((s) => ({
   multi: s.multi,
   lowercaseOnly: s.lowercaseOnly,
   pcreFlag: s.pcreFlag,
+  // Bodies (final only when the tx side is complete) grow in place in the tx's arena (body.ts).
+  appendOnly: s.complete === HttpProgress.COMPLETE,
 }));
 
 export const httpProtocol: AppProtocol = {
