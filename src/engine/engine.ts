@@ -71,6 +71,11 @@ export interface EngineOptions {
    */
   host?: LocalAddresses;
   /**
+   * Offline reading of a capture file: every processPacket call is the file's next packet, and
+   * detections carry its 1-based number (Suricata's EVE pcap_cnt). Default false (live capture).
+   */
+  pcapCnt?: boolean;
+  /**
    * Key of the flow table's hash and of the detectors' address keys (HalfSipHash, 64 bits).
    * Default: random per engine, so colliding tuples cannot be computed from outside; tests inject
    * a fixed one.
@@ -123,6 +128,7 @@ export class Engine {
   private readonly host: LocalAddresses | undefined;
   /** Live capture (a host was given): handshake evidence needs directions. */
   private readonly live: boolean;
+  private readonly pcapCnt: boolean;
 
   private readonly pkt = new DecodedPacket();
   private readonly defrag = new Defragmenter();
@@ -152,6 +158,7 @@ export class Engine {
     this.log = opts.log;
     this.host = opts.host;
     this.live = opts.host !== undefined;
+    this.pcapCnt = opts.pcapCnt === true;
     this.store = new StreamStore(opts.config.reassemblyDepth, opts.maxStreamMemory ?? 128 * 1024 * 1024);
     this.detect = new Detect({
       config: opts.config,
@@ -216,6 +223,7 @@ export class Engine {
    */
   processPacket(buf: Uint8Array, caplen: number, linkType: number, tsUs: number, offset = 0, dir: PacketDirection = DIR.UNKNOWN, checksums?: ChecksumPolicy): void {
     this.packets++;
+    if (this.pcapCnt) this.detect.packetNo = this.packets;
     this.bytes += caplen;
     this.detect.regex.beginPacket();
     const tsMs = tsUs / 1000;

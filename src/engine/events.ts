@@ -43,6 +43,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
   const ev: AlertEvent = {
     timestamp: eveTimestamp(d.timestampMs),
     flow_id: d.flowId.toString(),
+    ...(d.pcapCnt !== undefined ? { pcap_cnt: d.pcapCnt } : {}),
     event_type: 'alert',
     src_ip: d.srcIp,
     src_port: d.srcPort,

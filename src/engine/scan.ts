@@ -64,6 +64,7 @@ export function scanFile(o: ScanOptions): ScanSummary {
     // regex time budgets would make results depend on the machine's speed. The match limits stay.
     config: { ...o.engine, regex: { ...o.engine.regex, packetBudgetMs: 0, secondBudgetMs: 0 } },
     log: o.log,
+    pcapCnt: true,
     onDetection: (d) => {
       alerts++;
       o.onDetection(d);

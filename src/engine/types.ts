@@ -22,6 +22,12 @@ export interface LocalAddresses {
 export interface Detection {
   /** Packet timestamp (ms since epoch) of the packet that completed the match. */
   timestampMs: number;
+  /**
+   * Offline (`bulwark scan`): 1-based number in the capture file of the packet that triggered the
+   * inspection that matched (for stream and app-layer matches, the packet whose data completed
+   * the match), Suricata's EVE `pcap_cnt`. Absent on live capture.
+   */
+  pcapCnt?: number;
   /** Stable id of the flow (EVE flow_id); 0 for detector findings not tied to one flow. */
   flowId: bigint;
   srcIp: string;
@@ -86,6 +92,8 @@ export interface Detection {
 export interface AlertEvent {
   timestamp: string;
   flow_id: string;
+  /** Offline scans: the packet's 1-based number in the capture file (Suricata's pcap_cnt). */
+  pcap_cnt?: number;
   event_type: 'alert';
   src_ip: string;
   src_port: number;

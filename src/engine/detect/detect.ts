@@ -26,6 +26,8 @@ import type { DetectCounters, DetectOptions, DetectionSink } from './types.js';
 export class Detect {
   /** Packet time (ms) of the packet being inspected: the alerts' timestamp. */
   nowMs = 0;
+  /** Offline: 1-based number of the packet being inspected in its capture file (alerts' pcap_cnt); 0 = not counted (live). */
+  packetNo = 0;
   gen = 0;
   alertFilter: AlertFilter;
   readonly counters: DetectCounters = {
@@ -396,6 +398,7 @@ export class Detect {
   }
 
   private emit(d: Detection): void {
+    if (this.packetNo > 0) d.pcapCnt = this.packetNo;
     try {
       this.onDetection(d);
     } catch (e) {
