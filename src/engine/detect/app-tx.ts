@@ -229,7 +229,7 @@ export class AppTxDetector {
     this.counters.txInspected++;
     const ck = tx.id * 2 + DIR_INDEX[dir];
     let pc = f.pfCache.get(ck);
-    if (pc === undefined) f.pfCache.set(ck, (pc = new Map()));
+    if (pc === undefined) f.pfCache.set(ck, (pc = new Map() as AppPrefilterCache));
     let n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
     const seen = f.rawSeen[DIR_INDEX[dir]];
     if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);

@@ -113,7 +113,9 @@ test('raw content in an alert http rule: prefiltered on the stream, its own dire
     { vars: defaultConfig().databases.vars },
   );
   assert.equal(r2.app?.always.size, 0); // not verified on every tx: on the raw-stream prefilter
-  assert.equal(r2.app?.rawStream?.to_server.patterns.length, 1);
+  const raw = r2.app.rawStream;
+  assert.ok(raw);
+  assert.equal(raw.to_server.patterns.length, 1);
   const d = new AppTxDetector(r2);
   const f = d.newFlow(80, 40000);
   const fired: [number, number][] = [];
