@@ -29,6 +29,12 @@ export interface AppFlow {
   alerted: Map<number, Set<number>>;
   /** Prefilter state of append-only buffers per live tx direction (key: tx id × 2 + direction index). */
   pfCache: Map<number, AppPrefilterCache>;
+  /**
+   * Tx directions (tx id × 2 + direction index) inspected once complete: like Suricata's
+   * APP_LAYER_TX_INSPECTED_FLAG their buffers are final and every signature had its chance, so
+   * they are not inspected again (a flowbit set later does not re-run rules on them).
+   */
+  inspected: Set<number>;
   /** The ruleset pfCache, rawState and rawSeen refer to (a reload starts them over). */
   prefilterOf: Ruleset | null;
   /** `ruleProtocols` of the detected protocol plus its name. */
@@ -107,7 +113,7 @@ export class AppTxDetector {
 
   newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string): AppFlow {
     const f: AppFlow = {
-      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), pfCache: new Map(), prefilterOf: null, ruleProtocols: [], serverPort, clientPort,
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [], serverPort, clientPort,
       rawState: [0, 0], rawSeen: [null, null],
     };
     if (clientAddr !== undefined) f.clientAddr = clientAddr;
@@ -203,6 +209,7 @@ export class AppTxDetector {
     if (f.prefilterOf === this.ruleset) return;
     if (f.prefilterOf !== null) {
       f.pfCache.clear();
+      f.inspected.clear();
       f.rawState = [0, 0];
       f.rawSeen = [null, null];
     }
@@ -223,14 +230,24 @@ export class AppTxDetector {
     f.rawState[di] = scanRawStream(pf, f.rawState[di], data, off, len, (f.rawSeen[di] ??= []));
   }
 
-  private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext): void {
+  /**
+   * Inspects one tx direction. `rawOnly`: the direction was inspected complete already; only the
+   * raw-stream signatures seen so far run (the stream goes on after the flow's last tx completed).
+   */
+  private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext, rawOnly = false): void {
     const rs = this.ruleset;
     this.sameRuleset(f);
     this.counters.txInspected++;
     const ck = tx.id * 2 + DIR_INDEX[dir];
-    let pc = f.pfCache.get(ck);
-    if (pc === undefined) f.pfCache.set(ck, (pc = new Map() as AppPrefilterCache));
-    let n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
+    let n = 0;
+    if (!rawOnly) {
+      // complete now: this is its last full inspection
+      if (tx.complete(dir)) f.inspected.add(ck);
+      let pc = f.pfCache.get(ck);
+      if (pc === undefined) f.pfCache.set(ck, (pc = new Map() as AppPrefilterCache));
+      n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
+      if (f.inspected.has(ck)) f.pfCache.delete(ck);
+    } else this.cand.length = 0;
     const seen = f.rawSeen[DIR_INDEX[dir]];
     if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);
     this.counters.candidates += n;
@@ -256,20 +273,32 @@ export class AppTxDetector {
     let prefix = true;
     const other: AppDirection = dir === 'to_server' ? 'to_client' : 'to_server';
     let octx: AppVerifyContext | null = null;
+    const di = DIR_INDEX[dir];
+    const oi = DIR_INDEX[other];
+    let last: AppTx | null = null;
+    let lastDone = false;
     for (const tx of parser.txs()) {
-      if (tx.progress(dir) > 0) this.inspectTx(f, tx, dir, vctx, ctx);
+      if (tx.progress(dir) > 0) {
+        const done = f.inspected.has(tx.id * 2 + di);
+        if (!done) this.inspectTx(f, tx, dir, vctx, ctx);
+        last = tx;
+        lastDone = done;
+      }
       if (prefix && tx.complete('to_server') && tx.complete('to_client')) {
         // Released below: its other side may have become final with this data (an SMB
         // TREE_CONNECT's share type comes with the response), so inspect that side too first;
         // alerted signatures are not repeated.
-        this.inspectTx(f, tx, other, (octx ??= verifyContextOf(f, other, proto, tsUs, ctx)), ctx);
+        if (!f.inspected.has(tx.id * 2 + oi)) this.inspectTx(f, tx, other, (octx ??= verifyContextOf(f, other, proto, tsUs, ctx)), ctx);
         releasable = tx.id;
       } else prefix = false;
     }
+    // New stream bytes past the last tx's end: the raw-stream signatures still see them.
+    if (last !== null && lastDone && f.rawSeen[di] !== null) this.inspectTx(f, last, dir, vctx, ctx, true);
     if (releasable >= 0) {
       parser.release(releasable);
       for (const id of f.alerted.keys()) if (id <= releasable) f.alerted.delete(id);
       for (const k of f.pfCache.keys()) if (k >> 1 <= releasable) f.pfCache.delete(k);
+      for (const k of f.inspected) if (k >> 1 <= releasable) f.inspected.delete(k);
     }
     if (parser.state === 'failed' && f.state === 'parsing') {
       f.state = 'failed';
