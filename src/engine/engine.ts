@@ -395,6 +395,10 @@ export class Engine {
   private freeFlow(f: Flow): void {
     this.freeDir(f.c2s);
     this.freeDir(f.s2c);
+    // The parser, its open transactions and their buffers go with the stream memory: a closed
+    // flow stays in the table until its timeout (packet time), and holding them that long made
+    // memory grow with every connection of a capture.
+    f.app = null;
   }
 
   private freeDir(d: DirState): void {

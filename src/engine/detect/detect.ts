@@ -10,7 +10,7 @@ import { tcpFlagsMatch } from '../../signatures/verify.js';
 import { RegexBudget, type RegexStats } from '../../regex/meter.js';
 import { ipv4ToString, ipv6ToString, type DecodedPacket } from '../decode/decode.js';
 import type { DetectorFinding } from '../detectors.js';
-import type { Flow } from '../flow/flow.js';
+import { ST_CLOSED, type Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
 import type { Detection } from '../types.js';
@@ -129,7 +129,7 @@ export class Detect {
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
     // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
     // app-layer parsing, so app-layer signatures never see it.
-    if (f.app === null && !f.midstream && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
+    if (f.app === null && !f.midstream && f.state !== ST_CLOSED && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
   }
 
   /** App-layer counters (zero until a ruleset with app-layer signatures was set). */
