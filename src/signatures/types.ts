@@ -492,11 +492,11 @@ export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[
 
 /**
  * Per tx and direction, what the prefilters of append-only buffers (AppBufferSpec.appendOnly)
- * found so far, keyed by prefilter index: the buffer scanned (storage, offset, length), the
- * automaton state at its end and the signatures seen. The next call scans only the bytes added
- * since. The caller keeps one per live tx direction and drops it with the tx.
+ * found so far, keyed by prefilter index: the length scanned, the automaton state at its end and
+ * the signatures seen. The next call scans only the bytes added since. The caller keeps one per
+ * live tx direction and drops it with the tx (or a ruleset swap).
  */
-export type AppPrefilterCache = Map<number, { store: ArrayBufferLike; offset: number; length: number; state: number; found: number[] }>;
+export type AppPrefilterCache = Map<number, { length: number; state: number; found: number[] }>;
 export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter?: RegexMeter) => boolean;
 
 /** What the payload verifier needs besides the bytes. */

@@ -56,7 +56,7 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
       } else {
         const b = tx.buffer(pf.buffer, dir);
         if (b === null) continue;
-        if (cache !== undefined && pf.transforms.length === 0 && appendOnly(pf.protocol, pf.buffer)) scanGrowing(pf, pi, b, out, cache);
+        if (cache !== undefined && pf.transforms.length === 0 && appendOnly(pf)) scanGrowing(pf, pi, b, out, cache);
         else scan(pf, b, out);
       }
     }
@@ -119,27 +119,27 @@ export function addRawCandidates(ruleset: Ruleset, ruleProtocols: readonly strin
   return n;
 }
 
-const APPEND_ONLY = new Map<string, boolean>();
-/** The protocol declares the buffer append-only (AppBufferSpec.appendOnly). */
-function appendOnly(protocol: string, buffer: string): boolean {
-  const key = `${protocol}:${buffer}`;
-  let v = APPEND_ONLY.get(key);
+const APPEND_ONLY = new WeakMap<AppPrefilter, boolean>();
+/** The protocol declares the prefilter's buffer append-only (AppBufferSpec.appendOnly). */
+function appendOnly(pf: AppPrefilter): boolean {
+  let v = APPEND_ONLY.get(pf);
   if (v === undefined) {
-    v = APP_PROTOCOLS.find((p) => p.name === protocol)?.buffers.find((b) => b.name === buffer)?.appendOnly === true;
-    APPEND_ONLY.set(key, v);
+    v = APP_PROTOCOLS.find((p) => p.name === pf.protocol)?.buffers.find((b) => b.name === pf.buffer)?.appendOnly === true;
+    APPEND_ONLY.set(pf, v);
   }
   return v;
 }
 
 /**
  * Prefilter of an append-only buffer: continues from where the previous call on this tx
- * direction stopped when the buffer is the same storage grown, else scans it whole. Marks every
- * signature found so far (the buffer still holds those bytes).
+ * direction stopped (the buffer starts with the bytes scanned then). Marks every signature found
+ * so far (the buffer still holds those bytes).
  */
 function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[], cache: AppPrefilterCache): void {
   let c = cache.get(pi);
-  if (c === undefined || c.store !== b.buffer || c.offset !== b.byteOffset || b.length < c.length) {
-    c = { store: b.buffer, offset: b.byteOffset, length: 0, state: 0, found: [] };
+  if (c === undefined || b.length < c.length) {
+    // shorter than before: not the same buffer after all (contract broken), scan it whole
+    c = { length: 0, state: 0, found: [] };
     cache.set(pi, c);
   }
   const found = c.found;

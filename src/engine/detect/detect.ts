@@ -83,6 +83,7 @@ export class Detect {
         this.log.warn({ signatureId, pcre: source }, 'regex hit its match limit: treated as no match (counted in bulwark_regex_executions_total{result="limit"})');
       },
     });
+    this.appFeed.meter = this.regex;
   }
 
   get activeRuleset(): Ruleset {
@@ -153,26 +154,38 @@ export class Detect {
     this.app.end(a, d === flow.c2s ? 'to_server' : 'to_client', this.nowMs * 1000, this.appCtx(flow, d, 0));
   }
 
+  /**
+   * The feed context of the flow being fed (one object reused per call: the app layer uses it
+   * synchronously; a context per chunk was a tenth of the inspection time with ET Open).
+   */
   private appCtx(flow: Flow, d: DirState, pktLen: number): AppFeedContext {
     const v: AppFeedContext['verify'] = { ...this.context(flow, d), packetLength: pktLen };
     if (d.buf !== null) {
       v.stream = d.buf;
       v.streamLength = d.bufLen;
     }
-    return {
-      verify: v,
-      meter: this.regex,
-      streamOf: (dir) => {
-        const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
-        return sd.buf === null ? null : { buf: sd.buf, len: sd.bufLen };
-      },
-      flowAlerted: (si) => flow.alerted?.has(si) === true,
-      fire: (si: number, tx: AppTx, proto: AppProtocol, dir: AppDirection) => {
-        const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
-        this.fire(flow, sd, si, 0, sd.buf ?? new Uint8Array(0), 0, { proto: proto.name, txId: tx.id, eve: proto.eve(tx) });
-      },
-    };
+    this.appFlow = flow;
+    this.appFeed.verify = v;
+    return this.appFeed;
   }
+  private appFlow: Flow | null = null;
+  private readonly appFeed: AppFeedContext = {
+    verify: { flowbits: new Set() },
+    streamOf: (dir) => {
+      const flow = this.appFlow;
+      if (flow === null) return null;
+      const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
+      return sd.buf === null ? null : { buf: sd.buf, len: sd.bufLen };
+    },
+    flowAlerted: (si) => this.appFlow?.alerted?.has(si) === true,
+    fire: (si: number, tx: AppTx, proto: AppProtocol, dir: AppDirection) => {
+      const flow = this.appFlow;
+      if (flow === null) return;
+      const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
+      this.fire(flow, sd, si, 0, sd.buf ?? new Uint8Array(0), 0, { proto: proto.name, txId: tx.id, eve: proto.eve(tx) });
+    },
+  };
+
 
   /**
    * A live flow after a ruleset swap: its scanner state restarts at the current stream position
