@@ -5,7 +5,8 @@
  */
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
-import type { AppCandidatesFn, AppPrefilter, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
+import { scanTable } from './automaton.js';
+import type { AppCandidatesFn, AppPrefilter, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
@@ -90,10 +91,13 @@ function scan(pf: NonNullable<Ruleset['app']>['prefilters'][number], raw: Uint8A
  * (case folded: a superset, verification decides). Returns the end state.
  */
 export function scanRawStream(pf: AppRawPrefilter, state: number, data: Uint8Array, off: number, len: number, seen: number[]): number {
-  const { next, outStart, outList } = pf.dfa;
+  const { outStart, outList } = pf.dfa;
+  const tbl = scanTableOf(pf.dfa);
   let s = state;
   for (let i = off, e = off + len; i < e; i++) {
-    s = next[s + data[i]!]!;
+    s = tbl[s + data[i]!]!;
+    if (s >= 0) continue;
+    s &= 0x7fffffff;
     const k = s >>> 8;
     for (let j = outStart[k]!, b = outStart[k + 1]!; j < b; j++) {
       const si = pf.patterns[outList[j]!]!.signature;
@@ -101,6 +105,18 @@ export function scanRawStream(pf: AppRawPrefilter, state: number, data: Uint8Arr
     }
   }
   return s;
+}
+
+/**
+ * Sign-bit scan tables (automaton.ts scanTable) of the automata scanned over whole streams and
+ * bodies, built on first use: one table load per byte instead of three. Not for the per-buffer
+ * prefilters of short buffers (http.uri's automaton alone is tens of MiB).
+ */
+const SCAN_TABLES = new WeakMap<Dfa, Int32Array>();
+function scanTableOf(dfa: Dfa): Int32Array {
+  let t = SCAN_TABLES.get(dfa);
+  if (t === undefined) SCAN_TABLES.set(dfa, (t = dfa.scan ?? scanTable(dfa)));
+  return t;
 }
 
 /**
@@ -144,10 +160,13 @@ function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[],
   }
   const found = c.found;
   if (b.length > c.length) {
-    const { next, outStart, outList } = pf.dfa;
+    const { outStart, outList } = pf.dfa;
+    const tbl = scanTableOf(pf.dfa);
     let s = c.state;
     for (let i = c.length; i < b.length; i++) {
-      s = next[s + b[i]!]!;
+      s = tbl[s + b[i]!]!;
+      if (s >= 0) continue;
+      s &= 0x7fffffff;
       const k = s >>> 8;
       for (let j = outStart[k]!, e = outStart[k + 1]!; j < e; j++) {
         const p = pf.patterns[outList[j]!]!;

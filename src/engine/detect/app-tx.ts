@@ -314,16 +314,22 @@ function streamOnly(sig: Signature): boolean {
 
 /** Verify context of `dir`: its own raw stream when the engine gives streams per direction. */
 function verifyContextOf(f: AppFlow, dir: AppDirection, proto: AppProtocol, tsUs: number, ctx: AppFeedContext): AppVerifyContext {
-  const v: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs };
+  // Every field of AppVerifyContext copied explicitly (a spread builds a slow dictionary-mode object).
+  const src = ctx.verify;
+  const v: AppVerifyContext = { flowbits: src.flowbits, serverPort: f.serverPort, appProto: proto.name, tsUs };
+  if (src.flowints !== undefined) v.flowints = src.flowints;
+  if (src.xbits !== undefined) v.xbits = src.xbits;
+  if (src.streamSize !== undefined) v.streamSize = src.streamSize;
+  if (src.packetLength !== undefined) v.packetLength = src.packetLength;
   if (ctx.streamOf !== undefined) {
     const st = ctx.streamOf(dir);
-    if (st === null) {
-      delete v.stream;
-      delete v.streamLength;
-    } else {
+    if (st !== null) {
       v.stream = st.buf;
       v.streamLength = st.len;
     }
+  } else if (src.stream !== undefined) {
+    v.stream = src.stream;
+    if (src.streamLength !== undefined) v.streamLength = src.streamLength;
   }
   return v;
 }

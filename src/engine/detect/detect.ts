@@ -159,7 +159,13 @@ export class Detect {
    * synchronously; a context per chunk was a tenth of the inspection time with ET Open).
    */
   private appCtx(flow: Flow, d: DirState, pktLen: number): AppFeedContext {
-    const v: AppFeedContext['verify'] = { ...this.context(flow, d), packetLength: pktLen };
+    // Fields copied one by one: a spread of the per-flow context (whose optional fields come and
+    // go) made V8 build a dictionary-mode object per chunk.
+    const c = this.context(flow, d);
+    const v: AppFeedContext['verify'] = { flowbits: c.flowbits, packetLength: pktLen };
+    if (c.flowints !== undefined) v.flowints = c.flowints;
+    if (c.xbits !== undefined) v.xbits = c.xbits;
+    if (c.streamSize !== undefined) v.streamSize = c.streamSize;
     if (d.buf !== null) {
       v.stream = d.buf;
       v.streamLength = d.bufLen;
