@@ -7,7 +7,7 @@
  * found, and every ET sid alerting on a benign flow with its count and investigated reason.
  * BENCH_ET_RUNS=N repeats the ET scan N times (min / median); BULWARK_ET_OPEN names the corpus.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -29,10 +29,21 @@ interface ChildResult {
   wallSeconds: number;
 }
 
+/**
+ * The scans run the compiled CLI (dist/, built first), as `bulwark scan` runs; BENCH_TSX=1 runs
+ * the sources through tsx instead (no build; slower: tsx's keepNames wrappers, its loader's memory).
+ */
+const useTsx = process.env.BENCH_TSX === '1';
+if (!useTsx) {
+  const b = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  if (b.status !== 0) throw new Error('npm run build failed: the bench measures dist/ (BENCH_TSX=1 runs the sources)');
+}
+const childArgs = useTsx ? ['--import', 'tsx', path.join(root, 'bench/lib/scan-child.ts')] : [path.join(root, 'bench/lib/scan-dist.mjs')];
+
 function runScan(args: string[]): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/lib/scan-child.ts'), 'scan', ...args, '--json'], {
+    const child = spawn(process.execPath, [...childArgs, 'scan', ...args, '--json'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
