@@ -150,7 +150,7 @@ if (!existsSync(etDir)) {
   const results: ChildResult[] = [];
   for (let i = 0; i < runs; i++) results.push(await runScan([pcap, '--rules', rulesFile, ...files.flatMap((f) => ['--rules', f])]));
   const e = results[0]!;
-  type EtStats = typeof s & { load_seconds: number };
+  type EtStats = typeof s & { load_seconds: number; load_cpu_seconds?: number };
   const all = results.map((x) => x.stats as EtStats);
   const es = all[0]!;
   const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
@@ -158,13 +158,14 @@ if (!existsSync(etDir)) {
   const secs = all.map((x) => x.seconds);
   const cpu = all.map((x) => x.cpu_seconds);
   const load = all.map((x) => x.load_seconds);
+  const loadCpu = all.map((x) => x.load_cpu_seconds ?? Number.NaN);
   const rss = results.map((x) => x.peakRss);
   const benchSids = new Set<number>([...Array.from({ length: OPTS.randomRules }, (_, i) => 8_000_000 + i), ...[...gen.truth.attacks.values()]]);
   console.log(`\n== ET Open (${files.length} files from ${etDir}) + the ${OPTS.randomRules + 5} bench rules: ${es.signatures} signatures loaded, ${runs} run(s)`);
   const mm = (xs: number[], d = 3): string => (xs.length === 1 ? xs[0]!.toFixed(d) : `min ${Math.min(...xs).toFixed(d)} / median ${median(xs).toFixed(d)}`);
   console.log(
     `inspection ${mm(secs)} s (CPU ${mm(cpu)} s) → ${Math.round((es.bytes * 8) / 1e6 / Math.min(...secs)).toLocaleString('en')} Mbit/s, ` +
-      `${Math.round(es.packets / Math.min(...secs)).toLocaleString('en')} packets/s; load + compile ${mm(load, 2)} s; peak RSS ${rss.map(mb).join(', ')}; ` +
+      `${Math.round(es.packets / Math.min(...secs)).toLocaleString('en')} packets/s; load + compile ${mm(load, 2)} s (CPU ${mm(loadCpu, 2)} s); peak RSS ${rss.map(mb).join(', ')}; ` +
       `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs`,
   );
   // Attack flows: found when their bench sid alerted on them (ET rules alerting there are listed too).
