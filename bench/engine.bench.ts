@@ -132,8 +132,8 @@ const TARGET_ET_RSS = 400 * 1024 * 1024;
 const ET_BENIGN_EXPLAINED: Record<number, string> = {
   2010937:
     'real match: "ET SCAN Suspicious inbound to mySQL port 3306" is flow:to_server; flags:S; on port 3306 from $EXTERNAL_NET with ' +
-    'threshold type limit, count 5, seconds 60, track by_src — it alerts on every inbound SYN to 3306 (up to 5 per source a minute), ' +
-    'and the bench opens connections to 3306 from 250 client addresses',
+    'threshold type limit, count 5, seconds 60, track by_src — it alerts on every inbound SYN to 3306 (up to 5 per source a minute; ' +
+    'databases.vars has HOME_NET and EXTERNAL_NET = any, as a host agent), and the bench opens connections to 3306 from 250 client addresses',
   2010939:
     'real match: "ET SCAN Suspicious inbound to PostgreSQL port 5432", the same rule for port 5432 (flags:S, threshold limit 5 per source a minute)',
 };
@@ -211,7 +211,7 @@ if (!existsSync(etDir)) {
     if (why === undefined) etProblems.push(`sid ${sid} alerts on benign flows and is not investigated`);
   }
   console.log(
-    `targets: inspection ≤ ${TARGET_ET_SECONDS} s (Snort 3 + Hyperscan, 505 rules): ${Math.min(...secs) <= TARGET_ET_SECONDS ? 'PASS' : 'FAIL'}; ` +
+    `targets${runs > 1 ? ' (best of the runs)' : ''}: inspection ≤ ${TARGET_ET_SECONDS} s (Snort 3 + Hyperscan, 505 rules): ${Math.min(...secs) <= TARGET_ET_SECONDS ? 'PASS' : 'FAIL'}; ` +
       `load + compile ≤ ${TARGET_ET_LOAD_SECONDS} s: ${Math.min(...load) <= TARGET_ET_LOAD_SECONDS ? 'PASS' : 'FAIL'}; ` +
       `peak RSS ≤ ${mb(TARGET_ET_RSS)}: ${Math.min(...rss) <= TARGET_ET_RSS ? 'PASS' : 'FAIL'}; attack flows ${found}/${gen.truth.attacks.size}: ${found === gen.truth.attacks.size ? 'PASS' : 'FAIL'}`,
   );
