@@ -107,7 +107,7 @@ export interface EngineStats {
   /** Sources that completed a verified handshake (half-open evidence never blocks them). */
   verifiedPeers: VerifiedPeerStats;
   memoryPressure: boolean;
-  /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected, memory budget. */
+  /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected, memory budget, protocol changes, expectations. */
   appLayer: AppLayerStats;
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;

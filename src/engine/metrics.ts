@@ -71,6 +71,30 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
       this.inc({ app_proto: 'unknown' }, a.undetected);
     },
   });
+  new Counter({
+    name: 'bulwark_applayer_protocol_changes_total',
+    help: 'Flows that changed application protocol (STARTTLS/STLS/AUTH TLS accepted: to "tls"; HTTP CONNECT or 101: "redetect"), and re-detections that found another protocol than the announced one ("unexpected").',
+    labelNames: ['to'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const a = stats().appLayer;
+      for (const [to, n] of Object.entries(a.protoChanges)) this.inc({ to }, n);
+      this.inc({ to: 'unexpected' }, a.unexpectedProto);
+    },
+  });
+  new Counter({
+    name: 'bulwark_applayer_expectations_total',
+    help: 'Flows announced by another flow (FTP data connections), by outcome: created, used (the flow came), expired, evicted (table full or replaced), unkeyed (announcing flow without known addresses).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const x = stats().appLayer.expectations;
+      for (const result of ['created', 'used', 'expired', 'evicted', 'unkeyed'] as const) this.inc({ result }, x[result]);
+    },
+  });
+  gauge(registry, 'bulwark_applayer_expectations', 'Announced flows (FTP data connections) waiting for their connection.', (s) => s.appLayer.expectations.active, stats);
   counter(registry, 'bulwark_applayer_parser_failures_total', 'App-layer parsers that stopped for good on a flow (invalid data, a limit, a gap they could not resynchronise).', (s) => s.appLayer.parserFailed, stats);
   new Counter({
     name: 'bulwark_applayer_limits_total',

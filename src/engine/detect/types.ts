@@ -53,4 +53,10 @@ export interface AppLayerStats {
   limits: { flow: number; global: number };
   /** Bytes held by the app-layer state of all live flows now. */
   memoryBytes: number;
+  /** Protocol changes (STARTTLS → `tls`, HTTP CONNECT → `redetect`). */
+  protoChanges: Record<string, number>;
+  /** After a change, the bytes were another protocol than the announced one. */
+  unexpectedProto: number;
+  /** The expectation table (FTP data connections): what happened to entries, and how many wait. */
+  expectations: { created: number; used: number; expired: number; evicted: number; unkeyed: number; active: number };
 }

@@ -180,7 +180,7 @@ test('dsize, flags, isdataat, byte_test, byte_jump', () => {
   assert.equal(bt?.kind === 'byte_test' && bt.stringBase, 10);
   const bj = ok('content:"a"; byte_jump:4,0,relative,little,multiplier 2,align,post_offset -1;').sig.conditions[1];
   assert.deepEqual(bj, { kind: 'byte_jump', count: 4, offset: 0, relative: true, endian: 'little', multiplier: 2, postOffset: -1, align: true, fromBeginning: false });
-  assert.equal(skip('content:"a"; byte_test:4,>,1,0,dce;').reason, 'byte_test dce');
+  assert.equal(skip('content:"a"; byte_test:4,>,1,0,dce,little;').reason, 'invalid rule');
   const be = ok('content:"a"; byte_extract:4,0,len,relative; content:"b"; distance:len;').sig;
   assert.deepEqual(be.conditions[1], { kind: 'byte_extract', count: 4, offset: 0, relative: true, endian: 'big', multiplier: 1, align: 0, slot: 0, name: 'len' });
   assert.deepEqual(be.conditions[2]?.kind === 'content' && be.conditions[2].vars, { distance: 0 });
