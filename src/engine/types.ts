@@ -22,12 +22,6 @@ export interface LocalAddresses {
 export interface Detection {
   /** Packet timestamp (ms since epoch) of the packet that completed the match. */
   timestampMs: number;
-  /**
-   * Offline (`bulwark scan`): 1-based number in the capture file of the packet that triggered the
-   * inspection that matched (for stream and app-layer matches, the packet whose data completed
-   * the match), Suricata's EVE `pcap_cnt`. Absent on live capture.
-   */
-  pcapCnt?: number;
   /** Stable id of the flow (EVE flow_id); 0 for detector findings not tied to one flow. */
   flowId: bigint;
   srcIp: string;
@@ -65,10 +59,18 @@ export interface Detection {
   verifiedPeer?: boolean;
   /** Bounded printable excerpt of the payload around the match (≤ 256 chars). */
   payloadExcerpt?: string;
-  /** App-layer signature matches: the flow's protocol (EVE `app_proto`), the tx id and the protocol's EVE object (`http`…). */
+  /** App-layer signature matches: the flow's protocol (EVE `app_proto`), the tx id and the protocol objects by EVE key (`http`, `tls`, `email`…). */
   appProto?: string;
+  /** The flow's protocol before a protocol change (STARTTLS: `smtp`), EVE `app_proto_orig`. */
+  appProtoOrig?: string;
   txId?: number;
-  appEve?: Record<string, unknown>;
+  /**
+   * 1-based number of the captured packet whose processing raised the match (Suricata's EVE
+   * `pcap_cnt`: in a file, the packet's position; live, the engine's packet count). Absent for
+   * matches raised outside a packet (flow timeout, end of file), as Suricata omits it for its pseudo packets.
+   */
+  pcapCnt?: number;
+  appEve?: AppEveObjects;
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
   priority?: number;
@@ -88,22 +90,33 @@ export interface Detection {
   details?: Record<string, number | string>;
 }
 
+/** Protocol objects of an app-layer alert by EVE key (`http`, `tls`, `email`...). */
+export type AppEveObjects = Record<string, Record<string, unknown>>;
+
+/**
+ * The EVE keys of protocol objects an alert may carry (Suricata's AlertAddAppLayer names for the
+ * protocols bulwark parses); other keys a protocol returns are not written.
+ */
+export const APP_EVE_KEYS = ['http', 'tls', 'ssh', 'smb', 'dcerpc', 'ftp', 'ftp_data', 'smtp', 'email', 'pop3', 'dns'] as const;
+export type AppEveKey = (typeof APP_EVE_KEYS)[number];
+
 /** EVE-JSON compatible alert line (plus bulwark fields). See docs/events.md. */
-export interface AlertEvent {
+export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unknown>>> {
   timestamp: string;
   flow_id: string;
-  /** Offline scans: the packet's 1-based number in the capture file (Suricata's pcap_cnt). */
-  pcap_cnt?: number;
   event_type: 'alert';
   src_ip: string;
   src_port: number;
   dest_ip: string;
   dest_port: number;
   proto: 'TCP';
-  /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol object under its name (`http`). */
+  /** Number of the packet that raised the match in its capture (Suricata's `pcap_cnt`). */
+  pcap_cnt?: number;
+  /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol objects under their names (`http`, `tls`...). */
   app_proto?: string;
+  /** The protocol before a protocol change (STARTTLS), as Suricata's EveAddAppProto writes it. */
+  app_proto_orig?: string;
   tx_id?: number;
-  http?: Record<string, unknown>;
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;
