@@ -2,7 +2,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/**', 'bin/**', 'scripts/*.mjs', 'test/**/*.mjs', 'bench/out/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'native/**', 'bin/**', 'scripts/*.mjs', 'test/**/*.mjs', 'bench/**/*.mjs', 'bench/out/**', 'eslint.config.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

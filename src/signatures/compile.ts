@@ -138,9 +138,16 @@ function prefilterBytes(c: ContentCondition, maxLen: number): Uint8Array {
 function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { app: AppRuleset; states: number } {
   const groups = new Map<string, { pf: Omit<AppPrefilter, 'dfa'>; sigs: number[] }>();
   const always = new Map<string, number[]>();
+  const raw: Record<Direction, GroupPattern[]> = { to_server: [], to_client: [] };
   signatures.forEach((s, i) => {
     if (s.app === undefined) return;
     const fp = s.appFastPattern;
+    if (fp === undefined && s.fastPatternIndex >= 0) {
+      // Its raw-stream conditions hold only where their fast pattern occurs in the stream.
+      const bytes = prefilterBytes(s.conditions[s.fastPatternIndex] as ContentCondition, maxLen);
+      raw[s.direction].push({ signature: i, length: bytes.length, nocase: true, bytes });
+      return;
+    }
     if (fp === undefined) {
       const k = `${s.app}:${s.direction}`;
       let a = always.get(k);
@@ -172,7 +179,12 @@ function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { ap
     list.push(prefilters.length);
     prefilters.push({ ...pf, dfa });
   }
-  return { app: { prefilters, byProtoDir, always }, states };
+  const rawStream = {
+    to_server: { dfa: buildDfa(raw.to_server), patterns: raw.to_server },
+    to_client: { dfa: buildDfa(raw.to_client), patterns: raw.to_client },
+  };
+  states += rawStream.to_server.dfa.stateCount + rawStream.to_client.dfa.stateCount;
+  return { app: { prefilters, byProtoDir, always, rawStream }, states };
 }
 
 export function chooseFastPattern(conditions: Signature['conditions']): number {
@@ -434,6 +446,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   let memoryBytes = toServer.byteLength + toClient.byteLength;
   for (const g of groups) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
   for (const g of app.prefilters) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
+  if (app.rawStream) for (const g of [app.rawStream.to_server, app.rawStream.to_client]) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
   for (const s of signatures) memoryBytes += signatureBytes(s);
 
   const stats: CompileStats = {

@@ -462,6 +462,21 @@ export interface AppRuleset {
   byProtoDir: ReadonlyMap<string, readonly number[]>;
   /** `${protocol}:${direction}` → app signatures without a prefilter pattern: evaluated on every tx. */
   always: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Per direction: app signatures without a buffer fast pattern whose raw-stream conditions have
+   * one (`alert http … content:"x";` without a sticky buffer, which Suricata inspects on the
+   * stream). Their fast patterns are scanned over the flow's in-order stream bytes; a signature
+   * becomes a tx candidate once its pattern was seen in that direction (instead of being verified
+   * on the whole stream at every tx). Absent on rulesets built by older code: such signatures are
+   * then in `always`.
+   */
+  rawStream?: { to_server: AppRawPrefilter; to_client: AppRawPrefilter };
+}
+
+/** A raw-stream prefilter of app signatures (AppRuleset.rawStream): patterns' `signature` index Ruleset.signatures. */
+export interface AppRawPrefilter {
+  dfa: Dfa;
+  patterns: GroupPattern[];
 }
 
 /**
@@ -494,7 +509,15 @@ export interface AppVerifyContext extends VerifyContext {
  * conditions on ctx.stream. Pure; buffers not there yet do not match (call again when the tx
  * progresses). The caller keeps per-tx state so that a signature alerts once per tx.
  */
-export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[]) => number;
+export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[], cache?: AppPrefilterCache) => number;
+
+/**
+ * Per tx and direction, what the prefilters of append-only buffers (AppBufferSpec.appendOnly)
+ * found so far, keyed by prefilter index: the length scanned, the automaton state at its end and
+ * the signatures seen. The next call scans only the bytes added since. The caller keeps one per
+ * live tx direction and drops it with the tx (or a ruleset swap).
+ */
+export type AppPrefilterCache = Map<number, { length: number; state: number; found: number[] }>;
 export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter?: RegexMeter) => boolean;
 
 /** What the payload verifier needs besides the bytes. */

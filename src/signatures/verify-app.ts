@@ -5,7 +5,8 @@
  */
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
-import type { AppCandidatesFn, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
+import { scanTable } from './automaton.js';
+import type { AppCandidatesFn, AppPrefilter, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
@@ -39,7 +40,7 @@ function exactAt(data: Uint8Array, end: number, pat: Uint8Array): boolean {
 }
 
 /** See AppCandidatesFn in ./types.ts. */
-export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[]): number => {
+export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[], cache?: AppPrefilterCache): number => {
   out.length = 0;
   const app = ruleset.app;
   if (app === undefined) return 0;
@@ -56,7 +57,9 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
         for (const inst of tx.multiBuffer(pf.buffer, dir)) scan(pf, inst, out);
       } else {
         const b = tx.buffer(pf.buffer, dir);
-        if (b !== null) scan(pf, b, out);
+        if (b === null) continue;
+        if (cache !== undefined && pf.transforms.length === 0 && appendOnly(pf)) scanGrowing(pf, pi, b, out, cache);
+        else scan(pf, b, out);
       }
     }
   }
@@ -81,6 +84,102 @@ function scan(pf: NonNullable<Ruleset['app']>['prefilters'][number], raw: Uint8A
       mark(p.signature, out);
     }
   }
+}
+
+/**
+ * Raw-stream prefilter (Ruleset.app.rawStream) over in-order stream bytes data[off, off+len) from
+ * automaton state `state` (× 256): adds to `seen` each signature whose fast pattern ends in them
+ * (case folded: a superset, verification decides). Returns the end state.
+ */
+export function scanRawStream(pf: AppRawPrefilter, state: number, data: Uint8Array, off: number, len: number, seen: number[]): number {
+  const { outStart, outList } = pf.dfa;
+  const tbl = scanTableOf(pf.dfa);
+  let s = state;
+  for (let i = off, e = off + len; i < e; i++) {
+    s = tbl[s + data[i]!]!;
+    if (s >= 0) continue;
+    s &= 0x7fffffff;
+    const k = s >>> 8;
+    for (let j = outStart[k]!, b = outStart[k + 1]!; j < b; j++) {
+      const si = pf.patterns[outList[j]!]!.signature;
+      if (!seen.includes(si)) seen.push(si);
+    }
+  }
+  return s;
+}
+
+/**
+ * Sign-bit scan tables (automaton.ts scanTable) of the automata scanned over whole streams and
+ * bodies, built on first use: one table load per byte instead of three. Not for the per-buffer
+ * prefilters of short buffers (http.uri's automaton alone is tens of MiB).
+ */
+const SCAN_TABLES = new WeakMap<Dfa, Int32Array>();
+function scanTableOf(dfa: Dfa): Int32Array {
+  let t = SCAN_TABLES.get(dfa);
+  if (t === undefined) SCAN_TABLES.set(dfa, (t = dfa.scan ?? scanTable(dfa)));
+  return t;
+}
+
+/**
+ * Adds to the `n` candidates in `out` the raw-stream signatures `seen` in the tx's direction
+ * that belong to the flow's protocols (disjoint from appCandidates' lists), keeping `out`
+ * sorted; returns the new count.
+ */
+export function addRawCandidates(ruleset: Ruleset, ruleProtocols: readonly string[], seen: readonly number[], out: number[], n: number): number {
+  const before = n;
+  for (const si of seen) {
+    const app = ruleset.signatures[si]?.app;
+    if (app !== undefined && ruleProtocols.includes(app)) out[n++] = si;
+  }
+  out.length = n;
+  if (n > before) out.sort((a, b) => a - b);
+  return n;
+}
+
+const APPEND_ONLY = new WeakMap<AppPrefilter, boolean>();
+/** The protocol declares the prefilter's buffer append-only (AppBufferSpec.appendOnly). */
+function appendOnly(pf: AppPrefilter): boolean {
+  let v = APPEND_ONLY.get(pf);
+  if (v === undefined) {
+    v = APP_PROTOCOLS.find((p) => p.name === pf.protocol)?.buffers.find((b) => b.name === pf.buffer)?.appendOnly === true;
+    APPEND_ONLY.set(pf, v);
+  }
+  return v;
+}
+
+/**
+ * Prefilter of an append-only buffer: continues from where the previous call on this tx
+ * direction stopped (the buffer starts with the bytes scanned then). Marks every signature found
+ * so far (the buffer still holds those bytes).
+ */
+function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[], cache: AppPrefilterCache): void {
+  let c = cache.get(pi);
+  if (c === undefined || b.length < c.length) {
+    // shorter than before: not the same buffer after all (contract broken), scan it whole
+    c = { length: 0, state: 0, found: [] };
+    cache.set(pi, c);
+  }
+  const found = c.found;
+  if (b.length > c.length) {
+    const { outStart, outList } = pf.dfa;
+    const tbl = scanTableOf(pf.dfa);
+    let s = c.state;
+    for (let i = c.length; i < b.length; i++) {
+      s = tbl[s + b[i]!]!;
+      if (s >= 0) continue;
+      s &= 0x7fffffff;
+      const k = s >>> 8;
+      for (let j = outStart[k]!, e = outStart[k + 1]!; j < e; j++) {
+        const p = pf.patterns[outList[j]!]!;
+        if (found.includes(p.signature)) continue;
+        if (!p.nocase && !exactAt(b, i + 1, p.bytes)) continue;
+        found.push(p.signature);
+      }
+    }
+    c.state = s;
+    c.length = b.length;
+  }
+  for (const si of found) mark(si, out);
 }
 
 /** Ports of an app signature: `any` resolves to 1–65535 at compile, so this is a plain range test. */

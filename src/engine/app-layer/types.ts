@@ -72,6 +72,13 @@ export interface AppBufferSpec {
   readonly lowercaseOnly: boolean;
   /** pcre buffer flag letter when Suricata has one. */
   readonly pcreFlag: string | null;
+  /**
+   * While its tx is open the buffer only grows: every read starts with the bytes of the previous
+   * read of the same tx and direction (wherever they are stored now). The detect stage's
+   * prefilter then scans only the new bytes (HTTP bodies: without it, every chunk of a body
+   * rescanned the whole body). Absent: false.
+   */
+  readonly appendOnly?: boolean;
 }
 
 /**

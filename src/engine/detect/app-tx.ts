@@ -27,8 +27,8 @@
  */
 import type { AppDirection, AppParser, AppParserContext, AppProtoName, AppProtocol, AppTx } from '../app-layer/types.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
-import type { AppVerifyContext, Ruleset } from '../../signatures/types.js';
-import { appCandidates, verifyAppSignature } from '../../signatures/verify-app.js';
+import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
+import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import type { RegexMeter } from '../../regex/meter.js';
 import { ExpectationTable, type ExpectationOptions } from './expectations.js';
 
@@ -58,10 +58,26 @@ export interface AppFlow {
   next: [number, number];
   /** Signatures already alerted per live tx id. */
   alerted: Map<number, Set<number>>;
+  /** Prefilter state of append-only buffers per live tx direction (key: tx id × 2 + direction index). */
+  pfCache: Map<number, AppPrefilterCache>;
+  /**
+   * Tx directions (tx id × 2 + direction index) inspected once complete: like Suricata's
+   * APP_LAYER_TX_INSPECTED_FLAG their buffers are final and every signature had its chance, so
+   * they are not inspected again (a flowbit set later does not re-run rules on them).
+   */
+  inspected: Set<number>;
+  /** The ruleset pfCache, rawState and rawSeen refer to (a reload starts them over). */
+  prefilterOf: Ruleset | null;
   /** `ruleProtocols` of the detected protocol plus its name. */
   ruleProtocols: readonly string[];
   serverPort: number;
   clientPort: number;
+  /**
+   * Raw-stream prefilter (ruleset.app.rawStream) per direction: automaton state (× 256) and the
+   * signatures whose fast pattern was seen so far (null: none yet).
+   */
+  rawState: [number, number];
+  rawSeen: [number[] | null, number[] | null];
   /** Client and server addresses as text when known (FTP `ftpbounce` compares the PORT address with the client's). */
   clientAddr?: string;
   serverAddr?: string;
@@ -104,6 +120,17 @@ export type AppMemoryLimit = 'flow' | 'global';
 export interface AppFeedContext {
   /** Flowbits of the flow, the raw stream of the direction, the packet payload length. */
   verify: Omit<AppVerifyContext, 'serverPort' | 'appProto'>;
+  /**
+   * The retained raw stream of a direction (a tx is inspected in both directions when it
+   * completes, each against its own stream); absent: `verify.stream` serves both.
+   */
+  streamOf?: (dir: AppDirection) => { buf: Uint8Array; len: number } | null;
+  /**
+   * The signature already alerted on this flow. A signature whose contents are raw-stream only
+   * then stays quiet on later txs: the stream bytes that matched are the same, as for the
+   * stream signatures (once per flow).
+   */
+  flowAlerted?: (sigIndex: number) => boolean;
   meter?: RegexMeter;
   /** An app signature matched tx `tx` (index into ruleset.signatures); the engine alerts (flowbits, threshold…). */
   fire(sigIndex: number, tx: AppTx, proto: AppProtocol, dir: AppDirection, meta: AppAlertMeta): void;
@@ -166,7 +193,8 @@ export class AppTxDetector {
   /** Whether the ruleset has app-layer signatures at all (no: the engine may skip app-layer work). */
   get active(): boolean {
     const a = this.ruleset.app;
-    return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0);
+    const raw = a?.rawStream;
+    return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0 || (raw !== undefined && raw.to_server.patterns.length + raw.to_client.patterns.length > 0));
   }
 
   /**
@@ -177,8 +205,9 @@ export class AppTxDetector {
    */
   newFlow(serverPort: number, clientPort: number, clientAddr?: string | (() => readonly [string, string]), serverAddr?: string, tsUs = 0): AppFlow {
     const f: AppFlow = {
-      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], alerted: new Map(), ruleProtocols: [],
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0, mem: 0,
+      rawState: [0, 0], rawSeen: [null, null],
     };
     if (typeof clientAddr === 'function') f.addrs = clientAddr;
     else if (clientAddr !== undefined) f.clientAddr = clientAddr;
@@ -216,13 +245,16 @@ export class AppTxDetector {
       for (let i = 0; i + 1 < ord.length; i += 2) {
         const k = ord[i]!;
         const n = ord[i + 1]!;
-        f.parser!.feed(k === 0 ? 'to_server' : 'to_client', whole[k]!, pos[k]!, n, tsUs);
+        const d = k === 0 ? 'to_server' : 'to_client';
+        this.rawScan(f, d, whole[k]!, pos[k]!, n);
+        f.parser!.feed(d, whole[k]!, pos[k]!, n, tsUs);
         pos[k] = pos[k]! + n;
       }
       f.held = [[], []];
       f.heldLen = [0, 0];
       f.heldOrder = [];
     } else if (f.state === 'parsing') {
+      this.rawScan(f, dir, data, off, len);
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
     this.inspect(f, dir, tsUs, ctx);
@@ -260,12 +292,16 @@ export class AppTxDetector {
     f.state = 'probing';
     f.ruleProtocols = [];
     f.alerted = new Map();
+    // the new parser numbers its txs from 0 again
+    f.pfCache.clear();
+    f.inspected.clear();
     f.held = [[], []];
     f.heldLen = [0, 0];
     f.heldOrder = [];
   }
 
   gap(f: AppFlow, dir: AppDirection, len: number): void {
+    f.rawState[DIR_INDEX[dir]] = 0;
     if (f.state === 'parsing') {
       f.parser!.gap(dir, len);
       // a failure it caused is noticed (and the parser freed) with the data after the gap
@@ -323,6 +359,9 @@ export class AppTxDetector {
     f.heldLen = [0, 0];
     f.heldOrder = [];
     f.alerted.clear();
+    f.pfCache.clear();
+    f.inspected.clear();
+    f.rawSeen = [null, null];
   }
 
   private start(f: AppFlow, p: AppProtocol, parser: AppParser): void {
@@ -368,10 +407,52 @@ export class AppTxDetector {
     return false;
   }
 
-  private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext): void {
+  /** Prefilter state of another ruleset (reload) refers to other automata and indexes: start over. */
+  private sameRuleset(f: AppFlow): void {
+    if (f.prefilterOf === this.ruleset) return;
+    if (f.prefilterOf !== null) {
+      f.pfCache.clear();
+      f.inspected.clear();
+      f.rawState = [0, 0];
+      f.rawSeen = [null, null];
+    }
+    f.prefilterOf = this.ruleset;
+  }
+
+  /**
+   * Runs the raw-stream prefilter of `dir` over in-order bytes: signatures whose fast pattern
+   * occurs join the direction's seen list (the automaton folds case: a superset, verified later).
+   */
+  private rawScan(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number): void {
+    this.sameRuleset(f);
+    const raw = this.ruleset.app?.rawStream;
+    if (raw === undefined) return;
+    const pf = raw[dir];
+    if (pf.patterns.length === 0) return;
+    const di = DIR_INDEX[dir];
+    f.rawState[di] = scanRawStream(pf, f.rawState[di], data, off, len, (f.rawSeen[di] ??= []));
+  }
+
+  /**
+   * Inspects one tx direction. `rawOnly`: the direction was inspected complete already; only the
+   * raw-stream signatures seen so far run (the stream goes on after the flow's last tx completed).
+   */
+  private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext, rawOnly = false): void {
     const rs = this.ruleset;
+    this.sameRuleset(f);
     this.counters.txInspected++;
-    const n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand);
+    const ck = tx.id * 2 + DIR_INDEX[dir];
+    let n = 0;
+    if (!rawOnly) {
+      // complete now: this is its last full inspection
+      if (tx.complete(dir)) f.inspected.add(ck);
+      let pc = f.pfCache.get(ck);
+      if (pc === undefined) f.pfCache.set(ck, (pc = new Map() as AppPrefilterCache));
+      n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
+      if (f.inspected.has(ck)) f.pfCache.delete(ck);
+    } else this.cand.length = 0;
+    const seen = f.rawSeen[DIR_INDEX[dir]];
+    if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);
     this.counters.candidates += n;
     let done = f.alerted.get(tx.id);
     for (let k = 0; k < n; k++) {
@@ -379,9 +460,12 @@ export class AppTxDetector {
       if (done?.has(si) === true) continue;
       const sig = rs.signatures[si]!;
       // A rule with only payload conditions (`alert dns … content:…`) looks at the stream, not
-      // at a tx: every tx of one chunk would see the same bytes, so it alerts once per chunk.
+      // at a tx: every tx of one chunk would see the same bytes, so it alerts once per chunk; one
+      // whose contents are all on the raw stream alerts once per flow, like the stream signatures
+      // (later txs show it the same retained stream).
       const payloadOnly = (sig.buffers?.length ?? 0) === 0 && (sig.appKeywords?.length ?? 0) === 0;
       if (payloadOnly && this.chunkFired.has(si)) continue;
+      if (ctx.flowAlerted !== undefined && streamOnly(sig) && ctx.flowAlerted(si)) continue;
       if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) continue;
       if (payloadOnly) this.chunkFired.add(si);
       if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
@@ -395,24 +479,37 @@ export class AppTxDetector {
     this.chunkFired.clear();
     const parser = f.parser!;
     const proto = f.proto!;
-    const vctx: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs };
+    const vctx = verifyContextOf(f, dir, proto, tsUs, ctx, true);
     let releasable = -1;
     let prefix = true;
-    let otherCtx: AppVerifyContext | undefined;
     const other: AppDirection = dir === 'to_server' ? 'to_client' : 'to_server';
+    let octx: AppVerifyContext | null = null;
+    const di = DIR_INDEX[dir];
+    const oi = DIR_INDEX[other];
+    let last: AppTx | null = null;
+    let lastDone = false;
     for (const tx of parser.txs()) {
-      if (tx.progress(dir) > 0) this.inspectTx(f, tx, dir, vctx, ctx);
+      if (tx.progress(dir) > 0) {
+        const done = f.inspected.has(tx.id * 2 + di);
+        if (!done) this.inspectTx(f, tx, dir, vctx, ctx);
+        last = tx;
+        lastDone = done;
+      }
       if (prefix && tx.complete('to_server') && tx.complete('to_client')) {
         // Released below: its other side may have become final with this data (an SMB
         // TREE_CONNECT's share type comes with the response), so inspect that side too first;
         // alerted signatures are not repeated.
-        this.inspectTx(f, tx, other, otherCtx ??= withoutStream(vctx), ctx);
+        if (!f.inspected.has(tx.id * 2 + oi)) this.inspectTx(f, tx, other, (octx ??= verifyContextOf(f, other, proto, tsUs, ctx, false)), ctx);
         releasable = tx.id;
       } else prefix = false;
     }
+    // New stream bytes past the last tx's end: the raw-stream signatures still see them.
+    if (last !== null && lastDone && f.rawSeen[di] !== null) this.inspectTx(f, last, dir, vctx, ctx, true);
     if (releasable >= 0) {
       parser.release(releasable);
       for (const id of f.alerted.keys()) if (id <= releasable) f.alerted.delete(id);
+      for (const k of f.pfCache.keys()) if (k >> 1 <= releasable) f.pfCache.delete(k);
+      for (const k of f.inspected) if (k >> 1 <= releasable) f.inspected.delete(k);
     }
     if (parser.state === 'failed' && f.state === 'parsing') {
       f.state = 'failed';
@@ -421,16 +518,36 @@ export class AppTxDetector {
   }
 }
 
+/** An app signature whose only payload conditions are on the raw stream (no buffer, no app keyword). */
+function streamOnly(sig: Signature): boolean {
+  return sig.conditions.length > 0 && (sig.buffers === undefined || sig.buffers.length === 0) && (sig.appKeywords === undefined || sig.appKeywords.length === 0);
+}
+
 /**
- * The context for inspecting the side that was not fed: the stream at hand is the fed side's,
- * so payload conditions of the other side's rules must not see it (they were checked when that
- * side's bytes came).
+ * Verify context of `dir`: its own raw stream when the engine gives streams per direction;
+ * otherwise the stream at hand is the fed side's (`fed`), and the other side's payload
+ * conditions must not see it.
  */
-function withoutStream(v: AppVerifyContext): AppVerifyContext {
-  const rest = { ...v };
-  delete rest.stream;
-  delete rest.streamLength;
-  return rest;
+function verifyContextOf(f: AppFlow, dir: AppDirection, proto: AppProtocol, tsUs: number, ctx: AppFeedContext, fed: boolean): AppVerifyContext {
+  // Every field of AppVerifyContext copied explicitly (a spread builds a slow dictionary-mode object).
+  const src = ctx.verify;
+  const v: AppVerifyContext = { flowbits: src.flowbits, serverPort: f.serverPort, appProto: proto.name, tsUs };
+  if (src.flowints !== undefined) v.flowints = src.flowints;
+  if (src.xbits !== undefined) v.xbits = src.xbits;
+  if (src.streamSize !== undefined) v.streamSize = src.streamSize;
+  if (src.packetLength !== undefined) v.packetLength = src.packetLength;
+  if (src.datasets !== undefined) v.datasets = src.datasets;
+  if (ctx.streamOf !== undefined) {
+    const st = ctx.streamOf(dir);
+    if (st !== null) {
+      v.stream = st.buf;
+      v.streamLength = st.len;
+    }
+  } else if (fed && src.stream !== undefined) {
+    v.stream = src.stream;
+    if (src.streamLength !== undefined) v.streamLength = src.streamLength;
+  }
+  return v;
 }
 
 /** Fills clientAddr/serverAddr from the lazy formatter; true when both are known. */

@@ -121,6 +121,23 @@ test('a SYN alone creates a flow; a pure ACK without a flow does not', () => {
   assert.equal(engine.stats().flowsActive, 1);
 });
 
+test('a closed flow drops its app-layer state (parser, open transactions) with its stream memory', () => {
+  const r = rules('alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/nothing-here"; sid:2001;)');
+  const { engine } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40000, 80).handshake().c('GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n').s('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial');
+  feed(engine, c.frames);
+  // the only flow is the LRU list's head (private fields, read for this check only)
+  const flow = engine['flows']['head'];
+  assert.ok(flow);
+  assert.notEqual(flow.app, null); // open, the response body still expected
+  const n = c.frames.length;
+  c.fin();
+  feed(engine, c.frames.slice(n));
+  // closed: still in the table until its timeout, but without the parser and its transactions
+  assert.equal(engine.stats().flowsActive, 1);
+  assert.equal(flow.app, null);
+});
+
 const APP_RULES = `alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/admin"; sid:2001;)
 alert http any any -> any any (msg:"body"; flow:to_server; http.request_body; content:"BODYMARK"; sid:2002;)
 alert tcp any any -> any 80 (msg:"raw"; flow:to_server; content:"RAWMARK"; sid:2003;)

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRuleset } from '../../../src/signatures/compile.js';
 import { parseRule } from '../../../src/signatures/rules.js';
-import { appCandidates, verifyAppSignature } from '../../../src/signatures/verify-app.js';
+import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../../src/signatures/verify-app.js';
 import { httpProtocol } from '../../../src/engine/app-layer/http/protocol.js';
 import { defaultConfig } from '../../../src/config/types.js';
 import type { AppDirection, AppTx } from '../../../src/engine/app-layer/types.js';
@@ -38,7 +38,15 @@ const RES = 'HTTP/1.1 302 Found\r\nServer: Apache\r\nLocation: /home\r\nSet-Cook
 /** Ids (sid) that fire on the tx in `dir` through candidates + verify, as the detect stage does. */
 function fired(rs: Ruleset, tx: AppTx, dir: AppDirection, ctx: Partial<AppVerifyContext> = {}): number[] {
   const out: number[] = [];
-  appCandidates(rs, httpProtocol.ruleProtocols, tx, dir, out);
+  let n = appCandidates(rs, httpProtocol.ruleProtocols, tx, dir, out);
+  // raw-stream signatures are candidates once their fast pattern was seen in the stream (as the detect stage scans it)
+  const raw = rs.app?.rawStream?.[dir];
+  if (raw !== undefined && ctx.stream !== undefined) {
+    const seen: number[] = [];
+    scanRawStream(raw, 0, ctx.stream, 0, ctx.streamLength ?? ctx.stream.length, seen);
+    n = addRawCandidates(rs, httpProtocol.ruleProtocols, seen, out, n);
+  }
+  assert.equal(out.length, n);
   const full: AppVerifyContext = { flowbits: new Set(), serverPort: 80, ...ctx };
   return out.filter((i) => verifyAppSignature(rs.signatures[i]!, tx, dir, full)).map((i) => rs.signatures[i]!.id);
 }

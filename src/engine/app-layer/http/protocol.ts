@@ -216,6 +216,9 @@ const BUFFERS: readonly AppBufferSpec[] = HTTP_BUFFERS.map((s) => ({
   multi: s.multi,
   lowercaseOnly: s.lowercaseOnly,
   pcreFlag: s.pcreFlag,
+  // Bodies (final only when the tx side is complete) only grow: body.ts appends decoded bytes and
+  // copies the kept ones over when it needs more room.
+  appendOnly: s.complete === HttpProgress.COMPLETE,
 }));
 
 export const httpProtocol: AppProtocol = {

@@ -77,6 +77,75 @@ test('a response body delimited by the close is inspected at the end of the dire
   assert.deepEqual(fired, [[9, 0, '']]);
 });
 
+test('a body growing over many chunks: the prefilter finds a pattern split across chunks, one alert', () => {
+  const r2 = compileRuleset([{ file: 't.rules', text: 'alert http any any -> any any (file.data; content:"needle-in-the-body"; sid:9;)' }], { vars: defaultConfig().databases.vars });
+  const d = new AppTxDetector(r2);
+  const f = d.newFlow(80, 40000);
+  const fired: number[] = [];
+  const c: AppFeedContext = { verify: { flowbits: new Set() }, fire: (si) => fired.push(r2.signatures[si]!.id) };
+  const req = b('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  d.data(f, 'to_server', req, 0, req.length, 0, 0, c);
+  // no Content-Length and HTTP/1.0 semantics: the body grows until the close, chunk by chunk
+  const body = 'x'.repeat(3000) + 'needle-in-the-body' + 'y'.repeat(3000);
+  const res = b('HTTP/1.0 200 OK\r\n\r\n' + body);
+  let at = 0;
+  for (const n of [19, 1000, 1000, 1009, 5, 4, 1500, 1500]) {
+    d.data(f, 'to_client', res, at, Math.min(n, res.length - at), at, 0, c);
+    at += n;
+  }
+  assert.ok(at >= res.length);
+  assert.deepEqual(fired, [9]);
+  d.end(f, 'to_client', 0, c);
+  assert.deepEqual(fired, [9]);
+  // the body was scanned incrementally: the cache of the tx direction covers the whole body
+  assert.equal(f.pfCache.size, 0); // tx released at the end with its cache
+});
+
+test('raw content in an alert http rule: prefiltered on the stream, its own direction, once per flow', () => {
+  const r2 = compileRuleset(
+    [{
+      file: 't.rules',
+      text: [
+        'alert http any any -> any any (msg:"raw req"; flow:to_server; content:"evil-token"; sid:11;)',
+        'alert http any any -> any any (msg:"raw res"; flow:to_client; content:"leaked-data"; sid:12;)',
+      ].join('\n'),
+    }],
+    { vars: defaultConfig().databases.vars },
+  );
+  assert.equal(r2.app?.always.size, 0); // not verified on every tx: on the raw-stream prefilter
+  const raw = r2.app.rawStream;
+  assert.ok(raw);
+  assert.equal(raw.to_server.patterns.length, 1);
+  const d = new AppTxDetector(r2);
+  const f = d.newFlow(80, 40000);
+  const fired: [number, number][] = [];
+  const alerted = new Set<number>();
+  const streams = { to_server: [] as number[], to_client: [] as number[] };
+  const c: AppFeedContext = {
+    verify: { flowbits: new Set() },
+    streamOf: (dir) => ({ buf: new Uint8Array(streams[dir]), len: streams[dir].length }),
+    flowAlerted: (si) => alerted.has(si),
+    fire: (si, tx) => {
+      alerted.add(si);
+      fired.push([r2.signatures[si]!.id, tx.id]);
+    },
+  };
+  const feed = (dir: 'to_server' | 'to_client', s: string): void => {
+    const at = streams[dir].length;
+    const bytes = b(s);
+    streams[dir].push(...bytes);
+    d.data(f, dir, bytes, 0, bytes.length, at, 0, c);
+  };
+  feed('to_server', 'GET /a?q=evil-token HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.deepEqual(fired, [[11, 0]]);
+  // a second request: the same stream bytes would match again, but a stream match alerts once per flow
+  feed('to_server', 'GET /b HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.deepEqual(fired, [[11, 0]]);
+  // the response side is verified against the response stream only (the request stream holds no "leaked-data")
+  feed('to_client', 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nleaked-data');
+  assert.deepEqual(fired, [[11, 0], [12, 0]]);
+});
+
 // ---- the URI normalisation the live e2e relies on (test/e2e/http-live.test.ts) ----
 
 test('a %2e-encoded traversal in the query matches http.uri content only after normalisation; http.uri.raw keeps the encoding', () => {

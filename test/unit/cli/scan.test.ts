@@ -1,0 +1,69 @@
+/** `bulwark scan`: EVE alert lines carry pcap_cnt, the 1-based number of the packet in the file that triggered the match. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../../src/cli/main.js';
+import { buildPcap, tcpFrame } from '../../../src/engine/pcap-writer.js';
+import { sink } from './sink.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bulwark-scan-'));
+test.after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const CLI = '203.0.113.5';
+const SRV = '198.51.100.10';
+const SYN = 2;
+const ACK = 16;
+const PSH = 8;
+
+/** One HTTP connection; the numbers in comments are the packets' pcap_cnt. */
+function capture(): Buffer {
+  const cIsn = 1000;
+  const sIsn = 5000;
+  const c = (seq: number, ack: number, flags: number, payload?: string) =>
+    tcpFrame({ srcIp: CLI, dstIp: SRV, srcPort: 40000, dstPort: 80, seq, ack, flags, ...(payload !== undefined ? { payload: Buffer.from(payload, 'latin1') } : {}) });
+  const s = (seq: number, ack: number, flags: number, payload?: string) =>
+    tcpFrame({ srcIp: SRV, dstIp: CLI, srcPort: 80, dstPort: 40000, seq, ack, flags, ...(payload !== undefined ? { payload: Buffer.from(payload, 'latin1') } : {}) });
+  const p1 = 'GET /index.html HTTP/1.1\r\nHost: a\r\nX-Part: hello-';
+  const p2 = 'world\r\n\r\n';
+  const r1 = 'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nthe ';
+  const r2 = 'secret!!';
+  const frames = [
+    c(cIsn, 0, SYN), // 1
+    s(sIsn, cIsn + 1, SYN | ACK), // 2
+    c(cIsn + 1, sIsn + 1, ACK), // 3
+    c(cIsn + 1, sIsn + 1, ACK | PSH, p1), // 4
+    s(sIsn + 1, cIsn + 1 + p1.length, ACK), // 5
+    c(cIsn + 1 + p1.length, sIsn + 1, ACK | PSH, p2), // 6: completes "hello-world"
+    s(sIsn + 1, cIsn + 1 + p1.length + p2.length, ACK | PSH, r1), // 7
+    c(cIsn + 1 + p1.length + p2.length, sIsn + 1 + r1.length, ACK), // 8
+    s(sIsn + 1 + r1.length, cIsn + 1 + p1.length + p2.length, ACK | PSH, r2), // 9: completes the body "the secret!!"
+  ];
+  return buildPcap(frames.map((data, i) => ({ tsUs: 1_763_700_000_000_000 + i * 1000, data })));
+}
+
+test('scan --json: pcap_cnt of packet, stream and app-layer matches', async () => {
+  const pcap = join(dir, 'http.pcap');
+  writeFileSync(pcap, capture());
+  const rules = join(dir, 'r.rules');
+  writeFileSync(
+    rules,
+    [
+      'alert tcp any any -> any 80 (msg:"syn"; flow:to_server; flags:S; sid:1;)',
+      'alert tcp any any -> any 80 (msg:"stream"; flow:to_server,established; content:"hello-world"; sid:2;)',
+      'alert http any any -> any any (msg:"body"; flow:to_client; file.data; content:"secret"; sid:3;)',
+    ].join('\n') + '\n',
+  );
+  const stdout = sink();
+  const stderr = sink();
+  const code = await runCli(['scan', pcap, '--rules', rules, '--json', '--checksum-checks', 'no'], { stdout, stderr, env: {} });
+  assert.equal(code, 0, stderr.text());
+  const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; pcap_cnt?: number; alert?: { signature_id: number } });
+  const cnt = new Map(lines.filter((l) => l.event_type === 'alert').map((l) => [l.alert!.signature_id, l.pcap_cnt]));
+  assert.deepEqual([...cnt.entries()].sort((a, b) => a[0] - b[0]), [[1, 1], [2, 6], [3, 9]]);
+  const stats = lines.find((l) => l.event_type === 'stats') as { packets?: number } | undefined;
+  assert.equal(stats?.packets, 9);
+});
