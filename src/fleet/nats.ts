@@ -14,8 +14,13 @@ import { BulwarkError, errorMessage } from '../errors.js';
 import { KV_HOSTS, KV_POLICY, STREAM_DECISIONS, STREAM_EVENTS, STREAM_ORDERS, type ConnState, type FleetConnection, type FleetLayout, type FleetMsg, type FleetSub, type KvEntry, type StartAt } from './types.js';
 import { subjects } from './subjects.js';
 import { serverHost } from './host-addrs.js';
+import { realScheduler, StreamFollower, type ConsumerRun } from './follow.js';
+import { systemClock } from '../clock.js';
 
 const NS = 1_000_000;
+/** Server heartbeat of followed consumers while idle, and the silence after which one is re-created. */
+const FOLLOW_HEARTBEAT_MS = 2_000;
+const FOLLOW_SILENCE_MS = 5_000;
 
 /**
  * JetStream answers nothing for a few seconds while a stream or the meta group elects a new leader
@@ -232,65 +237,64 @@ export class NatsFleetConnection implements FleetConnection {
   }
 
   follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void | Promise<void>): FleetSub {
-    const st = { stopped: false };
-    let close: (() => Promise<unknown>) | undefined;
-    /** Last stream sequence handed to `fn`: a re-created consumer resumes after it. */
-    let lastSeq = 0;
-    const run = async (): Promise<void> => {
-      // Runs until stopped: retries until the stream exists (fleet setup may come after the
-      // hosts), and re-creates the consumer whenever it ends or goes silent (its server died).
-      for (let attempt = 0; !st.stopped; attempt++) {
-        try {
-          const js = await this.client();
-          const opts =
-            lastSeq > 0
-              ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
-              : start === 'all'
-                ? { deliver_policy: DeliverPolicy.All }
-                : start === 'last-per-subject'
-                  ? { deliver_policy: DeliverPolicy.LastPerSubject }
-                  : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
-          const c = await js.consumers.get(stream, { filter_subjects: filter, ...opts });
-          // Short pulls and heartbeats: a consumer lost with a dead server is noticed (missed
-          // heartbeats); the client resets it, and if that does not help this loop re-creates it.
-          const it = await c.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: 2_000 });
-          close = () => it.close();
-          if (isStopped(st)) {
-            await it.close();
-            return;
-          }
-          void (async () => {
-            for await (const n of it.status()) {
-              if (n.type === 'heartbeats_missed' && n.count >= 3) {
-                this.onError(new Error(`no heartbeat for ${n.count} intervals`), `follow ${stream} ${filter}: re-creating the consumer`);
-                await it.close();
-                return;
-              }
-            }
-          })().catch(() => undefined);
-          for await (const m of it) {
-            attempt = 0;
-            try {
-              await fn({ subject: m.subject, seq: m.seq, data: m.data, pending: m.info.pending });
-            } catch (e) {
-              this.onError(e, `handler ${stream} ${filter}`);
-            }
-            lastSeq = m.seq;
-          }
-          if (isStopped(st) || this.closed) return;
-          await new Promise((r) => setTimeout(r, 250));
-        } catch (e) {
-          if (isStopped(st) || this.closed) return;
-          this.onError(e, `follow ${stream} ${filter}`);
-          await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
-        }
-      }
-    };
-    void run();
+    const f = new StreamFollower(
+      {
+        source: { open: (at, alive) => this.openConsumer(stream, filter, at, alive) },
+        state: () => (this.closed ? 'closed' : this.st),
+        onState: (l) => {
+          this.listeners.push(l);
+          return () => {
+            const i = this.listeners.indexOf(l);
+            if (i >= 0) this.listeners.splice(i, 1);
+          };
+        },
+        clock: systemClock,
+        scheduler: realScheduler,
+        random: Math.random,
+        onError: this.onError,
+        label: `${stream} ${filter}`,
+        silenceMs: FOLLOW_SILENCE_MS,
+        maxBackoffMs: 2000,
+      },
+      start,
+      fn,
+    );
+    void f.run();
     return {
       stop() {
-        st.stopped = true;
-        void close?.().catch(() => undefined);
+        f.stop();
+      },
+    };
+  }
+
+  /** One ordered consumer (ephemeral, R1, memory) with short pulls and server heartbeats. */
+  private async openConsumer(stream: string, filter: string, start: StartAt, alive: () => void): Promise<ConsumerRun> {
+    const js = await this.client();
+    const opts =
+      start === 'all'
+        ? { deliver_policy: DeliverPolicy.All }
+        : start === 'last-per-subject'
+          ? { deliver_policy: DeliverPolicy.LastPerSubject }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
+    const c = await js.consumers.get(stream, { filter_subjects: filter, ...opts });
+    const it = await c.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: FOLLOW_HEARTBEAT_MS });
+    // Server-sent statuses are signs of life for the watchdog; client-side ones ("next", "reset",
+    // "heartbeats_missed") are not.
+    void (async () => {
+      for await (const n of it.status()) {
+        if (n.type === 'heartbeat' || n.type === 'discard' || n.type === 'ordered_consumer_recreated') alive();
+      }
+    })().catch(() => undefined);
+    async function* messages(): AsyncGenerator<FleetMsg> {
+      for await (const m of it) yield { subject: m.subject, seq: m.seq, data: m.data, pending: m.info.pending };
+    }
+    return {
+      messages: messages(),
+      close: async () => {
+        // The server-side consumer goes too when its server is alive (otherwise it would linger
+        // until its inactivity threshold); not awaited: its server may be the dead one.
+        if (!this.closed) void c.delete().catch(() => undefined);
+        await it.close();
       },
     };
   }

@@ -276,7 +276,8 @@ test('a policy change applies live (event and log line); a locked setting refuse
     const st = (await c.call('protection.status')) as { enabled: boolean; offReason?: string };
     return !st.enabled && st.offReason === 'the fleet policy sets protection off' ? true : undefined;
   });
-  assert.ok(readFileSync(c.eventsFile, 'utf8').includes('"event":"policy applied"'));
+  // The event writer appends through its queue, after the log line: wait for the write.
+  await waitFor('the policy applied event in c\'s event file', () => (readFileSync(c.eventsFile, 'utf8').includes('"event":"policy applied"') ? true : undefined));
   assert.ok((await metric(c, 'bulwark_fleet_policy_updates_total', { result: 'applied' })) >= 1);
   assert.equal((await opCli(['policy', 'set', 'host.c', 'protection='])).code, 0);
   await waitFor('c protection back on', async () => (((await c.call('protection.status')) as { enabled: boolean }).enabled ? true : undefined));
