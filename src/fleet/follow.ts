@@ -14,7 +14,8 @@
  *   heartbeat) for `silenceMs` while the connection is up (its server died, ours did not);
  * - every re-created consumer starts right after the last sequence handed to the handler, so
  *   nothing is skipped and nothing already handled is delivered again;
- * - creation failures (leader elections) are retried with a bounded, jittered backoff.
+ * - creation failures (leader elections) are retried with a bounded, jittered backoff between
+ *   the starts of two attempts (an attempt that timed out is followed by the next at once).
  */
 import type { Clock } from '../clock.js';
 import type { ConnState, FleetMsg, StartAt } from './types.js';
@@ -204,6 +205,7 @@ export class StreamFollower {
     let attempt = 0;
     while (!this.finished()) {
       let run: ConsumerRun;
+      const began = this.d.clock.now();
       try {
         run = await this.d.source.open(this.startAt(), () => {
           this.alive();
@@ -211,7 +213,10 @@ export class StreamFollower {
       } catch (e) {
         if (this.finished()) return;
         this.d.onError(e, `follow ${this.d.label}: creating the consumer (attempt ${attempt + 1})`);
-        await this.sleep(backoffMs(attempt++, this.d.maxBackoffMs, this.d.random));
+        // Attempts start at most every backoff: one that already waited out a timeout (no
+        // leader answered) is followed by the next at once rather than after a further pause.
+        const wait = backoffMs(attempt++, this.d.maxBackoffMs, this.d.random) - (this.d.clock.now() - began);
+        if (wait > 0) await this.sleep(wait);
         continue;
       }
       this.created++;

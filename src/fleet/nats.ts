@@ -21,6 +21,12 @@ const NS = 1_000_000;
 /** Server heartbeat of followed consumers while idle, and the silence after which one is re-created. */
 const FOLLOW_HEARTBEAT_MS = 2_000;
 const FOLLOW_SILENCE_MS = 5_000;
+/**
+ * JetStream API timeout of followed consumers (creation, the library's checks). While a stream or
+ * the meta group elects a leader these requests go unanswered: a short timeout retries every
+ * ~2 s, where the client default (5 s) left a host up to 5 s behind a cluster already back.
+ */
+const FOLLOW_API_TIMEOUT_MS = 2_000;
 
 /**
  * JetStream answers nothing for a few seconds while a stream or the meta group elects a new leader
@@ -123,6 +129,8 @@ export function streamConfigs(l: FleetLayout): Partial<StreamConfig>[] {
 export class NatsFleetConnection implements FleetConnection {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
+  /** Same connection, FOLLOW_API_TIMEOUT_MS: for followed consumers. */
+  private jsFollow: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private kvm: Kvm | undefined;
   private readonly kvs = new Map<string, Promise<KV>>();
@@ -140,6 +148,7 @@ export class NatsFleetConnection implements FleetConnection {
     this.ready = connect(opts).then((nc) => {
       this.nc = nc;
       this.js = jetstream(nc);
+      this.jsFollow = jetstream(nc, { timeout: FOLLOW_API_TIMEOUT_MS });
       this.kvm = new Kvm(nc);
       this.setState('connected');
       void this.watchStatus(nc);
@@ -269,7 +278,8 @@ export class NatsFleetConnection implements FleetConnection {
 
   /** One ordered consumer (ephemeral, R1, memory) with short pulls and server heartbeats. */
   private async openConsumer(stream: string, filter: string, start: StartAt, alive: () => void): Promise<ConsumerRun> {
-    const js = await this.client();
+    await this.ready;
+    const js = this.jsFollow!;
     const opts =
       start === 'all'
         ? { deliver_policy: DeliverPolicy.All }

@@ -371,6 +371,10 @@ test('with the stream leader killed everything still works; the stream is back a
     ['c', true],
   ], JSON.stringify(u));
   console.log(`# fleet unblock with the stream leader (${leader}) killed just before: answered by every host in ${Date.now() - t0} ms`);
+  if (process.env.FLEET_E2E_DEBUG) {
+    console.log(`killed at ${new Date(t0).toISOString()}; acks ${JSON.stringify(u.acks.map((a) => [a.host, (a as { at?: number }).at !== undefined ? (a as { at: number }).at - t0 : null]))}`);
+    for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-8).join('\n')}`);
+  }
   for (const h of ['a', 'b', 'c']) await waitFor(`${h} unblocked`, async () => (!(await blocked(net.host(h))).includes(attacker.ip4) ? true : undefined));
   await attack();
   const seen = await propagation(attacker.ip4, 30_000);

@@ -79,10 +79,21 @@ class FakeSource implements ConsumerSource {
   readonly runs: FakeRun[] = [];
   /** Errors thrown by the next open() calls, in order. */
   failures: Error[] = [];
+  /** A failing open() answers after this long (a request nobody answers: timeout). */
+  failAfterMs = 0;
   opens = 0;
+  scheduler: ManualScheduler | undefined;
   open(start: StartAt, alive: () => void): Promise<ConsumerRun> {
     this.opens++;
     const f = this.failures.shift();
+    if (f && this.failAfterMs > 0 && this.scheduler) {
+      const s = this.scheduler;
+      return new Promise((_r, reject) => {
+        s.setTimeout(() => {
+          reject(f);
+        }, this.failAfterMs);
+      });
+    }
     if (f) return Promise.reject(f);
     const r = new FakeRun(start, alive);
     this.runs.push(r);
@@ -95,11 +106,13 @@ class FakeSource implements ConsumerSource {
   }
 }
 
-function setup(start: StartAt = 'all', handler?: (m: FleetMsg) => void | Promise<void>, failures: Error[] = []) {
+function setup(start: StartAt = 'all', handler?: (m: FleetMsg) => void | Promise<void>, failures: Error[] = [], failAfterMs = 0) {
   const clock = new ManualClock(1_000_000);
   const scheduler = new ManualScheduler(clock);
   const source = new FakeSource();
   source.failures = failures;
+  source.failAfterMs = failAfterMs;
+  source.scheduler = scheduler;
   let state: ConnState = 'connected';
   const listeners = new Set<(s: ConnState) => void>();
   const errors: string[] = [];
@@ -230,6 +243,27 @@ test('creation failures (leader election) are retried with a bounded backoff; a 
   await flushAsync();
   assert.deepEqual(t.seen, [1]);
   assert.equal(t.errors.filter((e) => /creating the consumer/.test(e)).length, 8);
+  t.f.stop();
+  await t.done;
+});
+
+test('an attempt that timed out is followed by the next at once (attempts start at most every backoff)', async () => {
+  // Each failing creation takes 2 s (no leader answers until the timeout).
+  const t = setup('all', undefined, Array.from({ length: 4 }, () => new Error('timeout')), 2000);
+  await flushAsync();
+  assert.equal(t.source.opens, 1);
+  const starts: number[] = [];
+  let seen = 1;
+  for (let i = 0; i < 100 && t.source.runs.length === 0; i++) {
+    await t.scheduler.advance(100);
+    if (t.source.opens > seen) {
+      seen = t.source.opens;
+      starts.push(t.clock.now() - 1_000_000);
+    }
+  }
+  // 2 s per failed attempt, none of the 250/500/1000/2000 ms backoffs on top.
+  assert.deepEqual(starts, [2000, 4000, 6000, 8000]);
+  assert.equal(t.source.runs.length, 1);
   t.f.stop();
   await t.done;
 });
