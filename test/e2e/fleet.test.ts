@@ -360,7 +360,7 @@ test('with the stream leader killed everything still works; the stream is back a
   assert.ok(servers[leader], `leader ${leader}`);
   servers[leader].proc!.kill('SIGKILL');
   const t0 = Date.now();
-  const u = await opJson<{ acks: { host: string; ok: boolean }[]; missing: string[] }>(['unblock', attacker.ip4, '--wait', '45s']).catch((e: unknown) => {
+  const u = await opJson<{ acks: { host: string; ok: boolean; at: number }[]; missing: string[] }>(['unblock', attacker.ip4, '--wait', '45s']).catch((e: unknown) => {
     // What the hosts' fleet side said meanwhile, for the failure report.
     for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-15).join('\n')}`);
     throw e;
@@ -372,7 +372,7 @@ test('with the stream leader killed everything still works; the stream is back a
   ], JSON.stringify(u));
   console.log(`# fleet unblock with the stream leader (${leader}) killed just before: answered by every host in ${Date.now() - t0} ms`);
   if (process.env.FLEET_E2E_DEBUG) {
-    console.log(`killed at ${new Date(t0).toISOString()}; acks ${JSON.stringify(u.acks.map((a) => [a.host, (a as { at?: number }).at !== undefined ? (a as { at: number }).at - t0 : null]))}`);
+    console.log(`killed at ${new Date(t0).toISOString()}; acks (ms after the kill) ${JSON.stringify(u.acks.map((a) => [a.host, a.at - t0]))}`);
     for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-8).join('\n')}`);
   }
   for (const h of ['a', 'b', 'c']) await waitFor(`${h} unblocked`, async () => (!(await blocked(net.host(h))).includes(attacker.ip4) ? true : undefined));
