@@ -63,8 +63,10 @@ export interface FollowDeps {
   scheduler: Scheduler;
   /** 0 ≤ x < 1, for backoff jitter. */
   random: () => number;
-  /** Problems worth a log line (creation failures, handler errors, re-creations). */
+  /** Problems worth a log line (creation failures, handler errors, silent consumers). */
   onError(e: unknown, what: string): void;
+  /** A consumer was re-created (log line: when and why a host resumed). */
+  onNotice(what: string): void;
   /** What this follower reads, for log lines ("BULWARK_DECISIONS bulwark.decisions.fleet.>"). */
   label: string;
   /** No message or heartbeat for this long while connected: the consumer is re-created. */
@@ -203,6 +205,10 @@ export class StreamFollower {
 
   private async loop(): Promise<void> {
     let attempt = 0;
+    /** Why the previous consumer went (undefined: this is the first one). */
+    let previous: RecreateReason | undefined;
+    /** Failed creation attempts since the previous consumer went. */
+    let failed = 0;
     while (!this.finished()) {
       let run: ConsumerRun;
       const began = this.d.clock.now();
@@ -212,7 +218,8 @@ export class StreamFollower {
         });
       } catch (e) {
         if (this.finished()) return;
-        this.d.onError(e, `follow ${this.d.label}: creating the consumer (attempt ${attempt + 1})`);
+        failed++;
+        this.d.onError(e, `follow ${this.d.label}: creating the consumer (attempt ${failed})`);
         // Attempts start at most every backoff: one that already waited out a timeout (no
         // leader answered) is followed by the next at once rather than after a further pause.
         const wait = backoffMs(attempt++, this.d.maxBackoffMs, this.d.random) - (this.d.clock.now() - began);
@@ -220,6 +227,8 @@ export class StreamFollower {
         continue;
       }
       this.created++;
+      if (previous !== undefined) this.d.onNotice(`follow ${this.d.label}: consumer re-created (${previous}; attempt ${failed + 1}), resuming after sequence ${this.lastSeq}`);
+      failed = 0;
       if (this.finished()) {
         await run.close().catch(() => undefined);
         return;
@@ -246,6 +255,10 @@ export class StreamFollower {
       this.closing = undefined;
       if (this.finished()) return;
       this.recreated[reason]++;
+      previous = reason;
+      // A consumer that ends on its own again and again backs off further; one we replaced
+      // (reconnect, silence) starts the backoff over.
+      if (reason !== 'ended') attempt = 0;
       // A consumer that ended on its own (deleted, server error) is re-created after a pause;
       // one we closed (reconnect, silence) at once.
       if (reason === 'ended') await this.sleep(backoffMs(attempt++, this.d.maxBackoffMs, this.d.random));

@@ -144,6 +144,8 @@ export class NatsFleetConnection implements FleetConnection {
     private readonly onError: (e: unknown, what: string) => void = () => undefined,
     /** How long transient JetStream failures (leader elections) are retried. */
     private readonly retryBudgetMs = 15_000,
+    /** Recoveries worth a log line (a followed consumer re-created). */
+    private readonly onNotice: (what: string) => void = () => undefined,
   ) {
     this.ready = connect(opts).then((nc) => {
       this.nc = nc;
@@ -261,6 +263,7 @@ export class NatsFleetConnection implements FleetConnection {
         scheduler: realScheduler,
         random: Math.random,
         onError: this.onError,
+        onNotice: this.onNotice,
         label: `${stream} ${filter}`,
         silenceMs: FOLLOW_SILENCE_MS,
         maxBackoffMs: 2000,
@@ -352,9 +355,12 @@ export class NatsFleetConnection implements FleetConnection {
   async kvKeys(bucket: string): Promise<string[]> {
     const kv = await this.kv(bucket);
     return withRetry(async () => {
-      const out: string[] = [];
-      for await (const k of await kv.keys()) out.push(k);
-      return out;
+      // A set: the listing is a consumer over the bucket's stream, and a key written while it
+      // runs (a host heartbeat) or a consumer reset midway gives a key twice (seen on a loaded
+      // machine: `fleet hosts` listed a host twice).
+      const out = new Set<string>();
+      for await (const k of await kv.keys()) out.add(k);
+      return [...out];
     }, this.retryBudgetMs);
   }
 

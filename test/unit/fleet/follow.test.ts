@@ -116,6 +116,7 @@ function setup(start: StartAt = 'all', handler?: (m: FleetMsg) => void | Promise
   let state: ConnState = 'connected';
   const listeners = new Set<(s: ConnState) => void>();
   const errors: string[] = [];
+  const notices: string[] = [];
   const seen: number[] = [];
   const deps: FollowDeps = {
     source,
@@ -128,6 +129,7 @@ function setup(start: StartAt = 'all', handler?: (m: FleetMsg) => void | Promise
     scheduler,
     random: () => 0.5,
     onError: (e, what) => errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`),
+    onNotice: (what) => notices.push(what),
     label: 'S f.>',
     silenceMs: 5000,
     maxBackoffMs: 2000,
@@ -138,7 +140,7 @@ function setup(start: StartAt = 'all', handler?: (m: FleetMsg) => void | Promise
     state = s;
     for (const l of [...listeners]) l(s);
   };
-  return { f, done, clock, scheduler, source, setState, errors, seen, listeners };
+  return { f, done, clock, scheduler, source, setState, errors, notices, seen, listeners };
 }
 
 test('delivers in order; after a reconnect the consumer is re-created right after the last sequence handled', async () => {
@@ -165,6 +167,7 @@ test('delivers in order; after a reconnect the consumer is re-created right afte
   await flushAsync();
   assert.deepEqual(t.seen, [3, 7, 9]);
   assert.equal(t.f.recreated.reconnected, 1);
+  assert.deepEqual(t.notices, ['follow S f.>: consumer re-created (reconnected; attempt 1), resuming after sequence 7']);
   t.f.stop();
   await t.done;
 });
