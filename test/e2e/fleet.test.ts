@@ -16,6 +16,7 @@ import { createTestNet, run, type Host, type TestNet } from './netns.js';
 import { BIN, ROOT, startDaemon, type DaemonHandle } from './daemon.js';
 import { nftSetElements } from './nft.js';
 import { renderServerConfig } from '../../src/fleet/server-config.js';
+import { subjects } from '../../src/fleet/subjects.js';
 import { parseExposition } from '../unit/metrics/exposition.js';
 import type { ChildProcess } from 'node:child_process';
 
@@ -77,7 +78,7 @@ interface ProbeStep {
   stream?: string;
 }
 interface ProbeResult {
-  results: { subject: string; ok: boolean; error?: string; data?: string | null }[];
+  results: { subject: string; ok: boolean; error?: string; data?: string | null; time?: string | null }[];
   errors: string[];
 }
 
@@ -372,7 +373,11 @@ test('with the stream leader killed everything still works; the stream is back a
   ], JSON.stringify(u));
   console.log(`# fleet unblock with the stream leader (${leader}) killed just before: answered by every host in ${Date.now() - t0} ms`);
   if (process.env.FLEET_E2E_DEBUG) {
-    console.log(`killed at ${new Date(t0).toISOString()}; acks (ms after the kill) ${JSON.stringify(u.acks.map((a) => [a.host, a.at - t0]))}`);
+    // When the operator decided (after reading the fleet view) and when the stream stored it.
+    const last = await probe(seeds.op!, '_INBOX_OPS', [{ op: 'last', stream: 'BULWARK_DECISIONS', subject: subjects.decision('fleet', attacker.ip4, 'operator') }]);
+    const env = JSON.parse(last.results[0]?.data ?? '{}') as { body?: string };
+    const decidedAt = (JSON.parse(env.body ?? '{}') as { decidedAt?: number }).decidedAt ?? NaN;
+    console.log(`killed at ${new Date(t0).toISOString()}; decided +${decidedAt - t0} ms, stored +${Date.parse(last.results[0]?.time ?? '') - t0} ms; acks (ms after the kill) ${JSON.stringify(u.acks.map((a) => [a.host, a.at - t0]))}`);
     for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-8).join('\n')}`);
   }
   for (const h of ['a', 'b', 'c']) await waitFor(`${h} unblocked`, async () => (!(await blocked(net.host(h))).includes(attacker.ip4) ? true : undefined));
