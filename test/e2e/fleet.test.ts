@@ -379,6 +379,7 @@ test('with the stream leader killed everything still works; the stream is back a
     const decidedAt = (JSON.parse(env.body ?? '{}') as { decidedAt?: number }).decidedAt ?? NaN;
     console.log(`killed at ${new Date(t0).toISOString()}; decided +${decidedAt - t0} ms, stored +${Date.parse(last.results[0]?.time ?? '') - t0} ms; acks (ms after the kill) ${JSON.stringify(u.acks.map((a) => [a.host, a.at - t0]))}`);
     for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-8).join('\n')}`);
+    for (const [n, x] of Object.entries(servers)) if (n !== leader) console.log(`--- ${n}\n${x.logs.filter((l) => /leader|lost|quorum/i.test(l)).slice(-12).join('\n')}`);
   }
   for (const h of ['a', 'b', 'c']) await waitFor(`${h} unblocked`, async () => (!(await blocked(net.host(h))).includes(attacker.ip4) ? true : undefined));
   await attack();
