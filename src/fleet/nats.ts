@@ -35,6 +35,7 @@ const FOLLOW_API_TIMEOUT_MS = 2_000;
 export async function withRetry<T>(fn: () => Promise<T>, budgetMs = 15_000): Promise<T> {
   const end = Date.now() + budgetMs;
   for (let attempt = 0; ; attempt++) {
+    const began = Date.now();
     try {
       return await fn();
     } catch (e) {
@@ -42,7 +43,10 @@ export async function withRetry<T>(fn: () => Promise<T>, budgetMs = 15_000): Pro
       // "jetstream is not enabled" is also what a server answers while the meta group has no leader.
       const transient = /timeout|no responders|not available|not enabled|leader|503|no suitable peers|temporarily unavailable/i.test(msg);
       if (!transient || Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+      // Attempts start at most every 200 ms doubling to 2 s: one that waited out its timeout is
+      // retried at once.
+      const wait = Math.min(2000, 200 * 2 ** attempt) - (Date.now() - began);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }
 }

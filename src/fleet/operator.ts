@@ -31,6 +31,15 @@ export interface SharedBlock {
   expiresAt: number;
 }
 
+/**
+ * Each publish attempt of an unblock or an order waits this long for the stream's answer, then
+ * is retried (its message id makes a retry land once). Right after a server died, attempts
+ * went unanswered for seconds although the stream had a new leader (e2e: stored 16 s after
+ * the kill with 5 s attempts while the hosts' consumers were back after 6 s): short attempts
+ * follow the cluster closely.
+ */
+export const PUBLISH_ATTEMPT_MS = 2000;
+
 /** Orders are valid this long unless --valid says otherwise: a host offline longer does not act on a stale order. */
 export const DEFAULT_ORDER_VALIDITY_MS = 10 * 60_000;
 
@@ -131,7 +140,7 @@ export async function unblockEverywhere(d: OperatorDeps, address: string, waitMs
   const c = collectAcks(d, dec.id, expected, waitMs);
   let seq: number;
   try {
-    seq = await d.conn.publishStream(subjects.decision('fleet', a.value, OPERATOR_ORIGIN), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(dec)))), { msgId: dec.id });
+    seq = await d.conn.publishStream(subjects.decision('fleet', a.value, OPERATOR_ORIGIN), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(dec)))), { msgId: dec.id, timeoutMs: PUBLISH_ATTEMPT_MS });
   } catch (e) {
     c.stop();
     throw new BulwarkError('BULWARK_ERR_FLEET', `fleet unblock ${a.value}: publish failed: ${errorMessage(e)}`, { cause: e });
@@ -148,7 +157,7 @@ export async function sendOrder(d: OperatorDeps, host: string, kind: OrderKind, 
   const c = collectAcks(d, order.id, new Set([host]), o.waitMs);
   let seq: number;
   try {
-    seq = await d.conn.publishStream(subjects.orders(host), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(order)))), { msgId: order.id });
+    seq = await d.conn.publishStream(subjects.orders(host), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(order)))), { msgId: order.id, timeoutMs: PUBLISH_ATTEMPT_MS });
   } catch (e) {
     c.stop();
     throw new BulwarkError('BULWARK_ERR_FLEET', `order ${kind} for ${host}: publish failed: ${errorMessage(e)}`, { cause: e });
