@@ -184,7 +184,8 @@ export class NatsFleetConnection implements FleetConnection {
   private setState(s: ConnState, d?: string): void {
     if (this.st === s) return;
     this.st = s;
-    for (const l of this.listeners) l(s, d);
+    // A copy: a follower removes its listener when the connection closes.
+    for (const l of [...this.listeners]) l(s, d);
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
