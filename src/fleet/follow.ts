@@ -88,6 +88,8 @@ export class StreamFollower {
   /** Why `current` is being closed by us (undefined: it ended on its own). */
   private closing: RecreateReason | undefined;
   private lastAlive = 0;
+  /** The handler is working on a message. */
+  private busy = false;
   private watchdog: unknown;
   private sleeping: { timer: unknown; wake: () => void } | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -160,7 +162,8 @@ export class StreamFollower {
     if (this.stopped) return;
     this.watchdog = this.d.scheduler.setTimeout(() => {
       this.watchdog = undefined;
-      if (this.current && this.d.state() === 'connected' && this.d.clock.now() - this.lastAlive > this.d.silenceMs) {
+      // A handler that takes long (an isolation order) is not a silent consumer.
+      if (this.current && !this.busy && this.d.state() === 'connected' && this.d.clock.now() - this.lastAlive > this.d.silenceMs) {
         this.d.onError(new Error(`no message or heartbeat for ${this.d.clock.now() - this.lastAlive} ms`), `follow ${this.d.label}: re-creating the consumer`);
         this.recreate('silent');
       }
@@ -240,12 +243,16 @@ export class StreamFollower {
         for await (const m of run.messages) {
           attempt = 0;
           this.alive();
+          this.busy = true;
           try {
             await this.fn(m);
           } catch (e) {
             this.d.onError(e, `handler ${this.d.label}`);
+          } finally {
+            this.busy = false;
           }
           this.lastSeq = m.seq;
+          this.alive();
         }
       } catch (e) {
         if (!this.finished() && this.closingReason() === undefined) this.d.onError(e, `follow ${this.d.label}: the consumer failed`);

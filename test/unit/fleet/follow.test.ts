@@ -333,6 +333,29 @@ test('the handler is awaited before the next message (backpressure), also across
   await t.done;
 });
 
+test('a handler that takes longer than silenceMs does not make the consumer count as silent', async () => {
+  let release: () => void = () => undefined;
+  const t = setup('all', async () => {
+    await new Promise<void>((r) => (release = r));
+  });
+  await flushAsync();
+  t.source.last.push(1);
+  await flushAsync();
+  await t.scheduler.advance(20_000);
+  assert.equal(t.source.runs.length, 1);
+  release();
+  await flushAsync();
+  assert.equal(t.f.position, 1);
+  // Once it is idle again the watchdog counts from the end of the handler.
+  await t.scheduler.advance(4000);
+  assert.equal(t.source.runs.length, 1);
+  await t.scheduler.advance(3000);
+  assert.equal(t.source.runs.length, 2);
+  assert.deepEqual(t.source.last.start, { seq: 2 });
+  t.f.stop();
+  await t.done;
+});
+
 test('stop closes the consumer, ends the loop and removes the state listener; a closed connection ends it too', async () => {
   const t = setup();
   await flushAsync();
