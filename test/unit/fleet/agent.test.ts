@@ -210,6 +210,16 @@ test('an unblock applied while the connection drops is still acknowledged (sent 
   assert.deepEqual(res.acks.map((x) => [x.host, x.ok]), [['b', true]]);
 });
 
+test('fleet unblock is published even when the fleet view cannot be read; the error says so', async () => {
+  const { nats, clock, b } = twoHosts();
+  const opConn = new FakeFleetConnection(nats);
+  opConn.kvKeys = () => Promise.reject(new Error('timeout'));
+  const ops = { conn: opConn, clock, signer: operator, trusted: new Set([operator.publicKey]) };
+  await assert.rejects(unblockEverywhere(ops, '198.51.100.7', 5000), /published \(sequence \d+; every host applies it\), but the fleet view .* timeout/);
+  await flushAsync();
+  assert.deepEqual(b.unblocks, ['198.51.100.7']);
+});
+
 test('decisions made while NATS is unreachable are queued and shared on reconnect', async () => {
   const { a, b } = twoHosts();
   a.conn.setState('reconnecting');
