@@ -358,15 +358,17 @@ export class NatsFleetConnection implements FleetConnection {
   }
 
   async kvKeys(bucket: string): Promise<string[]> {
-    const kv = await this.kv(bucket);
-    return withRetry(async () => {
-      // A set: the listing is a consumer over the bucket's stream, and a key written while it
-      // runs (a host heartbeat) or a consumer reset midway gives a key twice (seen on a loaded
-      // machine: `fleet hosts` listed a host twice).
-      const out = new Set<string>();
-      for await (const k of await kv.keys()) out.add(k);
-      return [...out];
-    }, this.retryBudgetMs);
+    // From the bucket stream's per-subject state (one request the stream leader answers), not
+    // the client's key listing: that creates an R1 consumer, which right after a server died
+    // may be placed on the dead server and leave the listing hanging until its timeout, again
+    // and again (e2e: `fleet unblock` read the fleet view 25 s after a leader kill although the
+    // stream had its new leader after 4 s).
+    const jsm = await this.manager();
+    const prefix = `$KV.${bucket}.`;
+    const si = await withRetry(() => jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` }), this.retryBudgetMs);
+    return Object.keys(si.state.subjects ?? {})
+      .filter((s) => s.startsWith(prefix))
+      .map((s) => s.slice(prefix.length));
   }
 
   kvWatch(bucket: string, key: string, fn: (e: KvEntry) => void): FleetSub {
