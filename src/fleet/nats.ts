@@ -43,9 +43,11 @@ export async function withRetry<T>(fn: () => Promise<T>, budgetMs = 15_000): Pro
       // "jetstream is not enabled" is also what a server answers while the meta group has no leader.
       const transient = /timeout|no responders|not available|not enabled|leader|503|no suitable peers|temporarily unavailable/i.test(msg);
       if (!transient || Date.now() > end) throw e;
-      // Attempts start at most every 200 ms doubling to 2 s: one that waited out its timeout is
-      // retried at once.
-      const wait = Math.min(2000, 200 * 2 ** attempt) - (Date.now() - began);
+      // Attempts start at most every 200 ms doubling to 1 s: one that waited out its timeout is
+      // retried at once. While a stream has no leader a publish fails at once (no responders),
+      // so the cap is how long after the election an operator's unblock may still wait (with
+      // 2 s the unblock was stored ~5 s after the command decided it in most e2e runs).
+      const wait = Math.min(1000, 200 * 2 ** attempt) - (Date.now() - began);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }
