@@ -251,7 +251,10 @@ export class DecisionSync {
       this.d.metrics.received.inc({ result: 'failed' });
       this.d.log.error({ err: error, addr: dec.address }, 'applying a fleet unblock failed');
     }
-    if (now - dec.decidedAt > ACK_WINDOW_MS || this.d.conn.state !== 'connected') return;
+    // Acknowledged whatever the connection state says: the message just arrived over it, and a
+    // core publish while the client reconnects is buffered and sent once it is back (a host that
+    // skipped the ack here was reported missing although it had applied the unblock).
+    if (now - dec.decidedAt > ACK_WINDOW_MS || this.d.conn.state === 'closed') return;
     let inKernel: boolean | undefined;
     try {
       inKernel = await this.d.target.kernelHas(dec.address);
@@ -262,7 +265,7 @@ export class DecisionSync {
     try {
       this.d.conn.publish(subjects.acks(this.d.hostId, dec.id), encodeJson(ack));
     } catch {
-      // not connected: the operator sees no ack from this host and says so
+      // connection closed for good: the operator sees no ack from this host and says so
     }
   }
 }

@@ -14,8 +14,19 @@ import { BulwarkError, errorMessage } from '../errors.js';
 import { KV_HOSTS, KV_POLICY, STREAM_DECISIONS, STREAM_EVENTS, STREAM_ORDERS, type ConnState, type FleetConnection, type FleetLayout, type FleetMsg, type FleetSub, type KvEntry, type StartAt } from './types.js';
 import { subjects } from './subjects.js';
 import { serverHost } from './host-addrs.js';
+import { realScheduler, StreamFollower, type ConsumerRun } from './follow.js';
+import { systemClock } from '../clock.js';
 
 const NS = 1_000_000;
+/** Server heartbeat of followed consumers while idle, and the silence after which one is re-created. */
+const FOLLOW_HEARTBEAT_MS = 2_000;
+const FOLLOW_SILENCE_MS = 5_000;
+/**
+ * JetStream API timeout of followed consumers (creation, the library's checks). While a stream or
+ * the meta group elects a leader these requests go unanswered: a short timeout retries every
+ * ~2 s, where the client default (5 s) left a host up to 5 s behind a cluster already back.
+ */
+const FOLLOW_API_TIMEOUT_MS = 2_000;
 
 /**
  * JetStream answers nothing for a few seconds while a stream or the meta group elects a new leader
@@ -24,6 +35,7 @@ const NS = 1_000_000;
 export async function withRetry<T>(fn: () => Promise<T>, budgetMs = 15_000): Promise<T> {
   const end = Date.now() + budgetMs;
   for (let attempt = 0; ; attempt++) {
+    const began = Date.now();
     try {
       return await fn();
     } catch (e) {
@@ -31,7 +43,12 @@ export async function withRetry<T>(fn: () => Promise<T>, budgetMs = 15_000): Pro
       // "jetstream is not enabled" is also what a server answers while the meta group has no leader.
       const transient = /timeout|no responders|not available|not enabled|leader|503|no suitable peers|temporarily unavailable/i.test(msg);
       if (!transient || Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+      // Attempts start at most every 200 ms doubling to 1 s: one that waited out its timeout is
+      // retried at once. While a stream has no leader a publish fails at once (no responders),
+      // so the cap is how long after the election an operator's unblock may still wait (with
+      // 2 s the unblock was stored ~5 s after the command decided it in most e2e runs).
+      const wait = Math.min(1000, 200 * 2 ** attempt) - (Date.now() - began);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
@@ -118,6 +135,8 @@ export function streamConfigs(l: FleetLayout): Partial<StreamConfig>[] {
 export class NatsFleetConnection implements FleetConnection {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
+  /** Same connection, FOLLOW_API_TIMEOUT_MS: for followed consumers. */
+  private jsFollow: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private kvm: Kvm | undefined;
   private readonly kvs = new Map<string, Promise<KV>>();
@@ -131,10 +150,13 @@ export class NatsFleetConnection implements FleetConnection {
     private readonly onError: (e: unknown, what: string) => void = () => undefined,
     /** How long transient JetStream failures (leader elections) are retried. */
     private readonly retryBudgetMs = 15_000,
+    /** Recoveries worth a log line (a followed consumer re-created). */
+    private readonly onNotice: (what: string) => void = () => undefined,
   ) {
     this.ready = connect(opts).then((nc) => {
       this.nc = nc;
       this.js = jetstream(nc);
+      this.jsFollow = jetstream(nc, { timeout: FOLLOW_API_TIMEOUT_MS });
       this.kvm = new Kvm(nc);
       this.setState('connected');
       void this.watchStatus(nc);
@@ -164,7 +186,8 @@ export class NatsFleetConnection implements FleetConnection {
   private setState(s: ConnState, d?: string): void {
     if (this.st === s) return;
     this.st = s;
-    for (const l of this.listeners) l(s, d);
+    // A copy: a follower removes its listener when the connection closes.
+    for (const l of [...this.listeners]) l(s, d);
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -232,65 +255,66 @@ export class NatsFleetConnection implements FleetConnection {
   }
 
   follow(stream: string, filter: string, start: StartAt, fn: (m: FleetMsg) => void | Promise<void>): FleetSub {
-    const st = { stopped: false };
-    let close: (() => Promise<unknown>) | undefined;
-    /** Last stream sequence handed to `fn`: a re-created consumer resumes after it. */
-    let lastSeq = 0;
-    const run = async (): Promise<void> => {
-      // Runs until stopped: retries until the stream exists (fleet setup may come after the
-      // hosts), and re-creates the consumer whenever it ends or goes silent (its server died).
-      for (let attempt = 0; !st.stopped; attempt++) {
-        try {
-          const js = await this.client();
-          const opts =
-            lastSeq > 0
-              ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
-              : start === 'all'
-                ? { deliver_policy: DeliverPolicy.All }
-                : start === 'last-per-subject'
-                  ? { deliver_policy: DeliverPolicy.LastPerSubject }
-                  : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
-          const c = await js.consumers.get(stream, { filter_subjects: filter, ...opts });
-          // Short pulls and heartbeats: a consumer lost with a dead server is noticed (missed
-          // heartbeats); the client resets it, and if that does not help this loop re-creates it.
-          const it = await c.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: 2_000 });
-          close = () => it.close();
-          if (isStopped(st)) {
-            await it.close();
-            return;
-          }
-          void (async () => {
-            for await (const n of it.status()) {
-              if (n.type === 'heartbeats_missed' && n.count >= 3) {
-                this.onError(new Error(`no heartbeat for ${n.count} intervals`), `follow ${stream} ${filter}: re-creating the consumer`);
-                await it.close();
-                return;
-              }
-            }
-          })().catch(() => undefined);
-          for await (const m of it) {
-            attempt = 0;
-            try {
-              await fn({ subject: m.subject, seq: m.seq, data: m.data, pending: m.info.pending });
-            } catch (e) {
-              this.onError(e, `handler ${stream} ${filter}`);
-            }
-            lastSeq = m.seq;
-          }
-          if (isStopped(st) || this.closed) return;
-          await new Promise((r) => setTimeout(r, 250));
-        } catch (e) {
-          if (isStopped(st) || this.closed) return;
-          this.onError(e, `follow ${stream} ${filter}`);
-          await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
-        }
-      }
-    };
-    void run();
+    const f = new StreamFollower(
+      {
+        source: { open: (at, alive) => this.openConsumer(stream, filter, at, alive) },
+        state: () => (this.closed ? 'closed' : this.st),
+        onState: (l) => {
+          this.listeners.push(l);
+          return () => {
+            const i = this.listeners.indexOf(l);
+            if (i >= 0) this.listeners.splice(i, 1);
+          };
+        },
+        clock: systemClock,
+        scheduler: realScheduler,
+        random: Math.random,
+        onError: this.onError,
+        onNotice: this.onNotice,
+        label: `${stream} ${filter}`,
+        silenceMs: FOLLOW_SILENCE_MS,
+        maxBackoffMs: 2000,
+      },
+      start,
+      fn,
+    );
+    void f.run();
     return {
       stop() {
-        st.stopped = true;
-        void close?.().catch(() => undefined);
+        f.stop();
+      },
+    };
+  }
+
+  /** One ordered consumer (ephemeral, R1, memory) with short pulls and server heartbeats. */
+  private async openConsumer(stream: string, filter: string, start: StartAt, alive: () => void): Promise<ConsumerRun> {
+    await this.ready;
+    const js = this.jsFollow!;
+    const opts =
+      start === 'all'
+        ? { deliver_policy: DeliverPolicy.All }
+        : start === 'last-per-subject'
+          ? { deliver_policy: DeliverPolicy.LastPerSubject }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
+    const c = await js.consumers.get(stream, { filter_subjects: filter, ...opts });
+    const it = await c.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: FOLLOW_HEARTBEAT_MS });
+    // Server-sent statuses are signs of life for the watchdog; client-side ones ("next", "reset",
+    // "heartbeats_missed") are not.
+    void (async () => {
+      for await (const n of it.status()) {
+        if (n.type === 'heartbeat' || n.type === 'discard' || n.type === 'ordered_consumer_recreated') alive();
+      }
+    })().catch(() => undefined);
+    async function* messages(): AsyncGenerator<FleetMsg> {
+      for await (const m of it) yield { subject: m.subject, seq: m.seq, data: m.data, pending: m.info.pending };
+    }
+    return {
+      messages: messages(),
+      close: async () => {
+        // The server-side consumer goes too when its server is alive (otherwise it would linger
+        // until its inactivity threshold); not awaited: its server may be the dead one.
+        if (!this.closed) void c.delete().catch(() => undefined);
+        await it.close();
       },
     };
   }
@@ -336,12 +360,17 @@ export class NatsFleetConnection implements FleetConnection {
   }
 
   async kvKeys(bucket: string): Promise<string[]> {
-    const kv = await this.kv(bucket);
-    return withRetry(async () => {
-      const out: string[] = [];
-      for await (const k of await kv.keys()) out.push(k);
-      return out;
-    }, this.retryBudgetMs);
+    // From the bucket stream's per-subject state (one request the stream leader answers), not
+    // the client's key listing: that creates an R1 consumer, which right after a server died
+    // may be placed on the dead server and leave the listing hanging until its timeout, again
+    // and again (e2e: `fleet unblock` read the fleet view 25 s after a leader kill although the
+    // stream had its new leader after 4 s).
+    const jsm = await this.manager();
+    const prefix = `$KV.${bucket}.`;
+    const si = await withRetry(() => jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` }), this.retryBudgetMs);
+    return Object.keys(si.state.subjects ?? {})
+      .filter((s) => s.startsWith(prefix))
+      .map((s) => s.slice(prefix.length));
   }
 
   kvWatch(bucket: string, key: string, fn: (e: KvEntry) => void): FleetSub {

@@ -31,6 +31,15 @@ export interface SharedBlock {
   expiresAt: number;
 }
 
+/**
+ * Each publish attempt of an unblock or an order waits this long for the stream's answer, then
+ * is retried (its message id makes a retry land once). Right after a server died, attempts
+ * went unanswered for seconds although the stream had a new leader (e2e: stored 16 s after
+ * the kill with 5 s attempts while the hosts' consumers were back after 6 s): short attempts
+ * follow the cluster closely.
+ */
+export const PUBLISH_ATTEMPT_MS = 2000;
+
 /** Orders are valid this long unless --valid says otherwise: a host offline longer does not act on a stale order. */
 export const DEFAULT_ORDER_VALIDITY_MS = 10 * 60_000;
 
@@ -86,9 +95,14 @@ export async function listSharedBlocks(d: OperatorDeps): Promise<SharedBlock[]> 
   return out.sort((a, b) => a.decidedAt - b.decidedAt);
 }
 
-/** Collects acknowledgements on bulwark.acks.*.<id> until every expected host answered or time ran out. */
-function collectAcks(d: OperatorDeps, id: string, expected: ReadonlySet<string>, waitMs: number): { done: Promise<OrderAck[]>; stop: () => void } {
+/**
+ * Collects acknowledgements on bulwark.acks.*.<id> until every expected host answered or time ran
+ * out. The expected hosts may be given later (`expect`): acks arriving before are kept.
+ */
+function collectAcks(d: OperatorDeps, id: string, expectedAtStart: ReadonlySet<string> | undefined, waitMs: number): { done: Promise<OrderAck[]>; stop: () => void; expect: (hosts: ReadonlySet<string>) => void } {
   const acks = new Map<string, OrderAck>();
+  let expected = expectedAtStart;
+  const complete = (): boolean => expected !== undefined && expected.size > 0 && [...expected].every((h) => acks.has(h));
   let finish: () => void = () => undefined;
   const done = new Promise<OrderAck[]>((resolve) => {
     const timer = setTimeout(() => {
@@ -106,9 +120,18 @@ function collectAcks(d: OperatorDeps, id: string, expected: ReadonlySet<string>,
     const a = p.value as unknown as OrderAck;
     if (a.orderId !== id || typeof a.host !== 'string') return;
     acks.set(a.host, a);
-    if (expected.size > 0 && [...expected].every((h) => acks.has(h))) finish();
+    if (complete()) finish();
   });
-  return { done, stop: () => { finish(); } };
+  return {
+    done,
+    stop: () => {
+      finish();
+    },
+    expect: (hosts) => {
+      expected = hosts;
+      if (complete()) finish();
+    },
+  };
 }
 
 /** Hosts seen recently (the ones an unblock should reach). */
@@ -127,15 +150,27 @@ export async function unblockEverywhere(d: OperatorDeps, address: string, waitMs
   if (!a.ok) throw new BulwarkError('BULWARK_ERR_INVALID_ARGUMENT', `fleet unblock: ${a.detail ?? a.reason}`);
   const now = d.clock.now();
   const dec: Decision = { v: 1, id: randomUUID(), kind: 'unblock', address: a.value, origin: OPERATOR_ORIGIN, reason: `unblocked by operator ${s.publicKey.slice(0, 12)}…`, decidedAt: now, expiresAt: now + 1000 };
-  const expected = await liveHosts(d, 120_000);
-  const c = collectAcks(d, dec.id, expected, waitMs);
+  const c = collectAcks(d, dec.id, undefined, waitMs);
+  // The unblock is published while the fleet view (which hosts should answer) is read, not after:
+  // right after a server died each can wait for a different leader election, and the hosts
+  // should not wait for the operator's bookkeeping.
+  const hosts = liveHosts(d, 120_000);
+  hosts.catch(() => undefined);
   let seq: number;
   try {
-    seq = await d.conn.publishStream(subjects.decision('fleet', a.value, OPERATOR_ORIGIN), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(dec)))), { msgId: dec.id });
+    seq = await d.conn.publishStream(subjects.decision('fleet', a.value, OPERATOR_ORIGIN), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(dec)))), { msgId: dec.id, timeoutMs: PUBLISH_ATTEMPT_MS });
   } catch (e) {
     c.stop();
     throw new BulwarkError('BULWARK_ERR_FLEET', `fleet unblock ${a.value}: publish failed: ${errorMessage(e)}`, { cause: e });
   }
+  let expected: Set<string>;
+  try {
+    expected = await hosts;
+  } catch (e) {
+    c.stop();
+    throw new BulwarkError('BULWARK_ERR_FLEET', `fleet unblock ${a.value}: published (sequence ${seq}; every host applies it), but the fleet view to wait for their acknowledgements could not be read: ${errorMessage(e)}`, { cause: e });
+  }
+  c.expect(expected);
   return { id: dec.id, seq, acks: await c.done, expected: [...expected].sort() };
 }
 
@@ -148,7 +183,7 @@ export async function sendOrder(d: OperatorDeps, host: string, kind: OrderKind, 
   const c = collectAcks(d, order.id, new Set([host]), o.waitMs);
   let seq: number;
   try {
-    seq = await d.conn.publishStream(subjects.orders(host), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(order)))), { msgId: order.id });
+    seq = await d.conn.publishStream(subjects.orders(host), new TextEncoder().encode(JSON.stringify(s.sign(JSON.stringify(order)))), { msgId: order.id, timeoutMs: PUBLISH_ATTEMPT_MS });
   } catch (e) {
     c.stop();
     throw new BulwarkError('BULWARK_ERR_FLEET', `order ${kind} for ${host}: publish failed: ${errorMessage(e)}`, { cause: e });

@@ -196,6 +196,7 @@ export interface FleetConnection {
   kvGet(bucket: string, key: string): Promise<KvEntry | undefined>;
   kvPut(bucket: string, key: string, value: Uint8Array): Promise<number>;
   kvDelete(bucket: string, key: string): Promise<void>;
+  /** Keys held in the bucket, each once; may include deleted keys (their kvGet has no value). */
   kvKeys(bucket: string): Promise<string[]>;
   /** Current value (if any) then every change of one key. */
   kvWatch(bucket: string, key: string, fn: (e: KvEntry) => void): FleetSub;

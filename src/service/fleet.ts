@@ -166,9 +166,16 @@ export function createFleetComponent(opts: FleetComponentOptions = {}): Componen
         const name = fleet.name ?? hostname();
         conn =
           opts.connect?.(fleet, hostId) ??
-          new NatsFleetConnection(connectOptions(fleet, `bulwark ${hostId}`, `_INBOX.${hostId}`), (e, what) => {
-            log.warn({ err: errorMessage(e), what }, 'fleet connection problem');
-          });
+          new NatsFleetConnection(
+            connectOptions(fleet, `bulwark ${hostId}`, `_INBOX.${hostId}`),
+            (e, what) => {
+              log.warn({ err: errorMessage(e), what }, 'fleet connection problem');
+            },
+            undefined,
+            (what) => {
+              log.info({ what }, 'fleet consumer re-created');
+            },
+          );
         const nft = opts.nft ?? createNft({ log });
         const bl = (): BlocklistComponent['blocklist'] => {
           const b = ctx.get<BlocklistComponent>('blocklist')?.blocklist;

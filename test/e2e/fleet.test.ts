@@ -16,6 +16,7 @@ import { createTestNet, run, type Host, type TestNet } from './netns.js';
 import { BIN, ROOT, startDaemon, type DaemonHandle } from './daemon.js';
 import { nftSetElements } from './nft.js';
 import { renderServerConfig } from '../../src/fleet/server-config.js';
+import { subjects } from '../../src/fleet/subjects.js';
 import { parseExposition } from '../unit/metrics/exposition.js';
 import type { ChildProcess } from 'node:child_process';
 
@@ -77,7 +78,7 @@ interface ProbeStep {
   stream?: string;
 }
 interface ProbeResult {
-  results: { subject: string; ok: boolean; error?: string; data?: string | null }[];
+  results: { subject: string; ok: boolean; error?: string; data?: string | null; time?: string | null }[];
   errors: string[];
 }
 
@@ -276,7 +277,8 @@ test('a policy change applies live (event and log line); a locked setting refuse
     const st = (await c.call('protection.status')) as { enabled: boolean; offReason?: string };
     return !st.enabled && st.offReason === 'the fleet policy sets protection off' ? true : undefined;
   });
-  assert.ok(readFileSync(c.eventsFile, 'utf8').includes('"event":"policy applied"'));
+  // The event writer appends through its queue, after the log line: wait for the write.
+  await waitFor('the policy applied event in c\'s event file', () => (readFileSync(c.eventsFile, 'utf8').includes('"event":"policy applied"') ? true : undefined));
   assert.ok((await metric(c, 'bulwark_fleet_policy_updates_total', { result: 'applied' })) >= 1);
   assert.equal((await opCli(['policy', 'set', 'host.c', 'protection='])).code, 0);
   await waitFor('c protection back on', async () => (((await c.call('protection.status')) as { enabled: boolean }).enabled ? true : undefined));
@@ -359,7 +361,7 @@ test('with the stream leader killed everything still works; the stream is back a
   assert.ok(servers[leader], `leader ${leader}`);
   servers[leader].proc!.kill('SIGKILL');
   const t0 = Date.now();
-  const u = await opJson<{ acks: { host: string; ok: boolean }[]; missing: string[] }>(['unblock', attacker.ip4, '--wait', '45s']).catch((e: unknown) => {
+  const u = await opJson<{ acks: { host: string; ok: boolean; at: number }[]; missing: string[] }>(['unblock', attacker.ip4, '--wait', '45s']).catch((e: unknown) => {
     // What the hosts' fleet side said meanwhile, for the failure report.
     for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-15).join('\n')}`);
     throw e;
@@ -370,6 +372,15 @@ test('with the stream leader killed everything still works; the stream is back a
     ['c', true],
   ], JSON.stringify(u));
   console.log(`# fleet unblock with the stream leader (${leader}) killed just before: answered by every host in ${Date.now() - t0} ms`);
+  if (process.env.FLEET_E2E_DEBUG) {
+    // When the operator decided (after reading the fleet view) and when the stream stored it.
+    const last = await probe(seeds.op!, '_INBOX_OPS', [{ op: 'last', stream: 'BULWARK_DECISIONS', subject: subjects.decision('fleet', attacker.ip4, 'operator') }]);
+    const env = JSON.parse(last.results[0]?.data ?? '{}') as { body?: string };
+    const decidedAt = (JSON.parse(env.body ?? '{}') as { decidedAt?: number }).decidedAt ?? NaN;
+    console.log(`killed at ${new Date(t0).toISOString()}; decided +${decidedAt - t0} ms, stored +${Date.parse(last.results[0]?.time ?? '') - t0} ms; acks (ms after the kill) ${JSON.stringify(u.acks.map((a) => [a.host, a.at - t0]))}`);
+    for (const [n, d] of Object.entries(daemons)) console.log(`--- ${n}\n${d.logs().filter((l) => l.includes('"component":"fleet"')).slice(-8).join('\n')}`);
+    for (const [n, x] of Object.entries(servers)) if (n !== leader) console.log(`--- ${n}\n${x.logs.filter((l) => /leader|lost|quorum/i.test(l)).slice(-12).join('\n')}`);
+  }
   for (const h of ['a', 'b', 'c']) await waitFor(`${h} unblocked`, async () => (!(await blocked(net.host(h))).includes(attacker.ip4) ? true : undefined));
   await attack();
   const seen = await propagation(attacker.ip4, 30_000);

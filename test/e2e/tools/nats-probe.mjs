@@ -19,7 +19,7 @@ for (const step of o.steps) {
     if (step.op === 'last') {
       const jsm = await jetstreamManager(nc);
       const m = await jsm.streams.getMessage(step.stream, { last_by_subj: step.subject });
-      results.push({ subject: step.subject, ok: m !== null, data: m ? new TextDecoder().decode(m.data) : null });
+      results.push({ subject: step.subject, ok: m !== null, data: m ? new TextDecoder().decode(m.data) : null, time: m ? m.timestamp : null });
     } else if (step.op === 'jspub') {
       const ack = await js.publish(step.subject, step.data, { timeout: 3000 });
       results.push({ subject: step.subject, ok: true, seq: ack.seq });

@@ -39,7 +39,7 @@ interface Host {
   registry: Registry;
 }
 
-function host(nats: FakeNats, clock: ManualClock, hostId: string, groups: string[], o: { share?: ShareScope; maxPerMinute?: number; mode?: 'block' | 'alert' } = {}): Host {
+function host(nats: FakeNats, clock: ManualClock, hostId: string, groups: string[], o: { share?: ShareScope; maxPerMinute?: number; mode?: 'block' | 'alert'; onUnblock?: () => void } = {}): Host {
   const conn = new FakeFleetConnection(nats);
   const registry = new Registry();
   const store = new PolicyStore(hostId, groups, new Set([operator.publicKey]), undefined);
@@ -66,6 +66,7 @@ function host(nats: FakeNats, clock: ManualClock, hostId: string, groups: string
       },
       unblock: (address) => {
         h.unblocks.push(address);
+        o.onUnblock?.();
         return Promise.resolve(1);
       },
       kernelHas: () => Promise.resolve(false),
@@ -186,6 +187,37 @@ test('fleet unblock: signed, newest wins over the blocks before it, acknowledged
   await flushAsync();
   assert.equal(late.blocks.length, 2);
   assert.equal((await listSharedBlocks(ops))[0]?.origins.join(), 'a');
+});
+
+test('an unblock applied while the connection drops is still acknowledged (sent once reconnected)', async () => {
+  const nats = cluster();
+  const clock = new ManualClock(NOW);
+  // b's connection is lost while it removes the address (the message arrived just before).
+  const b: Host = host(nats, clock, 'b', [], {
+    onUnblock: () => {
+      b.conn.setState('reconnecting');
+    },
+  });
+  b.agent.start();
+  const ops = { conn: new FakeFleetConnection(nats), clock, signer: operator, trusted: new Set([operator.publicKey]) };
+  const r = unblockEverywhere(ops, '198.51.100.7', 5000);
+  await flushAsync();
+  assert.deepEqual(b.unblocks, ['198.51.100.7']);
+  assert.equal(b.conn.state, 'reconnecting');
+  b.conn.setState('connected');
+  await flushAsync();
+  const res = await r;
+  assert.deepEqual(res.acks.map((x) => [x.host, x.ok]), [['b', true]]);
+});
+
+test('fleet unblock is published even when the fleet view cannot be read; the error says so', async () => {
+  const { nats, clock, b } = twoHosts();
+  const opConn = new FakeFleetConnection(nats);
+  opConn.kvKeys = () => Promise.reject(new Error('timeout'));
+  const ops = { conn: opConn, clock, signer: operator, trusted: new Set([operator.publicKey]) };
+  await assert.rejects(unblockEverywhere(ops, '198.51.100.7', 5000), /published \(sequence \d+; every host applies it\), but the fleet view .* timeout/);
+  await flushAsync();
+  assert.deepEqual(b.unblocks, ['198.51.100.7']);
 });
 
 test('decisions made while NATS is unreachable are queued and shared on reconnect', async () => {

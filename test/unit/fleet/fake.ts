@@ -82,9 +82,13 @@ export class FakeFleetConnection implements FleetConnection {
 
   constructor(readonly nats: FakeNats) {}
 
+  /** Core publishes made while reconnecting: sent when connected again (the client's reconnect buffer). */
+  private readonly buffered: { subject: string; data: Uint8Array }[] = [];
+
   setState(s: ConnState): void {
     this.state = s;
     for (const l of this.listeners) l(s);
+    if (s === 'connected') for (const b of this.buffered.splice(0)) this.publish(b.subject, b.data);
   }
 
   onState(fn: (s: ConnState, d?: string) => void): void {
@@ -97,6 +101,10 @@ export class FakeFleetConnection implements FleetConnection {
   }
 
   publish(subject: string, data: Uint8Array): void {
+    if (this.state === 'reconnecting') {
+      this.buffered.push({ subject, data });
+      return;
+    }
     if (this.state !== 'connected') throw new Error('not connected');
     this.nats.published.push({ subject, data });
     for (const s of this.nats.subs) if (subjectMatches(s.subject, subject)) s.fn({ subject, seq: 0, data, pending: 0 });
