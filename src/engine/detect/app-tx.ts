@@ -25,6 +25,13 @@ export interface AppFlow {
   heldLen: [number, number];
   /** Stream offset expected next per direction (a chunk further on follows a gap). */
   next: [number, number];
+  /**
+   * Per direction, the stream offset where its raw inspection window starts (AppVerifyContext
+   * rawFrom): moved to the direction's end whenever the other direction delivers data, i.e. the
+   * peer answered, which is when Suricata's raw reassembly (driven by the peer's ACKs) has
+   * inspected what came before.
+   */
+  rawFrom: [number, number];
   /** Signatures already alerted per live tx id. */
   alerted: Map<number, Set<number>>;
   /** `ruleProtocols` of the detected protocol plus its name. */
@@ -45,6 +52,8 @@ export interface AppTxDetectOptions {
 export interface AppFeedContext {
   /** Flowbits of the flow, the raw stream of the direction, the packet payload length. */
   verify: Omit<AppVerifyContext, 'serverPort' | 'appProto'>;
+  /** The other direction's retained stream: a tx whose other side became final with this data is inspected there too. */
+  otherStream?: { buf: Uint8Array; len: number };
   meter?: RegexMeter;
   /** An app signature matched tx `tx` (index into ruleset.signatures); the engine alerts (flowbits, threshold…). */
   fire(sigIndex: number, tx: AppTx, proto: AppProtocol, dir: AppDirection): void;
@@ -85,7 +94,7 @@ export class AppTxDetector {
   }
 
   newFlow(serverPort: number, clientPort: number, clientAddr?: string, serverAddr?: string): AppFlow {
-    const f: AppFlow = { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
+    const f: AppFlow = { proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), ruleProtocols: [], serverPort, clientPort };
     if (clientAddr !== undefined) f.clientAddr = clientAddr;
     if (serverAddr !== undefined) f.serverAddr = serverAddr;
     return f;
@@ -97,6 +106,9 @@ export class AppTxDetector {
     const di = DIR_INDEX[dir];
     if (at > f.next[di]) this.gap(f, dir, at - f.next[di]);
     f.next[di] = at + len;
+    // This side speaks: the other side's turn is over, its next data starts a new raw window.
+    const oi = di === 0 ? 1 : 0;
+    f.rawFrom[oi] = f.next[oi];
     if (f.state === 'probing') {
       const k = DIR_INDEX[dir];
       f.held[k].push(data.slice(off, off + len));
@@ -169,7 +181,12 @@ export class AppTxDetector {
     return false;
   }
 
-  private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext): void {
+  /**
+   * `rawFired`: signatures with nothing but raw-stream conditions (no buffer, no app keyword)
+   * that alerted during this feed. Their match does not depend on the tx, so they alert once per
+   * inspected chunk like Suricata's packet/stream rules, not once per live tx.
+   */
+  private inspectTx(f: AppFlow, tx: AppTx, dir: AppDirection, vctx: AppVerifyContext, ctx: AppFeedContext, rawFired: Set<number>): void {
     const rs = this.ruleset;
     this.counters.txInspected++;
     const n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand);
@@ -179,7 +196,10 @@ export class AppTxDetector {
       const si = this.cand[k]!;
       if (done?.has(si) === true) continue;
       const sig = rs.signatures[si]!;
+      const rawOnly = (sig.buffers?.length ?? 0) === 0 && (sig.appKeywords?.length ?? 0) === 0;
+      if (rawOnly && rawFired.has(si)) continue;
       if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) continue;
+      if (rawOnly) rawFired.add(si);
       if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
       done.add(si);
       this.counters.alerts++;
@@ -190,17 +210,22 @@ export class AppTxDetector {
   private inspect(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
     const parser = f.parser!;
     const proto = f.proto!;
-    const vctx: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs };
+    const vctx: AppVerifyContext = { ...ctx.verify, serverPort: f.serverPort, appProto: proto.name, tsUs, rawFrom: f.rawFrom[DIR_INDEX[dir]] };
     let releasable = -1;
     let prefix = true;
     const other: AppDirection = dir === 'to_server' ? 'to_client' : 'to_server';
+    let vother: AppVerifyContext | null = null;
+    const rawFired = new Set<number>();
+    const rawFiredOther = new Set<number>();
     for (const tx of parser.txs()) {
-      if (tx.progress(dir) > 0) this.inspectTx(f, tx, dir, vctx, ctx);
+      if (tx.progress(dir) > 0) this.inspectTx(f, tx, dir, vctx, ctx, rawFired);
       if (prefix && tx.complete('to_server') && tx.complete('to_client')) {
         // Released below: its other side may have become final with this data (an SMB
         // TREE_CONNECT's share type comes with the response), so inspect that side too first;
         // alerted signatures are not repeated.
-        this.inspectTx(f, tx, other, vctx, ctx);
+        // Raw conditions of that side run on that side's stream and window, never on this one's.
+        vother ??= otherContext(vctx, ctx.otherStream, f.rawFrom[DIR_INDEX[other]]);
+        this.inspectTx(f, tx, other, vother, ctx, rawFiredOther);
         releasable = tx.id;
       } else prefix = false;
     }
@@ -213,6 +238,17 @@ export class AppTxDetector {
       this.counters.parserFailed++;
     }
   }
+}
+
+function otherContext(v: AppVerifyContext, other: { buf: Uint8Array; len: number } | undefined, rawFrom: number): AppVerifyContext {
+  const out: AppVerifyContext = { ...v, rawFrom };
+  delete out.stream;
+  delete out.streamLength;
+  if (other !== undefined) {
+    out.stream = other.buf;
+    out.streamLength = other.len;
+  }
+  return out;
 }
 
 function concat(parts: readonly Uint8Array[], n: number): Uint8Array {

@@ -157,8 +157,10 @@ export class Detect {
       v.stream = d.buf;
       v.streamLength = d.bufLen;
     }
+    const o = d === flow.c2s ? flow.s2c : flow.c2s;
     return {
       verify: v,
+      ...(o.buf !== null ? { otherStream: { buf: o.buf, len: o.bufLen } } : {}),
       meter: this.regex,
       fire: (si: number, tx: AppTx, proto: AppProtocol, dir: AppDirection) => {
         const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
