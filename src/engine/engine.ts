@@ -139,6 +139,8 @@ export class Engine {
   private curFlow: Flow | null = null;
   private curTsMs = 0;
   private lastTickMs = -Infinity;
+  /** 1-based number of the packet being processed (Suricata's pcap_cnt); 0 outside a packet (ticks, flush). */
+  private pktNo = 0;
 
   // Counters (exported through stats() and metrics collect callbacks).
   private packets = 0;
@@ -159,6 +161,9 @@ export class Engine {
       onDetection: (d) => {
         // Attributable evidence (the source's own handshake): it is no longer a verified peer.
         if (d.handshakeCompleted) this.verified.onDetection(d.srcIp, d.timestampMs);
+        // Suricata writes pcap_cnt for the packet that triggered inspection; matches raised by
+        // flow timeouts or the end of the file (its pseudo packets) carry none.
+        if (this.pktNo > 0) d.pcapCnt = this.pktNo;
         opts.onDetection(d);
       },
       verify: opts.verify ?? verifySignature,
@@ -223,6 +228,7 @@ export class Engine {
     this.detect.nowMs = tsMs;
     if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
     else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
+    this.pktNo = this.packets;
     try {
       if (dir === DIR.OTHER_HOST) {
         this.drops[DROP.NOT_FOR_HOST]!++;
@@ -250,6 +256,7 @@ export class Engine {
       this.log.warn({ err: e }, 'packet processing failed');
     } finally {
       this.curFlow = null;
+      this.pktNo = 0;
     }
   }
 
