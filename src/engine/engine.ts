@@ -24,6 +24,7 @@ import { Reassembler, ReassemblyCounters, snapshotCounters, type ReassemblyStats
 import type { DirState } from './stream/dir-state.js';
 import { StreamStore } from './stream/store.js';
 import { Detect } from './detect/detect.js';
+import type { AppLayerStats } from './detect/types.js';
 import { ThresholdFilter } from './threshold/filter.js';
 import { NO_THRESHOLDS } from './threshold/parse.js';
 import type { AlertFilter } from './threshold/types.js';
@@ -106,8 +107,8 @@ export interface EngineStats {
   /** Sources that completed a verified handshake (half-open evidence never blocks them). */
   verifiedPeers: VerifiedPeerStats;
   memoryPressure: boolean;
-  /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected. */
-  appLayer: { flowsByProto: Record<string, number>; undetected: number; parserFailed: number; txInspected: number; alerts: number };
+  /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected, memory budget, protocol changes, expectations. */
+  appLayer: AppLayerStats;
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;
 }
@@ -400,6 +401,7 @@ export class Engine {
   private freeFlow(f: Flow): void {
     this.freeDir(f.c2s);
     this.freeDir(f.s2c);
+    this.detect.appFree(f);
   }
 
   private freeDir(d: DirState): void {

@@ -144,7 +144,7 @@ export function referenceMatch(sig: Signature, data: Uint8Array, length: number,
 
 /** Raw-stream signatures only: app-layer ones are inspected per transaction (verify-app.ts). */
 function appliesTo(sig: Signature, direction: Direction, port: number): boolean {
-  return sig.app === undefined && sig.direction === direction && sig.ports.some((r) => port >= r.from && port <= r.to);
+  return sig.app === undefined && (sig.direction === direction || sig.bothDirections === true) && sig.ports.some((r) => port >= r.from && port <= r.to);
 }
 
 /** Ids of every signature for (direction, port) that matches `data`, found without the automaton. */

@@ -516,11 +516,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
       case 'byte_test': {
         const c = withByteTestVars(value ?? '', vars, parseByteTest);
+        // Suricata: `dce` makes the rule a dcerpc rule (DetectSignatureSetAppProto ALPROTO_DCERPC).
+        if (c.dce === true) needApp('dcerpc', 'byte_test dce');
         relTarget(c.relative).push(c);
         break;
       }
       case 'byte_jump': {
         const c = withByteJumpVars(value ?? '', vars, parseByteJump);
+        if (c.dce === true) needApp('dcerpc', 'byte_jump dce');
         relTarget(c.relative).push(c);
         break;
       }
@@ -705,6 +708,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);
     if (dir === undefined && bufDirs.size === 1) dir = [...bufDirs][0]!;
   }
+  // A raw rule with no direction of its own (no flow direction, no directional buffer) whose header
+  // reads the same both ways (`any any -> any any`, same address on both sides) matches packets in
+  // either direction in Suricata: header matching is per packet, not per flow.
+  const bothDirections = dir === undefined && app === undefined && srcPort === 'any' && dstPort === 'any' && srcAddr === dstAddr;
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
   if (dir === undefined) dir = dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
@@ -765,6 +772,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (xbits.length > 0) sig.xbits = xbits;
   if (streamSize.length > 0) sig.streamSize = streamSize;
   if (targetSide !== undefined) sig.target = targetSide;
+  if (bothDirections) sig.bothDirections = true;
   if (vars.size > 0) sig.varCount = vars.size;
   if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];

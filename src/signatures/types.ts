@@ -92,6 +92,11 @@ export interface ByteTestCondition {
   offset: number;
   relative: boolean;
   endian: 'big' | 'little';
+  /**
+   * Suricata `dce`: the endianness is the DCERPC PDU's (drep) when the list is the DCERPC stub
+   * data; elsewhere (the payload) big endian, as Suricata's payload inspection has no DCE flags.
+   */
+  dce?: true;
   /** When set, the bytes are an ASCII number in this base. */
   stringBase?: 8 | 10 | 16;
   bitmask?: number;
@@ -107,6 +112,8 @@ export interface ByteJumpCondition {
   offset: number;
   relative: boolean;
   endian: 'big' | 'little';
+  /** Suricata `dce`: endianness from the DCERPC header on stub data (see ByteTestCondition.dce). */
+  dce?: true;
   stringBase?: 8 | 10 | 16;
   multiplier: number;
   postOffset: number;
@@ -259,6 +266,12 @@ export interface Signature {
   /** Destination ports (to_server: server port; to_client: server port too, i.e. the source of the packet). */
   ports: PortRange[];
   direction: Direction;
+  /**
+   * Raw signatures whose rule header reads the same both ways and that name no direction
+   * (`any any -> any any` without flow direction): inspected in both directions, like Suricata
+   * matching the header per packet. `direction` is then to_server.
+   */
+  bothDirections?: true;
   /** flow:established → true; flow:not_established → false; absent → either. */
   established?: boolean;
   /** flow:only_stream / no_stream (no_stream = per-packet only). */
