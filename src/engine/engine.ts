@@ -32,6 +32,7 @@ import { Detectors, type AddrKey, type DetectorFinding } from './detectors.js';
 import { VerifiedPeers, type VerifiedPeerStats } from './verified-peers.js';
 import { registerEngineMetrics } from './metrics.js';
 import type { RegexStats } from '../regex/meter.js';
+import type { DatasetSnapshot } from '../signatures/keywords/dataset-store.js';
 
 export { excerpt } from './detect/alert.js';
 
@@ -100,6 +101,8 @@ export interface EngineStats {
   suppressedByRateFilter: number;
   /** xbits table (rule language): bits held, and bits dropped to stay within the bound (oldest first). */
   xbits?: { entries: number; evicted: number; expired: number };
+  /** Datasets (rule language): sets, entries over all sets, adds refused by a set's memcap. */
+  datasets?: { sets: number; entries: number; memcapRefused: number };
   reassembly: ReassemblyStats;
   /** IP fragment reassembly. */
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
@@ -293,6 +296,7 @@ export class Engine {
       detections: { bySeverity: { ...dc.bySeverity }, byKind: { ...dc.byKind } },
       suppressedByRateFilter: dc.suppressed,
       xbits: this.detect.ruleState.xbits.stats(),
+      datasets: this.detect.ruleState.datasets.stats(),
       reassembly: snapshotCounters(this.reasm.counters),
       defrag: {
         fragments: this.defrag.counters.fragments,
@@ -310,6 +314,11 @@ export class Engine {
       regex: this.detect.regexStats(),
       appLayer: this.detect.appStats(),
     };
+  }
+
+  /** The datasets with a save/state file and their content, for the service to write. */
+  datasetSnapshots(): DatasetSnapshot[] {
+    return this.detect.ruleState.datasets.snapshots();
   }
 
   /** Drops every flow (end of an offline run, shutdown); frees stream memory. */

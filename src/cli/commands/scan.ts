@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { BulwarkError } from '../../errors.js';
 import { parseArgs } from '../args.js';
 import { EXIT, type CliCommand, type CliContext } from '../types.js';
-import { defaultConfig, type Config } from '../../config/types.js';
+import { defaultConfig, withDatasetDir, type Config } from '../../config/types.js';
 import { compileRuleset, type DatabaseSource } from '../../signatures/compile.js';
-import { loadDatabases } from '../../signatures/load.js';
+import { datasetCompileOptions, loadDatabases } from '../../signatures/load.js';
 import type { Ruleset } from '../../signatures/types.js';
 import { scanFile, type ScanSummary } from '../../engine/scan.js';
 import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
@@ -67,9 +67,9 @@ export async function loadRuleset(cfg: Config, databases: string | undefined, ru
       }
     }
     // Offline, a rules-only scan whose rules name no port inspects every port (Suricata's `any`).
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, ...(progress ? { progress } : {}) });
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, datasets: datasetCompileOptions(withDatasetDir(cfg.databases, cfg.stateDir)), ...(progress ? { progress } : {}) });
   }
-  const dbCfg: Config['databases'] = { ...cfg.databases, rules: [...cfg.databases.rules, ...rulesFiles] };
+  const dbCfg: Config['databases'] = { ...withDatasetDir(cfg.databases, cfg.stateDir), rules: [...cfg.databases.rules, ...rulesFiles] };
   if (databases !== undefined) dbCfg.dir = databases;
   // With the configured databases, the rules `bulwark rules update` installed count too (as in the daemon).
   const extraSources = databases === undefined ? await installedExtraSources(cfg) : [];

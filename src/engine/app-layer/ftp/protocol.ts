@@ -95,5 +95,6 @@ export const FTP_PROTOCOL: AppProtocol = {
   create: (ctx) => new FtpParser(ctx),
   buffers: FTP_BUFFERS,
   keywords: FTP_KEYWORDS,
+  events: ['request_command_too_long', 'response_command_too_long'],
   eve: ftpEve,
 };

@@ -101,6 +101,10 @@ export const SMTP_PROTOCOL: AppProtocol = {
   create: () => new SmtpParser(),
   buffers: SMTP_BUFFERS,
   keywords: [],
+  events: [
+    'invalid_reply', 'unable_to_match_reply_with_request', 'max_command_line_len_exceeded', 'max_reply_line_len_exceeded', 'tls_rejected', 'data_command_rejected', 'truncated_line',
+    'mime_invalid_base64', 'mime_invalid_qp', 'mime_long_line', 'mime_long_enc_line', 'mime_long_header_name', 'mime_long_header_value', 'mime_long_boundary', 'mime_long_filename',
+  ],
   eve: smtpEve,
   eveExtra: (tx) => {
     const e = emailEve(tx);
