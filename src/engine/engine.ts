@@ -393,6 +393,12 @@ export class Engine {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;
     }
+    if (p.payloadLength > 0) {
+      // This side speaks: the other side's turn is over, its next data starts a new raw
+      // inspection window (DirState.rawFrom), whether or not anything inspects this side.
+      const other = fromClient ? flow.s2c : flow.c2s;
+      other.rawFrom = other.bufLen;
+    }
     if (p.payloadLength > 0 && (dir.group !== null || flow.app !== null)) this.reasm.segment(dir, seq, p.buf, p.payloadOffset, p.payloadLength, flags);
     if (dir.group !== null && dir.group.unanchored.length > 0) this.detect.packetRules(flow, dir, dir.group, p, flags);
     if (flow.app !== null && (flags & (TCP_FIN | TCP_RST)) !== 0) this.detect.appEnd(flow, dir);

@@ -488,6 +488,14 @@ export interface AppRawPrefilter {
 export interface AppVerifyContext extends VerifyContext {
   stream?: Uint8Array;
   streamLength?: number;
+  /**
+   * Stream offset where the direction's current raw inspection window starts: where its data
+   * resumed after the peer last spoke. Raw conditions that fail on the whole stream are tried on
+   * [rawFrom, streamLength) too, as Suricata's raw stream inspection runs on the chunk not yet
+   * inspected (so `offset`/`depth` anchor on a later request, e.g. an SMB message after the
+   * negotiate exchange).
+   */
+  rawFrom?: number;
   serverPort?: number;
   packetLength?: number;
   tsUs?: number;
@@ -506,7 +514,7 @@ export interface AppVerifyContext extends VerifyContext {
  * `verifyAppSignature(sig, tx, dir, ctx, meter?): boolean` — evaluates everything the signature
  * has on this tx and direction: direction, ports, flowbits, dsize, app keywords, every buffer
  * list (transforms, bsize, content semantics as in verifySignature) and its raw-stream
- * conditions on ctx.stream. Pure; buffers not there yet do not match (call again when the tx
+ * conditions on ctx.stream (whole, else its window from ctx.rawFrom). Pure; buffers not there yet do not match (call again when the tx
  * progresses). The caller keeps per-tx state so that a signature alerts once per tx.
  */
 export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[], cache?: AppPrefilterCache) => number;

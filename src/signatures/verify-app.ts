@@ -274,7 +274,14 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
   if (sig.conditions.length > 0) {
     const st = ctx.stream;
     if (st === undefined) return false;
-    if (!matchConditions(sig.conditions, st, ctx.streamLength ?? st.length, meter, sig.id)) return false;
+    const len = Math.min(ctx.streamLength ?? st.length, st.length);
+    if (!matchConditions(sig.conditions, st, len, meter, sig.id)) {
+      // Suricata inspects the raw stream in chunks from its raw progress, not from the stream
+      // start: absolute positions (offset, depth, startswith, endswith) anchor on the data not
+      // yet inspected. The window is where this direction resumed after the peer last spoke.
+      const from = ctx.rawFrom ?? 0;
+      if (from <= 0 || from >= len || !matchConditions(sig.conditions, st.subarray(from, len), len - from, meter, sig.id)) return false;
+    }
   }
   return true;
 };

@@ -56,6 +56,13 @@ export interface AppFlow {
   heldOrder: number[];
   /** Stream offset expected next per direction (a chunk further on follows a gap). */
   next: [number, number];
+  /**
+   * Per direction, the stream offset where its raw inspection window starts (AppVerifyContext
+   * rawFrom): moved to the direction's end whenever the other direction delivers data, i.e. the
+   * peer answered, which is when Suricata's raw reassembly (driven by the peer's ACKs) has
+   * inspected what came before.
+   */
+  rawFrom: [number, number];
   /** Signatures already alerted per live tx id. */
   alerted: Map<number, Set<number>>;
   /** Prefilter state of append-only buffers per live tx direction (key: tx id × 2 + direction index). */
@@ -205,7 +212,7 @@ export class AppTxDetector {
    */
   newFlow(serverPort: number, clientPort: number, clientAddr?: string | (() => readonly [string, string]), serverAddr?: string, tsUs = 0): AppFlow {
     const f: AppFlow = {
-      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0, mem: 0,
       rawState: [0, 0], rawSeen: [null, null],
     };
@@ -229,6 +236,9 @@ export class AppTxDetector {
     const di = DIR_INDEX[dir];
     if (at > f.next[di]) this.gap(f, dir, at - f.next[di]);
     f.next[di] = at + len;
+    // This side speaks: the other side's turn is over, its next data starts a new raw window.
+    const oi = di === 0 ? 1 : 0;
+    f.rawFrom[oi] = f.next[oi];
     if (f.state === 'probing') {
       const k = DIR_INDEX[dir];
       f.held[k].push(data.slice(off, off + len));
@@ -547,6 +557,8 @@ function verifyContextOf(f: AppFlow, dir: AppDirection, proto: AppProtocol, tsUs
     v.stream = src.stream;
     if (src.streamLength !== undefined) v.streamLength = src.streamLength;
   }
+  // Raw content is also tried on the direction's current window (since the other side last spoke).
+  if (v.stream !== undefined) v.rawFrom = f.rawFrom[DIR_INDEX[dir]];
   return v;
 }
 

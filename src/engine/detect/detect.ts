@@ -292,9 +292,17 @@ export class Detect {
     }
     let ok: boolean;
     const whole = d.buf !== null && d.verifiedBytes + d.bufLen <= this.verifyBudget;
+    let from = 0;
     if (whole) {
       d.verifiedBytes += d.bufLen;
       ok = this.verify(sig, d.buf!, d.bufLen, ctx, this.regex);
+      if (!ok && d.rawFrom > 0 && d.rawFrom < d.bufLen) {
+        // Not on the whole stream: on the window since the peer last spoke, where absolute
+        // positions anchor on the current request (see DirState.rawFrom).
+        from = d.rawFrom;
+        d.verifiedBytes += d.bufLen - from;
+        ok = this.verify(sig, d.buf!.subarray(from, d.bufLen), d.bufLen - from, ctx, this.regex);
+      }
     } else {
       if (d.buf !== null && !d.budgetExhausted) {
         d.budgetExhausted = true;
@@ -304,7 +312,7 @@ export class Detect {
       ok = this.verify(sig, view, pktLen, ctx, this.regex);
     }
     if (ok) {
-      if (whole) this.fire(flow, d, si, hitPos, d.buf!, d.bufLen);
+      if (whole) this.fire(flow, d, si, hitPos - from, d.buf!.subarray(from, d.bufLen), d.bufLen - from);
       else this.fire(flow, d, si, hitPos - (d.bufLen - pktLen), data.subarray(pktOff, pktOff + pktLen), pktLen);
       return true;
     }

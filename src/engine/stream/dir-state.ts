@@ -14,6 +14,13 @@ export class DirState extends StreamState {
   /** Retained stream bytes (from stream offset 0), allocated lazily, grown up to the depth. */
   buf: Uint8Array | null = null;
   bufLen = 0;
+  /**
+   * Stream offset where this direction's current raw inspection window starts: its end when the
+   * other direction last delivered data (the peer answered). Suricata inspects the raw stream in
+   * chunks from its raw progress, which the peer's ACKs drive, so `offset`/`depth` anchor on the
+   * start of each request, not only on the stream's first byte.
+   */
+  rawFrom = 0;
   memRefused = false;
   /** Pending candidates: signature indexes and the stream offset of their fast-pattern hit. */
   pending: number[] | null = null;

@@ -138,6 +138,24 @@ test('a closed flow drops its app-layer state (parser, open transactions) with i
   assert.equal(flow.app, null);
 });
 
+test('raw content anchored with offset/depth matches a later request: the window starts where the client resumed after the server spoke', () => {
+  // The shape of ET/GPL NETBIOS rules on 445: NBSS type byte, then the SMB header 3 bytes on.
+  const r = rules('alert tcp any any -> any 445 (msg:"anchored"; flow:to_server,established; content:"|00|"; depth:1; content:"|ff|SMB|25|"; distance:3; within:5; sid:3001;)');
+  const nbssMsg = (cmd: number): Uint8Array => Uint8Array.of(0, 0, 0, 5, 0xff, 0x53, 0x4d, 0x42, cmd);
+  {
+    // negotiate, its reply, then the TRANS (0x25): matches at the start of the client's new turn
+    const { engine, detections } = makeEngine(r);
+    feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40100, 445).handshake().c(nbssMsg(0x72)).s(nbssMsg(0x72)).c(nbssMsg(0x25)).fin().frames);
+    assert.deepEqual(detections.map((d) => d.signatureId), [3001]);
+  }
+  {
+    // the same requests without the server speaking in between: offset 0 is the negotiate's
+    const { engine, detections } = makeEngine(r);
+    feed(engine, new Conv('198.51.100.10', '198.51.100.11', 40101, 445).handshake().c(nbssMsg(0x72)).c(nbssMsg(0x25)).fin().frames);
+    assert.deepEqual(detections, []);
+  }
+});
+
 const APP_RULES = `alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/admin"; sid:2001;)
 alert http any any -> any any (msg:"body"; flow:to_server; http.request_body; content:"BODYMARK"; sid:2002;)
 alert tcp any any -> any 80 (msg:"raw"; flow:to_server; content:"RAWMARK"; sid:2003;)

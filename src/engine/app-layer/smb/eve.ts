@@ -3,6 +3,7 @@ import type { AppTx } from '../types.js';
 import { DceCall } from '../dcerpc/conn.js';
 import { dcerpcEve } from '../dcerpc/eve.js';
 import { SmbTx } from './tx.js';
+import { SmbFileTx } from './file.js';
 
 const SMB1_NAMES: Record<number, string> = {
   0x25: 'SMB1_COMMAND_TRANS', 0x2b: 'SMB1_COMMAND_ECHO', 0x2e: 'SMB1_COMMAND_READ_ANDX', 0x2f: 'SMB1_COMMAND_WRITE_ANDX',
@@ -23,6 +24,13 @@ const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 export function smbEve(tx: AppTx): Record<string, unknown> {
   if (tx instanceof DceCall) {
     return { id: tx.id + 1, dialect: 'unknown', command: tx.smbVersion === 1 ? 'SMB1_COMMAND_TRANS' : 'SMB2_COMMAND_IOCTL', dcerpc: dcerpcEve(tx) };
+  }
+  if (tx instanceof SmbFileTx) {
+    // Suricata logs a file tx under the command that carried its data.
+    const read = tx.direction === 'to_client';
+    const o: Record<string, unknown> = { id: tx.id + 1, dialect: 'unknown', command: tx.version === 1 ? (read ? 'SMB1_COMMAND_READ_ANDX' : 'SMB1_COMMAND_WRITE_ANDX') : (read ? 'SMB2_COMMAND_READ' : 'SMB2_COMMAND_WRITE') };
+    if (tx.name) o.filename = text(tx.name);
+    return o;
   }
   if (!(tx instanceof SmbTx)) return {};
   const o: Record<string, unknown> = {

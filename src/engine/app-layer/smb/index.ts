@@ -8,6 +8,7 @@ import { probeSmb } from './probe.js';
 export * from './types.js';
 export { SmbParser } from './parser.js';
 export { SmbTx } from './tx.js';
+export { SmbFileTx } from './file.js';
 export { SMB_BUFFERS, SMB_KEYWORDS, smbVersionKeyword, parseSmbVersion } from './keywords.js';
 export { smbEve } from './eve.js';
 export { probeSmb } from './probe.js';

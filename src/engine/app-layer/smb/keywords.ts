@@ -7,6 +7,7 @@ import type { AppBufferSpec, AppDirection, AppKeywordSpec } from '../types.js';
 import { DceCall } from '../dcerpc/conn.js';
 import { DCERPC_BUFFERS, DCERPC_KEYWORDS } from '../dcerpc/keywords.js';
 import { SmbTx } from './tx.js';
+import { SmbFileTx } from './file.js';
 
 const TS: readonly AppDirection[] = ['to_server'];
 const BOTH: readonly AppDirection[] = ['to_server', 'to_client'];
@@ -25,6 +26,10 @@ export const SMB_BUFFERS: readonly AppBufferSpec[] = [
   sticky('smb.share', ['smb_share']),
   sticky('smb.ntlmssp_user', []),
   sticky('smb.ntlmssp_domain', []),
+  // File content of READ (to_client) / WRITE (to_server) on non-pipe files, and the file's name
+  // from its CREATE (Suricata's SMB file transactions; see ./file.ts).
+  { name: 'file.data', aliases: ['file_data'], directions: BOTH, multi: false, lowercaseOnly: false, pcreFlag: null },
+  { name: 'file.name', aliases: ['filename'], directions: BOTH, multi: false, lowercaseOnly: false, pcreFlag: null },
   ...DCERPC_BUFFERS,
 ];
 
@@ -41,7 +46,7 @@ export const smbVersionKeyword: AppKeywordSpec<1 | 2> = {
   aliases: [],
   directions: BOTH,
   parse: parseSmbVersion,
-  match: (tx, _dir, v) => (tx instanceof SmbTx ? tx.version === v : tx instanceof DceCall && tx.smbVersion === v),
+  match: (tx, _dir, v) => (tx instanceof SmbTx || tx instanceof SmbFileTx ? tx.version === v : tx instanceof DceCall && tx.smbVersion === v),
 };
 
 export const SMB_KEYWORDS: readonly AppKeywordSpec[] = [smbVersionKeyword, ...DCERPC_KEYWORDS];

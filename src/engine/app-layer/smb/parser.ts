@@ -12,6 +12,7 @@ import { smb1Record } from './smb1.js';
 import { smb2Record } from './smb2.js';
 import type { PendingRequest, SmbState, SmbTree } from './state.js';
 import { SmbTx } from './tx.js';
+import { SmbFileTx } from './file.js';
 import { DEFAULT_SMB_LIMITS, type SmbCounter, type SmbLimits, type SmbTxKind } from './types.js';
 
 const NBSS_HDR = 4;
@@ -54,6 +55,11 @@ export class SmbParser implements AppParser, SmbState {
   private readonly pending = new Map<string, PendingRequest>();
   private readonly trees = new Map<string, SmbTree>();
   private readonly pipes = new Map<string, DceConn>();
+  /** Names of open files by file key (from their CREATE), and the live file tx per file key and direction. */
+  private readonly fileNames = new Map<string, Uint8Array>();
+  private readonly files = new Map<string, SmbFileTx>();
+  /** File bytes kept by the live file txs (bounded by maxFileBytesPerFlow). */
+  private fileBytes = 0;
   private readonly ifaces = new DceIfaceTable('smb');
   private readonly dceSink: DceSink;
 
@@ -140,6 +146,9 @@ export class SmbParser implements AppParser, SmbState {
       if (t instanceof SmbTx) {
         if (dir === 'to_server') t.reqDone = true;
         else t.respDone = true;
+      } else if (t instanceof SmbFileTx && t.direction === dir) {
+        t.closed = true;
+        this.files.delete(`${t.fileKey}|${dir}`);
       }
     }
   }
@@ -155,16 +164,16 @@ export class SmbParser implements AppParser, SmbState {
   release(id: number): void {
     let k = 0;
     while (k < this.list.length && this.list[k]!.id <= id) k++;
-    this.list.splice(0, k);
+    for (const t of this.list.splice(0, k)) this.forgetFile(t);
     for (const c of this.pipes.values()) c.release(id);
   }
 
   memory(): number {
     let m = 0;
     for (const s of Object.values(this.sides)) m += (s.rec?.length ?? 0) + s.tail.length;
-    for (const t of this.list) m += t instanceof SmbTx ? t.memory() : 0;
+    for (const t of this.list) m += t instanceof SmbTx || t instanceof SmbFileTx ? t.memory() : 0;
     for (const c of this.pipes.values()) m += c.memory();
-    m += (this.pending.size + this.trees.size) * 96;
+    m += (this.pending.size + this.trees.size + this.fileNames.size) * 96;
     return m;
   }
 
@@ -230,16 +239,22 @@ export class SmbParser implements AppParser, SmbState {
     return this.trees.get(key);
   }
 
-  pipeData(dir: AppDirection, version: 1 | 2, treeKey: string | undefined, fileKey: string, data: Uint8Array): void {
+  pipeData(dir: AppDirection, version: 1 | 2, treeKey: string | undefined, fileKey: string, data: Uint8Array, fileOffset: number | null = null): void {
     if (data.length === 0) return;
     let conn = this.pipes.get(fileKey);
     if (!conn) {
       const tree = treeKey === undefined ? undefined : this.trees.get(treeKey);
       // A known disk tree carries file data, not DCERPC. A pipe tree, or a tree whose connect
       // was not seen, is DCERPC when the data starts with a valid DCERPC header (Suricata's
-      // smb_dcerpc_probe fallback for missed TREE_CONNECTs).
-      if (tree && !tree.isPipe) return;
-      if (!dceHeaderOk(data, 0, data.length)) return;
+      // smb_dcerpc_probe fallback for missed TREE_CONNECTs); an unknown tree's other data is a file.
+      if (tree && !tree.isPipe) {
+        if (fileOffset !== null) this.fileData(dir, version, fileKey, fileOffset, data);
+        return;
+      }
+      if (!dceHeaderOk(data, 0, data.length)) {
+        if (!tree && fileOffset !== null) this.fileData(dir, version, fileKey, fileOffset, data);
+        return;
+      }
       if (this.pipes.size >= this.limits.maxPipes) {
         this.count('limit_pipes');
         const first = this.pipes.keys().next();
@@ -254,6 +269,62 @@ export class SmbParser implements AppParser, SmbState {
 
   closeFile(fileKey: string): void {
     this.pipes.delete(fileKey);
+    this.fileNames.delete(fileKey);
+    for (const dir of ['to_server', 'to_client'] as const) {
+      const f = this.files.get(`${fileKey}|${dir}`);
+      if (f) {
+        f.closed = true;
+        this.files.delete(`${fileKey}|${dir}`);
+      }
+    }
+  }
+
+  openFile(fileKey: string, name: Uint8Array): void {
+    if (this.fileNames.size >= this.limits.maxFiles && !this.fileNames.has(fileKey)) {
+      this.count('limit_files');
+      const first = this.fileNames.keys().next();
+      if (!first.done) this.fileNames.delete(first.value);
+    }
+    this.fileNames.set(fileKey, name);
+  }
+
+  /** File content of a READ response / WRITE request at `at` in the file (see ./file.ts). */
+  private fileData(dir: AppDirection, version: 1 | 2, fileKey: string, at: number, data: Uint8Array): void {
+    if (at < 0 || !Number.isSafeInteger(at)) {
+      this.count('malformed');
+      return;
+    }
+    const key = `${fileKey}|${dir}`;
+    let f = this.files.get(key);
+    if (!f) {
+      if (this.files.size >= this.limits.maxFiles) {
+        // The oldest live file stops collecting (its tx stays until inspected and released).
+        this.count('limit_files');
+        const first = this.files.entries().next();
+        if (!first.done) {
+          first.value[1].closed = true;
+          this.files.delete(first.value[0]);
+        }
+      }
+      f = new SmbFileTx(this.nextTxId++, version, fileKey, dir, this.fileNames.get(fileKey) ?? null);
+      this.files.set(key, f);
+      this.count('transactions');
+      this.addTx(f);
+    }
+    this.count('file_bytes', data.length);
+    const r = f.add(data, at, this.limits.maxFileDataBytes, this.limits.maxFileBytesPerFlow - this.fileBytes, this.limits.maxFileRanges);
+    this.fileBytes += r.kept;
+    if (r.overlap > 0) this.count('file_overlap_bytes', r.overlap);
+    if (r.refused) this.count('limit_file_ranges');
+    else if (r.cut > 0) this.count('limit_file_data');
+  }
+
+  /** A tx leaves the list (released or dropped over the limit): its file bytes leave the flow's budget. */
+  private forgetFile(t: AppTx): void {
+    if (!(t instanceof SmbFileTx)) return;
+    this.fileBytes -= t.kept();
+    const key = `${t.fileKey}|${t.direction}`;
+    if (this.files.get(key) === t) this.files.delete(key);
   }
 
   name(d: Uint8Array): Uint8Array {
@@ -272,7 +343,8 @@ export class SmbParser implements AppParser, SmbState {
   private addTx(tx: AppTx): void {
     if (this.list.length >= this.limits.maxTransactions) {
       this.count('limit_transactions');
-      this.list.shift();
+      const old = this.list.shift();
+      if (old !== undefined) this.forgetFile(old);
     }
     this.list.push(tx);
   }

@@ -13,8 +13,9 @@ import { Smb1Cmd, TRANS_TRANSACT_NMPIPE, type SmbTxKind } from './types.js';
 const HDR = 32;
 const FLAGS_REPLY = 0x80;
 const FLAGS2_UNICODE = 0x8000;
+/** Commands whose parameter block starts with an AndX header (MS-CIFS 2.2.4: LOCKING_ANDX 0x24, OPEN_ANDX 0x2d too). */
 const ANDX = new Set<number>([
-  Smb1Cmd.READ_ANDX, Smb1Cmd.WRITE_ANDX, Smb1Cmd.SESSION_SETUP_ANDX, Smb1Cmd.LOGOFF_ANDX, Smb1Cmd.TREE_CONNECT_ANDX,
+  0x24, 0x2d, Smb1Cmd.READ_ANDX, Smb1Cmd.WRITE_ANDX, Smb1Cmd.SESSION_SETUP_ANDX, Smb1Cmd.LOGOFF_ANDX, Smb1Cmd.TREE_CONNECT_ANDX,
   Smb1Cmd.NT_CREATE_ANDX,
 ]);
 
@@ -138,7 +139,8 @@ function request(st: SmbState, m: Uint8Array, blk: Block, unicode: boolean, key:
       const fid = le16(m, w + 4);
       const len = le16(m, w + 20) + (wc >= 12 ? (le16(m, w + 18) << 16) >>> 0 : 0);
       const off = le16(m, w + 22);
-      if (off > 0 && len > 0) st.pipeData('to_server', 1, treeKey, `1:${fid}`, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)));
+      const at = le32(m, w + 6) + (wc >= 14 ? le32(m, w + 24) * 0x100000000 : 0);
+      if (off > 0 && len > 0) st.pipeData('to_server', 1, treeKey, `1:${fid}`, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)), at);
       return;
     }
     case Smb1Cmd.CLOSE: {
@@ -147,7 +149,8 @@ function request(st: SmbState, m: Uint8Array, blk: Block, unicode: boolean, key:
     }
     case Smb1Cmd.READ_ANDX: {
       if (wc < 10) return;
-      st.setPending(key, { command: cmd, fileKey: `1:${le16(m, w + 4)}`, treeKey });
+      const at = le32(m, w + 6) + (wc >= 12 ? le32(m, w + 20) * 0x100000000 : 0);
+      st.setPending(key, { command: cmd, fileKey: `1:${le16(m, w + 4)}`, treeKey, fileOffset: at });
       return;
     }
     case Smb1Cmd.TRANS: {
@@ -195,7 +198,12 @@ function response(st: SmbState, m: Uint8Array, blk: Block, status: number, key: 
       if (!pending?.fileKey || wc < 12) return;
       const len = le16(m, w + 10) + ((le16(m, w + 14) << 16) >>> 0);
       const off = le16(m, w + 12);
-      if (off > 0 && len > 0) st.pipeData('to_client', 1, pending.treeKey, pending.fileKey, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)));
+      if (off > 0 && len > 0) st.pipeData('to_client', 1, pending.treeKey, pending.fileKey, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)), pending.fileOffset ?? null);
+      return;
+    }
+    case Smb1Cmd.NT_CREATE_ANDX: {
+      // FID of the opened file (after AndX and OplockLevel): names it for file.name.
+      if (status === 0 && tx?.filename && wc >= 3) st.openFile(`1:${le16(m, w + 5)}`, tx.filename);
       return;
     }
     case Smb1Cmd.TRANS: {

@@ -113,12 +113,12 @@ function request(st: SmbState, m: Uint8Array, cmd: number, key: string, treeKey:
       const len = le32(m, b + 4);
       const fileKey = fid(m, b + 16);
       if (off < 0 || len < 0 || fileKey === null) return;
-      st.pipeData('to_server', 2, treeKey, fileKey, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)));
+      st.pipeData('to_server', 2, treeKey, fileKey, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)), le64(m, b + 8));
       return;
     }
     case Smb2Cmd.READ: {
       const fileKey = fid(m, b + 16);
-      if (fileKey !== null) st.setPending(key, { command: cmd, fileKey, ...(treeKey ? { treeKey } : {}) });
+      if (fileKey !== null) st.setPending(key, { command: cmd, fileKey, fileOffset: le64(m, b + 8), ...(treeKey ? { treeKey } : {}) });
       return;
     }
     case Smb2Cmd.CLOSE: {
@@ -155,6 +155,12 @@ function response(st: SmbState, m: Uint8Array, cmd: number, status: number, key:
     case Smb2Cmd.NEGOTIATE:
       if (tx && le16(m, b) === 65) tx.dialect = smb2Dialect(le16(m, b + 4));
       return;
+    case Smb2Cmd.CREATE: {
+      // FileId of the opened file (CREATE response body offset 64): names it for file.name.
+      const fileKey = fid(m, b + 64);
+      if (status === 0 && tx?.filename && fileKey !== null) st.openFile(fileKey, tx.filename);
+      return;
+    }
     case Smb2Cmd.TREE_CONNECT: {
       if (!tx) return;
       // Suricata sets the share type only from a successful response; a failed connect keeps is_pipe false.
@@ -166,7 +172,7 @@ function response(st: SmbState, m: Uint8Array, cmd: number, status: number, key:
       if (!ok || !pending?.fileKey) return;
       const off = m[b + 2] ?? 0;
       const len = le32(m, b + 4);
-      if (len > 0 && off >= HDR) st.pipeData('to_client', 2, pending.treeKey ?? treeKey, pending.fileKey, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)));
+      if (len > 0 && off >= HDR) st.pipeData('to_client', 2, pending.treeKey ?? treeKey, pending.fileKey, m.subarray(Math.min(off, m.length), Math.min(off + len, m.length)), pending.fileOffset ?? null);
       return;
     }
     case Smb2Cmd.IOCTL: {
@@ -178,6 +184,12 @@ function response(st: SmbState, m: Uint8Array, cmd: number, status: number, key:
     }
     default:
   }
+}
+
+/** A 64-bit little-endian file offset (-1 when out of bounds; beyond 2^53 loses precision, harmless here). */
+function le64(m: Uint8Array, o: number): number {
+  if (o + 8 > m.length) return -1;
+  return le32(m, o) + le32(m, o + 4) * 0x100000000;
 }
 
 function fid(m: Uint8Array, o: number): string | null {

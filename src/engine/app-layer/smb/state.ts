@@ -9,6 +9,8 @@ export interface PendingRequest {
   /** Pipe/file the request addressed (READ, IOCTL, TRANS), to route the response data. */
   readonly fileKey?: string;
   readonly treeKey?: string;
+  /** READ: the file offset asked for (where the response's data sits in the file). */
+  readonly fileOffset?: number;
 }
 
 export interface SmbTree {
@@ -30,9 +32,14 @@ export interface SmbState {
   tree(key: string): SmbTree | undefined;
   /**
    * Data of a READ/WRITE/IOCTL/TRANS on `fileKey` in tree `treeKey`: handed to that pipe's
-   * DCERPC state when the tree is a pipe (or unknown and the data looks like DCERPC).
+   * DCERPC state when the tree is a pipe (or unknown and the data looks like DCERPC); otherwise,
+   * for READ/WRITE (`fileOffset` not null: where the data sits in the file), file content for
+   * `file.data` (Suricata smb2.rs/smb1.rs read/write: a tree that is not a pipe, or an unknown
+   * tree whose data is not DCERPC).
    */
-  pipeData(dir: AppDirection, version: 1 | 2, treeKey: string | undefined, fileKey: string, data: Uint8Array): void;
+  pipeData(dir: AppDirection, version: 1 | 2, treeKey: string | undefined, fileKey: string, data: Uint8Array, fileOffset?: number | null): void;
+  /** A CREATE succeeded: `fileKey` names the file `name` (for `file.name`). */
+  openFile(fileKey: string, name: Uint8Array): void;
   /** The file/pipe was closed: its id may be reused for another file (SMB1 FIDs are). */
   closeFile(fileKey: string): void;
   /** Limit a name's length (counted when cut). */

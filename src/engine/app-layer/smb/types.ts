@@ -22,6 +22,17 @@ export interface SmbLimits {
   maxPipes: number;
   /** Bytes kept of a share, file or user name. */
   maxNameBytes: number;
+  /**
+   * `file.data`: bytes kept per file and direction from file offset 0 (Suricata inspects SMB
+   * file data up to its file/stream depth); the rest is counted (`limit_file_data`), not kept.
+   */
+  maxFileDataBytes: number;
+  /** File bytes kept by all files of one flow together (beyond it: `limit_file_data`). */
+  maxFileBytesPerFlow: number;
+  /** Separate pieces of one file waiting for a hole to be filled (beyond it: `limit_file_ranges`). */
+  maxFileRanges: number;
+  /** Files (open file ids with a name, file transactions) tracked per flow; over it the oldest is forgotten. */
+  maxFiles: number;
 }
 
 export const DEFAULT_SMB_LIMITS: Readonly<SmbLimits> = Object.freeze({
@@ -31,6 +42,10 @@ export const DEFAULT_SMB_LIMITS: Readonly<SmbLimits> = Object.freeze({
   maxTrees: 256,
   maxPipes: 256,
   maxNameBytes: 1024,
+  maxFileDataBytes: 1024 * 1024,
+  maxFileBytesPerFlow: 4 * 1024 * 1024,
+  maxFileRanges: 64,
+  maxFiles: 256,
 });
 
 /** Counter names (bounded). */
@@ -54,7 +69,12 @@ export type SmbCounter =
   | 'limit_pending_requests'
   | 'limit_trees'
   | 'limit_pipes'
-  | 'limit_name_bytes';
+  | 'limit_name_bytes'
+  | 'file_bytes'
+  | 'file_overlap_bytes'
+  | 'limit_file_data'
+  | 'limit_file_ranges'
+  | 'limit_files';
 
 /** What a transaction is (Suricata's SMBTransactionTypeData variants this parser fills). */
 export type SmbTxKind = 'negotiate' | 'session_setup' | 'tree_connect' | 'create' | 'generic';

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { AppTxDetector, type AppFeedContext } from '../../../../src/engine/detect/app-tx.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../src/config/types.js';
+import { negotiate, sessionSetupAnonymous, transPeekNamedPipe, treeConnectIpc } from '../../../fixtures/smb1-exploit.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const rs = compileRuleset(
@@ -144,6 +145,56 @@ test('raw content in an alert http rule: prefiltered on the stream, its own dire
   // the response side is verified against the response stream only (the request stream holds no "leaked-data")
   feed('to_client', 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nleaked-data');
   assert.deepEqual(fired, [[11, 0], [12, 0]]);
+});
+
+test('alert smb raw content anchored with offset/depth matches a later request: the window starts where the client resumed after the server spoke', () => {
+  // ET "ETERNALBLUE Probe MS17-010 (Generic Flags)" (sid 2025992), its content and offsets.
+  const rule = 'alert smb any any -> $HOME_NET any (msg:"probe"; flow:to_server,established; content:"|ff|SMB|25 00 00 00 00|"; offset:4; depth:9; content:"|00 00 00 00 00 00 00 00 00 00|"; distance:5; within:10; content:"|23 00 00 00 07 00 5c 50 49 50 45 5c 00|"; fast_pattern; endswith; sid:2025992;)';
+  const r3 = compileRuleset([{ file: 't.rules', text: rule }], { vars: defaultConfig().databases.vars });
+  assert.equal(r3.signatures.length, 1, "the ET rule loads as an alert smb signature");
+  assert.equal(r3.signatures[0]!.app, "smb");
+  const ids = { tid: 0, uid: 0, pid: 0xfeff, mid: 1 };
+  const requests = [negotiate(ids), sessionSetupAnonymous({ ...ids, mid: 2 }), treeConnectIpc({ ...ids, mid: 3 }, '203.0.113.5'), transPeekNamedPipe({ ...ids, mid: 4, uid: 100, tid: 1 })];
+  // Minimal SMB1 replies (status 0, reply flag, same command and mid), enough to end each turn.
+  const reply = (cmd: number, mid: number): Uint8Array => {
+    const m = Buffer.alloc(4 + 32 + 3);
+    m.writeUInt32BE(35, 0);
+    m.write('\xffSMB', 4, 'latin1');
+    m[8] = cmd;
+    m[13] = 0x98;
+    m.writeUInt16LE(0xfeff, 4 + 26);
+    m.writeUInt16LE(mid, 4 + 30);
+    return new Uint8Array(m);
+  };
+  const run = (answer: boolean): number[] => {
+    const d = new AppTxDetector(r3);
+    const f = d.newFlow(445, 40000);
+    const fired: number[] = [];
+    const streams = { to_server: new Uint8Array(4096), to_client: new Uint8Array(4096) };
+    const lens = { to_server: 0, to_client: 0 };
+    const feed = (dir: 'to_server' | 'to_client', bytes: Uint8Array): void => {
+      streams[dir].set(bytes, lens[dir]);
+      const at = lens[dir];
+      lens[dir] += bytes.length;
+      const c: AppFeedContext = {
+        verify: { flowbits: new Set(), stream: streams[dir], streamLength: lens[dir] },
+        fire: (si) => fired.push(r3.signatures[si]!.id),
+      };
+      d.data(f, dir, bytes, 0, bytes.length, at, 0, c);
+    };
+    for (const [i, q] of requests.entries()) {
+      feed('to_server', new Uint8Array(q));
+      if (answer && i < 3) feed('to_client', reply(q[8]!, i + 1));
+    }
+    assert.equal(f.proto?.name, 'smb');
+    return fired;
+  };
+  // The server answered each request: the TRANS record starts the client's last window.
+  assert.deepEqual(run(true), [2025992]);
+  // Requests left unanswered keep their txs live; the raw-only rule still alerts once per chunk.
+  // Pipelined without any reply: the only window is the whole stream, whose offset 4 is the
+  // NEGOTIATE header, so the anchored content cannot match (neither does Suricata's first chunk).
+  assert.deepEqual(run(false), []);
 });
 
 // ---- the URI normalisation the live e2e relies on (test/e2e/http-live.test.ts) ----

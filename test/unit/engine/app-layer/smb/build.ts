@@ -94,12 +94,12 @@ export function smb2CreateResp(msgId: number, treeId: number, fileId: Uint8Array
   return cat(smb2Hdr({ cmd: 5, msgId, response: true, treeId }), le16(89), Uint8Array.of(0, 0), le32(1), zeros(32), zeros(16), le32(0x80), le32(0), fileId, le32(0), le32(0));
 }
 
-export function smb2Write(msgId: number, treeId: number, fileId: Uint8Array, data: Uint8Array): Uint8Array {
-  return cat(smb2Hdr({ cmd: 9, msgId, treeId }), le16(49), le16(64 + 48), le32(data.length), le64(0), fileId, le32(0), le32(0), le16(0), le16(0), le32(0), data);
+export function smb2Write(msgId: number, treeId: number, fileId: Uint8Array, data: Uint8Array, offset = 0): Uint8Array {
+  return cat(smb2Hdr({ cmd: 9, msgId, treeId }), le16(49), le16(64 + 48), le32(data.length), le64(offset), fileId, le32(0), le32(0), le16(0), le16(0), le32(0), data);
 }
 
-export function smb2Read(msgId: number, treeId: number, fileId: Uint8Array, len: number): Uint8Array {
-  return cat(smb2Hdr({ cmd: 8, msgId, treeId }), le16(49), Uint8Array.of(0x50, 0), le32(len), le64(0), fileId, le32(0), le32(0), le32(0), le16(0), le16(0), Uint8Array.of(0));
+export function smb2Read(msgId: number, treeId: number, fileId: Uint8Array, len: number, offset = 0): Uint8Array {
+  return cat(smb2Hdr({ cmd: 8, msgId, treeId }), le16(49), Uint8Array.of(0x50, 0), le32(len), le64(offset), fileId, le32(0), le32(0), le32(0), le16(0), le16(0), Uint8Array.of(0));
 }
 
 export function smb2ReadResp(msgId: number, treeId: number, data: Uint8Array): Uint8Array {
@@ -154,9 +154,9 @@ export function smb1SessionSetup(mid: number, blob: Uint8Array): Uint8Array {
 }
 
 /** WRITE_ANDX on `fid` of tree `tid`, data right after the byte count (wc 14). */
-export function smb1Write(mid: number, tid: number, fid: number, data: Uint8Array): Uint8Array {
+export function smb1Write(mid: number, tid: number, fid: number, data: Uint8Array, offset = 0): Uint8Array {
   const dataOff = 32 + 1 + 28 + 2;
-  const words = cat(Uint8Array.of(0xff, 0), le16(0), le16(fid), le32(0), le32(0), le16(8), le16(data.length), le16(0), le16(data.length), le16(dataOff), le32(0));
+  const words = cat(Uint8Array.of(0xff, 0), le16(0), le16(fid), le32(offset), le32(0), le16(8), le16(data.length), le16(0), le16(data.length), le16(dataOff), le32(0));
   return cat(smb1Hdr({ cmd: 0x2f, mid, tid }), smb1Body(words, data));
 }
 
