@@ -15,7 +15,7 @@ import type { Detection, LocalAddresses } from './types.js';
 import { DIR, type PacketDirection } from './capture/types.js';
 import type { ChecksumPolicy } from './decode/checksum.js';
 import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv4ToString, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
-import { Defragmenter, type DefragCounters } from './decode/defrag.js';
+import { DEFAULT_DEFRAG, Defragmenter, type DefragCounters, type DefragLimits } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { KeyedPermutation, randomSeed, type HashSeed } from './flow/hash.js';
 import { isFromClient, type Flow } from './flow/flow.js';
@@ -76,6 +76,8 @@ export interface EngineOptions {
    * a fixed one.
    */
   hashSeed?: HashSeed;
+  /** IP defragmentation bounds (decode/defrag.ts); default DEFAULT_DEFRAG. */
+  defrag?: DefragLimits;
 }
 
 export interface EngineStats {
@@ -125,7 +127,7 @@ export class Engine {
   private readonly live: boolean;
 
   private readonly pkt = new DecodedPacket();
-  private readonly defrag = new Defragmenter();
+  private readonly defrag: Defragmenter;
   private readonly flows: FlowTable;
   private readonly reasm: Reassembler<DirState>;
   private readonly store: StreamStore;
@@ -152,6 +154,7 @@ export class Engine {
     this.log = opts.log;
     this.host = opts.host;
     this.live = opts.host !== undefined;
+    this.defrag = new Defragmenter(opts.defrag ?? DEFAULT_DEFRAG);
     this.store = new StreamStore(opts.config.reassemblyDepth, opts.maxStreamMemory ?? 128 * 1024 * 1024);
     this.detect = new Detect({
       config: opts.config,
@@ -231,9 +234,12 @@ export class Engine {
       let reason = decodePacket(buf, offset, caplen, linkType, this.pkt);
       if (reason === DROP.IP_FRAGMENT) {
         const whole = this.defrag.add(this.pkt, tsMs);
+        // The fragment's own decoder and defrag events, before the rebuilt datagram (a packet of its own) reuses pkt.
+        if (this.pkt.eventCount > 0) this.detect.decodeEvents(this.pkt);
         if (whole === null) return; // held (or refused) by the defragmenter, counted there
         reason = decodePacket(whole, 0, whole.length, LINKTYPE.RAW, this.pkt);
       }
+      if (this.pkt.eventCount > 0) this.detect.decodeEvents(this.pkt);
       if (reason === DROP.NONE && this.host !== undefined) reason = this.addressCheck(this.pkt, dir, this.host);
       // Packets this host sent cannot be forged and show partial checksums under offload: never validated.
       if (reason === DROP.NONE && checksums !== undefined && dir !== DIR.OUTBOUND && this.cfg.checksumValidation && !checksums.accept(this.pkt)) {
@@ -292,7 +298,8 @@ export class Engine {
         timeouts: this.defrag.counters.timeouts,
         evicted: this.defrag.counters.evicted,
         invalid: this.defrag.counters.invalid,
-        overlapBytes: this.defrag.counters.overlapBytes,
+        overlaps: this.defrag.counters.overlaps,
+        ignored: this.defrag.counters.ignored,
         inProgress: this.defrag.size,
         memoryBytes: this.defrag.memoryBytes,
       },

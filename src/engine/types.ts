@@ -28,7 +28,8 @@ export interface Detection {
   srcPort: number;
   destIp: string;
   destPort: number;
-  proto: 'TCP';
+  /** EVE proto: 'TCP' for flows and detectors; decode-event alerts name their packet's protocol ('UDP', 'IPV6-ICMP', a number, '' without IP). */
+  proto: string;
   signatureId: number;
   rev: number;
   /** Signature or detector name, e.g. "Intrusion.HTTP.Log4Shell.JNDI". */
@@ -91,7 +92,7 @@ export interface AlertEvent {
   src_port: number;
   dest_ip: string;
   dest_port: number;
-  proto: 'TCP';
+  proto: string;
   /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol object under its name (`http`). */
   app_proto?: string;
   tx_id?: number;

@@ -30,6 +30,7 @@ import { parseFlowint, type FlowintSpec } from './keywords/flowint.js';
 import { parseXbits, type XbitSpec } from './keywords/xbits.js';
 import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
 import type { Classification } from './keywords/classification.js';
+import { checkEventRule, isPacketProtocol, parseEventKeyword, type EventMatch } from './keywords/events.js';
 
 class RuleError extends Error {}
 
@@ -253,6 +254,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let ruleProtocol = 'tcp';
   if (proto === 'tcp-pkt') stream = 'no';
   else if (proto === 'tcp-stream') stream = 'only';
+  // Packet-level rule protocols (`alert pkthdr|ip|ipv6|udp …`): only decode-event rules load (checked below).
+  else if (isPacketProtocol(proto)) ruleProtocol = proto;
   else if (proto !== 'tcp') {
     const ap = appProtocolForRule(proto);
     if (ap === undefined) throw new Unsupported(`protocol ${proto}`);
@@ -287,6 +290,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const flowints: FlowintSpec[] = [];
   const xbits: XbitSpec[] = [];
   const streamSize: StreamSizeSpec[] = [];
+  const events: EventMatch[] = [];
   let targetSide: 'src_ip' | 'dest_ip' | undefined;
   /** The list of the last base64_decode (base64_data continues in it). */
   let b64List: Condition[] | null = null;
@@ -557,6 +561,16 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'stream_size':
         streamSize.push(parseStreamSize(value ?? ''));
         break;
+      case 'decode-event':
+      case 'stream-event':
+        events.push(parseEventKeyword(name, value));
+        break;
+      case 'app-layer-event': {
+        const e = parseEventKeyword(name, value);
+        needApp(e.name.slice(0, e.name.indexOf('.')), name);
+        events.push(e);
+        break;
+      }
       case 'target': {
         const t = (value ?? '').trim();
         if (t !== 'src_ip' && t !== 'dest_ip') throw new RuleError(`target: expected src_ip or dest_ip, got "${t}"`);
@@ -683,7 +697,16 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (c.kind === 'content' && !c.nocase && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
     }
   }
-  if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
+  const packetEvents = events.some((e) => e.kind !== 'app-layer');
+  if (packetEvents || isPacketProtocol(ruleProtocol)) {
+    // decode-event / stream-event rules: nothing but the events (and metadata, thresholds).
+    checkEventRule({
+      protocol: ruleProtocol, events, header: [srcAddr, srcPort, dstAddr, dstPort],
+      others: conditions.length > 0 || lists.length > 0 || appKeywords.length > 0 || flowbits.length > 0 || flowints.length > 0 || xbits.length > 0 ||
+        streamSize.length > 0 || dsize !== undefined || flags !== undefined || appLayerProtocol !== undefined || dir !== undefined ||
+        established !== undefined || stream !== undefined || app !== undefined || targetSide !== undefined,
+    });
+  } else if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
   if (app !== undefined) {
@@ -766,6 +789,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (streamSize.length > 0) sig.streamSize = streamSize;
   if (targetSide !== undefined) sig.target = targetSide;
   if (vars.size > 0) sig.varCount = vars.size;
+  if (events.length > 0) sig.events = events;
   if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];
   return { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };

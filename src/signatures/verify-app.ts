@@ -5,7 +5,7 @@
  */
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
-import type { AppCandidatesFn, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
+import type { AppCandidatesFn, AppVerifyContext, BufferList, EventMatch, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
@@ -96,6 +96,22 @@ function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: numbe
   return matchConditions(l.conditions, data, data.length, meter, owner);
 }
 
+/** `app-layer-event:` conditions: each named event was raised on the tx (names compared case-insensitively, as Suricata does). */
+function appEventsHold(events: readonly EventMatch[], tx: AppTx): boolean {
+  for (const e of events) {
+    if (e.kind !== 'app-layer') continue;
+    let found = false;
+    for (const t of tx.events) {
+      if (t.length === e.name.length && t.toLowerCase() === e.name) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
 const SPECS = new Map<string, AppKeywordSpec | undefined>();
 /** The keyword's spec from the registry (a signature keeps only plain data). */
 function keywordSpec(protocol: string, name: string): AppKeywordSpec | undefined {
@@ -117,6 +133,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
     const n = ctx.packetLength;
     if (n === undefined || n < sig.dsize.min || n > sig.dsize.max) return false;
   }
+  if (sig.events !== undefined && !appEventsHold(sig.events, tx)) return false;
   if (sig.appKeywords !== undefined) {
     for (const k of sig.appKeywords) {
       const spec = keywordSpec(k.protocol, k.name);

@@ -138,6 +138,12 @@ export interface AppProtocol {
   create(ctx: AppParserContext): AppParser;
   readonly buffers: readonly AppBufferSpec[];
   readonly keywords: readonly AppKeywordSpec[];
+  /**
+   * The `app-layer-event:` names (`<proto>.<event>`, lowercase) this protocol's parser raises on
+   * its transactions (`AppTx.events`, compared case-insensitively). A rule naming another event of
+   * the protocol is skipped (never loaded with a condition that cannot fire). Absent: none.
+   */
+  readonly events?: readonly string[];
   /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */
   eve(tx: AppTx): Record<string, unknown>;
   /**

@@ -19,7 +19,7 @@ import { HTTP_BUFFERS, httpBuffer, httpBufferSpec, httpMultiBuffer } from './buf
 import { httpEve } from './eve.js';
 import { HttpParser } from './parser.js';
 import { probeHttp } from './probe.js';
-import { HttpProgress, type HttpBufferName, type HttpTx } from './types.js';
+import { HTTP_RAISED_EVENTS, HttpProgress, type HttpBufferName, type HttpTx } from './types.js';
 
 /** An `AppTx` over one `HttpTx` (made once per tx by `HttpAppParser`). */
 export class HttpAppTx implements AppTx {
@@ -227,6 +227,7 @@ export const httpProtocol: AppProtocol = {
   create: (ctx) => new HttpAppParser(ctx),
   buffers: BUFFERS,
   keywords: [URILEN],
+  events: HTTP_RAISED_EVENTS.map((n) => `http.${n.toLowerCase()}`),
   eve(tx: AppTx): Record<string, unknown> {
     if (!(tx instanceof HttpAppTx)) return {};
     return httpEve(tx.http);
