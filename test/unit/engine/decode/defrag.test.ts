@@ -188,14 +188,14 @@ for (const v6 of [false, true]) {
     const p = new DecodedPacket();
     const overlapEv = decodeEventId(v6 ? 'ipv6.frag_overlap' : 'ipv4.frag_overlap');
     let whole: Uint8Array | null = null;
-    STURGES_NOVAK.forEach(([off, more, ch, len], i) => {
+    for (const [i, [off, more, ch, len]] of STURGES_NOVAK.entries()) {
       const f = v6 ? v6frag(1, off, more, ch, len) : v4frag(1, off, more, ch, len);
       assert.equal(decodePacket(f, 0, f.length, RAW, p), DROP.IP_FRAGMENT);
       whole = d.add(p, 1000 + i);
       // The originals do not overlap; each of the later ones does.
       assert.equal(p.hasEvent(overlapEv), i >= 9, `fragment ${ch}`);
       if (i < STURGES_NOVAK.length - 1) assert.equal(whole, null);
-    });
+    }
     assert.ok(whole !== null);
     const w: Uint8Array = whole;
     const hl = v6 ? 40 : 20;
