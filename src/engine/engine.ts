@@ -15,6 +15,7 @@ import type { Detection, LocalAddresses } from './types.js';
 import { DIR, type PacketDirection } from './capture/types.js';
 import type { ChecksumPolicy } from './decode/checksum.js';
 import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv4ToString, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
+import { DECODE_EVENTS } from './decode/events.js';
 import { DEFAULT_DEFRAG, Defragmenter, type DefragCounters, type DefragLimits } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { KeyedPermutation, randomSeed, type HashSeed } from './flow/hash.js';
@@ -102,6 +103,8 @@ export interface EngineStats {
   /** xbits table (rule language): bits held, and bits dropped to stay within the bound (oldest first). */
   xbits?: { entries: number; evicted: number; expired: number };
   reassembly: ReassemblyStats;
+  /** Decoder events raised (Suricata's names, decode/events.ts), only those seen at least once. */
+  decoderEvents: Record<string, number>;
   /** IP fragment reassembly. */
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
   detectors: { tracked: number; evictions: number };
@@ -147,6 +150,7 @@ export class Engine {
   private bytes = 0;
   private payloadBytes = 0;
   private readonly drops = new Float64Array(DROP_REASONS.length);
+  private readonly decoderEvents = new Float64Array(DECODE_EVENTS.length);
   private pressure = false;
 
   constructor(opts: EngineOptions) {
@@ -235,11 +239,11 @@ export class Engine {
       if (reason === DROP.IP_FRAGMENT) {
         const whole = this.defrag.add(this.pkt, tsMs);
         // The fragment's own decoder and defrag events, before the rebuilt datagram (a packet of its own) reuses pkt.
-        if (this.pkt.eventCount > 0) this.detect.decodeEvents(this.pkt);
+        if (this.pkt.eventCount > 0) this.onDecoderEvents();
         if (whole === null) return; // held (or refused) by the defragmenter, counted there
         reason = decodePacket(whole, 0, whole.length, LINKTYPE.RAW, this.pkt);
       }
-      if (this.pkt.eventCount > 0) this.detect.decodeEvents(this.pkt);
+      if (this.pkt.eventCount > 0) this.onDecoderEvents();
       if (reason === DROP.NONE && this.host !== undefined) reason = this.addressCheck(this.pkt, dir, this.host);
       // Packets this host sent cannot be forged and show partial checksums under offload: never validated.
       if (reason === DROP.NONE && checksums !== undefined && dir !== DIR.OUTBOUND && this.cfg.checksumValidation && !checksums.accept(this.pkt)) {
@@ -259,6 +263,13 @@ export class Engine {
     }
   }
 
+  /** The current packet raised decoder events: count them, run the decode-event signatures. */
+  private onDecoderEvents(): void {
+    const p = this.pkt;
+    for (let i = 0; i < p.eventCount; i++) this.decoderEvents[p.events[i]!]!++;
+    this.detect.decodeEvents(p);
+  }
+
   /** Expires idle flows (packet time). Called automatically as packet time advances. */
   tick(nowMs: number): void {
     this.lastTickMs = nowMs;
@@ -271,6 +282,8 @@ export class Engine {
   stats(): EngineStats {
     const dropped: Record<string, number> = {};
     for (let i = 1; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = this.drops[i]!;
+    const decoderEvents: Record<string, number> = {};
+    for (let i = 0; i < DECODE_EVENTS.length; i++) if (this.decoderEvents[i]! > 0) decoderEvents[DECODE_EVENTS[i]!] = this.decoderEvents[i]!;
     const ds = this.detectors.stats();
     const af = this.detect.alertFilter.stats();
     const dc = this.detect.counters;
@@ -279,6 +292,7 @@ export class Engine {
       bytes: this.bytes,
       payloadBytes: this.payloadBytes,
       dropped,
+      decoderEvents,
       flowsActive: this.flows.size,
       flowsCreated: this.flows.created,
       flowEvictions: this.flows.evictions,

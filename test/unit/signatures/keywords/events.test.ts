@@ -111,6 +111,8 @@ test('engine: decode-event signatures alert once per packet whose events match, 
   assert.deepEqual(detections.slice(1).map((x) => x.signatureId).sort((x, y) => x - y), [7, 2200088]);
   const st = engine.stats();
   assert.equal(st.dropped.not_tcp, 2, 'UDP is still not inspected further');
+  // (the first header ends with a zero-length PadN)
+  assert.deepEqual(st.decoderEvents, { 'ipv6.dstopts_unknown_opt': 4, 'ipv6.exthdr_dupl_dh': 1, 'ipv6.zero_len_padn': 1 });
 });
 
 test('engine: a fragment overlap alerts on the fragment, and the rebuilt datagram still reaches TCP detection', () => {
