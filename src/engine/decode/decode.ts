@@ -382,6 +382,8 @@ const OPT_AO = 29;
 const OPT_TFO = 34;
 const OPT_EXP1 = 253;
 const OPT_EXP2 = 254;
+const EV_OPT_INVALID_LEN = EV['tcp.opt_invalid_len'];
+const EV_OPT_DUPLICATE = EV['tcp.opt_duplicate'];
 
 /**
  * tcp.opt_invalid_len / tcp.opt_duplicate with Suricata's rules: a length beyond the options or
@@ -391,11 +393,8 @@ const OPT_EXP2 = 254;
  * SACK-permitted, timestamps, SACK or TFO option is a duplicate.
  */
 function tcpOptionEvents(b: Uint8Array, o: number, end: number, out: DecodedPacket): void {
+  // Bits of the options seen once (a second one is a duplicate): WS 1, MSS 2, SACK-permitted 4, TS 8, SACK 16, TFO 32.
   let seen = 0;
-  const once = (bit: number): void => {
-    if ((seen & bit) !== 0) out.event(EV['tcp.opt_duplicate']);
-    else seen |= bit;
-  };
   while (o < end) {
     const kind = b[o]!;
     if (kind === 0) break;
@@ -406,49 +405,52 @@ function tcpOptionEvents(b: Uint8Array, o: number, end: number, out: DecodedPack
     if (end - o < 2) break;
     const len = b[o + 1]!;
     if (len > end - o || len < 2) {
-      out.event(EV['tcp.opt_invalid_len']);
+      out.event(EV_OPT_INVALID_LEN);
       return;
     }
-    const bad = (): void => {
-      out.event(EV['tcp.opt_invalid_len']);
-    };
+    let bit = 0;
+    let bad = false;
     switch (kind) {
       case OPT_WS:
-        if (len !== 3) bad();
-        else once(1);
+        bad = len !== 3;
+        bit = 1;
         break;
       case OPT_MSS:
-        if (len !== 4) bad();
-        else once(2);
+        bad = len !== 4;
+        bit = 2;
         break;
       case OPT_SACKOK:
-        if (len !== 2) bad();
-        else once(4);
+        bad = len !== 2;
+        bit = 4;
         break;
       case OPT_TS:
-        if (len !== 10) bad();
-        else once(8);
+        bad = len !== 10;
+        bit = 8;
         break;
       case OPT_SACK:
-        if (len !== 2 && (len < 10 || len > 34 || (len - 2) % 8 !== 0)) bad();
-        else once(16);
+        bad = len !== 2 && (len < 10 || len > 34 || (len - 2) % 8 !== 0);
+        bit = 16;
         break;
       case OPT_TFO:
-        if (len !== 2 && (len < 6 || len > 18 || ((len - 2) & 1) !== 0)) bad();
-        else once(32);
+        bad = len !== 2 && (len < 6 || len > 18 || ((len - 2) & 1) !== 0);
+        bit = 32;
         break;
       case OPT_EXP1:
       case OPT_EXP2:
-        if (len === 4 || len === 12) {
-          if (u16(b, o + 2) === 0xf989) once(32);
-        } else bad();
+        if (len === 4 || len === 12) bit = u16(b, o + 2) === 0xf989 ? 32 : 0;
+        else bad = true;
         break;
       case OPT_MD5:
-        if (len !== 18) bad();
+        bad = len !== 18;
         break;
       case OPT_AO:
-        if (len < 4) bad();
+        bad = len < 4;
         break;
+    }
+    if (bad) out.event(EV_OPT_INVALID_LEN);
+    else if (bit !== 0) {
+      if ((seen & bit) !== 0) out.event(EV_OPT_DUPLICATE);
+      else seen |= bit;
     }
     o += len;
   }
