@@ -16,7 +16,7 @@ import { DIR, type PacketDirection } from './capture/types.js';
 import type { ChecksumPolicy } from './decode/checksum.js';
 import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv4ToString, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
 import { DECODE_EVENTS } from './decode/events.js';
-import { DEFAULT_DEFRAG, Defragmenter, type DefragCounters, type DefragLimits } from './decode/defrag.js';
+import { Defragmenter, type DefragCounters } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { KeyedPermutation, randomSeed, type HashSeed } from './flow/hash.js';
 import { isFromClient, type Flow } from './flow/flow.js';
@@ -77,8 +77,6 @@ export interface EngineOptions {
    * a fixed one.
    */
   hashSeed?: HashSeed;
-  /** IP defragmentation bounds (decode/defrag.ts); default DEFAULT_DEFRAG. */
-  defrag?: DefragLimits;
 }
 
 export interface EngineStats {
@@ -158,7 +156,7 @@ export class Engine {
     this.log = opts.log;
     this.host = opts.host;
     this.live = opts.host !== undefined;
-    this.defrag = new Defragmenter(opts.defrag ?? DEFAULT_DEFRAG);
+    this.defrag = new Defragmenter(opts.config.defrag);
     this.store = new StreamStore(opts.config.reassemblyDepth, opts.maxStreamMemory ?? 128 * 1024 * 1024);
     this.detect = new Detect({
       config: opts.config,

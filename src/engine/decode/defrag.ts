@@ -34,7 +34,10 @@ export interface DefragLimits {
   timeoutMs: number;
 }
 
-/** 8,192 fragments = a 65,535-byte datagram in 8-byte pieces: no datagram without overlaps needs more. */
+/**
+ * The defaults of config engine.defrag (src/config/types.ts). 8,192 fragments = a 65,535-byte
+ * datagram in 8-byte pieces: no datagram without overlaps needs more.
+ */
 export const DEFAULT_DEFRAG: DefragLimits = { maxTrackers: 4096, maxBytes: 32 * 1024 * 1024, maxFragments: 8192, timeoutMs: 60_000 };
 
 /** Bytes a held fragment costs beyond its data (bookkeeping), for the memory bound. */
