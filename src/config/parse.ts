@@ -282,7 +282,15 @@ export function parseConfig(text: string, fileName: string): Config {
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   return {
     ...config,
-    databases: { ...config.databases, dir: rel(config.databases.dir), rules: config.databases.rules.map(rel) },
+    databases: {
+      ...config.databases,
+      dir: rel(config.databases.dir),
+      rules: config.databases.rules.map(rel),
+      // configured dataset load files are relative to the config file (state/save: to datasets.dir)
+      ...(config.databases.datasets
+        ? { datasets: { ...config.databases.datasets, sets: config.databases.datasets.sets.map((s) => (s.load === undefined ? s : { ...s, load: rel(s.load) })) } }
+        : {}),
+    },
     response: { ...config.response, thresholdFile: config.response.thresholdFile === '' ? '' : rel(config.response.thresholdFile) },
   };
 }

@@ -263,6 +263,31 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         }),
         'Bounds on what the loader accepts; a database over one is refused with file:line and the active ruleset stays.',
       ),
+      datasets: f(
+        obj({
+          dir: f(str(checkPathOrEmpty), 'Data directory of the `dataset` keyword: relative `save`/`state` files live here (Suricata\'s data-dir); "" = <stateDir>/datasets. Written atomically on reload and stop.'),
+          memcap: f(size(1 * KiB, 64 * GiB), 'Default memcap of one dataset (a rule\'s `memcap` overrides it): entries past it are refused and counted in bulwark_dataset_memcap_refused_total.', { prop: 'memcapBytes' }),
+          hashsize: f(int(1, 16_777_216), 'Default hashsize of one dataset (accepted for Suricata compatibility; the table grows by itself).'),
+          maxSets: f(int(1, 65_536), 'Most datasets in one ruleset; rules naming more are skipped ("too many datasets").'),
+          sets: f(
+            list(
+              obj({
+                name: f(str(checkNonEmpty, '^[^,\\s]{1,63}$'), 'Set name (case-insensitive), as rules name it.', { required: true }),
+                type: f(oneOf(['string', 'md5', 'sha256', 'ipv4', 'ip']), 'Item type.', { required: true }),
+                load: f(str(checkNonEmpty), 'File to load (relative to the config file).', { optional: true }),
+                state: f(str(checkNonEmpty), 'File to load and save (relative to `dir`).', { optional: true }),
+                save: f(str(checkNonEmpty), 'File to save (relative to `dir`).', { optional: true }),
+                memcap: f(size(1 * KiB, 64 * GiB), 'Memcap of this set.', { optional: true, prop: 'memcapBytes' }),
+                hashsize: f(int(1, 16_777_216), 'Hashsize of this set.', { optional: true }),
+              }),
+              1024,
+            ),
+            'Sets declared here rather than in a rule (suricata.yaml `datasets:`); rules then name them without a type. A bad file refuses the whole ruleset.',
+          ),
+        }),
+        'Suricata datasets (`dataset` keyword): where save/state files go and the default bounds (docs/signatures.md "Datasets").',
+        { optional: true },
+      ),
     }),
     'Signature databases.',
   ),

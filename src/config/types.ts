@@ -51,6 +51,34 @@ export interface IsolationPolicy {
   detectors: ('portscan' | 'synflood' | 'bruteforce')[];
 }
 
+/** config databases.datasets (docs/signatures.md "Datasets"). */
+export interface DatasetsConfig {
+  /** Data directory of save/state files; "" = <stateDir>/datasets. */
+  dir: string;
+  memcapBytes: number;
+  hashsize: number;
+  maxSets: number;
+  /** Sets declared by configuration (suricata.yaml `datasets:`). */
+  sets: DatasetConfigEntry[];
+}
+
+export interface DatasetConfigEntry {
+  name: string;
+  type: 'string' | 'md5' | 'sha256' | 'ipv4' | 'ip';
+  load?: string;
+  state?: string;
+  save?: string;
+  memcapBytes?: number;
+  hashsize?: number;
+}
+
+/** The databases section with datasets.dir resolved ("" = <stateDir>/datasets), as the loader takes it. */
+export function withDatasetDir(databases: Config['databases'], stateDir: string): Config['databases'] {
+  const ds = databases.datasets ?? defaultConfig().databases.datasets!;
+  if (ds.dir !== '') return databases;
+  return { ...databases, datasets: { ...ds, dir: `${stateDir.replace(/\/+$/, '')}/datasets` } };
+}
+
 /** config databases.limits. */
 export interface DatabaseLimits {
   fileSizeBytes: number;
@@ -108,6 +136,8 @@ export interface Config {
     anyPorts: number[];
     /** Bounds on what the loader accepts (a database over one is refused; the active ruleset stays). */
     limits: DatabaseLimits;
+    /** The `dataset` keyword's data directory and default bounds; absent = defaults. */
+    datasets?: DatasetsConfig;
   };
   protection: { enabled: boolean };
   action: ActionMode;
@@ -298,6 +328,7 @@ export function defaultConfig(): Config {
       },
       anyPorts: [],
       limits: { fileSizeBytes: 64 * 1024 * 1024, rules: 150_000, ruleLengthBytes: 64 * 1024, contentLengthBytes: 16 * 1024, compileMemoryBytes: 2 * 1024 * 1024 * 1024 },
+      datasets: { dir: '', memcapBytes: 16 * 1024 * 1024, hashsize: 4096, maxSets: 1024, sets: [] },
     },
     // Seed behaviour (KESL): locally configured hosts have Network Threat Protection off by
     // default; a fleet policy turns it on (src/fleet/policy.ts applyPolicy).

@@ -32,6 +32,7 @@ import { Detectors, type AddrKey, type DetectorFinding } from './detectors.js';
 import { VerifiedPeers, type VerifiedPeerStats } from './verified-peers.js';
 import { registerEngineMetrics } from './metrics.js';
 import type { RegexStats } from '../regex/meter.js';
+import type { DatasetSnapshot } from '../signatures/keywords/dataset-store.js';
 
 export { excerpt } from './detect/alert.js';
 
@@ -100,6 +101,8 @@ export interface EngineStats {
   suppressedByRateFilter: number;
   /** xbits table (rule language): bits held, and bits dropped to stay within the bound (oldest first). */
   xbits?: { entries: number; evicted: number; expired: number };
+  /** Datasets (rule language): sets, entries over all sets, adds refused by a set's memcap. */
+  datasets?: { sets: number; entries: number; memcapRefused: number };
   reassembly: ReassemblyStats;
   /** Decoder events raised (Suricata's names, decode/events.ts), only those seen at least once. */
   decoderEvents: Record<string, number>;
@@ -142,6 +145,8 @@ export class Engine {
   private curFlow: Flow | null = null;
   private curTsMs = 0;
   private lastTickMs = -Infinity;
+  /** 1-based number of the packet being processed (Suricata's pcap_cnt); 0 outside a packet (ticks, flush). */
+  private pktNo = 0;
 
   // Counters (exported through stats() and metrics collect callbacks).
   private packets = 0;
@@ -164,6 +169,9 @@ export class Engine {
       onDetection: (d) => {
         // Attributable evidence (the source's own handshake): it is no longer a verified peer.
         if (d.handshakeCompleted) this.verified.onDetection(d.srcIp, d.timestampMs);
+        // Suricata writes pcap_cnt for the packet that triggered inspection; matches raised by
+        // flow timeouts or the end of the file (its pseudo packets) carry none.
+        if (this.pktNo > 0) d.pcapCnt = this.pktNo;
         opts.onDetection(d);
       },
       verify: opts.verify ?? verifySignature,
@@ -228,6 +236,7 @@ export class Engine {
     this.detect.nowMs = tsMs;
     if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
     else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
+    this.pktNo = this.packets;
     try {
       if (dir === DIR.OTHER_HOST) {
         this.drops[DROP.NOT_FOR_HOST]!++;
@@ -258,6 +267,7 @@ export class Engine {
       this.log.warn({ err: e }, 'packet processing failed');
     } finally {
       this.curFlow = null;
+      this.pktNo = 0;
     }
   }
 
@@ -303,6 +313,7 @@ export class Engine {
       detections: { bySeverity: { ...dc.bySeverity }, byKind: { ...dc.byKind } },
       suppressedByRateFilter: dc.suppressed,
       xbits: this.detect.ruleState.xbits.stats(),
+      datasets: this.detect.ruleState.datasets.stats(),
       reassembly: snapshotCounters(this.reasm.counters),
       defrag: {
         fragments: this.defrag.counters.fragments,
@@ -321,6 +332,11 @@ export class Engine {
       regex: this.detect.regexStats(),
       appLayer: this.detect.appStats(),
     };
+  }
+
+  /** The datasets with a save/state file and their content, for the service to write. */
+  datasetSnapshots(): DatasetSnapshot[] {
+    return this.detect.ruleState.datasets.snapshots();
   }
 
   /** Drops every flow (end of an offline run, shutdown); frees stream memory. */

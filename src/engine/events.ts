@@ -65,6 +65,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
       count: o.count,
     },
   };
+  if (d.pcapCnt !== undefined) ev.pcap_cnt = d.pcapCnt;
   if (d.appProto !== undefined) ev.app_proto = d.appProto;
   if (d.txId !== undefined) ev.tx_id = d.txId;
   if (d.appEve !== undefined && d.appProto === 'http') ev.http = d.appEve;

@@ -55,6 +55,9 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
       for (const [reason, n] of Object.entries(stats().dropped)) this.inc({ reason }, n);
     },
   });
+  gauge(registry, 'bulwark_datasets', 'Datasets of the active ruleset (dataset keyword).', (s) => s.datasets?.sets ?? 0, stats);
+  gauge(registry, 'bulwark_dataset_entries', 'Entries held by all datasets.', (s) => s.datasets?.entries ?? 0, stats);
+  counter(registry, 'bulwark_dataset_memcap_refused_total', 'Dataset entries refused because the set was at its memcap (dataset:set not matched).', (s) => s.datasets?.memcapRefused ?? 0, stats);
   gauge(registry, 'bulwark_flows_active', 'Flows in the flow table.', (s) => s.flowsActive, stats);
   counter(registry, 'bulwark_flows_total', 'Flows created.', (s) => s.flowsCreated, stats);
   counter(registry, 'bulwark_flow_evictions_total', 'Flows evicted because the table was full (LRU).', (s) => s.flowEvictions, stats);

@@ -63,6 +63,12 @@ export interface Detection {
   /** App-layer signature matches: the flow's protocol (EVE `app_proto`), the tx id and the protocol's EVE object (`http`…). */
   appProto?: string;
   txId?: number;
+  /**
+   * 1-based number of the captured packet whose processing raised the match (Suricata's EVE
+   * `pcap_cnt`: in a file, the packet's position; live, the engine's packet count). Absent for
+   * matches raised outside a packet (flow timeout, end of file), as Suricata omits it for its pseudo packets.
+   */
+  pcapCnt?: number;
   appEve?: Record<string, unknown>;
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
@@ -93,6 +99,8 @@ export interface AlertEvent {
   dest_ip: string;
   dest_port: number;
   proto: string;
+  /** Number of the packet that raised the match in its capture (Suricata's `pcap_cnt`). */
+  pcap_cnt?: number;
   /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol object under its name (`http`). */
   app_proto?: string;
   tx_id?: number;

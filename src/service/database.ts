@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import { BulwarkError, errorMessage, isBulwarkError } from '../errors.js';
-import type { Config } from '../config/types.js';
+import { withDatasetDir, type Config } from '../config/types.js';
 import type { Ruleset } from '../signatures/types.js';
 import type { LoadedDatabases } from '../signatures/load.js';
 import { loadDatabasesOffThread } from '../signatures/offthread.js';
@@ -68,7 +68,7 @@ export function createDatabaseComponent(opts: DatabaseComponentOptions = {}): Co
     let full: Config = ctx.config;
     // Parse and compile run in a worker (src/signatures/offthread.ts): control socket, /metrics and
     // inspection keep their event loop during a reload; the worker reads the installed rules too.
-    const load = opts.load ?? ((c: Config['databases']) => loadDatabasesOffThread(c, { installed: full }));
+    const load = opts.load ?? ((c: Config['databases']) => loadDatabasesOffThread(withDatasetDir(c, full.stateDir), { installed: full }));
     const m = metrics(ctx);
     let active: LoadedDatabases | undefined;
     let cfg: Config['databases'] = ctx.config.databases;

@@ -39,6 +39,7 @@ import { LoginFailureWatcher } from './login-failures.js';
 import type { LoginFailure } from '../respond/login/sshd.js';
 import type { PolicyDecision } from '../respond/policy/types.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
+import { saveDatasets } from './datasets.js';
 
 /** Opens a live capture on one interface with a BPF filter. */
 export type LiveSourceFactory = (iface: string, filter: string, cfg: Config['capture']) => PacketSource;
@@ -322,6 +323,8 @@ class Protection implements ProtectionComponent {
     this.sources = [];
     this.logins.stop();
     await this.interceptor.close();
+    // what rules added to save/state datasets survives the stop (Suricata saves at shutdown)
+    if (this.engine) await saveDatasets(this.engine.datasetSnapshots(), this.log);
     this.engine?.flush();
     this.folder.flush();
     this.on = false;
@@ -350,6 +353,8 @@ class Protection implements ProtectionComponent {
     this.ruleset = r;
     this.response.checkAgainst(r);
     if (!this.on) return;
+    // Sets the new ruleset drops or changes lose their content: save them first.
+    if (this.engine) await saveDatasets(this.engine.datasetSnapshots(), this.log);
     this.ensureEngine(r).setRuleset(r);
     if (prevPorts !== r.ports.join(',')) {
       await this.restartCapture();

@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import { BulwarkError, errorMessage, isBulwarkError } from '../errors.js';
-import type { Config } from '../config/types.js';
+import { withDatasetDir, type Config } from '../config/types.js';
 import { runRulesUpdate, type UpdateReport } from '../rules/update.js';
 import { loadDatabasesOffThread } from '../signatures/offthread.js';
 import type { DatabaseComponent } from './database.js';
@@ -56,7 +56,7 @@ export function createRulesComponent(opts: RulesComponentOptions = {}): Componen
           config: cfg,
           clock: ctx.clock,
           // The validation compile of the merged rules runs in the compile worker, off the event loop.
-          load: (c, o) => loadDatabasesOffThread(c, { ...(o.extraSources ? { extraSources: [...o.extraSources] } : {}), ...(o.maxProblems !== undefined ? { maxProblems: o.maxProblems } : {}) }),
+          load: (c, o) => loadDatabasesOffThread(withDatasetDir(c, cfg.stateDir), { ...(o.extraSources ? { extraSources: [...o.extraSources] } : {}), ...(o.maxProblems !== undefined ? { maxProblems: o.maxProblems } : {}) }),
           reload: async () => {
             if (!db) return false;
             await db.reloadDatabases();

@@ -25,6 +25,7 @@ import { parseYamlDatabase } from './yaml.js';
 import { parseRulesFile, type RulesOptions } from './rules.js';
 import type { Classification } from './keywords/classification.js';
 import { concretePorts, formatRanges, normalizeRanges, resolvePorts } from './ports.js';
+import { DATASET_DEFAULTS, resolveDatasets, type DatasetOptions } from './datasets.js';
 
 export interface DatabaseSource {
   /** Path (for messages and SourceRef); the extension selects the format: .yaml/.yml or .rules. */
@@ -63,11 +64,16 @@ export interface CompileOptions {
   now?: () => number;
   /** Progress for CLI progress bars: source characters parsed so far, of `total` (parsing is most of a compile). */
   progress?: (done: number, total: number) => void;
+  /**
+   * Datasets (`dataset` keyword): defaults, the file reader (the compiler does no I/O itself) and
+   * `dir`, the data directory of relative save/state files (undefined: such rules are skipped).
+   */
+  datasets?: Partial<DatasetOptions> & { dir?: string };
 }
 
 /** A decode-event or stream-event signature: evaluated per packet (Ruleset.events), in no port group. */
 export function isPacketEventSig(s: Pick<Signature, 'events'>): boolean {
-  return s.events !== undefined && s.events.some((e) => e.kind !== 'app-layer');
+  return s.events !== undefined && s.events.length > 0;
 }
 
 /** How a signature id is shown in messages. */
@@ -76,10 +82,11 @@ function where(s: { source: { file: string; line: number } }): string {
 }
 
 /** Parses one source by its extension. YAML errors throw; rule problems become skips. */
-export function parseSource(src: DatabaseSource, vars: Record<string, string>, onLine?: (line: number, lines: number) => void): ParsedSource {
+export function parseSource(src: DatabaseSource, vars: Record<string, string>, onLine?: (line: number, lines: number) => void, datasetDir?: string): ParsedSource {
   if (/\.ya?ml$/i.test(src.file)) return parseYamlDatabase(src.file, src.text);
   if (/\.rules$/i.test(src.file)) {
     const ro: RulesOptions = { vars };
+    if (datasetDir !== undefined) ro.datasetDir = datasetDir;
     if (onLine) ro.progress = onLine;
     if (src.classification) ro.classification = src.classification;
     return parseRulesFile(src.file, src.text, ro);
@@ -267,14 +274,14 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const totalChars = sources.reduce((a, x) => a + x.text.length, 0);
   let parsedChars = 0;
   const parsed = sources.map((s) => {
-    const p = parseSource(s, vars, progress ? (line, lines) => { progress(parsedChars + Math.floor((s.text.length * line) / Math.max(1, lines)), totalChars); } : undefined);
+    const p = parseSource(s, vars, progress ? (line, lines) => { progress(parsedChars + Math.floor((s.text.length * line) / Math.max(1, lines)), totalChars); } : undefined, opts.datasets?.dir);
     parsedChars += s.text.length;
     progress?.(parsedChars, totalChars);
     return p;
   });
   const databases: DatabaseInfo[] = [];
   const skipped: Skip[] = [];
-  const drafts: Draft[] = [];
+  let drafts: Draft[] = [];
   const detectors: DetectorSpec[] = [];
   const ids = new Map<number, string>();
   for (const p of parsed) {
@@ -298,6 +305,25 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
       detectors.push(d);
     }
   }
+
+  // Datasets are declared in load order (the first rule naming a set with a type declares it).
+  const dso = opts.datasets;
+  const dsOpts: DatasetOptions = {
+    memcap: dso?.memcap ?? DATASET_DEFAULTS.memcap,
+    hashsize: dso?.hashsize ?? DATASET_DEFAULTS.hashsize,
+    maxSets: dso?.maxSets ?? DATASET_DEFAULTS.maxSets,
+  };
+  if (dso?.read !== undefined) dsOpts.read = dso.read;
+  if (dso?.sets !== undefined) dsOpts.sets = dso.sets;
+  let ds: ReturnType<typeof resolveDatasets>;
+  try {
+    ds = resolveDatasets(drafts, dsOpts);
+  } catch (e) {
+    // only a configured set can fail the whole compile
+    throw new BulwarkError('BULWARK_ERR_DATABASE', `datasets: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  drafts = ds.kept;
+  skipped.push(...ds.skipped);
 
   if (opts.maxSignatures !== undefined && drafts.length + detectors.length > opts.maxSignatures) {
     const d = drafts[opts.maxSignatures] ?? drafts.at(-1);
@@ -433,7 +459,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const events: EventRuleset = { decode: new Map(), stream: new Map() };
   signatures.forEach((s, i) => {
     const e = s.events?.[0];
-    if (e === undefined || e.kind === 'app-layer') return;
+    if (e === undefined) return;
     const m = events[e.kind] as Map<string, number[]>;
     let l = m.get(e.name);
     if (l === undefined) m.set(e.name, (l = []));
@@ -451,6 +477,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     app,
     events,
   };
+  if (ds.decls.length > 0) ruleset.datasets = ds.decls;
   stats.compileMs = Math.round((now() - t0) * 10) / 10;
   return ruleset;
 }

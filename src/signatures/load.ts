@@ -3,7 +3,9 @@
  * and compiles. The only file I/O of src/signatures besides the manifest helpers.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { ConfiguredDataset } from './datasets.js';
 import { BulwarkError } from '../errors.js';
 import { defaultConfig, type Config, type DatabaseLimits } from '../config/types.js';
 import type { DatabaseInfo, Ruleset } from './types.js';
@@ -35,6 +37,45 @@ export interface LoadedDatabases {
   /** Files compiled, in order. */
   files: string[];
   manifest: Manifest | undefined;
+}
+
+/**
+ * The compile's dataset options from the config: defaults, data directory and the reader of
+ * `load`/`state` files (synchronous: the compile is, and runs in the compile worker). A file over
+ * databases.limits.fileSize is refused like a rules file.
+ */
+export function datasetCompileOptions(cfg: Config['databases']): NonNullable<CompileOptions['datasets']> {
+  const ds = cfg.datasets;
+  const maxBytes = ((cfg as Partial<Config['databases']>).limits ?? defaultConfig().databases.limits).fileSizeBytes;
+  const out: NonNullable<CompileOptions['datasets']> = {
+    read: (path: string): string | null => {
+      try {
+        const st = statSync(path);
+        if (st.size > maxBytes) throw new Error(`file is ${st.size} bytes, over databases.limits.fileSize (${maxBytes})`);
+        return readFileSync(path, 'latin1');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw e;
+      }
+    },
+  };
+  if (ds !== undefined) {
+    if (ds.dir !== '') out.dir = ds.dir;
+    const inDir = (p: string): string => (isAbsolute(p) || ds.dir === '' ? p : join(ds.dir, p));
+    out.sets = ds.sets.map((s) => {
+      const c: ConfiguredDataset = { name: s.name, type: s.type };
+      if (s.load !== undefined) c.load = s.load;
+      if (s.state !== undefined) c.state = inDir(s.state);
+      if (s.save !== undefined) c.save = inDir(s.save);
+      if (s.memcapBytes !== undefined) c.memcap = s.memcapBytes;
+      if (s.hashsize !== undefined) c.hashsize = s.hashsize;
+      return c;
+    });
+    out.memcap = ds.memcapBytes;
+    out.hashsize = ds.hashsize;
+    out.maxSets = ds.maxSets;
+  }
+  return out;
 }
 
 /** A YAML file in the database directory is a signature database when it has a top-level `database:` (network-profiles.yaml is not). */
@@ -146,7 +187,7 @@ export async function loadDatabases(cfg: Config['databases'], opts: LoadOptions 
   for (const r of cfg.rules) add(await readSource(r, limits));
   const extra = (opts.extraSources ?? []).filter((x) => !cfg.rules.includes(x.file));
   for (const x of extra) add({ file: x.file, text: x.text });
-  const copts: CompileOptions = { vars: cfg.vars, anyPorts: cfg.anyPorts, maxSignatures: limits.rules, maxContentLength: limits.contentLengthBytes };
+  const copts: CompileOptions = { vars: cfg.vars, anyPorts: cfg.anyPorts, maxSignatures: limits.rules, maxContentLength: limits.contentLengthBytes, datasets: datasetCompileOptions(cfg) };
   if (opts.now) copts.now = opts.now;
   if (opts.maxProblems !== undefined) copts.maxProblems = opts.maxProblems;
   if (opts.progress) copts.progress = opts.progress;

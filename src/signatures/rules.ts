@@ -31,6 +31,8 @@ import { parseXbits, type XbitSpec } from './keywords/xbits.js';
 import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
 import type { Classification } from './keywords/classification.js';
 import { checkEventRule, isPacketProtocol, parseEventKeyword, type EventMatch } from './keywords/events.js';
+import { parseDataset, type DatasetSpec } from './keywords/dataset.js';
+import { dirname } from 'node:path';
 
 class RuleError extends Error {}
 
@@ -121,6 +123,17 @@ export function splitOptions(body: string): { name: string; value: string | unde
   }
 }
 
+/**
+ * The event a decode-event / stream-event / app-layer-event keyword names, lower case (Suricata
+ * looks event names up case-insensitively); stream events get the `stream.` prefix their EVE
+ * name has when the rule leaves it out.
+ */
+function parseEventName(kw: string, value: string | undefined): string {
+  const v = (value ?? '').trim().toLowerCase();
+  if (!/^[a-z0-9_]+(\.[a-z0-9_]+)?$/.test(v)) throw new RuleError(`${kw}: bad event name "${(value ?? '').trim().slice(0, 60)}"`);
+  return kw === 'stream-event' && !v.startsWith('stream.') ? `stream.${v}` : v;
+}
+
 /** Removes surrounding quotes and an optional leading '!'. */
 function unquote(v: string, what: string): { text: string; negated: boolean } {
   let t = v.trim();
@@ -173,6 +186,11 @@ export interface RulesOptions {
   classification?: ReadonlyMap<string, Classification>;
   /** Called every 1024 lines with the line index and the line count (CLI progress bars). */
   progress?: (line: number, lines: number) => void;
+  /**
+   * Data directory of datasets: relative `save`/`state` files of the `dataset` keyword live there
+   * (Suricata's data-dir). Undefined: rules with save/state are skipped.
+   */
+  datasetDir?: string;
 }
 
 /**
@@ -238,6 +256,7 @@ interface ListDraft {
   transforms: Transform[];
   conditions: Condition[];
   bsize?: UintMatch;
+  datasets?: DatasetSpec[];
 }
 
 function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: RulesOptions): Draft {
@@ -269,6 +288,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const conditions: Condition[] = [];
   const lists: ListDraft[] = [];
   const appKeywords: AppKeywordMatch[] = [];
+  const appEvents: string[] = [];
   const flowbits: FlowbitOp[] = [];
   const references: string[] = [];
   const metadata: [string, string][] = [];
@@ -561,16 +581,6 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'stream_size':
         streamSize.push(parseStreamSize(value ?? ''));
         break;
-      case 'decode-event':
-      case 'stream-event':
-        events.push(parseEventKeyword(name, value));
-        break;
-      case 'app-layer-event': {
-        const e = parseEventKeyword(name, value);
-        needApp(e.name.slice(0, e.name.indexOf('.')), name);
-        events.push(e);
-        break;
-      }
       case 'target': {
         const t = (value ?? '').trim();
         if (t !== 'src_ip' && t !== 'dest_ip') throw new RuleError(`target: expected src_ip or dest_ip, got "${t}"`);
@@ -590,6 +600,30 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         sticky = l;
         if (l.bsize !== undefined) throw new RuleError('bsize given twice for one buffer');
         l.bsize = parseUintMatch(value ?? '', 'bsize', 2 ** 32 - 1);
+        break;
+      }
+      case 'dataset': {
+        // Suricata: "datasets are only supported for sticky buffers"; the keyword tests the
+        // whole buffer with the transforms before it.
+        if (sticky === null) throw new RuleError('dataset without a sticky buffer');
+        const spec = parseDataset(value ?? '', { rulesDir: dirname(file), dataDir: opts.datasetDir });
+        const l = listFor(sticky, sticky.transforms);
+        sticky = l;
+        (l.datasets ??= []).push(spec);
+        break;
+      }
+      case 'decode-event':
+      case 'stream-event':
+        // Per-packet engine events (keywords/events.ts): evaluated on every packet, alone in their rule.
+        events.push(parseEventKeyword(name, value));
+        break;
+      case 'app-layer-event': {
+        const ev = parseEventName(name, value);
+        const dot = ev.indexOf('.');
+        const proto = dot < 0 ? undefined : APP_PROTOCOLS.find((p) => p.name === ev.slice(0, dot));
+        if (proto?.events?.includes(ev.slice(dot + 1)) !== true) throw new Unsupported(`unsupported event ${ev}`);
+        needApp(proto.name, name);
+        appEvents.push(ev);
         break;
       }
       case 'app-layer-protocol': {
@@ -670,12 +704,13 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   }
   if (sid === undefined) throw new RuleError('rule has no sid');
   const bufferLists: BufferList[] = lists
-    .filter((l) => l.conditions.length > 0 || l.bsize !== undefined)
+    .filter((l) => l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined)
     .map((l) => {
       const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
       // Prefilter under the rule's protocol (an `alert smb` rule's dcerpc.stub_data list runs on SMB flows only).
       const b: BufferList = { protocol: app ?? l.protocol, buffer: l.buffer, multi: l.multi, transforms: l.transforms, conditions: l.conditions, key };
       if (l.bsize !== undefined) b.bsize = l.bsize;
+      if (l.datasets !== undefined) b.datasets = l.datasets;
       return b;
     });
   for (const cs of [conditions, ...bufferLists.map((l) => l.conditions)]) {
@@ -697,12 +732,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (c.kind === 'content' && !c.nocase && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
     }
   }
-  const packetEvents = events.some((e) => e.kind !== 'app-layer');
-  if (packetEvents || isPacketProtocol(ruleProtocol)) {
+  if (events.length > 0 || isPacketProtocol(ruleProtocol)) {
     // decode-event / stream-event rules: nothing but the events (and metadata, thresholds).
     checkEventRule({
       protocol: ruleProtocol, events, header: [srcAddr, srcPort, dstAddr, dstPort],
-      others: conditions.length > 0 || lists.length > 0 || appKeywords.length > 0 || flowbits.length > 0 || flowints.length > 0 || xbits.length > 0 ||
+      others: conditions.length > 0 || appEvents.length > 0 || lists.length > 0 || appKeywords.length > 0 || flowbits.length > 0 || flowints.length > 0 || xbits.length > 0 ||
         streamSize.length > 0 || dsize !== undefined || flags !== undefined || appLayerProtocol !== undefined || dir !== undefined ||
         established !== undefined || stream !== undefined || app !== undefined || targetSide !== undefined,
     });
@@ -775,6 +809,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     sig.app = app;
     sig.buffers = bufferLists;
     sig.appKeywords = appKeywords;
+    if (appEvents.length > 0) sig.appEvents = appEvents;
   }
   if (appLayerProtocol !== undefined) sig.appLayerProtocol = appLayerProtocol;
   if (classtype !== '') sig.classtype = classtype;

@@ -14,9 +14,11 @@ import type { FlowintSpec } from './keywords/flowint.js';
 import type { XbitSpec } from './keywords/xbits.js';
 import type { StreamSizeSpec, StreamSizes } from './keywords/stream-size.js';
 import type { EventMatch } from './keywords/events.js';
+import type { DatasetSpec } from './keywords/dataset.js';
+import type { DatasetDecl, DatasetStore } from './keywords/dataset-store.js';
 
 export type { EventMatch };
-export type { ByteExtractCondition, ByteMathCondition, Base64DataCondition, Base64DecodeCondition, FlowintSpec, XbitSpec, StreamSizeSpec, StreamSizes };
+export type { ByteExtractCondition, ByteMathCondition, Base64DataCondition, Base64DecodeCondition, FlowintSpec, XbitSpec, StreamSizeSpec, StreamSizes, DatasetSpec, DatasetDecl };
 import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -197,6 +199,8 @@ export interface BufferList {
   transforms: Transform[];
   conditions: Condition[];
   bsize?: UintMatch;
+  /** `dataset` keywords on the whole (transformed) buffer, in rule order (keywords/dataset.ts). */
+  datasets?: DatasetSpec[];
   /** Identity of (buffer, transforms) for prefilter grouping, e.g. "http.uri" or "http.uri|to_lowercase". */
   key: string;
 }
@@ -249,6 +253,8 @@ export interface Signature {
   buffers?: BufferList[];
   /** App-layer keywords that are not buffers. */
   appKeywords?: AppKeywordMatch[];
+  /** `app-layer-event:<proto>.<name>` (lower case): the tx must carry every one of these events. */
+  appEvents?: string[];
   /**
    * For app signatures: the content used as prefilter, `[list, condition]` into `buffers`
    * (Suricata fast pattern selection), or undefined when the signature is on the always list.
@@ -432,6 +438,8 @@ export interface Ruleset {
   app?: AppRuleset;
   /** Signatures on decode / stream events, by the name of their first event (indexes into `signatures`). */
   events?: EventRuleset;
+  /** The datasets the rules use (src/signatures/datasets.ts); absent: none. */
+  datasets?: DatasetDecl[];
 }
 
 /** Per-packet engine-event signatures (they are in no port group and no app prefilter). */
@@ -505,6 +513,8 @@ export interface VerifyContext {
   xbits?: { holds(s: XbitSpec): boolean };
   /** Stream sizes of the TCP session (absent: stream_size never matches). */
   streamSize?: StreamSizes;
+  /** The engine's datasets (absent: every set is empty and set/unset never match). */
+  datasets?: Pick<DatasetStore, 'begin' | 'mark' | 'rollback' | 'test'>;
   /** The flow's detected app protocol (AppProtocol.name, 'failed' or 'unknown'), for `app-layer-protocol:`; undefined: not known (no match for such signatures). */
   appProto?: string;
 }

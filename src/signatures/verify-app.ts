@@ -5,11 +5,12 @@
  */
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
-import type { AppCandidatesFn, AppVerifyContext, BufferList, EventMatch, Ruleset, Signature, VerifyAppFn } from './types.js';
+import type { AppCandidatesFn, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
+import { datasetKey, type DatasetSpec } from './keywords/dataset.js';
 
 /** Per-call dedup of candidates: stamp[i] === gen when signature i is already in `out`. */
 let stamp = new Uint32Array(0);
@@ -89,25 +90,27 @@ function portOk(sig: Signature, port: number | undefined): boolean {
   return false;
 }
 
-function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: number): boolean {
+function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: number, ds: AppVerifyContext['datasets']): boolean {
   const data = l.transforms.length === 0 ? b : applyTransforms(b, l.transforms);
   if (data === null) return false;
   if (l.bsize !== undefined && !uintHolds(l.bsize, data.length)) return false;
-  return matchConditions(l.conditions, data, data.length, meter, owner);
+  if (l.datasets === undefined) return matchConditions(l.conditions, data, data.length, meter, owner);
+  // set/unset recorded by this list are dropped again when the list does not match after all
+  const mark = ds?.mark() ?? 0;
+  if (datasetsHold(l.datasets, data, ds) && matchConditions(l.conditions, data, data.length, meter, owner)) return true;
+  ds?.rollback(mark);
+  return false;
 }
 
-/** `app-layer-event:` conditions: each named event was raised on the tx (names compared case-insensitively, as Suricata does). */
-function appEventsHold(events: readonly EventMatch[], tx: AppTx): boolean {
-  for (const e of events) {
-    if (e.kind !== 'app-layer') continue;
-    let found = false;
-    for (const t of tx.events) {
-      if (t.length === e.name.length && t.toLowerCase() === e.name) {
-        found = true;
-        break;
-      }
+function datasetsHold(specs: readonly DatasetSpec[], data: Uint8Array, ds: AppVerifyContext['datasets']): boolean {
+  for (const s of specs) {
+    if (ds === undefined) {
+      // no store: every set is empty
+      if (s.cmd !== 'isnotset' || data.length === 0) return false;
+      continue;
     }
-    if (!found) return false;
+    // The compiler gives every kept spec its set's type (resolveDatasets).
+    if (!ds.test(s, s.type === undefined ? null : datasetKey(s.type, data), data.length === 0)) return false;
   }
   return true;
 }
@@ -122,10 +125,17 @@ function keywordSpec(protocol: string, name: string): AppKeywordSpec | undefined
   return spec;
 }
 
+/** Whether the tx raised `ev` (lower case; parsers name some events in upper case, as libhtp). */
+function hasEvent(events: readonly string[], ev: string): boolean {
+  for (const e of events) if (e.length === ev.length && e.toLowerCase() === ev) return true;
+  return false;
+}
+
 /** See VerifyAppFn in ./types.ts. */
 export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter: RegexMeter = UNMETERED): boolean => {
   if (sig.direction !== dir) return false;
   if (!portOk(sig, ctx.serverPort)) return false;
+  ctx.datasets?.begin();
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
   if (!ruleStateHolds(sig, ctx)) return false;
   if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
@@ -133,7 +143,9 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
     const n = ctx.packetLength;
     if (n === undefined || n < sig.dsize.min || n > sig.dsize.max) return false;
   }
-  if (sig.events !== undefined && !appEventsHold(sig.events, tx)) return false;
+  if (sig.appEvents !== undefined) {
+    for (const ev of sig.appEvents) if (!hasEvent(tx.events, ev)) return false;
+  }
   if (sig.appKeywords !== undefined) {
     for (const k of sig.appKeywords) {
       const spec = keywordSpec(k.protocol, k.name);
@@ -145,7 +157,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
       if (l.multi) {
         let any = false;
         for (const inst of tx.multiBuffer(l.buffer, dir)) {
-          if (listHolds(l, inst, meter, sig.id)) {
+          if (listHolds(l, inst, meter, sig.id, ctx.datasets)) {
             any = true;
             break;
           }
@@ -153,7 +165,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
         if (!any) return false;
       } else {
         const b = tx.buffer(l.buffer, dir);
-        if (b === null || !listHolds(l, b, meter, sig.id)) return false;
+        if (b === null || !listHolds(l, b, meter, sig.id, ctx.datasets)) return false;
       }
     }
   }

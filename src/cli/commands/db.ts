@@ -6,7 +6,7 @@
 import { parseArgs, usageError } from '../args.js';
 import { formatBytes, printJson, printKeyValues, printTable } from '../output.js';
 import { EXIT, type CliCommand, type CliContext } from '../types.js';
-import { defaultConfig, type Config } from '../../config/types.js';
+import { defaultConfig, withDatasetDir, type Config } from '../../config/types.js';
 import { loadDatabases } from '../../signatures/load.js';
 import { checkManifest } from '../../signatures/manifest.js';
 import { rulesetInfo } from '../../signatures/info.js';
@@ -86,7 +86,7 @@ async function info(ctx: CliContext, args: string[]): Promise<number> {
   } else {
     const cfg = await config(ctx);
     const bar = compileProgress(ctx, json);
-    const loaded = await loadDatabases(cfg.databases, { extraSources: await installedExtraSources(cfg), progress: bar.update }).finally(bar.end);
+    const loaded = await loadDatabases(withDatasetDir(cfg.databases, cfg.stateDir), { extraSources: await installedExtraSources(cfg), progress: bar.update }).finally(bar.end);
     out = { source: 'files', dir: cfg.databases.dir, files: loaded.files, ...rulesetInfo(loaded.ruleset) };
   }
   if (json) printJson(ctx.stdout, out);

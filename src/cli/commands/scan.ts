@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { BulwarkError } from '../../errors.js';
 import { parseArgs } from '../args.js';
 import { EXIT, type CliCommand, type CliContext } from '../types.js';
-import { defaultConfig, type Config } from '../../config/types.js';
+import { defaultConfig, withDatasetDir, type Config } from '../../config/types.js';
 import { compileRuleset, type DatabaseSource } from '../../signatures/compile.js';
-import { loadDatabases } from '../../signatures/load.js';
+import { datasetCompileOptions, loadDatabases } from '../../signatures/load.js';
 import type { Ruleset } from '../../signatures/types.js';
 import { scanFile, type ScanSummary } from '../../engine/scan.js';
 import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
@@ -36,7 +36,8 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
   --checksum-checks auto|yes|no
                     TCP checksum validation, as Suricata's pcap-file.checksum-checks (-k): auto
                     (default) drops packets with invalid checksums unless more than 1 in 10 of the
-                    first 1000 are invalid (offload); no = like \`suricata -k none\`
+                    file's first 1000 TCP packets (all, in a shorter file) are invalid (offload),
+                    decided before inspecting; no = like \`suricata -k none\`
   --threshold-file FILE
                     Suricata threshold.config (suppress, threshold/event_filter, rate_filter)
                     applied to the alerts (default: response.thresholdFile from the configuration)
@@ -66,9 +67,9 @@ export async function loadRuleset(cfg: Config, databases: string | undefined, ru
       }
     }
     // Offline, a rules-only scan whose rules name no port inspects every port (Suricata's `any`).
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, ...(progress ? { progress } : {}) });
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, datasets: datasetCompileOptions(withDatasetDir(cfg.databases, cfg.stateDir)), ...(progress ? { progress } : {}) });
   }
-  const dbCfg: Config['databases'] = { ...cfg.databases, rules: [...cfg.databases.rules, ...rulesFiles] };
+  const dbCfg: Config['databases'] = { ...withDatasetDir(cfg.databases, cfg.stateDir), rules: [...cfg.databases.rules, ...rulesFiles] };
   if (databases !== undefined) dbCfg.dir = databases;
   // With the configured databases, the rules `bulwark rules update` installed count too (as in the daemon).
   const extraSources = databases === undefined ? await installedExtraSources(cfg) : [];
@@ -142,9 +143,9 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
     fileBar.end();
     flush();
     const cs = summary.checksum;
-    if (cs.validation === 'sampling' && cs.invalid > 0 && Math.floor(cs.packets / cs.invalid) < CHECKSUM_INVALID_RATIO) {
-      // Suricata's warning for short files: offload-like captures lose those packets in auto mode.
-      ctx.stderr.write(`${file}: ${cs.invalid} of ${cs.packets} packets have an invalid TCP checksum and were not inspected; if the capture was taken with checksum offload, use --checksum-checks no\n`);
+    if (cs.validation === 'on' && cs.invalid > 0) {
+      // Too few for checksum offload (auto) or validation asked for (yes): those packets fed nothing.
+      ctx.stderr.write(`${file}: ${cs.invalid} of ${cs.packets} TCP packets have an invalid checksum and were not inspected${cs.mode === 'auto' ? ` (under 1 in ${CHECKSUM_INVALID_RATIO} of the sample: not checksum offload)` : ''}; --checksum-checks no inspects them\n`);
     }
     totals.packets += summary.packets;
     totals.bytes += summary.bytes;

@@ -139,9 +139,9 @@ export interface AppProtocol {
   readonly buffers: readonly AppBufferSpec[];
   readonly keywords: readonly AppKeywordSpec[];
   /**
-   * The `app-layer-event:` names (`<proto>.<event>`, lowercase) this protocol's parser raises on
-   * its transactions (`AppTx.events`, compared case-insensitively). A rule naming another event of
-   * the protocol is skipped (never loaded with a condition that cannot fire). Absent: none.
+   * Suricata's names (`app-layer-event:<proto>.<name>`, lower case, without the prefix) of the
+   * events this parser raises on its transactions (`AppTx.events`). A rule naming another event
+   * of the protocol is skipped ("unsupported event ..."): it could never fire. Absent: none.
    */
   readonly events?: readonly string[];
   /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */

@@ -110,6 +110,8 @@ export class Detect {
     if (this.app === null) this.app = new AppTxDetector(r);
     else this.app.setRuleset(r);
     this.alertFilter.clear();
+    // Unchanged sets keep what rules added; changed or new ones start from their files.
+    this.ruleState.datasets.sync(r.datasets ?? []);
     this.needSizes = r.signatures.some((s) => s.streamSize !== undefined);
   }
 

@@ -1,60 +1,44 @@
 /**
- * Suricata's engine-event keywords: `decode-event:<layer>.<event>` (decoder and defrag
- * anomalies of one packet), `stream-event:<event>` (TCP stream engine) and
- * `app-layer-event:<proto>.<event>` (app-layer parsers, per transaction). Names are Suricata's
- * (rules/decoder-events.rules, stream-events.rules, <proto>-events.rules), compared
- * case-insensitively as Suricata does (SCMapEnumNameToValue).
+ * Suricata's per-packet engine-event keywords: `decode-event:<layer>.<event>` (decoder and defrag
+ * anomalies of one packet, src/engine/decode/events.ts) and `stream-event:<event>` (TCP stream
+ * engine). Names are Suricata's (rules/decoder-events.rules, stream-events.rules), compared
+ * case-insensitively as Suricata does (SCMapEnumNameToValue). `app-layer-event` (per
+ * transaction) is parsed in rules.ts with the app-layer keywords.
  *
- * A name bulwark does not detect skips the rule with the reason `<keyword> <name> not detected`:
- * a rule that can never fire is not loaded as if it could.
+ * A name bulwark does not raise skips the rule with `unsupported event <name>` (stream events
+ * with their `stream.` prefix), the reason app-layer events use: a rule that can never fire is
+ * not loaded as if it could.
  */
 import { decodeEventId } from '../../engine/decode/events.js';
-import { APP_PROTOCOLS } from '../../engine/app-layer/registry.js';
 import { OptionError, Unsupported } from '../options.js';
 
-export type EventKind = 'decode' | 'stream' | 'app-layer';
+export type EventKind = 'decode' | 'stream';
 
-/** One engine-event condition of a rule: the event must have been raised. */
+/** One engine-event condition of a rule: the event must have been raised on the packet. */
 export interface EventMatch {
   kind: EventKind;
-  /** Canonical (lowercase) name: `ipv6.frag_overlap`, `reassembly_depth_reached`, `http.request_chunk_extension`. */
+  /** Canonical (lowercase) name: `ipv6.frag_overlap`; stream events without their `stream.` prefix. */
   name: string;
 }
 
-/** Stream events the engine raises (src/engine/stream). */
+/** Stream events the engine raises (src/engine/stream): none yet. */
 export const DETECTED_STREAM_EVENTS: ReadonlySet<string> = new Set<string>([]);
-
-/** The app-layer keyword each protocol matches events with (src/engine/app-layer/<proto>/…). */
-export const APP_LAYER_EVENT_KEYWORD = 'app-layer-event';
 
 const NAME = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 
-/** Parses the value of `decode-event`, `stream-event` or `app-layer-event`. */
-export function parseEventKeyword(keyword: 'decode-event' | 'stream-event' | 'app-layer-event', value: string | undefined): EventMatch {
+/** Parses the value of `decode-event` or `stream-event`. */
+export function parseEventKeyword(keyword: 'decode-event' | 'stream-event', value: string | undefined): EventMatch {
   let v = (value ?? '').trim();
-  if (v === '') throw new OptionError(`${keyword} needs an event name`);
-  if (!NAME.test(v)) throw new OptionError(`${keyword}: invalid event name "${v}"`);
+  if (!NAME.test(v)) throw new OptionError(`${keyword}: bad event name "${v.slice(0, 60)}"`);
   v = v.toLowerCase();
-  switch (keyword) {
-    case 'decode-event': {
-      if (v.startsWith('decoder.')) v = v.slice('decoder.'.length);
-      if (decodeEventId(v) < 0) throw new Unsupported(`decode-event ${v} not detected`);
-      return { kind: 'decode', name: v };
-    }
-    case 'stream-event': {
-      if (v.startsWith('stream.')) v = v.slice('stream.'.length);
-      if (!DETECTED_STREAM_EVENTS.has(v)) throw new Unsupported(`stream-event ${v} not detected`);
-      return { kind: 'stream', name: v };
-    }
-    case 'app-layer-event': {
-      const dot = v.indexOf('.');
-      if (dot < 0) throw new OptionError(`app-layer-event: expected <protocol>.<event>, got "${v}"`);
-      const proto = v.slice(0, dot);
-      const p = APP_PROTOCOLS.find((x) => x.name === proto);
-      if (p === undefined || !(p.events ?? []).includes(v)) throw new Unsupported(`app-layer-event ${v} not detected`);
-      return { kind: 'app-layer', name: v };
-    }
+  if (keyword === 'decode-event') {
+    if (v.startsWith('decoder.')) v = v.slice('decoder.'.length);
+    if (decodeEventId(v) < 0) throw new Unsupported(`unsupported event ${v}`);
+    return { kind: 'decode', name: v };
   }
+  if (v.startsWith('stream.')) v = v.slice('stream.'.length);
+  if (!DETECTED_STREAM_EVENTS.has(v)) throw new Unsupported(`unsupported event stream.${v}`);
+  return { kind: 'stream', name: v };
 }
 
 /**
@@ -76,7 +60,7 @@ export function checkEventRule(r: { protocol: string; events: readonly EventMatc
   const decode = r.events.some((e) => e.kind === 'decode');
   const stream = r.events.some((e) => e.kind === 'stream');
   if (!decode && !stream) throw new Unsupported(`protocol ${r.protocol}`);
-  if (r.events.some((e) => e.kind === 'app-layer') || (decode && stream)) throw new Unsupported('engine events of different kinds in one rule');
+  if (decode && stream) throw new Unsupported('engine events of different kinds in one rule');
   const tcp = r.protocol === 'tcp' || r.protocol === 'tcp-pkt' || r.protocol === 'tcp-stream';
   if (stream && !tcp) throw new Unsupported(`stream-event in a ${r.protocol} rule`);
   if (decode && !tcp && !isPacketProtocol(r.protocol)) throw new Unsupported(`decode-event in a ${r.protocol} rule`);

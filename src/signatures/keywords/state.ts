@@ -15,6 +15,7 @@ import type { FlowbitOp, Signature, VerifyContext } from '../types.js';
 import { applyFlowint } from './flowint.js';
 import { XbitStore, type PacketAddrs, type XbitSpec } from './xbits.js';
 import type { StreamSizes } from './stream-size.js';
+import { DatasetStore } from './dataset-store.js';
 
 export class FlowRuleState {
   flowbits: Set<string> | null = null;
@@ -25,6 +26,7 @@ export class FlowRuleState {
     flowints?: ReadonlyMap<string, number>;
     xbits?: { holds(s: XbitSpec): boolean };
     streamSize?: StreamSizes;
+    datasets?: DatasetStore;
   } = { flowbits: EMPTY_BITS };
 }
 
@@ -49,6 +51,8 @@ export interface RuleStateStats {
 
 export class RuleState {
   readonly xbits: XbitStore;
+  /** The ruleset's datasets, shared by every flow (synced on ruleset swaps, see Detect.setRuleset). */
+  readonly datasets = new DatasetStore();
   /**
    * The packet the current xbits view answers for (one view object, rebound per prepare). The
    * addresses are asked for only when a rule tests an xbit (formatting them costs).
@@ -69,6 +73,7 @@ export class RuleState {
     ctx.flowbits = fs.flowbits ?? EMPTY_BITS;
     if (fs.flowints !== null) ctx.flowints = fs.flowints;
     ctx.xbits = this.view;
+    ctx.datasets = this.datasets;
     if (sizes !== undefined) ctx.streamSize = sizes;
     else delete ctx.streamSize;
     return ctx;
@@ -77,6 +82,9 @@ export class RuleState {
   /** Applies the post-match actions of `sig`; returns true when the rule must not alert (noalert). */
   onMatch(sig: Signature, fs: FlowRuleState, addrs: () => PacketAddrs, nowMs: number): boolean {
     let noalert = false;
+    // dataset set/unset the verification of `sig` recorded (Suricata changes the set as it
+    // matches); only a signature with dataset keywords has its own pending operations.
+    if (sig.buffers?.some((l) => l.datasets !== undefined) === true) this.datasets.commit();
     for (const op of sig.flowbits) {
       if (op.op === 'noalert') noalert = true;
       else applyFlowbit(op, (fs.flowbits ??= new Set<string>()));

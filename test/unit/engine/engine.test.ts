@@ -120,3 +120,20 @@ test('a SYN alone creates a flow; a pure ACK without a flow does not', () => {
   feed(engine, c2.frames.slice(2)); // the final ACK only
   assert.equal(engine.stats().flowsActive, 1);
 });
+
+test('pcap_cnt: a match carries the 1-based number of the packet that completed it; flow-end matches carry none', () => {
+  const r = rules(`alert tcp any any -> any 80 (msg:"second segment"; content:"XYZ"; sid:1101;)
+alert tcp any any -> any 80 (msg:"raw dsize"; dsize:3; content:"abc"; sid:1102;)
+`);
+  const { engine, detections } = makeEngine(r);
+  // packets 1-3 handshake, 4 "GET /", 5 "abc" (dsize 3), 6 "..XYZ.."
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40100, 80).handshake().c('GET /').c('abc').c('..XYZ..');
+  feed(engine, c.frames);
+  const byId = new Map(detections.map((d) => [d.signatureId, d.pcapCnt]));
+  assert.equal(byId.get(1102), 5);
+  assert.equal(byId.get(1101), 6);
+  // A tick outside any packet does not reuse the last packet's number.
+  const n = detections.length;
+  engine.flush();
+  for (const d of detections.slice(n)) assert.equal(d.pcapCnt, undefined);
+});

@@ -93,8 +93,8 @@ export const FTP_PROTOCOL: AppProtocol = {
   probeDirections: ['to_server', 'to_client'],
   probe: (dir, data, len) => probePatterns(dir === 'to_server' ? TO_SERVER : TO_CLIENT, data, len),
   create: (ctx) => new FtpParser(ctx),
-  events: ['ftp.request_command_too_long', 'ftp.response_command_too_long'],
   buffers: FTP_BUFFERS,
   keywords: FTP_KEYWORDS,
+  events: ['request_command_too_long', 'response_command_too_long'],
   eve: ftpEve,
 };

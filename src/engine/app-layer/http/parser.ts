@@ -742,6 +742,13 @@ export class HttpParser implements HttpConnectionParser {
       }
       hp.hostname = null;
     }
+    // libhtp htp_parse_authorization: a scheme other than Basic, Digest or Bearer (prefix,
+    // case-insensitive) is an unrecognized authentication method.
+    const auth = t.reqHeaders.get('authorization');
+    if (auth !== undefined) {
+      const v = auth.value;
+      if (!startsNoCase(v, 'basic') && !startsNoCase(v, 'digest') && !startsNoCase(v, 'bearer')) this.event(t, 'REQUEST_AUTH_UNRECOGNIZED');
+    }
     const ce = t.reqHeaders.ce;
     if (ce !== undefined) t.requestBody.setEncoding(ce.value, this.limits.decompressionLayers);
     if (mode === 'invalid') {
@@ -1060,3 +1067,8 @@ export class HttpParser implements HttpConnectionParser {
 
 // the field parsers lived here: same names for importers
 export { PROTO_0_9, PROTO_1_0, PROTO_1_1, PROTO_INVALID, PROTO_UNKNOWN, isKnownMethod, parseChunkLength, parseContentLength, parseProtocol, parseStatus } from './fields.js';
+
+/** d starts with the lowercase ASCII `lower`, case-insensitively. */
+function startsNoCase(d: Uint8Array, lower: string): boolean {
+  return d.length >= lower.length && eqNoCaseAt(d, 0, lower.length, lower);
+}

@@ -227,7 +227,7 @@ export const httpProtocol: AppProtocol = {
   create: (ctx) => new HttpAppParser(ctx),
   buffers: BUFFERS,
   keywords: [URILEN],
-  events: HTTP_RAISED_EVENTS.map((n) => `http.${n.toLowerCase()}`),
+  events: HTTP_RAISED_EVENTS.map((e) => e.toLowerCase()),
   eve(tx: AppTx): Record<string, unknown> {
     if (!(tx instanceof HttpAppTx)) return {};
     return httpEve(tx.http);

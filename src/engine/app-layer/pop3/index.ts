@@ -283,5 +283,6 @@ export const POP3_PROTOCOL: AppProtocol = {
   create: () => new Pop3Parser(),
   buffers: [],
   keywords: [],
+  events: ['too_many_transactions', 'request_too_long', 'incorrect_argument_count', 'unknown_command', 'response_too_long'],
   eve: pop3Eve,
 };

@@ -99,14 +99,12 @@ export const SMTP_PROTOCOL: AppProtocol = {
   probeDirections: ['to_server', 'to_client'],
   probe: (dir, data, len) => (dir === 'to_server' ? probePatterns(TO_SERVER, data, len) : probeServer(data, len)),
   create: () => new SmtpParser(),
-  // SmtpEventName but bdat_chunk_len_exceeded and no_server_welcome_message (not raised).
-  events: [
-    'invalid_reply', 'unable_to_match_reply_with_request', 'max_command_line_len_exceeded', 'max_reply_line_len_exceeded',
-    'tls_rejected', 'data_command_rejected', 'truncated_line', 'mime_invalid_base64', 'mime_invalid_qp', 'mime_long_line',
-    'mime_long_enc_line', 'mime_long_header_name', 'mime_long_header_value', 'mime_long_boundary', 'mime_long_filename',
-  ].map((n) => `smtp.${n}`),
   buffers: SMTP_BUFFERS,
   keywords: [],
+  events: [
+    'invalid_reply', 'unable_to_match_reply_with_request', 'max_command_line_len_exceeded', 'max_reply_line_len_exceeded', 'tls_rejected', 'data_command_rejected', 'truncated_line',
+    'mime_invalid_base64', 'mime_invalid_qp', 'mime_long_line', 'mime_long_enc_line', 'mime_long_header_name', 'mime_long_header_value', 'mime_long_boundary', 'mime_long_filename',
+  ],
   eve: smtpEve,
   eveExtra: (tx) => {
     const e = emailEve(tx);

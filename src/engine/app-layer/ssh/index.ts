@@ -23,6 +23,7 @@ export function sshProtocol(limits: Partial<SshLimits> = {}): AppProtocol {
     create: () => new SshParser(limits),
     buffers: SSH_BUFFERS,
     keywords: SSH_KEYWORDS,
+    events: ['invalid_banner', 'long_banner', 'invalid_record', 'long_kex_record'],
     eve: sshEve,
   };
 }

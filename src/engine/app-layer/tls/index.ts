@@ -28,6 +28,7 @@ export function tlsProtocol(limits: Partial<TlsLimits> = {}): AppProtocol {
     create: () => new TlsParser(limits),
     buffers: TLS_BUFFERS,
     keywords: TLS_KEYWORDS,
+    events: ['invalid_sslv2_header', 'invalid_record_version', 'invalid_record_type', 'invalid_handshake_message', 'certificate_invalid_length', 'certificate_invalid_der', 'record_overflow'],
     eve: tlsEve,
   };
 }
