@@ -365,6 +365,15 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       reassemblyDepth: f(size(0, 1 * GiB), 'Bytes reassembled per flow direction; the rest is not inspected.'),
       maxSegmentsPerFlow: f(int(1, 1_000_000), 'Out-of-order segments buffered per flow direction.'),
       checksumValidation: f(bool(), "Suricata's stream.checksum-validation: packets with an invalid TCP checksum do not feed flows, streams or detectors (subject to capture.checksumChecks)."),
+      defrag: f(
+        obj({
+          trackers: f(int(16, 10_000_000), "IP datagrams reassembled at once (Suricata defrag.trackers); the least recently used is dropped when full (counted).", { prop: 'maxTrackers' }),
+          memcap: f(size(64 * KiB, 4 * 1024 * MiB), 'Fragment bytes held by all datagrams in reassembly (Suricata defrag.memcap); least recently used datagrams are dropped beyond it (counted).', { prop: 'maxBytes' }),
+          maxFragments: f(int(8, 65_535), 'Fragments held per datagram; further ones are ignored (frag_ignored event).'),
+          timeout: f(dur(SEC, HOUR), 'A datagram with no new fragment for this long is dropped (Suricata defrag.timeout).', { prop: 'timeoutMs' }),
+        }),
+        "IP defragmentation (Suricata's defrag, BSD overlap policy).",
+      ),
       timeouts: f(
         obj({
           new: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.', { prop: 'newMs' }),

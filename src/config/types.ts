@@ -197,6 +197,8 @@ export interface Config {
     maxSegmentsPerFlow: number;
     /** Suricata stream.checksum-validation: the engine-wide switch for checksum validation. */
     checksumValidation: boolean;
+    /** IP defragmentation bounds (src/engine/decode/defrag.ts). */
+    defrag: { maxTrackers: number; maxBytes: number; maxFragments: number; timeoutMs: number };
     timeouts: { newMs: number; establishedMs: number; closedMs: number };
     /** The regex engine (PCRE2): per-match limits and the inspection budget (docs/regex.md). */
     regex: {
@@ -362,6 +364,7 @@ export function defaultConfig(): Config {
       reassemblyDepth: 1024 * 1024,
       maxSegmentsPerFlow: 256,
       checksumValidation: true,
+      defrag: { maxTrackers: 4096, maxBytes: 32 * 1024 * 1024, maxFragments: 8192, timeoutMs: MIN },
       timeouts: { newMs: MIN, establishedMs: 10 * MIN, closedMs: MIN },
       regex: {
         matchLimit: 3500,

@@ -15,6 +15,7 @@ import type { Detection, LocalAddresses } from './types.js';
 import { DIR, type PacketDirection } from './capture/types.js';
 import type { ChecksumPolicy } from './decode/checksum.js';
 import { DecodedPacket, decodePacket, DROP, DROP_REASONS, LINKTYPE, ipv4ToString, ipv6ToString, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './decode/decode.js';
+import { DECODE_EVENTS } from './decode/events.js';
 import { Defragmenter, type DefragCounters } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { KeyedPermutation, randomSeed, type HashSeed } from './flow/hash.js';
@@ -104,6 +105,8 @@ export interface EngineStats {
   /** Datasets (rule language): sets, entries over all sets, adds refused by a set's memcap. */
   datasets?: { sets: number; entries: number; memcapRefused: number };
   reassembly: ReassemblyStats;
+  /** Decoder events raised (Suricata's names, decode/events.ts), only those seen at least once. */
+  decoderEvents: Record<string, number>;
   /** IP fragment reassembly. */
   defrag: { [K in keyof DefragCounters]: number } & { inProgress: number; memoryBytes: number };
   detectors: { tracked: number; evictions: number };
@@ -129,7 +132,7 @@ export class Engine {
   private readonly live: boolean;
 
   private readonly pkt = new DecodedPacket();
-  private readonly defrag = new Defragmenter();
+  private readonly defrag: Defragmenter;
   private readonly flows: FlowTable;
   private readonly reasm: Reassembler<DirState>;
   private readonly store: StreamStore;
@@ -151,6 +154,7 @@ export class Engine {
   private bytes = 0;
   private payloadBytes = 0;
   private readonly drops = new Float64Array(DROP_REASONS.length);
+  private readonly decoderEvents = new Float64Array(DECODE_EVENTS.length);
   private pressure = false;
 
   constructor(opts: EngineOptions) {
@@ -158,6 +162,7 @@ export class Engine {
     this.log = opts.log;
     this.host = opts.host;
     this.live = opts.host !== undefined;
+    this.defrag = new Defragmenter(opts.config.defrag);
     this.store = new StreamStore(opts.config.reassemblyDepth, opts.maxStreamMemory ?? 128 * 1024 * 1024);
     this.detect = new Detect({
       config: opts.config,
@@ -241,9 +246,12 @@ export class Engine {
       let reason = decodePacket(buf, offset, caplen, linkType, this.pkt);
       if (reason === DROP.IP_FRAGMENT) {
         const whole = this.defrag.add(this.pkt, tsMs);
+        // The fragment's own decoder and defrag events, before the rebuilt datagram (a packet of its own) reuses pkt.
+        if (this.pkt.eventCount > 0) this.onDecoderEvents();
         if (whole === null) return; // held (or refused) by the defragmenter, counted there
         reason = decodePacket(whole, 0, whole.length, LINKTYPE.RAW, this.pkt);
       }
+      if (this.pkt.eventCount > 0) this.onDecoderEvents();
       if (reason === DROP.NONE && this.host !== undefined) reason = this.addressCheck(this.pkt, dir, this.host);
       // Packets this host sent cannot be forged and show partial checksums under offload: never validated.
       if (reason === DROP.NONE && checksums !== undefined && dir !== DIR.OUTBOUND && this.cfg.checksumValidation && !checksums.accept(this.pkt)) {
@@ -264,6 +272,13 @@ export class Engine {
     }
   }
 
+  /** The current packet raised decoder events: count them, run the decode-event signatures. */
+  private onDecoderEvents(): void {
+    const p = this.pkt;
+    for (let i = 0; i < p.eventCount; i++) this.decoderEvents[p.events[i]!]!++;
+    this.detect.decodeEvents(p);
+  }
+
   /** Expires idle flows (packet time). Called automatically as packet time advances. */
   tick(nowMs: number): void {
     this.lastTickMs = nowMs;
@@ -276,6 +291,8 @@ export class Engine {
   stats(): EngineStats {
     const dropped: Record<string, number> = {};
     for (let i = 1; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = this.drops[i]!;
+    const decoderEvents: Record<string, number> = {};
+    for (let i = 0; i < DECODE_EVENTS.length; i++) if (this.decoderEvents[i]! > 0) decoderEvents[DECODE_EVENTS[i]!] = this.decoderEvents[i]!;
     const ds = this.detectors.stats();
     const af = this.detect.alertFilter.stats();
     const dc = this.detect.counters;
@@ -284,6 +301,7 @@ export class Engine {
       bytes: this.bytes,
       payloadBytes: this.payloadBytes,
       dropped,
+      decoderEvents,
       flowsActive: this.flows.size,
       flowsCreated: this.flows.created,
       flowEvictions: this.flows.evictions,
@@ -304,7 +322,8 @@ export class Engine {
         timeouts: this.defrag.counters.timeouts,
         evicted: this.defrag.counters.evicted,
         invalid: this.defrag.counters.invalid,
-        overlapBytes: this.defrag.counters.overlapBytes,
+        overlaps: this.defrag.counters.overlaps,
+        ignored: this.defrag.counters.ignored,
         inProgress: this.defrag.size,
         memoryBytes: this.defrag.memoryBytes,
       },

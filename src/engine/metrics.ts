@@ -151,6 +151,18 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
       this.inc({ outcome: 'datagram_timeout' }, d.timeouts);
       this.inc({ outcome: 'datagram_evicted' }, d.evicted);
       this.inc({ outcome: 'invalid' }, d.invalid);
+      this.inc({ outcome: 'overlap' }, d.overlaps);
+      this.inc({ outcome: 'ignored' }, d.ignored);
+    },
+  });
+  new Counter({
+    name: 'bulwark_decoder_events_total',
+    help: "Decoder and defrag anomalies by Suricata's event name (decode-event:), per packet.",
+    labelNames: ['event'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [event, n] of Object.entries(stats().decoderEvents)) this.inc({ event }, n);
     },
   });
   gauge(registry, 'bulwark_ip_fragments_memory_bytes', 'Fragment bytes held for reassembly.', (s) => s.defrag.memoryBytes, stats);

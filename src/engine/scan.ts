@@ -54,6 +54,8 @@ export interface ScanSummary {
   /** Seconds between the first and last packet timestamps. */
   captureSeconds: number;
   dropped: Record<string, number>;
+  /** Decoder events raised (Suricata's names; only those seen). */
+  decoderEvents: Record<string, number>;
   reassembly: EngineStats['reassembly'];
   /**
    * Checksum validation at the end of the file: state, packets checked, invalid ones among them;
@@ -139,6 +141,7 @@ export function scanFile(o: ScanOptions): ScanSummary {
     packetsPerSecond: seconds > 0 ? st.packets / seconds : 0,
     captureSeconds: first >= 0 ? (last - first) / 1e6 : 0,
     dropped,
+    decoderEvents: st.decoderEvents,
     reassembly: st.reassembly,
     checksum: { mode: checks.mode, validation: checks.status, ...checks.counts, ...(sample !== undefined ? { sample } : {}) },
   };

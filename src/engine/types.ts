@@ -28,7 +28,8 @@ export interface Detection {
   srcPort: number;
   destIp: string;
   destPort: number;
-  proto: 'TCP';
+  /** EVE proto: 'TCP' for flows and detectors; decode-event alerts name their packet's protocol ('UDP', 'IPV6-ICMP', a number, '' without IP). */
+  proto: string;
   signatureId: number;
   rev: number;
   /** Signature or detector name, e.g. "Intrusion.HTTP.Log4Shell.JNDI". */
@@ -109,7 +110,7 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   src_port: number;
   dest_ip: string;
   dest_port: number;
-  proto: 'TCP';
+  proto: string;
   /** Number of the packet that raised the match in its capture (Suricata's `pcap_cnt`). */
   pcap_cnt?: number;
   /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol objects under their names (`http`, `tls`...). */

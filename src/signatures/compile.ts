@@ -12,6 +12,7 @@ import type {
   DatabaseInfo,
   DetectorSpec,
   Direction,
+  EventRuleset,
   GroupPattern,
   PortGroup,
   PortRange,
@@ -68,6 +69,11 @@ export interface CompileOptions {
    * `dir`, the data directory of relative save/state files (undefined: such rules are skipped).
    */
   datasets?: Partial<DatasetOptions> & { dir?: string };
+}
+
+/** A decode-event or stream-event signature: evaluated per packet (Ruleset.events), in no port group. */
+export function isPacketEventSig(s: Pick<Signature, 'events'>): boolean {
+  return s.events !== undefined && s.events.length > 0;
 }
 
 /** How a signature id is shown in messages. */
@@ -359,8 +365,10 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const anyPortApp = new Set<Signature>();
   for (const d of drafts) {
     // An app-layer rule with port `any` applies wherever its protocol is detected (Suricata):
-    // every port, without adding ports to the intercepted set.
-    const ports = resolvePorts(d.portSpec, d.sig.app !== undefined && d.portSpec.any ? allPorts : anyRanges).filter((r) => r.to >= 1);
+    // every port, without adding ports to the intercepted set. So does a decode/stream-event
+    // rule (always `any`): engine events are raised on any packet.
+    const everywhere = (d.sig.app !== undefined || isPacketEventSig(d.sig)) && d.portSpec.any;
+    const ports = resolvePorts(d.portSpec, everywhere ? allPorts : anyRanges).filter((r) => r.to >= 1);
     if (ports.length === 0) {
       skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'no ports left (any-port set empty or all excluded)', message: `${where(d.sig)}: no ports` });
       continue;
@@ -371,7 +379,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
       if (fp !== undefined) sig.appFastPattern = fp;
     }
     signatures.push(sig);
-    if (sig.app !== undefined && d.portSpec.any) anyPortApp.add(sig);
+    if (everywhere) anyPortApp.add(sig);
     if (d.keywords) tallyKeywords(keywords, d.keywords);
   }
   // Deterministic order independent of file order.
@@ -397,7 +405,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     const idx: number[] = [];
     signatures.forEach((sg, i) => {
       // app signatures are inspected per transaction (ruleset.app), not on the raw stream
-      if ((sg.direction === direction || sg.bothDirections === true) && sg.app === undefined) idx.push(i);
+      if ((sg.direction === direction || sg.bothDirections === true) && sg.app === undefined && !isPacketEventSig(sg)) idx.push(i);
     });
     const sets = portSets(signatures, idx).sort((a, b) => a.ranges[0]!.from - b.ranges[0]!.from);
     plan.push({ direction, sets });
@@ -461,6 +469,15 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   };
   // A database split over several files names itself once: "bulwark-core 2026.11.21", not once per file.
   const version = databases.length > 0 ? [...new Set(databases.map((d) => `${d.name} ${d.version}`))].join(', ') : sources.length > 0 ? 'rules only' : 'empty';
+  const events: EventRuleset = { decode: new Map(), stream: new Map() };
+  signatures.forEach((s, i) => {
+    const e = s.events?.[0];
+    if (e === undefined) return;
+    const m = events[e.kind] as Map<string, number[]>;
+    let l = m.get(e.name);
+    if (l === undefined) m.set(e.name, (l = []));
+    l.push(i);
+  });
   const ruleset: Ruleset = {
     databases,
     version,
@@ -471,6 +488,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     detectors: detectors.sort((a, b) => a.id - b.id),
     stats,
     app,
+    events,
   };
   if (ds.decls.length > 0) ruleset.datasets = ds.decls;
   stats.compileMs = Math.round((now() - t0) * 10) / 10;

@@ -30,6 +30,7 @@ import { parseFlowint, type FlowintSpec } from './keywords/flowint.js';
 import { parseXbits, type XbitSpec } from './keywords/xbits.js';
 import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
 import type { Classification } from './keywords/classification.js';
+import { checkEventRule, isPacketProtocol, parseEventKeyword, type EventMatch } from './keywords/events.js';
 import { parseDataset, type DatasetSpec } from './keywords/dataset.js';
 import { dirname } from 'node:path';
 
@@ -272,6 +273,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let ruleProtocol = 'tcp';
   if (proto === 'tcp-pkt') stream = 'no';
   else if (proto === 'tcp-stream') stream = 'only';
+  // Packet-level rule protocols (`alert pkthdr|ip|ipv6|udp …`): only decode-event rules load (checked below).
+  else if (isPacketProtocol(proto)) ruleProtocol = proto;
   else if (proto !== 'tcp') {
     const ap = appProtocolForRule(proto);
     if (ap === undefined) throw new Unsupported(`protocol ${proto}`);
@@ -307,6 +310,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const flowints: FlowintSpec[] = [];
   const xbits: XbitSpec[] = [];
   const streamSize: StreamSizeSpec[] = [];
+  const events: EventMatch[] = [];
   let targetSide: 'src_ip' | 'dest_ip' | undefined;
   /** The list of the last base64_decode (base64_data continues in it). */
   let b64List: Condition[] | null = null;
@@ -613,13 +617,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
       case 'decode-event':
       case 'stream-event':
+        // Per-packet engine events (keywords/events.ts): evaluated on every packet, alone in their rule.
+        events.push(parseEventKeyword(name, value));
+        break;
       case 'app-layer-event': {
         const ev = parseEventName(name, value);
-        if (name !== 'app-layer-event') {
-          // bulwark's decoder drops packets it cannot decode and its stream stage raises no
-          // per-packet events: such a rule could never fire.
-          throw new Unsupported(`unsupported event ${ev}`);
-        }
         const dot = ev.indexOf('.');
         const proto = dot < 0 ? undefined : APP_PROTOCOLS.find((p) => p.name === ev.slice(0, dot));
         if (proto?.events?.includes(ev.slice(dot + 1)) !== true) throw new Unsupported(`unsupported event ${ev}`);
@@ -733,7 +735,15 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (c.kind === 'content' && !c.nocase && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
     }
   }
-  if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
+  if (events.length > 0 || isPacketProtocol(ruleProtocol)) {
+    // decode-event / stream-event rules: nothing but the events (and metadata, thresholds).
+    checkEventRule({
+      protocol: ruleProtocol, events, header: [srcAddr, srcPort, dstAddr, dstPort],
+      others: conditions.length > 0 || appEvents.length > 0 || lists.length > 0 || appKeywords.length > 0 || flowbits.length > 0 || flowints.length > 0 || xbits.length > 0 ||
+        streamSize.length > 0 || dsize !== undefined || flags !== undefined || appLayerProtocol !== undefined || dir !== undefined ||
+        established !== undefined || stream !== undefined || app !== undefined || targetSide !== undefined,
+    });
+  } else if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
   if (app !== undefined) {
@@ -822,6 +832,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (targetSide !== undefined) sig.target = targetSide;
   if (bothDirections) sig.bothDirections = true;
   if (vars.size > 0) sig.varCount = vars.size;
+  if (events.length > 0) sig.events = events;
   if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];
   return { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };

@@ -13,9 +13,11 @@ import type { Base64DataCondition, Base64DecodeCondition } from './keywords/base
 import type { FlowintSpec } from './keywords/flowint.js';
 import type { XbitSpec } from './keywords/xbits.js';
 import type { StreamSizeSpec, StreamSizes } from './keywords/stream-size.js';
+import type { EventMatch } from './keywords/events.js';
 import type { DatasetSpec } from './keywords/dataset.js';
 import type { DatasetDecl, DatasetStore } from './keywords/dataset-store.js';
 
+export type { EventMatch };
 export type { ByteExtractCondition, ByteMathCondition, Base64DataCondition, Base64DecodeCondition, FlowintSpec, XbitSpec, StreamSizeSpec, StreamSizes, DatasetSpec, DatasetDecl };
 import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
 
@@ -294,6 +296,13 @@ export interface Signature {
   xbits?: XbitSpec[];
   /** `stream_size` tests. */
   streamSize?: StreamSizeSpec[];
+  /**
+   * Engine-event conditions (`decode-event`, `stream-event`, `app-layer-event`), all of which must
+   * hold. A signature with decode or stream events has no other condition: it is evaluated per
+   * packet (Ruleset.events), never in the port groups; app-layer events are tested per
+   * transaction with the signature's other app-layer conditions.
+   */
+  events?: EventMatch[];
   /** Suricata `target:src_ip|dest_ip`: which side of the alert is the target (EVE alert.source/target). */
   target?: 'src_ip' | 'dest_ip';
   /** Imported rules: the classtype's priority from classification.config beside the rules file. */
@@ -440,8 +449,18 @@ export interface Ruleset {
   stats: CompileStats;
   /** App-layer prefilters (app signatures are not in `groups`). Absent on rulesets built by older code. */
   app?: AppRuleset;
+  /** Signatures on decode / stream events, by the name of their first event (indexes into `signatures`). */
+  events?: EventRuleset;
   /** The datasets the rules use (src/signatures/datasets.ts); absent: none. */
   datasets?: DatasetDecl[];
+}
+
+/** Per-packet engine-event signatures (they are in no port group and no app prefilter). */
+export interface EventRuleset {
+  /** `decode-event` name → signatures whose first decode event it is. */
+  decode: ReadonlyMap<string, readonly number[]>;
+  /** `stream-event` name → signatures whose first stream event it is. */
+  stream: ReadonlyMap<string, readonly number[]>;
 }
 
 /** One multi-pattern prefilter: the fast patterns of the app signatures on one (protocol, buffer+transforms, direction). */

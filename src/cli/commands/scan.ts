@@ -80,7 +80,7 @@ export async function loadRuleset(cfg: Config, databases: string | undefined, ru
 function fastLine(d: Detection): string {
   const ts = eveTimestamp(d.timestampMs).slice(0, 26).replace('T', '-');
   const prio = d.severity === 'critical' || d.severity === 'high' ? 1 : d.severity === 'medium' ? 2 : 3;
-  return `${ts}  [**] [1:${d.signatureId}:${d.rev}] ${d.signature} [**] [Classification: ${d.category}] [Priority: ${prio}] {TCP} ${d.srcIp}:${d.srcPort} -> ${d.destIp}:${d.destPort}\n`;
+  return `${ts}  [**] [1:${d.signatureId}:${d.rev}] ${d.signature} [**] [Classification: ${d.category}] [Priority: ${prio}] {${d.proto}} ${d.srcIp}:${d.srcPort} -> ${d.destIp}:${d.destPort}\n`;
 }
 
 function summaryLines(s: ScanSummary): string {
@@ -172,6 +172,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
           mbit_per_second: Number(summary.mbitPerSecond.toFixed(3)),
           packets_per_second: Math.round(summary.packetsPerSecond),
           dropped: summary.dropped,
+          decoder_events: summary.decoderEvents,
           checksum: summary.checksum,
           signatures: ruleset.signatures.length,
           ruleset: ruleset.version,

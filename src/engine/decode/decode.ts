@@ -7,6 +7,9 @@
  * (an index into DROP_REASONS) instead of throwing.
  */
 
+import { EV, MAX_PACKET_EVENTS } from './events.js';
+import { decodeIpv6 } from './ipv6.js';
+
 /** libpcap link types we decode. */
 export const LINKTYPE = {
   NULL: 0,
@@ -83,7 +86,9 @@ const ETH_VLAN = 0x8100;
 const ETH_QINQ = 0x88a8;
 const ETH_QINQ_OLD = 0x9100;
 const MAX_VLAN_TAGS = 4;
-const PROTO_TCP = 6;
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+const PROTO_ICMPV6 = 58;
 
 /** Reused decode result. Fields are valid only until the next decode. */
 export class DecodedPacket {
@@ -117,12 +122,31 @@ export class DecodedPacket {
   payloadLength = 0;
   /** Payload bytes the IP header announces but the capture cut off (snaplen). */
   payloadTruncated = 0;
+  /** IPv6 fragment header: its offset in buf, and the offset of the next-header byte that points at it. */
+  fragHeaderOffset = -1;
+  fragPrevNextOffset = -1;
+  /**
+   * Decoder events of this packet (ids into DECODE_EVENTS, decode/events.ts), in the order they
+   * were raised; the defragmenter adds its own to the fragment that raised them.
+   */
+  readonly events = new Uint8Array(MAX_PACKET_EVENTS);
+  eventCount = 0;
+
+  /** Raises a decoder event on this packet (beyond MAX_PACKET_EVENTS further ones are dropped, as in Suricata). */
+  event(id: number): void {
+    if (this.eventCount < MAX_PACKET_EVENTS) this.events[this.eventCount++] = id;
+  }
+
+  hasEvent(id: number): boolean {
+    for (let i = 0; i < this.eventCount; i++) if (this.events[i] === id) return true;
+    return false;
+  }
 }
 
-function u16(b: Uint8Array, o: number): number {
+export function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
-function u32(b: Uint8Array, o: number): number {
+export function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
@@ -132,19 +156,32 @@ function u32(b: Uint8Array, o: number): number {
  */
 export function decodePacket(buf: Uint8Array, start: number, caplen: number, linkType: number, out: DecodedPacket): number {
   const end = start + caplen;
+  out.eventCount = 0;
+  out.ipVersion = 0;
+  out.l4Proto = 0;
+  out.srcPort = 0;
+  out.dstPort = 0;
+  out.fragHeaderOffset = -1;
+  out.fragPrevNextOffset = -1;
   if (caplen < 0 || end > buf.length) return DROP.TRUNCATED_LINK;
   out.buf = buf;
   let o = start;
   let ethertype: number;
   switch (linkType) {
     case LINKTYPE.ETHERNET: {
-      if (caplen < 14) return DROP.TRUNCATED_LINK;
+      if (caplen < 14) {
+        out.event(EV['ethernet.pkt_too_small']);
+        return DROP.TRUNCATED_LINK;
+      }
       ethertype = u16(buf, o + 12);
       o += 14;
       break;
     }
     case LINKTYPE.LINUX_SLL: {
-      if (caplen < 16) return DROP.TRUNCATED_LINK;
+      if (caplen < 16) {
+        out.event(EV['sll.pkt_too_small']);
+        return DROP.TRUNCATED_LINK;
+      }
       ethertype = u16(buf, o + 14);
       o += 16;
       break;
@@ -156,26 +193,40 @@ export function decodePacket(buf: Uint8Array, start: number, caplen: number, lin
       break;
     }
     case LINKTYPE.RAW:
-    case LINKTYPE.RAW_ALT:
-    case LINKTYPE.IPV4:
-    case LINKTYPE.IPV6: {
+    case LINKTYPE.RAW_ALT: {
       if (caplen < 1) return DROP.TRUNCATED_LINK;
       const v = buf[o]! >> 4;
       ethertype = v === 4 ? ETH_IPV4 : v === 6 ? ETH_IPV6 : 0;
-      if (ethertype === 0) return DROP.BAD_IP_VERSION;
+      if (ethertype === 0) {
+        out.event(EV['ipraw.invalid_ip_version']);
+        return DROP.BAD_IP_VERSION;
+      }
       break;
     }
+    // Suricata hands these link types straight to its IPv4 / IPv6 decoder.
+    case LINKTYPE.IPV4:
+      ethertype = ETH_IPV4;
+      break;
+    case LINKTYPE.IPV6:
+      ethertype = ETH_IPV6;
+      break;
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
       // 4-byte address family in host (NULL) or network (LOOP) order: AF_INET = 2; AF_INET6 = 10, 24, 28 or 30.
-      if (caplen < 4) return DROP.TRUNCATED_LINK;
+      if (caplen < 4) {
+        out.event(EV['ltnull.pkt_too_small']);
+        return DROP.TRUNCATED_LINK;
+      }
       const le = buf[o]! | (buf[o + 1]! << 8) | (buf[o + 2]! << 16) | (buf[o + 3]! << 24);
       const be = u32(buf, o);
       const af = le > 0 && le < 256 ? le : be;
       o += 4;
       if (af === 2) ethertype = ETH_IPV4;
       else if (af === 10 || af === 24 || af === 28 || af === 30) ethertype = ETH_IPV6;
-      else return DROP.UNSUPPORTED_ETHERTYPE;
+      else {
+        out.event(EV['ltnull.unsupported_type']);
+        return DROP.UNSUPPORTED_ETHERTYPE;
+      }
       break;
     }
     default:
@@ -184,7 +235,10 @@ export function decodePacket(buf: Uint8Array, start: number, caplen: number, lin
   // 802.1Q / QinQ stacks (also seen after SLL when the kernel did not strip the tag).
   for (let tags = 0; ethertype === ETH_VLAN || ethertype === ETH_QINQ || ethertype === ETH_QINQ_OLD; tags++) {
     if (tags >= MAX_VLAN_TAGS) return DROP.UNSUPPORTED_ETHERTYPE;
-    if (o + 4 > end) return DROP.TRUNCATED_LINK;
+    if (o + 4 > end) {
+      out.event(EV['vlan.header_too_small']);
+      return DROP.TRUNCATED_LINK;
+    }
     ethertype = u16(buf, o + 2);
     o += 4;
   }
@@ -193,15 +247,34 @@ export function decodePacket(buf: Uint8Array, start: number, caplen: number, lin
   return DROP.UNSUPPORTED_ETHERTYPE;
 }
 
+/**
+ * IPv4 (Suricata's DecodeIPV4Packet checks and events, in its order). A packet the capture cut
+ * short (snap length) still raises ipv4.trunc_pkt but is decoded as far as it goes (bulwark
+ * inspects what it has: `payloadTruncated`); its later layers raise no events (Suricata stops there).
+ */
 function decodeIpv4(buf: Uint8Array, o: number, end: number, out: DecodedPacket): number {
-  if (o + 20 > end) return DROP.TRUNCATED_IP;
+  if (o + 20 > end) {
+    out.event(EV['ipv4.pkt_too_small']);
+    return DROP.TRUNCATED_IP;
+  }
   const vihl = buf[o]!;
-  if (vihl >> 4 !== 4) return DROP.BAD_IP_VERSION;
+  if (vihl >> 4 !== 4) {
+    out.event(EV['ipv4.wrong_ip_version']);
+    return DROP.BAD_IP_VERSION;
+  }
   const ihl = (vihl & 0x0f) * 4;
-  if (ihl < 20) return DROP.BAD_IP_HEADER;
-  if (o + ihl > end) return DROP.TRUNCATED_IP;
+  if (ihl < 20) {
+    out.event(EV['ipv4.hlen_too_small']);
+    return DROP.BAD_IP_HEADER;
+  }
   const totalLength = u16(buf, o + 2);
-  if (totalLength < ihl) return DROP.BAD_IP_LENGTH;
+  if (totalLength < ihl) {
+    out.event(EV['ipv4.iplen_smaller_than_hlen']);
+    return DROP.BAD_IP_LENGTH;
+  }
+  const cut = end - o < totalLength;
+  if (cut) out.event(EV['ipv4.trunc_pkt']);
+  if (o + ihl > end) return DROP.TRUNCATED_IP;
   out.ipOffset = o;
   out.ipVersion = 4;
   out.src4 = u32(buf, o + 12);
@@ -220,79 +293,70 @@ function decodeIpv4(buf: Uint8Array, o: number, end: number, out: DecodedPacket)
   out.l4Offset = o + ihl;
   out.l4Length = avail - out.l4Offset;
   if (out.fragOffset !== 0 || out.moreFragments) return DROP.IP_FRAGMENT;
-  if (out.l4Proto !== PROTO_TCP) return DROP.NOT_TCP;
-  return decodeTcp(buf, out.l4Offset, avail, ipEnd - avail, out);
+  return decodeL4(buf, out.l4Proto, out.l4Offset, ipEnd, avail, !cut, out);
 }
 
-function decodeIpv6(buf: Uint8Array, o: number, end: number, out: DecodedPacket): number {
-  if (o + 40 > end) return DROP.TRUNCATED_IP;
-  if (buf[o]! >> 4 !== 6) return DROP.BAD_IP_VERSION;
-  const payloadLength = u16(buf, o + 4);
-  out.ipOffset = o;
-  out.ipVersion = 6;
-  out.src4 = 0;
-  out.dst4 = 0;
-  out.src6Offset = o + 8;
-  out.dst6Offset = o + 24;
-  out.ttl = buf[o + 7]!;
-  out.fragOffset = 0;
-  out.moreFragments = false;
-  out.fragId = 0;
-  // Jumbograms (payload length 0 + hop-by-hop jumbo option) are not supported: treat as bad length.
-  const ipEnd = o + 40 + payloadLength;
-  const avail = ipEnd < end ? ipEnd : end;
-  let next = buf[o + 6]!;
-  let p = o + 40;
-  for (let n = 0; ; n++) {
-    if (n > 8) return DROP.IPV6_EXT_HEADER;
-    if (next === PROTO_TCP) break;
-    if (next === 0 || next === 43 || next === 60 || next === 135 || next === 139 || next === 140) {
-      if (p + 8 > avail) return DROP.TRUNCATED_IP;
-      const len = (buf[p + 1]! + 1) * 8;
-      next = buf[p]!;
-      p += len;
-      if (p > avail) return DROP.TRUNCATED_IP;
-    } else if (next === 44) {
-      if (p + 8 > avail) return DROP.TRUNCATED_IP;
-      const fo = u16(buf, p + 2);
-      out.fragOffset = fo & 0xfff8;
-      out.moreFragments = (fo & 1) !== 0;
-      out.fragId = u32(buf, p + 4);
-      next = buf[p]!;
-      p += 8;
-      if (out.fragOffset !== 0 || out.moreFragments) {
-        out.l4Proto = next;
-        out.l4Offset = p;
-        out.l4Length = avail - p;
-        return DROP.IP_FRAGMENT;
-      }
-    } else if (next === 51) {
-      // AH: length in 4-byte units minus 2.
-      if (p + 8 > avail) return DROP.TRUNCATED_IP;
-      const len = (buf[p + 1]! + 2) * 4;
-      next = buf[p]!;
-      p += len;
-      if (p > avail) return DROP.TRUNCATED_IP;
-    } else if (next === 59) {
-      return DROP.NOT_TCP;
-    } else if (next === 50) {
-      return DROP.NOT_TCP; // ESP: encrypted, nothing to inspect
-    } else {
-      out.l4Proto = next;
-      return DROP.NOT_TCP;
-    }
+/**
+ * The transport layer after IPv4 or IPv6: `ipEnd` is where the IP header says the packet ends,
+ * `avail` where the capture does (≤ ipEnd); `events` false once the packet was found cut short.
+ */
+export function decodeL4(buf: Uint8Array, proto: number, o: number, ipEnd: number, avail: number, events: boolean, out: DecodedPacket): number {
+  out.l4Proto = proto;
+  out.l4Offset = o;
+  out.l4Length = avail - o;
+  if (proto === PROTO_TCP) return decodeTcp(buf, o, ipEnd, avail, events, out);
+  if (proto === PROTO_UDP) {
+    if (events) decodeUdp(buf, o, ipEnd, avail, out);
+    return DROP.NOT_TCP;
   }
-  out.l4Proto = PROTO_TCP;
-  out.l4Offset = p;
-  out.l4Length = avail - p;
-  return decodeTcp(buf, p, avail, ipEnd - avail, out);
+  if (proto === PROTO_ICMPV6 && out.ipVersion === 4 && events) out.event(EV['ipv4.icmpv6']);
+  return DROP.NOT_TCP;
 }
 
-function decodeTcp(buf: Uint8Array, o: number, end: number, cutOff: number, out: DecodedPacket): number {
+/** UDP (Suricata's DecodeUDPPacket): events and ports only, bulwark does not inspect UDP. */
+function decodeUdp(buf: Uint8Array, o: number, ipEnd: number, avail: number, out: DecodedPacket): void {
+  const len = ipEnd - o;
+  if (len < 8) {
+    out.event(EV['udp.hlen_too_small']);
+    return;
+  }
+  if (o + 8 > avail) return;
+  const udpLen = u16(buf, o + 4);
+  if (len < udpLen) {
+    out.event(EV['udp.pkt_too_small']);
+    return;
+  }
+  if (udpLen < 8) {
+    out.event(EV['udp.len_invalid']);
+    return;
+  }
+  out.srcPort = u16(buf, o);
+  out.dstPort = u16(buf, o + 2);
+}
+
+/**
+ * TCP (Suricata's DecodeTCPPacket): the lengths the IP header announces are checked (events),
+ * the capture's length bounds what is read.
+ */
+function decodeTcp(buf: Uint8Array, o: number, ipEnd: number, end: number, events: boolean, out: DecodedPacket): number {
+  const len = ipEnd - o;
+  if (len < 20) {
+    if (events) out.event(EV['tcp.pkt_too_small']);
+    return o + 20 > end ? DROP.TRUNCATED_TCP : DROP.BAD_TCP_HEADER;
+  }
   if (o + 20 > end) return DROP.TRUNCATED_TCP;
   const hl = (buf[o + 12]! >> 4) * 4;
-  if (hl < 20) return DROP.BAD_TCP_HEADER;
+  if (len < hl) {
+    if (events) out.event(EV['tcp.hlen_too_small']);
+    return o + hl > end ? DROP.TRUNCATED_TCP : DROP.BAD_TCP_HEADER;
+  }
+  if (hl < 20) {
+    // Suricata: the option length (hlen - 20) underflows its uint8 and exceeds 40.
+    if (events) out.event(EV['tcp.invalid_optlen']);
+    return DROP.BAD_TCP_HEADER;
+  }
   if (o + hl > end) return DROP.TRUNCATED_TCP;
+  if (hl > 20 && events) tcpOptionEvents(buf, o + 20, o + hl, out);
   out.srcPort = u16(buf, o);
   out.dstPort = u16(buf, o + 2);
   out.seq = u32(buf, o + 4);
@@ -302,8 +366,94 @@ function decodeTcp(buf: Uint8Array, o: number, end: number, cutOff: number, out:
   out.tcpHeaderLength = hl;
   out.payloadOffset = o + hl;
   out.payloadLength = end - (o + hl);
+  const cutOff = ipEnd - end;
   out.payloadTruncated = cutOff > 0 ? cutOff : 0;
   return DROP.NONE;
+}
+
+// TCP option kinds and the lengths Suricata's DecodeTCPOptions checks (decode-tcp.h).
+const OPT_MSS = 2;
+const OPT_WS = 3;
+const OPT_SACKOK = 4;
+const OPT_SACK = 5;
+const OPT_TS = 8;
+const OPT_MD5 = 19;
+const OPT_AO = 29;
+const OPT_TFO = 34;
+const OPT_EXP1 = 253;
+const OPT_EXP2 = 254;
+const EV_OPT_INVALID_LEN = EV['tcp.opt_invalid_len'];
+const EV_OPT_DUPLICATE = EV['tcp.opt_duplicate'];
+
+/**
+ * tcp.opt_invalid_len / tcp.opt_duplicate with Suricata's rules: a length beyond the options or
+ * below 2 stops the walk; fixed-size options (MSS 4, WS 3, SACK-permitted 2, timestamps 10) must
+ * have their size; SACK 2 or 10..34 in steps of 8; TFO 2 or 6..18 even; the experimental kinds
+ * 253/254 4 or 12 (TFO when they carry magic 0xF989); MD5 18; AO at least 4. A second MSS, WS,
+ * SACK-permitted, timestamps, SACK or TFO option is a duplicate.
+ */
+function tcpOptionEvents(b: Uint8Array, o: number, end: number, out: DecodedPacket): void {
+  // Bits of the options seen once (a second one is a duplicate): WS 1, MSS 2, SACK-permitted 4, TS 8, SACK 16, TFO 32.
+  let seen = 0;
+  while (o < end) {
+    const kind = b[o]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      o++;
+      continue;
+    }
+    if (end - o < 2) break;
+    const len = b[o + 1]!;
+    if (len > end - o || len < 2) {
+      out.event(EV_OPT_INVALID_LEN);
+      return;
+    }
+    let bit = 0;
+    let bad = false;
+    switch (kind) {
+      case OPT_WS:
+        bad = len !== 3;
+        bit = 1;
+        break;
+      case OPT_MSS:
+        bad = len !== 4;
+        bit = 2;
+        break;
+      case OPT_SACKOK:
+        bad = len !== 2;
+        bit = 4;
+        break;
+      case OPT_TS:
+        bad = len !== 10;
+        bit = 8;
+        break;
+      case OPT_SACK:
+        bad = len !== 2 && (len < 10 || len > 34 || (len - 2) % 8 !== 0);
+        bit = 16;
+        break;
+      case OPT_TFO:
+        bad = len !== 2 && (len < 6 || len > 18 || ((len - 2) & 1) !== 0);
+        bit = 32;
+        break;
+      case OPT_EXP1:
+      case OPT_EXP2:
+        if (len === 4 || len === 12) bit = u16(b, o + 2) === 0xf989 ? 32 : 0;
+        else bad = true;
+        break;
+      case OPT_MD5:
+        bad = len !== 18;
+        break;
+      case OPT_AO:
+        bad = len < 4;
+        break;
+    }
+    if (bad) out.event(EV_OPT_INVALID_LEN);
+    else if (bit !== 0) {
+      if ((seen & bit) !== 0) out.event(EV_OPT_DUPLICATE);
+      else seen |= bit;
+    }
+    o += len;
+  }
 }
 
 /**

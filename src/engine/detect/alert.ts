@@ -34,6 +34,26 @@ export function portIn(ranges: readonly { from: number; to: number }[], port: nu
   return false;
 }
 
+/** EVE `proto` of an IP protocol number (Suricata prints the /etc/protocols name in upper case, else the number); '' without an IP layer. */
+export function ipProtoName(proto: number): string {
+  switch (proto) {
+    case -1:
+      return '';
+    case 1:
+      return 'ICMP';
+    case 6:
+      return 'TCP';
+    case 17:
+      return 'UDP';
+    case 58:
+      return 'IPV6-ICMP';
+    case 132:
+      return 'SCTP';
+    default:
+      return String(proto);
+  }
+}
+
 export const DETECTOR_CATEGORY = {
   portscan: 'Detection of a Network Scan',
   synflood: 'Detection of a Denial of Service Attack',

@@ -14,10 +14,11 @@ import { ST_CLOSED, type Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
 import type { AppEveObjects, Detection } from '../types.js';
-import { DETECTOR_CATEGORY, excerpt, flowIp, portIn } from './alert.js';
+import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
+import { PacketEventRules } from './packet-events.js';
 import { AppTxDetector, type AppAlertMeta, type AppFeedContext } from './app-tx.js';
 import { appEveObjects } from './app-eve.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
@@ -47,6 +48,8 @@ export class Detect {
   /** 1 for signatures evaluated per packet (stream:no, dsize or flags). */
   private packetSig = new Uint8Array(0);
   private readonly prefilter = new Prefilter();
+  /** decode-event signatures, per packet (detect/packet-events.ts). */
+  private readonly packetEvents = new PacketEventRules();
   /** App-layer signatures on transactions (detect/app-tx.ts). */
   private app: AppTxDetector | null = null;
   private readonly log: Logger;
@@ -108,6 +111,7 @@ export class Detect {
       if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
     }
     this.prefilter.setGroups(r.groups, n);
+    this.packetEvents.setRuleset(r);
     if (this.app === null) this.app = new AppTxDetector(r, { maxFlowMemory: this.appLayer.maxFlowMemory, maxMemory: this.appLayer.maxMemory });
     else this.app.setRuleset(r);
     this.alertFilter.clear();
@@ -422,6 +426,51 @@ export class Detect {
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;
     this.emit(det);
+  }
+
+  /**
+   * Decode-event signatures on packet `p`: its decoder and defrag events (Suricata's per-packet
+   * evaluation: one alert per matching signature and packet). The packet's own addresses and
+   * ports; no flow, and never evidence for a block (nothing ties a malformed packet to its source).
+   */
+  decodeEvents(p: DecodedPacket): void {
+    if (p.eventCount === 0) return;
+    this.packetEvents.match(p, (si) => {
+      const sig = this.sigs[si]!;
+      const srcIp = p.ipVersion === 4 ? ipv4ToString(p.src4) : p.ipVersion === 6 ? ipv6ToString(p.buf, p.src6Offset) : '';
+      const destIp = p.ipVersion === 4 ? ipv4ToString(p.dst4) : p.ipVersion === 6 ? ipv6ToString(p.buf, p.dst6Offset) : '';
+      const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.nowMs });
+      if (!verdict.alert) {
+        this.counters.suppressed++;
+        return;
+      }
+      const c = this.counters;
+      c.bySeverity[sig.severity] = (c.bySeverity[sig.severity] ?? 0) + 1;
+      c.byKind.signature = (c.byKind.signature ?? 0) + 1;
+      const det: Detection = {
+        timestampMs: this.nowMs,
+        flowId: 0n,
+        srcIp,
+        srcPort: p.srcPort,
+        destIp,
+        destPort: p.dstPort,
+        proto: ipProtoName(p.ipVersion === 0 ? -1 : p.l4Proto),
+        signatureId: sig.id,
+        rev: sig.rev,
+        signature: sig.name,
+        category: sig.category,
+        severity: sig.severity,
+        action: sig.action,
+        handshakeCompleted: false,
+        gid: sig.gid,
+      };
+      if (sig.origin !== undefined) det.origin = sig.origin;
+      if (sig.classtype !== undefined) det.classtype = sig.classtype;
+      if (sig.priority !== undefined) det.priority = sig.priority;
+      if (sig.metadata.length > 0) det.metadata = sig.metadata;
+      if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
+      this.emit(det);
+    });
   }
 
   /** A behavioural detector's finding about the packet `p` (its source). */
