@@ -120,15 +120,22 @@ export function splitOptions(body: string): { name: string; value: string | unde
   }
 }
 
-/** Removes surrounding quotes and an optional leading '!'. */
-function unquote(v: string, what: string): { text: string; negated: boolean } {
+/**
+ * Removes surrounding quotes and an optional leading '!'. Quotes are mandatory unless `optional`
+ * (Suricata's SIGMATCH_QUOTES_OPTIONAL keywords, such as pcre, take the value bare too).
+ */
+function unquote(v: string, what: string, optional = false): { text: string; negated: boolean } {
   let t = v.trim();
   let negated = false;
   if (t.startsWith('!')) {
     negated = true;
     t = t.slice(1).trim();
   }
-  if (t.length < 2 || !t.startsWith('"') || !t.endsWith('"')) throw new RuleError(`${what}: expected a quoted string`);
+  const quoted = t.length >= 2 && t.startsWith('"') && t.endsWith('"');
+  if (!quoted) {
+    if (optional && t !== '') return { text: t, negated };
+    throw new RuleError(`${what}: expected a quoted string`);
+  }
   return { text: t.slice(1, -1), negated };
 }
 
@@ -491,7 +498,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
       case 'pcre': {
         if (value === undefined) throw new RuleError('pcre needs a value');
-        const { text, negated } = unquote(value, 'pcre');
+        const { text, negated } = unquote(value, 'pcre', true);
         const p = parsePcre(text.replace(/\\([";])/g, '$1'));
         const t = compilePcreSpec(p);
         let into: Condition[];

@@ -169,8 +169,16 @@ export interface RateFilter {
  */
 export type Transform =
   | { kind: 'to_lowercase' | 'to_uppercase' | 'url_decode' | 'strip_whitespace' | 'compress_whitespace' | 'dotprefix' | 'header_lowercase' | 'to_md5' | 'to_sha1' | 'to_sha256' | 'strip_pseudo_headers' }
-  | { kind: 'xor'; key: Uint8Array }
+  /**
+   * `key` static, or read at transform time from `keyAt` (bytes `[offset, offset+length)` of the
+   * buffer itself); bytes before `start` are copied unchanged.
+   */
+  | { kind: 'xor'; key: Uint8Array; keyAt?: { offset: number; length: number }; start: number }
   | { kind: 'from_base64'; offset: number; bytes: number; mode: 'rfc4648' | 'rfc2045' | 'strict' }
+  /** Decompression (gzip / zlib framing), output cut at `maxSize` bytes; a broken stream gives an empty buffer. */
+  | { kind: 'gunzip' | 'zlib_deflate'; maxSize: number }
+  /** A slice by offset and byte count, either negative (from the end); `truncate` clamps instead of emptying. */
+  | { kind: 'subslice'; offset: number; nbytes: number | null; truncate: boolean }
   | { kind: 'pcrexform'; regex: Regex; source: string };
 
 /** Buffer length test (`bsize`, Suricata uint forms; `<>` exclusive). */
