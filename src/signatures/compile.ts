@@ -275,7 +275,14 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     if (p.database) databases.push(p.database);
     skipped.push(...p.skipped);
     const yaml = p.database !== undefined;
+    // A twin follows its rule and shares its fate (a duplicate sid drops both).
+    let ruleKept = false;
     for (const d of p.drafts) {
+      if (d.twin === true) {
+        if (ruleKept) drafts.push(d);
+        continue;
+      }
+      ruleKept = false;
       const prev = ids.get(d.sig.id);
       if (prev !== undefined) {
         if (yaml) throw new BulwarkError('BULWARK_ERR_DATABASE', `${where(d.sig)}: duplicate id ${d.sig.id} (also defined at ${prev})`, { details: { file: d.sig.source.file, line: d.sig.source.line } });
@@ -284,6 +291,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
       }
       ids.set(d.sig.id, where(d.sig));
       drafts.push(d);
+      ruleKept = true;
     }
     for (const d of p.detectors) {
       const prev = ids.get(d.id);
@@ -293,8 +301,9 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     }
   }
 
-  if (opts.maxSignatures !== undefined && drafts.length + detectors.length > opts.maxSignatures) {
-    const d = drafts[opts.maxSignatures] ?? drafts.at(-1);
+  const rules = drafts.filter((d) => d.twin !== true);
+  if (opts.maxSignatures !== undefined && rules.length + detectors.length > opts.maxSignatures) {
+    const d = rules[opts.maxSignatures] ?? rules.at(-1);
     throw new BulwarkError('BULWARK_ERR_LIMIT', `${d ? where(d.sig) : 'ruleset'}: more than ${opts.maxSignatures} signatures (databases.limits.rules)`, { details: d ? { file: d.sig.source.file, line: d.sig.source.line } : {} });
   }
   if (opts.maxContentLength !== undefined) {
@@ -319,11 +328,13 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const keywords = { enforced: {} as Record<string, number>, ignored: {} as Record<string, number> };
   const allPorts: PortRange[] = [{ from: 1, to: 65535 }];
   const anyPortApp = new Set<Signature>();
+  let twins = 0;
   for (const d of drafts) {
     // An app-layer rule with port `any` applies wherever its protocol is detected (Suricata):
     // every port, without adding ports to the intercepted set.
     const ports = resolvePorts(d.portSpec, d.sig.app !== undefined && d.portSpec.any ? allPorts : anyRanges).filter((r) => r.to >= 1);
     if (ports.length === 0) {
+      if (d.twin === true) continue;
       skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'no ports left (any-port set empty or all excluded)', message: `${where(d.sig)}: no ports` });
       continue;
     }
@@ -334,7 +345,8 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     }
     signatures.push(sig);
     if (sig.app !== undefined && d.portSpec.any) anyPortApp.add(sig);
-    if (d.keywords) tallyKeywords(keywords, d.keywords);
+    if (d.twin === true) twins++;
+    else if (d.keywords) tallyKeywords(keywords, d.keywords);
   }
   // Deterministic order independent of file order.
   signatures.sort((a, b) => a.id - b.id);
@@ -413,7 +425,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const stats: CompileStats = {
     compileMs: 0,
     memoryBytes,
-    loaded: signatures.length,
+    loaded: signatures.length - twins,
     skipped: Object.fromEntries(Object.entries(skippedCounts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     states: totalStates,
     mergedGroups: merged,

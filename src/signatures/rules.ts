@@ -82,11 +82,12 @@ export const CLASSTYPE_PRIORITY: Readonly<Record<string, number>> = {
 };
 
 /**
- * Option keywords parsed and ignored: only `tag` (it asks Suricata to log the packets that
- * follow an alert; it does not change what matches). `rawbytes` is a no-op on the raw stream
+ * Option keywords parsed and ignored: `tag` (it asks Suricata to log the packets that follow an
+ * alert) and `prefilter` (it makes Suricata use the rule's non-content keyword as the
+ * prefilter; performance only); neither changes what matches. `rawbytes` is a no-op on the raw stream
  * bulwark inspects (Suricata 7 ignores it too) and counts as enforced.
  */
-export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag']);
+export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag', 'prefilter']);
 
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
@@ -200,9 +201,19 @@ export function parseRulesFile(file: string, text: string, opts: RulesOptions): 
     if (line === '' || line.startsWith('#')) continue;
     const r = parseRule(line, file, lineNo, opts);
     if ('reason' in r) out.skipped.push(r);
-    else out.drafts.push(r);
+    else {
+      out.drafts.push(r);
+      if (r.bothDirections === true) out.drafts.push(twinDraft(r));
+    }
   }
   return out;
+}
+
+/** The to_client copy of a rule that matches both directions (its conditions are shared, read-only). */
+function twinDraft(d: Draft): Draft {
+  const t: Draft = { sig: { ...d.sig, direction: 'to_client' }, portSpec: d.portSpec, twin: true };
+  if (d.keywords) t.keywords = d.keywords;
+  return t;
 }
 
 /** Parses one rule line; returns a Draft or a Skip. */
@@ -658,6 +669,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           break;
         }
         if (!IGNORED_KEYWORDS.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
+        if (name === 'prefilter' && value !== undefined) throw new RuleError('prefilter takes no value');
       }
     }
   }
@@ -712,6 +724,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);
     if (dir === undefined && bufDirs.size === 1) dir = [...bufDirs][0]!;
   }
+  // Suricata matches a header against each packet as it is: one that reads the same both ways
+  // (`any any -> any any`, `$HOME_NET any -> $HOME_NET any`) matches both directions unless the
+  // flow keyword or the rule's buffers fix one.
+  const bothDirections = dir === undefined && srcAddr === dstAddr && srcPort === dstPort;
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
   if (dir === undefined) dir = dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
@@ -775,5 +791,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (vars.size > 0) sig.varCount = vars.size;
   if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];
-  return { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };
+  const draft: Draft = { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };
+  if (bothDirections) draft.bothDirections = true;
+  return draft;
 }
