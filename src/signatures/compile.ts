@@ -109,6 +109,8 @@ export function chooseAppFastPattern(lists: NonNullable<Signature['buffers']>): 
     const conds = lists[li]!.conditions;
     for (let ci = 0; ci < conds.length; ci++) {
       const c = conds[ci]!;
+      // Contents after base64_data inspect the decoded bytes, not the buffer the prefilter scans.
+      if (c.kind === 'base64_data') break;
       if (c.kind !== 'content' || c.negated) continue;
       if (c.fastPattern) return [li, ci];
       const sc = fastPatternScore(c);
@@ -338,7 +340,8 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
       skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'no ports left (any-port set empty or all excluded)', message: `${where(d.sig)}: no ports` });
       continue;
     }
-    const sig: Signature = { ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: chooseFastPattern(d.sig.conditions) };
+    const sig: Signature = { ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: d.sig.packetBuffers !== undefined ? -1 : chooseFastPattern(d.sig.conditions) };
+    // (packet header rules run on every packet of their port group, payload or not: no fast pattern)
     if (sig.buffers !== undefined) {
       const fp = chooseAppFastPattern(sig.buffers);
       if (fp !== undefined) sig.appFastPattern = fp;

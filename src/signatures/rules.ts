@@ -89,6 +89,15 @@ export const CLASSTYPE_PRIORITY: Readonly<Record<string, number>> = {
  */
 export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag', 'prefilter']);
 
+/** The pseudo-protocol of packet header buffers (no app layer involved). */
+const PACKET_PROTOCOL = 'packet';
+/**
+ * Packet header sticky buffers (Suricata detect-ipv4hdr.c, detect-ipv6hdr.c, detect-tcphdr.c):
+ * the header bytes with options (IPv6: the 40-byte fixed header). Other protocols' headers
+ * (udp.hdr, icmpv4.hdr…) are parsed here and skipped: bulwark inspects TCP only.
+ */
+const PACKET_HEADER_BUFFERS: ReadonlySet<string> = new Set(['ipv4.hdr', 'ipv6.hdr', 'tcp.hdr', 'udp.hdr', 'icmpv4.hdr', 'icmpv6.hdr']);
+
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
   const out: { name: string; value: string | undefined }[] = [];
@@ -308,6 +317,12 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let targetSide: 'src_ip' | 'dest_ip' | undefined;
   /** The list of the last base64_decode (base64_data continues in it). */
   let b64List: Condition[] | null = null;
+  /**
+   * After base64_data: the list its decoded bytes are inspected in (that of the base64_decode,
+   * whatever buffer is active, as Suricata's DETECT_SM_LIST_BASE64_DATA), until another sticky
+   * buffer or pkt_data.
+   */
+  let b64Active: Condition[] | null = null;
   /** The list the last content/pcre went to (relative keywords without a sticky buffer follow it, as in Suricata). */
   let lastMatchList: Condition[] = conditions;
   /** The active sticky buffer (null: the raw payload/stream). */
@@ -337,13 +352,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   /** Where a content/pcre/byte keyword goes: the sticky buffer's list, else the payload. */
   const target = (): Condition[] => {
+    if (b64Active !== null) return b64Active;
     if (sticky === null) return conditions;
     // the sticky draft becomes (or joins) the list of the same buffer and transforms
     const l = listFor(sticky, sticky.transforms);
     sticky = l;
     return l.conditions;
   };
-  const relTarget = (relative: boolean): Condition[] => (sticky === null && relative ? lastMatchList : target());
+  const relTarget = (relative: boolean): Condition[] => ((sticky === null || b64Active !== null) && relative ? lastMatchList : target());
   // Suricata applies a content modifier to the last content of the rule (DetectGetLastSMFromLists),
   // even when other keywords came in between.
   const needContent = (kw: string): ContentCondition => {
@@ -563,8 +579,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         // belong to the list of that base64_decode.
         if (b64List === null) throw new RuleError('base64_data without a preceding base64_decode');
         if (value !== undefined) throw new RuleError('base64_data takes no value');
-        if (b64List !== target()) throw new RuleError('base64_data in another buffer than its base64_decode');
         b64List.push({ kind: 'base64_data' });
+        b64Active = b64List;
+        lastMatchList = b64List;
         break;
       case 'flowint':
         flowints.push(parseFlowint(value ?? ''));
@@ -587,6 +604,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       case 'pkt_data':
         sticky = null;
+        b64Active = null;
         break;
       case 'bsize': {
         if (sticky === null) throw new RuleError('bsize without a sticky buffer');
@@ -649,11 +667,19 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           const base = sticky;
           const chain = lists.includes(base) ? [t] : [...base.transforms, t];
           sticky = { protocol: base.protocol, buffer: base.buffer, multi: base.multi, lowercaseOnly: base.lowercaseOnly, directions: base.directions, transforms: chain, conditions: [] };
+          b64Active = null;
+          break;
+        }
+        if (PACKET_HEADER_BUFFERS.has(name)) {
+          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          sticky = { protocol: PACKET_PROTOCOL, buffer: name, multi: false, lowercaseOnly: false, directions: ['to_server', 'to_client'], transforms: [], conditions: [] };
+          b64Active = null;
           break;
         }
         if (findAppBuffer(name) !== undefined) {
           if (value !== undefined) throw new RuleError(`${name} takes no value`);
           sticky = bufferDraft(name);
+          b64Active = null;
           break;
         }
         const kw = findAppKeyword(name);
@@ -674,8 +700,18 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     }
   }
   if (sid === undefined) throw new RuleError('rule has no sid');
+  const toList = (l: ListDraft): BufferList => {
+    const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
+    const b: BufferList = { protocol: l.protocol, buffer: l.buffer, multi: false, transforms: l.transforms, conditions: l.conditions, key };
+    if (l.bsize !== undefined) b.bsize = l.bsize;
+    return b;
+  };
+  const packetLists: BufferList[] = lists.filter((l) => l.protocol === PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined)).map(toList);
+  if (packetLists.length > 0 && app !== undefined) throw new Unsupported('packet header buffer in an app-layer rule');
+  if (packetLists.length > 0 && proto === 'tcp-stream') throw new Unsupported('packet header buffer in a tcp-stream rule');
+  if (packetLists.some((l) => l.buffer !== 'tcp.hdr' && l.buffer !== 'ipv4.hdr' && l.buffer !== 'ipv6.hdr')) throw new Unsupported('packet header buffer of another protocol');
   const bufferLists: BufferList[] = lists
-    .filter((l) => l.conditions.length > 0 || l.bsize !== undefined)
+    .filter((l) => l.protocol !== PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined))
     .map((l) => {
       const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
       // Prefilter under the rule's protocol (an `alert smb` rule's dcerpc.stub_data list runs on SMB flows only).
@@ -683,7 +719,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (l.bsize !== undefined) b.bsize = l.bsize;
       return b;
     });
-  for (const cs of [conditions, ...bufferLists.map((l) => l.conditions)]) {
+  for (const cs of [conditions, ...bufferLists.map((l) => l.conditions), ...packetLists.map((l) => l.conditions)]) {
     for (const c of cs) {
       if (c.kind === 'content' && c.startswith && (c.offset !== undefined || c.depth !== undefined || c.distance !== undefined || c.within !== undefined)) {
         throw new RuleError('startswith cannot be combined with offset/depth/distance/within');
@@ -702,7 +738,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (c.kind === 'content' && !c.nocase && c.bytes.some((x) => x >= 0x41 && x <= 0x5a)) throw new RuleError(`${l.buffer} content must be lowercase`);
     }
   }
-  if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
+  if (app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
   if (app !== undefined) {
@@ -776,6 +812,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     sig.buffers = bufferLists;
     sig.appKeywords = appKeywords;
   }
+  if (packetLists.length > 0) sig.packetBuffers = packetLists;
   if (appLayerProtocol !== undefined) sig.appLayerProtocol = appLayerProtocol;
   if (classtype !== '') sig.classtype = classtype;
   if (priority !== undefined) sig.priority = priority;

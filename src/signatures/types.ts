@@ -253,6 +253,11 @@ export interface Signature {
   appLayerProtocol?: { names: string[]; negated: boolean };
   /** App-layer buffer lists (empty for raw signatures). */
   buffers?: BufferList[];
+  /**
+   * Packet header buffers (`ipv4.hdr`, `ipv6.hdr`, `tcp.hdr`; protocol 'packet'), inspected per
+   * packet after the payload conditions, in rule order, sharing the rule's variables.
+   */
+  packetBuffers?: BufferList[];
   /** App-layer keywords that are not buffers. */
   appKeywords?: AppKeywordMatch[];
   /**
@@ -496,6 +501,8 @@ export interface VerifyContext {
   streamSize?: StreamSizes;
   /** The flow's detected app protocol (AppProtocol.name, 'failed' or 'unknown'), for `app-layer-protocol:`; undefined: not known (no match for such signatures). */
   appProto?: string;
+  /** The packet's header bytes by buffer name (`tcp.hdr`…), null when the packet has no such header; absent: no packet (header buffers never match). */
+  packetHeader?: (buffer: string) => Uint8Array | null;
 }
 
 /**

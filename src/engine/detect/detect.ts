@@ -8,7 +8,7 @@ import type { Logger } from '../../log/index.js';
 import type { DetectorSpec, PortGroup, Ruleset, Signature, VerifyContext, VerifyFn } from '../../signatures/types.js';
 import { tcpFlagsMatch } from '../../signatures/verify.js';
 import { RegexBudget, type RegexStats } from '../../regex/meter.js';
-import { ipv4ToString, ipv6ToString, type DecodedPacket } from '../decode/decode.js';
+import { ipv4ToString, ipv6ToString, packetHeader, type DecodedPacket } from '../decode/decode.js';
 import type { DetectorFinding } from '../detectors.js';
 import type { Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
@@ -280,9 +280,21 @@ export class Detect {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) continue;
       // Like Suricata, payload conditions never inspect a packet without payload.
       if (p.payloadLength === 0 && sig.conditions.length > 0) continue;
-      if (this.verify(sig, view, p.payloadLength, this.context(flow, d), this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
+      let ctx = this.context(flow, d);
+      if (sig.packetBuffers !== undefined) {
+        this.hdrPacket = p;
+        ctx = { ...ctx, packetHeader: this.packetHeaderFn };
+      }
+      if (this.verify(sig, view, p.payloadLength, ctx, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
     }
   }
+
+  /** The packet whose headers `packetHeaderFn` gives (set before verifying a header-buffer rule). */
+  private hdrPacket: DecodedPacket | null = null;
+  private readonly packetHeaderFn = (buffer: string): Uint8Array | null => {
+    const p = this.hdrPacket;
+    return p === null ? null : packetHeader(p, buffer);
+  };
 
   /** The verify context of a packet of `flow` in direction `d`: flow variables, xbits, stream sizes. */
   private context(flow: Flow, d: DirState): VerifyContext {
