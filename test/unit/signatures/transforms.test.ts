@@ -56,13 +56,13 @@ test('xor with a repeating key', () => {
 
 test('xor with an offset and a key read from the buffer (Suricata 9 xor.rs)', () => {
   const key = 0x42;
-  const enc = String.fromCharCode(key) + [...'hello'].map((c) => String.fromCharCode(c.charCodeAt(0) ^ key)).join('');
+  const enc = String.fromCharCode(key) + Array.from(b('hello'), (c) => String.fromCharCode(c ^ key)).join('');
   // key byte at 0, XOR from 1: the key byte itself stays
   assert.equal(run(enc, t('xor', 'offset 1,extract 1 0')), '\x42hello');
   assert.equal(run(enc, t('xor', 'offset 1,var 1 0')), '\x42hello');
   // 2-byte key cycling from the start offset
   const k2 = [0x10, 0x20];
-  const enc2 = 'XY' + String.fromCharCode(...k2) + [...'world'].map((c, i) => String.fromCharCode(c.charCodeAt(0) ^ k2[i % 2]!)).join('');
+  const enc2 = 'XY' + String.fromCharCode(...k2) + Array.from(b('world'), (c, i) => String.fromCharCode(c ^ k2[i % 2]!)).join('');
   assert.equal(run(enc2, t('xor', 'offset 4,extract 2 2')), 'XY\x10\x20world');
   // static key with an offset
   assert.equal(run('abAB', t('xor', 'offset 2,"20"')), 'abab');
