@@ -340,6 +340,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       reassemblyDepth: f(size(0, 1 * GiB), 'Bytes reassembled per flow direction; the rest is not inspected.'),
       maxSegmentsPerFlow: f(int(1, 1_000_000), 'Out-of-order segments buffered per flow direction.'),
       checksumValidation: f(bool(), "Suricata's stream.checksum-validation: packets with an invalid TCP checksum do not feed flows, streams or detectors (subject to capture.checksumChecks)."),
+      midstream: f(bool(), "Suricata's stream.midstream: a TCP flow picked up without its handshake gets app-layer parsing (HTTP, TLS… buffers); off, only its raw stream is inspected."),
       timeouts: f(
         obj({
           new: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.', { prop: 'newMs' }),

@@ -167,6 +167,8 @@ export interface Config {
     maxSegmentsPerFlow: number;
     /** Suricata stream.checksum-validation: the engine-wide switch for checksum validation. */
     checksumValidation: boolean;
+    /** Suricata stream.midstream: app-layer parsing also for flows picked up without their handshake. */
+    midstream: boolean;
     timeouts: { newMs: number; establishedMs: number; closedMs: number };
     /** The regex engine (PCRE2): per-match limits and the inspection budget (docs/regex.md). */
     regex: {
@@ -321,6 +323,7 @@ export function defaultConfig(): Config {
       reassemblyDepth: 1024 * 1024,
       maxSegmentsPerFlow: 256,
       checksumValidation: true,
+      midstream: false,
       timeouts: { newMs: MIN, establishedMs: 10 * MIN, closedMs: MIN },
       regex: {
         matchLimit: 3500,

@@ -60,6 +60,8 @@ export class Detect {
    * their segment only.
    */
   private readonly verifyBudget: number;
+  /** engine.midstream (Suricata stream.midstream). */
+  private readonly midstream: boolean;
 
   constructor(opts: DetectOptions) {
     this.log = opts.log;
@@ -69,6 +71,7 @@ export class Detect {
     this.pendingWindow = opts.pendingWindow;
     this.maxPending = opts.maxPending;
     this.verifyBudget = opts.verifyBudget;
+    this.midstream = opts.config.midstream;
     const rx = opts.config.regex;
     const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
     this.regex = new RegexBudget({
@@ -126,8 +129,8 @@ export class Detect {
     f.c2s.scan = f.c2s.group ? this.prefilter.scanTable(f.c2s.group) : null;
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
     // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
-    // app-layer parsing, so app-layer signatures never see it.
-    if (f.app === null && !f.midstream && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
+    // app-layer parsing, so app-layer signatures never see it; engine.midstream turns it on.
+    if (f.app === null && (!f.midstream || this.midstream) && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
   }
 
   /** App-layer counters (zero until a ruleset with app-layer signatures was set). */

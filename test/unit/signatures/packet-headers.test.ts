@@ -12,7 +12,7 @@ const TCP = hex('04 d2 00 50 00 00 00 01 00 00 00 00 60 02 ff ff 00 00 00 00 02 
 
 function compile(rules: string): { sigs: Signature[]; problems: string[] } {
   const rs = compileRuleset([{ file: 'h.rules', text: rules }], { anyIsAllWhenUnnamed: true });
-  return { sigs: [...rs.signatures], problems: rs.stats.problems.map((p) => p.message) };
+  return { sigs: [...rs.signatures], problems: (rs.stats.problems ?? []).map((p) => p.message) };
 }
 const ctx = (headers: Record<string, Uint8Array>): VerifyContext => ({ flowbits: new Set(), packetHeader: (b) => headers[b] ?? null });
 const run = (s: Signature, headers: Record<string, Uint8Array>, payload = ''): boolean => verifySignature(s, Buffer.from(payload), payload.length, ctx(headers));
