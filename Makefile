@@ -29,6 +29,8 @@ SYSTEM_PACKAGES += samba smbclient
 # policy-rc.d exit 101 do not): harmless, the tests never use the host's sshd or port 22.
 # ethtool: test/e2e/response-scan.test.ts turns TX checksum offload off on a test host's veth.
 SYSTEM_PACKAGES += hydra ethtool
+# test/e2e/http-live.test.ts: the protected host's real HTTP server is Debian python3's http.server.
+SYSTEM_PACKAGES += python3
 NODE_MAJOR_MIN := 20
 STAMP := node_modules/.bulwark-lock.sha256
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json

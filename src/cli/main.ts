@@ -165,6 +165,14 @@ export function humanError(e: unknown): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `bulwark scan x.pcap --json | head`: the reader went away. Like any Unix filter, stop quietly
+  // (exit 0 as SIGPIPE-less tools do) instead of an unhandled EPIPE stack trace.
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
   process.exitCode = code;
   // Long-lived commands (`run`) may leave handles behind (capture, timers): do not hang on them.

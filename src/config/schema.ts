@@ -361,6 +361,13 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         }),
         'The regex engine (PCRE2): per-match limits and the inspection budget.',
       ),
+      appLayer: f(
+        obj({
+          maxFlowMemory: f(size(64 * KiB, 4 * GiB), 'Bytes one flow\'s app-layer parsers may hold (buffered lines and headers, bodies, decompression state); over it the flow\'s app-layer parsing stops, counted in bulwark_applayer_limits_total{limit="flow"}; raw stream inspection goes on.'),
+          maxMemory: f(size(1 * MiB, 64 * GiB), 'Bytes the app-layer parsers of all flows may hold together; the flow whose growth crosses it stops its app-layer parsing, counted in bulwark_applayer_limits_total{limit="global"}.'),
+        }),
+        'App-layer memory budget (per flow and global).',
+      ),
     }),
     'Inspection engine.',
   ),

@@ -186,6 +186,16 @@ export interface Config {
       /** Regex time all packets may use per second (0 = unbounded). */
       secondBudgetMs: number;
     };
+    /**
+     * App-layer memory budget (src/engine/detect/app-tx.ts): bytes held by app-layer parsers
+     * (buffered lines, headers, bodies, decompression state, bytes held while probing).
+     */
+    appLayer: {
+      /** Per flow; over it the flow's app-layer parsing stops (raw stream inspection goes on). */
+      maxFlowMemory: number;
+      /** All flows together; the flow whose growth crosses it stops its app-layer parsing. */
+      maxMemory: number;
+    };
   };
   intercept: {
     listen: boolean;
@@ -334,6 +344,7 @@ export function defaultConfig(): Config {
         packetBudgetMs: 10,
         secondBudgetMs: 250,
       },
+      appLayer: { maxFlowMemory: 16 * 1024 * 1024, maxMemory: 256 * 1024 * 1024 },
     },
     intercept: { listen: true, excludePorts: [], maxConnections: 1024, idleTimeoutMs: 30_000, maxBytesPerConnection: 64 * 1024 },
     isolation: {

@@ -24,6 +24,7 @@ import { Reassembler, ReassemblyCounters, snapshotCounters, type ReassemblyStats
 import type { DirState } from './stream/dir-state.js';
 import { StreamStore } from './stream/store.js';
 import { Detect } from './detect/detect.js';
+import type { AppLayerStats } from './detect/types.js';
 import { ThresholdFilter } from './threshold/filter.js';
 import { NO_THRESHOLDS } from './threshold/parse.js';
 import type { AlertFilter } from './threshold/types.js';
@@ -106,8 +107,8 @@ export interface EngineStats {
   /** Sources that completed a verified handshake (half-open evidence never blocks them). */
   verifiedPeers: VerifiedPeerStats;
   memoryPressure: boolean;
-  /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected. */
-  appLayer: { flowsByProto: Record<string, number>; undetected: number; parserFailed: number; txInspected: number; alerts: number };
+  /** App layer: flows by detected protocol, undetected flows, parser failures, transactions inspected, memory budget, protocol changes, expectations. */
+  appLayer: AppLayerStats;
   /** The regex engine under the inspection budget: outcomes, limit hits per signature, skips. */
   regex: RegexStats;
 }
@@ -139,6 +140,8 @@ export class Engine {
   private curFlow: Flow | null = null;
   private curTsMs = 0;
   private lastTickMs = -Infinity;
+  /** 1-based number of the packet being processed (Suricata's pcap_cnt); 0 outside a packet (ticks, flush). */
+  private pktNo = 0;
 
   // Counters (exported through stats() and metrics collect callbacks).
   private packets = 0;
@@ -159,6 +162,9 @@ export class Engine {
       onDetection: (d) => {
         // Attributable evidence (the source's own handshake): it is no longer a verified peer.
         if (d.handshakeCompleted) this.verified.onDetection(d.srcIp, d.timestampMs);
+        // Suricata writes pcap_cnt for the packet that triggered inspection; matches raised by
+        // flow timeouts or the end of the file (its pseudo packets) carry none.
+        if (this.pktNo > 0) d.pcapCnt = this.pktNo;
         opts.onDetection(d);
       },
       verify: opts.verify ?? verifySignature,
@@ -223,6 +229,7 @@ export class Engine {
     this.detect.nowMs = tsMs;
     if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
     else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
+    this.pktNo = this.packets;
     try {
       if (dir === DIR.OTHER_HOST) {
         this.drops[DROP.NOT_FOR_HOST]!++;
@@ -250,6 +257,7 @@ export class Engine {
       this.log.warn({ err: e }, 'packet processing failed');
     } finally {
       this.curFlow = null;
+      this.pktNo = 0;
     }
   }
 
@@ -387,6 +395,7 @@ export class Engine {
   private freeFlow(f: Flow): void {
     this.freeDir(f.c2s);
     this.freeDir(f.s2c);
+    this.detect.appFree(f);
   }
 
   private freeDir(d: DirState): void {

@@ -12,7 +12,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log/index.js';
 import { errorMessage } from '../errors.js';
 import type { Severity } from '../signatures/types.js';
-import type { AlertEvent, Detection } from './types.js';
+import { APP_EVE_KEYS, type AlertEvent, type Detection } from './types.js';
 
 const EVE_SEVERITY: Record<Severity, number> = { critical: 1, high: 1, medium: 2, low: 3 };
 
@@ -65,9 +65,14 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
       count: o.count,
     },
   };
+  if (d.pcapCnt !== undefined) ev.pcap_cnt = d.pcapCnt;
   if (d.appProto !== undefined) ev.app_proto = d.appProto;
+  if (d.appProtoOrig !== undefined) ev.app_proto_orig = d.appProtoOrig;
   if (d.txId !== undefined) ev.tx_id = d.txId;
-  if (d.appEve !== undefined && d.appProto === 'http') ev.http = d.appEve;
+  if (d.appEve !== undefined) for (const k of APP_EVE_KEYS) {
+    const o = d.appEve[k];
+    if (o !== undefined) ev[k] = o;
+  }
   if (d.gid !== undefined) ev.alert.gid = d.gid;
   if (d.metadata !== undefined && d.metadata.length > 0) {
     const md: Record<string, string[]> = {};

@@ -71,7 +71,44 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
       this.inc({ app_proto: 'unknown' }, a.undetected);
     },
   });
+  new Counter({
+    name: 'bulwark_applayer_protocol_changes_total',
+    help: 'Flows that changed application protocol (STARTTLS/STLS/AUTH TLS accepted: to "tls"; HTTP CONNECT or 101: "redetect"), and re-detections that found another protocol than the announced one ("unexpected").',
+    labelNames: ['to'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const a = stats().appLayer;
+      for (const [to, n] of Object.entries(a.protoChanges)) this.inc({ to }, n);
+      this.inc({ to: 'unexpected' }, a.unexpectedProto);
+    },
+  });
+  new Counter({
+    name: 'bulwark_applayer_expectations_total',
+    help: 'Flows announced by another flow (FTP data connections), by outcome: created, used (the flow came), expired, evicted (table full or replaced), unkeyed (announcing flow without known addresses).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const x = stats().appLayer.expectations;
+      for (const result of ['created', 'used', 'expired', 'evicted', 'unkeyed'] as const) this.inc({ result }, x[result]);
+    },
+  });
+  gauge(registry, 'bulwark_applayer_expectations', 'Announced flows (FTP data connections) waiting for their connection.', (s) => s.appLayer.expectations.active, stats);
   counter(registry, 'bulwark_applayer_parser_failures_total', 'App-layer parsers that stopped for good on a flow (invalid data, a limit, a gap they could not resynchronise).', (s) => s.appLayer.parserFailed, stats);
+  new Counter({
+    name: 'bulwark_applayer_limits_total',
+    help: 'Flows whose app-layer parsing stopped because a memory budget was hit (limit "flow": engine.appLayer.maxFlowMemory, "global": engine.appLayer.maxMemory); their raw stream inspection goes on.',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const l = stats().appLayer.limits;
+      this.inc({ limit: 'flow' }, l.flow);
+      this.inc({ limit: 'global' }, l.global);
+    },
+  });
+  gauge(registry, 'bulwark_applayer_memory_bytes', 'Bytes held by app-layer parsers of all live flows (buffered lines, headers, bodies, decompression state, bytes held while probing).', (s) => s.appLayer.memoryBytes, stats);
   counter(registry, 'bulwark_applayer_tx_inspected_total', 'App-layer transactions inspected by app-layer signatures.', (s) => s.appLayer.txInspected, stats);
   gauge(registry, 'bulwark_flow_hash_chain_max', 'Longest flow-table hash chain since start (flows in one bucket of the keyed hash; a long chain costs lookup time, never inspection).', (s) => s.flowHashChainMax, stats);
   counter(registry, 'bulwark_flow_timeouts_total', 'Flows expired by idle timeout.', (s) => s.flowTimeouts, stats);

@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { Engine, type EngineStats } from './engine.js';
 import { readPcapFile } from './capture/pcap-file.js';
 import type { Detection } from './types.js';
-import { ChecksumPolicy, type ChecksumChecks } from './decode/checksum.js';
+import { ChecksumPolicy, ChecksumSampler, type ChecksumChecks } from './decode/checksum.js';
 import { DIR } from './capture/types.js';
 import type { AlertFilter } from './threshold/types.js';
 
@@ -28,7 +28,10 @@ export interface ScanOptions {
    * 16 header bytes + captured length) and the file size; called every 4096 packets.
    */
   onProgress?: (done: number, total: number) => void;
-  /** Suricata's pcap-file.checksum-checks (`-k`); default auto, as in Suricata. */
+  /**
+   * Suricata's pcap-file.checksum-checks (`-k`); default auto, decided from a sample read ahead
+   * (the first 1000 TCP packets, or all in a shorter file) rather than at the 1000th packet.
+   */
   checksumChecks?: ChecksumChecks;
   /** threshold.config filter (suppress / thresholds / rate filters); default: the rules' own keywords. */
   alertFilter?: AlertFilter;
@@ -52,8 +55,11 @@ export interface ScanSummary {
   captureSeconds: number;
   dropped: Record<string, number>;
   reassembly: EngineStats['reassembly'];
-  /** Checksum validation at the end of the file: state, packets checked, invalid ones among them. */
-  checksum: { mode: ChecksumChecks; validation: 'sampling' | 'on' | 'off'; packets: number; invalid: number };
+  /**
+   * Checksum validation at the end of the file: state, packets checked, invalid ones among them;
+   * auto mode: the sample read ahead that decided it.
+   */
+  checksum: { mode: ChecksumChecks; validation: 'sampling' | 'on' | 'off'; packets: number; invalid: number; sample?: { packets: number; invalid: number } };
 }
 
 export function scanFile(o: ScanOptions): ScanSummary {
@@ -74,6 +80,20 @@ export function scanFile(o: ScanOptions): ScanSummary {
   });
   // A capture file has no direction: read like Suricata reads a pcap file (docs/engine.md).
   const checks = new ChecksumPolicy(o.checksumChecks ?? 'auto', { enforceWhileSampling: true });
+  let sample: { packets: number; invalid: number } | undefined;
+  if (checks.status === 'sampling') {
+    // auto: decide from the file's first 1000 TCP packets (all of them in a shorter file) before
+    // inspecting (docs/engine.md, "Checksums"). Reads at most that far; an unreadable file is
+    // reported by the main pass below.
+    const sampler = new ChecksumSampler();
+    try {
+      readPcapFile(o.file, (buf, caplen, linkType, _tsUs, offset) => { sampler.offer(buf, caplen, linkType, offset); }, () => sampler.full);
+    } catch {
+      // the main pass reports it
+    }
+    checks.decide(sampler.sampled, sampler.invalid);
+    sample = { packets: sampler.sampled, invalid: sampler.invalid };
+  }
   let first = -1;
   let last = -1;
   const t0 = performance.now();
@@ -120,6 +140,6 @@ export function scanFile(o: ScanOptions): ScanSummary {
     captureSeconds: first >= 0 ? (last - first) / 1e6 : 0,
     dropped,
     reassembly: st.reassembly,
-    checksum: { mode: checks.mode, validation: checks.status, ...checks.counts },
+    checksum: { mode: checks.mode, validation: checks.status, ...checks.counts, ...(sample !== undefined ? { sample } : {}) },
   };
 }

@@ -59,10 +59,18 @@ export interface Detection {
   verifiedPeer?: boolean;
   /** Bounded printable excerpt of the payload around the match (≤ 256 chars). */
   payloadExcerpt?: string;
-  /** App-layer signature matches: the flow's protocol (EVE `app_proto`), the tx id and the protocol's EVE object (`http`…). */
+  /** App-layer signature matches: the flow's protocol (EVE `app_proto`), the tx id and the protocol objects by EVE key (`http`, `tls`, `email`…). */
   appProto?: string;
+  /** The flow's protocol before a protocol change (STARTTLS: `smtp`), EVE `app_proto_orig`. */
+  appProtoOrig?: string;
   txId?: number;
-  appEve?: Record<string, unknown>;
+  /**
+   * 1-based number of the captured packet whose processing raised the match (Suricata's EVE
+   * `pcap_cnt`: in a file, the packet's position; live, the engine's packet count). Absent for
+   * matches raised outside a packet (flow timeout, end of file), as Suricata omits it for its pseudo packets.
+   */
+  pcapCnt?: number;
+  appEve?: AppEveObjects;
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
   priority?: number;
@@ -82,8 +90,18 @@ export interface Detection {
   details?: Record<string, number | string>;
 }
 
+/** Protocol objects of an app-layer alert by EVE key (`http`, `tls`, `email`...). */
+export type AppEveObjects = Record<string, Record<string, unknown>>;
+
+/**
+ * The EVE keys of protocol objects an alert may carry (Suricata's AlertAddAppLayer names for the
+ * protocols bulwark parses); other keys a protocol returns are not written.
+ */
+export const APP_EVE_KEYS = ['http', 'tls', 'ssh', 'smb', 'dcerpc', 'ftp', 'ftp_data', 'smtp', 'email', 'pop3', 'dns'] as const;
+export type AppEveKey = (typeof APP_EVE_KEYS)[number];
+
 /** EVE-JSON compatible alert line (plus bulwark fields). See docs/events.md. */
-export interface AlertEvent {
+export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unknown>>> {
   timestamp: string;
   flow_id: string;
   event_type: 'alert';
@@ -92,10 +110,13 @@ export interface AlertEvent {
   dest_ip: string;
   dest_port: number;
   proto: 'TCP';
-  /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol object under its name (`http`). */
+  /** Number of the packet that raised the match in its capture (Suricata's `pcap_cnt`). */
+  pcap_cnt?: number;
+  /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol objects under their names (`http`, `tls`...). */
   app_proto?: string;
+  /** The protocol before a protocol change (STARTTLS), as Suricata's EveAddAppProto writes it. */
+  app_proto_orig?: string;
   tx_id?: number;
-  http?: Record<string, unknown>;
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;

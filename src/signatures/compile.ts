@@ -374,6 +374,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     const idx: number[] = [];
     signatures.forEach((sg, i) => {
       // app signatures are inspected per transaction (ruleset.app), not on the raw stream
+      // (a rule matching both directions is two signatures: itself and its to_client twin)
       if (sg.direction === direction && sg.app === undefined) idx.push(i);
     });
     const sets = portSets(signatures, idx).sort((a, b) => a.ranges[0]!.from - b.ranges[0]!.from);

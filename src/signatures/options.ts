@@ -72,10 +72,14 @@ export function parseByteTest(v: string): ByteTestCondition {
       bitmask = parseInteger(r.slice(7), 'byte_test bitmask', 1, 0xffffffff);
       continue;
     }
-    if (r === 'dce') throw new Unsupported('byte_test dce');
+    if (r === 'dce') continue;
     if (!BT_FLAGS.has(r)) throw new Unsupported(`byte_test option ${r.split(' ')[0]!}`);
   }
   const stringBase = parseBase(rest);
+  const dce = rest.includes('dce');
+  // Suricata DetectBytetestSetup: dce takes its endianness from the DCERPC header, so no
+  // endianness, string or base with it.
+  if (dce && (rest.includes('string') || rest.includes('big') || rest.includes('little'))) throw new OptionError('byte_test: dce with an endianness or string');
   // Suricata 7: at most 8 bytes binary, 23 as a string (the longest uint64 in octal).
   if (stringBase === undefined && count > 8) throw new OptionError(`byte_test: more than 8 bytes without "string" (${count})`);
   const c: ByteTestCondition = {
@@ -90,6 +94,7 @@ export function parseByteTest(v: string): ByteTestCondition {
   };
   if (stringBase !== undefined) c.stringBase = stringBase;
   if (bitmask !== undefined) c.bitmask = bitmask;
+  if (dce) c.dce = true;
   return c;
 }
 
@@ -110,7 +115,7 @@ export function parseByteJump(v: string): ByteJumpCondition {
     if (r.startsWith('multiplier')) multiplier = parseInteger(r.slice(10), 'byte_jump multiplier', 1, 65535);
     else if (r.startsWith('post_offset')) postOffset = parseInteger(r.slice(11), 'byte_jump post_offset', -65535, 65535);
     else if (r.startsWith('bitmask')) bitmask = parseInteger(r.slice(7), 'byte_jump bitmask', 1, 0xffffffff);
-    else if (r === 'dce') throw new Unsupported('byte_jump dce');
+    else if (r === 'dce') flags.push(r);
     else if (BJ_FLAGS.has(r)) flags.push(r);
     else throw new OptionError(`byte_jump: unknown option "${r}"`);
   }
@@ -118,6 +123,11 @@ export function parseByteJump(v: string): ByteJumpCondition {
   if (stringBase === undefined && count > 8) throw new OptionError(`byte_jump: more than 8 bytes without "string" (${count})`);
   if (stringBase !== undefined && count === 0) throw new OptionError('byte_jump: string needs at least one byte');
   if (flags.includes('from_beginning') && flags.includes('from_end')) throw new OptionError("byte_jump: 'from_end' and 'from_beginning' together");
+  const dce = flags.includes('dce');
+  // Suricata DetectBytejumpSetup: dce excludes an endianness, string/base and from_beginning/from_end.
+  if (dce && ['string', 'big', 'little', 'from_beginning', 'from_end'].some((x) => flags.includes(x))) {
+    throw new OptionError('byte_jump: dce with an endianness, string or from_beginning/from_end');
+  }
   const c: ByteJumpCondition = {
     kind: 'byte_jump',
     count,
@@ -132,6 +142,7 @@ export function parseByteJump(v: string): ByteJumpCondition {
   if (flags.includes('from_end')) c.fromEnd = true;
   if (bitmask !== undefined) c.bitmask = bitmask;
   if (stringBase !== undefined) c.stringBase = stringBase;
+  if (dce) c.dce = true;
   return c;
 }
 

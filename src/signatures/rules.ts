@@ -550,11 +550,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
       case 'byte_test': {
         const c = withByteTestVars(value ?? '', vars, parseByteTest);
+        // Suricata: `dce` makes the rule a dcerpc rule (DetectSignatureSetAppProto ALPROTO_DCERPC).
+        if (c.dce === true) needApp('dcerpc', 'byte_test dce');
         relTarget(c.relative).push(c);
         break;
       }
       case 'byte_jump': {
         const c = withByteJumpVars(value ?? '', vars, parseByteJump);
+        if (c.dce === true) needApp('dcerpc', 'byte_jump dce');
         relTarget(c.relative).push(c);
         break;
       }

@@ -92,6 +92,11 @@ export interface ByteTestCondition {
   offset: number;
   relative: boolean;
   endian: 'big' | 'little';
+  /**
+   * Suricata `dce`: the endianness is the DCERPC PDU's (drep) when the list is the DCERPC stub
+   * data; elsewhere (the payload) big endian, as Suricata's payload inspection has no DCE flags.
+   */
+  dce?: true;
   /** When set, the bytes are an ASCII number in this base. */
   stringBase?: 8 | 10 | 16;
   bitmask?: number;
@@ -107,6 +112,8 @@ export interface ByteJumpCondition {
   offset: number;
   relative: boolean;
   endian: 'big' | 'little';
+  /** Suricata `dce`: endianness from the DCERPC header on stub data (see ByteTestCondition.dce). */
+  dce?: true;
   stringBase?: 8 | 10 | 16;
   multiplier: number;
   postOffset: number;

@@ -89,11 +89,14 @@ function portOk(sig: Signature, port: number | undefined): boolean {
   return false;
 }
 
-function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: number): boolean {
+function listHolds(l: BufferList, b: Uint8Array, meter: RegexMeter, owner: number, tx: AppTx): boolean {
   const data = l.transforms.length === 0 ? b : applyTransforms(b, l.transforms);
   if (data === null) return false;
   if (l.bsize !== undefined && !uintHolds(l.bsize, data.length)) return false;
-  return matchConditions(l.conditions, data, data.length, meter, owner);
+  // byte_test/byte_jump `dce` on the stub data read in the PDU's byte order (Suricata sets
+  // DETECT_CI_FLAGS_DCE_LE/BE only when inspecting dce_stub_data).
+  const dceLittle = l.buffer === 'dcerpc.stub_data' && tx.dceLittleEndian === true;
+  return matchConditions(l.conditions, data, data.length, meter, owner, dceLittle);
 }
 
 const SPECS = new Map<string, AppKeywordSpec | undefined>();
@@ -128,7 +131,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
       if (l.multi) {
         let any = false;
         for (const inst of tx.multiBuffer(l.buffer, dir)) {
-          if (listHolds(l, inst, meter, sig.id)) {
+          if (listHolds(l, inst, meter, sig.id, tx)) {
             any = true;
             break;
           }
@@ -136,7 +139,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
         if (!any) return false;
       } else {
         const b = tx.buffer(l.buffer, dir);
-        if (b === null || !listHolds(l, b, meter, sig.id)) return false;
+        if (b === null || !listHolds(l, b, meter, sig.id, tx)) return false;
       }
     }
   }

@@ -140,6 +140,8 @@ interface State {
   slots: Float64Array;
   /** Output of the last base64_decode on this path. */
   decoded: Uint8Array | null;
+  /** byte_test/byte_jump `dce` read little endian (the buffer is DCERPC stub data of a little-endian PDU). */
+  dceLittle: boolean;
 }
 
 /** Whole-match offsets of the last pcre; read right after each exec, before recursing. */
@@ -160,12 +162,12 @@ const NO_SLOTS = new Float64Array(0);
 /** Variables of the verify in progress (verifies do not nest; a rule writes a slot before reading it). */
 const SCRATCH_SLOTS = new Float64Array(MAX_RULE_VARS);
 
-export function byteTestHolds(c: ByteTestCondition, data: Uint8Array, length: number, prev: number, slots: Float64Array = NO_SLOTS): boolean {
+export function byteTestHolds(c: ByteTestCondition, data: Uint8Array, length: number, prev: number, slots: Float64Array = NO_SLOTS, dceLittle = false): boolean {
   const offset = c.offsetVar !== undefined ? slots[c.offsetVar]! : c.offset;
   const count = c.countVar !== undefined ? slots[c.countVar]! : c.count;
   if (c.countVar !== undefined && (count < 1 || count > (c.stringBase === undefined ? 8 : 23))) return false;
   const pos = (c.relative ? prev : 0) + offset;
-  const raw = readNumber(data, length, pos, count, c.endian, c.stringBase)?.value;
+  const raw = readNumber(data, length, pos, count, endianOf(c, dceLittle), c.stringBase)?.value;
   if (raw === undefined) return false; // Suricata: an extraction failure never matches, negated or not
   const v = applyBitmask(raw, c.bitmask);
   const value = c.valueVar !== undefined ? slots[c.valueVar]! : c.value;
@@ -199,8 +201,17 @@ export function byteTestHolds(c: ByteTestCondition, data: Uint8Array, length: nu
   return c.negated ? !r : r;
 }
 
+/**
+ * Suricata `dce`: little endian when the inspected buffer is the stub data of a little-endian
+ * DCERPC PDU (DETECT_CI_FLAGS_DCE_LE), else big endian (the payload, other buffers).
+ */
+function endianOf(c: ByteTestCondition | ByteJumpCondition, dceLittle: boolean): 'big' | 'little' {
+  if (c.dce !== true) return c.endian;
+  return dceLittle ? 'little' : 'big';
+}
+
 /** New detection pointer after a byte_jump, or undefined when the jump fails or leaves the buffer. */
-export function byteJumpTarget(c: ByteJumpCondition, data: Uint8Array, length: number, prev: number, slots: Float64Array = NO_SLOTS): number | undefined {
+export function byteJumpTarget(c: ByteJumpCondition, data: Uint8Array, length: number, prev: number, slots: Float64Array = NO_SLOTS, dceLittle = false): number | undefined {
   // Suricata 7/8 DetectBytejumpDoMatch.
   if (length === 0) return undefined;
   const count = c.countVar !== undefined ? slots[c.countVar]! : c.count;
@@ -218,7 +229,7 @@ export function byteJumpTarget(c: ByteJumpCondition, data: Uint8Array, length: n
     raw = 0;
     used = 0;
   } else {
-    const r = readNumber(data, length, pos, count, c.endian, c.stringBase);
+    const r = readNumber(data, length, pos, count, endianOf(c, dceLittle), c.stringBase);
     if (r === undefined) return undefined;
     raw = r.value;
     used = r.used;
@@ -288,9 +299,9 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
       return (c.negated ? !ok : ok) && evalFrom(conds, i + 1, prev, st, em);
     }
     case 'byte_test':
-      return byteTestHolds(c, st.data, st.length, prev, st.slots) && evalFrom(conds, i + 1, prev, st, em);
+      return byteTestHolds(c, st.data, st.length, prev, st.slots, st.dceLittle) && evalFrom(conds, i + 1, prev, st, em);
     case 'byte_jump': {
-      const t = byteJumpTarget(c, st.data, st.length, prev, st.slots);
+      const t = byteJumpTarget(c, st.data, st.length, prev, st.slots, st.dceLittle);
       return t !== undefined && evalFrom(conds, i + 1, t, st, em);
     }
     case 'byte_extract': {
@@ -379,10 +390,10 @@ export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
  * Runs one condition list on `data[0, length)` with the detection pointer at 0 (a buffer list of
  * an app signature, or the raw conditions of one), with Suricata's recursion limit.
  */
-export function matchConditions(conds: readonly Condition[], data: Uint8Array, length: number, meter: RegexMeter, owner: number): boolean {
+export function matchConditions(conds: readonly Condition[], data: Uint8Array, length: number, meter: RegexMeter, owner: number, dceLittle = false): boolean {
   if (conds.length === 0) return true;
   // One signature's lists share its byte_extract/byte_math variables, as Suricata's byte_values do.
-  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner, slots: SCRATCH_SLOTS, decoded: null };
+  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner, slots: SCRATCH_SLOTS, decoded: null, dceLittle };
   return evalFrom(conds, 0, 0, st, endMatters(conds));
 }
 
@@ -411,7 +422,7 @@ export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, leng
   if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
   if (sig.conditions.length > 0) {
     const slots = sig.varCount !== undefined && sig.varCount > 0 ? SCRATCH_SLOTS : NO_SLOTS;
-    const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null };
+    const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null, dceLittle: false };
     if (!evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions))) return false;
   }
   return sig.packetBuffers === undefined || packetBuffersHold(sig.packetBuffers, ctx, meter, sig.id);

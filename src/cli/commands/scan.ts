@@ -36,7 +36,8 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
   --checksum-checks auto|yes|no
                     TCP checksum validation, as Suricata's pcap-file.checksum-checks (-k): auto
                     (default) drops packets with invalid checksums unless more than 1 in 10 of the
-                    first 1000 are invalid (offload); no = like \`suricata -k none\`
+                    file's first 1000 TCP packets (all, in a shorter file) are invalid (offload),
+                    decided before inspecting; no = like \`suricata -k none\`
   --threshold-file FILE
                     Suricata threshold.config (suppress, threshold/event_filter, rate_filter)
                     applied to the alerts (default: response.thresholdFile from the configuration)
@@ -144,9 +145,9 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
     fileBar.end();
     flush();
     const cs = summary.checksum;
-    if (cs.validation === 'sampling' && cs.invalid > 0 && Math.floor(cs.packets / cs.invalid) < CHECKSUM_INVALID_RATIO) {
-      // Suricata's warning for short files: offload-like captures lose those packets in auto mode.
-      ctx.stderr.write(`${file}: ${cs.invalid} of ${cs.packets} packets have an invalid TCP checksum and were not inspected; if the capture was taken with checksum offload, use --checksum-checks no\n`);
+    if (cs.validation === 'on' && cs.invalid > 0) {
+      // Too few for checksum offload (auto) or validation asked for (yes): those packets fed nothing.
+      ctx.stderr.write(`${file}: ${cs.invalid} of ${cs.packets} TCP packets have an invalid checksum and were not inspected${cs.mode === 'auto' ? ` (under 1 in ${CHECKSUM_INVALID_RATIO} of the sample: not checksum offload)` : ''}; --checksum-checks no inspects them\n`);
     }
     totals.packets += summary.packets;
     totals.bytes += summary.bytes;

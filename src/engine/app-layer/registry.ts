@@ -15,6 +15,7 @@ import { SMTP_PROTOCOL } from './smtp/index.js';
 import { POP3_PROTOCOL } from './pop3/index.js';
 import { IMAP_PROTOCOL } from './imap/index.js';
 import { BANNER_PROTOCOLS } from './banners/index.js';
+import { DNS_PROTOCOL } from './dns/index.js';
 
 /**
  * Probing order matters where patterns overlap:
@@ -23,11 +24,12 @@ import { BANNER_PROTOCOLS } from './banners/index.js';
  * - FTP before POP3 (both accept `USER ` from the client; a POP3 server's `+OK` greeting
  *   identifies POP3 before the client speaks);
  * - ftp-data is never probed (created from an FTP expectation), it is listed for its rule
- *   protocol and keywords.
+ *   protocol and keywords;
+ * - dns last, and only on server port 53 (`probePortsOnly`): its length-prefix check is weak.
  */
 export const APP_PROTOCOLS: readonly AppProtocol[] = [
   httpProtocol, TLS_PROTOCOL, SSH_PROTOCOL, dcerpcProtocol, smbProtocol,
-  FTP_PROTOCOL, SMTP_PROTOCOL, POP3_PROTOCOL, IMAP_PROTOCOL, ...BANNER_PROTOCOLS, FTP_DATA_PROTOCOL,
+  FTP_PROTOCOL, SMTP_PROTOCOL, POP3_PROTOCOL, IMAP_PROTOCOL, ...BANNER_PROTOCOLS, FTP_DATA_PROTOCOL, DNS_PROTOCOL,
 ];
 
 /** The protocol whose `ruleProtocols` include `proto` (`alert http` → http), if registered. */

@@ -11,14 +11,16 @@
  * detect stage reads buffers and keywords through the tables here.
  *
  * Memory and work are bounded: every parser has limits (field sizes, pending bytes, open
- * transactions) and reports the bytes it holds (`memory()`); the framework enforces a per-flow
- * and a global budget and counts what hits them.
+ * transactions) and reports the bytes it holds (`memory()`, read after every feed: keep it cheap);
+ * the framework (detect/app-tx.ts) enforces a per-flow and a global budget
+ * (`engine.appLayer.maxFlowMemory` / `maxMemory`), stops the app-layer parsing of a flow that hits
+ * one and counts it (`bulwark_applayer_limits_total{limit}`).
  */
 
 /** Suricata's app-layer protocol names (the `app_proto` of EVE, `app-layer-protocol:` values). */
 export type AppProtoName =
   | 'http' | 'tls' | 'ssh' | 'smb' | 'dcerpc' | 'ftp' | 'ftp-data' | 'smtp' | 'imap' | 'pop3'
-  | 'rdp' | 'vnc' | 'mysql' | 'pgsql' | 'redis' | 'mongodb' | 'ldap';
+  | 'rdp' | 'vnc' | 'mysql' | 'pgsql' | 'redis' | 'mongodb' | 'ldap' | 'dns';
 
 /** Direction of a stream, named like Suricata's `flow:` keyword values. */
 export type AppDirection = 'to_server' | 'to_client';
@@ -52,6 +54,8 @@ export interface AppTx {
   multiBuffer(name: string, dir: AppDirection): readonly Uint8Array[];
   /** Suricata `app-layer-event:` names raised on this tx (`<proto>.<event>`), for the detect stage and EVE. */
   readonly events: readonly string[];
+  /** DCERPC calls: the PDU's data representation is little endian (drep), for byte_test/byte_jump `dce`. */
+  readonly dceLittleEndian?: boolean;
 }
 
 /** One sticky buffer / content modifier a protocol offers to rules. */
@@ -97,6 +101,25 @@ export interface AppParserContext {
   readonly serverAddr?: string;
 }
 
+/**
+ * A flow announced by another one (Suricata's app-layer expectation, AppLayerExpectationCreate):
+ * FTP's PASV/EPSV/PORT/EPRT followed by RETR/STOR announce a data connection. The framework
+ * keeps it (bounded, with an expiry) and, when a new TCP flow between the same two hosts has
+ * `port` as its server port, gives that flow this parser instead of probing its content.
+ */
+export interface AppExpectation {
+  readonly proto: AppProtoName;
+  /** Server port of the expected flow. */
+  readonly port: number;
+  /**
+   * The expected flow's client is the announcing flow's server (FTP active mode: the FTP server
+   * connects to the port the client announced); false: the announcing flow's client connects.
+   */
+  readonly reversed: boolean;
+  /** The parser of the expected flow. */
+  create(ctx: AppParserContext): AppParser;
+}
+
 /** The per-flow parser of one protocol: in-order bytes in, transactions out. */
 export interface AppParser {
   /** In-order stream bytes of one direction (`data[off, off+len)`; the parser copies what it keeps). */
@@ -118,6 +141,8 @@ export interface AppParser {
   memory(): number;
   /** Counters since creation (malformed input, limits hit...), bounded names, for metrics. */
   counters(): Readonly<Record<string, number>>;
+  /** Flows this one announced since the last call (FTP data connections); absent: never any. */
+  takeFlowExpectations?(): AppExpectation[];
 }
 
 /** A protocol the framework can detect and parse. */
@@ -128,8 +153,13 @@ export interface AppProtocol {
    * e.g. 'dcerpc' for SMB flows carrying DCERPC (Suricata runs dcerpc rules over SMB too).
    */
   readonly ruleProtocols: readonly string[];
-  /** Ports tried first when probing (hint only; never required). */
+  /** Ports tried first when probing (hint only; never required, unless `probePortsOnly`). */
   readonly hintPorts: readonly number[];
+  /**
+   * Probe only flows whose server port is in `hintPorts` (Suricata's probing parsers registered
+   * on a detection port, like DNS over TCP on 53): for protocols whose content check is weak.
+   */
+  readonly probePortsOnly?: boolean;
   /** Which direction(s) can identify the protocol (servers that speak first: SSH, FTP, SMTP banners). */
   readonly probeDirections: readonly AppDirection[];
   /** Content detection on the first `len` bytes of `dir`. */
@@ -138,8 +168,13 @@ export interface AppProtocol {
   create(ctx: AppParserContext): AppParser;
   readonly buffers: readonly AppBufferSpec[];
   readonly keywords: readonly AppKeywordSpec[];
-  /** The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts. */
+  /**
+   * The EVE object for this protocol (`http`, `tls`, `smb`...) of a tx, for alerts: written under
+   * `eveKey` (default: the name with '-' → '_', Suricata's `ftp_data`); an empty object is not
+   * written (Suricata logs no object for protocols without an EVE logger).
+   */
   eve(tx: AppTx): Record<string, unknown>;
+  readonly eveKey?: string;
   /**
    * Other top-level EVE objects Suricata writes with this protocol's alerts, by key (SMTP's
    * `email` object next to `smtp`); absent when the protocol has none.

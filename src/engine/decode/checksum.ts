@@ -11,8 +11,14 @@
  * Offline (`bulwark scan`, Suricata's pcap-file default) invalid packets are dropped while sampling.
  * Live, packets are not dropped before the decision (see ChecksumPolicyOptions) and packets this
  * host sent are neither validated nor sampled (docs/engine.md, "Checksums").
+ *
+ * A capture file can be read ahead: `bulwark scan` samples the file's first 1000 TCP packets (or
+ * all of them when it has fewer) before inspecting and decides from that sample with the same ratio
+ * (sampleChecksums + decide). Suricata decides at its 1000th packet and validates until then, so
+ * a short capture recorded on a host with checksum offload loses every stream under its default;
+ * deciding first keeps the ratio's meaning (offload, not forgery) without that blind spot.
  */
-import type { DecodedPacket } from './decode.js';
+import { DecodedPacket, DROP, decodePacket } from './decode.js';
 
 export type ChecksumChecks = 'auto' | 'yes' | 'no';
 export const CHECKSUM_MODES: readonly ChecksumChecks[] = ['auto', 'yes', 'no'];
@@ -90,6 +96,17 @@ export class ChecksumPolicy {
     return { packets: this.seen, invalid: this.bad };
   }
 
+  /**
+   * auto mode, before any packet: decides from a sample taken ahead (sampleChecksums). Validation
+   * goes off when more than one sampled packet in ten is invalid, as at the 1000th packet otherwise.
+   * No-op in yes/no mode or once decided.
+   */
+  decide(sampled: number, invalid: number): void {
+    if (this.state !== SAMPLING) return;
+    this.state = invalid > 0 && Math.floor(sampled / invalid) < CHECKSUM_INVALID_RATIO ? OFF : ON;
+    this.opts.onDecision?.(this.state === ON, sampled, invalid);
+  }
+
   /** Validates one decoded TCP packet; false when it must be dropped. */
   accept(p: DecodedPacket): boolean {
     if (this.state === OFF) return true;
@@ -102,5 +119,30 @@ export class ChecksumPolicy {
     if (tcpChecksumOk(p) !== false) return true;
     this.bad++;
     return this.state === SAMPLING && !this.opts.enforceWhileSampling;
+  }
+}
+
+/**
+ * Reads ahead in a capture: feeds packets one by one (as a file reader's callback would) and counts
+ * TCP packets whose checksum can be computed and the invalid ones among them, up to
+ * CHECKSUM_SAMPLE_COUNT. `full` tells the reader it may stop.
+ */
+export class ChecksumSampler {
+  sampled = 0;
+  invalid = 0;
+  private readonly pkt = new DecodedPacket();
+
+  get full(): boolean {
+    return this.sampled >= CHECKSUM_SAMPLE_COUNT;
+  }
+
+  offer(buf: Uint8Array, caplen: number, linkType: number, offset = 0): void {
+    if (this.full) return;
+    // Fragments are not reassembled here: a sample of whole packets is enough for a ratio.
+    if (decodePacket(buf, offset, caplen, linkType, this.pkt) !== DROP.NONE) return;
+    const ok = tcpChecksumOk(this.pkt);
+    if (ok === undefined) return;
+    this.sampled++;
+    if (!ok) this.invalid++;
   }
 }

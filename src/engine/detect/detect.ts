@@ -13,14 +13,15 @@ import type { DetectorFinding } from '../detectors.js';
 import type { Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
-import type { Detection } from '../types.js';
+import type { AppEveObjects, Detection } from '../types.js';
 import { DETECTOR_CATEGORY, excerpt, flowIp, portIn } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
-import { AppTxDetector, type AppFeedContext } from './app-tx.js';
+import { AppTxDetector, type AppAlertMeta, type AppFeedContext } from './app-tx.js';
+import { appEveObjects } from './app-eve.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
-import type { DetectCounters, DetectOptions, DetectionSink } from './types.js';
+import type { AppLayerStats, DetectCounters, DetectOptions, DetectionSink } from './types.js';
 
 
 export class Detect {
@@ -62,8 +63,11 @@ export class Detect {
   private readonly verifyBudget: number;
   /** engine.midstream (Suricata stream.midstream). */
   private readonly midstream: boolean;
+  /** App-layer memory budget (config engine.appLayer). */
+  private readonly appLayer: { maxFlowMemory: number; maxMemory: number };
 
   constructor(opts: DetectOptions) {
+    this.appLayer = opts.config.appLayer;
     this.log = opts.log;
     this.onDetection = opts.onDetection;
     this.verify = opts.verify;
@@ -106,7 +110,7 @@ export class Detect {
       if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
     }
     this.prefilter.setGroups(r.groups, n);
-    if (this.app === null) this.app = new AppTxDetector(r);
+    if (this.app === null) this.app = new AppTxDetector(r, { maxFlowMemory: this.appLayer.maxFlowMemory, maxMemory: this.appLayer.maxMemory });
     else this.app.setRuleset(r);
     this.alertFilter.clear();
     this.needSizes = r.signatures.some((s) => s.streamSize !== undefined);
@@ -130,13 +134,37 @@ export class Detect {
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
     // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
     // app-layer parsing, so app-layer signatures never see it; engine.midstream turns it on.
-    if (f.app === null && (!f.midstream || this.midstream) && this.app?.active === true) f.app = this.app.newFlow(f.srvPort, f.cliPort);
+    // The addresses: FTP's ftpbounce compares the PORT address with the client's, and a flow an
+    // FTP control connection announced is found by its two hosts and server port.
+    if (f.app === null && (!f.midstream || this.midstream) && this.app?.active === true) {
+      f.app = this.app.newFlow(f.srvPort, f.cliPort, () => [flowIp(f, true), flowIp(f, false)], undefined, this.nowMs * 1000);
+    }
   }
 
   /** App-layer counters (zero until a ruleset with app-layer signatures was set). */
-  appStats(): { flowsByProto: Record<string, number>; undetected: number; parserFailed: number; txInspected: number; alerts: number } {
+  appStats(): AppLayerStats {
     const c = this.app?.counters;
-    return { flowsByProto: { ...(c?.flowsByProto ?? {}) }, undetected: c?.undetected ?? 0, parserFailed: c?.parserFailed ?? 0, txInspected: c?.txInspected ?? 0, alerts: c?.alerts ?? 0 };
+    const x = this.app?.expectations;
+    return {
+      flowsByProto: { ...(c?.flowsByProto ?? {}) },
+      undetected: c?.undetected ?? 0,
+      parserFailed: c?.parserFailed ?? 0,
+      txInspected: c?.txInspected ?? 0,
+      alerts: c?.alerts ?? 0,
+      limits: { flow: c?.limits.flow ?? 0, global: c?.limits.global ?? 0 },
+      memoryBytes: this.app?.memory ?? 0,
+      protoChanges: { ...(c?.protoChanges ?? {}) },
+      unexpectedProto: c?.unexpectedProto ?? 0,
+      expectations: { ...(x?.counters ?? { created: 0, used: 0, expired: 0, evicted: 0, unkeyed: 0 }), active: x?.size ?? 0 },
+    };
+  }
+
+  /** The flow ended (closed, expired, evicted): its app-layer state and memory go. */
+  appFree(flow: Flow): void {
+    const a = flow.app;
+    if (a === null) return;
+    this.app?.free(a);
+    flow.app = null;
   }
 
   /** In-order stream bytes of a flow with app-layer state (after the stream store kept them). */
@@ -163,9 +191,9 @@ export class Detect {
     return {
       verify: v,
       meter: this.regex,
-      fire: (si: number, tx: AppTx, proto: AppProtocol, dir: AppDirection) => {
+      fire: (si: number, tx: AppTx, proto: AppProtocol, dir: AppDirection, meta: AppAlertMeta) => {
         const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
-        this.fire(flow, sd, si, 0, sd.buf ?? new Uint8Array(0), 0, { proto: proto.name, txId: tx.id, eve: proto.eve(tx) });
+        this.fire(flow, sd, si, 0, sd.buf ?? new Uint8Array(0), 0, { proto: meta.appProto, orig: meta.origProto, txId: tx.id, eve: appEveObjects(proto, tx) });
       },
     };
   }
@@ -325,7 +353,7 @@ export class Detect {
     return f === null ? { src: '', dst: '' } : { src: flowIp(f, this.addrToServer), dst: flowIp(f, !this.addrToServer) };
   };
 
-  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, app?: { proto: string; txId: number; eve: Record<string, unknown> }): void {
+  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, app?: { proto: string; orig: string | null; txId: number; eve: AppEveObjects }): void {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
     // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
@@ -367,8 +395,9 @@ export class Detect {
     if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
     if (app !== undefined) {
       det.appProto = app.proto;
+      if (app.orig !== null) det.appProtoOrig = app.orig;
       det.txId = app.txId;
-      det.appEve = app.eve;
+      if (Object.keys(app.eve).length > 0) det.appEve = app.eve;
     }
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;

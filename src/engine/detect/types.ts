@@ -38,3 +38,25 @@ export interface DetectCounters {
   bySeverity: Record<string, number>;
   byKind: Record<string, number>;
 }
+
+/** App-layer counters and memory (exported through EngineStats.appLayer). */
+export interface AppLayerStats {
+  /** Flows by detected protocol. */
+  flowsByProto: Record<string, number>;
+  /** Flows whose probing gave up. */
+  undetected: number;
+  /** Parsers that stopped for good (invalid data, a parser limit, an unrecoverable gap). */
+  parserFailed: number;
+  txInspected: number;
+  alerts: number;
+  /** Flows whose app-layer parsing the memory budget stopped: per-flow and global budget. */
+  limits: { flow: number; global: number };
+  /** Bytes held by the app-layer state of all live flows now. */
+  memoryBytes: number;
+  /** Protocol changes (STARTTLS → `tls`, HTTP CONNECT → `redetect`). */
+  protoChanges: Record<string, number>;
+  /** After a change, the bytes were another protocol than the announced one. */
+  unexpectedProto: number;
+  /** The expectation table (FTP data connections): what happened to entries, and how many wait. */
+  expectations: { created: number; used: number; expired: number; evicted: number; unkeyed: number; active: number };
+}

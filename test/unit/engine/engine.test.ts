@@ -135,3 +135,89 @@ test('engine.midstream: a flow picked up without its handshake gets app-layer pa
   feed(engine, new Conv('198.51.100.8', '203.0.113.1', 40001, 80).handshake().c('GET /midstream HTTP/1.1\r\nHost: x\r\n\r\n').s('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').fin().frames);
   assert.deepEqual(detections.map((d) => d.signatureId).sort(), [77, 78]);
 });
+
+const APP_RULES = `alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/admin"; sid:2001;)
+alert http any any -> any any (msg:"body"; flow:to_server; http.request_body; content:"BODYMARK"; sid:2002;)
+alert tcp any any -> any 80 (msg:"raw"; flow:to_server; content:"RAWMARK"; sid:2003;)
+`;
+/** A POST announcing a 90,000-byte body (kept up to the 100 KiB request-body limit), then more body with both markers. */
+function bigPost(cport: number): Conv {
+  return new Conv('198.51.100.10', '198.51.100.11', cport, 80)
+    .handshake()
+    .c(`POST /admin HTTP/1.1\r\nHost: a\r\nContent-Length: 90000\r\n\r\n${'x'.repeat(1000)}`)
+    .c(`${'y'.repeat(500)}BODYMARK RAWMARK${'z'.repeat(500)}`);
+}
+
+test('app-layer memory budget: a flow over engine.appLayer.maxFlowMemory stops app-layer parsing, raw stream inspection goes on, memory returns to 0', async () => {
+  const r = rules(APP_RULES);
+  // Control: within the default budget the app-layer body signature fires, and the flow holds its body until it ends.
+  const ctl = makeEngine(r);
+  const c0 = bigPost(40020);
+  feed(ctl.engine, c0.frames);
+  assert.deepEqual(ctl.detections.map((d) => d.signatureId).sort(), [2001, 2002, 2003]);
+  assert.ok(ctl.engine.stats().appLayer.memoryBytes >= 90_000);
+  c0.fin();
+  feed(ctl.engine, c0.frames.slice(-3));
+  assert.equal(ctl.engine.stats().appLayer.memoryBytes, 0, 'closed flow gave its bytes back');
+
+  const registry = new Registry();
+  const { engine, detections } = makeEngine(r, { registry, config: engineConfig({ appLayer: { maxFlowMemory: 64 * 1024, maxMemory: 256 * 1024 * 1024 } }) });
+  const c = bigPost(40021);
+  feed(engine, c.frames);
+  // the request line was inspected before the budget was crossed; the body never reaches the app layer; the raw stream still matches
+  assert.deepEqual(detections.map((d) => d.signatureId).sort(), [2001, 2003]);
+  const st = engine.stats().appLayer;
+  assert.deepEqual(st.limits, { flow: 1, global: 0 });
+  assert.equal(st.memoryBytes, 0);
+  const text = await registry.metrics();
+  assert.match(text, /bulwark_applayer_limits_total\{limit="flow"\} 1/);
+  assert.match(text, /bulwark_applayer_limits_total\{limit="global"\} 0/);
+  assert.match(text, /bulwark_applayer_memory_bytes 0/);
+});
+
+test('app-layer memory of expired and reset flows returns to 0', () => {
+  const r = rules(APP_RULES);
+  const { engine } = makeEngine(r);
+  const conns = [40030, 40031, 40032].map((p) => new Conv('198.51.100.10', '198.51.100.11', p, 80).handshake().c(`GET /x?${'p'.repeat(2000)}`));
+  for (const c of conns) feed(engine, c.frames);
+  const all = engine.stats().appLayer.memoryBytes;
+  assert.ok(all > 3 * 2000, `three pending request lines held (${all})`);
+  feed(engine, conns[0]!.rst().frames.slice(-1));
+  // the three flows hold the same: the reset one's third is given back
+  assert.equal(engine.stats().appLayer.memoryBytes, (all / 3) * 2);
+  // idle expiry of the others (established timeout, packet time)
+  engine.tick(conns[2]!.tsUs / 1000 + engineConfig().timeouts.establishedMs + 1000);
+  assert.equal(engine.stats().flowsActive, 0);
+  assert.equal(engine.stats().appLayer.memoryBytes, 0);
+});
+
+test('pcap_cnt: a match carries the 1-based number of the packet that completed it; flow-end matches carry none', () => {
+  const r = rules(`alert tcp any any -> any 80 (msg:"second segment"; content:"XYZ"; sid:1101;)
+alert tcp any any -> any 80 (msg:"raw dsize"; dsize:3; content:"abc"; sid:1102;)
+`);
+  const { engine, detections } = makeEngine(r);
+  // packets 1-3 handshake, 4 "GET /", 5 "abc" (dsize 3), 6 "..XYZ.."
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40100, 80).handshake().c('GET /').c('abc').c('..XYZ..');
+  feed(engine, c.frames);
+  const byId = new Map(detections.map((d) => [d.signatureId, d.pcapCnt]));
+  assert.equal(byId.get(1102), 5);
+  assert.equal(byId.get(1101), 6);
+  // A tick outside any packet does not reuse the last packet's number.
+  const n = detections.length;
+  engine.flush();
+  for (const d of detections.slice(n)) assert.equal(d.pcapCnt, undefined);
+});
+
+test('a raw rule without direction whose header reads both ways (any any -> any any) matches packets of both directions; one with a server port only to_server', () => {
+  const r = rules(`alert tcp any any -> any any (msg:"both"; content:"Hello!"; sid:1201;)
+alert tcp any any -> any 80 (msg:"to server only"; content:"Hello!"; sid:1202;)
+alert tcp any any -> any any (msg:"flow says"; flow:to_server; content:"Hello!"; sid:1203;)
+`);
+  const { engine, detections } = makeEngine(r);
+  const c = new Conv('198.51.100.10', '198.51.100.11', 40200, 80).handshake().s('Hello!').c('ok');
+  feed(engine, c.frames);
+  assert.deepEqual(detections.map((d) => [d.signatureId, d.srcPort]), [[1201, 80]], 'only the both-ways rule sees the bytes of the server');
+  const { engine: e2, detections: d2 } = makeEngine(r);
+  feed(e2, new Conv('198.51.100.10', '198.51.100.11', 40201, 80).handshake().c('Hello!').frames);
+  assert.deepEqual(d2.map((d) => d.signatureId).sort(), [1201, 1202, 1203]);
+});

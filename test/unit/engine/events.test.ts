@@ -239,3 +239,17 @@ test('issue 14: after ENOSPC the same writer appends its next event on a fresh l
   await w.close();
   assert.deepEqual(readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as unknown), [{ first: true }, { next: true }]);
 });
+
+test('toAlertEvent writes the protocol objects under their EVE names and app_proto_orig; unknown keys are not written', () => {
+  const ev = toAlertEvent(
+    det({ appProto: 'tls', appProtoOrig: 'smtp', txId: 0, appEve: { tls: { sni: 'mail.example.com' }, bogus: { x: 1 } } }),
+    { action: 'allowed', count: 1, eventId: 'e-2' },
+  );
+  assert.equal(ev.app_proto, 'tls');
+  assert.equal(ev.app_proto_orig, 'smtp');
+  assert.deepEqual(ev.tls, { sni: 'mail.example.com' });
+  assert.equal((ev as unknown as Record<string, unknown>).bogus, undefined);
+  const plain = toAlertEvent(det(), { action: 'allowed', count: 1, eventId: 'e-3' });
+  assert.equal(plain.app_proto_orig, undefined);
+  assert.equal(plain.tls, undefined);
+});

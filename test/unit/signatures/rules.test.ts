@@ -180,7 +180,7 @@ test('dsize, flags, isdataat, byte_test, byte_jump', () => {
   assert.equal(bt?.kind === 'byte_test' && bt.stringBase, 10);
   const bj = ok('content:"a"; byte_jump:4,0,relative,little,multiplier 2,align,post_offset -1;').sig.conditions[1];
   assert.deepEqual(bj, { kind: 'byte_jump', count: 4, offset: 0, relative: true, endian: 'little', multiplier: 2, postOffset: -1, align: true, fromBeginning: false });
-  assert.equal(skip('content:"a"; byte_test:4,>,1,0,dce;').reason, 'byte_test dce');
+  assert.equal(skip('content:"a"; byte_test:4,>,1,0,dce,little;').reason, 'invalid rule');
   const be = ok('content:"a"; byte_extract:4,0,len,relative; content:"b"; distance:len;').sig;
   assert.deepEqual(be.conditions[1], { kind: 'byte_extract', count: 4, offset: 0, relative: true, endian: 'big', multiplier: 1, align: 0, slot: 0, name: 'len' });
   assert.deepEqual(be.conditions[2]?.kind === 'content' && be.conditions[2].vars, { distance: 0 });
@@ -250,8 +250,8 @@ test('compile: any → union of the other rules ports; skipped counts per reason
   assert.deepEqual(rs.signatures.find((s) => s.id === 3)?.ports, [{ from: 80, to: 80 }, { from: 445, to: 445 }]);
   assert.deepEqual(rs.stats.skipped, { 'duplicate sid': 1, 'protocol udp': 1 });
   assert.equal(rs.stats.loaded, 3);
-  // to_server groups for 80 and 445, and the to_client group of sid 3 (any any -> any any matches both ways)
-  assert.equal(rs.groups.length, 3);
+  // to_server: one group for 80 and 445; to_client: sid 3 alone (any any -> any any reads both ways).
+  assert.deepEqual(rs.groups.map((g) => g.key), ['to_server:80', 'to_server:445', 'to_client:80,445']);
   const configured = compileRuleset([{ file: 'x.rules', text }], { vars, anyPorts: [22] });
   assert.deepEqual(configured.ports, [22, 80, 445]);
 });

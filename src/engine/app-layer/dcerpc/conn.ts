@@ -79,6 +79,11 @@ export class DceCall implements AppTx {
   respFrags = 0;
   /** Data representation of the last PDU: true little-endian (drep[0] & 0x10). */
   littleEndian = true;
+
+  /** AppTx: byte_test/byte_jump `dce` read the stub data in this byte order. */
+  get dceLittleEndian(): boolean {
+    return this.littleEndian;
+  }
   rpcVersionMinor = 0;
   readonly stubTs = new ByteAccumulator();
   readonly stubTc = new ByteAccumulator();

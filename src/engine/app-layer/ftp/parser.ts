@@ -1,5 +1,6 @@
 /** FTP control connection parser: see ./types.ts (contract) and ./README.md (rules, sources). */
-import type { AppDirection, AppParser, AppParserContext, AppParserState, AppProtoName, AppTx } from '../types.js';
+import type { AppDirection, AppExpectation, AppParser, AppParserContext, AppParserState, AppProtoName, AppTx } from '../types.js';
+import { createFtpDataParser } from './data.js';
 import { LineReader, bump, copy, latin1, type Line } from '../text/lines.js';
 import {
   DEFAULT_FTP_LIMITS, FtpProgress, type FtpDataExpectation, type FtpEventName, type FtpFailReason, type FtpLimits, type FtpMode,
@@ -188,6 +189,18 @@ export class FtpParser implements AppParser {
     const out = this.expect;
     this.expect = [];
     return out;
+  }
+
+  /**
+   * The same expectations for the framework (AppParser.takeFlowExpectations): the data flow's
+   * server port, and who connects (passive: the FTP client; active: the FTP server, reversed).
+   * Like Suricata, the data flow is expected between the control connection's two hosts whatever
+   * address the announcement carried.
+   */
+  takeFlowExpectations(): AppExpectation[] {
+    return this.takeExpectations().map((e) => ({
+      proto: 'ftp-data', port: e.port, reversed: e.mode === 'active', create: () => createFtpDataParser(e),
+    }));
   }
 
   private fail(reason: FtpFailReason): void {

@@ -15,9 +15,10 @@
  * client connects to the server's port). Like Suricata (`FTPSetDataExpectation`), the parser
  * creates an expectation when the transfer command (RETR or STOR) follows, carrying the command
  * and the file name. `FtpParser.takeExpectations()` hands out (and forgets) the expectations
- * made since the last call; the framework keeps them (bounded, with an expiry of its choice)
- * and, when a new TCP flow between the same two hosts has `port` as its server port, gives that
- * flow to `FTP_DATA_PROTOCOL` via `createFtpDataParser(expectation)` instead of probing.
+ * made since the last call; the framework takes them through `takeFlowExpectations()` into its
+ * bounded expectation table (src/engine/detect/expectations.ts) and, when a new TCP flow between
+ * the same two hosts has `port` as its server port, gives that flow to `FTP_DATA_PROTOCOL` via
+ * `createFtpDataParser(expectation)` instead of probing.
  */
 import type { AppDirection } from '../types.js';
 

@@ -39,6 +39,11 @@ class Layer {
     this.inf = new Inflater(enc === 'gzip' ? 'auto' : 'raw', next, true);
   }
   /** Returns false when the chain must stop (bomb). `d` is only read during the call. */
+  /** Bytes held: the inflater's state and the replay copy of the input. */
+  get memoryBytes(): number {
+    return this.inf.memoryBytes + (this.replay?.capacity ?? 0);
+  }
+
   push(d: Uint8Array): boolean {
     if (this.passthrough) return this.next(d);
     // The input so far, replayed if the first framing fails before producing anything.
@@ -118,8 +123,11 @@ export class BodyAcc implements HttpBody {
     return (this.view = b.subarray(this.base, this.base + this.len));
   }
 
+  /** Kept bytes plus the decoders' state (decompression windows count towards the app-layer budget). */
   get memoryBytes(): number {
-    return this.cap;
+    let n = this.cap;
+    if (this.layers !== null) for (const l of this.layers) n += l.memoryBytes;
+    return n;
   }
 
   /** The entity is `n` bytes on the wire (Content-Length): without decoding, that is what is kept. */

@@ -186,8 +186,17 @@ function cache<T extends Uint8Array | Uint8Array[] | null>(t: Tx, slot: number, 
     t.cacheVal = new Array<Uint8Array | Uint8Array[] | null>(CACHE_SLOTS).fill(null);
   }
   t.cacheGen[slot] = (slot & 1) === 0 ? t.reqGen : t.resGen;
+  t.cacheBytes += cachedBytes(v) - cachedBytes(t.cacheVal![slot] ?? null);
   t.cacheVal![slot] = v;
   return v;
+}
+
+function cachedBytes(v: Uint8Array | Uint8Array[] | null): number {
+  if (v === null) return 0;
+  if (v instanceof Uint8Array) return v.length;
+  let n = 0;
+  for (const x of v) n += x.length;
+  return n;
 }
 
 function nonEmpty(b: Uint8Array | null): Uint8Array | null {

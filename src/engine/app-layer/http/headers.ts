@@ -267,6 +267,7 @@ export class HeaderBlocks {
         j[o + old + 1] = 0x20;
         copyInto(j, o + old + 2, data, vs, ve);
         existing.setValue(j, o, len);
+        table.valueGrew(old, len);
       }
       return;
     }

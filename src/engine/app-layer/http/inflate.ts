@@ -252,6 +252,17 @@ export class Inflater {
     return this.status;
   }
 
+  /** Bytes this decoder holds (output window, unread input, dynamic-block tables), for the app-layer memory budget. */
+  get memoryBytes(): number {
+    let n = this.out.length + this.inBuf.length;
+    const d = this.dyn;
+    if (d !== null) {
+      for (const h of [d.lit, d.dist, d.lencode]) n += h.count.byteLength + h.symbol.byteLength + h.fast.byteLength;
+      n += d.lengths.byteLength;
+    }
+    return n;
+  }
+
   /**
    * No more input will come (or none will be decoded): the window, input and tables go back to
    * the pool. Later pushes only report the status.

@@ -179,6 +179,8 @@ const K_UPGRADE = keyHash('upgrade');
 /** Header table: first-seen order, case-insensitive lookup. */
 export class HeaderTable {
   readonly list: Header[] = [];
+  /** Approximate bytes of the entries (64 each plus name and value), kept as entries are added or joined: the memory budget reads it per feed. */
+  bytes = 0;
   /** Built past SCAN_MAX entries: entries by hash. */
   private index: Map<number, Header[]> | null = null;
   /** The entries the parser consults for framing, kept as they are added. */
@@ -214,6 +216,7 @@ export class HeaderTable {
 
   add(h: Header): void {
     this.list.push(h);
+    this.bytes += 64 + h.nameLength + h.valueLength;
     const k = h.hash;
     if (k === K_TE) { if (h.nameIsKey('transfer-encoding')) this.te = h; }
     else if (k === K_CL) { if (h.nameIsKey('content-length')) this.cl = h; }
@@ -240,8 +243,14 @@ export class HeaderTable {
     return this.list.length;
   }
 
+  /** A repeated header's value was joined: `old` bytes became `len`. */
+  valueGrew(old: number, len: number): void {
+    this.bytes += len - old;
+  }
+
   clear(): void {
     this.list.length = 0;
+    this.bytes = 0;
     this.index = null;
     this.te = this.cl = this.host = this.ce = this.ct = this.upgrade = undefined;
   }
@@ -330,6 +339,8 @@ export class Tx implements HttpTx {
   /** Buffers built by buffers.ts, per slot (even: request, odd: response), with the generation they were built at (made on first use). */
   cacheGen: number[] | null = null;
   cacheVal: (Uint8Array | Uint8Array[] | null)[] | null = null;
+  /** Bytes of the values in `cacheVal`, kept by buffers.ts as slots are set. */
+  cacheBytes = 0;
   // assigned right after construction (the bodies point back at their tx)
   requestBody!: BodyAcc;
   responseBody!: BodyAcc;
@@ -455,15 +466,7 @@ export class Tx implements HttpTx {
     n += Math.max(0, this.rlLen) + Math.max(0, this.unLen) + Math.max(0, this.slLen);
     if (this.reqRaw !== null) n += this.reqRaw.length;
     if (this.resRaw !== null) n += this.resRaw.length;
-    for (const h of this.reqHeaders.list) n += 64 + h.nameLength + h.valueLength;
-    for (const h of this.resHeaders.list) n += 64 + h.nameLength + h.valueLength;
-    if (this.cacheVal !== null) {
-      for (const c of this.cacheVal) {
-        if (c instanceof Uint8Array) n += c.length;
-        else if (Array.isArray(c)) for (const v of c) n += v.length;
-      }
-    }
-    return n;
+    return n + this.reqHeaders.bytes + this.resHeaders.bytes + this.cacheBytes;
   }
 
   /** Debug view. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tcpFrame } from '../../../../src/engine/pcap-writer.js';
 import { DecodedPacket, decodePacket } from '../../../../src/engine/decode/decode.js';
-import { ChecksumPolicy, tcpChecksumOk, CHECKSUM_SAMPLE_COUNT } from '../../../../src/engine/decode/checksum.js';
+import { ChecksumPolicy, ChecksumSampler, tcpChecksumOk, CHECKSUM_SAMPLE_COUNT } from '../../../../src/engine/decode/checksum.js';
 import { DIR } from '../../../../src/engine/capture/types.js';
 import type { Engine } from '../../../../src/engine/engine.js';
 import { ACK, PSH, SYN, engineConfig, makeEngine, rules } from '../helpers.js';
@@ -133,4 +133,33 @@ test('checksum-checks yes / no, and stream.checksum-validation off', () => {
   run(off.engine, conversation(40010, true), new ChecksumPolicy('yes', { enforceWhileSampling: true }));
   assert.equal(off.detections.length, 1);
   assert.equal(off.engine.stats().dropped.bad_checksum, 0);
+});
+
+test('read ahead (bulwark scan): the sampler counts TCP packets with a computable checksum up to 1000; decide() applies the 1-in-10 ratio before any packet', () => {
+  const s = new ChecksumSampler();
+  const offer = (f: Uint8Array): void => { s.offer(f, f.length, 1); };
+  for (let i = 0; i < 9; i++) offer(frame({ payload: `ok${i}` }));
+  offer(corrupt(frame({ payload: 'forged' })));
+  s.offer(Uint8Array.from([1, 2, 3]), 3, 1); // not decodable: not sampled
+  assert.deepEqual([s.sampled, s.invalid, s.full], [10, 1, false]);
+  // 10 / 1 = 10, not under the ratio: validation stays on and the forged packet is dropped.
+  const on = new ChecksumPolicy('auto', { enforceWhileSampling: true });
+  on.decide(s.sampled, s.invalid);
+  assert.equal(on.status, 'on');
+  assert.equal(on.accept(decoded(corrupt(frame({ payload: 'x' })))), false);
+  // 9 / 1 = 9 < 10: offload; validation off.
+  const off = new ChecksumPolicy('auto', { enforceWhileSampling: true });
+  off.decide(9, 1);
+  assert.equal(off.status, 'off');
+  assert.equal(off.accept(decoded(corrupt(frame({ payload: 'x' })))), true);
+  // yes / no are never changed by a sample.
+  const yes = new ChecksumPolicy('yes', { enforceWhileSampling: true });
+  yes.decide(1, 1);
+  assert.equal(yes.status, 'on');
+  const big = new ChecksumSampler();
+  for (let i = 0; i < CHECKSUM_SAMPLE_COUNT + 5; i++) {
+    const f = frame({ seq: i + 1 });
+    big.offer(f, f.length, 1);
+  }
+  assert.deepEqual([big.sampled, big.full], [CHECKSUM_SAMPLE_COUNT, true]);
 });

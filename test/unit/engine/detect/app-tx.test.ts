@@ -76,3 +76,136 @@ test('a response body delimited by the close is inspected at the end of the dire
   d.end(f, 'to_client', 0, c);
   assert.deepEqual(fired, [[9, 0, '']]);
 });
+
+// ---- the URI normalisation the live e2e relies on (test/e2e/http-live.test.ts) ----
+
+test('a %2e-encoded traversal in the query matches http.uri content only after normalisation; http.uri.raw keeps the encoding', () => {
+  const content = '/remote/fgt_lang?lang=/../';
+  const r = compileRuleset([{
+    file: 't.rules',
+    text: [
+      `alert http any any -> any any (flow:to_server; http.uri; content:"${content}"; depth:35; isdataat:30,relative; sid:11;)`,
+      `alert http any any -> any any (flow:to_server; http.uri.raw; content:"${content}"; depth:35; isdataat:30,relative; sid:12;)`,
+      'alert http any any -> any any (flow:to_server; http.uri.raw; content:"lang=/%2e%2e/"; sid:13;)',
+    ].join('\n'),
+  }], { vars: defaultConfig().databases.vars });
+  const run = (target: string): number[] => {
+    const d = new AppTxDetector(r);
+    const f = d.newFlow(8000, 40000);
+    const ids: number[] = [];
+    const req = b(`GET ${target} HTTP/1.1\r\nHost: 198.51.100.11:8000\r\n\r\n`);
+    d.data(f, 'to_server', req, 0, req.length, 0, 0, { verify: { flowbits: new Set() }, fire: (si) => ids.push(r.signatures[si]!.id) });
+    return ids.sort();
+  };
+  assert.deepEqual(run('/remote/fgt_lang?lang=/%2e%2e/%2e%2e/%2e%2e/%2e%2e//////////////////////////dev/cmdb/sslvpn_websession'), [11, 13]);
+  // the same target unencoded: the raw-URI copy matches as well (so its silence above is the encoding)
+  assert.deepEqual(run('/remote/fgt_lang?lang=/../../../..//////////////////////////dev/cmdb/sslvpn_websession'), [11, 12]);
+});
+
+// ---- memory budget ----
+
+const budgetRules = compileRuleset([{
+  file: 't.rules',
+  text: [
+    'alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/admin"; sid:1;)',
+    'alert http any any -> any any (msg:"body"; flow:to_server; http.request_body; content:"BODYMARK"; sid:2;)',
+  ].join('\n'),
+}], { vars: defaultConfig().databases.vars });
+
+function collect(ids: number[]): AppFeedContext {
+  return { verify: { flowbits: new Set() }, fire: (si) => ids.push(budgetRules.signatures[si]!.id) };
+}
+
+/** A POST announcing a 90,000-byte body (kept up to the 100 KiB request-body limit), headers and the first body bytes. */
+const POST_HEAD = b(`POST /admin HTTP/1.1\r\nHost: a\r\nContent-Length: 90000\r\n\r\n${'x'.repeat(1000)}`);
+const BODY_MORE = b(`${'y'.repeat(500)}BODYMARK${'z'.repeat(500)}`);
+
+test('a flow over the per-flow budget stops its app-layer parsing, counted; its memory is given back', () => {
+  // Control: under the default budget both signatures fire on this traffic.
+  const ok = new AppTxDetector(budgetRules);
+  const f0 = ok.newFlow(80, 40000);
+  const ids0: number[] = [];
+  ok.data(f0, 'to_server', POST_HEAD, 0, POST_HEAD.length, 0, 0, collect(ids0));
+  ok.data(f0, 'to_server', BODY_MORE, 0, BODY_MORE.length, POST_HEAD.length, 0, collect(ids0));
+  assert.deepEqual(ids0, [1, 2]);
+  assert.ok(ok.memory >= 90_000, `the kept body is accounted (${ok.memory})`);
+  assert.equal(ok.memory, f0.mem);
+  assert.deepEqual(ok.counters.limits, { flow: 0, global: 0 });
+
+  const d = new AppTxDetector(budgetRules, { maxFlowMemory: 64 * 1024 });
+  const f = d.newFlow(80, 40000);
+  const ids: number[] = [];
+  d.data(f, 'to_server', POST_HEAD, 0, POST_HEAD.length, 0, 0, collect(ids));
+  // the feed that crossed the budget was inspected (the request line and headers), then the parser went
+  assert.deepEqual(ids, [1]);
+  assert.equal(f.state, 'limit');
+  assert.equal(f.parser, null);
+  assert.deepEqual(d.counters.limits, { flow: 1, global: 0 });
+  assert.equal(d.memory, 0);
+  assert.equal(f.mem, 0);
+  // later bytes of the flow are not parsed any more
+  d.data(f, 'to_server', BODY_MORE, 0, BODY_MORE.length, POST_HEAD.length, 0, collect(ids));
+  assert.deepEqual(ids, [1]);
+  assert.equal(d.memory, 0);
+  assert.deepEqual(d.counters.limits, { flow: 1, global: 0 }, 'counted once per flow');
+  // the control flow gives its bytes back when it ends
+  ok.free(f0);
+  assert.equal(ok.memory, 0);
+  assert.equal(f0.state, 'ended');
+  ok.free(f0);
+  assert.equal(ok.memory, 0, 'free is idempotent');
+});
+
+test('many flows hit the global budget: the flow whose growth crosses it stops, the others keep parsing; all memory returns when flows end', () => {
+  // An unfinished request line: each flow holds its buffered bytes (no tx yet, nothing inspected).
+  const head = b(`GET /admin?${'p'.repeat(3000)}`);
+  const probe = new AppTxDetector(budgetRules);
+  const pf = probe.newFlow(80, 40000);
+  probe.data(pf, 'to_server', head, 0, head.length, 0, 0, collect([]));
+  const per = pf.mem;
+  assert.ok(per > 3000, `a flow holds its pending request line (${per})`);
+
+  const d = new AppTxDetector(budgetRules, { maxMemory: Math.floor(5.5 * per) });
+  const flows = Array.from({ length: 10 }, (_, i) => d.newFlow(80, 40000 + i));
+  for (const f of flows) d.data(f, 'to_server', head, 0, head.length, 0, 0, collect([]));
+  assert.deepEqual(flows.map((f) => f.state), [...Array<string>(5).fill('parsing'), ...Array<string>(5).fill('limit')]);
+  assert.deepEqual(d.counters.limits, { flow: 0, global: 5 });
+  assert.equal(d.memory, 5 * per);
+  assert.ok(d.memory <= Math.floor(5.5 * per));
+  // a cut flow is not parsed any more: its request never completes
+  const ids: number[] = [];
+  const rest = b(' HTTP/1.1\r\nHost: a\r\n\r\n');
+  d.data(flows[9]!, 'to_server', rest, 0, rest.length, head.length, 0, collect(ids));
+  assert.deepEqual(ids, []);
+  // flows that end make room: a flow within the budget completes its request (it grows) and is inspected
+  for (const f of flows.slice(1, 4)) d.free(f);
+  assert.equal(d.memory, 2 * per);
+  d.data(flows[0]!, 'to_server', rest, 0, rest.length, head.length, 0, collect(ids));
+  assert.deepEqual(ids, [1]);
+  assert.equal(flows[0]!.state, 'parsing');
+  const late = d.newFlow(80, 41000);
+  d.data(late, 'to_server', head, 0, head.length, 0, 0, collect([]));
+  assert.equal(late.state, 'parsing');
+  assert.deepEqual(d.counters.limits, { flow: 0, global: 5 });
+  for (const f of [...flows, late]) d.free(f);
+  assert.equal(d.memory, 0);
+});
+
+test('bytes held while probing count, and a gap that ends probing gives them back', () => {
+  const d = new AppTxDetector(budgetRules, { maxFlowMemory: 1000 });
+  const f = d.newFlow(80, 40000);
+  // 'G' alone: HTTP needs more
+  d.data(f, 'to_server', b('G'), 0, 1, 0, 0, collect([]));
+  assert.equal(f.state, 'probing');
+  assert.equal(d.memory, 1);
+  d.gap(f, 'to_server', 100);
+  assert.equal(f.state, 'none');
+  assert.equal(d.memory, 0);
+  // a probing flow over the per-flow budget is cut like a parsing one
+  const g = d.newFlow(80, 40001);
+  const big = b('\x07'.repeat(1500));
+  d.data(g, 'to_server', big, 0, big.length, 0, 0, collect([]));
+  assert.equal(g.state, 'limit');
+  assert.equal(d.counters.limits.flow, 1);
+  assert.equal(d.memory, 0);
+});

@@ -156,3 +156,32 @@ test('fuzz: 100,000 random and mutated inputs never throw and stay bounded', () 
   }
   assert.ok(maxMem < 8 * 1024 * 1024, `${maxMem}`);
 });
+
+test('memoryBytes counts a decoding layer (window, input, tables) while the body is in progress, and not once it ended', () => {
+  // A gzip body cut short of its end: the inflater is still live. Same kept bytes, identity coding, for comparison.
+  // random letters compress poorly: most of the body is decoded before the cut
+  const r0 = rng(5);
+  const gz = zlib.gzipSync(Buffer.from(Array.from({ length: 80_000 }, () => 97 + Math.floor(r0() * 26))));
+  const cut = gz.subarray(0, gz.length - 100);
+  const plain = (() => {
+    const p = new HttpParser({ responseBodyLimit: 100 });
+    const q = Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    p.request(q, 0, q.length);
+    const r = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${gz.length}\r\n\r\n`, 'latin1'), cut]);
+    p.response(r, 0, r.length);
+    return p;
+  })();
+  const p = new HttpParser({ responseBodyLimit: 100 });
+  const q = Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  p.request(q, 0, q.length);
+  const head = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`, 'latin1');
+  const r = Buffer.concat([head, cut]);
+  p.response(r, 0, r.length);
+  assert.equal(p.txs[0]!.responseBody.data.length, 100);
+  // the output window holds the 32 KiB history (the text is longer than that)
+  const live = p.memoryBytes - plain.memoryBytes;
+  assert.ok(live >= 32 * 1024, `decoder state counted (${live})`);
+  // the rest of the body ends the stream: the decoder's buffers go back to the pool
+  p.response(gz, gz.length - 100, 100);
+  assert.ok(p.memoryBytes - plain.memoryBytes < 4096, `decoder state released (${p.memoryBytes - plain.memoryBytes})`);
+});
