@@ -374,6 +374,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         }),
         "IP defragmentation (Suricata's defrag, BSD overlap policy).",
       ),
+      midstream: f(bool(), "Suricata's stream.midstream: a TCP flow picked up without its handshake gets app-layer parsing (HTTP, TLS… buffers); off, only its raw stream is inspected."),
       timeouts: f(
         obj({
           new: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.', { prop: 'newMs' }),

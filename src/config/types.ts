@@ -199,6 +199,8 @@ export interface Config {
     checksumValidation: boolean;
     /** IP defragmentation bounds (src/engine/decode/defrag.ts). */
     defrag: { maxTrackers: number; maxBytes: number; maxFragments: number; timeoutMs: number };
+    /** Suricata stream.midstream: app-layer parsing also for flows picked up without their handshake. */
+    midstream: boolean;
     timeouts: { newMs: number; establishedMs: number; closedMs: number };
     /** The regex engine (PCRE2): per-match limits and the inspection budget (docs/regex.md). */
     regex: {
@@ -365,6 +367,7 @@ export function defaultConfig(): Config {
       maxSegmentsPerFlow: 256,
       checksumValidation: true,
       defrag: { maxTrackers: 4096, maxBytes: 32 * 1024 * 1024, maxFragments: 8192, timeoutMs: MIN },
+      midstream: false,
       timeouts: { newMs: MIN, establishedMs: 10 * MIN, closedMs: MIN },
       regex: {
         matchLimit: 3500,

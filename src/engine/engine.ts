@@ -397,7 +397,7 @@ export class Engine {
         }
         return;
       }
-      flow = newFlow(p, isSyn, isSynAck, tsMs, this.watched);
+      flow = newFlow(p, isSyn, isSynAck, tsMs, this.watched, this.cfg.midstream);
       this.detect.bind(flow);
       this.flows.insert(flow);
       fromClient = isFromClient(flow, p);

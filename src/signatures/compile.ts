@@ -122,6 +122,8 @@ export function chooseAppFastPattern(lists: NonNullable<Signature['buffers']>): 
     const conds = lists[li]!.conditions;
     for (let ci = 0; ci < conds.length; ci++) {
       const c = conds[ci]!;
+      // Contents after base64_data inspect the decoded bytes, not the buffer the prefilter scans.
+      if (c.kind === 'base64_data') break;
       if (c.kind !== 'content' || c.negated) continue;
       if (c.fastPattern) return [li, ci];
       const sc = fastPatternScore(c);
@@ -300,7 +302,14 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     if (p.database) databases.push(p.database);
     skipped.push(...p.skipped);
     const yaml = p.database !== undefined;
+    // A twin follows its rule and shares its fate (a duplicate sid drops both).
+    let ruleKept = false;
     for (const d of p.drafts) {
+      if (d.twin === true) {
+        if (ruleKept) drafts.push(d);
+        continue;
+      }
+      ruleKept = false;
       const prev = ids.get(d.sig.id);
       if (prev !== undefined) {
         if (yaml) throw new BulwarkError('BULWARK_ERR_DATABASE', `${where(d.sig)}: duplicate id ${d.sig.id} (also defined at ${prev})`, { details: { file: d.sig.source.file, line: d.sig.source.line } });
@@ -309,6 +318,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
       }
       ids.set(d.sig.id, where(d.sig));
       drafts.push(d);
+      ruleKept = true;
     }
     for (const d of p.detectors) {
       const prev = ids.get(d.id);
@@ -337,8 +347,9 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   drafts = ds.kept;
   skipped.push(...ds.skipped);
 
-  if (opts.maxSignatures !== undefined && drafts.length + detectors.length > opts.maxSignatures) {
-    const d = drafts[opts.maxSignatures] ?? drafts.at(-1);
+  const rules = drafts.filter((d) => d.twin !== true);
+  if (opts.maxSignatures !== undefined && rules.length + detectors.length > opts.maxSignatures) {
+    const d = rules[opts.maxSignatures] ?? rules.at(-1);
     throw new BulwarkError('BULWARK_ERR_LIMIT', `${d ? where(d.sig) : 'ruleset'}: more than ${opts.maxSignatures} signatures (databases.limits.rules)`, { details: d ? { file: d.sig.source.file, line: d.sig.source.line } : {} });
   }
   if (opts.maxContentLength !== undefined) {
@@ -363,6 +374,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const keywords = { enforced: {} as Record<string, number>, ignored: {} as Record<string, number> };
   const allPorts: PortRange[] = [{ from: 1, to: 65535 }];
   const anyPortApp = new Set<Signature>();
+  let twins = 0;
   for (const d of drafts) {
     // An app-layer rule with port `any` applies wherever its protocol is detected (Suricata):
     // every port, without adding ports to the intercepted set. So does a decode/stream-event
@@ -370,17 +382,20 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     const everywhere = (d.sig.app !== undefined || isPacketEventSig(d.sig)) && d.portSpec.any;
     const ports = resolvePorts(d.portSpec, everywhere ? allPorts : anyRanges).filter((r) => r.to >= 1);
     if (ports.length === 0) {
+      if (d.twin === true) continue;
       skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'no ports left (any-port set empty or all excluded)', message: `${where(d.sig)}: no ports` });
       continue;
     }
-    const sig: Signature = { ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: chooseFastPattern(d.sig.conditions) };
+    const sig: Signature = { ...d.sig, ports: ports.map((r) => ({ from: Math.max(1, r.from), to: r.to })), fastPatternIndex: d.sig.packetBuffers !== undefined ? -1 : chooseFastPattern(d.sig.conditions) };
+    // (packet header rules run on every packet of their port group, payload or not: no fast pattern)
     if (sig.buffers !== undefined) {
       const fp = chooseAppFastPattern(sig.buffers);
       if (fp !== undefined) sig.appFastPattern = fp;
     }
     signatures.push(sig);
     if (everywhere) anyPortApp.add(sig);
-    if (d.keywords) tallyKeywords(keywords, d.keywords);
+    if (d.twin === true) twins++;
+    else if (d.keywords) tallyKeywords(keywords, d.keywords);
   }
   // Deterministic order independent of file order.
   signatures.sort((a, b) => a.id - b.id);
@@ -405,7 +420,8 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     const idx: number[] = [];
     signatures.forEach((sg, i) => {
       // app signatures are inspected per transaction (ruleset.app), not on the raw stream
-      if ((sg.direction === direction || sg.bothDirections === true) && sg.app === undefined && !isPacketEventSig(sg)) idx.push(i);
+      // (a rule matching both directions is two signatures: itself and its to_client twin)
+      if (sg.direction === direction && sg.app === undefined && !isPacketEventSig(sg)) idx.push(i);
     });
     const sets = portSets(signatures, idx).sort((a, b) => a.ranges[0]!.from - b.ranges[0]!.from);
     plan.push({ direction, sets });
@@ -460,7 +476,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const stats: CompileStats = {
     compileMs: 0,
     memoryBytes,
-    loaded: signatures.length,
+    loaded: signatures.length - twins,
     skipped: Object.fromEntries(Object.entries(skippedCounts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     states: totalStates,
     mergedGroups: merged,

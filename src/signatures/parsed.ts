@@ -8,6 +8,14 @@ export interface Draft {
   portSpec: PortSpec;
   /** Imported rules: the option keywords the rule carries, enforced or parsed and ignored (`db info`). */
   keywords?: { enforced: string[]; ignored: string[] };
+  /**
+   * The rule's header reads the same both ways (`any any -> any any`) and nothing fixes a
+   * direction: like Suricata it matches packets of both directions, so the parser adds a
+   * to_client twin of the to_server signature.
+   */
+  bothDirections?: true;
+  /** The to_client twin of a `bothDirections` rule (same sid; not counted as a rule of its own). */
+  twin?: true;
 }
 
 export interface Skip {

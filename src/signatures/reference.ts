@@ -7,12 +7,15 @@
  *   rulesetMatches(ruleset, dir, port, data)    — the fast path: the group's DFA → candidates →
  *                                                 verifySignature (what the engine does)
  *
- * Both return sorted signature ids. Neither applies flow state (established, flags, stream),
- * only payload conditions, dsize and flowbits tests.
+ * Both return sorted signature ids. Neither applies the flow's TCP state (established, flags,
+ * stream); both apply payload conditions, packet header lists (from ctx.packetHeader), dsize,
+ * flowbits tests and the verifier's flowint/xbits/stream_size tests.
  */
 import type { Condition, Direction, Ruleset, Signature, VerifyContext } from './types.js';
 import { scanDfa } from './automaton.js';
-import { verifySignature } from './verify.js';
+import { ruleStateHolds, verifySignature } from './verify.js';
+import { applyTransforms } from './transforms.js';
+import { uintHolds } from './options.js';
 import { REGEX_NOMATCH } from '../regex/types.js';
 
 const NO_BITS: VerifyContext = { flowbits: new Set() };
@@ -130,10 +133,29 @@ export function referenceMatch(sig: Signature, data: Uint8Array, length: number,
     if (f.op === 'isset' && !(f.mode === 'all' ? has.every(Boolean) : has.some(Boolean))) return false;
     if (f.op === 'isnotset' && !(f.mode === 'all' ? has.every((h) => !h) : has.some((h) => !h))) return false;
   }
-  // Breadth-first over the set of reachable detection pointers (no backtracking limit needed:
-  // the set is bounded by the buffer length).
+  // Flow and host state tests (flowint, xbits, stream_size) are not what this reference
+  // cross-checks: the verifier's own evaluation of them applies to both paths.
+  if (!ruleStateHolds(sig, ctx)) return false;
+  if (!reachable(sig.conditions, data, len)) return false;
+  if (sig.packetBuffers !== undefined) {
+    for (const l of sig.packetBuffers) {
+      const raw = ctx.packetHeader?.(l.buffer) ?? null;
+      if (raw === null) return false;
+      const b = l.transforms.length === 0 ? raw : applyTransforms(raw, l.transforms);
+      if (b === null || (l.bsize !== undefined && !uintHolds(l.bsize, b.length))) return false;
+      if (!reachable(l.conditions, b, b.length)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Breadth-first over the set of reachable detection pointers (no backtracking limit needed:
+ * the set is bounded by the buffer length).
+ */
+function reachable(conds: readonly Condition[], data: Uint8Array, len: number): boolean {
   let pointers = new Set<number>([0]);
-  for (const c of sig.conditions) {
+  for (const c of conds) {
     const next = new Set<number>();
     for (const p of pointers) for (const e of outcomes(c, data, len, p)) next.add(e);
     if (next.size === 0) return false;
@@ -144,7 +166,7 @@ export function referenceMatch(sig: Signature, data: Uint8Array, length: number,
 
 /** Raw-stream signatures only: app-layer ones are inspected per transaction (verify-app.ts). */
 function appliesTo(sig: Signature, direction: Direction, port: number): boolean {
-  return sig.app === undefined && (sig.direction === direction || sig.bothDirections === true) && sig.ports.some((r) => port >= r.from && port <= r.to);
+  return sig.app === undefined && sig.direction === direction && sig.ports.some((r) => port >= r.from && port <= r.to);
 }
 
 /** Ids of every signature for (direction, port) that matches `data`, found without the automaton. */

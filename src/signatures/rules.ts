@@ -85,11 +85,21 @@ export const CLASSTYPE_PRIORITY: Readonly<Record<string, number>> = {
 };
 
 /**
- * Option keywords parsed and ignored: only `tag` (it asks Suricata to log the packets that
- * follow an alert; it does not change what matches). `rawbytes` is a no-op on the raw stream
+ * Option keywords parsed and ignored: `tag` (it asks Suricata to log the packets that follow an
+ * alert) and `prefilter` (it makes Suricata use the rule's non-content keyword as the
+ * prefilter; performance only); neither changes what matches. `rawbytes` is a no-op on the raw stream
  * bulwark inspects (Suricata 7 ignores it too) and counts as enforced.
  */
-export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag']);
+export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag', 'prefilter']);
+
+/** The pseudo-protocol of packet header buffers (no app layer involved). */
+const PACKET_PROTOCOL = 'packet';
+/**
+ * Packet header sticky buffers (Suricata detect-ipv4hdr.c, detect-ipv6hdr.c, detect-tcphdr.c):
+ * the header bytes with options (IPv6: the 40-byte fixed header). Other protocols' headers
+ * (udp.hdr, icmpv4.hdr…) are parsed here and skipped: bulwark inspects TCP only.
+ */
+const PACKET_HEADER_BUFFERS: ReadonlySet<string> = new Set(['ipv4.hdr', 'ipv6.hdr', 'tcp.hdr', 'udp.hdr', 'icmpv4.hdr', 'icmpv6.hdr']);
 
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
@@ -134,15 +144,22 @@ function parseEventName(kw: string, value: string | undefined): string {
   return kw === 'stream-event' && !v.startsWith('stream.') ? `stream.${v}` : v;
 }
 
-/** Removes surrounding quotes and an optional leading '!'. */
-function unquote(v: string, what: string): { text: string; negated: boolean } {
+/**
+ * Removes surrounding quotes and an optional leading '!'. Quotes are mandatory unless `optional`
+ * (Suricata's SIGMATCH_QUOTES_OPTIONAL keywords, such as pcre, take the value bare too).
+ */
+function unquote(v: string, what: string, optional = false): { text: string; negated: boolean } {
   let t = v.trim();
   let negated = false;
   if (t.startsWith('!')) {
     negated = true;
     t = t.slice(1).trim();
   }
-  if (t.length < 2 || !t.startsWith('"') || !t.endsWith('"')) throw new RuleError(`${what}: expected a quoted string`);
+  const quoted = t.length >= 2 && t.startsWith('"') && t.endsWith('"');
+  if (!quoted) {
+    if (optional && t !== '') return { text: t, negated };
+    throw new RuleError(`${what}: expected a quoted string`);
+  }
   return { text: t.slice(1, -1), negated };
 }
 
@@ -212,9 +229,19 @@ export function parseRulesFile(file: string, text: string, opts: RulesOptions): 
     if (line === '' || line.startsWith('#')) continue;
     const r = parseRule(line, file, lineNo, opts);
     if ('reason' in r) out.skipped.push(r);
-    else out.drafts.push(r);
+    else {
+      out.drafts.push(r);
+      if (r.bothDirections === true) out.drafts.push(twinDraft(r));
+    }
   }
   return out;
+}
+
+/** The to_client copy of a rule that matches both directions (its conditions are shared, read-only). */
+function twinDraft(d: Draft): Draft {
+  const t: Draft = { sig: { ...d.sig, direction: 'to_client' }, portSpec: d.portSpec, twin: true };
+  if (d.keywords) t.keywords = d.keywords;
+  return t;
 }
 
 /** Parses one rule line; returns a Draft or a Skip. */
@@ -314,6 +341,12 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let targetSide: 'src_ip' | 'dest_ip' | undefined;
   /** The list of the last base64_decode (base64_data continues in it). */
   let b64List: Condition[] | null = null;
+  /**
+   * After base64_data: the list its decoded bytes are inspected in (that of the base64_decode,
+   * whatever buffer is active, as Suricata's DETECT_SM_LIST_BASE64_DATA), until another sticky
+   * buffer or pkt_data.
+   */
+  let b64Active: Condition[] | null = null;
   /** The list the last content/pcre went to (relative keywords without a sticky buffer follow it, as in Suricata). */
   let lastMatchList: Condition[] = conditions;
   /** The active sticky buffer (null: the raw payload/stream). */
@@ -343,13 +376,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   /** Where a content/pcre/byte keyword goes: the sticky buffer's list, else the payload. */
   const target = (): Condition[] => {
+    if (b64Active !== null) return b64Active;
     if (sticky === null) return conditions;
     // the sticky draft becomes (or joins) the list of the same buffer and transforms
     const l = listFor(sticky, sticky.transforms);
     sticky = l;
     return l.conditions;
   };
-  const relTarget = (relative: boolean): Condition[] => (sticky === null && relative ? lastMatchList : target());
+  const relTarget = (relative: boolean): Condition[] => ((sticky === null || b64Active !== null) && relative ? lastMatchList : target());
   // Suricata applies a content modifier to the last content of the rule (DetectGetLastSMFromLists),
   // even when other keywords came in between.
   const needContent = (kw: string): ContentCondition => {
@@ -515,7 +549,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
       case 'pcre': {
         if (value === undefined) throw new RuleError('pcre needs a value');
-        const { text, negated } = unquote(value, 'pcre');
+        const { text, negated } = unquote(value, 'pcre', true);
         const p = parsePcre(text.replace(/\\([";])/g, '$1'));
         const t = compilePcreSpec(p);
         let into: Condition[];
@@ -572,8 +606,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         // belong to the list of that base64_decode.
         if (b64List === null) throw new RuleError('base64_data without a preceding base64_decode');
         if (value !== undefined) throw new RuleError('base64_data takes no value');
-        if (b64List !== target()) throw new RuleError('base64_data in another buffer than its base64_decode');
         b64List.push({ kind: 'base64_data' });
+        b64Active = b64List;
+        lastMatchList = b64List;
         break;
       case 'flowint':
         flowints.push(parseFlowint(value ?? ''));
@@ -596,6 +631,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         break;
       case 'pkt_data':
         sticky = null;
+        b64Active = null;
         break;
       case 'bsize': {
         if (sticky === null) throw new RuleError('bsize without a sticky buffer');
@@ -682,11 +718,19 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           const base = sticky;
           const chain = lists.includes(base) ? [t] : [...base.transforms, t];
           sticky = { protocol: base.protocol, buffer: base.buffer, multi: base.multi, lowercaseOnly: base.lowercaseOnly, directions: base.directions, transforms: chain, conditions: [] };
+          b64Active = null;
+          break;
+        }
+        if (PACKET_HEADER_BUFFERS.has(name)) {
+          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          sticky = { protocol: PACKET_PROTOCOL, buffer: name, multi: false, lowercaseOnly: false, directions: ['to_server', 'to_client'], transforms: [], conditions: [] };
+          b64Active = null;
           break;
         }
         if (findAppBuffer(name) !== undefined) {
           if (value !== undefined) throw new RuleError(`${name} takes no value`);
           sticky = bufferDraft(name);
+          b64Active = null;
           break;
         }
         const kw = findAppKeyword(name);
@@ -702,12 +746,23 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           break;
         }
         if (!IGNORED_KEYWORDS.has(name)) throw new Unsupported(`unsupported keyword ${name}`);
+        if (name === 'prefilter' && value !== undefined) throw new RuleError('prefilter takes no value');
       }
     }
   }
   if (sid === undefined) throw new RuleError('rule has no sid');
+  const toList = (l: ListDraft): BufferList => {
+    const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
+    const b: BufferList = { protocol: l.protocol, buffer: l.buffer, multi: false, transforms: l.transforms, conditions: l.conditions, key };
+    if (l.bsize !== undefined) b.bsize = l.bsize;
+    return b;
+  };
+  const packetLists: BufferList[] = lists.filter((l) => l.protocol === PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined)).map(toList);
+  if (packetLists.length > 0 && app !== undefined) throw new Unsupported('packet header buffer in an app-layer rule');
+  if (packetLists.length > 0 && proto === 'tcp-stream') throw new Unsupported('packet header buffer in a tcp-stream rule');
+  if (packetLists.some((l) => l.buffer !== 'tcp.hdr' && l.buffer !== 'ipv4.hdr' && l.buffer !== 'ipv6.hdr')) throw new Unsupported('packet header buffer of another protocol');
   const bufferLists: BufferList[] = lists
-    .filter((l) => l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined)
+    .filter((l) => l.protocol !== PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined))
     .map((l) => {
       const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
       // Prefilter under the rule's protocol (an `alert smb` rule's dcerpc.stub_data list runs on SMB flows only).
@@ -716,7 +771,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (l.datasets !== undefined) b.datasets = l.datasets;
       return b;
     });
-  for (const cs of [conditions, ...bufferLists.map((l) => l.conditions)]) {
+  for (const cs of [conditions, ...bufferLists.map((l) => l.conditions), ...packetLists.map((l) => l.conditions)]) {
     for (const c of cs) {
       if (c.kind === 'content' && c.startswith && (c.offset !== undefined || c.depth !== undefined || c.distance !== undefined || c.within !== undefined)) {
         throw new RuleError('startswith cannot be combined with offset/depth/distance/within');
@@ -743,7 +798,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         streamSize.length > 0 || dsize !== undefined || flags !== undefined || appLayerProtocol !== undefined || dir !== undefined ||
         established !== undefined || stream !== undefined || app !== undefined || targetSide !== undefined,
     });
-  } else if (app === undefined && conditions.length === 0 && !dsize && !flags && !stateTest) {
+  } else if (app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
   if (app !== undefined) {
@@ -765,10 +820,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);
     if (dir === undefined && bufDirs.size === 1) dir = [...bufDirs][0]!;
   }
-  // A raw rule with no direction of its own (no flow direction, no directional buffer) whose header
-  // reads the same both ways (`any any -> any any`, same address on both sides) matches packets in
-  // either direction in Suricata: header matching is per packet, not per flow.
-  const bothDirections = dir === undefined && app === undefined && srcPort === 'any' && dstPort === 'any' && srcAddr === dstAddr;
+  // Suricata matches a header against each packet as it is: one that reads the same both ways
+  // (`any any -> any any`, `$HOME_NET any -> $HOME_NET any`) matches both directions unless the
+  // flow keyword or the rule's buffers fix one.
+  // (decode/stream-event rules are per packet already: no twin.)
+  const bothDirections = dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
   if (dir === undefined) dir = dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
@@ -818,6 +874,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     sig.appKeywords = appKeywords;
     if (appEvents.length > 0) sig.appEvents = appEvents;
   }
+  if (packetLists.length > 0) sig.packetBuffers = packetLists;
   if (appLayerProtocol !== undefined) sig.appLayerProtocol = appLayerProtocol;
   if (classtype !== '') sig.classtype = classtype;
   if (priority !== undefined) sig.priority = priority;
@@ -830,10 +887,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (xbits.length > 0) sig.xbits = xbits;
   if (streamSize.length > 0) sig.streamSize = streamSize;
   if (targetSide !== undefined) sig.target = targetSide;
-  if (bothDirections) sig.bothDirections = true;
   if (vars.size > 0) sig.varCount = vars.size;
   if (events.length > 0) sig.events = events;
   if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];
-  return { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };
+  const draft: Draft = { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };
+  if (bothDirections) draft.bothDirections = true;
+  return draft;
 }

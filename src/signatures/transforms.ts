@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Transform } from './types.js';
 import { compileRegex, regexProblem } from '../regex/regex.js';
 import { Unsupported, OptionError } from './options.js';
+import { Inflater } from '../engine/app-layer/http/inflate.js';
 
 /** Names of the transforms without options. */
 const SIMPLE = new Set([
@@ -15,10 +16,12 @@ const SIMPLE = new Set([
   'to_md5', 'to_sha1', 'to_sha256', 'strip_pseudo_headers',
 ]);
 /** Transforms Suricata has that are not implemented here (skipped with a reason, never ignored). */
-const KNOWN_UNSUPPORTED = new Set(['domain', 'tld', 'gunzip', 'zlib_deflate', 'luaxform', 'from_json', 'subslice']);
+const KNOWN_UNSUPPORTED = new Set(['domain', 'tld', 'luaxform', 'from_json']);
+/** Transforms with options, parsed below. */
+const WITH_OPTIONS = new Set(['xor', 'from_base64', 'pcrexform', 'gunzip', 'zlib_deflate', 'subslice']);
 
 export function isTransformKeyword(name: string): boolean {
-  return SIMPLE.has(name) || name === 'xor' || name === 'from_base64' || name === 'pcrexform' || KNOWN_UNSUPPORTED.has(name);
+  return SIMPLE.has(name) || WITH_OPTIONS.has(name) || KNOWN_UNSUPPORTED.has(name);
 }
 
 /** Parses a transform keyword (`isTransformKeyword(name)` must hold). Throws OptionError / Unsupported. */
@@ -28,12 +31,9 @@ export function parseTransform(name: string, value: string | undefined): Transfo
     return { kind: name as 'to_lowercase' };
   }
   if (KNOWN_UNSUPPORTED.has(name)) throw new Unsupported(`unsupported transform ${name}`);
-  if (name === 'xor') {
-    const m = /^"([0-9a-fA-F]+)"$/.exec((value ?? '').trim());
-    if (!m || m[1]!.length % 2 !== 0) throw new OptionError('xor: expected a quoted even-length hex key');
-    if (m[1]!.length > 510) throw new OptionError('xor: key longer than 255 bytes');
-    return { kind: 'xor', key: Uint8Array.from(Buffer.from(m[1]!, 'hex')) };
-  }
+  if (name === 'xor') return parseXor(value);
+  if (name === 'gunzip' || name === 'zlib_deflate') return { kind: name, maxSize: parseMaxSize(name, value) };
+  if (name === 'subslice') return parseSubslice(value);
   if (name === 'from_base64') {
     const t: { kind: 'from_base64'; offset: number; bytes: number; mode: 'rfc4648' | 'rfc2045' | 'strict' } = { kind: 'from_base64', offset: 0, bytes: 0, mode: 'rfc4648' };
     const seen = new Set<string>();
@@ -79,17 +79,97 @@ export function parseTransform(name: string, value: string | undefined): Transfo
   throw new Unsupported(`unsupported transform ${name}`);
 }
 
+/**
+ * Suricata's xor (rust/src/detect/transforms/xor.rs; quotes optional): `KEY`, `extract N OFF`
+ * (also spelled `var N OFF`: an N-byte key read from the buffer at OFF when the transform runs),
+ * each optionally after `offset START,` (XOR starts at START; the bytes before it, often the
+ * embedded key, are kept as they are).
+ */
+function parseXor(value: string | undefined): Transform {
+  let rest = (value ?? '').trim();
+  let start = 0;
+  const off = /^offset\s+([^,]*),(.*)$/s.exec(rest);
+  if (off) {
+    if (!/^\d+$/.test(off[1]!.trim())) throw new OptionError(`xor: invalid offset "${off[1]!.trim()}"`);
+    start = Number(off[1]!.trim());
+    if (start > 0xffffffff) throw new OptionError('xor: offset over 4294967295');
+    rest = off[2]!.trim();
+  } else if (/^offset\s/.test(rest)) throw new OptionError('xor: offset needs the form "offset N,KEY"');
+  const v = /^(?:extract|var)\s+(\S+)\s+(\S+)$/.exec(rest);
+  if (v) {
+    if (!/^\d+$/.test(v[1]!) || !/^\d+$/.test(v[2]!)) throw new OptionError('xor: key location must be "extract BYTES OFFSET"');
+    const length = Number(v[1]);
+    const offset = Number(v[2]);
+    if (length < 1 || length > 255) throw new OptionError('xor: key byte count must be 1 to 255');
+    if (offset > 65535) throw new OptionError('xor: key offset over 65535');
+    return { kind: 'xor', key: new Uint8Array(0), keyAt: { offset, length }, start };
+  }
+  if (/^(?:extract|var)(?:\s|$)/.test(rest)) throw new OptionError('xor: key location must be "extract BYTES OFFSET"');
+  const hex = rest.length >= 2 && rest.startsWith('"') && rest.endsWith('"') ? rest.slice(1, -1) : rest;
+  if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length % 2 !== 0) throw new OptionError('xor: expected an even-length hex key');
+  if (hex.length > 510) throw new OptionError('xor: key longer than 255 bytes');
+  return { kind: 'xor', key: Uint8Array.from(Buffer.from(hex, 'hex')), start };
+}
+
+/** Suricata's default output bound of gunzip / zlib_deflate (rust/src/detect/transforms/decompress.rs). */
+export const DECOMPRESS_DEFAULT_MAX = 1024;
+/** The largest max-size accepted (Suricata's u32): the output buffer is allocated up front. */
+const DECOMPRESS_MAX = 0xffffffff;
+
+/** `max-size N[unit]` (also written `max-size=N`), units kb/mb/gb and KiB/MiB/GiB all binary, as Suricata's uint parser. */
+function parseMaxSize(name: string, value: string | undefined): number {
+  const v = (value ?? '').trim();
+  if (v === '') return DECOMPRESS_DEFAULT_MAX;
+  let size: number | undefined;
+  for (const part of v.split(',')) {
+    const m = /^\s*max-size\s*(?:=|\s)\s*(\d+)\s*(kb|mb|gb|kib|mib|gib)?\s*$/i.exec(part);
+    if (!m) throw new OptionError(`${name}: cannot parse "${part.trim()}" (expected max-size N)`);
+    if (size !== undefined) throw new OptionError(`${name}: max-size given twice`);
+    const unit = (m[2] ?? '').toLowerCase();
+    const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('g') ? 1024 * 1024 * 1024 : 1;
+    size = Number(m[1]) * mult;
+    if (size === 0) throw new OptionError(`${name}: max-size 0 would always give an empty buffer`);
+    if (size > DECOMPRESS_MAX) throw new OptionError(`${name}: max-size over 4294967295`);
+  }
+  return size ?? DECOMPRESS_DEFAULT_MAX;
+}
+
+/** Suricata's subslice (rust/src/detect/transforms/subslice.rs): `OFFSET[, NBYTES][, truncate]`. */
+function parseSubslice(value: string | undefined): Transform {
+  const parts = (value ?? '').trim().split(',').map((p) => p.trim());
+  const int = (p: string): number => {
+    if (!/^[-+]?\d+$/.test(p)) throw new OptionError(`subslice: "${p}" is not an integer`);
+    const n = Number(p);
+    if (!Number.isSafeInteger(n)) throw new OptionError(`subslice: ${p} out of range`);
+    return n;
+  };
+  const isTruncate = (p: string): boolean => p.toLowerCase() === 'truncate';
+  if (parts.length === 1) return { kind: 'subslice', offset: int(parts[0]!), nbytes: null, truncate: false };
+  if (parts.length === 2 && isTruncate(parts[1]!)) return { kind: 'subslice', offset: int(parts[0]!), nbytes: null, truncate: true };
+  if (parts.length === 2 || (parts.length === 3 && isTruncate(parts[2]!))) {
+    const nbytes = int(parts[1]!);
+    if (nbytes === 0) throw new OptionError('subslice: nbytes 0');
+    return { kind: 'subslice', offset: int(parts[0]!), nbytes, truncate: parts.length === 3 };
+  }
+  throw new OptionError("subslice: expected 'offset', 'offset, nbytes', 'offset, truncate' or 'offset, nbytes, truncate'");
+}
+
 /** Stable text of a transform chain (prefilter grouping, `BufferList.key`). */
 export function transformKey(ts: readonly Transform[]): string {
   return ts
     .map((t) => {
       switch (t.kind) {
         case 'xor':
-          return `xor(${Buffer.from(t.key).toString('hex')})`;
+          return t.keyAt !== undefined ? `xor(@${t.keyAt.offset}:${t.keyAt.length},${t.start})` : `xor(${Buffer.from(t.key).toString('hex')},${t.start})`;
         case 'from_base64':
           return `from_base64(${t.offset},${t.bytes},${t.mode})`;
         case 'pcrexform':
           return `pcrexform(${t.source})`;
+        case 'gunzip':
+        case 'zlib_deflate':
+          return `${t.kind}(${t.maxSize})`;
+        case 'subslice':
+          return `subslice(${t.offset},${t.nbytes ?? ''},${t.truncate})`;
         default:
           return t.kind;
       }
@@ -278,9 +358,17 @@ function applyOne(b: Uint8Array, t: Transform): Uint8Array | null {
       return new Uint8Array(createHash(alg).update(b).digest());
     }
     case 'xor': {
+      // Suricata leaves the buffer untransformed when the start or the key lies outside it.
+      if (b.length === 0 || t.start > b.length) return b;
+      let k = t.key;
+      if (t.keyAt !== undefined) {
+        const end = t.keyAt.offset + t.keyAt.length;
+        if (end > b.length) return b;
+        k = b.subarray(t.keyAt.offset, end);
+      }
       const o = new Uint8Array(b.length);
-      const k = t.key;
-      for (let i = 0; i < b.length; i++) o[i] = b[i]! ^ k[i % k.length]!;
+      o.set(b.subarray(0, t.start));
+      for (let i = t.start, j = 0; i < b.length; i++, j++) o[i] = b[i]! ^ k[j % k.length]!;
       return o;
     }
     case 'from_base64': {
@@ -295,6 +383,11 @@ function applyOne(b: Uint8Array, t: Transform): Uint8Array | null {
       }
       return base64Decode(s, t.mode);
     }
+    case 'gunzip':
+    case 'zlib_deflate':
+      return b.length === 0 ? b : decompress(b, t.kind === 'gunzip' ? 'gzip' : 'zlib', t.maxSize);
+    case 'subslice':
+      return b.length === 0 ? b : subslice(b, t.offset, t.nbytes, t.truncate);
     case 'pcrexform': {
       // the first capture group of the first match replaces the buffer; no match leaves it as is
       const rc = t.regex.exec(b, 0, b.length, PCREX_OV);
@@ -302,4 +395,52 @@ function applyOne(b: Uint8Array, t: Transform): Uint8Array | null {
       return b.slice(PCREX_OV[2], PCREX_OV[3]);
     }
   }
+}
+
+/**
+ * At most `max` decompressed bytes (more input is not decoded). A stream broken before the
+ * bound gives an empty buffer (Suricata truncates the buffer to 0 on a decoder error); a
+ * stream that merely ends early gives what was decoded.
+ */
+function decompress(b: Uint8Array, format: 'gzip' | 'zlib', max: number): Uint8Array {
+  const out = new Uint8Array(Math.min(max, 64 * 1024));
+  let buf = out;
+  let n = 0;
+  const inf = new Inflater(format, (d) => {
+    const take = Math.min(d.length, max - n);
+    if (n + take > buf.length) {
+      const nb = new Uint8Array(Math.min(max, Math.max(n + take, buf.length * 2)));
+      nb.set(buf.subarray(0, n));
+      buf = nb;
+    }
+    buf.set(d.subarray(0, take), n);
+    n += take;
+    return n < max;
+  });
+  const st = inf.push(b);
+  inf.dispose();
+  if (st === 'error') return new Uint8Array(0);
+  return buf.subarray(0, n);
+}
+
+/** Suricata's subslice_apply; out of range without truncate gives an empty buffer. */
+export function subslice(b: Uint8Array, offset: number, nbytes: number | null, truncate: boolean): Uint8Array {
+  const len = b.length;
+  if (Math.abs(offset) > len && !truncate) return new Uint8Array(0);
+  let start = offset >= 0 ? Math.min(offset, len) : len + Math.max(offset, -len);
+  let end: number;
+  if (nbytes === null) end = len;
+  else if (nbytes < 0) {
+    end = len + nbytes;
+    if (end < 0) {
+      if (!truncate) return new Uint8Array(0);
+      end = 0;
+    }
+  } else {
+    end = start + nbytes;
+    if (end > len && !truncate) return new Uint8Array(0);
+    end = Math.min(end, len);
+  }
+  if (end < start) [start, end] = [end, start];
+  return b.subarray(start, end);
 }

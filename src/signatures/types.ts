@@ -180,8 +180,16 @@ export interface RateFilter {
  */
 export type Transform =
   | { kind: 'to_lowercase' | 'to_uppercase' | 'url_decode' | 'strip_whitespace' | 'compress_whitespace' | 'dotprefix' | 'header_lowercase' | 'to_md5' | 'to_sha1' | 'to_sha256' | 'strip_pseudo_headers' }
-  | { kind: 'xor'; key: Uint8Array }
+  /**
+   * `key` static, or read at transform time from `keyAt` (bytes `[offset, offset+length)` of the
+   * buffer itself); bytes before `start` are copied unchanged.
+   */
+  | { kind: 'xor'; key: Uint8Array; keyAt?: { offset: number; length: number }; start: number }
   | { kind: 'from_base64'; offset: number; bytes: number; mode: 'rfc4648' | 'rfc2045' | 'strict' }
+  /** Decompression (gzip / zlib framing), output cut at `maxSize` bytes; a broken stream gives an empty buffer. */
+  | { kind: 'gunzip' | 'zlib_deflate'; maxSize: number }
+  /** A slice by offset and byte count, either negative (from the end); `truncate` clamps instead of emptying. */
+  | { kind: 'subslice'; offset: number; nbytes: number | null; truncate: boolean }
   | { kind: 'pcrexform'; regex: Regex; source: string };
 
 /** Buffer length test (`bsize`, Suricata uint forms; `<>` exclusive). */
@@ -258,6 +266,11 @@ export interface Signature {
   appLayerProtocol?: { names: string[]; negated: boolean };
   /** App-layer buffer lists (empty for raw signatures). */
   buffers?: BufferList[];
+  /**
+   * Packet header buffers (`ipv4.hdr`, `ipv6.hdr`, `tcp.hdr`; protocol 'packet'), inspected per
+   * packet after the payload conditions, in rule order, sharing the rule's variables.
+   */
+  packetBuffers?: BufferList[];
   /** App-layer keywords that are not buffers. */
   appKeywords?: AppKeywordMatch[];
   /** `app-layer-event:<proto>.<name>` (lower case): the tx must carry every one of these events. */
@@ -274,12 +287,6 @@ export interface Signature {
   /** Destination ports (to_server: server port; to_client: server port too, i.e. the source of the packet). */
   ports: PortRange[];
   direction: Direction;
-  /**
-   * Raw signatures whose rule header reads the same both ways and that name no direction
-   * (`any any -> any any` without flow direction): inspected in both directions, like Suricata
-   * matching the header per packet. `direction` is then to_server.
-   */
-  bothDirections?: true;
   /** flow:established → true; flow:not_established → false; absent → either. */
   established?: boolean;
   /** flow:only_stream / no_stream (no_stream = per-packet only). */
@@ -561,6 +568,8 @@ export interface VerifyContext {
   datasets?: Pick<DatasetStore, 'begin' | 'mark' | 'rollback' | 'test'>;
   /** The flow's detected app protocol (AppProtocol.name, 'failed' or 'unknown'), for `app-layer-protocol:`; undefined: not known (no match for such signatures). */
   appProto?: string;
+  /** The packet's header bytes by buffer name (`tcp.hdr`…), null when the packet has no such header; absent: no packet (header buffers never match). */
+  packetHeader?: (buffer: string) => Uint8Array | null;
 }
 
 /**

@@ -8,6 +8,7 @@
  * the previous positive match retry at its next occurrence (bounded by RECURSION_BUDGET).
  */
 import type {
+  BufferList,
   ByteJumpCondition,
   ByteTestCondition,
   Condition,
@@ -25,6 +26,8 @@ import { MAX_RULE_VARS, evalByteExtract, evalByteMath, readNumber, resolve } fro
 import { evalBase64Decode } from './keywords/base64.js';
 import { flowintHolds } from './keywords/flowint.js';
 import { streamSizeHolds } from './keywords/stream-size.js';
+import { applyTransforms } from './transforms.js';
+import { uintHolds } from './options.js';
 
 /** Upper bound on backtracking steps per verify (Suricata's inspection recursion limit is 3000). */
 export const RECURSION_BUDGET = 3000;
@@ -417,11 +420,31 @@ export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, leng
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;
   if (!ruleStateHolds(sig, ctx)) return false;
   if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
-  if (sig.conditions.length === 0) return true;
-  const slots = sig.varCount !== undefined && sig.varCount > 0 ? SCRATCH_SLOTS : NO_SLOTS;
-  const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null, dceLittle: false };
-  return evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions));
+  if (sig.conditions.length > 0) {
+    const slots = sig.varCount !== undefined && sig.varCount > 0 ? SCRATCH_SLOTS : NO_SLOTS;
+    const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null, dceLittle: false };
+    if (!evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions))) return false;
+  }
+  return sig.packetBuffers === undefined || packetBuffersHold(sig.packetBuffers, ctx, meter, sig.id);
 };
+
+/**
+ * The packet header lists of a signature, after its payload conditions as Suricata runs its
+ * packet inspection engines; a header the packet lacks (tcp.hdr of a non-TCP packet) fails.
+ */
+function packetBuffersHold(lists: readonly BufferList[], ctx: VerifyContext, meter: RegexMeter, owner: number): boolean {
+  const get = ctx.packetHeader;
+  if (get === undefined) return false;
+  for (const l of lists) {
+    const raw = get(l.buffer);
+    if (raw === null) return false;
+    const b = l.transforms.length === 0 ? raw : applyTransforms(raw, l.transforms);
+    if (b === null) return false;
+    if (l.bsize !== undefined && !uintHolds(l.bsize, b.length)) return false;
+    if (!matchConditions(l.conditions, b, b.length, meter, owner)) return false;
+  }
+  return true;
+}
 
 const NO_FLOWINTS: ReadonlyMap<string, number> = new Map();
 

@@ -22,7 +22,7 @@ import { ThresholdFilter } from '../../engine/threshold/filter.js';
 import { loadThresholdFile } from '../../engine/threshold/load.js';
 
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
-                    [--checksum-checks auto|yes|no] [--threshold-file FILE]
+                    [--checksum-checks auto|yes|no] [--threshold-file FILE] [--midstream]
 
 Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
 summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
@@ -41,6 +41,8 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
   --threshold-file FILE
                     Suricata threshold.config (suppress, threshold/event_filter, rate_filter)
                     applied to the alerts (default: response.thresholdFile from the configuration)
+  --midstream       app-layer parsing also for TCP flows picked up without their handshake, as
+                    Suricata's stream.midstream: true (default: engine.midstream)
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
@@ -103,7 +105,7 @@ function checksumMode(v: string | undefined): ChecksumChecks {
 async function run(ctx: CliContext, args: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(args, {
     command: 'scan',
-    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string' },
+    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string', midstream: 'boolean' },
     minPositionals: 1,
   });
   const json = ctx.json || flags.json;
@@ -132,7 +134,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
     const summary = scanFile({
       file,
       ruleset,
-      engine: cfg.engine,
+      engine: flags.midstream ? { ...cfg.engine, midstream: true } : cfg.engine,
       checksumChecks,
       alertFilter: new ThresholdFilter(thresholds, { maxEntries: cfg.response.maxThresholdEntries }),
       log,

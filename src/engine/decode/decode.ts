@@ -143,6 +143,24 @@ export class DecodedPacket {
   }
 }
 
+/**
+ * The bytes of a header of a decoded TCP packet as Suricata's header sticky buffers give them:
+ * `ipv4.hdr` the IPv4 header with options, `ipv6.hdr` the fixed 40-byte IPv6 header, `tcp.hdr`
+ * the TCP header with options; null when the packet has no such header.
+ */
+export function packetHeader(p: DecodedPacket, buffer: string): Uint8Array | null {
+  switch (buffer) {
+    case 'ipv4.hdr':
+      return p.ipVersion === 4 ? p.buf.subarray(p.ipOffset, p.l4Offset) : null;
+    case 'ipv6.hdr':
+      return p.ipVersion === 6 ? p.buf.subarray(p.ipOffset, p.ipOffset + 40) : null;
+    case 'tcp.hdr':
+      return p.tcpHeaderLength > 0 ? p.buf.subarray(p.payloadOffset - p.tcpHeaderLength, p.payloadOffset) : null;
+    default:
+      return null;
+  }
+}
+
 export function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }

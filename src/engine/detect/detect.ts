@@ -8,7 +8,7 @@ import type { Logger } from '../../log/index.js';
 import type { DetectorSpec, PortGroup, Ruleset, Signature, VerifyContext, VerifyFn } from '../../signatures/types.js';
 import { tcpFlagsMatch } from '../../signatures/verify.js';
 import { RegexBudget, type RegexStats } from '../../regex/meter.js';
-import { ipv4ToString, ipv6ToString, type DecodedPacket } from '../decode/decode.js';
+import { ipv4ToString, ipv6ToString, packetHeader, type DecodedPacket } from '../decode/decode.js';
 import type { DetectorFinding } from '../detectors.js';
 import { ST_CLOSED, type Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
@@ -64,6 +64,8 @@ export class Detect {
    * their segment only.
    */
   private readonly verifyBudget: number;
+  /** engine.midstream (Suricata stream.midstream). */
+  private readonly midstream: boolean;
   /** App-layer memory budget (config engine.appLayer). */
   private readonly appLayer: { maxFlowMemory: number; maxMemory: number };
 
@@ -76,6 +78,7 @@ export class Detect {
     this.pendingWindow = opts.pendingWindow;
     this.maxPending = opts.maxPending;
     this.verifyBudget = opts.verifyBudget;
+    this.midstream = opts.config.midstream;
     const rx = opts.config.regex;
     const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
     this.regex = new RegexBudget({
@@ -137,10 +140,10 @@ export class Detect {
     f.c2s.scan = f.c2s.group ? this.prefilter.scanTable(f.c2s.group) : null;
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
     // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
-    // app-layer parsing, so app-layer signatures never see it.
+    // app-layer parsing, so app-layer signatures never see it; engine.midstream turns it on.
     // The addresses: FTP's ftpbounce compares the PORT address with the client's, and a flow an
     // FTP control connection announced is found by its two hosts and server port.
-    if (f.app === null && !f.midstream && f.state !== ST_CLOSED && this.app?.active === true) {
+    if (f.app === null && (!f.midstream || this.midstream) && f.state !== ST_CLOSED && this.app?.active === true) {
       f.app = this.app.newFlow(f.srvPort, f.cliPort, () => [flowIp(f, true), flowIp(f, false)], undefined, this.nowMs * 1000);
     }
   }
@@ -347,9 +350,21 @@ export class Detect {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) continue;
       // Like Suricata, payload conditions never inspect a packet without payload.
       if (p.payloadLength === 0 && sig.conditions.length > 0) continue;
-      if (this.verify(sig, view, p.payloadLength, this.context(flow, d), this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
+      let ctx = this.context(flow, d);
+      if (sig.packetBuffers !== undefined) {
+        this.hdrPacket = p;
+        ctx = { ...ctx, packetHeader: this.packetHeaderFn };
+      }
+      if (this.verify(sig, view, p.payloadLength, ctx, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
     }
   }
+
+  /** The packet whose headers `packetHeaderFn` gives (set before verifying a header-buffer rule). */
+  private hdrPacket: DecodedPacket | null = null;
+  private readonly packetHeaderFn = (buffer: string): Uint8Array | null => {
+    const p = this.hdrPacket;
+    return p === null ? null : packetHeader(p, buffer);
+  };
 
   /** The verify context of a packet of `flow` in direction `d`: flow variables, xbits, stream sizes. */
   private context(flow: Flow, d: DirState): VerifyContext {

@@ -25,9 +25,11 @@ export const TRACK_WRONG_DIRECTION = -2;
 
 /**
  * A new flow for a packet that has none. The sender is the client for a SYN, the server for a
- * SYN/ACK; picked up mid-stream, the side on a watched port is the server (else the lower port).
+ * SYN/ACK; picked up mid-stream, the side on a watched port is the server, else the lower port,
+ * or with `midstreamSenderIsClient` (engine.midstream, Suricata's stream.midstream) the sender
+ * is the client, as Suricata sets up a mid-stream session.
  */
-export function newFlow(p: DecodedPacket, isSyn: boolean, isSynAck: boolean, tsMs: number, watched: (port: number) => boolean): Flow {
+export function newFlow(p: DecodedPacket, isSyn: boolean, isSynAck: boolean, tsMs: number, watched: (port: number) => boolean, midstreamSenderIsClient = false): Flow {
   const f = new Flow();
   f.createdMs = tsMs;
   f.lastMs = tsMs;
@@ -37,7 +39,7 @@ export function newFlow(p: DecodedPacket, isSyn: boolean, isSynAck: boolean, tsM
   else {
     const wd = watched(p.dstPort);
     const ws = watched(p.srcPort);
-    senderIsClient = wd !== ws ? wd : p.dstPort <= p.srcPort;
+    senderIsClient = wd !== ws ? wd : midstreamSenderIsClient || p.dstPort <= p.srcPort;
     f.midstream = true;
   }
   if (isSynAck) f.midstream = true;

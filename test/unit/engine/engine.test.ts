@@ -156,6 +156,21 @@ test('raw content anchored with offset/depth matches a later request: the window
   }
 });
 
+test('engine.midstream: a flow picked up without its handshake gets app-layer parsing only when on (Suricata stream.midstream)', () => {
+  const rs = rules('alert http any any -> any any (msg:"uri"; http.uri; content:"/midstream"; sid:77;)\nalert tcp any any -> any 80 (msg:"raw"; content:"GET /midstream"; sid:78;)');
+  const conv = (): Conv => new Conv('198.51.100.7', '203.0.113.1', 40000, 80).c('GET /midstream HTTP/1.1\r\nHost: x\r\n\r\n').s('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').fin();
+  for (const midstream of [false, true]) {
+    const { engine, detections } = makeEngine(rs, { config: engineConfig({ midstream }) });
+    feed(engine, conv().frames);
+    const sids = detections.map((d) => d.signatureId).sort();
+    assert.deepEqual(sids, midstream ? [77, 78] : [78], `midstream ${midstream}`);
+  }
+  // with the handshake the app layer runs either way
+  const { engine, detections } = makeEngine(rs, { config: engineConfig({ midstream: false }) });
+  feed(engine, new Conv('198.51.100.8', '203.0.113.1', 40001, 80).handshake().c('GET /midstream HTTP/1.1\r\nHost: x\r\n\r\n').s('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').fin().frames);
+  assert.deepEqual(detections.map((d) => d.signatureId).sort(), [77, 78]);
+});
+
 const APP_RULES = `alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/admin"; sid:2001;)
 alert http any any -> any any (msg:"body"; flow:to_server; http.request_body; content:"BODYMARK"; sid:2002;)
 alert tcp any any -> any 80 (msg:"raw"; flow:to_server; content:"RAWMARK"; sid:2003;)

@@ -255,3 +255,27 @@ test('compile: any → union of the other rules ports; skipped counts per reason
   const configured = compileRuleset([{ file: 'x.rules', text }], { vars, anyPorts: [22] });
   assert.deepEqual(configured.ports, [22, 80, 445]);
 });
+
+test('a header that reads the same both ways matches both directions (a to_client twin), unless flow or buffers fix one', () => {
+  const both = ok('content:"x";', 'alert tcp any any -> any any');
+  assert.equal(both.sig.direction, 'to_server');
+  assert.equal(both.bothDirections, true);
+  assert.equal(ok('content:"x";', 'alert tcp 10.0.0.0/8 any -> 10.0.0.0/8 any').bothDirections, true);
+  assert.equal(ok('flow:to_server; content:"x";', 'alert tcp any any -> any any').bothDirections, undefined);
+  assert.equal(ok('flow:established; content:"x";', 'alert tcp any any -> any any').bothDirections, true);
+  assert.equal(ok('content:"x";', 'alert tcp any any -> any 80').bothDirections, undefined);
+  assert.equal(ok('content:"x";', 'alert tcp $EXTERNAL_NET any -> $HOME_NET any').bothDirections, undefined);
+  assert.equal(ok('http.uri; content:"x";', 'alert http any any -> any any').bothDirections, undefined);
+  const text = [
+    'alert tcp any any -> any any (msg:"both"; content:"ccc"; sid:3;)',
+    'alert tcp any any -> any 80 (msg:"one"; content:"aaa"; sid:1;)',
+    'alert tcp any any -> any any (msg:"dup"; content:"ddd"; sid:3;)',
+  ].join('\n');
+  const rs = compileRuleset([{ file: 'x.rules', text }], { vars });
+  const threes = rs.signatures.filter((s) => s.id === 3);
+  assert.deepEqual(threes.map((s) => s.direction).sort(), ['to_client', 'to_server']);
+  assert.ok(threes.every((s) => s.name === 'both'), 'the duplicate sid and its twin are dropped together');
+  assert.equal(rs.stats.loaded, 2);
+  assert.deepEqual(rs.stats.skipped, { 'duplicate sid': 1 });
+  assert.equal(rs.signatures.filter((s) => s.id === 1).length, 1);
+});

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { applyTransforms, base64Decode, parseTransform, transformKey, urlDecode } from '../../../src/signatures/transforms.js';
 import type { Transform } from '../../../src/signatures/types.js';
 
@@ -49,6 +50,67 @@ test('xor with a repeating key', () => {
   assert.equal(run('\x0d\x0e\x0d\x0e', t('xor', '"0d0e"')), '\x00\x00\x00\x00');
   assert.equal(run('ab', t('xor', '"20"')), 'AB');
   assert.throws(() => t('xor', '"abc"'), /hex key/);
+  // quotes are optional (SIGMATCH_QUOTES_OPTIONAL)
+  assert.equal(run('ab', t('xor', '20')), 'AB');
+});
+
+test('xor with an offset and a key read from the buffer (Suricata 9 xor.rs)', () => {
+  const key = 0x42;
+  const enc = String.fromCharCode(key) + Array.from(b('hello'), (c) => String.fromCharCode(c ^ key)).join('');
+  // key byte at 0, XOR from 1: the key byte itself stays
+  assert.equal(run(enc, t('xor', 'offset 1,extract 1 0')), '\x42hello');
+  assert.equal(run(enc, t('xor', 'offset 1,var 1 0')), '\x42hello');
+  // 2-byte key cycling from the start offset
+  const k2 = [0x10, 0x20];
+  const enc2 = 'XY' + String.fromCharCode(...k2) + Array.from(b('world'), (c, i) => String.fromCharCode(c ^ k2[i % 2]!)).join('');
+  assert.equal(run(enc2, t('xor', 'offset 4,extract 2 2')), 'XY\x10\x20world');
+  // static key with an offset
+  assert.equal(run('abAB', t('xor', 'offset 2,"20"')), 'abab');
+  // key or start outside the buffer: the buffer is left as it is
+  assert.equal(run('abc', t('xor', 'extract 1 200')), 'abc');
+  assert.equal(run('abc', t('xor', 'offset 5,"20"')), 'abc');
+  assert.throws(() => t('xor', 'extract 1'), /extract BYTES OFFSET/);
+  assert.throws(() => t('xor', 'extract 0 0'), /1 to 255/);
+  assert.throws(() => t('xor', 'offset 1'), /offset N,KEY/);
+  assert.throws(() => t('xor', 'offset x,"20"'), /invalid offset/);
+  assert.notEqual(transformKey([t('xor', 'offset 1,extract 1 0')]), transformKey([t('xor', 'offset 2,extract 1 0')]));
+});
+
+test('gunzip and zlib_deflate: bounded output (default 1024), broken input gives an empty buffer', () => {
+  const text = 'This is compressed then base64-encoded\n';
+  const gz = s(new Uint8Array(gzipSync(text)))!;
+  const zl = s(new Uint8Array(deflateSync(text)))!;
+  assert.equal(run(gz, t('gunzip')), text);
+  assert.equal(run(zl, t('zlib_deflate')), text);
+  assert.equal(run(gz, t('gunzip', 'max-size 8')), 'This is ');
+  assert.equal(run(zl, t('zlib_deflate', 'max-size=8')), 'This is ');
+  assert.equal(run(s(new Uint8Array(gzipSync('x'.repeat(5000))))!, t('gunzip'))!.length, 1024);
+  assert.equal(run(s(new Uint8Array(gzipSync('x'.repeat(5000))))!, t('gunzip', 'max-size 2kb'))!.length, 2048);
+  // wrong framing: an error, so an empty buffer
+  assert.equal(run(zl, t('gunzip')), '');
+  assert.equal(run('not compressed', t('zlib_deflate')), '');
+  assert.throws(() => t('gunzip', 'max-size 0'), /max-size 0/);
+  assert.throws(() => t('gunzip', 'size 8'), /expected max-size/);
+  assert.throws(() => t('gunzip', 'max-size 8, max-size 9'), /twice/);
+});
+
+test('subslice: Suricata subslice.rs vectors', () => {
+  const x = 'this is suricata';
+  assert.equal(run(x, t('subslice', '1')), 'his is suricata');
+  assert.equal(run(x, t('subslice', '00,9')), 'this is s');
+  assert.equal(run(x, t('subslice', '1,12')), 'his is suric');
+  assert.equal(run(x, t('subslice', '13,-12')), ' is suric');
+  assert.equal(run(x, t('subslice', '2, 30')), '');
+  assert.equal(run(x, t('subslice', '2, 30, truncate')), 'is is suricata');
+  assert.equal(run(x, t('subslice', '-8')), 'suricata');
+  assert.equal(run(x, t('subslice', '-20')), '');
+  assert.equal(run(x, t('subslice', '-20, TRUNCATE')), x);
+  assert.equal(run('curl/7.64.1', t('subslice', '0, -30, truncate')), '');
+  assert.equal(run('curl/7.64.1', t('subslice', '0, -30')), '');
+  assert.equal(run('curl/7.64.1', t('subslice', '-11, -6, truncate')), 'curl/');
+  for (const bad of ['f, y', '0:-10', '1 1', '1,0', '', '1, 2, nottruncate', '1, 2, 3, 4', '1, 2, truncate, extra']) {
+    assert.throws(() => t('subslice', bad), /subslice/, bad);
+  }
 });
 
 test('from_base64: modes, offset and bytes as Suricata applies them', () => {
@@ -75,7 +137,7 @@ test('pcrexform: the first capture group replaces the buffer; no match leaves it
 });
 
 test('unsupported transforms are named, options refused where there are none', () => {
-  assert.throws(() => t('gunzip'), (e: Error & { reason?: string }) => e.reason === 'unsupported transform gunzip');
+  assert.throws(() => t('luaxform', 'x'), (e: Error & { reason?: string }) => e.reason === 'unsupported transform luaxform');
   assert.throws(() => t('to_lowercase', 'x'), /takes no value/);
-  assert.equal(transformKey([t('to_lowercase'), t('xor', '"0102"'), t('from_base64', 'mode strict')]), 'to_lowercase|xor(0102)|from_base64(0,0,strict)');
+  assert.equal(transformKey([t('to_lowercase'), t('xor', '"0102"'), t('from_base64', 'mode strict')]), 'to_lowercase|xor(0102,0)|from_base64(0,0,strict)');
 });

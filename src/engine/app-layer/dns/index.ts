@@ -17,7 +17,8 @@ const BOTH: readonly AppDirection[] = ['to_server', 'to_client'];
 const asDns = (tx: AppTx): DnsTx | null => (tx instanceof DnsTx ? tx : null);
 
 export const DNS_BUFFERS: readonly AppBufferSpec[] = [
-  { name: 'dns.query', aliases: ['dns_query'], directions: BOTH, multi: true, lowercaseOnly: false, pcreFlag: null },
+  // Suricata 7/8: dns.query inspects the request's queries only (responses: dns.queries.rrname, not offered).
+  { name: 'dns.query', aliases: ['dns_query'], directions: ['to_server'], multi: true, lowercaseOnly: false, pcreFlag: null },
 ];
 
 const opcode: AppKeywordSpec<UintMatch> = {

@@ -615,31 +615,34 @@ export class HttpParser implements HttpConnectionParser {
     }
     if (badDelim) this.event(t, 'METHOD_DELIM_NON_COMPLIANT');
     let protoStart = n;
+    let protoEnd = n;
     if (pos < n) {
-      // URI ends at the first SP; other whitespace only if no SP follows (libhtp retries).
-      const us = pos;
-      let ue = pos;
-      let nonSp = false;
-      while (ue < n && line[ue] !== 0x20) {
-        if (isSpace(line[ue]!)) nonSp = true;
-        ue++;
-      }
-      if (nonSp) {
-        this.event(t, 'URI_DELIM_NON_COMPLIANT');
-        if (ue === n) {
-          ue = us;
-          while (ue < n && !isSpace(line[ue]!)) ue++;
+      // Suricata 8 runs libhtp-rs with allow_space_uri: the protocol follows the LAST SP of the
+      // (trimmed) rest of the line, so a URI may hold spaces ("GET /a b HTTP/1.1" → "/a b").
+      // With no SP at all but other whitespace, the last of that splits (URI_DELIM_NON_COMPLIANT).
+      let re = n;
+      while (re > pos && isSpace(line[re - 1]!)) re--;
+      let sp = re - 1;
+      while (sp >= pos && line[sp] !== 0x20) sp--;
+      if (sp < pos) {
+        let ws = re - 1;
+        while (ws >= pos && !isSpace(line[ws]!)) ws--;
+        if (ws >= pos) {
+          this.event(t, 'URI_DELIM_NON_COMPLIANT');
+          sp = ws;
         }
       }
-      t.uS = us - b;
+      let ue = sp >= pos ? sp : re;
+      let ps = sp >= pos ? sp + 1 : re;
+      while (ue > pos && isSpace(line[ue - 1]!)) ue--;
+      while (ps < re && isSpace(line[ps]!)) ps++;
+      t.uS = pos - b;
       t.uE = ue - b;
-      pos = ue;
-      while (pos < n && isSpace(line[pos]!)) pos++;
-      protoStart = pos;
+      protoStart = ps;
+      protoEnd = re;
     }
-    if (protoStart < n) {
-      let pe = n;
-      while (pe > protoStart && isSpace(line[pe - 1]!)) pe--;
+    if (protoStart < protoEnd) {
+      const pe = protoEnd;
       t.pS = protoStart - b;
       t.pE = pe - b;
       t.requestProtocolNumber = parseProtocolAt(line, protoStart, pe);

@@ -187,3 +187,27 @@ test('address formatting', () => {
   assert.equal(ipv6ToString(hex('20010db8000100000001000000000001'), 0), '2001:db8:1:0:1::1');
   assert.equal(ipv4ToString(0xc0000201), '192.0.2.1');
 });
+
+test('packetHeader: ipv4.hdr with options, tcp.hdr with options, ipv6.hdr fixed 40 bytes; null for the other family', async () => {
+  const { packetHeader } = await import('../../../../src/engine/decode/decode.js');
+  // IPv4 header with 4 bytes of options (IHL 6), TCP header with MSS option (data offset 6), payload "hi"
+  const ip = hex(`
+    46 00 00 32 00 01 40 00 40 06 00 00 c0 00 02 01 c6 33 64 02 01 04 00 00
+    04 d2 00 50 00 00 00 01 00 00 00 02 60 02 ff ff 00 00 00 00 02 04 02 00
+    68 69`);
+  const p = new DecodedPacket();
+  const f = Buffer.concat([ETH_HDR, ip]);
+  assert.equal(decodePacket(f, 0, f.length, LINKTYPE.ETHERNET, p), DROP.NONE);
+  assert.deepEqual([...packetHeader(p, 'ipv4.hdr')!], [...ip.subarray(0, 24)]);
+  assert.deepEqual([...packetHeader(p, 'tcp.hdr')!], [...ip.subarray(24, 48)]);
+  assert.equal(packetHeader(p, 'ipv6.hdr'), null);
+  assert.equal(packetHeader(p, 'udp.hdr'), null);
+  const ip6 = hex(`
+    60 00 00 00 00 14 06 40 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02
+    04 d2 00 50 00 00 00 01 00 00 00 02 50 02 ff ff 00 00 00 00`);
+  const f6 = Buffer.concat([hex('020000000002 020000000001 86dd'), ip6]);
+  assert.equal(decodePacket(f6, 0, f6.length, LINKTYPE.ETHERNET, p), DROP.NONE);
+  assert.deepEqual([...packetHeader(p, 'ipv6.hdr')!], [...ip6.subarray(0, 40)]);
+  assert.deepEqual([...packetHeader(p, 'tcp.hdr')!], [...ip6.subarray(40, 60)]);
+  assert.equal(packetHeader(p, 'ipv4.hdr'), null);
+});

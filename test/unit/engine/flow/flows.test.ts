@@ -123,3 +123,15 @@ test('verification work per flow direction is bounded', () => {
   assert.equal(st.verifyBudgetExhausted, 1);
   assert.deepEqual(detections.map((d) => d.signatureId), [80], 'still detected within the segment');
 });
+
+test('mid-stream pickup on ports that are both watched: the lower port is the server, or with engine.midstream the sender is the client (Suricata)', () => {
+  // both ports have signatures in both directions; only to_server data alerts
+  const rs = rules('alert tcp any any -> any any (msg:"x"; flow:to_server; content:"ping"; sid:5;)', [53, 80]);
+  for (const midstream of [false, true]) {
+    const { engine, detections } = makeEngine(rs, { config: engineConfig({ midstream }) });
+    // the first packet goes from port 53 to port 80: without midstream port 53 is taken as the
+    // server (lower port), so the data is to_client; with it the sender is the client
+    feed(engine, new Conv('198.51.100.5', '203.0.113.1', 53, 80).c('ping').frames);
+    assert.deepEqual(detections.map((d) => [d.srcPort, d.destPort]), midstream ? [[53, 80]] : [], `midstream ${midstream}`);
+  }
+});

@@ -129,7 +129,7 @@ const vars = defaultConfig().databases.vars;
 
 function run(rules: string[], port: number, steps: ['to_server' | 'to_client', Uint8Array][]): { sids: number[]; eve: Record<string, unknown>[] } {
   const rs = compileRuleset([{ file: 't.rules', text: rules.join('\n') }], { vars });
-  assert.equal(rs.signatures.length, rules.length, 'every rule loads');
+  assert.equal(rs.stats.loaded, rules.length, 'every rule loads');
   const d = new AppTxDetector(rs);
   const f = d.newFlow(port, 40000);
   const sids: number[] = [];

@@ -297,3 +297,19 @@ test('EVE content_range: parsed with the PCRE2 engine from the raw header bytes'
   assert.deepEqual(range('bytes 0-9/*'), { raw: 'bytes 0-9/*', start: 0, end: 9 });
   assert.deepEqual(range('items 1-2/3'), { raw: 'items 1-2/3' });
 });
+
+test('a URI may hold spaces: the protocol follows the last SP (libhtp-rs allow_space_uri, as Suricata 8 runs it)', () => {
+  const p = new HttpParser();
+  const d = b('GET /uri afterspace HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP  / 01.10\r\n\r\nGET /a b  \r\n\r\n');
+  p.request(d, 0, d.length);
+  const [t1, t2, t3] = p.txs;
+  assert.equal(s(t1!.uriRaw), '/uri afterspace');
+  assert.equal(s(t1!.requestProtocol), 'HTTP/1.1');
+  assert.ok(!t1!.events.includes('URI_DELIM_NON_COMPLIANT'));
+  // libhtp-rs RequestLineParsing5
+  assert.equal(s(t2!.uriRaw), '/ HTTP  /');
+  assert.equal(s(t2!.requestProtocol), '01.10');
+  // trailing whitespace is not a delimiter
+  assert.equal(s(t3!.uriRaw), '/a');
+  assert.equal(s(t3!.requestProtocol), 'b');
+});

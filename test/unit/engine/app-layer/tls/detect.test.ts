@@ -17,7 +17,7 @@ const JA3 = '769,47-53,0-10-11,23,0';
 
 function run(rules: string[], flows: { port: number; chunks: [ 'to_server' | 'to_client', Uint8Array][] }[], tsUs = 0): number[] {
   const rs = compileRuleset([{ file: 't.rules', text: rules.join('\n') }], { vars });
-  assert.equal(rs.signatures.length, rules.length, 'every rule loads');
+  assert.equal(rs.stats.loaded, rules.length, 'every rule loads');
   const d = new AppTxDetector(rs);
   const fired: number[] = [];
   const ctx: AppFeedContext = { verify: { flowbits: new Set() }, fire: (si) => fired.push(rs.signatures[si]!.id) };
