@@ -148,6 +148,15 @@ export class Engine {
   private lastTickMs = -Infinity;
   /** 1-based number of the packet being processed (Suricata's pcap_cnt); 0 outside a packet (ticks, flush). */
   private pktNo = 0;
+  /**
+   * The frame being processed (EVE `packet` of its alerts): buffer, start, length, link type, and
+   * whether it was rebuilt from IP fragments. Only referenced; copied when something alerts.
+   */
+  private frame: Uint8Array | null = null;
+  private frameOff = 0;
+  private frameLen = 0;
+  private frameLink = 0;
+  private frameDefrag = false;
 
   // Counters (exported through stats() and metrics collect callbacks).
   private packets = 0;
@@ -173,6 +182,7 @@ export class Engine {
         // Suricata writes pcap_cnt for the packet that triggered inspection; matches raised by
         // flow timeouts or the end of the file (its pseudo packets) carry none.
         if (this.pktNo > 0) d.pcapCnt = this.pktNo;
+        if (d.detector === undefined) this.describePacket(d);
         opts.onDetection(d);
       },
       verify: opts.verify ?? verifySignature,
@@ -238,6 +248,11 @@ export class Engine {
     if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
     else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
     this.pktNo = this.packets;
+    this.frame = buf;
+    this.frameOff = offset;
+    this.frameLen = caplen;
+    this.frameLink = linkType;
+    this.frameDefrag = false;
     try {
       if (dir === DIR.OTHER_HOST) {
         this.drops[DROP.NOT_FOR_HOST]!++;
@@ -250,6 +265,14 @@ export class Engine {
         if (this.pkt.eventCount > 0) this.onDecoderEvents();
         if (whole === null) return; // held (or refused) by the defragmenter, counted there
         reason = decodePacket(whole, 0, whole.length, LINKTYPE.RAW, this.pkt);
+        // The rebuilt packet is what matches and what EVE shows (with the first fragment's link header).
+        const fr = this.defrag.lastFrame;
+        if (fr !== null) {
+          this.frame = fr;
+          this.frameOff = 0;
+          this.frameLen = fr.length;
+          this.frameDefrag = true;
+        }
       }
       if (this.pkt.eventCount > 0) this.onDecoderEvents();
       if (reason === DROP.NONE && this.host !== undefined) reason = this.addressCheck(this.pkt, dir, this.host);
@@ -269,7 +292,23 @@ export class Engine {
     } finally {
       this.curFlow = null;
       this.pktNo = 0;
+      this.frame = null;
     }
+  }
+
+  /**
+   * A signature match's packet fields (EVE pkt_src, packet, packet_info): the frame being
+   * processed, copied (the capture buffer is reused); outside a packet (flow timeout, end of
+   * file) Suricata's pseudo packet source.
+   */
+  private describePacket(d: Detection): void {
+    const f = this.frame;
+    if (this.pktNo === 0 || f === null) {
+      d.pktSrc = 'stream (flow timeout)';
+      return;
+    }
+    d.pktSrc = this.frameDefrag ? 'defrag' : 'wire/pcap';
+    d.packet = { data: f.slice(this.frameOff, this.frameOff + this.frameLen), linkType: this.frameLink };
   }
 
   /** The current packet raised decoder events: count them, run the decode-event signatures. */
@@ -404,6 +443,13 @@ export class Engine {
     }
     if (flow.gen !== this.detect.gen) this.detect.rebind(flow);
     flow.lastMs = tsMs;
+    if (fromClient) {
+      flow.pktsToServer++;
+      flow.bytesToServer += this.frameLen;
+    } else {
+      flow.pktsToClient++;
+      flow.bytesToClient += this.frameLen;
+    }
     this.curFlow = flow;
     const dir = fromClient ? flow.c2s : flow.s2c;
 

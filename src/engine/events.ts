@@ -27,6 +27,25 @@ export function eveTimestamp(ms: number): string {
   );
 }
 
+/** Suricata's names of capture link types (util-datalink.c), "n/a" for others. */
+const LINKTYPE_NAMES: Record<number, string> = {
+  0: 'NULL',
+  1: 'EN10MB',
+  9: 'PPP',
+  12: 'RAW',
+  101: 'RAW2',
+  104: 'C_HDLC',
+  113: 'LINUX_SLL',
+  228: 'IPv4',
+  229: 'IPv6',
+  276: 'LINUX_SLL2',
+  778: 'GRE_RAW',
+};
+
+export function linkTypeName(linkType: number): string {
+  return LINKTYPE_NAMES[linkType] ?? 'n/a';
+}
+
 export interface AlertEventOptions {
   /** What the response layer did: 'blocked' when the source was blocked. */
   action: 'allowed' | 'blocked';
@@ -69,6 +88,26 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
   if (d.appProto !== undefined) ev.app_proto = d.appProto;
   if (d.appProtoOrig !== undefined) ev.app_proto_orig = d.appProtoOrig;
   if (d.txId !== undefined) ev.tx_id = d.txId;
+  if (d.pktSrc !== undefined) ev.pkt_src = d.pktSrc;
+  if (d.direction !== undefined) ev.direction = d.direction;
+  if (d.flow !== undefined) {
+    const f = d.flow;
+    ev.flow = {
+      pkts_toserver: f.pktsToServer,
+      pkts_toclient: f.pktsToClient,
+      bytes_toserver: f.bytesToServer,
+      bytes_toclient: f.bytesToClient,
+      start: eveTimestamp(f.startMs),
+      src_ip: f.srcIp,
+      dest_ip: f.destIp,
+      src_port: f.srcPort,
+      dest_port: f.destPort,
+    };
+  }
+  if (d.packet !== undefined) {
+    ev.packet = Buffer.from(d.packet.data.buffer, d.packet.data.byteOffset, d.packet.data.byteLength).toString('base64');
+    ev.packet_info = { linktype: d.packet.linkType, linktype_name: linkTypeName(d.packet.linkType) };
+  }
   if (d.appEve !== undefined) for (const k of APP_EVE_KEYS) {
     const o = d.appEve[k];
     if (o !== undefined) ev[k] = o;

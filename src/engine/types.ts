@@ -72,6 +72,26 @@ export interface Detection {
    */
   pcapCnt?: number;
   appEve?: AppEveObjects;
+  /**
+   * Suricata's EVE `pkt_src`: where the packet that raised the match came from — `wire/pcap`
+   * (captured), `defrag` (rebuilt from IP fragments) or `stream (flow timeout)` (raised when the
+   * flow ended: timeout, end of file, shutdown). Absent for detector findings.
+   */
+  pktSrc?: 'wire/pcap' | 'defrag' | 'stream (flow timeout)';
+  /**
+   * The packet that raised a signature match, with its link-layer header (a copy), and the
+   * capture's link type (EVE `packet`, `packet_info`). Absent without such a packet (flow timeout,
+   * detector findings).
+   */
+  packet?: { data: Uint8Array; linkType: number };
+  /** Signature matches on a flow: which way the packet that raised it went (EVE `direction`). */
+  direction?: 'to_server' | 'to_client';
+  /**
+   * Signature matches on a flow: the flow's counters when it matched (EVE alert `flow` object):
+   * packets and bytes (whole frames) each way, its start, and its endpoints as the flow sees them
+   * (source = client).
+   */
+  flow?: FlowCounters;
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
   priority?: number;
@@ -89,6 +109,32 @@ export interface Detection {
   newAction?: { action: 'alert' | 'block'; source: string };
   /** Detector details: distinct ports, connection count, window... */
   details?: Record<string, number | string>;
+}
+
+/** A flow's counters and endpoints when a signature matched on it (source = the flow's client). */
+export interface FlowCounters {
+  pktsToServer: number;
+  pktsToClient: number;
+  bytesToServer: number;
+  bytesToClient: number;
+  startMs: number;
+  srcIp: string;
+  destIp: string;
+  srcPort: number;
+  destPort: number;
+}
+
+/** The EVE alert `flow` object (Suricata's EveAddFlow plus the flow's endpoints). */
+export interface FlowSummary {
+  pkts_toserver: number;
+  pkts_toclient: number;
+  bytes_toserver: number;
+  bytes_toclient: number;
+  start: string;
+  src_ip: string;
+  dest_ip: string;
+  src_port: number;
+  dest_port: number;
 }
 
 /** Protocol objects of an app-layer alert by EVE key (`http`, `tls`, `email`...). */
@@ -118,6 +164,13 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   /** The protocol before a protocol change (STARTTLS), as Suricata's EveAddAppProto writes it. */
   app_proto_orig?: string;
   tx_id?: number;
+  /** Where the packet that raised the match came from (Suricata's pkt_src). */
+  pkt_src?: string;
+  direction?: 'to_server' | 'to_client';
+  flow?: FlowSummary;
+  /** The packet that raised the match, base64, with its link-layer header. */
+  packet?: string;
+  packet_info?: { linktype: number; linktype_name: string };
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;

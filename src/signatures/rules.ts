@@ -681,6 +681,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         dsize = parseDsize(value ?? '');
         break;
       case 'flags':
+      // Suricata 8 names the keyword tcp.flags, `flags` staying its alias.
+      case 'tcp.flags':
         flags = parseFlags(value ?? '');
         break;
       case 'flowbits':

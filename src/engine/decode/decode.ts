@@ -14,6 +14,8 @@ import { decodeIpv6 } from './ipv6.js';
 export const LINKTYPE = {
   NULL: 0,
   ETHERNET: 1,
+  /** PPP (RFC 1661; with or without the RFC 1662 HDLC address/control bytes). */
+  PPP: 9,
   RAW: 101,
   /** OpenBSD/Linux alias of raw IP in old captures. */
   RAW_ALT: 12,
@@ -82,6 +84,9 @@ export const TCP_URG = 0x20;
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
+/** PPP protocol numbers of IPv4 and IPv6 (RFC 1332, RFC 5072). */
+const PPP_IPV4 = 0x0021;
+const PPP_IPV6 = 0x0057;
 const ETH_VLAN = 0x8100;
 const ETH_QINQ = 0x88a8;
 const ETH_QINQ_OLD = 0x9100;
@@ -93,6 +98,8 @@ const PROTO_ICMPV6 = 58;
 /** Reused decode result. Fields are valid only until the next decode. */
 export class DecodedPacket {
   buf: Uint8Array = new Uint8Array(0);
+  /** Start of the frame (its link-layer header) in buf. */
+  frameStart = 0;
   /** Start of the IP header in buf. */
   ipOffset = 0;
   ipVersion = 0;
@@ -183,6 +190,7 @@ export function decodePacket(buf: Uint8Array, start: number, caplen: number, lin
   out.fragPrevNextOffset = -1;
   if (caplen < 0 || end > buf.length) return DROP.TRUNCATED_LINK;
   out.buf = buf;
+  out.frameStart = start;
   let o = start;
   let ethertype: number;
   switch (linkType) {
@@ -208,6 +216,30 @@ export function decodePacket(buf: Uint8Array, start: number, caplen: number, lin
       if (caplen < 20) return DROP.TRUNCATED_LINK;
       ethertype = u16(buf, o);
       o += 20;
+      break;
+    }
+    case LINKTYPE.PPP: {
+      // LINKTYPE_PPP frames may start with the HDLC address and control bytes (ff 03); the
+      // protocol field is one byte when compressed (odd first byte, RFC 1661 §6.5), else two.
+      if (caplen >= 2 && buf[o] === 0xff && buf[o + 1] === 0x03) o += 2;
+      if (o >= end) {
+        out.event(EV['ppp.pkt_too_small']);
+        return DROP.TRUNCATED_LINK;
+      }
+      let proto: number;
+      if ((buf[o]! & 1) === 1) {
+        proto = buf[o]!;
+        o += 1;
+      } else {
+        if (o + 2 > end) {
+          out.event(EV['ppp.pkt_too_small']);
+          return DROP.TRUNCATED_LINK;
+        }
+        proto = u16(buf, o);
+        o += 2;
+      }
+      ethertype = proto === PPP_IPV4 ? ETH_IPV4 : proto === PPP_IPV6 ? ETH_IPV6 : 0;
+      if (ethertype === 0) return DROP.UNSUPPORTED_ETHERTYPE;
       break;
     }
     case LINKTYPE.RAW:

@@ -64,8 +64,12 @@ interface Frag {
   /** Leading bytes of `data` a later fragment took over (BSD policy). */
   ltrim: number;
   more: boolean;
-  /** The IP header to rebuild the datagram with, on the fragment inserted at offset 0. */
+  /**
+   * On the fragment inserted at offset 0: its link-layer header followed by the IP header to
+   * rebuild the datagram with (the link header is `linkLen` bytes).
+   */
   head: Uint8Array | null;
+  linkLen: number;
 }
 
 interface Tracker {
@@ -187,8 +191,11 @@ export class Defragmenter {
       return null;
     }
     const data = b.slice(p.l4Offset + ltrim, p.l4Offset + len);
-    const frag: Frag = { off: off + ltrim, data, ltrim: 0, more: p.moreFragments, head: null };
-    if (off === 0) frag.head = headerOf(p);
+    const frag: Frag = { off: off + ltrim, data, ltrim: 0, more: p.moreFragments, head: null, linkLen: 0 };
+    if (off === 0) {
+      frag.head = headerOf(p);
+      frag.linkLen = p.ipOffset - p.frameStart;
+    }
     // Insert after every held fragment at the same or a lower offset.
     let at = fr.length;
     while (at > 0 && fr[at - 1]!.off > frag.off) at--;
@@ -199,16 +206,23 @@ export class Defragmenter {
     if (!frag.more) t.seenLast = true;
     this.enforceMemory(key);
     if (!t.seenLast) return null;
-    const whole = this.reassemble(t);
-    if (whole === undefined) return null;
+    const frame = this.reassemble(t);
+    if (frame === undefined) return null;
     this.table.delete(key);
-    if (whole === null) {
+    if (frame === null) {
       c.invalid++;
       return null;
     }
     c.reassembled++;
-    return whole;
+    this.lastFrame = frame;
+    return frame.subarray(fr[0]!.linkLen);
   }
+
+  /**
+   * The last datagram add() returned as a whole frame: the link-layer header of its offset-0
+   * fragment, then the rebuilt IP packet (Suricata's reassembled packet, which EVE's `packet` shows).
+   */
+  lastFrame: Uint8Array | null = null;
 
   private remove(t: Tracker, i: number): void {
     const f = t.frags[i]!;
@@ -220,7 +234,8 @@ export class Defragmenter {
 
   /**
    * Suricata's Defrag4Reassemble / Defrag6Reassemble: undefined while data is missing (the first
-   * fragment, or a hole), null when the datagram cannot be rebuilt, else the rebuilt IP packet.
+   * fragment, or a hole), null when the datagram cannot be rebuilt, else the rebuilt packet after
+   * the first fragment's link-layer header.
    */
   private reassemble(t: Tracker): Uint8Array | null | undefined {
     const fr = t.frags;
@@ -245,7 +260,9 @@ export class Defragmenter {
       prevOff = f.off;
     }
     const head = first.head;
-    if (head.length + total > MAX_PACKET + (t.v6 ? 40 : 0)) return null;
+    const ll = first.linkLen;
+    const ipHead = head.length - ll;
+    if (ipHead + total > MAX_PACKET + (t.v6 ? 40 : 0)) return null;
     const out = new Uint8Array(head.length + total);
     out.set(head, 0);
     for (const f of use) {
@@ -254,15 +271,25 @@ export class Defragmenter {
       out.set(f.data.subarray(from), head.length + f.off + from);
     }
     if (t.v6) {
-      const plen = head.length - 40 + total;
-      out[4] = plen >> 8;
-      out[5] = plen & 255;
+      const plen = ipHead - 40 + total;
+      out[ll + 4] = plen >> 8;
+      out[ll + 5] = plen & 255;
     } else {
-      const tl = head.length + total;
-      out[2] = tl >> 8;
-      out[3] = tl & 255;
-      out[6] = 0;
-      out[7] = 0;
+      // Length and fragment fields rewritten, the header checksum updated for both (RFC 1624
+      // incremental update, as Suricata's FixChecksum: a bad checksum stays bad).
+      const tl = ipHead + total;
+      let sum = ~((out[ll + 10]! << 8) | out[ll + 11]!) & 0xffff;
+      sum += ~((out[ll + 2]! << 8) | out[ll + 3]!) & 0xffff;
+      sum += ~((out[ll + 6]! << 8) | out[ll + 7]!) & 0xffff;
+      out[ll + 2] = tl >> 8;
+      out[ll + 3] = tl & 255;
+      out[ll + 6] = 0;
+      out[ll + 7] = 0;
+      sum += tl;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      const csum = ~sum & 0xffff;
+      out[ll + 10] = csum >> 8;
+      out[ll + 11] = csum & 255;
     }
     return out;
   }
@@ -296,14 +323,15 @@ export class Defragmenter {
 }
 
 /**
- * The header the datagram is rebuilt with, from its offset-0 fragment: IPv4 the IP header with
- * options; IPv6 the fixed header and the unfragmentable extension headers, the next-header field
- * that pointed at the fragment header now naming what the fragment header announced.
+ * The header the datagram is rebuilt with, from its offset-0 fragment: its link-layer header, then
+ * IPv4 the IP header with options; IPv6 the fixed header and the unfragmentable extension headers,
+ * the next-header field that pointed at the fragment header now naming what the fragment header
+ * announced.
  */
 function headerOf(p: DecodedPacket): Uint8Array {
-  if (p.ipVersion === 4) return p.buf.slice(p.ipOffset, p.l4Offset);
-  const h = p.buf.slice(p.ipOffset, p.fragHeaderOffset);
-  const at = p.fragPrevNextOffset - p.ipOffset;
+  if (p.ipVersion === 4) return p.buf.slice(p.frameStart, p.l4Offset);
+  const h = p.buf.slice(p.frameStart, p.fragHeaderOffset);
+  const at = p.fragPrevNextOffset - p.frameStart;
   if (at >= 0 && at < h.length) h[at] = p.l4Proto;
   return h;
 }

@@ -16,6 +16,7 @@ export const DECODE_EVENTS = [
   'vlan.header_too_small',
   'ltnull.pkt_too_small',
   'ltnull.unsupported_type',
+  'ppp.pkt_too_small',
   'ipraw.invalid_ip_version',
   // IPv4 (decode-ipv4.c)
   'ipv4.pkt_too_small',

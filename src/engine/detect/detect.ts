@@ -425,6 +425,18 @@ export class Detect {
       action: sig.action,
       handshakeCompleted: flow.handshakeVerified,
       gid: sig.gid,
+      direction: toServer ? 'to_server' : 'to_client',
+      flow: {
+        pktsToServer: flow.pktsToServer,
+        pktsToClient: flow.pktsToClient,
+        bytesToServer: flow.bytesToServer,
+        bytesToClient: flow.bytesToClient,
+        startMs: flow.createdMs,
+        srcIp: toServer ? srcIp : destIp,
+        destIp: toServer ? destIp : srcIp,
+        srcPort: flow.cliPort,
+        destPort: flow.srvPort,
+      },
     };
     if (sig.origin !== undefined) det.origin = sig.origin;
     if (sig.classtype !== undefined) det.classtype = sig.classtype;

@@ -40,6 +40,11 @@ export class Flow {
   synTsMs = 0;
   createdMs = 0;
   lastMs = 0;
+  /** Packets and bytes (whole captured frames) each way, as Suricata's flow counters. */
+  pktsToServer = 0;
+  pktsToClient = 0;
+  bytesToServer = 0;
+  bytesToClient = 0;
   /** Ruleset generation the detect state was bound to. */
   gen = 0;
   readonly c2s = new DirState();
