@@ -290,6 +290,8 @@ export class Engine {
       this.drops[DROP.INTERNAL_ERROR]!++;
       this.log.warn({ err: e }, 'packet processing failed');
     } finally {
+      // Detections leave with the packet's fields before they are reset (describePacket).
+      this.detect.flushDetections();
       this.curFlow = null;
       this.pktNo = 0;
       this.frame = null;
@@ -325,6 +327,7 @@ export class Engine {
     this.pressure = this.flows.size > this.flows.max * 0.9 || this.store.memory > this.store.maxMemory * 0.9;
     const div = this.pressure ? PRESSURE_DIVISOR : 1;
     this.flows.expire(nowMs, this.cfg.timeouts.newMs / div, this.cfg.timeouts.establishedMs / div, this.cfg.timeouts.closedMs / div);
+    this.detect.flushDetections();
   }
 
   stats(): EngineStats {
@@ -382,6 +385,7 @@ export class Engine {
   /** Drops every flow (end of an offline run, shutdown); frees stream memory. */
   flush(): void {
     this.flows.clear();
+    this.detect.flushDetections();
   }
 
   // ---------------------------------------------------------------- decode → flow
@@ -458,6 +462,12 @@ export class Engine {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;
     }
+    if ((flags & TCP_ACK) !== 0) {
+      // The peer acknowledged bytes of the other direction this capture never saw: segments
+      // waiting behind that hole are delivered after a gap (Reassembler.ackedGap).
+      const other = fromClient ? flow.s2c : flow.c2s;
+      if (other.ooo !== null) this.reasm.ackedGap(other, p.ack);
+    }
     if (p.payloadLength > 0) {
       // This side speaks: the other side's turn is over, its next data starts a new raw
       // inspection window (DirState.rawFrom), whether or not anything inspects this side.
@@ -479,6 +489,8 @@ export class Engine {
   }
 
   private freeDir(d: DirState): void {
+    // Queued stream matches dump this direction's stream: they leave before it is freed.
+    this.detect.flushDetections();
     this.store.free(d);
     this.detect.freeDir(d);
     this.reasm.release(d);

@@ -13,6 +13,7 @@ import type { Logger } from '../log/index.js';
 import { errorMessage } from '../errors.js';
 import type { Severity } from '../signatures/types.js';
 import { APP_EVE_KEYS, type AlertEvent, type Detection } from './types.js';
+import { printablePayload } from './detect/alert.js';
 
 const EVE_SEVERITY: Record<Severity, number> = { critical: 1, high: 1, medium: 2, low: 3 };
 
@@ -103,6 +104,16 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
       src_port: f.srcPort,
       dest_port: f.destPort,
     };
+  }
+  if (d.payload !== undefined) {
+    const pd = d.payload.data;
+    // Suricata writes no payload keys for a stream match whose stream dump came out empty.
+    if (pd.length > 0 || !d.payload.stream) {
+      ev.payload = Buffer.from(pd.buffer, pd.byteOffset, pd.byteLength).toString('base64');
+      ev.payload_printable = printablePayload(pd);
+      ev.payload_length = pd.length;
+    }
+    ev.stream = d.payload.stream ? 1 : 0;
   }
   if (d.packet !== undefined) {
     ev.packet = Buffer.from(d.packet.data.buffer, d.packet.data.byteOffset, d.packet.data.byteLength).toString('base64');

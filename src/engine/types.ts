@@ -84,6 +84,13 @@ export interface Detection {
    * detector findings).
    */
   packet?: { data: Uint8Array; linkType: number };
+  /**
+   * Signature matches on a flow: the inspected data (EVE `payload`, `payload_printable`,
+   * `payload_length`, `stream`). `stream` true for stream and app-layer (transaction) matches:
+   * `data` is then the direction's stream as Suricata dumps it (gaps as "[N bytes missing]",
+   * at most 4 KiB); false for packet matches: the packet's payload.
+   */
+  payload?: { data: Uint8Array; stream: boolean };
   /** Signature matches on a flow: which way the packet that raised it went (EVE `direction`). */
   direction?: 'to_server' | 'to_client';
   /**
@@ -168,6 +175,11 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   pkt_src?: string;
   direction?: 'to_server' | 'to_client';
   flow?: FlowSummary;
+  /** The inspected data (base64), as printable text, its length, and whether it is stream data (1) or the packet's payload (0). */
+  payload?: string;
+  payload_printable?: string;
+  payload_length?: number;
+  stream?: 0 | 1;
   /** The packet that raised the match, base64, with its link-layer header. */
   packet?: string;
   packet_info?: { linktype: number; linktype_name: string };

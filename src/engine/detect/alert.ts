@@ -23,6 +23,59 @@ export function excerpt(data: Uint8Array, len: number, pos: number): string {
   return s;
 }
 
+/** Bytes of stream an EVE payload shows at most (Suricata's payload-buffer-size default, 4 KiB). */
+export const PAYLOAD_MAX = 4096;
+
+/**
+ * The EVE `payload` of a stream match (Suricata 8's stream dump): the direction's retained stream
+ * up to its current end, each gap written as "[N bytes missing]"; at most `max` bytes, the last
+ * ones (the data nearest the match).
+ */
+export function streamPayload(buf: Uint8Array | null, len: number, gaps: readonly number[] | null, max = PAYLOAD_MAX): Uint8Array {
+  if (buf === null || len <= 0) return new Uint8Array(0);
+  const start = len > max ? len - max : 0;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let pos = start;
+  if (gaps !== null) {
+    for (let i = 0; i + 1 < gaps.length; i += 2) {
+      const g = gaps[i]!;
+      const glen = gaps[i + 1]!;
+      if (g + glen <= start) continue;
+      if (g >= len) break;
+      if (g > pos) {
+        parts.push(buf.subarray(pos, g));
+        total += g - pos;
+      }
+      const mark = Buffer.from(`[${glen} bytes missing]`, 'latin1');
+      parts.push(mark);
+      total += mark.length;
+      pos = Math.max(pos, g + glen);
+    }
+  }
+  if (pos < len) {
+    parts.push(buf.subarray(pos, len));
+    total += len - pos;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return total > max ? out.slice(total - max) : out;
+}
+
+/** Suricata's payload_printable (PrintStringsToBuffer): printable ASCII, CR and LF kept, other bytes '.'. */
+export function printablePayload(data: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i]!;
+    s += (c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d ? String.fromCharCode(c) : '.';
+  }
+  return s;
+}
+
 /** The flow's client (or server) address as text. */
 export function flowIp(f: Flow, client: boolean): string {
   if (!f.v6) return ipv4ToString(client ? f.cli4 : f.srv4);

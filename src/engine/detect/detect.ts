@@ -14,7 +14,7 @@ import { ST_CLOSED, type Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
 import type { AppEveObjects, Detection } from '../types.js';
-import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn } from './alert.js';
+import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn, streamPayload } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
@@ -23,6 +23,8 @@ import { AppTxDetector, type AppAlertMeta, type AppFeedContext } from './app-tx.
 import { appEveObjects } from './app-eve.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
 import type { AppLayerStats, DetectCounters, DetectOptions, DetectionSink } from './types.js';
+
+const EMPTY = new Uint8Array(0);
 
 
 export class Detect {
@@ -224,7 +226,7 @@ export class Detect {
       const flow = this.appFlow;
       if (flow === null) return;
       const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
-      this.fire(flow, sd, si, 0, sd.buf ?? new Uint8Array(0), 0, { proto: meta.appProto, orig: meta.origProto, txId: tx.id, eve: appEveObjects(proto, tx) });
+      this.fire(flow, sd, si, 0, sd.buf ?? EMPTY, 0, null, { proto: meta.appProto, orig: meta.origProto, txId: tx.id, eve: appEveObjects(proto, tx) });
     },
   };
 
@@ -294,7 +296,7 @@ export class Detect {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) return true;
       if (sig.stream === 'only') return true;
       const view = data.subarray(pktOff, pktOff + pktLen);
-      if (this.verify(sig, view, pktLen, ctx, this.regex)) this.fire(flow, d, si, hitPos, view, pktLen);
+      if (this.verify(sig, view, pktLen, ctx, this.regex)) this.fire(flow, d, si, hitPos, view, pktLen, view);
       return true;
     }
     let ok: boolean;
@@ -319,8 +321,8 @@ export class Detect {
       ok = this.verify(sig, view, pktLen, ctx, this.regex);
     }
     if (ok) {
-      if (whole) this.fire(flow, d, si, hitPos - from, d.buf!.subarray(from, d.bufLen), d.bufLen - from);
-      else this.fire(flow, d, si, hitPos - (d.bufLen - pktLen), data.subarray(pktOff, pktOff + pktLen), pktLen);
+      if (whole) this.fire(flow, d, si, hitPos - from, d.buf!.subarray(from, d.bufLen), d.bufLen - from, null);
+      else this.fire(flow, d, si, hitPos - (d.bufLen - pktLen), data.subarray(pktOff, pktOff + pktLen), pktLen, d.buf === null ? data.subarray(pktOff, pktOff + pktLen) : null);
       return true;
     }
     if (fresh && whole) {
@@ -355,7 +357,7 @@ export class Detect {
         this.hdrPacket = p;
         ctx = { ...ctx, packetHeader: this.packetHeaderFn };
       }
-      if (this.verify(sig, view, p.payloadLength, ctx, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength);
+      if (this.verify(sig, view, p.payloadLength, ctx, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength, view);
     }
   }
 
@@ -392,7 +394,12 @@ export class Detect {
     return f === null ? { src: '', dst: '' } : { src: flowIp(f, this.addrToServer), dst: flowIp(f, !this.addrToServer) };
   };
 
-  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, app?: { proto: string; orig: string | null; txId: number; eve: AppEveObjects }): void {
+  /**
+   * Raises signature `si` on `flow`. `packetView`: the payload of the packet that matched for a
+   * packet match (EVE payload, stream 0); null for stream and transaction matches (the direction's
+   * stream is dumped when the detection leaves, stream 1).
+   */
+  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, packetView: Uint8Array | null, app?: { proto: string; orig: string | null; txId: number; eve: AppEveObjects }): void {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
     // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
@@ -452,7 +459,13 @@ export class Detect {
     }
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;
-    this.emit(det);
+    if (packetView !== null) {
+      det.payload = { data: packetView.slice(), stream: false };
+      this.emit(det, null);
+    } else {
+      det.payload = { data: EMPTY, stream: true };
+      this.emit(det, d);
+    }
   }
 
   /**
@@ -530,11 +543,33 @@ export class Detect {
     });
   }
 
-  private emit(d: Detection): void {
-    try {
-      this.onDetection(d);
-    } catch (e) {
-      this.log.error({ err: e }, 'detection handler failed');
+  /**
+   * Detections leave when the packet (or flow end) that raised them is done (flushDetections):
+   * a stream match's EVE payload shows the stream as the whole packet left it, as Suricata logs
+   * after detection (a packet that completes several segments shows all of them).
+   */
+  private readonly outQ: Detection[] = [];
+  private readonly outDir: (DirState | null)[] = [];
+
+  private emit(d: Detection, dir: DirState | null = null): void {
+    this.outQ.push(d);
+    this.outDir.push(dir);
+  }
+
+  /** Hands queued detections to the sink in order, dumping stream payloads first. Call before a direction's stream is freed. */
+  flushDetections(): void {
+    const q = this.outQ;
+    for (let i = 0; i < q.length; i++) {
+      const d = q[i]!;
+      const dir = this.outDir[i];
+      if (dir !== null && dir !== undefined && d.payload !== undefined) d.payload.data = streamPayload(dir.buf, dir.bufLen, dir.gaps);
+      try {
+        this.onDetection(d);
+      } catch (e) {
+        this.log.error({ err: e }, 'detection handler failed');
+      }
     }
+    q.length = 0;
+    this.outDir.length = 0;
   }
 }

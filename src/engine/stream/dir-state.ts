@@ -15,6 +15,11 @@ export class DirState extends StreamState {
   buf: Uint8Array | null = null;
   bufLen = 0;
   /**
+   * Gaps in `buf` (bytes the capture never had, zero-filled there) as flat (offset, length) pairs
+   * in stream order; the newest MAX_GAPS are kept (StreamStore). For EVE payloads ("[4 bytes missing]").
+   */
+  gaps: number[] | null = null;
+  /**
    * Stream offset where this direction's current raw inspection window starts: its end when the
    * other direction last delivered data (the peer answered). Suricata inspects the raw stream in
    * chunks from its raw progress, which the peer's ACKs drive, so `offset`/`depth` anchor on the

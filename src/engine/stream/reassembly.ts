@@ -69,7 +69,10 @@ export class StreamState {
   ooo: OooSegment[] | null = null;
   oooBytes = 0;
   finSeen = false;
+  /** A gap was declared before the next delivered byte (ackedGap). */
+  gapPending = false;
 }
+
 
 /** Signed distance a - b in sequence space. */
 export function seqDiff(a: number, b: number): number {
@@ -86,6 +89,7 @@ export function startStream(s: StreamState, seqOfFirstByte: number): void {
   s.delivered = 0;
   s.ooo = null;
   s.oooBytes = 0;
+  s.gapPending = false;
 }
 
 /** A real copy (Buffer#slice would return a view into the reused capture buffer). */
@@ -234,6 +238,10 @@ export class Reassembler<D extends StreamState> {
   }
 
   private deliver(s: D, data: Uint8Array, off: number, len: number, pktOff: number, pktLen: number, flags: number, gap: boolean): void {
+    if (s.gapPending) {
+      gap = true;
+      s.gapPending = false;
+    }
     const room = this.limits.depth - s.delivered;
     const n = len <= room ? len : room;
     if (n < len) this.counters.bytesBeyondDepth += len - n;
@@ -241,6 +249,32 @@ export class Reassembler<D extends StreamState> {
     s.delivered += len;
     s.nextSeq = (s.nextSeq + len) >>> 0;
     if (n > 0) this.sink(s, data, off, n, at, pktOff, pktLen, flags, gap);
+  }
+
+  /**
+   * The other side acknowledged up to `ack`: bytes of this direction it received but the capture
+   * never saw (Wireshark's "ACKed unseen segment"). Segments buffered behind such a hole will not
+   * be completed by a retransmission any more, so the hole is declared a gap (counted, the scanner
+   * restarts after it, as when the buffer is full) and what follows it is delivered, as Suricata
+   * does in IDS mode. Only holes before `ack` with data buffered behind them are skipped.
+   */
+  ackedGap(s: D, ack: number): void {
+    const list = s.ooo;
+    if (list === null || !s.started || s.delivered >= this.limits.depth) return;
+    const d = seqDiff(ack, s.nextSeq);
+    if (d <= 0 || d > MAX_AHEAD) return;
+    const ackRel = s.delivered + d;
+    const c = this.counters;
+    while (s.ooo !== null && s.ooo.length > 0) {
+      const first = s.ooo[0]!;
+      if (first.rel <= s.delivered || first.rel >= ackRel) break;
+      c.gaps++;
+      c.gapBytes += first.rel - s.delivered;
+      s.nextSeq = (s.nextSeq + (first.rel - s.delivered)) >>> 0;
+      s.delivered = first.rel;
+      s.gapPending = true;
+      this.drain(s);
+    }
   }
 
   /** Frees buffered segments (flow end). */

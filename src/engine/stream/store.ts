@@ -5,6 +5,9 @@
  */
 import type { DirState } from './dir-state.js';
 
+/** Gaps remembered per direction (the oldest are forgotten first). */
+export const MAX_GAPS = 32;
+
 /** Bound on stream buffers kept for reuse. */
 const POOL_BYTES = 16 * 1024 * 1024;
 
@@ -33,7 +36,12 @@ export class StreamStore {
     if (d.buf === null || end > d.buf.length) this.grow(d, end);
     const b = d.buf;
     if (b !== null) {
-      if (at > d.bufLen) b.fill(0, d.bufLen, at);
+      if (at > d.bufLen) {
+        b.fill(0, d.bufLen, at);
+        const g = (d.gaps ??= []);
+        if (g.length >= 2 * MAX_GAPS) g.splice(0, 2);
+        g.push(d.bufLen, at - d.bufLen);
+      }
       b.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), at);
       d.bufLen = end;
     }
@@ -47,6 +55,7 @@ export class StreamStore {
       d.buf = null;
     }
     d.bufLen = 0;
+    d.gaps = null;
   }
 
   private grow(d: DirState, need: number): void {

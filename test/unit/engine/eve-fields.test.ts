@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tcpFrame } from '../../../src/engine/pcap-writer.js';
 import { toAlertEvent, linkTypeName } from '../../../src/engine/events.js';
+import { printablePayload, streamPayload } from '../../../src/engine/detect/alert.js';
 import { DecodedPacket, decodePacket, DROP } from '../../../src/engine/decode/decode.js';
 import { ACK, Conv, feed, makeEngine, PSH, rules, SYN } from './helpers.js';
 
@@ -179,4 +180,48 @@ test('link type names are Suricata\'s (util-datalink.c), n/a for the others', ()
   assert.equal(linkTypeName(101), 'RAW2');
   assert.equal(linkTypeName(228), 'IPv4');
   assert.equal(linkTypeName(108), 'n/a');
+});
+
+test('streamPayload renders gaps as "[N bytes missing]" and keeps the last 4 KiB; printable keeps CR/LF', () => {
+  const buf = Buffer.from('\0\0\0\0GOOD\0\0\0\0\0DATA', 'latin1');
+  assert.equal(Buffer.from(streamPayload(buf, buf.length, [0, 4, 8, 5])).toString('latin1'), '[4 bytes missing]GOOD[5 bytes missing]DATA');
+  assert.equal(Buffer.from(streamPayload(buf, 8, [0, 4, 8, 5])).toString('latin1'), '[4 bytes missing]GOOD');
+  assert.equal(streamPayload(null, 10, null).length, 0);
+  const big = Buffer.alloc(10_000, 0x41);
+  big.write('END', 9997, 'latin1');
+  const p = streamPayload(big, big.length, null, 4096);
+  assert.equal(p.length, 4096);
+  assert.equal(Buffer.from(p.subarray(4093)).toString('latin1'), 'END');
+  assert.equal(printablePayload(Buffer.from('GET /\r\n\x00\x7f\ttab', 'latin1')), 'GET /\r\n...tab');
+});
+
+test('EVE payload fields: a stream match dumps the direction\'s stream with gaps (stream 1), a packet match its payload (stream 0)', () => {
+  const { engine, detections } = makeEngine(
+    rules(
+      [
+        'alert tcp-stream any any -> any any (content:"GOOD"; sid:21;)',
+        'alert tcp-pkt any any -> any any (content:"DATA"; sid:22;)',
+      ].join('\n'),
+      [80],
+    ),
+  );
+  const c = new Conv(IP_C, IP_S, 40010, 80).handshake();
+  // Four bytes the capture misses, then GOOD and DATA; the server acknowledges all twelve.
+  c.advanceClient(4).c('GOOD').c('DATA');
+  feed(engine, c.frames);
+  assert.equal(detections.length, 0, 'nothing is inspected behind the hole yet');
+  const ack = tcpFrame({ srcIp: IP_S, dstIp: IP_C, srcPort: 80, dstPort: 40010, seq: c.sseq, ack: c.cseq, flags: ACK });
+  engine.processPacket(ack, ack.length, 1, c.tsUs + 1000);
+  const evs = detections.map((d) => toAlertEvent(d, { action: 'allowed', count: 1, eventId: 'x' }));
+  const s21 = evs.find((e) => e.alert.signature_id === 21)!;
+  const s22 = evs.find((e) => e.alert.signature_id === 22)!;
+  assert.equal(s21.stream, 1);
+  // The whole packet's work is done before the stream is dumped: DATA is in it too.
+  assert.equal(s21.payload_printable, '[4 bytes missing]GOODDATA');
+  assert.equal(s21.payload, Buffer.from('[4 bytes missing]GOODDATA').toString('base64'));
+  assert.equal(s21.payload_length, 25);
+  assert.equal(s22.stream, 0);
+  assert.equal(s22.payload_printable, 'DATA');
+  assert.equal(s22.payload_length, 4);
+  assert.equal(engine.stats().reassembly.gaps, 1);
 });

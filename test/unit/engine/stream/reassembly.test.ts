@@ -85,3 +85,38 @@ test('segment far outside the window is ignored as bogus', () => {
   assert.deepEqual(out, []);
   assert.equal(c.bogusSegments, 1);
 });
+
+test('a hole the receiver acknowledged is a gap: what waits behind it is delivered (ACKed unseen segment)', () => {
+  const { r, s, out, gaps, c } = setup();
+  startStream(s, 1000);
+  r.segment(s, 1000, b('VERY'), 0, 4, 0);
+  r.segment(s, 1008, b('DATA'), 0, 4, 0); // 1004..1008 never captured
+  r.segment(s, 1016, b('MORE'), 0, 4, 0); // 1012..1016 never captured either
+  assert.deepEqual(out, ['VERY']);
+  // An ACK short of the hole, or with nothing buffered beyond it, changes nothing.
+  r.ackedGap(s, 1004);
+  assert.deepEqual(out, ['VERY']);
+  // The peer acknowledged up to 1012: the first hole is lost, DATA follows it; the second hole is
+  // past the ACK and still waits for a retransmission.
+  r.ackedGap(s, 1012);
+  assert.deepEqual(out, ['VERY', 'DATA']);
+  assert.deepEqual(gaps, [8]);
+  assert.equal(c.gaps, 1);
+  assert.equal(c.gapBytes, 4);
+  r.ackedGap(s, 1020);
+  assert.deepEqual(out, ['VERY', 'DATA', 'MORE']);
+  assert.deepEqual(gaps, [8, 16]);
+  assert.equal(s.ooo, null);
+  // A later in-order segment is delivered normally, without a gap.
+  r.segment(s, 1020, b('END!'), 0, 4, 0);
+  assert.deepEqual(gaps, [8, 16]);
+  assert.equal(out.join(''), 'VERYDATAMOREEND!');
+});
+
+test('an ACK far ahead (bogus) does not skip data', () => {
+  const { r, s, out } = setup();
+  startStream(s, 0);
+  r.segment(s, 8, b('late'), 0, 4, 0);
+  r.ackedGap(s, (0x7fffffff + 10) >>> 0);
+  assert.deepEqual(out, []);
+});
