@@ -36,7 +36,9 @@ export class FtpDataTx implements AppTx {
   }
 
   buffer(name: string, dir: AppDirection): Uint8Array | null {
-    if (name === 'file.name') return this.expectation.fileName;
+    // A file travels one way: Suricata's file buffers exist only in the file's direction (a rule
+    // on file.name read both ways alerts once, not once per direction).
+    if (name === 'file.name') return dir === this.expectation.fileDirection ? this.expectation.fileName : null;
     if (name === 'file.data' && dir === this.expectation.fileDirection && this.kept > 0) {
       if (this.view === null || this.view.length !== this.kept) this.view = this.data.subarray(0, this.kept);
       return this.view;

@@ -263,6 +263,8 @@ test('ftp-data: file bytes in the announced direction, bounded; ftpdata_command;
   assert.equal(s(t.buffer('file.data', 'to_client')), 'root:x:0');
   assert.equal(t.buffer('file.data', 'to_server'), null);
   assert.equal(s(t.buffer('file.name', 'to_client')), '/etc/passwd');
+  // The file travels to the client only: no file (name) the other way, so a rule read both ways alerts once.
+  assert.equal(t.buffer('file.name', 'to_server'), null);
   assert.equal(d.counters().limit_file_data, 1);
   assert.equal(d.counters().wrong_direction_bytes, 2);
   assert.equal(t.complete('to_client'), false);
