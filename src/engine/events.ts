@@ -124,6 +124,11 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
     if (o !== undefined) ev[k] = o;
   }
   if (d.gid !== undefined) ev.alert.gid = d.gid;
+  if (d.eve !== undefined) {
+    ev.alert.category = d.eve.category;
+    ev.alert.severity = d.eve.severity;
+    if (d.eve.references.length > 0) ev.alert.references = [...d.eve.references];
+  }
   if (d.metadata !== undefined && d.metadata.length > 0) {
     const md: Record<string, string[]> = {};
     for (const [k, v] of d.metadata) (md[k] ??= []).push(v);

@@ -103,6 +103,12 @@ export interface Detection {
   classtype?: string;
   priority?: number;
   metadata?: readonly [string, string][];
+  /**
+   * Imported rules: `alert.category`, `alert.severity` and `alert.references` as Suricata's EVE
+   * writes them (class description, numeric priority, reference URLs); they replace bulwark's
+   * classtype name and severity scale in the alert object.
+   */
+  eve?: { readonly category: string; readonly severity: number; readonly references: readonly string[] };
   /** Signature generator id (Suricata `gid`; 1 unless the rule says otherwise). Absent for detectors. */
   gid?: number;
   /** Imported rules: Suricata `target:` (which side is attacked), EVE alert.source / alert.target. */
@@ -192,6 +198,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
     severity: number; // EVE: 1 = highest
     /** Imported rules: Suricata's gid. */
     gid?: number;
+    /** Imported rules with `reference:` keywords: the references as URLs (Suricata's reference.config prefixes). */
+    references?: string[];
     /** Imported rules: `metadata` as Suricata's EVE writes it (key → values, in rule order). */
     metadata?: Record<string, string[]>;
     /** Rules with `target:`: the attacker (source) and the attacked side (target). */

@@ -29,7 +29,8 @@ import { parseBase64Decode } from './keywords/base64.js';
 import { parseFlowint, type FlowintSpec } from './keywords/flowint.js';
 import { parseXbits, type XbitSpec } from './keywords/xbits.js';
 import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
-import type { Classification } from './keywords/classification.js';
+import { CLASSTYPE_DESCRIPTION, type Classification } from './keywords/classification.js';
+import { eveReference } from './keywords/reference.js';
 import { checkEventRule, isPacketProtocol, parseEventKeyword, type EventMatch } from './keywords/events.js';
 import { parseDataset, type DatasetSpec } from './keywords/dataset.js';
 import { dirname } from 'node:path';
@@ -318,6 +319,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const appEvents: string[] = [];
   const flowbits: FlowbitOp[] = [];
   const references: string[] = [];
+  const eveReferences: string[] = [];
   const metadata: [string, string][] = [];
   let msg = '';
   let sid: number | undefined;
@@ -458,6 +460,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         const type = comma < 0 ? v.trim() : v.slice(0, comma).trim().toLowerCase();
         const ref = comma < 0 ? '' : v.slice(comma + 1).trim();
         references.push(type === 'cve' ? `CVE-${ref.replace(/^CVE-/i, '')}` : type === 'url' ? `https://${ref.replace(/^https?:\/\//, '')}` : `${type}:${ref}`);
+        if (comma >= 0) eveReferences.push(eveReference(v.slice(0, comma), ref));
         break;
       }
       case 'flow':
@@ -852,6 +855,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     } else classPriority = CLASSTYPE_PRIORITY[classtype];
   }
   const severity = severityOf(priority ?? classPriority, metaSeverity);
+  // What Suricata's EVE writes: the class's description (classification.config) and the
+  // priority (the rule's, else the class's, else 3).
+  let eveCategory = '';
+  if (classtype !== '') {
+    const lc = classtype.toLowerCase();
+    eveCategory = opts.classification?.get(lc)?.description ?? CLASSTYPE_DESCRIPTION[lc] ?? classtype;
+  }
+  const eve = { category: eveCategory, severity: priority ?? classPriority ?? 3, references: eveReferences };
   const sig: Draft['sig'] = {
     id: sid,
     rev,
@@ -861,6 +872,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     references,
     severity,
     category: classtype === '' ? 'unknown' : classtype,
+    eve,
     metadata,
     origin: 'rules',
     protocol: ruleProtocol,

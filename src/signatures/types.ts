@@ -244,6 +244,12 @@ export interface Signature {
   severity: Severity;
   /** classtype (or the YAML category). */
   category: string;
+  /**
+   * Imported rules: the alert fields as Suricata's EVE writes them: `category` the class's
+   * description ('' without classtype), `severity` the priority (rule, class, else 3),
+   * `references` (reference.config prefix + id, rule order).
+   */
+  eve?: { category: string; severity: number; references: string[] };
   /** Imported rules: `classtype` as written (absent when the rule has none). */
   classtype?: string;
   /** Imported rules: `priority` as written (the classtype's default priority is not filled in). */

@@ -446,6 +446,7 @@ export class Detect {
       },
     };
     if (sig.origin !== undefined) det.origin = sig.origin;
+    if (sig.eve !== undefined) det.eve = sig.eve;
     if (sig.classtype !== undefined) det.classtype = sig.classtype;
     if (sig.priority !== undefined) det.priority = sig.priority;
     if (sig.metadata.length > 0) det.metadata = sig.metadata;
@@ -505,6 +506,7 @@ export class Detect {
         gid: sig.gid,
       };
       if (sig.origin !== undefined) det.origin = sig.origin;
+      if (sig.eve !== undefined) det.eve = sig.eve;
       if (sig.classtype !== undefined) det.classtype = sig.classtype;
       if (sig.priority !== undefined) det.priority = sig.priority;
       if (sig.metadata.length > 0) det.metadata = sig.metadata;

@@ -225,3 +225,20 @@ test('EVE payload fields: a stream match dumps the direction\'s stream with gaps
   assert.equal(s22.payload_length, 4);
   assert.equal(engine.stats().reassembly.gaps, 1);
 });
+
+test('imported rules: alert.category, alert.severity and alert.references as Suricata writes them', () => {
+  const { engine, detections } = makeEngine(
+    rules('alert tcp any any -> any any (msg:"m"; content:"boom"; reference:url,example.org/x; classtype:attempted-admin; sid:30;)\nalert tcp any any -> any any (msg:"n"; content:"bang"; sid:31;)', [80]),
+  );
+  const c = new Conv(IP_C, IP_S, 40020, 80).handshake().c('boom bang');
+  feed(engine, c.frames);
+  const evs = detections.map((d) => toAlertEvent(d, { action: 'allowed', count: 1, eventId: 'x' }));
+  const a = evs.find((e) => e.alert.signature_id === 30)!.alert;
+  assert.equal(a.category, 'Attempted Administrator Privilege Gain');
+  assert.equal(a.severity, 1);
+  assert.deepEqual(a.references, ['https://example.org/x']);
+  const b = evs.find((e) => e.alert.signature_id === 31)!.alert;
+  assert.equal(b.category, '');
+  assert.equal(b.severity, 3);
+  assert.equal(b.references, undefined);
+});
