@@ -683,8 +683,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'dsize':
         dsize = parseDsize(value ?? '');
         break;
-      case 'flags':
       // Suricata 8 names the keyword tcp.flags, `flags` staying its alias.
+      case 'flags':
       case 'tcp.flags':
         flags = parseFlags(value ?? '');
         break;
