@@ -179,6 +179,10 @@ export interface Config {
     foldWindowMs: number;
     /** Bounded queue between engine and writers; oldest dropped when full (counted). */
     queueSize: number;
+    /** Alert events carry the inspected data (EVE payload, payload_printable, payload_length, stream). */
+    payload: boolean;
+    /** Alert events carry the packet that raised the match (EVE packet, packet_info). */
+    packet: boolean;
   };
   capture: {
     bufferBytes: number;
@@ -358,7 +362,7 @@ export function defaultConfig(): Config {
     control: { socket: '/run/bulwark/bulwark.sock' },
     stateDir: '/var/lib/bulwark',
     log: { level: 'info' },
-    events: { file: '/var/log/bulwark/events.json', maxBytes: 100 * 1024 * 1024, keep: 5, foldWindowMs: MIN, queueSize: 10_000 },
+    events: { file: '/var/log/bulwark/events.json', maxBytes: 100 * 1024 * 1024, keep: 5, foldWindowMs: MIN, queueSize: 10_000, payload: true, packet: true },
     capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 20, snaplen: 65535, exclude: [], checksumChecks: 'auto' },
     engine: {
       maxFlows: 100_000,

@@ -57,6 +57,10 @@ export interface AlertEventOptions {
   /** Occurrences folded into this event (1 = just this one). */
   count: number;
   eventId: string;
+  /** Write the payload fields (default true; config events.payload). */
+  payload?: boolean;
+  /** Write packet and packet_info (default true; config events.packet). */
+  packet?: boolean;
 }
 
 export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
@@ -105,7 +109,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
       dest_port: f.destPort,
     };
   }
-  if (d.payload !== undefined) {
+  if (d.payload !== undefined && o.payload !== false) {
     const pd = d.payload.data;
     // Suricata writes no payload keys for a stream match whose stream dump came out empty.
     if (pd.length > 0 || !d.payload.stream) {
@@ -115,7 +119,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
     }
     ev.stream = d.payload.stream ? 1 : 0;
   }
-  if (d.packet !== undefined) {
+  if (d.packet !== undefined && o.packet !== false) {
     ev.packet = Buffer.from(d.packet.data.buffer, d.packet.data.byteOffset, d.packet.data.byteLength).toString('base64');
     ev.packet_info = { linktype: d.packet.linkType, linktype_name: linkTypeName(d.packet.linkType) };
   }

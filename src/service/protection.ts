@@ -590,6 +590,8 @@ class Protection implements ProtectionComponent {
       action: blockedUntilMs !== undefined ? 'blocked' : 'allowed',
       count,
       eventId,
+      payload: this.cfg.events.payload,
+      packet: this.cfg.events.packet,
       ...(blockedUntilMs !== undefined ? { blockedUntilMs } : {}),
       ...(skipped !== undefined ? { blockSkipped: skipped } : {}),
     });

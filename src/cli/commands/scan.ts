@@ -143,7 +143,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
         if (!showAlerts) return;
         fileBar.clear();
         eventNo++;
-        buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: 'allowed', count: 1, eventId: `scan-${eventNo}` })) + '\n' : fastLine(d));
+        buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: 'allowed', count: 1, eventId: `scan-${eventNo}`, payload: cfg.events.payload, packet: cfg.events.packet })) + '\n' : fastLine(d));
         if (buffered.length >= 256) flush();
       },
     });

@@ -242,3 +242,16 @@ test('imported rules: alert.category, alert.severity and alert.references as Sur
   assert.equal(b.severity, 3);
   assert.equal(b.references, undefined);
 });
+
+test('events.payload / events.packet false leave the payload and packet fields out', () => {
+  const { engine, detections } = makeEngine(rules('alert tcp any any -> any any (content:"attack"; sid:40;)', [80]));
+  feed(engine, new Conv(IP_C, IP_S, 40030, 80).handshake().c('attack').frames);
+  const d = detections[0]!;
+  const on = toAlertEvent(d, { action: 'allowed', count: 1, eventId: 'x' });
+  assert.equal(on.payload_printable, 'attack');
+  assert.equal(on.stream, 1);
+  assert.ok(on.packet !== undefined && on.packet_info !== undefined);
+  const off = toAlertEvent(d, { action: 'allowed', count: 1, eventId: 'x', payload: false, packet: false });
+  for (const k of ['payload', 'payload_printable', 'payload_length', 'stream', 'packet', 'packet_info'] as const) assert.equal(off[k], undefined, k);
+  assert.equal(off.direction, 'to_server');
+});
