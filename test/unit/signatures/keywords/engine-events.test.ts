@@ -33,7 +33,7 @@ test('decode-event rules load with Suricata names on pkthdr / ip / ipv6 / udp / 
 });
 
 test('event names bulwark does not raise, and event rules with other conditions, are skipped with a reason', () => {
-  assert.equal(skipReason('alert pkthdr any any -> any any (decode-event:ppp.pkt_too_small; sid:1;)'), 'unsupported event ppp.pkt_too_small');
+  assert.equal(skipReason('alert pkthdr any any -> any any (decode-event:ppp.unsup_proto; sid:1;)'), 'unsupported event ppp.unsup_proto');
   assert.equal(skipReason('alert pkthdr any any -> any any (decode-event:ipv6.no_such_thing; sid:1;)'), 'unsupported event ipv6.no_such_thing');
   assert.equal(skipReason('alert tcp any any -> any any (stream-event:reassembly_seq_gap; sid:1;)'), 'unsupported event stream.reassembly_seq_gap');
   assert.equal(skipReason('alert tcp any any -> any any (decode-event:tcp.opt_duplicate; content:"x"; sid:1;)'), 'decode-event with other conditions');

@@ -60,7 +60,7 @@ test('events bulwark does not detect skip the rule with the event name', () => {
     assert.ok('reason' in r, 'rule loaded');
     return r.reason;
   };
-  assert.equal(reason('decode-event:ppp.pkt_too_small;'), 'unsupported event ppp.pkt_too_small');
+  assert.equal(reason('decode-event:ppp.unsup_proto;'), 'unsupported event ppp.unsup_proto');
   assert.equal(reason('decode-event:icmpv4.unknown_type;'), 'unsupported event icmpv4.unknown_type');
   assert.equal(reason('stream-event:3whs_synack_with_wrong_ack;'), 'unsupported event stream.3whs_synack_with_wrong_ack');
   assert.equal(reason('app-layer-event:http.double_encoded_uri;', 'http'), 'unsupported event http.double_encoded_uri');
