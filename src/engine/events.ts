@@ -127,6 +127,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
     const o = d.appEve[k];
     if (o !== undefined) ev[k] = o;
   }
+  if (d.appFiles !== undefined && d.appFiles.length > 0) ev.files = [...d.appFiles];
   if (d.gid !== undefined) ev.alert.gid = d.gid;
   if (d.eve !== undefined) {
     ev.alert.category = d.eve.category;

@@ -62,6 +62,8 @@ export interface ScanSummary {
    * auto mode: the sample read ahead that decided it.
    */
   checksum: { mode: ChecksumChecks; validation: 'sampling' | 'on' | 'off'; packets: number; invalid: number; sample?: { packets: number; invalid: number } };
+  /** The file is corrupt from this point on: the packets before it were inspected, nothing after (null: read to its end). */
+  captureError: { offset: number; reason: string } | null;
 }
 
 export function scanFile(o: ScanOptions): ScanSummary {
@@ -144,5 +146,6 @@ export function scanFile(o: ScanOptions): ScanSummary {
     decoderEvents: st.decoderEvents,
     reassembly: st.reassembly,
     checksum: { mode: checks.mode, validation: checks.status, ...checks.counts, ...(sample !== undefined ? { sample } : {}) },
+    captureError: info.corrupt,
   };
 }

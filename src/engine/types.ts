@@ -99,6 +99,8 @@ export interface Detection {
    * (source = client).
    */
   flow?: FlowCounters;
+  /** EVE `files` of an app-layer alert: the tx's files as Suricata's alert writes them (EveFileInfo: filename, gaps, state, stored, size, tx_id). */
+  appFiles?: readonly Record<string, unknown>[];
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
   priority?: number;
@@ -157,7 +159,7 @@ export type AppEveObjects = Record<string, Record<string, unknown>>;
  * The EVE keys of protocol objects an alert may carry (Suricata's AlertAddAppLayer names for the
  * protocols bulwark parses); other keys a protocol returns are not written.
  */
-export const APP_EVE_KEYS = ['http', 'tls', 'ssh', 'smb', 'dcerpc', 'ftp', 'ftp_data', 'smtp', 'email', 'pop3', 'dns'] as const;
+export const APP_EVE_KEYS = ['http', 'tls', 'ssh', 'smb', 'dcerpc', 'ftp', 'ftp_data', 'smtp', 'email', 'pop3', 'dns', 'websocket'] as const;
 export type AppEveKey = (typeof APP_EVE_KEYS)[number];
 
 /** EVE-JSON compatible alert line (plus bulwark fields). See docs/events.md. */
@@ -189,6 +191,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   /** The packet that raised the match, base64, with its link-layer header. */
   packet?: string;
   packet_info?: { linktype: number; linktype_name: string };
+  /** Files of the alert's tx (Suricata's alert `files`): see Detection.appFiles. */
+  files?: Record<string, unknown>[];
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;

@@ -122,6 +122,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
   const showAlerts = !flags['no-alerts'];
   let eventNo = 0;
+  let unreadable = 0;
   const totals = { packets: 0, bytes: 0, flows: 0, alerts: 0, seconds: 0 };
   for (const file of positionals) {
     // A bar on a terminal for files that take a while (never with --json or into a pipe).
@@ -154,6 +155,11 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
       // Too few for checksum offload (auto) or validation asked for (yes): those packets fed nothing.
       ctx.stderr.write(`${file}: ${cs.invalid} of ${cs.packets} TCP packets have an invalid checksum and were not inspected${cs.mode === 'auto' ? ` (under 1 in ${CHECKSUM_INVALID_RATIO} of the sample: not checksum offload)` : ''}; --checksum-checks no inspects them\n`);
     }
+    if (summary.captureError !== null) {
+      // What came before was inspected (its alerts are out); the rest of the file cannot be framed.
+      unreadable++;
+      ctx.stderr.write(`${file}: ${summary.captureError.reason} at byte ${summary.captureError.offset}: the ${summary.packets} packets before it were inspected, the rest of the file was not read\n`);
+    }
     totals.packets += summary.packets;
     totals.bytes += summary.bytes;
     totals.flows += summary.flows;
@@ -176,6 +182,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
           dropped: summary.dropped,
           decoder_events: summary.decoderEvents,
           checksum: summary.checksum,
+          ...(summary.captureError !== null ? { capture_error: summary.captureError } : {}),
           signatures: ruleset.signatures.length,
           ruleset: ruleset.version,
           load_seconds: Number(loadSeconds.toFixed(3)),
@@ -189,7 +196,8 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   if (!json && positionals.length > 1) {
     ctx.stdout.write(`total: ${totals.packets} packets, ${totals.bytes} bytes, ${totals.flows} flows, ${totals.alerts} alerts in ${totals.seconds.toFixed(3)} s\n`);
   }
-  return EXIT.OK;
+  // A file read only in part is a file that could not be read: exit 1 after reporting what was read.
+  return unreadable > 0 ? EXIT.FAILURE : EXIT.OK;
 }
 
 export const scanCommand: CliCommand = {

@@ -16,6 +16,7 @@ import { POP3_PROTOCOL } from './pop3/index.js';
 import { IMAP_PROTOCOL } from './imap/index.js';
 import { BANNER_PROTOCOLS } from './banners/index.js';
 import { DNS_PROTOCOL } from './dns/index.js';
+import { WEBSOCKET_PROTOCOL } from './websocket/index.js';
 
 /**
  * Probing order matters where patterns overlap:
@@ -25,11 +26,12 @@ import { DNS_PROTOCOL } from './dns/index.js';
  *   identifies POP3 before the client speaks);
  * - ftp-data is never probed (created from an FTP expectation), it is listed for its rule
  *   protocol and keywords;
- * - dns last, and only on server port 53 (`probePortsOnly`): its length-prefix check is weak.
+ * - dns last, and only on server port 53 (`probePortsOnly`): its length-prefix check is weak;
+ * - websocket is only ever taken after HTTP announced it (`upgradeOnly`).
  */
 export const APP_PROTOCOLS: readonly AppProtocol[] = [
   httpProtocol, TLS_PROTOCOL, SSH_PROTOCOL, dcerpcProtocol, smbProtocol,
-  FTP_PROTOCOL, SMTP_PROTOCOL, POP3_PROTOCOL, IMAP_PROTOCOL, ...BANNER_PROTOCOLS, FTP_DATA_PROTOCOL, DNS_PROTOCOL,
+  FTP_PROTOCOL, SMTP_PROTOCOL, POP3_PROTOCOL, IMAP_PROTOCOL, ...BANNER_PROTOCOLS, FTP_DATA_PROTOCOL, DNS_PROTOCOL, WEBSOCKET_PROTOCOL,
 ];
 
 /** The protocol whose `ruleProtocols` include `proto` (`alert http` → http), if registered. */

@@ -20,7 +20,7 @@
 /** Suricata's app-layer protocol names (the `app_proto` of EVE, `app-layer-protocol:` values). */
 export type AppProtoName =
   | 'http' | 'tls' | 'ssh' | 'smb' | 'dcerpc' | 'ftp' | 'ftp-data' | 'smtp' | 'imap' | 'pop3'
-  | 'rdp' | 'vnc' | 'mysql' | 'pgsql' | 'redis' | 'mongodb' | 'ldap' | 'dns';
+  | 'rdp' | 'vnc' | 'mysql' | 'pgsql' | 'redis' | 'mongodb' | 'ldap' | 'dns' | 'websocket';
 
 /** Direction of a stream, named like Suricata's `flow:` keyword values. */
 export type AppDirection = 'to_server' | 'to_client';
@@ -148,6 +148,12 @@ export interface AppParser {
   memory(): number;
   /** Counters since creation (malformed input, limits hit...), bounded names, for metrics. */
   counters(): Readonly<Record<string, number>>;
+  /**
+   * With `state` 'upgrade': the bytes of each direction that came after the switch in the data
+   * that caused it (a WebSocket frame in the segment of HTTP's 101), once; the framework hands
+   * them to the next protocol before anything later. Absent: none are ever kept.
+   */
+  takeUpgradeData?(): { to_server: Uint8Array | null; to_client: Uint8Array | null };
   /** Flows this one announced since the last call (FTP data connections); absent: never any. */
   takeFlowExpectations?(): AppExpectation[];
 }
@@ -167,6 +173,11 @@ export interface AppProtocol {
    * on a detection port, like DNS over TCP on 53): for protocols whose content check is weak.
    */
   readonly probePortsOnly?: boolean;
+  /**
+   * Never probed on a fresh flow: only when a protocol change announced it (`upgradeTo`, e.g.
+   * HTTP's 101 with `Upgrade: websocket`), where its (weak) probe then confirms it.
+   */
+  readonly upgradeOnly?: boolean;
   /** Which direction(s) can identify the protocol (servers that speak first: SSH, FTP, SMTP banners). */
   readonly probeDirections: readonly AppDirection[];
   /** Content detection on the first `len` bytes of `dir`. */
@@ -193,4 +204,10 @@ export interface AppProtocol {
    * `email` object next to `smtp`); absent when the protocol has none.
    */
   readonly eveExtra?: (tx: AppTx) => Record<string, Record<string, unknown>>;
+  /**
+   * The tx's files for the EVE `files` array of its alerts (Suricata's AlertAddFiles /
+   * EveFileInfo: `filename`, `gaps`, `state` OPEN|CLOSED|TRUNCATED, `stored`, `size`, `tx_id`,
+   * `md5` when computed); absent or [] when the tx has none.
+   */
+  readonly files?: (tx: AppTx) => readonly Record<string, unknown>[];
 }

@@ -10,6 +10,12 @@ import type { CaptureStats, PacketHandler, PacketSource } from './types.js';
 
 const CHUNK = 8 * 1024 * 1024;
 const MAX_RECORD = 256 * 1024 * 1024;
+/**
+ * libpcap's MAXIMUM_SNAPLEN (max_snaplen_for_dlt of every link type decoded here): a classic
+ * record longer than this and than the file's own snaplen is corrupt (libpcap: "invalid packet
+ * capture length"), not a packet.
+ */
+const MAX_SNAPLEN = 262_144;
 
 class ChunkReader {
   buf: Buffer = Buffer.allocUnsafe(CHUNK);
@@ -45,6 +51,13 @@ export interface PcapFileInfo {
   linkType: number;
   /** pcapng blocks skipped because they are too short for their type (or their options overrun them). */
   malformedBlocks: number;
+  /**
+   * Why reading stopped before the end of the file (a corrupt record or block header: nothing
+   * after it can be framed), with its byte offset; null when the whole file was read. The
+   * packets before it were all delivered — as libpcap/Suricata, which stop at such a record and
+   * keep what they read.
+   */
+  corrupt: { offset: number; reason: string } | null;
 }
 
 /** Smallest valid total length of each pcapng block type read here (header, fixed fields, trailer). */
@@ -53,7 +66,8 @@ const NG_MIN_LEN: Record<number, number> = { 0x0a0d0d0a: 28, 1: 20, 2: 32, 3: 16
 /**
  * Reads every packet of `path` synchronously. Returns the packet count. Throws
  * BULWARK_ERR_CAPTURE for an unreadable file or an unknown format; a truncated last record
- * ends the file quietly (as tcpdump does).
+ * ends the file quietly (as tcpdump does); a corrupt record or block header mid-file ends the
+ * reading there with `info.corrupt` set (the packets before it are delivered: callers report it).
  */
 export function readPcapFile(path: string, onPacket: PacketHandler, shouldStop: () => boolean = () => false): { packets: number; info: PcapFileInfo } {
   let fd: number;
@@ -84,8 +98,12 @@ function readClassic(r: ChunkReader, path: string, onPacket: PacketHandler, shou
   else if (m === 0x4d3cb2a1) [le, nano] = [false, true];
   else throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: not a pcap or pcapng file`);
   const linkType = (le ? r.buf.readUInt32LE(r.start + 20) : r.buf.readUInt32BE(r.start + 20)) & 0x0fffffff;
+  const snaplen = le ? r.buf.readUInt32LE(r.start + 16) : r.buf.readUInt32BE(r.start + 16);
+  const maxCaplen = Math.max(MAX_SNAPLEN, Math.min(snaplen, MAX_RECORD));
   r.start += 24;
+  let fileOffset = 24;
   let packets = 0;
+  let corrupt: PcapFileInfo['corrupt'] = null;
   const div = nano ? 1000 : 1;
   while (r.ensure(16)) {
     const b = r.buf;
@@ -93,15 +111,20 @@ function readClassic(r: ChunkReader, path: string, onPacket: PacketHandler, shou
     const sec = le ? b.readUInt32LE(s) : b.readUInt32BE(s);
     const frac = le ? b.readUInt32LE(s + 4) : b.readUInt32BE(s + 4);
     const caplen = le ? b.readUInt32LE(s + 8) : b.readUInt32BE(s + 8);
-    if (caplen > MAX_RECORD) throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: corrupt record (caplen ${caplen})`);
+    if (caplen > maxCaplen) {
+      // libpcap stops here ("invalid packet capture length") and Suricata ends the file with what it read.
+      corrupt = { offset: fileOffset, reason: `corrupt record ${packets + 1} (caplen ${caplen}, over the maximum ${maxCaplen})` };
+      break;
+    }
     if (!r.ensure(16 + caplen)) break;
     const tsUs = sec * 1e6 + Math.floor(frac / div);
     onPacket(r.buf, caplen, linkType, tsUs, r.start + 16);
     r.start += 16 + caplen;
+    fileOffset += 16 + caplen;
     packets++;
     if ((packets & 1023) === 0 && shouldStop()) break;
   }
-  return { packets, info: { format: 'pcap', linkType, malformedBlocks: 0 } };
+  return { packets, info: { format: 'pcap', linkType, malformedBlocks: 0, corrupt } };
 }
 
 interface NgInterface {
@@ -116,18 +139,28 @@ function readPcapng(r: ChunkReader, path: string, onPacket: PacketHandler, shoul
   let packets = 0;
   let firstLink = -1;
   let malformed = 0;
+  let fileOffset = 0;
+  let corrupt: PcapFileInfo['corrupt'] = null;
   while (r.ensure(12)) {
     let type = le ? r.buf.readUInt32LE(r.start) : r.buf.readUInt32BE(r.start);
     if (type === 0x0a0d0d0a) {
       const bom = r.buf.readUInt32LE(r.start + 8);
       if (bom === 0x1a2b3c4d) le = true;
       else if (bom === 0x4d3c2b1a) le = false;
-      else throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: bad pcapng byte-order magic`);
+      else if (fileOffset === 0) throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: bad pcapng byte-order magic`);
+      else {
+        corrupt = { offset: fileOffset, reason: 'bad pcapng byte-order magic' };
+        break;
+      }
       type = 0x0a0d0d0a;
       ifaces = [];
     }
     const len = le ? r.buf.readUInt32LE(r.start + 4) : r.buf.readUInt32BE(r.start + 4);
-    if (len < 12 || len > MAX_RECORD || len % 4 !== 0) throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: corrupt pcapng block (length ${len})`);
+    if (len < 12 || len > MAX_RECORD || len % 4 !== 0) {
+      if (fileOffset === 0) throw new BulwarkError('BULWARK_ERR_CAPTURE', `capture file: ${path}: corrupt pcapng block (length ${len})`);
+      corrupt = { offset: fileOffset, reason: `corrupt pcapng block (length ${len})` };
+      break;
+    }
     // ensure() may move the data to the front of the buffer (or to a bigger one): read the
     // block's position only after it, never across it.
     if (!r.ensure(len)) break;
@@ -183,20 +216,24 @@ function readPcapng(r: ChunkReader, path: string, onPacket: PacketHandler, shoul
       }
     }
     r.start += len;
+    fileOffset += len;
     if ((packets & 1023) === 0 && shouldStop()) break;
   }
-  return { packets, info: { format: 'pcapng', linkType: firstLink, malformedBlocks: malformed } };
+  return { packets, info: { format: 'pcapng', linkType: firstLink, malformedBlocks: malformed, corrupt } };
 }
 
 /** A capture file as a PacketSource (start() reads the whole file synchronously). */
 export class PcapFileSource implements PacketSource {
   private received = 0;
   private stopped = false;
+  /** Where and why the last read stopped before the end of the file (see PcapFileInfo.corrupt). */
+  corrupt: PcapFileInfo['corrupt'] = null;
   constructor(readonly name: string) {}
   start(onPacket: PacketHandler): void {
     this.stopped = false;
-    const { packets } = readPcapFile(this.name, onPacket, () => this.stopped);
+    const { packets, info } = readPcapFile(this.name, onPacket, () => this.stopped);
     this.received += packets;
+    this.corrupt = info.corrupt;
   }
   stop(): void {
     this.stopped = true;

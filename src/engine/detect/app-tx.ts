@@ -101,6 +101,12 @@ export interface AppFlow {
   expectProto: AppProtoName | null;
   /** Protocol changes so far (bounded by MAX_PROTO_CHANGES). */
   changes: number;
+  /**
+   * Id of the last tx released while no later one exists yet (-1: none): stream bytes after it
+   * (an SMTP QUIT, which opens no tx) are still shown to the raw-stream signatures, on a stand-in
+   * of that tx without buffers (the released tx's memory is not kept).
+   */
+  releasedId?: number;
 }
 
 /** What an alert on an app-layer tx says about the flow's protocol (EVE `app_proto`, `app_proto_orig`). */
@@ -248,21 +254,7 @@ export class AppTxDetector {
         this.account(f);
         return;
       }
-      // detected: hand everything held so far to the parser, in arrival order
-      const whole = [0, 1].map((k) => { const h = f.held[k as 0 | 1]; return h.length === 1 ? h[0]! : concat(h, f.heldLen[k as 0 | 1]); });
-      const pos = [0, 0];
-      const ord = f.heldOrder;
-      for (let i = 0; i + 1 < ord.length; i += 2) {
-        const k = ord[i]!;
-        const n = ord[i + 1]!;
-        const d = k === 0 ? 'to_server' : 'to_client';
-        this.rawScan(f, d, whole[k]!, pos[k]!, n);
-        f.parser!.feed(d, whole[k]!, pos[k]!, n, tsUs);
-        pos[k] = pos[k]! + n;
-      }
-      f.held = [[], []];
-      f.heldLen = [0, 0];
-      f.heldOrder = [];
+      this.feedHeld(f, tsUs);
     } else if (f.state === 'parsing') {
       this.rawScan(f, dir, data, off, len);
       f.parser!.feed(dir, data, off, len, tsUs);
@@ -302,12 +294,29 @@ export class AppTxDetector {
     f.state = 'probing';
     f.ruleProtocols = [];
     f.alerted = new Map();
+    f.releasedId = -1;
     // the new parser numbers its txs from 0 again
     f.pfCache.clear();
     f.inspected.clear();
     f.held = [[], []];
     f.heldLen = [0, 0];
     f.heldOrder = [];
+    const left = parser.takeUpgradeData?.();
+    if (left === undefined) return;
+    // What followed the switch in the same data belongs to the next protocol: held for its probe.
+    for (const d of ['to_client', 'to_server'] as const) {
+      const b = left[d];
+      if (b === null || b.length === 0) continue;
+      const k = DIR_INDEX[d];
+      f.held[k].push(b);
+      f.heldLen[k] += b.length;
+      f.heldOrder.push(k, b.length);
+    }
+    if (f.heldLen[0] + f.heldLen[1] > 0 && this.probe(f)) {
+      this.feedHeld(f, tsUs);
+      this.inspect(f, 'to_server', tsUs, ctx);
+      this.inspect(f, 'to_client', tsUs, ctx);
+    }
   }
 
   gap(f: AppFlow, dir: AppDirection, len: number): void {
@@ -374,6 +383,24 @@ export class AppTxDetector {
     f.rawSeen = [null, null];
   }
 
+  /** Detected: hands everything held so far to the parser, in arrival order. */
+  private feedHeld(f: AppFlow, tsUs: number): void {
+    const whole = [0, 1].map((k) => { const h = f.held[k as 0 | 1]; return h.length === 1 ? h[0]! : concat(h, f.heldLen[k as 0 | 1]); });
+    const pos = [0, 0];
+    const ord = f.heldOrder;
+    for (let i = 0; i + 1 < ord.length; i += 2) {
+      const k = ord[i]!;
+      const n = ord[i + 1]!;
+      const d = k === 0 ? 'to_server' : 'to_client';
+      this.rawScan(f, d, whole[k]!, pos[k]!, n);
+      f.parser!.feed(d, whole[k]!, pos[k]!, n, tsUs);
+      pos[k] = pos[k]! + n;
+    }
+    f.held = [[], []];
+    f.heldLen = [0, 0];
+    f.heldOrder = [];
+  }
+
   private start(f: AppFlow, p: AppProtocol, parser: AppParser): void {
     f.proto = p;
     f.parser = parser;
@@ -389,6 +416,7 @@ export class AppTxDetector {
     const order = expected === undefined ? APP_PROTOCOLS : [expected, ...APP_PROTOCOLS.filter((p) => p !== expected)];
     for (const p of order) {
       if (p.probePortsOnly === true && !p.hintPorts.includes(f.serverPort)) continue;
+      if (p.upgradeOnly === true && p !== expected) continue;
       for (const d of p.probeDirections) {
         const k = DIR_INDEX[d];
         if (f.heldLen[k] === 0) {
@@ -515,8 +543,10 @@ export class AppTxDetector {
     }
     // New stream bytes past the last tx's end: the raw-stream signatures still see them.
     if (last !== null && lastDone && f.rawSeen[di] !== null) this.inspectTx(f, last, dir, vctx, ctx, true);
+    else if (last === null && f.releasedId !== undefined && f.releasedId >= 0 && f.rawSeen[di] !== null) this.inspectTx(f, releasedStandIn(f.releasedId), dir, vctx, ctx, true);
     if (releasable >= 0) {
       parser.release(releasable);
+      f.releasedId = releasable;
       for (const id of f.alerted.keys()) if (id <= releasable) f.alerted.delete(id);
       for (const k of f.pfCache.keys()) if (k >> 1 <= releasable) f.pfCache.delete(k);
       for (const k of f.inspected) if (k >> 1 <= releasable) f.inspected.delete(k);
@@ -526,6 +556,11 @@ export class AppTxDetector {
       this.counters.parserFailed++;
     }
   }
+}
+
+/** A released tx as the raw-stream signatures see it: its id, complete, no buffers, no events. */
+function releasedStandIn(id: number): AppTx {
+  return { id, progress: () => 2, complete: () => true, buffer: () => null, multiBuffer: () => [], events: [] };
 }
 
 /** An app signature whose only payload conditions are on the raw stream (no buffer, no app keyword). */

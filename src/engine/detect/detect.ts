@@ -226,7 +226,7 @@ export class Detect {
       const flow = this.appFlow;
       if (flow === null) return;
       const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
-      this.fire(flow, sd, si, 0, sd.buf ?? EMPTY, 0, null, { proto: meta.appProto, orig: meta.origProto, txId: tx.id, eve: appEveObjects(proto, tx) });
+      this.fire(flow, sd, si, 0, sd.buf ?? EMPTY, 0, null, { proto: meta.appProto, orig: meta.origProto, txId: tx.id, eve: appEveObjects(proto, tx), files: proto.files?.(tx) ?? [] });
     },
   };
 
@@ -399,7 +399,7 @@ export class Detect {
    * packet match (EVE payload, stream 0); null for stream and transaction matches (the direction's
    * stream is dumped when the detection leaves, stream 1).
    */
-  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, packetView: Uint8Array | null, app?: { proto: string; orig: string | null; txId: number; eve: AppEveObjects }): void {
+  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, packetView: Uint8Array | null, app?: { proto: string; orig: string | null; txId: number; eve: AppEveObjects; files?: readonly Record<string, unknown>[] }): void {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
     // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
@@ -457,6 +457,7 @@ export class Detect {
       if (app.orig !== null) det.appProtoOrig = app.orig;
       det.txId = app.txId;
       if (Object.keys(app.eve).length > 0) det.appEve = app.eve;
+      if (app.files !== undefined && app.files.length > 0) det.appFiles = app.files;
     }
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;

@@ -67,3 +67,23 @@ test('scan --json: pcap_cnt of packet, stream and app-layer matches', async () =
   const stats = lines.find((l) => l.event_type === 'stats') as { packets?: number } | undefined;
   assert.equal(stats?.packets, 9);
 });
+
+test('scan --json: a file corrupt part way: alerts of the packets before the corrupt record, capture_error, exit 1', async () => {
+  const good = capture();
+  const bad = Buffer.alloc(16);
+  bad.writeUInt32LE(3_925_868_813, 8);
+  bad.writeUInt32LE(3_925_868_813, 12);
+  const pcap = join(dir, 'corrupt.pcap');
+  writeFileSync(pcap, Buffer.concat([good, bad, Buffer.alloc(200, 0x41)]));
+  const rules = join(dir, 'c.rules');
+  writeFileSync(rules, 'alert http any any -> any any (msg:"body"; flow:to_client; file.data; content:"secret"; sid:3;)\n');
+  const stdout = sink();
+  const stderr = sink();
+  const code = await runCli(['scan', pcap, '--rules', rules, '--json', '--checksum-checks', 'no'], { stdout, stderr, env: {} });
+  assert.equal(code, 1);
+  assert.match(stderr.text(), /corrupt record 10 \(caplen 3925868813/);
+  const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; pcap_cnt?: number; capture_error?: { offset: number } });
+  assert.deepEqual(lines.filter((l) => l.event_type === 'alert').map((l) => l.pcap_cnt), [9]);
+  const stats = lines.find((l) => l.event_type === 'stats');
+  assert.equal(stats?.capture_error?.offset, good.length);
+});

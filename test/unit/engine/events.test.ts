@@ -253,3 +253,10 @@ test('toAlertEvent writes the protocol objects under their EVE names and app_pro
   assert.equal(plain.app_proto_orig, undefined);
   assert.equal(plain.tls, undefined);
 });
+
+test('toAlertEvent: the files of an app-layer alert as EVE files[]', () => {
+  const files = [{ filename: 'a.txt', gaps: false, state: 'CLOSED', stored: false, size: 5, tx_id: 0 }];
+  const ev = toAlertEvent(det({ appProto: 'smtp', txId: 0, appFiles: files }), { action: 'allowed', count: 1, eventId: 'e-2' });
+  assert.deepEqual(ev.files, files);
+  assert.equal(toAlertEvent(det(), { action: 'allowed', count: 1, eventId: 'e-3' }).files, undefined);
+});

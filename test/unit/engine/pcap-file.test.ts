@@ -205,3 +205,68 @@ test('pcapng: every block straddling the chunk boundary is read intact (EPB at e
     ], `EPB starting ${k} bytes before the boundary`);
   }
 });
+
+// ---- a corrupt record part way: libpcap/Suricata stop there and keep what they read ----
+
+test('classic pcap: a corrupt record mid-file ends the reading, packets before it delivered', () => {
+  const good = buildPcap(frames.map((f, i) => ({ tsUs: 1_700_000_000_000_000 + i, data: f })));
+  // A record header claiming 3.9 GB (as a file with a bad splice has), then more valid-looking bytes.
+  const bad = Buffer.alloc(16 + 64, 0x41);
+  bad.writeUInt32LE(1_700_000_001, 0);
+  bad.writeUInt32LE(0, 4);
+  bad.writeUInt32LE(3_925_868_813, 8);
+  bad.writeUInt32LE(3_925_868_549, 12);
+  const p = join(dir, 'corrupt.pcap');
+  writeFileSync(p, Buffer.concat([good, bad, good.subarray(24)]));
+  const got: number[] = [];
+  const r = readPcapFile(p, (_b, caplen) => got.push(caplen));
+  assert.deepEqual(got, frames.map((f) => f.length));
+  assert.equal(r.packets, 3);
+  assert.ok(r.info.corrupt !== null);
+  assert.equal(r.info.corrupt.offset, good.length);
+  assert.match(r.info.corrupt.reason, /caplen 3925868813/);
+});
+
+test('classic pcap: a record over 262144 bytes but within the file snaplen is a packet; the whole file read has no corrupt mark', () => {
+  const big = new Uint8Array(300_000).fill(7);
+  const hdr = buildPcap([{ tsUs: 1, data: frames[0]! }]);
+  const rec = Buffer.alloc(16);
+  rec.writeUInt32LE(2, 0);
+  rec.writeUInt32LE(big.length, 8);
+  rec.writeUInt32LE(big.length, 12);
+  const file = Buffer.concat([hdr, rec, big]);
+  file.writeUInt32LE(1_000_000, 16); // snaplen 1 MB
+  const p = join(dir, 'bigsnap.pcap');
+  writeFileSync(p, file);
+  const got: number[] = [];
+  const r = readPcapFile(p, (_b, caplen) => got.push(caplen));
+  assert.deepEqual(got, [frames[0]!.length, 300_000]);
+  assert.equal(r.info.corrupt, null);
+  // With the usual snaplen the same record is corrupt.
+  file.writeUInt32LE(65535, 16);
+  writeFileSync(p, file);
+  const r2 = readPcapFile(p, () => undefined);
+  assert.equal(r2.packets, 1);
+  assert.ok(r2.info.corrupt !== null);
+});
+
+test('pcapng: a block with an impossible length mid-file ends the reading; at the start it is an error', () => {
+  const bad = Buffer.alloc(12);
+  bad.writeUInt32LE(6, 0);
+  bad.writeUInt32LE(13, 4); // not a multiple of 4
+  const p = join(dir, 'corrupt.pcapng');
+  writeFileSync(p, Buffer.concat([ngHeader(), ngEpb(1, payload(1, 60)), bad, ngEpb(2, payload(2, 60))]));
+  const r = readPcapFile(p, () => undefined);
+  assert.equal(r.packets, 1);
+  assert.ok(r.info.corrupt !== null);
+  assert.match(r.info.corrupt.reason, /length 13/);
+  const src = new PcapFileSource(p);
+  src.start(() => undefined);
+  assert.equal(src.stats().received, 1);
+  assert.ok(src.corrupt !== null);
+  const p2 = join(dir, 'corrupt-start.pcapng');
+  const shb = ngHeader();
+  shb.writeUInt32LE(13, 4);
+  writeFileSync(p2, shb);
+  assert.throws(() => readPcapFile(p2, () => undefined), (e: unknown) => isBulwarkError(e, 'BULWARK_ERR_CAPTURE'));
+});

@@ -58,6 +58,8 @@ import {
 } from './uri.js';
 
 // request states
+/** Bytes of the segment that opened a tunnel kept for the next protocol, per side (a few frames). */
+const MAX_TUNNEL_KEPT = 65536;
 const RQ_IDLE = 0;
 const RQ_LINE = 1;
 const RQ_HEADERS = 2;
@@ -350,6 +352,32 @@ export class HttpParser implements HttpConnectionParser {
     else this.requestComplete();
   }
 
+  /**
+   * Bytes after the switch to a tunnel in the segment that completed it (a WebSocket frame in
+   * the segment of the 101), per side [request, response], for the protocol that takes over;
+   * bounded by MAX_TUNNEL_KEPT per side (the rest counted in tunnelBytes).
+   */
+  readonly tunnelKept: [Uint8Array | null, Uint8Array | null] = [null, null];
+
+  private keepTunnel(side: 0 | 1, d: Uint8Array, p: number, end: number): void {
+    const n = Math.min(end - p, MAX_TUNNEL_KEPT - (this.tunnelKept[side]?.length ?? 0));
+    this.counters.tunnelBytes += end - p - Math.max(0, n);
+    if (n <= 0) return;
+    const prev = this.tunnelKept[side];
+    const b = new Uint8Array((prev?.length ?? 0) + n);
+    if (prev !== null) b.set(prev);
+    b.set(d.subarray(p, p + n), prev?.length ?? 0);
+    this.tunnelKept[side] = b;
+  }
+
+  /** The kept tunnel bytes, once: [request, response]. */
+  takeTunnelKept(): [Uint8Array | null, Uint8Array | null] {
+    const k: [Uint8Array | null, Uint8Array | null] = [this.tunnelKept[0], this.tunnelKept[1]];
+    this.tunnelKept[0] = null;
+    this.tunnelKept[1] = null;
+    return k;
+  }
+
   private enterTunnel(upgrade: string): void {
     if (this.state !== 'http') return;
     this.state = 'tunnel';
@@ -516,6 +544,7 @@ export class HttpParser implements HttpConnectionParser {
           return;
       }
     }
+    if (this.state === 'tunnel' && p < end) this.keepTunnel(0, d, p, end);
   }
 
   /**
@@ -909,6 +938,7 @@ export class HttpParser implements HttpConnectionParser {
         }
       }
     }
+    if (this.state === 'tunnel' && p < end) this.keepTunnel(1, d, p, end);
   }
 
   private responseStart(): boolean {

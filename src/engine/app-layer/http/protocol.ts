@@ -87,7 +87,7 @@ export class HttpAppParser implements AppParser {
     else this.parser.responseEnd();
   }
 
-  /** A CONNECT tunnel or a 101 upgrade leaves HTTP: the framework re-detects (`upgradeTo` null). */
+  /** A CONNECT tunnel or a 101 upgrade leaves HTTP: the framework re-detects (`upgradeTo` null) or takes WebSocket. */
   get state(): AppParserState {
     const s = this.parser.state;
     return s === 'http' ? 'ok' : s === 'tunnel' ? 'upgrade' : 'failed';
@@ -97,8 +97,16 @@ export class HttpAppParser implements AppParser {
     return this.parser.failReason;
   }
 
+  /** Bytes after the switch in the segment that made it, per direction, for the next protocol. */
+  takeUpgradeData(): { to_server: Uint8Array | null; to_client: Uint8Array | null } {
+    const [req, res] = this.parser.takeTunnelKept();
+    return { to_server: req, to_client: res };
+  }
+
+  /** A 101 with `Upgrade: websocket` (any case) hands the flow to WebSocket, as Suricata; other tunnels are re-detected. */
   get upgradeTo(): AppProtoName | null {
-    return null;
+    const up = this.parser.tunnelUpgrade;
+    return up !== null && up.trim().toLowerCase() === 'websocket' ? 'websocket' : null;
   }
 
   *txs(): Iterable<AppTx> {

@@ -2,4 +2,4 @@
 export * from './types.js';
 export { SmtpParser, SmtpTx } from './parser.js';
 export { MimeDecoder, findHeaderToken } from './mime.js';
-export { SMTP_PROTOCOL, SMTP_BUFFERS, smtpEve, emailEve } from './protocol.js';
+export { SMTP_PROTOCOL, SMTP_BUFFERS, smtpEve, emailEve, smtpFiles } from './protocol.js';

@@ -2,7 +2,7 @@
 import type { AppDirection, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
 import { LineReader, bump, latin1, startsWithCi, type Line } from '../text/lines.js';
 import { MimeDecoder } from './mime.js';
-import { DEFAULT_SMTP_LIMITS, type SmtpEventName, type SmtpFailReason, type SmtpLimits } from './types.js';
+import { DEFAULT_SMTP_LIMITS, type MimeFile, type SmtpEventName, type SmtpFailReason, type SmtpLimits } from './types.js';
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const LF = new Uint8Array([0x0a]);
@@ -27,7 +27,7 @@ export class SmtpTx implements AppTx {
   readonly own = new Set<SmtpEventName>();
   private filesView: { n: number; kept: number; data: Uint8Array[] } | null = null;
 
-  constructor(readonly id: number, private readonly session: Session) {}
+  constructor(readonly id: number, private readonly session: Session, private readonly limits: SmtpLimits = DEFAULT_SMTP_LIMITS) {}
 
   get events(): readonly string[] {
     const all = new Set(this.own);
@@ -78,15 +78,25 @@ export class SmtpTx implements AppTx {
     }
   }
 
-  /** Decoded attachment bytes so far, one instance per file (they grow while the message streams). */
+  /**
+   * Decoded attachment bytes so far, one instance per file ready for inspection: complete, or
+   * with fileInspectMinSize bytes, or at fileDataLimit (Suricata's content-inspect-min-size).
+   */
   private fileData(): readonly Uint8Array[] {
     const files = this.mime?.files ?? [];
+    const l = this.limits;
+    const ready = (f: MimeFile): boolean => f.kept > 0 && (f.closed || f.seen >= l.fileInspectMinSize || f.kept >= l.fileDataLimit);
     let kept = 0;
-    for (const f of files) kept += f.kept;
+    let n = 0;
+    for (const f of files) {
+      if (!ready(f)) continue;
+      kept += f.kept;
+      n++;
+    }
     const v = this.filesView;
-    if (v !== null && v.n === files.length && v.kept === kept) return v.data;
-    const data = files.filter((f) => f.kept > 0).map((f) => f.data.subarray(0, f.kept));
-    this.filesView = { n: files.length, kept, data };
+    if (v !== null && v.n === n && v.kept === kept) return v.data;
+    const data = files.filter(ready).map((f) => f.data.subarray(0, f.kept));
+    this.filesView = { n, kept, data };
     return data;
   }
 
@@ -127,6 +137,8 @@ export class SmtpParser implements AppParser {
   private readonly res: LineReader;
   private readonly bdatLines: LineReader;
   private mode: Mode = 'command';
+  /** In data mode, the last piece handed on had no line ending (an over-long line continues). */
+  private midLine = false;
   private bdatRemaining = 0;
   private bdatLast = false;
   private readonly pending: Pending[] = [];
@@ -160,7 +172,7 @@ export class SmtpParser implements AppParser {
         this.bdatLines.push(data, i, take, (l) => {
           this.messageLine(l.bytes, l.eol, l.truncated);
           return true;
-        });
+        }, true);
         this.bdatRemaining -= take;
         i += take;
         if (this.bdatRemaining === 0) {
@@ -169,7 +181,8 @@ export class SmtpParser implements AppParser {
         }
         continue;
       }
-      i = this.req.push(data, i, end - i, (l) => this.onRequest(l));
+      // Message lines longer than maxLine are handed on in pieces (Suricata's SMTPGetLine), commands are cut.
+      i = this.req.push(data, i, end - i, (l) => this.onRequest(l), this.mode === 'data');
     }
     if (i < end) bump(this.cnt, 'ignored_bytes', end - i);
   }
@@ -226,7 +239,7 @@ export class SmtpParser implements AppParser {
       this.fail('too_many_transactions');
       return null;
     }
-    const t = new SmtpTx(this.nextId++, this.session);
+    const t = new SmtpTx(this.nextId++, this.session, this.limits);
     this.live.push(t);
     this.curr = t;
     bump(this.cnt, 'transactions');
@@ -236,12 +249,19 @@ export class SmtpParser implements AppParser {
   private onRequest(l: Line): boolean {
     if (this.mode === 'data') {
       const b = l.bytes;
+      // The rest of a line handed on in pieces: neither the end of the message nor dot-stuffed.
+      const cont = this.midLine;
+      this.midLine = l.eol === 'none';
+      if (cont) {
+        this.messageLine(b, l.eol, l.truncated);
+        return true;
+      }
       if (b.length === 1 && b[0] === 0x2e && !l.truncated) {
         const tx = this.curr;
         this.endMessage();
         // The server answers the end of the message: a pseudo command to match that reply (Suricata SMTP_COMMAND_DATA_MODE).
         if (tx !== null) this.pushPending('DATA_END', tx);
-        return true;
+        return false; // back to command lines: the caller pushes the rest with command rules
       }
       // RFC 5321 4.5.2: a leading dot was doubled by the client (dot-stuffing).
       this.messageLine(b.length > 0 && b[0] === 0x2e ? b.subarray(1) : b, l.eol, l.truncated);
@@ -275,6 +295,7 @@ export class SmtpParser implements AppParser {
       // the 354 comes before the client's message, and a rejection (non-354) leaves data mode below.
       tx.mime ??= new MimeDecoder(this.limits, this.cnt);
       this.mode = 'data';
+      this.midLine = false;
     } else if (startsWithCi(b, 'BDAT')) {
       verb = 'BDAT';
       const m = /^BDAT\s+(\d{1,10})(\s+LAST)?\s*$/i.exec(latin1(b));
@@ -304,7 +325,8 @@ export class SmtpParser implements AppParser {
       bump(this.cnt, 'other_commands');
     }
     this.pushPending(verb, tx);
-    return true;
+    // After DATA the lines are message lines (split, not cut): the caller pushes the rest in that mode.
+    return verb !== 'DATA';
   }
 
   private pushPending(verb: string, tx: SmtpTx): void {

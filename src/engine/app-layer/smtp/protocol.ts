@@ -92,6 +92,17 @@ export function emailEve(tx: AppTx): Record<string, unknown> | null {
   return o;
 }
 
+/**
+ * EVE `files` of an SMTP alert (Suricata's EveFileInfo for each attachment of the tx):
+ * filename, gaps (never: a gap fails the parser), state OPEN until the part or message ends,
+ * stored (no filestore), size (decoded bytes so far), tx_id.
+ */
+export function smtpFiles(tx: AppTx): Record<string, unknown>[] {
+  const t = asSmtp(tx);
+  const files = t?.mime?.files ?? [];
+  return files.map((f) => ({ filename: latin1(f.name), gaps: false, state: f.closed ? 'CLOSED' : 'OPEN', stored: false, size: f.seen, tx_id: tx.id }));
+}
+
 export const SMTP_PROTOCOL: AppProtocol = {
   name: 'smtp',
   ruleProtocols: ['smtp'],
@@ -106,6 +117,7 @@ export const SMTP_PROTOCOL: AppProtocol = {
     'mime_invalid_base64', 'mime_invalid_qp', 'mime_long_line', 'mime_long_enc_line', 'mime_long_header_name', 'mime_long_header_value', 'mime_long_boundary', 'mime_long_filename',
   ],
   eve: smtpEve,
+  files: smtpFiles,
   eveExtra: (tx) => {
     const e = emailEve(tx);
     return e === null ? {} : { email: e };

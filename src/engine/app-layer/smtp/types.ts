@@ -30,6 +30,12 @@ export interface SmtpLimits {
   maxFiles: number;
   /** Decoded bytes kept per attachment for `file.data` (Suricata's SMTP `content-limit`, 100,000); the rest is counted. */
   fileDataLimit: number;
+  /**
+   * `file.data` of an attachment is inspected once it has this many bytes, is complete (part or
+   * message ended) or reached `fileDataLimit` (Suricata's SMTP `content-inspect-min-size`, 32768):
+   * before, a rule on it waits, as Suricata's file-data inspection does.
+   */
+  fileInspectMinSize: number;
 }
 
 export const DEFAULT_SMTP_LIMITS: Readonly<SmtpLimits> = Object.freeze({
@@ -42,6 +48,7 @@ export const DEFAULT_SMTP_LIMITS: Readonly<SmtpLimits> = Object.freeze({
   maxUrls: 64,
   maxFiles: 32,
   fileDataLimit: 100_000,
+  fileInspectMinSize: 32_768,
 });
 
 /** Why the parser stopped (bounded label). */

@@ -5,7 +5,9 @@
  *
  * Limit: a line longer than `maxLine` bytes is cut: the first `maxLine` bytes come out as a line
  * flagged `truncated`, the rest up to the next LF is skipped (counted in `truncatedLines`), so
- * the parser resynchronises on the next line like Suricata's FTP and SMTP parsers do.
+ * the parser resynchronises on the next line like Suricata's FTP and SMTP parsers do. With
+ * `split` (SMTP message data, Suricata's SMTPGetLine), an over-long line is instead handed out in
+ * `maxLine`-byte pieces (eol 'none', not truncated) followed by its last piece with the ending.
  */
 export interface Line {
   /** Line bytes without the ending (a view valid only during the callback; copy what you keep). */
@@ -47,12 +49,26 @@ export class LineReader {
    * Split `data[off, off+len)` into lines; `onLine` returns false to stop (the caller then gets
    * the offset of the first byte not consumed, e.g. to hand the rest to a body or another mode).
    */
-  push(data: Uint8Array, off: number, len: number, onLine: (line: Line) => boolean): number {
+  push(data: Uint8Array, off: number, len: number, onLine: (line: Line) => boolean, split = false): number {
     const end = off + len;
     let i = off;
     while (i < end) {
       const lf = data.indexOf(0x0a, i);
       const stop = lf === -1 || lf >= end ? -1 : lf;
+      if (split && !this.skipping && this.len + (stop === -1 ? end : stop + 1) - i > this.maxLine) {
+        // A piece of maxLine bytes without its end (a CR kept here is data, as Suricata's).
+        const take = this.maxLine - this.len;
+        let bytes: Uint8Array;
+        if (this.len === 0) bytes = data.subarray(i, i + take);
+        else {
+          this.append(data, i, take);
+          bytes = this.buf.subarray(0, this.len);
+        }
+        this.len = 0;
+        i += take;
+        if (!onLine({ bytes, eol: 'none', truncated: false })) return i;
+        continue;
+      }
       if (this.skipping) {
         if (stop === -1) return end;
         this.skipping = false;

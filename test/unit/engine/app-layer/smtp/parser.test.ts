@@ -1,7 +1,7 @@
 /** SMTP: mail transactions, pipelining, DATA/BDAT, MIME (email.*, file.data, URLs), STARTTLS, limits, gaps. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SMTP_PROTOCOL, SmtpParser, SmtpTx, emailEve, findHeaderToken, smtpEve } from '../../../../../src/engine/app-layer/smtp/index.js';
+import { SMTP_PROTOCOL, SmtpParser, SmtpTx, emailEve, findHeaderToken, smtpEve, smtpFiles } from '../../../../../src/engine/app-layer/smtp/index.js';
 import type { AppDirection, AppTx } from '../../../../../src/engine/app-layer/types.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -192,13 +192,38 @@ test('STARTTLS answered 220 upgrades to tls; refused raises tls_rejected', () =>
   assert.ok(txs(q)[0]!.events.includes('smtp.tls_rejected'));
 });
 
-test('line limits: a cut line raises truncated_line; a command over 510 bytes raises max_command_line_len_exceeded', () => {
-  const p = run([['to_server', `HELO ${'h'.repeat(600)}\r\nMAIL FROM:<a@b>\r\nDATA\r\nSubject: x\r\n\r\n${'z'.repeat(5000)}\r\n.\r\n`]], 1 << 20, new SmtpParser({ maxLine: 4096 }));
+test('line limits: a cut command line raises truncated_line; a command over 510 bytes raises max_command_line_len_exceeded', () => {
+  const p = run([['to_server', `HELO ${'h'.repeat(600)}\r\nNOOP ${'n'.repeat(5000)}\r\nMAIL FROM:<a@b>\r\nDATA\r\nSubject: x\r\n\r\n${'z'.repeat(5000)}\r\n.\r\n`]], 1 << 20, new SmtpParser({ maxLine: 4096 }));
   const [m] = txs(p) as [SmtpTx];
   assert.ok(m.events.includes('smtp.max_command_line_len_exceeded'));
   assert.ok(m.events.includes('smtp.truncated_line'));
   assert.equal(buf(m, 'smtp.mail_from'), '<a@b>');
-  assert.ok(m.done, 'the end of data is still found after the cut line');
+  assert.ok(m.done, 'the end of data is still found after the long lines');
+});
+
+test('message lines longer than maxLine reach the decoder whole, in pieces (Suricata: data lines are never cut)', () => {
+  const line = Array.from({ length: 16384 }, (_, i) => String.fromCharCode(0x61 + (i % 26))).join('');
+  for (const chunk of [1 << 20, 1000, 4096, 4097]) {
+    const p = run([['to_server', `MAIL FROM:<a@b>\r\nDATA\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain; name="J.txt"\r\n\r\n${line}\r\n.starts-with-dot\r\n--B--\r\n.\r\n`]], chunk, new SmtpParser({ maxLine: 4096 }));
+    const [m] = txs(p) as [SmtpTx];
+    assert.ok(m.done, `chunk ${chunk}`);
+    assert.equal(multi(m, 'file.data')[0], `${line}\r\nstarts-with-dot`, `chunk ${chunk}`);
+    assert.equal(m.events.includes('smtp.truncated_line'), false);
+  }
+});
+
+test('file.data of an attachment is inspected once complete or fileInspectMinSize bytes (Suricata content-inspect-min-size)', () => {
+  const p = new SmtpParser({ fileInspectMinSize: 100 });
+  run([['to_server', 'MAIL FROM:<a@b>\r\nDATA\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Disposition: attachment; filename="f.bin"\r\n\r\n' + 'x'.repeat(50) + '\r\n']], 1 << 20, p);
+  const [m] = txs(p) as [SmtpTx];
+  assert.deepEqual(multi(m, 'file.data'), [], '50 bytes, file open: not yet');
+  assert.deepEqual(multi(m, 'file.name'), ['f.bin']);
+  run([['to_server', 'y'.repeat(60) + '\r\n']], 1 << 20, p);
+  assert.equal(multi(m, 'file.data')[0]?.length, 112, 'past the minimum: inspected');
+  const q = new SmtpParser({ fileInspectMinSize: 100 });
+  run([['to_server', 'MAIL FROM:<a@b>\r\nDATA\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Disposition: attachment; filename="f.bin"\r\n\r\nsmall\r\n--B--\r\n']], 1 << 20, q);
+  const [n] = txs(q) as [SmtpTx];
+  assert.deepEqual(multi(n, 'file.data'), ['small'], 'complete (boundary): inspected');
 });
 
 test('limits: attachment bytes kept, recipients, transactions', () => {
@@ -257,4 +282,14 @@ test('MIME header tokens: quoted, unquoted, RFC 2231 sections', () => {
   assert.equal(s(findHeaderToken(b('text/plain; charset=utf-8; name=x.txt ;'), 'name')), 'x.txt');
   assert.equal(s(findHeaderToken(b('attachment; filename*0="ab"; filename*1="cd"'), 'filename')), 'abcd');
   assert.equal(findHeaderToken(b('attachment'), 'filename'), null);
+});
+
+test('EVE files of an SMTP tx: each attachment with state OPEN until its part ends, then CLOSED with its decoded size', () => {
+  const p = new SmtpParser();
+  run([['to_server', 'MAIL FROM:<a@b>\r\nDATA\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Disposition: attachment; filename="malware.exe"\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8gd29ybGQ=\r\n']], 1 << 20, p);
+  const [m] = txs(p) as [SmtpTx];
+  assert.deepEqual(smtpFiles(m), [{ filename: 'malware.exe', gaps: false, state: 'OPEN', stored: false, size: 11, tx_id: 0 }]);
+  assert.equal(SMTP_PROTOCOL.files, smtpFiles);
+  run([['to_server', '--B--\r\n.\r\n']], 1 << 20, p);
+  assert.deepEqual(smtpFiles(m), [{ filename: 'malware.exe', gaps: false, state: 'CLOSED', stored: false, size: 11, tx_id: 0 }]);
 });
