@@ -33,6 +33,9 @@ export interface ProcessSelector {
 
 /** Name of the child cgroup executables are moved into (below their own cgroup). */
 export const EXCLUDED_CGROUP = 'bulwark-excluded';
+/** Drain-and-remove rounds when isolation ends (a forking process can repopulate the cgroup). */
+const RELEASE_ROUNDS = 10;
+const RELEASE_RETRY_MS = 50;
 /** Bound on processes moved per executable rule and cgroups matched per rule (kernel rules stay few). */
 export const MAX_PROCESSES_PER_RULE = 256;
 export const MAX_CGROUPS_PER_RULE = 32;
@@ -257,20 +260,35 @@ export class ProcessExclusions {
     for (const cg of [...this.placed]) {
       const parent = normaliseCgroupPath(cg.slice(0, cg.lastIndexOf('/')) || '/');
       try {
-        if ((await this.host.cgroups.id(cg)) !== undefined) {
-          for (const pid of await this.host.cgroups.procs(cg)) {
-            await this.host.cgroups.move(pid, parent).catch((e: unknown) => {
-              problems.push(`moving ${pid} back to ${parent}: ${errorMessage(e)}`);
-            });
-          }
-          await this.host.cgroups.remove(cg);
-        }
+        if ((await this.host.cgroups.id(cg)) !== undefined) await this.drain(cg, parent, problems);
         this.placed.delete(cg);
       } catch (e) {
         problems.push(`removing ${cg}: ${errorMessage(e)}`);
       }
     }
     return problems;
+  }
+  /**
+   * Moves every process of `cg` back to `parent` and removes `cg`. A placed process that forks
+   * while it is being moved leaves its child in `cg` (the child inherits the cgroup at fork), so
+   * the rmdir can fail with the cgroup still populated: drain and retry, a bounded number of
+   * rounds (the last error is thrown to the caller, which reports it and keeps the cgroup listed).
+   */
+  private async drain(cg: string, parent: string, problems: string[]): Promise<void> {
+    for (let round = 1; ; round++) {
+      for (const pid of await this.host.cgroups.procs(cg)) {
+        await this.host.cgroups.move(pid, parent).catch((e: unknown) => {
+          if (round === RELEASE_ROUNDS) problems.push(`moving ${pid} back to ${parent}: ${errorMessage(e)}`);
+        });
+      }
+      try {
+        await this.host.cgroups.remove(cg);
+        return;
+      } catch (e) {
+        if (round >= RELEASE_ROUNDS) throw e;
+        await new Promise((r) => setTimeout(r, RELEASE_RETRY_MS));
+      }
+    }
   }
 }
 

@@ -216,6 +216,45 @@ test('executables: matching processes move into bulwark-excluded below their own
   assert.ok(![...cg.tree.keys()].some((k) => k.endsWith('bulwark-excluded')), 'bulwark cgroups removed');
 });
 
+test('release: a child forked into bulwark-excluded while its parent is moved back is drained too, then the cgroup is removed', async () => {
+  const cg = new FakeCgroups();
+  cg.mk('/user.slice/s1.scope', [11]);
+  const procs: ProcInfo[] = [{ pid: 11, comm: 'agentd', exe: '/opt/agent/agentd', cgroup: '/user.slice/s1.scope' }];
+  const px = new ProcessExclusions(host(cg, procs), 1);
+  await px.resolve([prule('device/1', { kind: 'executable', value: '/opt/agent/agentd' })]);
+  const excluded = '/user.slice/s1.scope/bulwark-excluded';
+  assert.deepEqual(cg.tree.get(excluded)?.procs, [11]);
+  // The placed process forks as it is moved back: its child appears in the excluded cgroup after the procs listing.
+  const move = cg.move.bind(cg);
+  let forked = false;
+  cg.move = async (pid, p) => {
+    await move(pid, p);
+    if (!forked && pid === 11) {
+      forked = true;
+      cg.tree.get(excluded)?.procs.push(99);
+    }
+  };
+  assert.deepEqual(await px.release(), []);
+  assert.equal(cg.tree.has(excluded), false, 'the cgroup is removed once drained');
+  assert.deepEqual(cg.tree.get('/user.slice/s1.scope')?.procs.sort(), [11, 99]);
+});
+
+test('release: a cgroup that stays populated is reported after bounded retries and kept for the next release', async () => {
+  const cg = new FakeCgroups();
+  cg.mk('/user.slice/s1.scope', [11]);
+  const procs: ProcInfo[] = [{ pid: 11, comm: 'agentd', exe: '/opt/agent/agentd', cgroup: '/user.slice/s1.scope' }];
+  const px = new ProcessExclusions(host(cg, procs), 1);
+  await px.resolve([prule('device/1', { kind: 'executable', value: '/opt/agent/agentd' })]);
+  cg.failMove.add(11);
+  const problems = await px.release();
+  assert.equal(problems.length, 2, JSON.stringify(problems));
+  assert.match(problems[0] ?? '', /moving 11 back/);
+  assert.match(problems[1] ?? '', /removing .*bulwark-excluded: EBUSY/);
+  cg.failMove.delete(11);
+  assert.deepEqual(await px.release(), [], 'a later release retries it');
+  assert.equal(cg.tree.has('/user.slice/s1.scope/bulwark-excluded'), false);
+});
+
 test('nft rules for process exclusions: directions, users, the daemon (reply-only inbound plus the metrics port)', () => {
   const c = (path: string, id: number) => ({ kind: 'cgroup' as const, cgroup: { path, id, level: path.split('/').length - 1 } });
   const { script, comments } = buildProcScript(
