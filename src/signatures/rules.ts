@@ -825,7 +825,6 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
   for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
-  if (dir === 'to_server' && bufferLists.some((l) => l.buffer === 'file.data' && l.protocol === 'http')) throw new Unsupported('file.data to_server (files in requests)');
   if (bufDirs !== undefined) {
     if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);
