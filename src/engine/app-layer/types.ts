@@ -114,6 +114,14 @@ export interface AppParserContext {
    * event and does not switch. Absent: every change is granted.
    */
   readonly requestProtocolChange?: () => boolean;
+  /** Settings of the configuration for the protocols (engine.appLayer.<protocol>); absent: the parsers' defaults. */
+  readonly settings?: AppLayerSettings;
+}
+
+/** Per-protocol settings from the configuration (engine.appLayer), handed to every parser. */
+export interface AppLayerSettings {
+  /** HTTP: Suricata's libhtp request-body-limit / response-body-limit, in bytes. */
+  readonly http?: { readonly requestBodyLimit: number; readonly responseBodyLimit: number };
 }
 
 /**

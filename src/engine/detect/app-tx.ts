@@ -25,7 +25,7 @@
  * connections) go to a bounded table (./expectations.ts); a new flow matching one gets that
  * parser without probing.
  */
-import type { AppDirection, AppParser, AppParserContext, AppProtoName, AppProtocol, AppTx } from '../app-layer/types.js';
+import type { AppDirection, AppLayerSettings, AppParser, AppParserContext, AppProtoName, AppProtocol, AppTx } from '../app-layer/types.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
@@ -130,6 +130,8 @@ export interface AppTxDetectOptions {
   maxMemory?: number;
   /** Bounds of the expectation table (FTP data connections). */
   expectations?: ExpectationOptions;
+  /** Protocol settings of the configuration (engine.appLayer.http...), given to every parser. */
+  settings?: AppLayerSettings;
 }
 
 /** Which memory budget stopped a flow's app-layer parsing (the `limit` label of bulwark_applayer_limits_total). */
@@ -183,6 +185,7 @@ export class AppTxDetector {
   private readonly maxProbe: number;
   private readonly maxFlowMemory: number;
   private readonly maxMemory: number;
+  private readonly settings: AppLayerSettings | undefined;
   /** Bytes held by the app-layer state of all live flows (sum of their `mem`). */
   private total = 0;
   private readonly cand: number[] = [];
@@ -196,6 +199,7 @@ export class AppTxDetector {
     this.maxProbe = opts.maxProbeBytes ?? 2048;
     this.maxFlowMemory = opts.maxFlowMemory ?? 16 * 1024 * 1024;
     this.maxMemory = opts.maxMemory ?? 256 * 1024 * 1024;
+    this.settings = opts.settings;
     this.expectations = new ExpectationTable(opts.expectations);
   }
 
@@ -235,7 +239,7 @@ export class AppTxDetector {
       const e = this.expectations.take(f.clientAddr!, f.serverAddr!, serverPort, tsUs);
       const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
       if (e !== undefined && p !== undefined) {
-        this.start(f, p, e.create(parserContext(f, this.counters)));
+        this.start(f, p, e.create(parserContext(f, this.counters, this.settings)));
         this.counters.expectedFlows++;
       }
     }
@@ -453,7 +457,7 @@ export class AppTxDetector {
         const r = p.probe(d, buf, buf.length);
         if (r === 'match') {
           if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
-          this.start(f, p, p.create(parserContext(f, this.counters)));
+          this.start(f, p, p.create(parserContext(f, this.counters, this.settings)));
           return true;
         }
         if (r === 'need-more' && f.heldLen[k] < this.maxProbe) allNo = false;
@@ -632,10 +636,11 @@ function resolveAddrs(f: AppFlow): boolean {
   return f.clientAddr !== undefined && f.serverAddr !== undefined;
 }
 
-function parserContext(f: AppFlow, counters: AppTxCounters): AppParserContext {
+function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined): AppParserContext {
   resolveAddrs(f);
   return {
     serverPort: f.serverPort, clientPort: f.clientPort,
+    ...(settings !== undefined ? { settings } : {}),
     requestProtocolChange: () => {
       if (!f.changing) return true;
       counters.protoChanges.refused = (counters.protoChanges.refused ?? 0) + 1;

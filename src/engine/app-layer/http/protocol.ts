@@ -91,7 +91,8 @@ export class HttpAppParser implements AppParser {
   private changeTo: AppProtoName | null = null;
 
   constructor(ctx: AppParserContext) {
-    this.parser = new HttpParser({}, {
+    const http = ctx.settings?.http;
+    this.parser = new HttpParser(http === undefined ? {} : { requestBodyLimit: http.requestBodyLimit, responseBodyLimit: http.responseBodyLimit }, {
       serverPort: ctx.serverPort,
       onTunnel: (upgrade, tx) => {
         const to = tunnelChangeTarget(tx.statusNumber, upgrade, tx.id);

@@ -134,3 +134,18 @@ test('tunnels: the protocol change Suricata asks for (CONNECT on the first tx, 1
     assert.deepEqual([...p.txs()][0]?.events, events);
   }
 });
+
+test('body limits come from the settings (engine.appLayer.http), default 100 KiB', () => {
+  const body = 'x'.repeat(200 * 1024);
+  const req = b(`PUT /f HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  const res = b(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  const lengths = (settings?: { requestBodyLimit: number; responseBodyLimit: number }): number[] => {
+    const p = httpProtocol.create({ serverPort: 80, clientPort: 40000, ...(settings ? { settings: { http: settings } } : {}) });
+    p.feed('to_server', req, 0, req.length, 0);
+    p.feed('to_client', res, 0, res.length, 0);
+    const t = [...p.txs()][0]!;
+    return [t.buffer('http.request_body', 'to_server')!.length, t.buffer('file.data', 'to_server')!.length, t.buffer('http.response_body', 'to_client')!.length];
+  };
+  assert.deepEqual(lengths(), [100 * 1024, 100 * 1024, 100 * 1024]);
+  assert.deepEqual(lengths({ requestBodyLimit: 2048, responseBodyLimit: 150 * 1024 }), [2048, 2048, 150 * 1024]);
+});
