@@ -131,6 +131,12 @@ export class HttpParser implements HttpConnectionParser {
   private pending: ByteBuf | null = null;
   private reqClosed = false;
   private resClosed = false;
+  /**
+   * The response side stopped at a gap no body absorbs: its later bytes are ignored while the
+   * request side goes on (suricata-verify http-gap-beyond-body / eve-payload-07-http-gap: the
+   * requests after such a gap are still parsed, the responses are not).
+   */
+  private resStopped = false;
   private tsUs: number | null = null;
   /** The line `takeLine` found: lb[ls, le), LF included (a range of the segment, or of the side's line buffer). */
   private lb: Uint8Array = EMPTY;
@@ -229,7 +235,7 @@ export class HttpParser implements HttpConnectionParser {
     if (len <= 0) return;
     this.counters.responseBytes += len;
     if (tsUs !== undefined) this.tsUs = tsUs;
-    if (this.state !== 'http') {
+    if (this.state !== 'http' || this.resStopped) {
       this.skipped(len);
       return;
     }
@@ -258,7 +264,7 @@ export class HttpParser implements HttpConnectionParser {
   responseGap(len: number): void {
     this.counters.responseGaps++;
     this.counters.gapBytes += len;
-    if (this.state !== 'http' || len <= 0) return;
+    if (this.state !== 'http' || this.resStopped || len <= 0) return;
     const t = this.resTx;
     if (t !== null) t.event('GAP');
     if (this.resState === RS_BODY_CL && len <= this.res.left && t !== null) {
@@ -273,7 +279,18 @@ export class HttpParser implements HttpConnectionParser {
       this.counters.gapsResynced++;
       return;
     }
-    this.fail('response_gap');
+    if (this.resState === RS_BODY_CL && t !== null) {
+      // The gap goes beyond the body: the body ends inside it, the rest falls between responses.
+      t.responseMessageLength += this.res.left;
+      this.res.left = 0;
+      this.responseComplete();
+      if ((this.state as HttpParserState) !== 'http') return;
+    }
+    // Anywhere else the response side cannot find its next message again: it stops, the
+    // request side goes on (Suricata keeps parsing the requests after such a gap).
+    // Counted in responseGaps; its bytes from here on in ignoredBytes.
+    this.resStopped = true;
+    this.res.line.clear();
   }
 
   requestEnd(): void {
@@ -300,7 +317,7 @@ export class HttpParser implements HttpConnectionParser {
   responseEnd(): void {
     if (this.resClosed) return;
     this.resClosed = true;
-    if (this.state !== 'http') return;
+    if (this.state !== 'http' || this.resStopped) return;
     const t = this.resTx;
     if (t === null) return;
     if (this.resState === RS_HEADERS) {
