@@ -401,6 +401,13 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         obj({
           maxFlowMemory: f(size(64 * KiB, 4 * GiB), 'Bytes one flow\'s app-layer parsers may hold (buffered lines and headers, bodies, decompression state); over it the flow\'s app-layer parsing stops, counted in bulwark_applayer_limits_total{limit="flow"}; raw stream inspection goes on.'),
           maxMemory: f(size(1 * MiB, 64 * GiB), 'Bytes the app-layer parsers of all flows may hold together; the flow whose growth crosses it stops its app-layer parsing, counted in bulwark_applayer_limits_total{limit="global"}.'),
+          http: f(
+            obj({
+              requestBodyLimit: f(size(1 * KiB, 64 * MiB), 'Request body bytes kept per HTTP transaction for http.request_body and file.data to the server (dechunked, decompressed), as Suricata\'s libhtp request-body-limit (default 100 KiB). Suricata\'s 0 (unlimited) is not accepted: bodies are bounded; maxFlowMemory still applies.'),
+              responseBodyLimit: f(size(1 * KiB, 64 * MiB), 'Response body bytes kept per HTTP transaction for http.response_body and file.data (dechunked, decompressed), as Suricata\'s libhtp response-body-limit (default 100 KiB). Suricata\'s 0 (unlimited) is not accepted: bodies are bounded; maxFlowMemory still applies.'),
+            }),
+            'HTTP parser settings (Suricata app-layer.protocols.http.libhtp.default-config).',
+          ),
         }),
         'App-layer memory budget (per flow and global).',
       ),

@@ -231,6 +231,13 @@ export interface Config {
       maxFlowMemory: number;
       /** All flows together; the flow whose growth crosses it stops its app-layer parsing. */
       maxMemory: number;
+      /** HTTP parser settings (Suricata app-layer.protocols.http.libhtp.default-config). */
+      http: {
+        /** `request-body-limit`: request body bytes kept per transaction (http.request_body, file.data to_server). */
+        requestBodyLimit: number;
+        /** `response-body-limit`: response body bytes (after decompression) kept per transaction (http.response_body, file.data). */
+        responseBodyLimit: number;
+      };
     };
   };
   intercept: {
@@ -382,7 +389,7 @@ export function defaultConfig(): Config {
         packetBudgetMs: 10,
         secondBudgetMs: 250,
       },
-      appLayer: { maxFlowMemory: 16 * 1024 * 1024, maxMemory: 256 * 1024 * 1024 },
+      appLayer: { maxFlowMemory: 16 * 1024 * 1024, maxMemory: 256 * 1024 * 1024, http: { requestBodyLimit: 100 * 1024, responseBodyLimit: 100 * 1024 } },
     },
     intercept: { listen: true, excludePorts: [], maxConnections: 1024, idleTimeoutMs: 30_000, maxBytesPerConnection: 64 * 1024 },
     isolation: {

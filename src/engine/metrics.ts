@@ -76,7 +76,7 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
   });
   new Counter({
     name: 'bulwark_applayer_protocol_changes_total',
-    help: 'Flows that changed application protocol (STARTTLS/STLS/AUTH TLS accepted: to "tls"; HTTP CONNECT or 101: "redetect"), and re-detections that found another protocol than the announced one ("unexpected").',
+    help: 'Flows that changed application protocol (STARTTLS/STLS/AUTH TLS accepted: to "tls"; HTTP CONNECT or 101 h2c: "redetect"; 101 websocket: "websocket"), re-detections that found another protocol than the announced one ("unexpected"), and changes refused because the previous one was still in progress ("refused", Suricata\'s failed_protocol_change events).',
     labelNames: ['to'],
     registers: [registry],
     collect() {

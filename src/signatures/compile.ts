@@ -69,6 +69,8 @@ export interface CompileOptions {
    * `dir`, the data directory of relative save/state files (undefined: such rules are skipped).
    */
   datasets?: Partial<DatasetOptions> & { dir?: string };
+  /** .rules: load outbound rules too (RulesOptions.outboundRules; offline `scan --rules` only). */
+  outboundRules?: boolean;
 }
 
 /** A decode-event or stream-event signature: evaluated per packet (Ruleset.events), in no port group. */
@@ -82,11 +84,12 @@ function where(s: { source: { file: string; line: number } }): string {
 }
 
 /** Parses one source by its extension. YAML errors throw; rule problems become skips. */
-export function parseSource(src: DatabaseSource, vars: Record<string, string>, onLine?: (line: number, lines: number) => void, datasetDir?: string): ParsedSource {
+export function parseSource(src: DatabaseSource, vars: Record<string, string>, onLine?: (line: number, lines: number) => void, datasetDir?: string, outboundRules = false): ParsedSource {
   if (/\.ya?ml$/i.test(src.file)) return parseYamlDatabase(src.file, src.text);
   if (/\.rules$/i.test(src.file)) {
     const ro: RulesOptions = { vars };
     if (datasetDir !== undefined) ro.datasetDir = datasetDir;
+    if (outboundRules) ro.outboundRules = true;
     if (onLine) ro.progress = onLine;
     if (src.classification) ro.classification = src.classification;
     return parseRulesFile(src.file, src.text, ro);
@@ -288,7 +291,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const totalChars = sources.reduce((a, x) => a + x.text.length, 0);
   let parsedChars = 0;
   const parsed = sources.map((s) => {
-    const p = parseSource(s, vars, progress ? (line, lines) => { progress(parsedChars + Math.floor((s.text.length * line) / Math.max(1, lines)), totalChars); } : undefined, opts.datasets?.dir);
+    const p = parseSource(s, vars, progress ? (line, lines) => { progress(parsedChars + Math.floor((s.text.length * line) / Math.max(1, lines)), totalChars); } : undefined, opts.datasets?.dir, opts.outboundRules === true);
     parsedChars += s.text.length;
     progress?.(parsedChars, totalChars);
     return p;

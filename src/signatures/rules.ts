@@ -209,6 +209,12 @@ export interface RulesOptions {
    * (Suricata's data-dir). Undefined: rules with save/state are skipped.
    */
   datasetDir?: string;
+  /**
+   * Load rules about this host's own outbound connections too (client side `$HOME_NET`, server
+   * side `$EXTERNAL_NET`). Only `bulwark scan --rules` without databases sets it: reading a
+   * capture, Suricata inspects every connection in it, whoever opened it. Default: skipped.
+   */
+  outboundRules?: boolean;
 }
 
 /**
@@ -819,7 +825,6 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
   for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
-  if (dir === 'to_server' && bufferLists.some((l) => l.buffer === 'file.data' && l.protocol === 'http')) throw new Unsupported('file.data to_server (files in requests)');
   if (bufDirs !== undefined) {
     if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);
@@ -836,7 +841,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const clientAddr = dir === 'to_server' ? srcAddr : dstAddr;
   // bulwark inspects connections made TO this host; rules about this host's own outbound
   // connections (client side $HOME_NET, or server side $EXTERNAL_NET) do not apply.
-  if (serverAddr === '$EXTERNAL_NET' || clientAddr === '$HOME_NET') throw new Unsupported('outbound rule (this host as client)');
+  if (opts.outboundRules !== true && (serverAddr === '$EXTERNAL_NET' || clientAddr === '$HOME_NET')) throw new Unsupported('outbound rule (this host as client)');
   let portSpec: PortSpec;
   try {
     portSpec = parseSuricataPorts(dir === 'to_server' ? dstPort : srcPort, opts.vars);

@@ -68,8 +68,11 @@ export async function loadRuleset(cfg: Config, databases: string | undefined, ru
         throw new BulwarkError('BULWARK_ERR_DATABASE', `${f}:0: cannot read rules file`, { cause: e, details: { file: f, line: 0 } });
       }
     }
-    // Offline, a rules-only scan whose rules name no port inspects every port (Suricata's `any`).
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, datasets: datasetCompileOptions(withDatasetDir(cfg.databases, cfg.stateDir)), ...(progress ? { progress } : {}) });
+    // Offline, a rules-only scan whose rules name no port inspects every port (Suricata's `any`),
+    // and (scan only) loads the rules about outbound connections: Suricata reading a capture
+    // inspects every connection in it, whichever side opened it. With databases, scan shows what
+    // the daemon would detect, so it keeps the daemon's inbound-only choice.
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, outboundRules: everyPort, datasets: datasetCompileOptions(withDatasetDir(cfg.databases, cfg.stateDir)), ...(progress ? { progress } : {}) });
   }
   const dbCfg: Config['databases'] = { ...withDatasetDir(cfg.databases, cfg.stateDir), rules: [...cfg.databases.rules, ...rulesFiles] };
   if (databases !== undefined) dbCfg.dir = databases;

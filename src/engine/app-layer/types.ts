@@ -106,6 +106,22 @@ export interface AppParserContext {
    */
   readonly clientAddr?: string;
   readonly serverAddr?: string;
+  /**
+   * Suricata's AppLayerRequestProtocolChange: a parser about to switch protocol asks first.
+   * False (refused, counted as `to="refused"` on bulwark_applayer_protocol_changes_total) while
+   * the flow's previous change is still in progress: its new protocol not yet detected, or
+   * parsing the data it was detected with. A refused parser raises its FAILED_PROTOCOL_CHANGE
+   * event and does not switch. Absent: every change is granted.
+   */
+  readonly requestProtocolChange?: () => boolean;
+  /** Settings of the configuration for the protocols (engine.appLayer.<protocol>); absent: the parsers' defaults. */
+  readonly settings?: AppLayerSettings;
+}
+
+/** Per-protocol settings from the configuration (engine.appLayer), handed to every parser. */
+export interface AppLayerSettings {
+  /** HTTP: Suricata's libhtp request-body-limit / response-body-limit, in bytes. */
+  readonly http?: { readonly requestBodyLimit: number; readonly responseBodyLimit: number };
 }
 
 /**

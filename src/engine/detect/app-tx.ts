@@ -25,7 +25,7 @@
  * connections) go to a bounded table (./expectations.ts); a new flow matching one gets that
  * parser without probing.
  */
-import type { AppDirection, AppParser, AppParserContext, AppProtoName, AppProtocol, AppTx } from '../app-layer/types.js';
+import type { AppDirection, AppLayerSettings, AppParser, AppParserContext, AppProtoName, AppProtocol, AppTx } from '../app-layer/types.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
@@ -102,6 +102,12 @@ export interface AppFlow {
   /** Protocol changes so far (bounded by MAX_PROTO_CHANGES). */
   changes: number;
   /**
+   * A protocol change is in progress (Suricata's FLOW_CHANGE_PROTO): set when one is granted,
+   * cleared once the new protocol was detected and the data it was detected with parsed. A
+   * parser asking for another change meanwhile is refused (AppParserContext.requestProtocolChange).
+   */
+  changing: boolean;
+  /**
    * Id of the last tx released while no later one exists yet (-1: none): stream bytes after it
    * (an SMTP QUIT, which opens no tx) are still shown to the raw-stream signatures, on a stand-in
    * of that tx without buffers (the released tx's memory is not kept).
@@ -124,6 +130,8 @@ export interface AppTxDetectOptions {
   maxMemory?: number;
   /** Bounds of the expectation table (FTP data connections). */
   expectations?: ExpectationOptions;
+  /** Protocol settings of the configuration (engine.appLayer.http...), given to every parser. */
+  settings?: AppLayerSettings;
 }
 
 /** Which memory budget stopped a flow's app-layer parsing (the `limit` label of bulwark_applayer_limits_total). */
@@ -177,6 +185,7 @@ export class AppTxDetector {
   private readonly maxProbe: number;
   private readonly maxFlowMemory: number;
   private readonly maxMemory: number;
+  private readonly settings: AppLayerSettings | undefined;
   /** Bytes held by the app-layer state of all live flows (sum of their `mem`). */
   private total = 0;
   private readonly cand: number[] = [];
@@ -190,6 +199,7 @@ export class AppTxDetector {
     this.maxProbe = opts.maxProbeBytes ?? 2048;
     this.maxFlowMemory = opts.maxFlowMemory ?? 16 * 1024 * 1024;
     this.maxMemory = opts.maxMemory ?? 256 * 1024 * 1024;
+    this.settings = opts.settings;
     this.expectations = new ExpectationTable(opts.expectations);
   }
 
@@ -219,7 +229,7 @@ export class AppTxDetector {
   newFlow(serverPort: number, clientPort: number, clientAddr?: string | (() => readonly [string, string]), serverAddr?: string, tsUs = 0): AppFlow {
     const f: AppFlow = {
       proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
-      serverPort, clientPort, origProto: null, expectProto: null, changes: 0, mem: 0,
+      serverPort, clientPort, origProto: null, expectProto: null, changes: 0, changing: false, mem: 0,
       rawState: [0, 0], rawSeen: [null, null],
     };
     if (typeof clientAddr === 'function') f.addrs = clientAddr;
@@ -229,7 +239,7 @@ export class AppTxDetector {
       const e = this.expectations.take(f.clientAddr!, f.serverAddr!, serverPort, tsUs);
       const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
       if (e !== undefined && p !== undefined) {
-        this.start(f, p, e.create(parserContext(f)));
+        this.start(f, p, e.create(parserContext(f, this.counters, this.settings)));
         this.counters.expectedFlows++;
       }
     }
@@ -255,6 +265,12 @@ export class AppTxDetector {
         return;
       }
       this.feedHeld(f, tsUs);
+      this.inspect(f, dir, tsUs, ctx);
+      this.afterFeed(f, tsUs, ctx);
+      // The change is over once the new protocol parsed the data it was detected with.
+      if (f.proto !== null) f.changing = false;
+      this.account(f);
+      return;
     } else if (f.state === 'parsing') {
       this.rawScan(f, dir, data, off, len);
       f.parser!.feed(dir, data, off, len, tsUs);
@@ -274,6 +290,17 @@ export class AppTxDetector {
       for (const e of made) this.expectations.add(e, f.clientAddr, f.serverAddr, tsUs);
     }
     if (parser.state !== 'upgrade' || f.state !== 'parsing') return;
+    if (f.changing) {
+      // A parser that switched without asking (requestProtocolChange) while a change is in
+      // progress: refused as Suricata refuses it; its txs so far are inspected a last time and
+      // what follows is not parsed.
+      this.counters.protoChanges.refused = (this.counters.protoChanges.refused ?? 0) + 1;
+      this.inspect(f, 'to_server', tsUs, ctx);
+      this.inspect(f, 'to_client', tsUs, ctx);
+      f.state = 'failed';
+      this.counters.parserFailed++;
+      return;
+    }
     if (f.changes >= MAX_PROTO_CHANGES) {
       // Stays with the old parser, which ignores what follows (counted as its ignored bytes).
       f.state = 'failed';
@@ -287,6 +314,7 @@ export class AppTxDetector {
     const key = to ?? 'redetect';
     this.counters.protoChanges[key] = (this.counters.protoChanges[key] ?? 0) + 1;
     f.changes++;
+    f.changing = true;
     f.origProto ??= f.proto!.name;
     f.expectProto = to;
     f.proto = null;
@@ -316,6 +344,7 @@ export class AppTxDetector {
       this.feedHeld(f, tsUs);
       this.inspect(f, 'to_server', tsUs, ctx);
       this.inspect(f, 'to_client', tsUs, ctx);
+      f.changing = false;
     }
   }
 
@@ -428,7 +457,7 @@ export class AppTxDetector {
         const r = p.probe(d, buf, buf.length);
         if (r === 'match') {
           if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
-          this.start(f, p, p.create(parserContext(f)));
+          this.start(f, p, p.create(parserContext(f, this.counters, this.settings)));
           return true;
         }
         if (r === 'need-more' && f.heldLen[k] < this.maxProbe) allNo = false;
@@ -607,10 +636,16 @@ function resolveAddrs(f: AppFlow): boolean {
   return f.clientAddr !== undefined && f.serverAddr !== undefined;
 }
 
-function parserContext(f: AppFlow): AppParserContext {
+function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined): AppParserContext {
   resolveAddrs(f);
   return {
     serverPort: f.serverPort, clientPort: f.clientPort,
+    ...(settings !== undefined ? { settings } : {}),
+    requestProtocolChange: () => {
+      if (!f.changing) return true;
+      counters.protoChanges.refused = (counters.protoChanges.refused ?? 0) + 1;
+      return false;
+    },
     ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
     ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
   };

@@ -69,7 +69,7 @@ export class Detect {
   /** engine.midstream (Suricata stream.midstream). */
   private readonly midstream: boolean;
   /** App-layer memory budget (config engine.appLayer). */
-  private readonly appLayer: { maxFlowMemory: number; maxMemory: number };
+  private readonly appLayer: DetectOptions['config']['appLayer'];
 
   constructor(opts: DetectOptions) {
     this.appLayer = opts.config.appLayer;
@@ -117,7 +117,7 @@ export class Detect {
     }
     this.prefilter.setGroups(r.groups, n);
     this.packetEvents.setRuleset(r);
-    if (this.app === null) this.app = new AppTxDetector(r, { maxFlowMemory: this.appLayer.maxFlowMemory, maxMemory: this.appLayer.maxMemory });
+    if (this.app === null) this.app = new AppTxDetector(r, { maxFlowMemory: this.appLayer.maxFlowMemory, maxMemory: this.appLayer.maxMemory, settings: { http: this.appLayer.http } });
     else this.app.setRuleset(r);
     this.alertFilter.clear();
     // Unchanged sets keep what rules added; changed or new ones start from their files.

@@ -87,3 +87,26 @@ test('scan --json: a file corrupt part way: alerts of the packets before the cor
   const stats = lines.find((l) => l.event_type === 'stats');
   assert.equal(stats?.capture_error?.offset, good.length);
 });
+
+test('scan --rules without databases loads outbound rules (Suricata inspects every connection of a pcap); with --databases they stay skipped', async () => {
+  const pcap = join(dir, 'outbound.pcap');
+  writeFileSync(pcap, capture());
+  // The server side is $EXTERNAL_NET: a rule about this host's own connections as a client.
+  const text = 'alert http $EXTERNAL_NET any -> $HOME_NET any (msg:"outbound"; flow:established,to_client; file.data; content:"secret"; sid:7;)\n';
+  const rules = join(dir, 'o.rules');
+  writeFileSync(rules, text);
+  const stdout = sink();
+  const stderr = sink();
+  assert.equal(await runCli(['scan', pcap, '--rules', rules, '--json', '--checksum-checks', 'no'], { stdout, stderr, env: {} }), 0, stderr.text());
+  const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; signatures?: number; alert?: { signature_id: number } });
+  assert.deepEqual(lines.filter((l) => l.event_type === 'alert').map((l) => l.alert?.signature_id), [7]);
+  assert.equal(lines.find((l) => l.event_type === 'stats')?.signatures, 1);
+
+  const db = mkdtempSync(join(dir, 'db-'));
+  writeFileSync(join(db, 'o.rules'), text);
+  const out2 = sink();
+  assert.equal(await runCli(['scan', pcap, '--databases', db, '--json', '--checksum-checks', 'no'], { stdout: out2, stderr: sink(), env: {} }), 0);
+  const lines2 = out2.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; signatures?: number });
+  assert.equal(lines2.filter((l) => l.event_type === 'alert').length, 0);
+  assert.equal(lines2.find((l) => l.event_type === 'stats')?.signatures, 0);
+});

@@ -128,3 +128,10 @@ test('a hostile file produces a bounded number of issues', () => {
     assert.equal((e.details?.errors as unknown[]).length, 100);
   }
 });
+
+test('engine.appLayer.http body limits: Suricata request-body-limit / response-body-limit, bounded (no 0 = unlimited)', () => {
+  const c = parseConfig('engine:\n  appLayer:\n    http:\n      responseBodyLimit: 1MiB\n', '/x.yaml');
+  assert.deepEqual(c.engine.appLayer.http, { requestBodyLimit: 100 * 1024, responseBodyLimit: 1024 * 1024 });
+  assert.equal(c.engine.appLayer.maxFlowMemory, defaultConfig().engine.appLayer.maxFlowMemory);
+  assert.throws(() => parseConfig('engine:\n  appLayer:\n    http:\n      requestBodyLimit: 0\n', '/x.yaml'), /engine\.appLayer\.http\.requestBodyLimit/);
+});

@@ -196,7 +196,7 @@ test('app-layer memory budget: a flow over engine.appLayer.maxFlowMemory stops a
   assert.equal(ctl.engine.stats().appLayer.memoryBytes, 0, 'closed flow gave its bytes back');
 
   const registry = new Registry();
-  const { engine, detections } = makeEngine(r, { registry, config: engineConfig({ appLayer: { maxFlowMemory: 64 * 1024, maxMemory: 256 * 1024 * 1024 } }) });
+  const { engine, detections } = makeEngine(r, { registry, config: engineConfig({ appLayer: { maxFlowMemory: 64 * 1024, maxMemory: 256 * 1024 * 1024, http: { requestBodyLimit: 100 * 1024, responseBodyLimit: 100 * 1024 } } }) });
   const c = bigPost(40021);
   feed(engine, c.frames);
   // the request line was inspected before the budget was crossed; the body never reaches the app layer; the raw stream still matches

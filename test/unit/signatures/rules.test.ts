@@ -216,6 +216,11 @@ test('skips with reasons: protocols, sticky buffers, outbound, bidirectional, in
   assert.equal(skip('content:"a";', 'alert modbus any any -> any any').reason, 'protocol modbus');
   assert.equal(skip('krb5.cname; content:"a";').reason, 'unsupported keyword krb5.cname');
   assert.equal(skip('content:"a";', 'alert tcp $HOME_NET any -> $EXTERNAL_NET 80').reason, 'outbound rule (this host as client)');
+  // Offline rules-only scans load them (RulesOptions.outboundRules), direction and ports as written.
+  const out = parseRule('alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (content:"a"; sid:9;)', 't.rules', 1, { vars, outboundRules: true });
+  assert.ok(!('reason' in out));
+  assert.equal(out.sig.direction, 'to_server');
+  assert.deepEqual(resolvePorts(out.portSpec, []), [{ from: 80, to: 80 }]);
   assert.equal(skip('content:"a";', 'alert tcp any any <> any 80').reason, 'bidirectional rule (<>)');
   assert.equal(skip('content:"a";', 'pass tcp any any -> any 80').reason, 'action pass');
   const bad = skip('content:"|4G|";');

@@ -111,6 +111,28 @@ test('sticky buffers of responses, and the response body under its names', () =>
   }
 });
 
+test('file.data to_server: the body of a PUT or a POST without multipart boundary is a file (Suricata 7); other requests have none', () => {
+  const rule = 'flow:to_server; file.data; content:"cmd=whoami";';
+  const run = (req: string): boolean => {
+    const rs = compile([`alert http any any -> any any (msg:"t"; ${rule} sid:1;)`]);
+    const s = rs.signatures[0]!;
+    return verifyAppSignature(s, txOf(req, RES), 'to_server', { flowbits: new Set(), serverPort: 80 });
+  };
+  const body = 'password=secret&cmd=whoami';
+  const req = (method: string, ct: string | null): string =>
+    `${method} /up HTTP/1.1\r\nHost: a\r\n${ct === null ? '' : `Content-Type: ${ct}\r\n`}Content-Length: ${body.length}\r\n\r\n${body}`;
+  assert.equal(run(req('POST', null)), true);
+  assert.equal(run(req('POST', 'application/x-www-form-urlencoded')), true);
+  assert.equal(run(req('PUT', 'multipart/form-data; boundary=x')), true);
+  assert.equal(run(req('POST', 'multipart/form-data; boundary=----abc')), false);
+  assert.equal(run(req('POST', 'multipart/form-data;   BOUNDARY="q"')), false);
+  assert.equal(run(req('POST', `multipart/form-data; boundary=${'b'.repeat(200)}`)), false);
+  // a boundary= that does not start a parameter is no boundary
+  assert.equal(run(req('POST', 'text/plain; charset=x-boundary=1')), true);
+  assert.equal(run(req('PATCH', null)), false);
+  assert.equal(run(req('post', null)), false);
+});
+
 test('the direction comes from the buffers when the rule has no flow direction', () => {
   const rs = compile(['alert http any any -> any any (http.stat_code; content:"302"; sid:1;)', 'alert http any any -> any any (http.uri; content:"login"; sid:2;)']);
   assert.equal(rs.signatures.find((s) => s.id === 1)?.direction, 'to_client');
@@ -153,7 +175,9 @@ test('pcre buffer flags select their buffer; with a sticky buffer only the same 
   assert.equal(fires('pcre:"/Host: WWW/D";'), true);
   assert.equal(fires('pcre:"/^session=/C";'), true);
   assert.equal(fires('pcre:"/cmd=\\w+/P";'), true);
-  assert.equal(fires('pcre:"/uid=\\d+/Q";'), true);
+  // file.data exists in both directions: the response body, and to the server a PUT or non-multipart POST body
+  assert.equal(fires('flow:to_client; pcre:"/uid=\\d+/Q";'), true);
+  assert.equal(fires('flow:to_server; pcre:"/cmd=\\w+/Q";'), true);
   assert.equal(fires('pcre:"/^30\\d$/S";'), true);
   assert.equal(fires('pcre:"/^Fou/Y";'), true);
   assert.equal(fires('http.uri; content:"login"; pcre:"/user=\\w+$/UR";'), false); // "&x=1" follows

@@ -56,7 +56,8 @@ export const HTTP_BUFFERS: readonly HttpBufferSpec[] = Object.freeze([
   spec('http.response_body', RES, COMPLETE, 'http_server_body', null),
   spec('http.location', RES, BODY, 'http_location', null),
   spec('http.server', RES, BODY, 'http_server', null),
-  spec('file.data', RES, COMPLETE, 'file_data', 'Q'),
+  // to_server: the body of a PUT or non-multipart POST, which Suricata treats as a file (requestFile)
+  spec('file.data', BOTH, COMPLETE, 'file_data', 'Q'),
   spec('http.request_header', REQ, BODY, null, null, { multi: true }),
   spec('http.response_header', RES, BODY, null, null, { multi: true }),
 ]);
@@ -85,12 +86,13 @@ const B_START = 14;
 const B_HOST = 15;
 const B_HOST_RAW = 16;
 const B_COOKIE = 17;
+const B_FILE_DATA = 19;
 /** Header-value buffers: the lowercase header name they read. */
 const B_VALUE = 18;
 const ID_OF: Record<string, number> = {
   'http.uri': B_URI, 'http.uri.raw': B_URI_RAW, 'http.method': B_METHOD, 'http.request_line': B_REQUEST_LINE,
   'http.protocol': B_PROTOCOL, 'http.stat_code': B_STAT_CODE, 'http.stat_msg': B_STAT_MSG, 'http.response_line': B_RESPONSE_LINE,
-  'http.request_body': B_REQUEST_BODY, 'http.response_body': B_RESPONSE_BODY, 'file.data': B_RESPONSE_BODY,
+  'http.request_body': B_REQUEST_BODY, 'http.response_body': B_RESPONSE_BODY, 'file.data': B_FILE_DATA,
   'http.header': B_HEADER, 'http.header.raw': B_HEADER_RAW, 'http.header_names': B_HEADER_NAMES, 'http.start': B_START,
   'http.host': B_HOST, 'http.host.raw': B_HOST_RAW, 'http.cookie': B_COOKIE,
 };
@@ -161,6 +163,87 @@ export function httpBufferSpec(name: string): HttpBufferSpec | undefined {
 /** Header-derived buffers exist once the header block of that direction is complete (progress > HEADERS). */
 function headersDone(t: Tx, dir: HttpDirection): boolean {
   return (dir === 'to_server' ? t.requestProgress : t.responseProgress) > HttpProgress.HEADERS;
+}
+
+const POST = [0x50, 0x4f, 0x53, 0x54];
+const PUT = [0x50, 0x55, 0x54];
+/** libhtp HTP_BOUNDARY_MAX: a longer multipart boundary is an error (no file at all). */
+const BOUNDARY_MAX = 200;
+
+function isMethod(m: Uint8Array | null, name: readonly number[]): boolean {
+  if (m?.length !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (m[i] !== name[i]) return false;
+  return true;
+}
+
+/**
+ * The request body is a file (Suricata HTPCallbackRequestBodyData → HtpRequestBodyHandlePOSTorPUT):
+ * method PUT, or POST whose Content-Type has no multipart boundary (HtpRequestBodySetupMultipart
+ * returns 0). Method names as libhtp numbers them (exact case). A multipart POST's files are its
+ * parts, which are not extracted here (README "Left out"); a boundary of 200 bytes or more is an
+ * error for Suricata and gives no file either.
+ */
+export function requestFile(t: HttpTx): boolean {
+  const m = t.method;
+  if (isMethod(m, PUT)) return true;
+  if (!isMethod(m, POST)) return false;
+  const ct = asTx(t).reqHeaders.get('content-type');
+  return ct === undefined || contentTypeBoundaryLength(ct.value) < 0;
+}
+
+/**
+ * Length of the `boundary=` parameter of a Content-Type value as Suricata's
+ * HTTPParseContentTypeHeader finds it (-1: none), and a too long one counts as one: leading
+ * whitespace skipped, tokens split at `;` outside double quotes (a backslash escapes), whitespace
+ * after a `;` skipped, a token longer than `boundary=` starting with it case-insensitively gives
+ * the rest of the token, one leading and one trailing `"` removed.
+ */
+export function contentTypeBoundaryLength(v: Uint8Array): number {
+  const NAME = 'boundary=';
+  let x = 0;
+  while (x < v.length && isCSpace(v[x]!)) x++;
+  if (x >= v.length) return -1;
+  const line = v.subarray(x);
+  const n = line.length;
+  let quote = 0;
+  let offset = 0;
+  for (x = 1; x < n; x++) {
+    if (line[x - 1] !== 0x5c && line[x] === 0x22) quote++;
+    if (((line[x - 1] !== 0x5c && line[x] === 0x3b) || x + 1 === n) && quote % 2 === 0) {
+      const start = offset;
+      let len = x - offset;
+      if (x + 1 === n) len++;
+      offset = x + 1;
+      while (offset < n && isCSpace(line[offset]!)) {
+        x++;
+        offset++;
+      }
+      if (len > NAME.length) {
+        let k = 0;
+        while (k < NAME.length && lower(line[start + k]!) === NAME.charCodeAt(k)) k++;
+        if (k === NAME.length) {
+          let vs = start + NAME.length;
+          let vl = len - NAME.length;
+          if (line[vs] === 0x22) {
+            vs++;
+            vl--;
+          }
+          if (vl > 0 && line[vs + vl - 1] === 0x22) vl--;
+          return vl < BOUNDARY_MAX ? vl : BOUNDARY_MAX;
+        }
+      }
+    }
+  }
+  return -1;
+}
+
+/** C isspace: SP, \t, \n, \v, \f, \r. */
+function isCSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+function lower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
 }
 
 function value(table: HeaderTable, key: string): Uint8Array | null {
@@ -275,6 +358,9 @@ export function httpBuffer(tx: HttpTx, name: HttpBufferName, dir?: HttpDirection
       return t.requestProgress >= HttpProgress.BODY ? nonEmpty(t.requestBody.data) : null;
     case B_RESPONSE_BODY:
       return t.responseProgress >= HttpProgress.BODY ? nonEmpty(t.responseBody.data) : null;
+    case B_FILE_DATA:
+      if (!req) return t.responseProgress >= HttpProgress.BODY ? nonEmpty(t.responseBody.data) : null;
+      return t.requestProgress >= HttpProgress.BODY && requestFile(t) ? nonEmpty(t.requestBody.data) : null;
     default:
       break;
   }

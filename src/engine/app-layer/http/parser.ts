@@ -90,7 +90,19 @@ const HOST_PORT: HostPort = { hostname: null, port: -1, invalid: true };
 export interface HttpParserOptions {
   /** Server TCP port, to check a Host/URI port against (REQUEST_SERVER_PORT_TCP_PORT_MISMATCH is not raised by Suricata's libhtp use, kept for EVE). */
   serverPort?: number;
+  /**
+   * Called when libhtp's tunnel mode starts (a CONNECT answered 2xx, a 101 without body), with
+   * the Upgrade value (`connect` for CONNECT) and the tx: what Suricata's HTTP layer makes of it.
+   * 'change': it asks for a protocol change that is granted (the parser's `tunnelChange` is
+   * true); 'stay': it asks for none, the rest of the connection is ignored; 'refused': the
+   * change was asked for and refused (FAILED_PROTOCOL_CHANGE on the tx, the rest ignored).
+   * Absent: every tunnel is a change.
+   */
+  onTunnel?: (upgrade: string, tx: HttpTx) => TunnelOutcome;
 }
+
+/** What a tunnel turned into (HttpParserOptions.onTunnel). */
+export type TunnelOutcome = 'change' | 'stay' | 'refused';
 
 export class HttpParser implements HttpConnectionParser {
   readonly limits: Readonly<HttpLimits>;
@@ -101,6 +113,9 @@ export class HttpParser implements HttpConnectionParser {
   state: HttpParserState = 'http';
   failReason: HttpFailReason | null = null;
   tunnelUpgrade: string | null = null;
+  /** In tunnel mode: whether a protocol change was asked for and granted (else the rest is ignored). */
+  tunnelChange = false;
+  private readonly onTunnel: ((upgrade: string, tx: HttpTx) => TunnelOutcome) | undefined;
 
   private readonly live: Tx[] = [];
   private nextId = 0;
@@ -116,6 +131,12 @@ export class HttpParser implements HttpConnectionParser {
   private pending: ByteBuf | null = null;
   private reqClosed = false;
   private resClosed = false;
+  /**
+   * The response side stopped at a gap no body absorbs: its later bytes are ignored while the
+   * request side goes on (suricata-verify http-gap-beyond-body / eve-payload-07-http-gap: the
+   * requests after such a gap are still parsed, the responses are not).
+   */
+  private resStopped = false;
   private tsUs: number | null = null;
   /** The line `takeLine` found: lb[ls, le), LF included (a range of the segment, or of the side's line buffer). */
   private lb: Uint8Array = EMPTY;
@@ -132,6 +153,7 @@ export class HttpParser implements HttpConnectionParser {
 
   constructor(limits: Partial<HttpLimits> = {}, opts: HttpParserOptions = {}) {
     this.serverPort = opts.serverPort ?? null;
+    this.onTunnel = opts.onTunnel;
     this.limits = Object.keys(limits).length === 0 ? DEFAULT_HTTP_LIMITS : Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
     const counters = this.counters;
     this.bodyOwner = {
@@ -213,7 +235,7 @@ export class HttpParser implements HttpConnectionParser {
     if (len <= 0) return;
     this.counters.responseBytes += len;
     if (tsUs !== undefined) this.tsUs = tsUs;
-    if (this.state !== 'http') {
+    if (this.state !== 'http' || this.resStopped) {
       this.skipped(len);
       return;
     }
@@ -242,7 +264,7 @@ export class HttpParser implements HttpConnectionParser {
   responseGap(len: number): void {
     this.counters.responseGaps++;
     this.counters.gapBytes += len;
-    if (this.state !== 'http' || len <= 0) return;
+    if (this.state !== 'http' || this.resStopped || len <= 0) return;
     const t = this.resTx;
     if (t !== null) t.event('GAP');
     if (this.resState === RS_BODY_CL && len <= this.res.left && t !== null) {
@@ -257,7 +279,18 @@ export class HttpParser implements HttpConnectionParser {
       this.counters.gapsResynced++;
       return;
     }
-    this.fail('response_gap');
+    if (this.resState === RS_BODY_CL && t !== null) {
+      // The gap goes beyond the body: the body ends inside it, the rest falls between responses.
+      t.responseMessageLength += this.res.left;
+      this.res.left = 0;
+      this.responseComplete();
+      if ((this.state as HttpParserState) !== 'http') return;
+    }
+    // Anywhere else the response side cannot find its next message again: it stops, the
+    // request side goes on (Suricata keeps parsing the requests after such a gap).
+    // Counted in responseGaps; its bytes from here on in ignoredBytes.
+    this.resStopped = true;
+    this.res.line.clear();
   }
 
   requestEnd(): void {
@@ -284,7 +317,7 @@ export class HttpParser implements HttpConnectionParser {
   responseEnd(): void {
     if (this.resClosed) return;
     this.resClosed = true;
-    if (this.state !== 'http') return;
+    if (this.state !== 'http' || this.resStopped) return;
     const t = this.resTx;
     if (t === null) return;
     if (this.resState === RS_HEADERS) {
@@ -342,7 +375,7 @@ export class HttpParser implements HttpConnectionParser {
     if (t.statusNumber >= 200 && t.statusNumber <= 299) {
       // Tunnel established: Suricata hands the flow to protocol detection (tunnelled TLS...).
       this.requestComplete();
-      if (t.responseProgress === 5) this.enterTunnel('connect');
+      if (t.responseProgress === 5) this.enterTunnel('connect', t);
       return;
     }
     this.reqState = RQ_FINALIZE;
@@ -378,10 +411,13 @@ export class HttpParser implements HttpConnectionParser {
     return k;
   }
 
-  private enterTunnel(upgrade: string): void {
+  private enterTunnel(upgrade: string, t: Tx): void {
     if (this.state !== 'http') return;
     this.state = 'tunnel';
     this.tunnelUpgrade = upgrade;
+    const outcome = this.onTunnel === undefined ? 'change' : this.onTunnel(upgrade, t);
+    this.tunnelChange = outcome === 'change';
+    if (outcome === 'refused') this.event(t, 'FAILED_PROTOCOL_CHANGE');
     if (this.pending !== null) {
       this.counters.tunnelBytes += this.pending.length;
       this.pending = null;
@@ -1014,7 +1050,7 @@ export class HttpParser implements HttpConnectionParser {
     if (status === 101 && te === undefined && cl === undefined) {
       const up = t.resHeaders.upgrade;
       this.responseComplete();
-      this.enterTunnel(up === undefined ? 'upgrade' : latin1(up.value));
+      this.enterTunnel(up === undefined ? 'upgrade' : latin1(up.value), t);
       return;
     }
     if (status === 100 && te === undefined && (cl === undefined || parseContentLengthAt(cl.valueStore(), cl.valueStart, cl.valueEnd) <= 0)) {
@@ -1089,7 +1125,7 @@ export class HttpParser implements HttpConnectionParser {
     this.res.ph = PH_NONE;
     if (t.isConnect && t.statusNumber >= 200 && t.statusNumber <= 299 && t === this.reqTx) {
       this.requestComplete();
-      this.enterTunnel('connect');
+      this.enterTunnel('connect', t);
       return;
     }
     // libhtp yields to the request side at the end of a failed CONNECT's response.

@@ -63,13 +63,45 @@ export class HttpAppTx implements AppTx {
   }
 }
 
+/**
+ * The protocol change Suricata's HTTP layer asks for when libhtp enters tunnel mode
+ * (app-layer-htp.c HTPHandleResponseData and HTPCallbackResponseComplete), or undefined when it
+ * asks for none and libhtp just ignores the rest of the connection:
+ * - CONNECT answered 2xx, on the connection's first tx only (`transaction_cnt == 1`): re-detect
+ *   (null; TLS or HTTP are the usual answers);
+ * - 101 with `Upgrade: h2c` (exact bytes): HTTP/2, which bulwark does not parse: re-detection
+ *   finds no protocol in the HTTP/2 frames, so the flow's app layer ends there (null);
+ * - 101 with `Upgrade: websocket` (any case): WebSocket;
+ * - any other 101 (no Upgrade header, another protocol): none.
+ * `upgrade`: the 101's Upgrade value (`upgrade` when it has none).
+ */
+export function tunnelChangeTarget(status: number, upgrade: string, txId: number): AppProtoName | null | undefined {
+  if (status !== 101) return txId === 0 ? null : undefined;
+  if (upgrade === 'h2c') return null;
+  if (upgrade.toLowerCase() === 'websocket') return 'websocket';
+  return undefined;
+}
+
 /** The per-flow parser: `HttpParser` behind the generic feed/gap/end interface. */
 export class HttpAppParser implements AppParser {
   readonly parser: HttpParser;
   private readonly wrappers = new Map<number, HttpAppTx>();
 
+  /** The protocol the granted change goes to (null: re-detect). */
+  private changeTo: AppProtoName | null = null;
+
   constructor(ctx: AppParserContext) {
-    this.parser = new HttpParser({}, { serverPort: ctx.serverPort });
+    const http = ctx.settings?.http;
+    this.parser = new HttpParser(http === undefined ? {} : { requestBodyLimit: http.requestBodyLimit, responseBodyLimit: http.responseBodyLimit }, {
+      serverPort: ctx.serverPort,
+      onTunnel: (upgrade, tx) => {
+        const to = tunnelChangeTarget(tx.statusNumber, upgrade, tx.id);
+        if (to === undefined) return 'stay';
+        if (ctx.requestProtocolChange !== undefined && !ctx.requestProtocolChange()) return 'refused';
+        this.changeTo = to;
+        return 'change';
+      },
+    });
   }
 
   feed(dir: AppDirection, data: Uint8Array, off: number, len: number, tsUs: number): void {
@@ -87,10 +119,13 @@ export class HttpAppParser implements AppParser {
     else this.parser.responseEnd();
   }
 
-  /** A CONNECT tunnel or a 101 upgrade leaves HTTP: the framework re-detects (`upgradeTo` null) or takes WebSocket. */
+  /**
+   * A tunnel whose protocol change was granted leaves HTTP (`upgradeTo`); in any other tunnel
+   * libhtp ignores the rest of the connection and HTTP stays (as Suricata).
+   */
   get state(): AppParserState {
     const s = this.parser.state;
-    return s === 'http' ? 'ok' : s === 'tunnel' ? 'upgrade' : 'failed';
+    return s === 'http' ? 'ok' : s === 'tunnel' ? (this.parser.tunnelChange ? 'upgrade' : 'ok') : 'failed';
   }
 
   get failReason(): string | null {
@@ -103,10 +138,9 @@ export class HttpAppParser implements AppParser {
     return { to_server: req, to_client: res };
   }
 
-  /** A 101 with `Upgrade: websocket` (any case) hands the flow to WebSocket, as Suricata; other tunnels are re-detected. */
+  /** Where the granted change goes (`tunnelChangeTarget`). */
   get upgradeTo(): AppProtoName | null {
-    const up = this.parser.tunnelUpgrade;
-    return up !== null && up.trim().toLowerCase() === 'websocket' ? 'websocket' : null;
+    return this.changeTo;
   }
 
   *txs(): Iterable<AppTx> {

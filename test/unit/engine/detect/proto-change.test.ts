@@ -19,9 +19,10 @@ const SERVER = '203.0.113.2';
 /** The flow's protocol now (a function, so no assertion narrows it for later ones). */
 const protoName = (f: AppFlow): string | undefined => f.proto?.name;
 
-function ruleset(rules: string[]): Ruleset {
+/** `signatures`: a rule matching both directions is two signatures (itself and its to_client twin). */
+function ruleset(rules: string[], signatures = rules.length): Ruleset {
   const rs = compileRuleset([{ file: 't.rules', text: rules.join('\n') }], { vars: defaultConfig().databases.vars });
-  assert.equal(rs.signatures.length, rules.length, 'every rule loads');
+  assert.equal(rs.signatures.length, signatures, 'every rule loads');
   return rs;
 }
 
@@ -236,4 +237,71 @@ test('a refused CONNECT stays HTTP', () => {
   feed('to_client', b('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
   assert.equal(protoName(f), 'http');
   assert.equal(f.origProto, null);
+});
+
+test('a change asked for while the previous one is in progress is refused: HTTP raises failed_protocol_change on its tx (both directions alert), counted refused', () => {
+  // suricata-verify protocol-change-failed-event: STARTTLS accepted, then the server's first
+  // bytes are an HTTP 101 h2c upgrade: HTTP is detected and, parsing the data it was detected
+  // with, asks for HTTP/2 while the STARTTLS change is still in progress.
+  const rs = ruleset(['alert http any any -> any any (msg:"failed change"; flow:established; app-layer-event:http.failed_protocol_change; sid:11;)'], 2);
+  const d = new AppTxDetector(rs);
+  const f = d.newFlow(25, 40000, CLIENT, SERVER);
+  const fired: Fired[] = [];
+  const feed = feeder(d, rs, f, fired);
+  feed('to_client', b('220 f\r\n'));
+  feed('to_server', b('EHLO\r\nSTARTTLS\r\n'));
+  feed('to_client', b('220 2tart\r\n220 2tart\r\n'));
+  assert.equal(f.state, 'probing');
+  assert.equal(f.changing, true);
+  feed('to_client', b('HTTP/1.1 101\r\nUpgrade:h2c\r\n\r\n'));
+  assert.equal(protoName(f), 'http');
+  assert.equal(f.changing, false);
+  assert.deepEqual(fired.map((x) => [x.sid, x.meta.appProto, x.meta.origProto]), [[11, 'http', 'smtp'], [11, 'http', 'smtp']]);
+  assert.equal(d.counters.protoChanges.refused, 1);
+  assert.equal(d.counters.protoChanges.redetect, undefined);
+  // HTTP stays (libhtp's tunnel mode ignores the rest): no further change
+  feed('to_server', b('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+  assert.equal(protoName(f), 'http');
+  assert.equal(d.counters.protoChanges.tls, 1);
+});
+
+test('once the new protocol has parsed its first data, it may change again (101 h2c after STARTTLS → HTTP → re-detect)', () => {
+  const rs = ruleset(['alert http any any -> any any (msg:"failed change"; flow:established; app-layer-event:http.failed_protocol_change; sid:11;)'], 2);
+  const d = new AppTxDetector(rs);
+  const f = d.newFlow(25, 40000, CLIENT, SERVER);
+  const fired: Fired[] = [];
+  const feed = feeder(d, rs, f, fired);
+  feed('to_client', b('220 mail ESMTP\r\n'));
+  feed('to_server', b('STARTTLS\r\n'));
+  feed('to_client', b('220 go ahead\r\n'));
+  feed('to_server', b('GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n'));
+  assert.equal(protoName(f), 'http');
+  assert.equal(f.changing, false);
+  feed('to_client', b('HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n'));
+  assert.equal(f.state, 'probing');
+  assert.deepEqual(fired, []);
+  assert.equal(d.counters.protoChanges.redetect, 1);
+  assert.equal(d.counters.protoChanges.refused, undefined);
+});
+
+test('a 101 to a protocol Suricata does not switch to, and a CONNECT that is not the first request, stay HTTP (libhtp tunnel mode ignores the rest)', () => {
+  const rs = ruleset([TLS_RULES[0]!, 'alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/after"; sid:8;)']);
+  for (const [req, res] of [
+    ['GET / HTTP/1.1\r\nHost: a\r\nUpgrade: TLS/1.0\r\n\r\n', 'HTTP/1.1 101 Switching\r\nUpgrade: TLS/1.0\r\n\r\n'],
+    ['GET / HTTP/1.1\r\nHost: a\r\n\r\n', 'HTTP/1.1 101 Switching\r\n\r\n'],
+    ['GET / HTTP/1.1\r\nHost: a\r\n\r\nCONNECT mail.example.com:443 HTTP/1.1\r\nHost: mail.example.com:443\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 Connection established\r\n\r\n'],
+  ] as const) {
+    const d = new AppTxDetector(rs);
+    const f = d.newFlow(3128, 40000, CLIENT, SERVER);
+    const fired: Fired[] = [];
+    const feed = feeder(d, rs, f, fired);
+    feed('to_server', b(req));
+    feed('to_client', b(res));
+    feed('to_server', CLIENT_HELLO);
+    feed('to_server', b('GET /after HTTP/1.1\r\nHost: a\r\n\r\n'));
+    assert.equal(protoName(f), 'http', res);
+    assert.equal(f.origProto, null);
+    assert.deepEqual(fired, [], res);
+    assert.deepEqual(d.counters.protoChanges, {});
+  }
 });

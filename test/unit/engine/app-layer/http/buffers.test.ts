@@ -94,7 +94,9 @@ test('header buffers: http.header without Cookie and trailing LWS, raw header wi
   assert.equal(s(httpBuffer(t, 'http.location')), '/new');
   assert.equal(s(httpBuffer(t, 'http.server')), 'nginx');
   assert.equal(s(httpBuffer(t, 'http.response_body')), 'body');
-  assert.equal(s(httpBuffer(t, 'file.data')), 'body');
+  assert.equal(s(httpBuffer(t, 'file.data', 'to_client')), 'body');
+  // to the server: a non-multipart POST body is a file too
+  assert.equal(s(httpBuffer(t, 'file.data', 'to_server')), 'hi');
   assert.equal(s(httpBuffer(t, 'http.start', 'to_client'))!.startsWith('HTTP/1.0 302 Found\r\nSet-Cookie: z=1\r\n'), true);
   assert.deepEqual(httpEve(t), {
     hostname: 'example.com', http_port: 8080, url: '/f', http_content_type: 'text/html', http_method: 'POST',

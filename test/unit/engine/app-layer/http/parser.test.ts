@@ -313,3 +313,29 @@ test('a URI may hold spaces: the protocol follows the last SP (libhtp-rs allow_s
   assert.equal(s(t3!.uriRaw), '/a');
   assert.equal(s(t3!.requestProtocol), 'b');
 });
+
+test('a response gap no body absorbs stops the response side only: later requests are still parsed (suricata-verify http-gap-beyond-body)', () => {
+  const p = new HttpParser();
+  const feedReq = (x: string): void => { const d = b(x); p.request(d, 0, d.length); };
+  const feedRes = (x: string): void => { const d = b(x); p.response(d, 0, d.length); };
+  feedReq('GET /1 HTTP/1.0\r\n\r\n');
+  feedRes('HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\n');
+  feedReq('GET /2 HTTP/1.0\r\n\r\n');
+  // 12 body bytes and 115 more are missing: the body ends inside the gap
+  p.responseGap(127);
+  feedRes('AAAAAAAAAAAAAAHTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi');
+  feedReq('GET /3 HTTP/1.0\r\n\r\n');
+  assert.equal(p.state, 'http');
+  assert.deepEqual(p.txs.map((t) => [s(t.uriRaw), t.requestProgress, t.responseProgress]), [['/1', 5, 5], ['/2', 5, 0], ['/3', 5, 0]]);
+  assert.ok(p.txs[0]!.events.includes('GAP'));
+  assert.equal(p.counters.responseGaps, 1);
+  assert.equal(p.counters.ignoredBytes, 'AAAAAAAAAAAAAAHTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi'.length);
+  // a gap between responses (no body to absorb it) does the same
+  const q = new HttpParser();
+  const r = b('GET / HTTP/1.1\r\n\r\n');
+  q.request(r, 0, r.length);
+  q.responseGap(10);
+  q.request(r, 0, r.length);
+  assert.equal(q.state, 'http');
+  assert.equal(q.txs.length, 2);
+});

@@ -1,7 +1,7 @@
 /** httpProtocol: the HTTP parser behind the generic AppProtocol contract, and `urilen`. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { httpProtocol, URILEN, type UrilenValue } from '../../../../../src/engine/app-layer/http/protocol.js';
+import { httpProtocol, tunnelChangeTarget, URILEN, type UrilenValue } from '../../../../../src/engine/app-layer/http/protocol.js';
 import { APP_PROTOCOLS, appProtocolForRule, findAppBuffer, findAppKeyword } from '../../../../../src/engine/app-layer/registry.js';
 import type { AppTx } from '../../../../../src/engine/app-layer/types.js';
 
@@ -112,4 +112,40 @@ test('urilen: Suricata forms on the normalised (default) or raw URI', () => {
   assert.throws(() => URILEN.parse(null), /needs a value/);
   const v: UrilenValue = URILEN.parse(' > 10 , norm');
   assert.deepEqual(v, { mode: '>', a: 10, b: 0, raw: false });
+});
+
+test('tunnels: the protocol change Suricata asks for (CONNECT on the first tx, 101 h2c exact, 101 websocket any case), none otherwise', () => {
+  assert.equal(tunnelChangeTarget(200, 'connect', 0), null);
+  assert.equal(tunnelChangeTarget(200, 'connect', 1), undefined);
+  assert.equal(tunnelChangeTarget(101, 'h2c', 3), null);
+  assert.equal(tunnelChangeTarget(101, 'H2C', 0), undefined);
+  assert.equal(tunnelChangeTarget(101, 'WebSocket', 0), 'websocket');
+  assert.equal(tunnelChangeTarget(101, 'upgrade', 0), undefined);
+  assert.equal(tunnelChangeTarget(101, 'TLS/1.0', 0), undefined);
+  // the parser: a granted change is 'upgrade', a refused one raises FAILED_PROTOCOL_CHANGE and stays
+  for (const [grant, state, events] of [[true, 'upgrade', []], [false, 'ok', ['http.FAILED_PROTOCOL_CHANGE']]] as const) {
+    const p = httpProtocol.create({ serverPort: 80, clientPort: 40000, requestProtocolChange: () => grant });
+    const req = b('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    const res = b('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n');
+    p.feed('to_server', req, 0, req.length, 0);
+    p.feed('to_client', res, 0, res.length, 0);
+    assert.equal(p.state, state);
+    assert.equal(p.upgradeTo, grant ? 'websocket' : null);
+    assert.deepEqual([...p.txs()][0]?.events, events);
+  }
+});
+
+test('body limits come from the settings (engine.appLayer.http), default 100 KiB', () => {
+  const body = 'x'.repeat(200 * 1024);
+  const req = b(`PUT /f HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  const res = b(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  const lengths = (settings?: { requestBodyLimit: number; responseBodyLimit: number }): number[] => {
+    const p = httpProtocol.create({ serverPort: 80, clientPort: 40000, ...(settings ? { settings: { http: settings } } : {}) });
+    p.feed('to_server', req, 0, req.length, 0);
+    p.feed('to_client', res, 0, res.length, 0);
+    const t = [...p.txs()][0]!;
+    return [t.buffer('http.request_body', 'to_server')!.length, t.buffer('file.data', 'to_server')!.length, t.buffer('http.response_body', 'to_client')!.length];
+  };
+  assert.deepEqual(lengths(), [100 * 1024, 100 * 1024, 100 * 1024]);
+  assert.deepEqual(lengths({ requestBodyLimit: 2048, responseBodyLimit: 150 * 1024 }), [2048, 2048, 150 * 1024]);
 });
