@@ -4,6 +4,7 @@ import { SMB_BUFFERS, SMB_KEYWORDS } from './keywords.js';
 import { SmbParser } from './parser.js';
 import { smbEve } from './eve.js';
 import { probeSmb } from './probe.js';
+import { SMB_FRAME_TYPES } from './frames.js';
 
 export * from './types.js';
 export { SmbParser } from './parser.js';
@@ -22,7 +23,8 @@ export const smbProtocol: AppProtocol = {
   hintPorts: [445, 139],
   probeDirections: ['to_server', 'to_client'],
   probe: probeSmb,
-  create: () => new SmbParser(),
+  create: (ctx) => new SmbParser({}, { frames: ctx.frames === true }),
+  frameTypes: SMB_FRAME_TYPES,
   buffers: SMB_BUFFERS,
   keywords: SMB_KEYWORDS,
   eve: smbEve,
