@@ -165,6 +165,7 @@ export class Detect {
       protoChanges: { ...(c?.protoChanges ?? {}) },
       unexpectedProto: c?.unexpectedProto ?? 0,
       expectations: { ...(x?.counters ?? { created: 0, used: 0, expired: 0, evicted: 0, unkeyed: 0 }), active: x?.size ?? 0 },
+      frames: { ...(c?.frames ?? { inspected: 0, dropped: 0, unavailable: 0 }) },
     };
   }
 

@@ -60,7 +60,7 @@ test('TLS frames: the record, header and body frames are inspected once complete
   const sh = hello();
   at = h.push('to_client', sh);
   d.data(f, 'to_client', sh, 0, sh.length, at, 0, h.ctx);
-  assert.deepEqual(h.fired, [], 'a handshake record is no 17 03 03 frame');
+  assert.equal(h.fired.length, 0, 'a handshake record is no 17 03 03 frame');
   const app = new Uint8Array([23, 3, 3, 0, 4, 0x41, 0x42, 0x43, 0x44]);
   // the header arrives first: nothing is inspected until the frame's bytes are all there
   at = h.push('to_client', app.subarray(0, 6));
