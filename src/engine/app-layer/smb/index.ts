@@ -2,7 +2,7 @@
 import type { AppProtocol } from '../types.js';
 import { SMB_BUFFERS, SMB_KEYWORDS } from './keywords.js';
 import { SmbParser } from './parser.js';
-import { smbEve } from './eve.js';
+import { smbEve, smbFiles } from './eve.js';
 import { probeSmb } from './probe.js';
 import { SMB_FRAME_TYPES } from './frames.js';
 
@@ -11,7 +11,7 @@ export { SmbParser } from './parser.js';
 export { SmbTx } from './tx.js';
 export { SmbFileTx } from './file.js';
 export { SMB_BUFFERS, SMB_KEYWORDS, smbVersionKeyword, parseSmbVersion } from './keywords.js';
-export { smbEve } from './eve.js';
+export { smbEve, smbFiles } from './eve.js';
 export { probeSmb } from './probe.js';
 export { parseNtlmsspAuth } from './ntlmssp.js';
 export { smb2Dialect } from './smb2.js';
@@ -28,4 +28,5 @@ export const smbProtocol: AppProtocol = {
   buffers: SMB_BUFFERS,
   keywords: SMB_KEYWORDS,
   eve: smbEve,
+  files: smbFiles,
 };
