@@ -29,4 +29,5 @@ export const smbProtocol: AppProtocol = {
   keywords: SMB_KEYWORDS,
   eve: smbEve,
   files: smbFiles,
+  events: ['file_overlap'],
 };

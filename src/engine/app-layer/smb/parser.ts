@@ -332,11 +332,25 @@ export class SmbParser implements AppParser, SmbState {
       this.addTx(f);
     }
     this.count('file_bytes', data.length);
+    // Suricata (smb1/smb2 READ/WRITE handling): data starting before what the file tracker has
+    // in order so far raises `file_overlap`, on a tx of its own (SMBState::set_event).
+    const overlapping = at < f.prefix();
     const r = f.add(data, at, this.limits.maxFileDataBytes, this.limits.maxFileBytesPerFlow - this.fileBytes, this.limits.maxFileRanges);
     this.fileBytes += r.kept;
     if (r.overlap > 0) this.count('file_overlap_bytes', r.overlap);
+    if (overlapping) this.eventTx(version, dir, 'file_overlap');
     if (r.refused) this.count('limit_file_ranges');
     else if (r.cut > 0) this.count('limit_file_data');
+  }
+
+  /** An event on a tx of its own, complete both ways (Suricata's SMBState::set_event). */
+  private eventTx(version: 1 | 2, dir: AppDirection, name: string): void {
+    const cmd = version === 1 ? (dir === 'to_server' ? 0x2f : 0x2e) : dir === 'to_server' ? 0x09 : 0x08;
+    const tx = this.newTx(version, cmd, 'generic', `event:${this.nextTxId}`);
+    tx.reqDone = true;
+    tx.respDone = true;
+    tx.events.push(`smb.${name}`);
+    if (name === 'file_overlap') this.count('event_file_overlap');
   }
 
   /** A tx leaves the list (released or dropped over the limit): its file bytes leave the flow's budget. */
