@@ -268,8 +268,9 @@ export class AppTxDetector {
       this.rawScan(f, dir, data, off, len);
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
-    this.inspect(f, dir, tsUs, ctx);
+    // Frames first (Suricata's DetectRunFrames precedes DetectRunTx): their txs are still live.
     this.frameStep(f, dir, tsUs, ctx, false);
+    this.inspect(f, dir, tsUs, ctx);
     this.afterFeed(f, tsUs, ctx);
     this.account(f);
   }
@@ -325,10 +326,10 @@ export class AppTxDetector {
     }
     if (f.heldLen[0] + f.heldLen[1] > 0 && this.probe(f)) {
       this.feedHeld(f, tsUs);
-      this.inspect(f, 'to_server', tsUs, ctx);
-      this.inspect(f, 'to_client', tsUs, ctx);
       this.frameStep(f, 'to_server', tsUs, ctx, false);
       this.frameStep(f, 'to_client', tsUs, ctx, false);
+      this.inspect(f, 'to_server', tsUs, ctx);
+      this.inspect(f, 'to_client', tsUs, ctx);
     }
   }
 
@@ -349,9 +350,9 @@ export class AppTxDetector {
   end(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
     if (f.state !== 'parsing') return;
     f.parser!.end(dir);
+    this.frameStep(f, dir, tsUs, ctx, true);
     this.inspect(f, 'to_server', tsUs, ctx);
     this.inspect(f, 'to_client', tsUs, ctx);
-    this.frameStep(f, dir, tsUs, ctx, true);
     this.account(f);
   }
 
