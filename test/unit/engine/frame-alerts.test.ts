@@ -1,0 +1,30 @@
+/** `frame:` rules through the engine: the EVE `frame` object, and the tx metadata of tx-bound frames. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toAlertEvent } from '../../../src/engine/events.js';
+import { Conv, feed, makeEngine, rules } from './helpers.js';
+
+test('an SSH record frame alert carries the frame object, the tx id and the ssh object', () => {
+  const { engine, detections } = makeEngine(rules([
+    'alert ssh any any -> any 22 (msg:"hdr frame new keys"; frame:ssh.record.hdr; content:"|15|"; endswith; bsize:6; sid:2;)',
+    'alert ssh any any -> any 22 (msg:"pdu frame"; frame:ssh.record.pdu; content:"|1e|"; offset:5; depth:1; sid:1;)',
+  ].join('\n'), [22]));
+  const banner = 'SSH-2.0-libssh-0.7.2\r\n';
+  const kex = new Uint8Array([0, 0, 0, 12, 4, 30, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0]);
+  const newkeys = new Uint8Array([0, 0, 0, 12, 10, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const c = new Conv('198.51.100.10', '203.0.113.20', 40001, 22).handshake()
+    .s('SSH-2.0-OpenSSH_7.4\r\n')
+    .c(banner)
+    .c(kex)
+    .c(newkeys);
+  feed(engine, c.frames);
+  assert.deepEqual(detections.map((d) => d.signatureId), [1, 2]);
+  const ev = toAlertEvent(detections[1]!, { action: 'allowed', count: 1, eventId: 'x' });
+  assert.deepEqual(ev.frame, {
+    type: 'record.hdr', id: 5, direction: 'toserver', stream_offset: banner.length + kex.length, length: 6, complete: true,
+    payload: Buffer.from(newkeys.subarray(0, 6)).toString('base64'), payload_printable: '....\n.', tx_id: 0,
+  });
+  assert.equal(ev.tx_id, 0);
+  assert.equal(ev.app_proto, 'ssh');
+  assert.equal((ev.ssh as { client?: { software_version?: string } } | undefined)?.client?.software_version, 'libssh-0.7.2');
+});
