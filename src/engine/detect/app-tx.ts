@@ -384,6 +384,11 @@ export class AppTxDetector {
     inspectFrames(ff, dir, ctx.meter === undefined ? env : { ...env, meter: ctx.meter }, eof, this.counters.frames);
   }
 
+  /** The flow ends: its frames still waiting in `dir` are inspected on the bytes there are. */
+  framesEnd(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
+    this.frameStep(f, dir, tsUs, ctx, true);
+  }
+
   /** The flow ended (closed, expired, evicted): its app-layer state and its bytes go. Idempotent. */
   free(f: AppFlow): void {
     this.drop(f);

@@ -185,6 +185,13 @@ export class Detect {
     this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen));
   }
 
+  /** The flow ends (timeout, eviction, end of input): frames still waiting are inspected on the bytes there are. */
+  appFramesEnd(flow: Flow): void {
+    const a = flow.app;
+    if (a === null || this.app === null || a.frames === null) return;
+    for (const d of [flow.c2s, flow.s2c]) this.app.framesEnd(a, d === flow.c2s ? 'to_server' : 'to_client', this.nowMs * 1000, this.appCtx(flow, d, 0));
+  }
+
   /** A direction of an app-layer flow ended (FIN/RST): close-delimited data completes. */
   appEnd(flow: Flow, d: DirState): void {
     const a = flow.app;

@@ -28,3 +28,21 @@ test('an SSH record frame alert carries the frame object, the tx id and the ssh 
   assert.equal(ev.app_proto, 'ssh');
   assert.equal((ev.ssh as { client?: { software_version?: string } } | undefined)?.client?.software_version, 'libssh-0.7.2');
 });
+
+test('a frame whose bytes never all came is inspected on what there is when the flow ends', () => {
+  const { engine, detections } = makeEngine(rules('alert tls any any -> any any (flow:to_client; frame:tls.pdu; content:"|17 03 03|"; startswith; sid:7;)', [443]));
+  const c = new Conv('198.51.100.10', '203.0.113.20', 40002, 443).handshake()
+    .c(new Uint8Array([22, 3, 1, 0, 4, 1, 0, 0, 0]))
+    .s(new Uint8Array([22, 3, 3, 0, 4, 2, 0, 0, 0]))
+    // an application data record announcing 10 bytes, 3 of which arrive
+    .s(new Uint8Array([23, 3, 3, 0, 10, 1, 2, 3]));
+  feed(engine, c.frames);
+  assert.equal(detections.length, 0, 'incomplete: still waiting');
+  engine.flush();
+  assert.equal(detections.length, 1);
+  const ev = toAlertEvent(detections[0]!, { action: 'allowed', count: 1, eventId: 'x' });
+  assert.ok(ev.frame !== undefined);
+  assert.equal(ev.frame.length, 15);
+  assert.equal(ev.frame.complete, false);
+  assert.equal(ev.frame.payload, Buffer.from([23, 3, 3, 0, 10, 1, 2, 3]).toString('base64'));
+});
