@@ -483,6 +483,9 @@ export class Engine {
   private readonly watched = (port: number): boolean => this.detect.watched(port);
 
   private freeFlow(f: Flow): void {
+    // Frames still waiting for bytes are inspected on what there is, before the streams go
+    // (Suricata inspects them on its end-of-flow pseudo packets).
+    if (f.app !== null) this.detect.appFramesEnd(f);
     this.freeDir(f.c2s);
     this.freeDir(f.s2c);
     this.detect.appFree(f);

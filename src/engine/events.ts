@@ -128,6 +128,15 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
     if (o !== undefined) ev[k] = o;
   }
   if (d.appFiles !== undefined && d.appFiles.length > 0) ev.files = [...d.appFiles];
+  if (d.frame !== undefined) {
+    const f = d.frame;
+    const p = f.payload;
+    ev.frame = {
+      type: f.type, id: f.id, direction: f.direction, stream_offset: f.streamOffset, length: f.length, complete: f.complete,
+      payload: Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('base64'), payload_printable: printablePayload(p),
+    };
+    if (f.txId !== undefined) ev.frame.tx_id = f.txId;
+  }
   if (d.gid !== undefined) ev.alert.gid = d.gid;
   if (d.eve !== undefined) {
     ev.alert.category = d.eve.category;

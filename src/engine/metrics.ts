@@ -111,6 +111,17 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
       this.inc({ limit: 'global' }, l.global);
     },
   });
+  new Counter({
+    name: 'bulwark_applayer_frames_total',
+    help: 'App-layer frames of `frame:` rules (Suricata 7 frames), by result: inspected, dropped (over the 259 frames waiting per flow direction), unavailable (their bytes were not in the retained stream).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const f = stats().appLayer.frames;
+      for (const result of ['inspected', 'dropped', 'unavailable'] as const) this.inc({ result }, f[result]);
+    },
+  });
   gauge(registry, 'bulwark_applayer_memory_bytes', 'Bytes held by app-layer parsers of all live flows (buffered lines, headers, bodies, decompression state, bytes held while probing).', (s) => s.appLayer.memoryBytes, stats);
   counter(registry, 'bulwark_applayer_tx_inspected_total', 'App-layer transactions inspected by app-layer signatures.', (s) => s.appLayer.txInspected, stats);
   gauge(registry, 'bulwark_flow_hash_chain_max', 'Longest flow-table hash chain since start (flows in one bucket of the keyed hash; a long chain costs lookup time, never inspection).', (s) => s.flowHashChainMax, stats);

@@ -101,6 +101,8 @@ export interface Detection {
   flow?: FlowCounters;
   /** EVE `files` of an app-layer alert: the tx's files as Suricata's alert writes them (EveFileInfo: filename, gaps, state, stored, size, tx_id). */
   appFiles?: readonly Record<string, unknown>[];
+  /** A `frame:` signature's match: the frame it matched (EVE alert `frame` object). */
+  frame?: AlertFrame;
   /** Imported rules: classtype, priority and metadata as written (for response policies). */
   classtype?: string;
   priority?: number;
@@ -193,6 +195,18 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   packet_info?: { linktype: number; linktype_name: string };
   /** Files of the alert's tx (Suricata's alert `files`): see Detection.appFiles. */
   files?: Record<string, unknown>[];
+  /** The frame a `frame:` signature matched (Suricata's FrameJsonLogOneFrame). */
+  frame?: {
+    type: string;
+    id: number;
+    direction: 'toserver' | 'toclient';
+    stream_offset: number;
+    length: number;
+    complete: boolean;
+    payload: string;
+    payload_printable: string;
+    tx_id?: number;
+  };
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;
@@ -227,4 +241,20 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
     /** What the response policy decided for this detection and why (docs/response.md). */
     response?: { action: 'block' | 'alert'; policy_rule: string; reason: string };
   };
+}
+
+/**
+ * The frame a `frame:` signature matched (Suricata's alert `frame` object, FrameJsonLogOneFrame):
+ * type name, id (per direction, from 1), direction, stream offset, length, whether its bytes were
+ * all there, its first 256 bytes, and its tx when the parser tied it to one.
+ */
+export interface AlertFrame {
+  type: string;
+  id: number;
+  direction: 'toserver' | 'toclient';
+  streamOffset: number;
+  length: number;
+  complete: boolean;
+  payload: Uint8Array;
+  txId?: number;
 }

@@ -150,8 +150,17 @@ function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { ap
   const groups = new Map<string, { pf: Omit<AppPrefilter, 'dfa'>; sigs: number[] }>();
   const always = new Map<string, number[]>();
   const raw: Record<Direction, GroupPattern[]> = { to_server: [], to_client: [] };
+  const frames = new Map<string, number[]>();
   signatures.forEach((s, i) => {
     if (s.app === undefined) return;
+    if (s.frame !== undefined) {
+      // Frame signatures run on frames (detect/app-frames.ts), never on transactions.
+      const k = `${s.app}:${s.frame}:${s.direction}`;
+      let a = frames.get(k);
+      if (!a) frames.set(k, (a = []));
+      a.push(i);
+      return;
+    }
     const fp = s.appFastPattern;
     if (fp === undefined && s.fastPatternIndex >= 0) {
       // Its raw-stream conditions hold only where their fast pattern occurs in the stream.
@@ -195,7 +204,8 @@ function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { ap
     to_client: { dfa: buildDfa(raw.to_client), patterns: raw.to_client },
   };
   states += rawStream.to_server.dfa.stateCount + rawStream.to_client.dfa.stateCount;
-  return { app: { prefilters, byProtoDir, always, rawStream }, states };
+  const frameProtocols = [...new Set(signatures.filter((s) => s.frame !== undefined && s.app !== undefined).map((s) => s.app!))].sort();
+  return { app: { prefilters, byProtoDir, always, rawStream, frames, frameProtocols }, states };
 }
 
 export function chooseFastPattern(conditions: Signature['conditions']): number {

@@ -33,6 +33,7 @@ import { CLASSTYPE_DESCRIPTION, type Classification } from './keywords/classific
 import { eveReference } from './keywords/reference.js';
 import { checkEventRule, isPacketProtocol, parseEventKeyword, type EventMatch } from './keywords/events.js';
 import { parseDataset, type DatasetSpec } from './keywords/dataset.js';
+import { FrameError, resolveFrame } from './keywords/frame.js';
 import { dirname } from 'node:path';
 
 class RuleError extends Error {}
@@ -258,7 +259,7 @@ export function parseRule(line: string, file: string, lineNo: number, opts: Rule
     return parseRuleOrThrow(line, file, lineNo, opts);
   } catch (e) {
     if (e instanceof Unsupported || e instanceof PcreUnsupported) return skip(e.reason);
-    if (e instanceof RuleError || e instanceof OptionError || e instanceof ContentError || e instanceof PortError || e instanceof PcreInvalid) {
+    if (e instanceof RuleError || e instanceof OptionError || e instanceof ContentError || e instanceof PortError || e instanceof PcreInvalid || e instanceof FrameError) {
       return skip('invalid rule', `${file}:${lineNo}: ${e.message}`);
     }
     throw e;
@@ -359,6 +360,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let lastMatchList: Condition[] = conditions;
   /** The active sticky buffer (null: the raw payload/stream). */
   let sticky = null as ListDraft | null;
+  /** `frame:` type (the rule inspects frames of protocol `app`). */
+  let frameType: string | undefined;
 
   const needApp = (protocol: string, what: string): void => {
     if (app === undefined) app = protocol;
@@ -642,6 +645,17 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         sticky = null;
         b64Active = null;
         break;
+      case 'frame': {
+        // Suricata: frames exist for TCP/UDP app-layer streams only.
+        if (stream === 'no' || isPacketProtocol(ruleProtocol)) throw new RuleError("'frame' keyword only supported for TCP and UDP");
+        const fr = resolveFrame(value, app);
+        if (frameType !== undefined && frameType !== fr.type) throw new Unsupported('two frame types in one rule');
+        needApp(fr.protocol, 'frame');
+        frameType = fr.type;
+        sticky = { protocol: fr.protocol, buffer: `frame:${fr.type}`, multi: false, lowercaseOnly: false, directions: ['to_server', 'to_client'], transforms: [], conditions: [] };
+        b64Active = null;
+        break;
+      }
       case 'bsize': {
         if (sticky === null) throw new RuleError('bsize without a sticky buffer');
         const l = listFor(sticky, sticky.transforms);
@@ -789,6 +803,13 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       }
     }
   }
+  if (frameType !== undefined) {
+    // Suricata refuses frame rules mixed with payload matches or other app-layer inspection.
+    if (conditions.length > 0) throw new RuleError('frame rule with a payload match');
+    if (appKeywords.length > 0 || appEvents.length > 0) throw new RuleError('frame rule with an app-layer keyword');
+    if (bufferLists.some((l) => !l.buffer.startsWith('frame:'))) throw new RuleError('frame rule with another buffer');
+    if (bufferLists.length === 0) throw new Unsupported('frame without a match');
+  }
   const stateTest =
     flowbits.some((f) => f.op === 'isset' || f.op === 'isnotset') ||
     flowints.some((f) => f.op !== '=' && f.op !== '+' && f.op !== '-') ||
@@ -892,6 +913,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     sig.buffers = bufferLists;
     sig.appKeywords = appKeywords;
     if (appEvents.length > 0) sig.appEvents = appEvents;
+    if (frameType !== undefined) sig.frame = frameType;
   }
   if (packetLists.length > 0) sig.packetBuffers = packetLists;
   if (appLayerProtocol !== undefined) sig.appLayerProtocol = appLayerProtocol;

@@ -282,6 +282,11 @@ export interface Signature {
   /** `app-layer-event:<proto>.<name>` (lower case): the tx must carry every one of these events. */
   appEvents?: string[];
   /**
+   * `frame:` (Suricata 7): the signature inspects frames of this type of protocol `app` (its one
+   * buffer list is `frame:<type>`), not transactions; see src/engine/detect/app-frames.ts.
+   */
+  frame?: string;
+  /**
    * For app signatures: the content used as prefilter, `[list, condition]` into `buffers`
    * (Suricata fast pattern selection), or undefined when the signature is on the always list.
    */
@@ -503,6 +508,10 @@ export interface AppRuleset {
    * then in `always`.
    */
   rawStream?: { to_server: AppRawPrefilter; to_client: AppRawPrefilter };
+  /** `frame:` signatures by `${protocol}:${frame type}:${direction}` (never in the tx prefilters). */
+  frames?: ReadonlyMap<string, readonly number[]>;
+  /** Protocols with `frame:` signatures: their parsers record frames. */
+  frameProtocols?: readonly string[];
 }
 
 /** A raw-stream prefilter of app signatures (AppRuleset.rawStream): patterns' `signature` index Ruleset.signatures. */

@@ -116,12 +116,33 @@ export interface AppParserContext {
   readonly requestProtocolChange?: () => boolean;
   /** Settings of the configuration for the protocols (engine.appLayer.<protocol>); absent: the parsers' defaults. */
   readonly settings?: AppLayerSettings;
+  /**
+   * Record Suricata's frames (`AppParser.takeFrames`): only when the ruleset has `frame:`
+   * rules for this protocol, so parsers do no frame work otherwise. Absent: false.
+   */
+  readonly frames?: boolean;
 }
 
 /** Per-protocol settings from the configuration (engine.appLayer), handed to every parser. */
 export interface AppLayerSettings {
   /** HTTP: Suricata's libhtp request-body-limit / response-body-limit, in bytes. */
   readonly http?: { readonly requestBodyLimit: number; readonly responseBodyLimit: number };
+}
+
+/**
+ * A frame (Suricata 7 app-layer frames, app-layer-frames.c): a protocol unit of one direction's
+ * stream (an SMB2 message, its header, a TLS record...) that `frame:` rules inspect as a buffer.
+ * The bytes are the stream's, read by the framework; the parser only says where they are.
+ */
+export interface AppFrame {
+  /** Suricata's frame type name within the protocol (`smb2.hdr`, `pdu`, `record.data`). */
+  readonly type: string;
+  /** Stream offset of the first byte, counted from the first byte fed to this parser in the direction (gaps included). */
+  readonly offset: number;
+  /** Length in bytes; -1 when the frame runs to an end the parser does not know yet. */
+  readonly len: number;
+  /** The transaction the frame belongs to, when the parser ties it to one (EVE `frame.tx_id`). */
+  readonly txId?: number;
 }
 
 /**
@@ -172,6 +193,11 @@ export interface AppParser {
   takeUpgradeData?(): { to_server: Uint8Array | null; to_client: Uint8Array | null };
   /** Flows this one announced since the last call (FTP data connections); absent: never any. */
   takeFlowExpectations?(): AppExpectation[];
+  /**
+   * Frames created in `dir` since the last call, in creation order (only with
+   * `AppParserContext.frames`); absent: the protocol has none.
+   */
+  takeFrames?(dir: AppDirection): readonly AppFrame[];
 }
 
 /** A protocol the framework can detect and parse. */
@@ -226,4 +252,9 @@ export interface AppProtocol {
    * `md5` when computed); absent or [] when the tx has none.
    */
   readonly files?: (tx: AppTx) => readonly Record<string, unknown>[];
+  /**
+   * Suricata's frame type names this parser creates (`frame:` rules naming another one are
+   * skipped: they could never match). Absent: none.
+   */
+  readonly frameTypes?: readonly string[];
 }

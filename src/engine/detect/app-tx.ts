@@ -31,6 +31,8 @@ import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '..
 import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import type { RegexMeter } from '../../regex/meter.js';
 import { ExpectationTable, type ExpectationOptions } from './expectations.js';
+import { collectFrames, inspectFrames, newFlowFrames, wantsFrames, type FlowFrames, type FrameCounters } from './app-frames.js';
+import type { AlertFrame } from '../types.js';
 
 /** Protocol changes per flow (Suricata allows one change at a time; a second one after a completed change is allowed, more are not). */
 const MAX_PROTO_CHANGES = 2;
@@ -113,6 +115,8 @@ export interface AppFlow {
    * of that tx without buffers (the released tx's memory is not kept).
    */
   releasedId?: number;
+  /** Frames of the current parser, when the ruleset has `frame:` rules for its protocol (./app-frames.ts). */
+  frames: FlowFrames | null;
 }
 
 /** What an alert on an app-layer tx says about the flow's protocol (EVE `app_proto`, `app_proto_orig`). */
@@ -155,6 +159,8 @@ export interface AppFeedContext {
   meter?: RegexMeter;
   /** An app signature matched tx `tx` (index into ruleset.signatures); the engine alerts (flowbits, threshold…). */
   fire(sigIndex: number, tx: AppTx, proto: AppProtocol, dir: AppDirection, meta: AppAlertMeta): void;
+  /** A `frame:` signature matched `frame` (its tx when the parser tied the frame to a live one). */
+  fireFrame?(sigIndex: number, frame: AlertFrame, tx: AppTx | null, proto: AppProtocol, dir: AppDirection, meta: AppAlertMeta): void;
 }
 
 export interface AppTxCounters {
@@ -172,6 +178,8 @@ export interface AppTxCounters {
   unexpectedProto: number;
   /** Flows given their parser by an expectation (ftp-data). */
   expectedFlows: number;
+  /** Frames of `frame:` rules: inspected, dropped over the per-direction bound, bytes unavailable. */
+  frames: FrameCounters;
 }
 
 const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
@@ -179,6 +187,7 @@ const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
 export class AppTxDetector {
   readonly counters: AppTxCounters = {
     flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, limits: { flow: 0, global: 0 }, protoChanges: {}, unexpectedProto: 0, expectedFlows: 0,
+    frames: { inspected: 0, dropped: 0, unavailable: 0 },
   };
   /** Announced flows waiting for their connection. */
   readonly expectations: ExpectationTable;
@@ -217,7 +226,7 @@ export class AppTxDetector {
   get active(): boolean {
     const a = this.ruleset.app;
     const raw = a?.rawStream;
-    return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0 || (raw !== undefined && raw.to_server.patterns.length + raw.to_client.patterns.length > 0));
+    return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0 || (a.frames?.size ?? 0) > 0 || (raw !== undefined && raw.to_server.patterns.length + raw.to_client.patterns.length > 0));
   }
 
   /**
@@ -230,7 +239,7 @@ export class AppTxDetector {
     const f: AppFlow = {
       proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0, changing: false, mem: 0,
-      rawState: [0, 0], rawSeen: [null, null],
+      rawState: [0, 0], rawSeen: [null, null], frames: null,
     };
     if (typeof clientAddr === 'function') f.addrs = clientAddr;
     else if (clientAddr !== undefined) f.clientAddr = clientAddr;
@@ -239,7 +248,7 @@ export class AppTxDetector {
       const e = this.expectations.take(f.clientAddr!, f.serverAddr!, serverPort, tsUs);
       const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
       if (e !== undefined && p !== undefined) {
-        this.start(f, p, e.create(parserContext(f, this.counters, this.settings)));
+        this.start(f, p, e.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name))));
         this.counters.expectedFlows++;
       }
     }
@@ -275,6 +284,8 @@ export class AppTxDetector {
       this.rawScan(f, dir, data, off, len);
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
+    // Frames first (Suricata's DetectRunFrames precedes DetectRunTx): their txs are still live.
+    this.frameStep(f, dir, tsUs, ctx, false);
     this.inspect(f, dir, tsUs, ctx);
     this.afterFeed(f, tsUs, ctx);
     this.account(f);
@@ -310,6 +321,7 @@ export class AppTxDetector {
     // The txs before the switch are final: inspect both sides once more (alerted ones are not repeated).
     this.inspect(f, 'to_server', tsUs, ctx);
     this.inspect(f, 'to_client', tsUs, ctx);
+    f.frames = null;
     const to = parser.upgradeTo;
     const key = to ?? 'redetect';
     this.counters.protoChanges[key] = (this.counters.protoChanges[key] ?? 0) + 1;
@@ -342,6 +354,8 @@ export class AppTxDetector {
     }
     if (f.heldLen[0] + f.heldLen[1] > 0 && this.probe(f)) {
       this.feedHeld(f, tsUs);
+      this.frameStep(f, 'to_server', tsUs, ctx, false);
+      this.frameStep(f, 'to_client', tsUs, ctx, false);
       this.inspect(f, 'to_server', tsUs, ctx);
       this.inspect(f, 'to_client', tsUs, ctx);
       f.changing = false;
@@ -365,9 +379,43 @@ export class AppTxDetector {
   end(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
     if (f.state !== 'parsing') return;
     f.parser!.end(dir);
+    this.frameStep(f, dir, tsUs, ctx, true);
     this.inspect(f, 'to_server', tsUs, ctx);
     this.inspect(f, 'to_client', tsUs, ctx);
     this.account(f);
+  }
+
+  /**
+   * Frames (./app-frames.ts): takes the parser's new frames, then runs the `frame:` signatures on
+   * the frames of `dir` whose bytes are all in its stream (`eof`: on all of them).
+   */
+  private frameStep(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext, eof: boolean): void {
+    const ff = f.frames;
+    const parser = f.parser;
+    const proto = f.proto;
+    if (ff === null || parser === null || proto === null || f.state !== 'parsing') return;
+    collectFrames(ff, parser, proto.name, this.ruleset, this.counters.frames);
+    if (ff.live[DIR_INDEX[dir]].length === 0) return;
+    let stream = ctx.streamOf?.(dir) ?? null;
+    if (ctx.streamOf === undefined && ctx.verify.stream !== undefined) stream = { buf: ctx.verify.stream, len: ctx.verify.streamLength ?? ctx.verify.stream.length };
+    const meta: AppAlertMeta = { appProto: proto.name, origProto: f.origProto };
+    const env = {
+      ruleset: this.ruleset, proto, stream, vctx: verifyContextOf(f, dir, proto, tsUs, ctx, true),
+      txById: (id: number): AppTx | null => {
+        for (const t of parser.txs()) if (t.id === id) return t;
+        return null;
+      },
+      fire: (si: number, frame: AlertFrame, tx: AppTx | null): void => {
+        this.counters.alerts++;
+        ctx.fireFrame?.(si, frame, tx, proto, dir, meta);
+      },
+    };
+    inspectFrames(ff, dir, ctx.meter === undefined ? env : { ...env, meter: ctx.meter }, eof, this.counters.frames);
+  }
+
+  /** The flow ends: its frames still waiting in `dir` are inspected on the bytes there are. */
+  framesEnd(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
+    this.frameStep(f, dir, tsUs, ctx, true);
   }
 
   /** The flow ended (closed, expired, evicted): its app-layer state and its bytes go. Idempotent. */
@@ -410,10 +458,13 @@ export class AppTxDetector {
     f.pfCache.clear();
     f.inspected.clear();
     f.rawSeen = [null, null];
+    f.frames = null;
   }
 
   /** Detected: hands everything held so far to the parser, in arrival order. */
   private feedHeld(f: AppFlow, tsUs: number): void {
+    // The held bytes end where the stream is now: the parser's offsets start there minus them.
+    if (f.frames !== null) f.frames.base = [f.next[0] - f.heldLen[0], f.next[1] - f.heldLen[1]];
     const whole = [0, 1].map((k) => { const h = f.held[k as 0 | 1]; return h.length === 1 ? h[0]! : concat(h, f.heldLen[k as 0 | 1]); });
     const pos = [0, 0];
     const ord = f.heldOrder;
@@ -433,6 +484,7 @@ export class AppTxDetector {
   private start(f: AppFlow, p: AppProtocol, parser: AppParser): void {
     f.proto = p;
     f.parser = parser;
+    f.frames = parser.takeFrames !== undefined && wantsFrames(this.ruleset, p.name) ? newFlowFrames() : null;
     f.state = 'parsing';
     f.ruleProtocols = p.ruleProtocols.includes(p.name) ? p.ruleProtocols : [p.name, ...p.ruleProtocols];
     this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
@@ -457,7 +509,7 @@ export class AppTxDetector {
         const r = p.probe(d, buf, buf.length);
         if (r === 'match') {
           if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
-          this.start(f, p, p.create(parserContext(f, this.counters, this.settings)));
+          this.start(f, p, p.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name))));
           return true;
         }
         if (r === 'need-more' && f.heldLen[k] < this.maxProbe) allNo = false;
@@ -636,10 +688,10 @@ function resolveAddrs(f: AppFlow): boolean {
   return f.clientAddr !== undefined && f.serverAddr !== undefined;
 }
 
-function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined): AppParserContext {
+function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined, frames: boolean): AppParserContext {
   resolveAddrs(f);
   return {
-    serverPort: f.serverPort, clientPort: f.clientPort,
+    serverPort: f.serverPort, clientPort: f.clientPort, frames,
     ...(settings !== undefined ? { settings } : {}),
     requestProtocolChange: () => {
       if (!f.changing) return true;

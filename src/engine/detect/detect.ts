@@ -13,7 +13,7 @@ import type { DetectorFinding } from '../detectors.js';
 import { ST_CLOSED, type Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
-import type { AppEveObjects, Detection } from '../types.js';
+import type { AlertFrame, AppEveObjects, Detection } from '../types.js';
 import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn, streamPayload } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
@@ -165,6 +165,7 @@ export class Detect {
       protoChanges: { ...(c?.protoChanges ?? {}) },
       unexpectedProto: c?.unexpectedProto ?? 0,
       expectations: { ...(x?.counters ?? { created: 0, used: 0, expired: 0, evicted: 0, unkeyed: 0 }), active: x?.size ?? 0 },
+      frames: { ...(c?.frames ?? { inspected: 0, dropped: 0, unavailable: 0 }) },
     };
   }
 
@@ -182,6 +183,13 @@ export class Detect {
     if (a === null || this.app === null) return;
     const toServer = d === flow.c2s;
     this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen));
+  }
+
+  /** The flow ends (timeout, eviction, end of input): frames still waiting are inspected on the bytes there are. */
+  appFramesEnd(flow: Flow): void {
+    const a = flow.app;
+    if (a === null || this.app === null || a.frames === null) return;
+    for (const d of [flow.c2s, flow.s2c]) this.app.framesEnd(a, d === flow.c2s ? 'to_server' : 'to_client', this.nowMs * 1000, this.appCtx(flow, d, 0));
   }
 
   /** A direction of an app-layer flow ended (FIN/RST): close-delimited data completes. */
@@ -227,6 +235,14 @@ export class Detect {
       if (flow === null) return;
       const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
       this.fire(flow, sd, si, 0, sd.buf ?? EMPTY, 0, null, { proto: meta.appProto, orig: meta.origProto, txId: tx.id, eve: appEveObjects(proto, tx), files: proto.files?.(tx) ?? [] });
+    },
+    // Suricata alerts a frame match with the tx's metadata only when the frame is tied to a tx.
+    fireFrame: (si: number, frame: AlertFrame, tx: AppTx | null, proto: AppProtocol, dir: AppDirection, meta: AppAlertMeta) => {
+      const flow = this.appFlow;
+      if (flow === null) return;
+      const sd = dir === 'to_server' ? flow.c2s : flow.s2c;
+      const app = tx === null ? { proto: meta.appProto, orig: meta.origProto, eve: {} } : { proto: meta.appProto, orig: meta.origProto, txId: tx.id, eve: appEveObjects(proto, tx), files: proto.files?.(tx) ?? [] };
+      this.fire(flow, sd, si, 0, frame.payload, frame.payload.length, null, app, frame);
     },
   };
 
@@ -399,7 +415,7 @@ export class Detect {
    * packet match (EVE payload, stream 0); null for stream and transaction matches (the direction's
    * stream is dumped when the detection leaves, stream 1).
    */
-  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, packetView: Uint8Array | null, app?: { proto: string; orig: string | null; txId: number; eve: AppEveObjects; files?: readonly Record<string, unknown>[] }): void {
+  private fire(flow: Flow, d: DirState, si: number, hitPos: number, excerptSrc: Uint8Array, excerptLen: number, packetView: Uint8Array | null, app?: { proto: string; orig: string | null; txId?: number; eve: AppEveObjects; files?: readonly Record<string, unknown>[] }, frame?: AlertFrame): void {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
     // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
@@ -455,10 +471,11 @@ export class Detect {
     if (app !== undefined) {
       det.appProto = app.proto;
       if (app.orig !== null) det.appProtoOrig = app.orig;
-      det.txId = app.txId;
+      if (app.txId !== undefined) det.txId = app.txId;
       if (Object.keys(app.eve).length > 0) det.appEve = app.eve;
       if (app.files !== undefined && app.files.length > 0) det.appFiles = app.files;
     }
+    if (frame !== undefined) det.frame = frame;
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;
     if (packetView !== null) {

@@ -57,6 +57,8 @@ export interface AppLayerStats {
   protoChanges: Record<string, number>;
   /** After a change, the bytes were another protocol than the announced one. */
   unexpectedProto: number;
+  /** Frames of `frame:` rules: inspected, dropped over the per-direction bound, bytes unavailable. */
+  frames: { inspected: number; dropped: number; unavailable: number };
   /** The expectation table (FTP data connections): what happened to entries, and how many wait. */
   expectations: { created: number; used: number; expired: number; evicted: number; unkeyed: number; active: number };
 }

@@ -180,6 +180,12 @@ export class DceConn {
     private readonly smbVersion = 0,
   ) {}
 
+  /**
+   * Called for every PDU taken from `dir` with its length and how many bytes before the end of
+   * the data fed so far it starts (DCERPC over TCP places its frames with it).
+   */
+  onPdu: ((dir: AppDirection, back: number, len: number) => void) | null = null;
+
   /** True once a direction stopped for good (bad header, pending limit). */
   failed(dir: AppDirection): boolean {
     return this.sides[dir].failed;
@@ -276,6 +282,7 @@ export class DceConn {
       const fragLen = u16(d, o + 8, le);
       if (n - o < fragLen) break;
       this.sink.count('pdus');
+      this.onPdu?.(dir, n - o, fragLen);
       this.pdu(dir, d.subarray(o, o + fragLen), smbVersion);
       o += fragLen;
     }

@@ -34,6 +34,9 @@ export function dcerpcEve(tx: AppTx): Record<string, unknown> {
     }));
   } else if (tx.reqCmd === DcePtype.REQUEST) {
     o.req = { opnum: tx.opnum, frag_cnt: tx.reqFrags, stub_data_size: tx.stubTs.length };
+    // Suricata 8.0.5+: a request names the interface its context id was bound to.
+    const e = tx.ifaces.entries().find((x) => x.ctxid === tx.ctxid);
+    if (e !== undefined) o.interfaces = [{ uuid: uuidString(e.uuid), version: `${e.version}.${e.versionMinor}`, ack_result: e.result }];
   }
   if (tx.respCmd === DcePtype.RESPONSE) o.res = { frag_cnt: tx.respFrags, stub_data_size: tx.stubTc.length };
   o.call_id = tx.callId;

@@ -1,7 +1,11 @@
 /** DCERPC over TCP: one `DceConn` per flow behind the framework's `AppParser` interface. */
-import type { AppDirection, AppParser, AppParserState, AppTx } from '../types.js';
+import type { AppDirection, AppFrame, AppParser, AppParserState, AppTx } from '../types.js';
+import { FrameLog, StreamPos } from '../frames.js';
 import { DceConn, DceIfaceTable, type DceCall, type DceSink } from './conn.js';
 import { DEFAULT_DCERPC_LIMITS, type DcerpcCounter, type DcerpcLimits } from './types.js';
+
+/** Bytes of the DCERPC common header (frame `hdr`). */
+const DCERPC_HDR = 16;
 
 export class DcerpcParser implements AppParser {
   readonly limits: Readonly<DcerpcLimits>;
@@ -9,8 +13,10 @@ export class DcerpcParser implements AppParser {
   private readonly counts: Partial<Record<DcerpcCounter, number>> = {};
   private nextTxId = 0;
   private failReasonV: string | null = null;
+  private readonly frames: FrameLog | null;
+  private readonly pos = new StreamPos();
 
-  constructor(limits: Partial<DcerpcLimits> = {}) {
+  constructor(limits: Partial<DcerpcLimits> = {}, opts: { frames?: boolean } = {}) {
     this.limits = Object.freeze({ ...DEFAULT_DCERPC_LIMITS, ...limits });
     const sink: DceSink = {
       nextId: () => this.nextTxId++,
@@ -20,15 +26,31 @@ export class DcerpcParser implements AppParser {
       },
     };
     this.conn = new DceConn('tcp', new DceIfaceTable('tcp'), this.limits, sink);
+    const log = (this.frames = opts.frames === true ? new FrameLog() : null);
+    if (log !== null) {
+      // Suricata's DCERPC frames (rust/src/dcerpc/dcerpc.rs): the PDU, its 16-byte common header, the rest.
+      this.conn.onPdu = (dir, back, len) => {
+        const at = this.pos.get(dir) - back;
+        log.add(dir, 'pdu', at, len);
+        log.add(dir, 'hdr', at, Math.min(DCERPC_HDR, len));
+        if (len > DCERPC_HDR) log.add(dir, 'data', at + DCERPC_HDR, len - DCERPC_HDR);
+      };
+    }
+  }
+
+  takeFrames(dir: AppDirection): readonly AppFrame[] {
+    return this.frames === null ? [] : this.frames.take(dir);
   }
 
   feed(dir: AppDirection, data: Uint8Array, off: number, len: number): void {
+    this.pos.advance(dir, len);
     if (this.state === 'failed') return;
     this.conn.feed(dir, data, off, len);
     this.checkFailed(dir);
   }
 
   gap(dir: AppDirection, len: number): void {
+    this.pos.advance(dir, len);
     this.counts.gap_bytes = (this.counts.gap_bytes ?? 0) + len;
     this.conn.gap(dir);
   }

@@ -53,3 +53,21 @@ export function smbEve(tx: AppTx): Record<string, unknown> {
   if (tx.kind === 'create' && tx.filename) o.filename = text(tx.filename);
   return o;
 }
+
+/**
+ * EVE `files` of an SMB alert (Suricata's AlertAddFiles / EveFileInfo for the file of a file
+ * tx): filename (from the CREATE that opened it; absent when that was not seen), gaps (a gap
+ * inside a record skips the file bytes, so never marked here), state OPEN until the file is
+ * closed or its side ends, stored (no filestore), size (file bytes seen so far), tx_id.
+ */
+export function smbFiles(tx: AppTx): Record<string, unknown>[] {
+  if (!(tx instanceof SmbFileTx)) return [];
+  const f: Record<string, unknown> = {};
+  if (tx.name) f.filename = text(tx.name);
+  f.gaps = false;
+  f.state = tx.closed ? 'CLOSED' : 'OPEN';
+  f.stored = false;
+  f.size = tx.seen;
+  f.tx_id = tx.id;
+  return [f];
+}

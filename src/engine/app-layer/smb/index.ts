@@ -2,15 +2,16 @@
 import type { AppProtocol } from '../types.js';
 import { SMB_BUFFERS, SMB_KEYWORDS } from './keywords.js';
 import { SmbParser } from './parser.js';
-import { smbEve } from './eve.js';
+import { smbEve, smbFiles } from './eve.js';
 import { probeSmb } from './probe.js';
+import { SMB_FRAME_TYPES } from './frames.js';
 
 export * from './types.js';
 export { SmbParser } from './parser.js';
 export { SmbTx } from './tx.js';
 export { SmbFileTx } from './file.js';
 export { SMB_BUFFERS, SMB_KEYWORDS, smbVersionKeyword, parseSmbVersion } from './keywords.js';
-export { smbEve } from './eve.js';
+export { smbEve, smbFiles } from './eve.js';
 export { probeSmb } from './probe.js';
 export { parseNtlmsspAuth } from './ntlmssp.js';
 export { smb2Dialect } from './smb2.js';
@@ -22,8 +23,11 @@ export const smbProtocol: AppProtocol = {
   hintPorts: [445, 139],
   probeDirections: ['to_server', 'to_client'],
   probe: probeSmb,
-  create: () => new SmbParser(),
+  create: (ctx) => new SmbParser({}, { frames: ctx.frames === true }),
+  frameTypes: SMB_FRAME_TYPES,
   buffers: SMB_BUFFERS,
   keywords: SMB_KEYWORDS,
   eve: smbEve,
+  files: smbFiles,
+  events: ['file_overlap'],
 };

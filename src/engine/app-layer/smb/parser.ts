@@ -5,7 +5,9 @@
  * buffered up to `maxRecordBytes`; gaps inside a record of known length are skipped, other gaps
  * resynchronise on the next NBSS header followed by an SMB signature.
  */
-import type { AppDirection, AppParser, AppParserState, AppTx } from '../types.js';
+import type { AppDirection, AppFrame, AppParser, AppParserState, AppTx } from '../types.js';
+import { FrameLog, StreamPos } from '../frames.js';
+import { nbssFrames, smbFrames } from './frames.js';
 import { DceConn, DceIfaceTable, dceHeaderOk, type DceCall, type DceSink } from '../dcerpc/conn.js';
 import { DEFAULT_DCERPC_LIMITS, type DcerpcCounter } from '../dcerpc/types.js';
 import { smb1Record } from './smb1.js';
@@ -32,10 +34,12 @@ interface Side {
   resync: boolean;
   /** Tail kept while resynchronising (a header split over feeds). */
   tail: Uint8Array;
+  /** Stream position of the current record's NBSS header (frames). */
+  recPos: number;
 }
 
 function newSide(): Side {
-  return { hdr: new Uint8Array(NBSS_HDR), hdrLen: 0, recLen: 0, rec: null, recHave: 0, skip: 0, recSeen: 0, resync: false, tail: new Uint8Array(0) };
+  return { hdr: new Uint8Array(NBSS_HDR), hdrLen: 0, recLen: 0, rec: null, recHave: 0, skip: 0, recSeen: 0, resync: false, tail: new Uint8Array(0), recPos: 0 };
 }
 
 /** "\xffSMB" / "\xfeSMB" / "\xfdSMB" / "\xfcSMB" at `o`. */
@@ -62,9 +66,13 @@ export class SmbParser implements AppParser, SmbState {
   private fileBytes = 0;
   private readonly ifaces = new DceIfaceTable('smb');
   private readonly dceSink: DceSink;
+  /** Frames (only when asked for: `frames` option) and the stream position they are counted in. */
+  private readonly frames: FrameLog | null;
+  private readonly pos = new StreamPos();
 
-  constructor(limits: Partial<SmbLimits> = {}) {
+  constructor(limits: Partial<SmbLimits> = {}, opts: { frames?: boolean } = {}) {
     this.limits = Object.freeze({ ...DEFAULT_SMB_LIMITS, ...limits });
+    this.frames = opts.frames === true ? new FrameLog() : null;
     this.dceSink = {
       nextId: () => this.nextTxId++,
       added: (tx) => {
@@ -79,12 +87,22 @@ export class SmbParser implements AppParser, SmbState {
   // ---- AppParser
 
   feed(dir: AppDirection, data: Uint8Array, off: number, len: number): void {
+    const n = Math.max(0, Math.min(len, data.length - off));
+    const at = this.pos.advance(dir, n);
+    this.consume(dir, data, off, off + n, at - off);
+  }
+
+  takeFrames(dir: AppDirection): readonly AppFrame[] {
+    return this.frames === null ? [] : this.frames.take(dir);
+  }
+
+  /** Parses data[o, end); `base + i` is the stream position of data[i]. */
+  private consume(dir: AppDirection, data: Uint8Array, from: number, end: number, base: number): void {
     const s = this.sides[dir];
-    let o = off;
-    const end = off + Math.max(0, Math.min(len, data.length - off));
+    let o = from;
     while (o < end) {
       if (s.resync) {
-        o = this.resync(dir, s, data, o, end);
+        o = this.resync(dir, s, data, o, end, base);
         continue;
       }
       if (s.skip > 0) {
@@ -96,11 +114,12 @@ export class SmbParser implements AppParser, SmbState {
         continue;
       }
       if (s.rec === null) {
+        if (s.hdrLen === 0) s.recPos = base + o;
         const n = Math.min(NBSS_HDR - s.hdrLen, end - o);
         s.hdr.set(data.subarray(o, o + n), s.hdrLen);
         s.hdrLen += n;
         o += n;
-        if (s.hdrLen === NBSS_HDR) this.startRecord(s);
+        if (s.hdrLen === NBSS_HDR) this.startRecord(dir, s);
         continue;
       }
       const want = s.rec.length - s.recHave;
@@ -118,6 +137,7 @@ export class SmbParser implements AppParser, SmbState {
 
   gap(dir: AppDirection, len: number): void {
     const s = this.sides[dir];
+    this.pos.advance(dir, len);
     this.count('gaps');
     for (const c of this.pipes.values()) c.gap(dir);
     if (s.resync) return;
@@ -312,11 +332,25 @@ export class SmbParser implements AppParser, SmbState {
       this.addTx(f);
     }
     this.count('file_bytes', data.length);
+    // Suricata (smb1/smb2 READ/WRITE handling): data starting before what the file tracker has
+    // in order so far raises `file_overlap`, on a tx of its own (SMBState::set_event).
+    const overlapping = at < f.prefix();
     const r = f.add(data, at, this.limits.maxFileDataBytes, this.limits.maxFileBytesPerFlow - this.fileBytes, this.limits.maxFileRanges);
     this.fileBytes += r.kept;
     if (r.overlap > 0) this.count('file_overlap_bytes', r.overlap);
+    if (overlapping) this.eventTx(version, dir, 'file_overlap');
     if (r.refused) this.count('limit_file_ranges');
     else if (r.cut > 0) this.count('limit_file_data');
+  }
+
+  /** An event on a tx of its own, complete both ways (Suricata's SMBState::set_event). */
+  private eventTx(version: 1 | 2, dir: AppDirection, name: string): void {
+    const cmd = version === 1 ? (dir === 'to_server' ? 0x2f : 0x2e) : dir === 'to_server' ? 0x09 : 0x08;
+    const tx = this.newTx(version, cmd, 'generic', `event:${this.nextTxId}`);
+    tx.reqDone = true;
+    tx.respDone = true;
+    tx.events.push(`smb.${name}`);
+    if (name === 'file_overlap') this.count('event_file_overlap');
   }
 
   /** A tx leaves the list (released or dropped over the limit): its file bytes leave the flow's budget. */
@@ -349,13 +383,14 @@ export class SmbParser implements AppParser, SmbState {
     this.list.push(tx);
   }
 
-  private startRecord(s: Side): void {
+  private startRecord(dir: AppDirection, s: Side): void {
     const h = s.hdr;
     // Length: 17 bits per RFC 1002 + the extension bit; SMB2 direct TCP uses 24 bits (MS-SMB2 2.1).
     s.recLen = (h[1]! << 16) | (h[2]! << 8) | h[3]!;
     s.hdrLen = 0;
     s.recSeen = 0;
     this.count('records');
+    if (this.frames !== null) nbssFrames(this.frames, dir, s.recPos, s.recLen);
     if (h[0] !== 0x00) {
       // Session request/response, keep-alive...: no SMB inside.
       this.count('nbss_control');
@@ -377,8 +412,10 @@ export class SmbParser implements AppParser, SmbState {
   private finishRecord(dir: AppDirection, s: Side): void {
     const rec = s.rec;
     const complete = rec !== null && s.recHave === rec.length;
+    const recLen = s.recLen;
     this.resetRecord(s);
     if (!complete) return;
+    if (this.frames !== null) smbFrames(this.frames, dir, rec, recLen, s.recPos + NBSS_HDR);
     switch (smbMagic(rec, 0)) {
       case 0xff:
         this.count('smb1_records');
@@ -412,7 +449,8 @@ export class SmbParser implements AppParser, SmbState {
    * After a gap: find "00 LL LL LL" followed by an SMB signature, start the record there.
    * Returns the offset in `data` where normal parsing resumes (or `end` when not found yet).
    */
-  private resync(dir: AppDirection, s: Side, data: Uint8Array, o: number, end: number): number {
+  private resync(dir: AppDirection, s: Side, data: Uint8Array, o: number, end: number, base: number): number {
+    const joinedAt = base + o - s.tail.length;
     const joined = new Uint8Array(s.tail.length + (end - o));
     joined.set(s.tail);
     joined.set(data.subarray(o, end), s.tail.length);
@@ -422,8 +460,7 @@ export class SmbParser implements AppParser, SmbState {
         s.tail = new Uint8Array(0);
         this.count('gap_resynced');
         // Feed the bytes from the found header on (they may start inside the old tail).
-        const from = joined.subarray(k);
-        this.feed(dir, from, 0, from.length);
+        this.consume(dir, joined, k, joined.length, joinedAt);
         return end;
       }
     }

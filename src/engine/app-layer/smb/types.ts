@@ -62,6 +62,7 @@ export type SmbCounter =
   | 'response_without_request'
   | 'gaps'
   | 'gap_resynced'
+  | 'event_file_overlap'
   | 'gap_skipped_in_record'
   | 'dcerpc_records'
   | 'limit_record_bytes'

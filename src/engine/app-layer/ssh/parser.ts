@@ -5,7 +5,8 @@
  * bytes after NEWKEYS (encrypted) are skipped without buffering.
  */
 import { createHash } from 'node:crypto';
-import type { AppDirection, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
+import type { AppDirection, AppFrame, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
+import { FrameLog, StreamPos } from '../frames.js';
 import { SshTransaction, type SshSide } from './tx.js';
 import { DEFAULT_SSH_LIMITS, SshProgress, type SshFailReason, type SshLimits } from './types.js';
 
@@ -75,6 +76,8 @@ class Side {
   /** NEWKEYS seen: the rest is encrypted. */
   encrypted = false;
   lost = false;
+  /** Stream position of the record whose header is being read (frames). */
+  recAt = 0;
 }
 
 /** Read through a call so the compiler does not narrow it across the parse loop. */
@@ -90,8 +93,23 @@ export class SshParser implements AppParser {
   private readonly count: Record<string, number> = {};
   readonly upgradeTo: AppProtoName | null = null;
 
-  constructor(limits: Partial<SshLimits> = {}) {
+  /** Frames (only when asked for), the stream position they count in, and that of data[0] in the current feed. */
+  private readonly frames: FrameLog | null;
+  private readonly pos = new StreamPos();
+  private feedBase = 0;
+
+  constructor(limits: Partial<SshLimits> = {}, opts: { frames?: boolean } = {}) {
     this.limits = { ...DEFAULT_SSH_LIMITS, ...limits };
+    this.frames = opts.frames === true ? new FrameLog() : null;
+  }
+
+  takeFrames(dir: AppDirection): readonly AppFrame[] {
+    return this.frames === null ? [] : this.frames.take(dir);
+  }
+
+  gap(dir: AppDirection, len: number): void {
+    this.pos.advance(dir, len);
+    this.gapInner(dir, len);
   }
 
   get state(): AppParserState {
@@ -151,6 +169,7 @@ export class SshParser implements AppParser {
 
   feed(dir: AppDirection, data: Uint8Array, off: number, len: number): void {
     this.inc(dir === 'to_server' ? 'bytes_to_server' : 'bytes_to_client', len);
+    this.feedBase = this.pos.advance(dir, len) - off;
     const s = this.sides[dir];
     const t = this.sideTx(dir);
     if (this.stopped() || s.lost || s.encrypted) {
@@ -218,6 +237,7 @@ export class SshParser implements AppParser {
 
   private packet(dir: AppDirection, s: Side, t: SshSide, data: Uint8Array, p: number, end: number): number {
     if (s.left === 0 && s.pkt === null) {
+      if (s.hdrLen === 0) s.recAt = this.feedBase + p;
       const k = Math.min(6 - s.hdrLen, end - p);
       s.hdr.set(data.subarray(p, p + k), s.hdrLen);
       s.hdrLen += k;
@@ -236,6 +256,12 @@ export class SshParser implements AppParser {
         return end;
       }
       s.left = pktLen - 2;
+      if (this.frames !== null) {
+        // Suricata's SSH record frames (rust/src/ssh/ssh.rs), tied to the flow's one tx.
+        this.frames.add(dir, 'record.pdu', s.recAt, pktLen + 4, this.tx.id);
+        this.frames.add(dir, 'record.hdr', s.recAt, 6, this.tx.id);
+        this.frames.add(dir, 'record.data', s.recAt + 6, pktLen - 2, this.tx.id);
+      }
       if (code === MSG_NEWKEYS) {
         t.progress = SshProgress.FINISHED;
         s.encrypted = true;
@@ -289,7 +315,7 @@ export class SshParser implements AppParser {
     t.progress = Math.max(t.progress, SshProgress.KEXINIT);
   }
 
-  gap(dir: AppDirection, len: number): void {
+  private gapInner(dir: AppDirection, len: number): void {
     this.inc('gaps');
     this.inc('gap_bytes', len);
     const s = this.sides[dir];

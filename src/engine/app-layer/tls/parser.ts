@@ -6,7 +6,8 @@
  * handshake) is skipped by length without being buffered.
  */
 import { createHash } from 'node:crypto';
-import type { AppDirection, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
+import type { AppDirection, AppFrame, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
+import { FrameLog, StreamPos } from '../frames.js';
 import { colonHex, parseCertificate } from './der.js';
 import { isGrease, ja3String, ja3sString, ja4 } from './fingerprint.js';
 import { parseClientHello, parseServerHello, parseSslv2ClientHello } from './hello.js';
@@ -15,7 +16,9 @@ import { DEFAULT_TLS_LIMITS, TlsProgress, type TlsChain, type TlsFailReason, typ
 
 const CT_CCS = 20;
 const CT_HANDSHAKE = 22;
+const CT_ALERT = 21;
 const CT_APPDATA = 23;
+const CT_HEARTBEAT = 24;
 /** Pseudo content type of an SSLv2-framed record. */
 const CT_SSLV2 = -2;
 /** RFC 8446 5.1: 2^14 + 256 for TLS 1.3, 2^14 + 2048 for TLSCiphertext up to 1.2. */
@@ -35,6 +38,8 @@ export function isTls13(v: number): boolean {
 class Side {
   readonly hdr = new Uint8Array(5);
   hdrLen = 0;
+  /** Stream position of the record whose header is being read (frames). */
+  recAt = 0;
   /** The record header being read is SSLv2 (2 bytes). */
   hdrV2 = false;
   inBody = false;
@@ -64,8 +69,18 @@ export class TlsParser implements AppParser {
   private reason: TlsFailReason | null = null;
   private readonly count: Record<string, number> = {};
 
-  constructor(limits: Partial<TlsLimits> = {}) {
+  /** Frames (only when asked for), the stream position they count in, and that of data[0] in the current feed. */
+  private readonly frames: FrameLog | null;
+  private readonly pos = new StreamPos();
+  private feedBase = 0;
+
+  constructor(limits: Partial<TlsLimits> = {}, opts: { frames?: boolean } = {}) {
     this.limits = { ...DEFAULT_TLS_LIMITS, ...limits };
+    this.frames = opts.frames === true ? new FrameLog() : null;
+  }
+
+  takeFrames(dir: AppDirection): readonly AppFrame[] {
+    return this.frames === null ? [] : this.frames.take(dir);
   }
 
   get state(): AppParserState {
@@ -124,6 +139,7 @@ export class TlsParser implements AppParser {
 
   feed(dir: AppDirection, data: Uint8Array, off: number, len: number): void {
     this.inc(dir === 'to_server' ? 'bytes_to_server' : 'bytes_to_client', len);
+    this.feedBase = this.pos.advance(dir, len) - off;
     const s = this.sides[dir];
     if (this.st !== 'ok' || s.lost) {
       this.inc('ignored_bytes', len);
@@ -151,6 +167,7 @@ export class TlsParser implements AppParser {
   /** Consumes header bytes from `p`; returns the new position. */
   private header(dir: AppDirection, s: Side, data: Uint8Array, p: number, end: number): number {
     if (s.hdrLen === 0) {
+      s.recAt = this.feedBase + p;
       const b0 = data[p]!;
       if (b0 >= CT_CCS && b0 <= 24) s.hdrV2 = false;
       // SSLv2 two-byte header (high bit set) only where the direction started that way.
@@ -200,6 +217,15 @@ export class TlsParser implements AppParser {
     if (dir === 'to_server' ? this.tx.clientVersion === 0 : this.tx.serverVersion === 0) {
       if (dir === 'to_server') this.tx.clientVersion = version;
       else this.tx.serverVersion = version;
+    }
+    if (this.frames !== null) {
+      // Suricata's TLS frames (app-layer-ssl.c): the record, its header, its body; alert and heartbeat bodies again by type.
+      const f = this.frames;
+      f.add(dir, 'pdu', s.recAt, len + 5);
+      f.add(dir, 'hdr', s.recAt, 5);
+      f.add(dir, 'data', s.recAt + 5, len);
+      if (type === CT_ALERT) f.add(dir, 'alert', s.recAt + 5, len);
+      else if (type === CT_HEARTBEAT) f.add(dir, 'heartbeat', s.recAt + 5, len);
     }
     if (type === CT_CCS || type === CT_APPDATA) this.handshakeDone(dir, s);
     s.recType = type;
@@ -379,6 +405,7 @@ export class TlsParser implements AppParser {
   }
 
   gap(dir: AppDirection, len: number): void {
+    this.pos.advance(dir, len);
     this.inc('gaps');
     this.inc('gap_bytes', len);
     if (this.st !== 'ok') return;

@@ -1,5 +1,6 @@
 /** WebSocket parser: see ./types.ts (contract) and ./README.md (rules, sources). */
-import type { AppDirection, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
+import type { AppDirection, AppFrame, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
+import { FrameLog, StreamPos } from '../frames.js';
 import { bump } from '../text/lines.js';
 import { Inflater } from '../http/inflate.js';
 import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketEventName, type WebSocketFailReason, type WebSocketFrameInfo, type WebSocketLimits } from './types.js';
@@ -133,12 +134,22 @@ export class WebSocketParser implements AppParser {
   private readonly live: WebSocketTx[] = [];
   private nextId = 0;
 
-  constructor(limits: Partial<WebSocketLimits> = {}) {
+  /** Frames (only when asked for) and the stream position (bytes fed) per direction they count in. */
+  private readonly frameLog: FrameLog | null;
+  private readonly pos = new StreamPos();
+
+  constructor(limits: Partial<WebSocketLimits> = {}, opts: { frames?: boolean } = {}) {
     this.limits = { ...DEFAULT_WEBSOCKET_LIMITS, ...limits };
+    this.frameLog = opts.frames === true ? new FrameLog() : null;
+  }
+
+  takeFrames(dir: AppDirection): readonly AppFrame[] {
+    return this.frameLog === null ? [] : this.frameLog.take(dir);
   }
 
   feed(dir: AppDirection, data: Uint8Array, off: number, len: number): void {
     bump(this.cnt, dir === 'to_server' ? 'request_bytes' : 'response_bytes', len);
+    this.pos.advance(dir, len);
     if (this.state !== 'ok') {
       bump(this.cnt, 'ignored_bytes', len);
       return;
@@ -165,6 +176,8 @@ export class WebSocketParser implements AppParser {
       if (h === null) return;
       const take = Math.min(h.plen, max);
       if (s.pendLen < h.hlen + take) return;
+      // pend[0] is the stream byte just before the bytes still pending
+      const at = this.pos.get(dir) - s.pendLen;
       const payload = s.pend.slice(h.hlen, h.hlen + take);
       if (h.maskKey !== null) {
         const k = h.maskKey;
@@ -173,6 +186,12 @@ export class WebSocketParser implements AppParser {
       s.consume(h.hlen + take);
       const tx = this.newTx(dir, h, payload);
       if (tx === null) return;
+      if (this.frameLog !== null) {
+        // Suricata's WebSocket frames (rust/src/websocket/websocket.rs), tied to the frame's tx.
+        this.frameLog.add(dir, 'pdu', at, h.hlen + h.plen, tx.id);
+        this.frameLog.add(dir, 'header', at, h.hlen, tx.id);
+        this.frameLog.add(dir, 'data', at + h.hlen, h.plen, tx.id);
+      }
       if (h.plen > take) {
         tx.own.add('skip_end_of_payload');
         bump(this.cnt, 'event_skip_end_of_payload');

@@ -152,3 +152,18 @@ test('alert smb file.data rules fire on the written and on the read file', () =>
   // and the read one (to_client), one alert per file transaction, as Suricata's header matching does.
   assert.deepEqual(fired.sort(), [1, 2, 3, 3]);
 });
+
+test('a WRITE starting before the in-order file data raises smb.file_overlap on a tx of its own; out-of-order gaps do not', () => {
+  const p = run([
+    ...opened(),
+    ['to_server', nbss(smb2Write(3, 2, FID, EICAR.subarray(20), 20))],
+    ['to_server', nbss(smb2Write(4, 2, FID, EICAR.subarray(0, 20), 0))],
+  ]);
+  const ev = (q: SmbParser): string[] => [...q.txs()].flatMap((t) => t.events);
+  assert.deepEqual(ev(p), [], 'filling the hole before later data is no overlap');
+  run([['to_server', nbss(smb2Write(5, 2, FID, EICAR.subarray(10, 30), 10))]], p);
+  assert.deepEqual(ev(p), ['smb.file_overlap']);
+  const t = [...p.txs()].find((x) => x.events.length > 0)!;
+  assert.equal(t.complete('to_server') && t.complete('to_client'), true);
+  assert.equal(p.counters().event_file_overlap, 1);
+});
