@@ -119,6 +119,8 @@ export function chooseAppFastPattern(lists: NonNullable<Signature['buffers']>): 
   let best: [number, number] | undefined;
   let bestScore = -1;
   for (let li = 0; li < lists.length; li++) {
+    // a buffer that may be absent cannot decide whether the rule runs
+    if (lists[li]!.absent !== undefined) continue;
     const conds = lists[li]!.conditions;
     for (let ci = 0; ci < conds.length; ci++) {
       const c = conds[ci]!;

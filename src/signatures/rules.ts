@@ -285,6 +285,22 @@ interface ListDraft {
   conditions: Condition[];
   bsize?: UintMatch;
   datasets?: DatasetSpec[];
+  absent?: 'only' | 'or_else';
+}
+
+/**
+ * Suricata's checks of `absent` (DetectAbsentValidateContentCallback): a buffer tested `absent`
+ * alone takes no other keyword; `absent: or_else` needs one; a content of such a buffer cannot be
+ * the fast pattern (the rule must run when the buffer is missing).
+ */
+function checkAbsent(lists: readonly ListDraft[]): void {
+  for (const l of lists) {
+    if (l.absent === undefined) continue;
+    const others = l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined;
+    if (l.absent === 'only' && others) throw new RuleError(`${l.buffer} is tested absent and with other keywords`);
+    if (l.absent === 'or_else' && !others) throw new RuleError(`absent: or_else on ${l.buffer} without other keywords`);
+    if (l.conditions.some((c) => c.kind === 'content' && c.fastPattern)) throw new RuleError(`absent and fast_pattern on ${l.buffer}`);
+  }
 }
 
 function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: RulesOptions): Draft {
@@ -654,6 +670,18 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         (l.datasets ??= []).push(spec);
         break;
       }
+      case 'absent': {
+        // Suricata 8 (detect-isdataat.c DetectAbsentSetup): on the active sticky buffer,
+        // no value (the buffer must not exist) or `or_else` (absent, or what follows holds).
+        if (sticky === null) throw new RuleError('absent without a sticky buffer');
+        const v = value?.trim();
+        if (v !== undefined && v !== 'or_else') throw new RuleError(`absent: unexpected value "${v.slice(0, 40)}" (only or_else)`);
+        const l = listFor(sticky, sticky.transforms);
+        sticky = l;
+        if (l.absent !== undefined) throw new RuleError('absent given twice for one buffer');
+        l.absent = v === undefined ? 'only' : 'or_else';
+        break;
+      }
       case 'decode-event':
       case 'stream-event':
         // Per-packet engine events (keywords/events.ts): evaluated on every packet, alone in their rule.
@@ -762,18 +790,21 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     if (l.bsize !== undefined) b.bsize = l.bsize;
     return b;
   };
+  checkAbsent(lists);
   const packetLists: BufferList[] = lists.filter((l) => l.protocol === PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined)).map(toList);
+  if (lists.some((l) => l.protocol === PACKET_PROTOCOL && l.absent !== undefined)) throw new Unsupported('absent on a packet header buffer');
   if (packetLists.length > 0 && app !== undefined) throw new Unsupported('packet header buffer in an app-layer rule');
   if (packetLists.length > 0 && proto === 'tcp-stream') throw new Unsupported('packet header buffer in a tcp-stream rule');
   if (packetLists.some((l) => l.buffer !== 'tcp.hdr' && l.buffer !== 'ipv4.hdr' && l.buffer !== 'ipv6.hdr')) throw new Unsupported('packet header buffer of another protocol');
   const bufferLists: BufferList[] = lists
-    .filter((l) => l.protocol !== PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined))
+    .filter((l) => l.protocol !== PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined || l.absent !== undefined))
     .map((l) => {
       const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
       // Prefilter under the rule's protocol (an `alert smb` rule's dcerpc.stub_data list runs on SMB flows only).
       const b: BufferList = { protocol: app ?? l.protocol, buffer: l.buffer, multi: l.multi, transforms: l.transforms, conditions: l.conditions, key };
       if (l.bsize !== undefined) b.bsize = l.bsize;
       if (l.datasets !== undefined) b.datasets = l.datasets;
+      if (l.absent !== undefined) b.absent = l.absent;
       return b;
     });
   for (const cs of [conditions, ...bufferLists.map((l) => l.conditions), ...packetLists.map((l) => l.conditions)]) {

@@ -216,6 +216,13 @@ export interface BufferList {
   bsize?: UintMatch;
   /** `dataset` keywords on the whole (transformed) buffer, in rule order (keywords/dataset.ts). */
   datasets?: DatasetSpec[];
+  /**
+   * Suricata 8 `absent` on this buffer: 'only' = the list holds when the buffer does not exist
+   * (and never when it does); 'or_else' = it holds when the buffer does not exist, else its
+   * conditions decide. Absence is final once the tx direction is complete. Such a list is never
+   * the rule's fast pattern (the rule must be a candidate without the buffer).
+   */
+  absent?: 'only' | 'or_else';
   /** Identity of (buffer, transforms) for prefilter grouping, e.g. "http.uri" or "http.uri|to_lowercase". */
   key: string;
 }

@@ -258,16 +258,22 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
     for (const l of sig.buffers) {
       if (l.multi) {
         let any = false;
+        let present = false;
         for (const inst of tx.multiBuffer(l.buffer, dir)) {
+          present = true;
+          if (l.absent === 'only') break;
           if (listHolds(l, inst, meter, sig.id, tx, ctx.datasets)) {
             any = true;
             break;
           }
         }
-        if (!any) return false;
+        if (!any && !(l.absent !== undefined && !present && tx.complete(dir))) return false;
       } else {
         const b = tx.buffer(l.buffer, dir);
-        if (b === null || !listHolds(l, b, meter, sig.id, tx, ctx.datasets)) return false;
+        if (b === null) {
+          // absent: final once the direction is complete (before, the buffer may still come)
+          if (l.absent === undefined || !tx.complete(dir)) return false;
+        } else if (l.absent === 'only' || !listHolds(l, b, meter, sig.id, tx, ctx.datasets)) return false;
       }
     }
   }
