@@ -115,6 +115,11 @@ export interface Detection {
   gid?: number;
   /** Imported rules: Suricata `target:` (which side is attacked), EVE alert.source / alert.target. */
   target?: 'src_ip' | 'dest_ip';
+  /**
+   * Suricata 8 EVE `alert.context`: what the rule's JSON dataset lookups found (context key →
+   * the item's object) and its pcre `alert_*` captures (name → text).
+   */
+  context?: Record<string, unknown>;
   /** Where the signature came from (a bulwark YAML database or an imported `.rules` file). Absent for detectors. */
   origin?: 'yaml' | 'rules';
   /**
@@ -209,6 +214,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
     /** Rules with `target:`: the attacker (source) and the attacked side (target). */
     source?: { ip: string; port: number };
     target?: { ip: string; port: number };
+    /** Suricata 8: JSON dataset objects and pcre alert captures of the match (Detection.context). */
+    context?: Record<string, unknown>;
   };
   bulwark: {
     event: 'Network attack detected';

@@ -121,6 +121,8 @@ export function chooseAppFastPattern(lists: NonNullable<Signature['buffers']>): 
   for (let li = 0; li < lists.length; li++) {
     // a buffer that may be absent cannot decide whether the rule runs
     if (lists[li]!.absent !== undefined) continue;
+    // the address buffers are not tx buffers the prefilter scans
+    if (lists[li]!.buffer === 'ip.src' || lists[li]!.buffer === 'ip.dst') continue;
     const conds = lists[li]!.conditions;
     for (let ci = 0; ci < conds.length; ci++) {
       const c = conds[ci]!;

@@ -96,6 +96,11 @@ export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag', 'prefilter'
 /** The pseudo-protocol of packet header buffers (no app layer involved). */
 const PACKET_PROTOCOL = 'packet';
 /**
+ * The pseudo-protocol of the address buffers `ip.src` / `ip.dst` (Suricata 8): loaded in app-layer
+ * rules, whose verification gives them the address of the tx direction's sender / receiver.
+ */
+export const ADDR_PROTOCOL = 'ip';
+/**
  * Packet header sticky buffers (Suricata detect-ipv4hdr.c, detect-ipv6hdr.c, detect-tcphdr.c):
  * the header bytes with options (IPv6: the 40-byte fixed header). Other protocols' headers
  * (udp.hdr, icmpv4.hdr…) are parsed here and skipped: bulwark inspects TCP only.
@@ -754,6 +759,13 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           b64Active = null;
           break;
         }
+        if (name === 'ip.src' || name === 'ip.dst') {
+          // Suricata 8 sticky buffers: the packet's source/destination address bytes (4 or 16)
+          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          sticky = { protocol: ADDR_PROTOCOL, buffer: name, multi: false, lowercaseOnly: false, directions: ['to_server', 'to_client'], transforms: [], conditions: [] };
+          b64Active = null;
+          break;
+        }
         if (PACKET_HEADER_BUFFERS.has(name)) {
           if (value !== undefined) throw new RuleError(`${name} takes no value`);
           sticky = { protocol: PACKET_PROTOCOL, buffer: name, multi: false, lowercaseOnly: false, directions: ['to_server', 'to_client'], transforms: [], conditions: [] };
@@ -791,6 +803,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     return b;
   };
   checkAbsent(lists);
+  if (lists.some((l) => l.protocol === ADDR_PROTOCOL)) {
+    if (app === undefined) throw new Unsupported('ip.src/ip.dst outside an app-layer rule');
+    // Suricata inspects them per packet: only next to tx buffers or keywords (one alert per tx) is
+    // the meaning the same here; an app rule on addresses alone alerts on every packet there.
+    if (!lists.some((l) => l.protocol !== ADDR_PROTOCOL && l.protocol !== PACKET_PROTOCOL) && appKeywords.length === 0 && appEvents.length === 0) {
+      throw new Unsupported('ip.src/ip.dst without a transaction buffer');
+    }
+  }
   const packetLists: BufferList[] = lists.filter((l) => l.protocol === PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined)).map(toList);
   if (lists.some((l) => l.protocol === PACKET_PROTOCOL && l.absent !== undefined)) throw new Unsupported('absent on a packet header buffer');
   if (packetLists.length > 0 && app !== undefined) throw new Unsupported('packet header buffer in an app-layer rule');

@@ -538,6 +538,11 @@ export interface AppVerifyContext extends VerifyContext {
   serverPort?: number;
   packetLength?: number;
   tsUs?: number;
+  /**
+   * The flow's address bytes (4 or 16) of the client (true) or the server (false), for the
+   * `ip.src`/`ip.dst` buffers; absent: those buffers do not exist.
+   */
+  ip?: (client: boolean) => Uint8Array;
 }
 
 /**

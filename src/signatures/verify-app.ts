@@ -217,6 +217,13 @@ function datasetsHold(specs: readonly DatasetSpec[], data: Uint8Array, ds: AppVe
   return true;
 }
 
+/** `ip.src` / `ip.dst` of a tx direction: to_server packets come from the client. */
+function addrBuffer(buffer: string, dir: AppDirection, ctx: AppVerifyContext): Uint8Array | null {
+  if (ctx.ip === undefined) return null;
+  const src = buffer === 'ip.src';
+  return ctx.ip(dir === 'to_server' ? src : !src);
+}
+
 const SPECS = new Map<string, AppKeywordSpec | undefined>();
 /** The keyword's spec from the registry (a signature keeps only plain data). */
 function keywordSpec(protocol: string, name: string): AppKeywordSpec | undefined {
@@ -269,7 +276,7 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
         }
         if (!any && !(l.absent !== undefined && !present && tx.complete(dir))) return false;
       } else {
-        const b = tx.buffer(l.buffer, dir);
+        const b = l.buffer === 'ip.src' || l.buffer === 'ip.dst' ? addrBuffer(l.buffer, dir, ctx) : tx.buffer(l.buffer, dir);
         if (b === null) {
           // absent: final once the direction is complete (before, the buffer may still come)
           if (l.absent === undefined || !tx.complete(dir)) return false;

@@ -204,6 +204,7 @@ export class Detect {
     if (c.xbits !== undefined) v.xbits = c.xbits;
     if (c.streamSize !== undefined) v.streamSize = c.streamSize;
     if (c.datasets !== undefined) v.datasets = c.datasets;
+    v.ip = this.ipFn;
     if (d.buf !== null) {
       v.stream = d.buf;
       v.streamLength = d.bufLen;
@@ -213,6 +214,14 @@ export class Detect {
     return this.appFeed;
   }
   private appFlow: Flow | null = null;
+  /** Address bytes of the flow being fed (`ip.src`/`ip.dst`); built only when a rule asks. */
+  private readonly ipFn = (client: boolean): Uint8Array => {
+    const f = this.appFlow;
+    if (f === null) return EMPTY;
+    if (f.v6) return f.addr6!.slice(client ? 0 : 16, client ? 16 : 32);
+    const a = client ? f.cli4 : f.srv4;
+    return Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255);
+  };
   private readonly appFeed: AppFeedContext = {
     verify: { flowbits: new Set() },
     streamOf: (dir) => {
@@ -404,6 +413,8 @@ export class Detect {
     (flow.alerted ??= new Set<number>()).add(si);
     // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
     const noalert = this.ruleState.onMatch(sig, (flow.rules ??= new FlowRuleState()), this.addrs(flow, d), this.nowMs);
+    // JSON objects the rule's dataset lookups found (alert.context), taken even without an alert
+    const found = this.ruleState.datasets.takeContext();
     if (noalert) return;
     const toServer = d === flow.c2s;
     const srcIp = flowIp(flow, toServer);
@@ -452,6 +463,7 @@ export class Detect {
     if (sig.metadata.length > 0) det.metadata = sig.metadata;
     if (sig.target !== undefined) det.target = sig.target;
     if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
+    if (found !== null) det.context = alertContext(found);
     if (app !== undefined) {
       det.appProto = app.proto;
       if (app.orig !== null) det.appProtoOrig = app.orig;
@@ -575,4 +587,11 @@ export class Detect {
     q.length = 0;
     this.outDir.length = 0;
   }
+}
+
+/** Suricata's alert.context: each found object under its context key (a later one replaces an earlier). */
+function alertContext(found: readonly [string, string][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of found) out[k] = JSON.parse(v) as unknown;
+  return out;
 }
