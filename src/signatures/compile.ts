@@ -121,6 +121,8 @@ export function chooseAppFastPattern(lists: NonNullable<Signature['buffers']>): 
   for (let li = 0; li < lists.length; li++) {
     // a buffer that may be absent cannot decide whether the rule runs
     if (lists[li]!.absent !== undefined) continue;
+    // transactional rules run on the response side: a request buffer cannot prefilter them there
+    if (lists[li]!.dir === 'to_server') continue;
     // the address buffers are not tx buffers the prefilter scans
     if (lists[li]!.buffer === 'ip.src' || lists[li]!.buffer === 'ip.dst') continue;
     const conds = lists[li]!.conditions;

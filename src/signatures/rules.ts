@@ -291,6 +291,8 @@ interface ListDraft {
   bsize?: UintMatch;
   datasets?: DatasetSpec[];
   absent?: 'only' | 'or_else';
+  /** `=>` rules: the direction the sticky keyword named (`file.data: to_client`). */
+  txDir?: AppDirection;
 }
 
 /**
@@ -306,6 +308,29 @@ function checkAbsent(lists: readonly ListDraft[]): void {
     if (l.absent === 'or_else' && !others) throw new RuleError(`absent: or_else on ${l.buffer} without other keywords`);
     if (l.conditions.some((c) => c.kind === 'content' && c.fastPattern)) throw new RuleError(`absent and fast_pattern on ${l.buffer}`);
   }
+}
+
+/**
+ * Suricata 8 transactional rules (`=>`): every buffer and keyword in one known direction, both
+ * directions present; app-layer only, without flow direction, raw payload or packet keywords
+ * (what bulwark cannot give the same meaning is skipped).
+ */
+function checkTxRule(lists: BufferList[], keywords: AppKeywordMatch[], r: { app: string | undefined; dir: string | undefined; raw: boolean; packet: boolean }): void {
+  if (r.app === undefined) throw new Unsupported('transactional rule (=>) without an app-layer protocol');
+  if (r.dir !== undefined) throw new Unsupported('flow direction in a transactional rule (=>)');
+  if (r.raw || r.packet) throw new Unsupported('payload keywords in a transactional rule (=>)');
+  const dirs = new Set<AppDirection>();
+  for (const l of lists) {
+    if (l.dir === undefined) throw new Unsupported('buffer of both directions in a transactional rule (=>)');
+    dirs.add(l.dir);
+  }
+  for (const k of keywords) {
+    const ds = findAppKeyword(k.name)?.spec.directions ?? [];
+    if (ds.length !== 1) throw new Unsupported('keyword of both directions in a transactional rule (=>)');
+    k.dir = ds[0]!;
+    dirs.add(k.dir);
+  }
+  if (dirs.size !== 2) throw new Unsupported('transactional rule (=>) with keywords of one direction');
 }
 
 function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: RulesOptions): Draft {
@@ -331,7 +356,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     ruleProtocol = proto;
   }
   if (arrow === '<>') throw new Unsupported('bidirectional rule (<>)');
-  if (arrow !== '->') throw new RuleError(`bad direction "${arrow}"`);
+  // `=>`: a transactional rule (Suricata 8), request and response keywords on one tx
+  const txRule = arrow === '=>';
+  if (arrow !== '->' && !txRule) throw new RuleError(`bad direction "${arrow}"`);
 
   const options = splitOptions(line.slice(open + 1, -1));
   const conditions: Condition[] = [];
@@ -390,7 +417,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   const listFor = (b: { protocol: string; buffer: string; multi: boolean; lowercaseOnly: boolean; directions: readonly AppDirection[] }, transforms: Transform[]): ListDraft => {
     const key = transformKey(transforms);
-    let l = lists.find((x) => x.buffer === b.buffer && transformKey(x.transforms) === key);
+    const txDir = (b as { txDir?: AppDirection }).txDir;
+    let l = lists.find((x) => x.buffer === b.buffer && transformKey(x.transforms) === key && x.txDir === txDir);
     if (l === undefined) {
       l = { ...b, transforms, conditions: [] };
       lists.push(l);
@@ -756,6 +784,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           const base = sticky;
           const chain = lists.includes(base) ? [t] : [...base.transforms, t];
           sticky = { protocol: base.protocol, buffer: base.buffer, multi: base.multi, lowercaseOnly: base.lowercaseOnly, directions: base.directions, transforms: chain, conditions: [] };
+          if (base.txDir !== undefined) sticky.txDir = base.txDir;
           b64Active = null;
           break;
         }
@@ -773,8 +802,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           break;
         }
         if (findAppBuffer(name) !== undefined) {
-          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          const v = value?.trim();
           sticky = bufferDraft(name);
+          if (v === 'to_client' || v === 'to_server') {
+            // Suricata 8: the direction of a buffer both directions have, in a `=>` rule
+            if (!txRule) throw new Unsupported('buffer direction outside a transactional rule (=>)');
+            if (!sticky.directions.includes(v)) throw new RuleError(`${name} does not exist in ${v}`);
+            sticky.txDir = v;
+          } else if (value !== undefined) throw new RuleError(`${name} takes no value`);
           b64Active = null;
           break;
         }
@@ -825,8 +860,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       if (l.bsize !== undefined) b.bsize = l.bsize;
       if (l.datasets !== undefined) b.datasets = l.datasets;
       if (l.absent !== undefined) b.absent = l.absent;
+      const txDir = l.txDir ?? (l.directions.length === 1 ? l.directions[0] : undefined);
+      if (txRule && txDir !== undefined) b.dir = txDir;
       return b;
     });
+  if (txRule) checkTxRule(bufferLists, appKeywords, { app, dir, raw: conditions.length > 0, packet: packetLists.length > 0 });
   for (const cs of [conditions, ...bufferLists.map((l) => l.conditions), ...packetLists.map((l) => l.conditions)]) {
     for (const c of cs) {
       if (c.kind === 'content' && c.startswith && (c.offset !== undefined || c.depth !== undefined || c.distance !== undefined || c.within !== undefined)) {
@@ -868,8 +906,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const restrict = (ds: readonly AppDirection[]): void => {
     bufDirs = new Set([...(bufDirs ?? new Set<AppDirection>(['to_server', 'to_client']))].filter((d) => ds.includes(d)));
   };
-  for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
-  for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
+  if (!txRule) {
+    for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
+    for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
+  }
   if (dir === 'to_server' && bufferLists.some((l) => l.buffer === 'file.data' && l.protocol === 'http')) throw new Unsupported('file.data to_server (files in requests)');
   if (bufDirs !== undefined) {
     if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
@@ -880,7 +920,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   // (`any any -> any any`, `$HOME_NET any -> $HOME_NET any`) matches both directions unless the
   // flow keyword or the rule's buffers fix one.
   // (decode/stream-event rules are per packet already: no twin.)
-  const bothDirections = dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
+  const bothDirections = !txRule && dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
   if (dir === undefined) dir = dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
@@ -896,6 +936,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     throw e;
   }
 
+  // A transactional rule reads its header as a request (source = client) and is verified on the
+  // response side of the tx, when both directions are there.
+  if (txRule) dir = 'to_client';
   let classPriority: number | undefined;
   if (classtype !== '') {
     if (opts.classification) {

@@ -223,6 +223,11 @@ export interface BufferList {
    * the rule's fast pattern (the rule must be a candidate without the buffer).
    */
   absent?: 'only' | 'or_else';
+  /**
+   * Transactional rules (`=>`, Suricata 8): the direction of the tx this buffer is read in
+   * (the signature is verified on the to_client side, with both directions of the tx).
+   */
+  dir?: 'to_server' | 'to_client';
   /** Identity of (buffer, transforms) for prefilter grouping, e.g. "http.uri" or "http.uri|to_lowercase". */
   key: string;
 }
@@ -238,6 +243,8 @@ export interface AppKeywordMatch {
   name: string;
   /** What AppKeywordSpec.parse returned (plain data). */
   value: unknown;
+  /** Transactional rules (`=>`): the direction the keyword is evaluated in (else the signature's). */
+  dir?: 'to_server' | 'to_client';
 }
 
 export interface Signature {

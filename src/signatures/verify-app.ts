@@ -258,15 +258,17 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
   if (sig.appKeywords !== undefined) {
     for (const k of sig.appKeywords) {
       const spec = keywordSpec(k.protocol, k.name);
-      if (spec === undefined || !spec.match(tx, dir, k.value, ctx.tsUs ?? 0)) return false;
+      if (spec === undefined || !spec.match(tx, k.dir ?? dir, k.value, ctx.tsUs ?? 0)) return false;
     }
   }
   if (sig.buffers !== undefined) {
     for (const l of sig.buffers) {
+      // a transactional rule (`=>`) reads each buffer in its own direction
+      const ld = l.dir ?? dir;
       if (l.multi) {
         let any = false;
         let present = false;
-        for (const inst of tx.multiBuffer(l.buffer, dir)) {
+        for (const inst of tx.multiBuffer(l.buffer, ld)) {
           present = true;
           if (l.absent === 'only') break;
           if (listHolds(l, inst, meter, sig.id, tx, ctx.datasets)) {
@@ -274,12 +276,12 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
             break;
           }
         }
-        if (!any && !(l.absent !== undefined && !present && tx.complete(dir))) return false;
+        if (!any && !(l.absent !== undefined && !present && tx.complete(ld))) return false;
       } else {
-        const b = l.buffer === 'ip.src' || l.buffer === 'ip.dst' ? addrBuffer(l.buffer, dir, ctx) : tx.buffer(l.buffer, dir);
+        const b = l.buffer === 'ip.src' || l.buffer === 'ip.dst' ? addrBuffer(l.buffer, ld, ctx) : tx.buffer(l.buffer, ld);
         if (b === null) {
           // absent: final once the direction is complete (before, the buffer may still come)
-          if (l.absent === undefined || !tx.complete(dir)) return false;
+          if (l.absent === undefined || !tx.complete(ld)) return false;
         } else if (l.absent === 'only' || !listHolds(l, b, meter, sig.id, tx, ctx.datasets)) return false;
       }
     }
