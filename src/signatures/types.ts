@@ -167,11 +167,15 @@ export interface TcpFlagsMatch {
 }
 
 export interface RateFilter {
-  /** threshold: 'limit' | 'threshold' | 'both'; detection_filter is 'detection_filter'. */
-  type: 'limit' | 'threshold' | 'both' | 'detection_filter';
-  track: 'by_src' | 'by_dst';
+  /** threshold: 'limit' | 'threshold' | 'both' | 'backoff'; detection_filter is 'detection_filter'. */
+  type: 'limit' | 'threshold' | 'both' | 'detection_filter' | 'backoff';
+  /** `by_flow` (Suricata 7+): counted per flow; `backoff` takes only it. */
+  track: 'by_src' | 'by_dst' | 'by_flow';
   count: number;
+  /** Window of limit/threshold/both/detection_filter; 0 for backoff (no window). */
   seconds: number;
+  /** backoff: after an alert, the next one comes at (match number × multiplier). */
+  multiplier?: number;
 }
 
 /**

@@ -419,7 +419,7 @@ export class Detect {
     const toServer = d === flow.c2s;
     const srcIp = flowIp(flow, toServer);
     const destIp = flowIp(flow, !toServer);
-    const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.nowMs });
+    const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.nowMs, flowId: flow.id });
     if (!verdict.alert) {
       this.counters.suppressed++;
       return;
