@@ -120,6 +120,12 @@ export interface Detection {
    * the item's object) and its pcre `alert_*` captures (name → text).
    */
   context?: Record<string, unknown>;
+  /**
+   * Suricata's EVE `metadata.flowvars` / `metadata.pktvars`: the flow's pcre `flow:` captures
+   * when the rule matched (its own included), and the rule's `pkt:` captures.
+   */
+  flowvars?: readonly [string, string][];
+  pktvars?: readonly [string, string][];
   /** Where the signature came from (a bulwark YAML database or an imported `.rules` file). Absent for detectors. */
   origin?: 'yaml' | 'rules';
   /**
@@ -198,6 +204,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   packet_info?: { linktype: number; linktype_name: string };
   /** Files of the alert's tx (Suricata's alert `files`): see Detection.appFiles. */
   files?: Record<string, unknown>[];
+  /** Suricata's flow and packet variables of the alert (pcre captures): one object per variable. */
+  metadata?: { flowvars?: Record<string, string>[]; pktvars?: Record<string, string>[] };
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;

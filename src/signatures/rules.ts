@@ -3,10 +3,10 @@
  * either loaded or skipped with a stable reason (never silently): see docs/signatures.md
  * "Importing Suricata rules" for the supported keywords and the reasons.
  */
-import type { AppKeywordMatch, BufferList, Condition, ContentCondition, FlowbitOp, Severity, Signature, Transform, UintMatch } from './types.js';
+import type { AppKeywordMatch, BufferList, Condition, ContentCondition, FlowbitOp, PcreCondition, Severity, Signature, Transform, UintMatch } from './types.js';
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { decodeContent, ContentError } from './content.js';
-import { compilePcreSpec, parsePcre, PcreInvalid, PcreUnsupported } from './pcre.js';
+import { compilePcreSpec, parsePcre, parsePcreCaptures, PcreInvalid, PcreUnsupported, splitPcreCaptures } from './pcre.js';
 import { APP_PROTOCOLS, appProtocolForRule, findAppBuffer, findAppKeyword } from '../engine/app-layer/registry.js';
 import type { AppDirection } from '../engine/app-layer/types.js';
 import { isTransformKeyword, parseTransform, transformKey } from './transforms.js';
@@ -602,8 +602,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'pcre': {
         if (value === undefined) throw new RuleError('pcre needs a value');
         const { text, negated } = unquote(value, 'pcre', true);
-        const p = parsePcre(text.replace(/\\([";])/g, '$1'));
-        const t = compilePcreSpec(p);
+        const cut = splitPcreCaptures(text);
+        const p = parsePcre(cut.spec.replace(/\\([";])/g, '$1'));
+        const t = compilePcreSpec(p, cut.names !== '');
+        const captures = parsePcreCaptures(p.pattern, cut.names, t.regex.captureCount);
         let into: Condition[];
         if (p.buffer !== undefined) {
           const flag = p.buffer;
@@ -615,7 +617,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
             into = target();
           } else into = listFor(bufferDraft(spec.name), []).conditions;
         } else into = relTarget(t.relative);
-        into.push({ kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative, overrideLimits: t.overrideLimits });
+        const pc: PcreCondition = { kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative, overrideLimits: t.overrideLimits };
+        if (captures.length > 0) pc.captures = captures;
+        into.push(pc);
         lastMatchList = into;
         break;
       }

@@ -6,6 +6,7 @@
  * swapped atomically by replacing one reference, so nothing in it may be mutated after compile.
  */
 
+import type { PcreCapture } from './pcre.js';
 import type { Regex } from '../regex/regex.js';
 import type { RegexMeter } from '../regex/meter.js';
 import type { ByteExtractCondition, ByteMathCondition } from './keywords/bytes.js';
@@ -74,6 +75,8 @@ export interface PcreCondition {
   relative: boolean;
   /** Suricata `O`: run with the configured override limits instead of the default ones. */
   overrideLimits: boolean;
+  /** Capture variables (pcre.ts PcreCapture): capture i takes group i + 1 of the match. */
+  captures?: PcreCapture[];
 }
 
 export interface IsDataAtCondition {

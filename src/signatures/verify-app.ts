@@ -7,7 +7,7 @@ import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/ty
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import { scanTable } from './automaton.js';
 import type { AppCandidatesFn, AppPrefilter, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
-import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } from './verify.js';
+import { appLayerProtocolHolds, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
@@ -242,6 +242,7 @@ function hasEvent(events: readonly string[], ev: string): boolean {
 
 /** See VerifyAppFn in ./types.ts. */
 export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter: RegexMeter = UNMETERED): boolean => {
+  resetCaptures();
   if (sig.direction !== dir) return false;
   if (!portOk(sig, ctx.serverPort)) return false;
   ctx.datasets?.begin();

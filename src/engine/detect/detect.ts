@@ -16,6 +16,7 @@ import type { AlertFilter } from '../threshold/types.js';
 import type { AppEveObjects, Detection } from '../types.js';
 import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn, streamPayload } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
+import { takeCaptures } from '../../signatures/verify.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
 import { PacketEventRules } from './packet-events.js';
@@ -412,9 +413,15 @@ export class Detect {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
     // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
-    const noalert = this.ruleState.onMatch(sig, (flow.rules ??= new FlowRuleState()), this.addrs(flow, d), this.nowMs);
+    // pcre capture variables of the verification that just matched (taken before anything else verifies)
+    const captured = takeCaptures();
+    const rules = (flow.rules ??= new FlowRuleState());
+    const noalert = this.ruleState.onMatch(sig, rules, this.addrs(flow, d), this.nowMs);
     // JSON objects the rule's dataset lookups found (alert.context), taken even without an alert
     const found = this.ruleState.datasets.takeContext();
+    // flow captures are stored when the rule matched, alerting or not (Suricata's post-match)
+    const flowCaps = captured?.filter((v) => v.type === 'flow');
+    if (flowCaps !== undefined && flowCaps.length > 0) this.ruleState.setFlowvars(rules, flowCaps);
     if (noalert) return;
     const toServer = d === flow.c2s;
     const srcIp = flowIp(flow, toServer);
@@ -464,6 +471,13 @@ export class Detect {
     if (sig.target !== undefined) det.target = sig.target;
     if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
     if (found !== null) det.context = alertContext(found);
+    if (captured !== null) {
+      // alert captures join alert.context; pkt captures are this alert's packet vars
+      for (const v of captured) if (v.type === 'alert') (det.context ??= {})[v.name] = v.value;
+      const pkt = captured.filter((v) => v.type === 'pkt').map((v): [string, string] => [v.name, v.value]);
+      if (pkt.length > 0) det.pktvars = pkt;
+    }
+    if (rules.flowvars !== null && rules.flowvars.size > 0) det.flowvars = [...rules.flowvars];
     if (app !== undefined) {
       det.appProto = app.proto;
       if (app.orig !== null) det.appProtoOrig = app.orig;
