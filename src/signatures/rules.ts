@@ -926,7 +926,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   // (decode/stream-event rules are per packet already: no twin.)
   const bothDirections = !txRule && dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
-  if (dir === undefined) dir = dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
+  if (dir === undefined) dir = !txRule && dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
   const clientAddr = dir === 'to_server' ? srcAddr : dstAddr;
   // bulwark inspects connections made TO this host; rules about this host's own outbound

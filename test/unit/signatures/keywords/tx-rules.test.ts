@@ -71,3 +71,11 @@ test('what is skipped: one direction only, flow direction, raw payload, non-app,
   assert.equal(reason('alert http any any => any any (http.uri; content:"/a"; file.data: to_server; content:"x"; sid:1;)'), 'invalid rule');
   assert.equal(reason('alert http any any <> any any (http.uri; content:"/a"; sid:1;)'), 'bidirectional rule (<>)');
 });
+
+test('the header of a transactional rule reads as a request: destination ports are the server ports', () => {
+  // a client port and any server port: still a request header (a `->` rule would take the
+  // source side as the server here)
+  const rs = compileRuleset([{ file: 't.rules', text: RULE.replace('any any => any any', 'any 40000 => any any') }], { vars, anyIsAllWhenUnnamed: true });
+  assert.equal(rs.stats.loaded, 1, JSON.stringify(rs.stats.problems));
+  assert.deepEqual(rs.signatures[0]!.ports, [{ from: 1, to: 65535 }]);
+});
