@@ -102,6 +102,8 @@ export interface EngineStats {
   suppressedByRateFilter: number;
   /** xbits table (rule language): bits held, and bits dropped to stay within the bound (oldest first). */
   xbits?: { entries: number; evicted: number; expired: number };
+  /** pcre flow captures dropped at the per-flow bound (rule language). */
+  flowvarsDropped?: number;
   /** Datasets (rule language): sets, entries over all sets, adds refused by a set's memcap. */
   datasets?: { sets: number; entries: number; memcapRefused: number };
   reassembly: ReassemblyStats;
@@ -356,6 +358,7 @@ export class Engine {
       detections: { bySeverity: { ...dc.bySeverity }, byKind: { ...dc.byKind } },
       suppressedByRateFilter: dc.suppressed,
       xbits: this.detect.ruleState.xbits.stats(),
+      flowvarsDropped: this.detect.ruleState.stats().flowvarsDropped,
       datasets: this.detect.ruleState.datasets.stats(),
       reassembly: snapshotCounters(this.reasm.counters),
       defrag: {

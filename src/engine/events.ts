@@ -155,6 +155,13 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
     ev.alert.source = d.target === 'dest_ip' ? src : dst;
     ev.alert.target = d.target === 'dest_ip' ? dst : src;
   }
+  if (d.context !== undefined) ev.alert.context = d.context;
+  if (d.flowvars !== undefined || d.pktvars !== undefined) {
+    const md: NonNullable<AlertEvent['metadata']> = {};
+    if (d.flowvars !== undefined) md.flowvars = d.flowvars.map(([k, v]) => ({ [k]: v }));
+    if (d.pktvars !== undefined) md.pktvars = d.pktvars.map(([k, v]) => ({ [k]: v }));
+    ev.metadata = md;
+  }
   if (d.detector !== undefined) ev.bulwark.detector = d.detector;
   if (o.blockedUntilMs !== undefined) ev.bulwark.blocked_until = new Date(o.blockedUntilMs).toISOString();
   if (o.blockSkipped !== undefined) ev.bulwark.block_skipped = o.blockSkipped;

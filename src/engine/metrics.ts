@@ -181,6 +181,7 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
   counter(registry, 'bulwark_match_verify_budget_exhausted_total', 'Flow directions that exhausted their verification budget (verified per segment since).', (s) => s.verifyBudgetExhausted, stats);
   counter(registry, 'bulwark_match_rate_filtered_total', 'Matches suppressed by threshold / detection_filter.', (s) => s.suppressedByRateFilter, stats);
   gauge(registry, 'bulwark_rule_xbits', 'xbits held (per host and per address pair) by rules with the xbits keyword.', (s) => s.xbits?.entries ?? 0, stats);
+  counter(registry, 'bulwark_rule_flowvars_dropped_total', 'pcre flow captures not stored because their flow already held the most flowvar names (64).', (s) => s.flowvarsDropped ?? 0, stats);
   counter(registry, 'bulwark_rule_xbits_evicted_total', 'xbits dropped before their expiry because the table was full (oldest first).', (s) => s.xbits?.evicted ?? 0, stats);
   new Counter({
     name: 'bulwark_detections_total',

@@ -117,6 +117,17 @@ export interface Detection {
   gid?: number;
   /** Imported rules: Suricata `target:` (which side is attacked), EVE alert.source / alert.target. */
   target?: 'src_ip' | 'dest_ip';
+  /**
+   * Suricata 8 EVE `alert.context`: what the rule's JSON dataset lookups found (context key →
+   * the item's object) and its pcre `alert_*` captures (name → text).
+   */
+  context?: Record<string, unknown>;
+  /**
+   * Suricata's EVE `metadata.flowvars` / `metadata.pktvars`: the flow's pcre `flow:` captures
+   * when the rule matched (its own included), and the rule's `pkt:` captures.
+   */
+  flowvars?: readonly [string, string][];
+  pktvars?: readonly [string, string][];
   /** Where the signature came from (a bulwark YAML database or an imported `.rules` file). Absent for detectors. */
   origin?: 'yaml' | 'rules';
   /**
@@ -207,6 +218,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
     payload_printable: string;
     tx_id?: number;
   };
+  /** Suricata's flow and packet variables of the alert (pcre captures): one object per variable. */
+  metadata?: { flowvars?: Record<string, string>[]; pktvars?: Record<string, string>[] };
   alert: {
     action: 'allowed' | 'blocked';
     signature_id: number;
@@ -223,6 +236,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
     /** Rules with `target:`: the attacker (source) and the attacked side (target). */
     source?: { ip: string; port: number };
     target?: { ip: string; port: number };
+    /** Suricata 8: JSON dataset objects and pcre alert captures of the match (Detection.context). */
+    context?: Record<string, unknown>;
   };
   bulwark: {
     event: 'Network attack detected';

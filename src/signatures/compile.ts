@@ -122,6 +122,12 @@ export function chooseAppFastPattern(lists: NonNullable<Signature['buffers']>): 
   let best: [number, number] | undefined;
   let bestScore = -1;
   for (let li = 0; li < lists.length; li++) {
+    // a buffer that may be absent cannot decide whether the rule runs
+    if (lists[li]!.absent !== undefined) continue;
+    // transactional rules run on the response side: a request buffer cannot prefilter them there
+    if (lists[li]!.dir === 'to_server') continue;
+    // the address buffers are not tx buffers the prefilter scans
+    if (lists[li]!.buffer === 'ip.src' || lists[li]!.buffer === 'ip.dst') continue;
     const conds = lists[li]!.conditions;
     for (let ci = 0; ci < conds.length; ci++) {
       const c = conds[ci]!;

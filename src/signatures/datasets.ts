@@ -15,7 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Draft, Skip } from './parsed.js';
-import { entryCost, parseDatasetFile, type DatasetSpec, type DatasetType } from './keywords/dataset.js';
+import { entryCost, parseDatasetFile, type DatasetJsonSpec, type DatasetSpec, type DatasetType } from './keywords/dataset.js';
+import { parseDatajsonFile } from './keywords/datajson.js';
 import type { DatasetDecl } from './keywords/dataset-store.js';
 
 /** A set declared by configuration (bulwark's equivalent of suricata.yaml `datasets:`). */
@@ -66,12 +67,13 @@ export function datasetSpecsOf(d: Draft): DatasetSpec[] {
 }
 
 function fingerprint(d: Omit<DatasetDecl, 'fingerprint'>): string {
-  const base = `${d.type}|${d.memcap}|${d.hashsize}|${d.load ?? ''}|${d.save ?? ''}`;
+  const base = `${d.type}|${d.memcap}|${d.hashsize}|${d.load ?? ''}|${d.save ?? ''}|${d.format ?? 'csv'}`;
   // A static set (load only) is read again when its file changed; a set with save/state keeps
   // its runtime content across reloads (Suricata's DatasetReload hides static sets only).
   if (d.save !== undefined) return `${base}|dynamic`;
   const h = createHash('sha256');
   for (const k of d.items) h.update(k, 'latin1').update('\n');
+  if (d.values !== undefined) for (const v of d.values) h.update(v).update('\n');
   return `${base}|${h.digest('hex')}`;
 }
 
@@ -83,12 +85,14 @@ interface Declaring {
   state?: boolean;
   memcap?: number;
   hashsize?: number;
+  json?: DatasetJsonSpec;
 }
 
 function declare(spec: Declaring, opts: DatasetOptions): DatasetDecl {
   const memcap = spec.memcap ?? opts.memcap;
   const hashsize = spec.hashsize ?? opts.hashsize;
   let items: string[] = [];
+  let values: string[] | undefined;
   if (spec.load !== undefined) {
     let text: string | null;
     if (opts.read === undefined) throw new DatasetSkip('dataset load error', `${spec.load}: dataset files cannot be read here`);
@@ -99,7 +103,17 @@ function declare(spec: Declaring, opts: DatasetOptions): DatasetDecl {
     }
     // A missing state file is an empty set (Suricata opens it "a+").
     if (text === null && spec.state !== true) throw new DatasetSkip('dataset load error', `${spec.load}: no such file`);
-    if (text !== null) {
+    if (text !== null && spec.json !== undefined) {
+      const r = parseDatajsonFile(spec.type, spec.json, text);
+      if ('message' in r) throw new DatasetSkip('dataset load error', `${spec.load}:${r.line}: ${r.message}`);
+      let bytes = 0;
+      for (let i = 0; i < r.keys.length; i++) {
+        bytes += entryCost(r.keys[i]!) + r.values[i]!.length;
+        if (bytes > memcap) throw new DatasetSkip('dataset over memcap', `${spec.load}: dataset ${spec.name} does not fit its memcap (${memcap} bytes)`);
+      }
+      items = r.keys;
+      values = r.values;
+    } else if (text !== null) {
       const r = parseDatasetFile(spec.type, text);
       if ('message' in r) throw new DatasetSkip('dataset load error', `${spec.load}:${r.line}: ${r.message}`);
       const seen = new Set<string>();
@@ -114,6 +128,10 @@ function declare(spec: Declaring, opts: DatasetOptions): DatasetDecl {
     }
   }
   const d: Omit<DatasetDecl, 'fingerprint'> = { name: spec.name, type: spec.type, memcap, hashsize, items };
+  if (spec.json !== undefined) {
+    d.format = spec.json.format;
+    d.values = values ?? [];
+  }
   if (spec.load !== undefined) d.load = spec.load;
   if (spec.save !== undefined) d.save = spec.save;
   return { ...d, fingerprint: fingerprint(d) };
@@ -153,6 +171,10 @@ export function resolveDatasets(drafts: readonly Draft[], opts: DatasetOptions):
         const cur = decls.get(s.name);
         if (cur !== undefined) {
           if (s.type !== undefined && s.type !== cur.type) throw new DatasetSkip('dataset type conflict', `dataset ${s.name} is of type ${cur.type}, the rule says ${s.type}`);
+          // a JSON set carries objects a CSV set has not (and the other way round)
+          if ((s.json?.format ?? 'csv') !== (cur.format ?? 'csv')) {
+            throw new DatasetSkip('dataset format conflict', `dataset ${s.name} is loaded as ${cur.format ?? 'csv'}, the rule says ${s.json?.format ?? 'csv'}`);
+          }
           // DatasetGet: a rule naming files must name the set's own.
           if ((s.load !== undefined || s.save !== undefined) && (s.load !== cur.load || s.save !== cur.save)) {
             throw new DatasetSkip('dataset load/save mismatch', `dataset ${s.name} is loaded from ${cur.load ?? '(nothing)'} and saved to ${cur.save ?? '(nothing)'}`);
@@ -169,6 +191,7 @@ export function resolveDatasets(drafts: readonly Draft[], opts: DatasetOptions):
         if (s.state === true) spec.state = true;
         if (s.memcap !== undefined) spec.memcap = s.memcap;
         if (s.hashsize !== undefined) spec.hashsize = s.hashsize;
+        if (s.json !== undefined) spec.json = s.json;
         decls.set(s.name, declare(spec, opts));
       }
       kept.push(d);

@@ -246,11 +246,19 @@ export function parseRateFilter(v: string, keyword: 'threshold' | 'detection_fil
     kv.set(m[1]!, m[2]!);
   }
   const type = keyword === 'detection_filter' ? 'detection_filter' : kv.get('type');
-  if (type !== 'limit' && type !== 'threshold' && type !== 'both' && type !== 'detection_filter') throw new OptionError(`${keyword}: bad type "${String(type)}"`);
+  if (type !== 'limit' && type !== 'threshold' && type !== 'both' && type !== 'detection_filter' && type !== 'backoff') throw new OptionError(`${keyword}: bad type "${String(type)}"`);
   const track = kv.get('track');
   if (track === 'by_rule' || track === 'by_both') throw new Unsupported(`${keyword} track ${track}`);
-  if (track !== 'by_src' && track !== 'by_dst') throw new OptionError(`${keyword}: bad track "${String(track)}"`);
+  if (track !== 'by_src' && track !== 'by_dst' && track !== 'by_flow') throw new OptionError(`${keyword}: bad track "${String(track)}"`);
   const count = parseInteger(kv.get('count') ?? '', `${keyword} count`, 1, 1_000_000);
+  if (type === 'backoff') {
+    // Suricata 8 (detect-threshold.c): backoff counts per flow, without a window
+    if (track !== 'by_flow') throw new OptionError(`${keyword}: backoff needs track by_flow`);
+    if (kv.has('seconds')) throw new OptionError(`${keyword}: backoff takes no seconds`);
+    const multiplier = parseInteger(kv.get('multiplier') ?? '', `${keyword} multiplier`, 1, 65_535);
+    return { type, track, count, seconds: 0, multiplier };
+  }
+  if (kv.has('multiplier')) throw new OptionError(`${keyword}: multiplier is for type backoff`);
   const seconds = parseInteger(kv.get('seconds') ?? '', `${keyword} seconds`, 1, 86_400 * 7);
   return { type, track, count, seconds };
 }

@@ -142,7 +142,7 @@ export function parsePcre(spec: string): PcreSpec {
 }
 
 /** Compiles a parsed spec with the regex engine. Throws PcreInvalid with PCRE2's message and offset. */
-export function compilePcreSpec(p: PcreSpec): CompiledPcre {
+export function compilePcreSpec(p: PcreSpec, autoCapture = false): CompiledPcre {
   let regex: Regex;
   try {
     regex = compileRegex(p.pattern, {
@@ -153,7 +153,8 @@ export function compilePcreSpec(p: PcreSpec): CompiledPcre {
       anchored: p.anchored,
       dollarEndOnly: p.dollarEndOnly,
       ungreedy: p.ungreedy,
-      noAutoCapture: true,
+      // Suricata keeps plain groups capturing when the value lists capture names for them
+      noAutoCapture: !autoCapture,
     });
   } catch (e) {
     const problem = regexProblem(e);
@@ -171,4 +172,52 @@ export function compilePcre(spec: string): CompiledPcre {
   const p = parsePcre(spec);
   if (p.buffer !== undefined) throw new PcreUnsupported(`pcre: buffer modifier /${p.buffer} (${PCRE_BUFFER_FLAGS[p.buffer]})`);
   return compilePcreSpec(p);
+}
+
+/** Where a pcre capture goes (Suricata VAR_TYPE_PKT_VAR / FLOW_VAR / ALERT_VAR). */
+export interface PcreCapture {
+  type: 'pkt' | 'flow' | 'alert';
+  name: string;
+}
+
+/** Suricata's DETECT_PCRE_CAPTURE_MAX: at most 8 captures per pcre. */
+export const PCRE_CAPTURE_MAX = 8;
+
+/**
+ * Splits Suricata's capture list off a pcre value (`/re/flags, alert:a, flow:b, pkt:c`): it starts
+ * at the first `flow:`, `pkt:` or `alert:` of the value that separators (`,` or space) precede;
+ * without separators the text is part of the regex (DetectPcreParse).
+ */
+export function splitPcreCaptures(value: string): { spec: string; names: string } {
+  const at = ['flow:', 'pkt:', 'alert:'].map((k) => value.indexOf(k)).filter((i) => i >= 0);
+  if (at.length === 0) return { spec: value, names: '' };
+  const cut = Math.min(...at);
+  let end = cut;
+  while (end > 0 && (value[end - 1] === ',' || value[end - 1] === ' ')) end--;
+  if (end === cut || end === 0) return { spec: value, names: '' };
+  return { spec: value.slice(0, end), names: value.slice(cut) };
+}
+
+/**
+ * The captures of a pcre (DetectPcreParseCapture): first the listed names in order (`alert:x`,
+ * `flow:y`, `pkt:z`; no more than the regex has groups), then every named group
+ * `(?P<pkt_x>…)`, `(?P<flow_x>…)`, `(?P<alert_x>…)` in the pattern (other prefixes are plain
+ * groups). Capture i takes group i + 1, as in Suricata. Throws PcreInvalid where Suricata refuses.
+ */
+export function parsePcreCaptures(pattern: string, names: string, groups: number): PcreCapture[] {
+  const out: PcreCapture[] = [];
+  const listed = names.split(/[ ,]+/).filter((n) => n !== '');
+  if (listed.length > groups) throw new PcreInvalid('pcre: more pkt/flow/alert capture names than capturing groups');
+  for (const n of listed) {
+    const m = /^(pkt|flow|alert):(.+)$/.exec(n);
+    if (!m) throw new PcreInvalid(`pcre: capture name "${n}" must start with pkt:, flow: or alert:`);
+    out.push({ type: m[1] as PcreCapture['type'], name: m[2]! });
+  }
+  for (const m of pattern.matchAll(/\(\?P<([A-Za-z]+)_([A-Za-z0-9_]+)>/g)) {
+    const type = m[1]!;
+    if (type !== 'pkt' && type !== 'flow' && type !== 'alert') continue;
+    if (out.length >= PCRE_CAPTURE_MAX) throw new PcreInvalid(`pcre: more than ${PCRE_CAPTURE_MAX} pkt/flow/alert captures`);
+    out.push({ type, name: m[2]! });
+  }
+  return out;
 }

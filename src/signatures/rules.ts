@@ -3,10 +3,10 @@
  * either loaded or skipped with a stable reason (never silently): see docs/signatures.md
  * "Importing Suricata rules" for the supported keywords and the reasons.
  */
-import type { AppKeywordMatch, BufferList, Condition, ContentCondition, FlowbitOp, Severity, Signature, Transform, UintMatch } from './types.js';
+import type { AppKeywordMatch, BufferList, Condition, ContentCondition, FlowbitOp, PcreCondition, Severity, Signature, Transform, UintMatch } from './types.js';
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { decodeContent, ContentError } from './content.js';
-import { compilePcreSpec, parsePcre, PcreInvalid, PcreUnsupported } from './pcre.js';
+import { compilePcreSpec, parsePcre, parsePcreCaptures, PcreInvalid, PcreUnsupported, splitPcreCaptures } from './pcre.js';
 import { APP_PROTOCOLS, appProtocolForRule, findAppBuffer, findAppKeyword } from '../engine/app-layer/registry.js';
 import type { AppDirection } from '../engine/app-layer/types.js';
 import { isTransformKeyword, parseTransform, transformKey } from './transforms.js';
@@ -34,6 +34,7 @@ import { eveReference } from './keywords/reference.js';
 import { checkEventRule, isPacketProtocol, parseEventKeyword, type EventMatch } from './keywords/events.js';
 import { parseDataset, type DatasetSpec } from './keywords/dataset.js';
 import { FrameError, resolveFrame } from './keywords/frame.js';
+import { checkAbsent, checkTxRule } from './keywords/rule-shape.js';
 import { dirname } from 'node:path';
 
 class RuleError extends Error {}
@@ -96,6 +97,11 @@ export const IGNORED_KEYWORDS: ReadonlySet<string> = new Set(['tag', 'prefilter'
 
 /** The pseudo-protocol of packet header buffers (no app layer involved). */
 const PACKET_PROTOCOL = 'packet';
+/**
+ * The pseudo-protocol of the address buffers `ip.src` / `ip.dst` (Suricata 8): loaded in app-layer
+ * rules, whose verification gives them the address of the tx direction's sender / receiver.
+ */
+export const ADDR_PROTOCOL = 'ip';
 /**
  * Packet header sticky buffers (Suricata detect-ipv4hdr.c, detect-ipv6hdr.c, detect-tcphdr.c):
  * the header bytes with options (IPv6: the 40-byte fixed header). Other protocols' headers
@@ -292,6 +298,9 @@ interface ListDraft {
   conditions: Condition[];
   bsize?: UintMatch;
   datasets?: DatasetSpec[];
+  absent?: 'only' | 'or_else';
+  /** `=>` rules: the direction the sticky keyword named (`file.data: to_client`). */
+  txDir?: AppDirection;
 }
 
 function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: RulesOptions): Draft {
@@ -317,7 +326,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     ruleProtocol = proto;
   }
   if (arrow === '<>') throw new Unsupported('bidirectional rule (<>)');
-  if (arrow !== '->') throw new RuleError(`bad direction "${arrow}"`);
+  // `=>`: a transactional rule (Suricata 8), request and response keywords on one tx
+  const txRule = arrow === '=>';
+  if (arrow !== '->' && !txRule) throw new RuleError(`bad direction "${arrow}"`);
 
   const options = splitOptions(line.slice(open + 1, -1));
   const conditions: Condition[] = [];
@@ -378,7 +389,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   };
   const listFor = (b: { protocol: string; buffer: string; multi: boolean; lowercaseOnly: boolean; directions: readonly AppDirection[] }, transforms: Transform[]): ListDraft => {
     const key = transformKey(transforms);
-    let l = lists.find((x) => x.buffer === b.buffer && transformKey(x.transforms) === key);
+    const txDir = (b as { txDir?: AppDirection }).txDir;
+    let l = lists.find((x) => x.buffer === b.buffer && transformKey(x.transforms) === key && x.txDir === txDir);
     if (l === undefined) {
       l = { ...b, transforms, conditions: [] };
       lists.push(l);
@@ -562,8 +574,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'pcre': {
         if (value === undefined) throw new RuleError('pcre needs a value');
         const { text, negated } = unquote(value, 'pcre', true);
-        const p = parsePcre(text.replace(/\\([";])/g, '$1'));
-        const t = compilePcreSpec(p);
+        const cut = splitPcreCaptures(text);
+        const p = parsePcre(cut.spec.replace(/\\([";])/g, '$1'));
+        const t = compilePcreSpec(p, cut.names !== '');
+        const captures = parsePcreCaptures(p.pattern, cut.names, t.regex.captureCount);
         let into: Condition[];
         if (p.buffer !== undefined) {
           const flag = p.buffer;
@@ -575,7 +589,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
             into = target();
           } else into = listFor(bufferDraft(spec.name), []).conditions;
         } else into = relTarget(t.relative);
-        into.push({ kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative, overrideLimits: t.overrideLimits });
+        const pc: PcreCondition = { kind: 'pcre', regex: t.regex, source: text, negated, relative: t.relative, overrideLimits: t.overrideLimits };
+        if (captures.length > 0) pc.captures = captures;
+        into.push(pc);
         lastMatchList = into;
         break;
       }
@@ -674,6 +690,18 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         (l.datasets ??= []).push(spec);
         break;
       }
+      case 'absent': {
+        // Suricata 8 (detect-isdataat.c DetectAbsentSetup): on the active sticky buffer,
+        // no value (the buffer must not exist) or `or_else` (absent, or what follows holds).
+        if (sticky === null) throw new RuleError('absent without a sticky buffer');
+        const v = value?.trim();
+        if (v !== undefined && v !== 'or_else') throw new RuleError(`absent: unexpected value "${v.slice(0, 40)}" (only or_else)`);
+        const l = listFor(sticky, sticky.transforms);
+        sticky = l;
+        if (l.absent !== undefined) throw new RuleError('absent given twice for one buffer');
+        l.absent = v === undefined ? 'only' : 'or_else';
+        break;
+      }
       case 'decode-event':
       case 'stream-event':
         // Per-packet engine events (keywords/events.ts): evaluated on every packet, alone in their rule.
@@ -743,6 +771,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           const base = sticky;
           const chain = lists.includes(base) ? [t] : [...base.transforms, t];
           sticky = { protocol: base.protocol, buffer: base.buffer, multi: base.multi, lowercaseOnly: base.lowercaseOnly, directions: base.directions, transforms: chain, conditions: [] };
+          if (base.txDir !== undefined) sticky.txDir = base.txDir;
+          b64Active = null;
+          break;
+        }
+        if (name === 'ip.src' || name === 'ip.dst') {
+          // Suricata 8 sticky buffers: the packet's source/destination address bytes (4 or 16)
+          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          sticky = { protocol: ADDR_PROTOCOL, buffer: name, multi: false, lowercaseOnly: false, directions: ['to_server', 'to_client'], transforms: [], conditions: [] };
           b64Active = null;
           break;
         }
@@ -753,8 +789,14 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
           break;
         }
         if (findAppBuffer(name) !== undefined) {
-          if (value !== undefined) throw new RuleError(`${name} takes no value`);
+          const v = value?.trim();
           sticky = bufferDraft(name);
+          if (v === 'to_client' || v === 'to_server') {
+            // Suricata 8: the direction of a buffer both directions have, in a `=>` rule
+            if (!txRule) throw new Unsupported('buffer direction outside a transactional rule (=>)');
+            if (!sticky.directions.includes(v)) throw new RuleError(`${name} does not exist in ${v}`);
+            sticky.txDir = v;
+          } else if (value !== undefined) throw new RuleError(`${name} takes no value`);
           b64Active = null;
           break;
         }
@@ -782,20 +824,34 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     if (l.bsize !== undefined) b.bsize = l.bsize;
     return b;
   };
+  checkAbsent(lists);
+  if (lists.some((l) => l.protocol === ADDR_PROTOCOL)) {
+    if (app === undefined) throw new Unsupported('ip.src/ip.dst outside an app-layer rule');
+    // Suricata inspects them per packet: only next to tx buffers or keywords (one alert per tx) is
+    // the meaning the same here; an app rule on addresses alone alerts on every packet there.
+    if (!lists.some((l) => l.protocol !== ADDR_PROTOCOL && l.protocol !== PACKET_PROTOCOL) && appKeywords.length === 0 && appEvents.length === 0) {
+      throw new Unsupported('ip.src/ip.dst without a transaction buffer');
+    }
+  }
   const packetLists: BufferList[] = lists.filter((l) => l.protocol === PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined)).map(toList);
+  if (lists.some((l) => l.protocol === PACKET_PROTOCOL && l.absent !== undefined)) throw new Unsupported('absent on a packet header buffer');
   if (packetLists.length > 0 && app !== undefined) throw new Unsupported('packet header buffer in an app-layer rule');
   if (packetLists.length > 0 && proto === 'tcp-stream') throw new Unsupported('packet header buffer in a tcp-stream rule');
   if (packetLists.some((l) => l.buffer !== 'tcp.hdr' && l.buffer !== 'ipv4.hdr' && l.buffer !== 'ipv6.hdr')) throw new Unsupported('packet header buffer of another protocol');
   const bufferLists: BufferList[] = lists
-    .filter((l) => l.protocol !== PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined))
+    .filter((l) => l.protocol !== PACKET_PROTOCOL && (l.conditions.length > 0 || l.bsize !== undefined || l.datasets !== undefined || l.absent !== undefined))
     .map((l) => {
       const key = l.transforms.length === 0 ? l.buffer : `${l.buffer}|${transformKey(l.transforms)}`;
       // Prefilter under the rule's protocol (an `alert smb` rule's dcerpc.stub_data list runs on SMB flows only).
       const b: BufferList = { protocol: app ?? l.protocol, buffer: l.buffer, multi: l.multi, transforms: l.transforms, conditions: l.conditions, key };
       if (l.bsize !== undefined) b.bsize = l.bsize;
       if (l.datasets !== undefined) b.datasets = l.datasets;
+      if (l.absent !== undefined) b.absent = l.absent;
+      const txDir = l.txDir ?? (l.directions.length === 1 ? l.directions[0] : undefined);
+      if (txRule && txDir !== undefined) b.dir = txDir;
       return b;
     });
+  if (txRule) checkTxRule(bufferLists, appKeywords, { app, dir, raw: conditions.length > 0, packet: packetLists.length > 0 });
   for (const cs of [conditions, ...bufferLists.map((l) => l.conditions), ...packetLists.map((l) => l.conditions)]) {
     for (const c of cs) {
       if (c.kind === 'content' && c.startswith && (c.offset !== undefined || c.depth !== undefined || c.distance !== undefined || c.within !== undefined)) {
@@ -844,8 +900,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const restrict = (ds: readonly AppDirection[]): void => {
     bufDirs = new Set([...(bufDirs ?? new Set<AppDirection>(['to_server', 'to_client']))].filter((d) => ds.includes(d)));
   };
-  for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
-  for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
+  if (!txRule) {
+    for (const l of lists) if (bufferLists.some((b) => b.buffer === l.buffer)) restrict(l.directions);
+    for (const k of appKeywords) restrict(findAppKeyword(k.name)?.spec.directions ?? []);
+  }
   if (bufDirs !== undefined) {
     if (bufDirs.size === 0) throw new RuleError('the rule mixes keywords of both directions');
     if (dir !== undefined && !bufDirs.has(dir)) throw new RuleError(`a keyword of the rule does not exist in ${dir}`);
@@ -855,9 +913,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   // (`any any -> any any`, `$HOME_NET any -> $HOME_NET any`) matches both directions unless the
   // flow keyword or the rule's buffers fix one.
   // (decode/stream-event rules are per packet already: no twin.)
-  const bothDirections = dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
+  const bothDirections = !txRule && dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
-  if (dir === undefined) dir = dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
+  if (dir === undefined) dir = !txRule && dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
   const clientAddr = dir === 'to_server' ? srcAddr : dstAddr;
   // bulwark inspects connections made TO this host; rules about this host's own outbound
@@ -871,6 +929,9 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     throw e;
   }
 
+  // A transactional rule reads its header as a request (source = client) and is verified on the
+  // response side of the tx, when both directions are there.
+  if (txRule) dir = 'to_client';
   let classPriority: number | undefined;
   if (classtype !== '') {
     if (opts.classification) {

@@ -6,6 +6,7 @@
  * swapped atomically by replacing one reference, so nothing in it may be mutated after compile.
  */
 
+import type { PcreCapture } from './pcre.js';
 import type { Regex } from '../regex/regex.js';
 import type { RegexMeter } from '../regex/meter.js';
 import type { ByteExtractCondition, ByteMathCondition } from './keywords/bytes.js';
@@ -74,6 +75,8 @@ export interface PcreCondition {
   relative: boolean;
   /** Suricata `O`: run with the configured override limits instead of the default ones. */
   overrideLimits: boolean;
+  /** Capture variables (pcre.ts PcreCapture): capture i takes group i + 1 of the match. */
+  captures?: PcreCapture[];
 }
 
 export interface IsDataAtCondition {
@@ -167,11 +170,15 @@ export interface TcpFlagsMatch {
 }
 
 export interface RateFilter {
-  /** threshold: 'limit' | 'threshold' | 'both'; detection_filter is 'detection_filter'. */
-  type: 'limit' | 'threshold' | 'both' | 'detection_filter';
-  track: 'by_src' | 'by_dst';
+  /** threshold: 'limit' | 'threshold' | 'both' | 'backoff'; detection_filter is 'detection_filter'. */
+  type: 'limit' | 'threshold' | 'both' | 'detection_filter' | 'backoff';
+  /** `by_flow` (Suricata 7+): counted per flow; `backoff` takes only it. */
+  track: 'by_src' | 'by_dst' | 'by_flow';
   count: number;
+  /** Window of limit/threshold/both/detection_filter; 0 for backoff (no window). */
   seconds: number;
+  /** backoff: after an alert, the next one comes at (match number × multiplier). */
+  multiplier?: number;
 }
 
 /**
@@ -216,6 +223,18 @@ export interface BufferList {
   bsize?: UintMatch;
   /** `dataset` keywords on the whole (transformed) buffer, in rule order (keywords/dataset.ts). */
   datasets?: DatasetSpec[];
+  /**
+   * Suricata 8 `absent` on this buffer: 'only' = the list holds when the buffer does not exist
+   * (and never when it does); 'or_else' = it holds when the buffer does not exist, else its
+   * conditions decide. Absence is final once the tx direction is complete. Such a list is never
+   * the rule's fast pattern (the rule must be a candidate without the buffer).
+   */
+  absent?: 'only' | 'or_else';
+  /**
+   * Transactional rules (`=>`, Suricata 8): the direction of the tx this buffer is read in
+   * (the signature is verified on the to_client side, with both directions of the tx).
+   */
+  dir?: 'to_server' | 'to_client';
   /** Identity of (buffer, transforms) for prefilter grouping, e.g. "http.uri" or "http.uri|to_lowercase". */
   key: string;
 }
@@ -231,6 +250,8 @@ export interface AppKeywordMatch {
   name: string;
   /** What AppKeywordSpec.parse returned (plain data). */
   value: unknown;
+  /** Transactional rules (`=>`): the direction the keyword is evaluated in (else the signature's). */
+  dir?: 'to_server' | 'to_client';
 }
 
 export interface Signature {
@@ -540,6 +561,11 @@ export interface AppVerifyContext extends VerifyContext {
   serverPort?: number;
   packetLength?: number;
   tsUs?: number;
+  /**
+   * The flow's address bytes (4 or 16) of the client (true) or the server (false), for the
+   * `ip.src`/`ip.dst` buffers; absent: those buffers do not exist.
+   */
+  ip?: (client: boolean) => Uint8Array;
 }
 
 /**

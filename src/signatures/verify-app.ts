@@ -7,7 +7,7 @@ import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/ty
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import { scanTable } from './automaton.js';
 import type { AppCandidatesFn, AppPrefilter, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
-import { appLayerProtocolHolds, flowbitsHold, matchConditions, ruleStateHolds } from './verify.js';
+import { appLayerProtocolHolds, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
@@ -217,6 +217,13 @@ function datasetsHold(specs: readonly DatasetSpec[], data: Uint8Array, ds: AppVe
   return true;
 }
 
+/** `ip.src` / `ip.dst` of a tx direction: to_server packets come from the client. */
+function addrBuffer(buffer: string, dir: AppDirection, ctx: AppVerifyContext): Uint8Array | null {
+  if (ctx.ip === undefined) return null;
+  const src = buffer === 'ip.src';
+  return ctx.ip(dir === 'to_server' ? src : !src);
+}
+
 const SPECS = new Map<string, AppKeywordSpec | undefined>();
 /** The keyword's spec from the registry (a signature keeps only plain data). */
 function keywordSpec(protocol: string, name: string): AppKeywordSpec | undefined {
@@ -235,6 +242,7 @@ function hasEvent(events: readonly string[], ev: string): boolean {
 
 /** See VerifyAppFn in ./types.ts. */
 export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter: RegexMeter = UNMETERED): boolean => {
+  resetCaptures();
   if (sig.direction !== dir) return false;
   if (!portOk(sig, ctx.serverPort)) return false;
   ctx.datasets?.begin();
@@ -251,23 +259,31 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
   if (sig.appKeywords !== undefined) {
     for (const k of sig.appKeywords) {
       const spec = keywordSpec(k.protocol, k.name);
-      if (spec === undefined || !spec.match(tx, dir, k.value, ctx.tsUs ?? 0)) return false;
+      if (spec === undefined || !spec.match(tx, k.dir ?? dir, k.value, ctx.tsUs ?? 0)) return false;
     }
   }
   if (sig.buffers !== undefined) {
     for (const l of sig.buffers) {
+      // a transactional rule (`=>`) reads each buffer in its own direction
+      const ld = l.dir ?? dir;
       if (l.multi) {
         let any = false;
-        for (const inst of tx.multiBuffer(l.buffer, dir)) {
+        let present = false;
+        for (const inst of tx.multiBuffer(l.buffer, ld)) {
+          present = true;
+          if (l.absent === 'only') break;
           if (listHolds(l, inst, meter, sig.id, tx, ctx.datasets)) {
             any = true;
             break;
           }
         }
-        if (!any) return false;
+        if (!any && !(l.absent !== undefined && !present && tx.complete(ld))) return false;
       } else {
-        const b = tx.buffer(l.buffer, dir);
-        if (b === null || !listHolds(l, b, meter, sig.id, tx, ctx.datasets)) return false;
+        const b = l.buffer === 'ip.src' || l.buffer === 'ip.dst' ? addrBuffer(l.buffer, ld, ctx) : tx.buffer(l.buffer, ld);
+        if (b === null) {
+          // absent: final once the direction is complete (before, the buffer may still come)
+          if (l.absent === undefined || !tx.complete(ld)) return false;
+        } else if (l.absent === 'only' || !listHolds(l, b, meter, sig.id, tx, ctx.datasets)) return false;
       }
     }
   }

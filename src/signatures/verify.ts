@@ -14,6 +14,7 @@ import type {
   Condition,
   ContentCondition,
   FlowbitOp,
+  PcreCondition,
   Signature,
   TcpFlagsMatch,
   VerifyContext,
@@ -28,6 +29,7 @@ import { flowintHolds } from './keywords/flowint.js';
 import { streamSizeHolds } from './keywords/stream-size.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
+import { PCRE_CAPTURE_MAX, type PcreCapture } from './pcre.js';
 
 /** Upper bound on backtracking steps per verify (Suricata's inspection recursion limit is 3000). */
 export const RECURSION_BUDGET = 3000;
@@ -146,6 +148,58 @@ interface State {
 
 /** Whole-match offsets of the last pcre; read right after each exec, before recursing. */
 const OVECTOR = new Int32Array(2);
+/** Offsets of a pcre with capture variables: the whole match and up to PCRE_CAPTURE_MAX groups. */
+const CAPTURE_OVECTOR = new Int32Array(2 * (PCRE_CAPTURE_MAX + 1));
+
+/** One captured variable of the verification in progress. */
+export interface CapturedVar {
+  type: PcreCapture['type'];
+  name: string;
+  /** The captured bytes as latin1 text (one char per byte). */
+  value: string;
+}
+
+/**
+ * Captures of the verification in progress, per pcre condition: a later match of the same pcre
+ * (a retry after backtracking) replaces an earlier one, so when the signature matches these are
+ * the captures of its matching path. Reset by every verify; read with takeCaptures right after a
+ * verify that matched (verifies do not nest).
+ */
+const CAPTURED = new Map<PcreCondition, CapturedVar[]>();
+
+/** Drops the captures of an earlier verification. */
+export function resetCaptures(): void {
+  if (CAPTURED.size > 0) CAPTURED.clear();
+}
+
+/** The capture variables of the signature that just matched, in rule order; null when none. */
+export function takeCaptures(): CapturedVar[] | null {
+  if (CAPTURED.size === 0) return null;
+  const out = [...CAPTURED.values()].flat();
+  CAPTURED.clear();
+  return out.length > 0 ? out : null;
+}
+
+/** Suricata: capture i is group i + 1; an unset or empty group sets nothing. */
+function recordCaptures(c: PcreCondition, data: Uint8Array, rc: number): void {
+  const caps = c.captures!;
+  const out: CapturedVar[] = [];
+  for (let i = 0; i < caps.length; i++) {
+    const g = i + 1;
+    if (g >= rc) break;
+    const a = CAPTURE_OVECTOR[2 * g]!;
+    const e = CAPTURE_OVECTOR[2 * g + 1]!;
+    if (a < 0 || e <= a) continue;
+    out.push({ type: caps[i]!.type, name: caps[i]!.name, value: latin1Text(data, a, e) });
+  }
+  CAPTURED.set(c, out);
+}
+
+function latin1Text(b: Uint8Array, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i += 8192) s += String.fromCharCode(...b.subarray(i, Math.min(to, i + 8192)));
+  return s;
+}
 
 function applyBitmask(v: number, mask: number | undefined): number {
   if (mask === undefined) return v;
@@ -281,11 +335,14 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
         return rc === REGEX_NOMATCH && evalFrom(conds, i + 1, prev, st, em);
       }
       let from = 0;
+      const cov = c.captures === undefined ? ov : CAPTURE_OVECTOR;
       while (from <= st.length - base) {
-        const rc = st.meter.exec(c.regex, st.data, base, st.length, ov, from, c.overrideLimits, st.owner);
+        const rc = st.meter.exec(c.regex, st.data, base, st.length, cov, from, c.overrideLimits, st.owner);
         if (rc <= 0) return false;
-        const mStart = ov[0]!;
-        if (evalFrom(conds, i + 1, ov[1]!, st, em)) return true;
+        if (c.captures !== undefined) recordCaptures(c, st.data, rc);
+        const mStart = cov[0]!;
+        const mEnd = cov[1]!;
+        if (evalFrom(conds, i + 1, mEnd, st, em)) return true;
         if (em[i] === 0 || st.budget < 0) return false;
         from = mStart - base + 1;
       }
@@ -415,6 +472,7 @@ export function ruleStateHolds(sig: Signature, ctx: VerifyContext): boolean {
 
 /** See VerifyFn in types.ts. */
 export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, length: number, ctx: VerifyContext, meter: RegexMeter = UNMETERED): boolean => {
+  resetCaptures();
   const len = Math.min(length, data.length);
   if (sig.dsize && (len < sig.dsize.min || len > sig.dsize.max)) return false;
   if (sig.flowbits.length > 0 && !flowbitsHold(sig.flowbits, ctx.flowbits)) return false;

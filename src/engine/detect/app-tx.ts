@@ -663,6 +663,7 @@ function verifyContextOf(f: AppFlow, dir: AppDirection, proto: AppProtocol, tsUs
   if (src.streamSize !== undefined) v.streamSize = src.streamSize;
   if (src.packetLength !== undefined) v.packetLength = src.packetLength;
   if (src.datasets !== undefined) v.datasets = src.datasets;
+  if (src.ip !== undefined) v.ip = src.ip;
   if (ctx.streamOf !== undefined) {
     const st = ctx.streamOf(dir);
     if (st !== null) {

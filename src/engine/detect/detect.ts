@@ -16,6 +16,7 @@ import type { AlertFilter } from '../threshold/types.js';
 import type { AlertFrame, AppEveObjects, Detection } from '../types.js';
 import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn, streamPayload } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
+import { takeCaptures } from '../../signatures/verify.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
 import { PacketEventRules } from './packet-events.js';
@@ -212,6 +213,7 @@ export class Detect {
     if (c.xbits !== undefined) v.xbits = c.xbits;
     if (c.streamSize !== undefined) v.streamSize = c.streamSize;
     if (c.datasets !== undefined) v.datasets = c.datasets;
+    v.ip = this.ipFn;
     if (d.buf !== null) {
       v.stream = d.buf;
       v.streamLength = d.bufLen;
@@ -221,6 +223,14 @@ export class Detect {
     return this.appFeed;
   }
   private appFlow: Flow | null = null;
+  /** Address bytes of the flow being fed (`ip.src`/`ip.dst`); built only when a rule asks. */
+  private readonly ipFn = (client: boolean): Uint8Array => {
+    const f = this.appFlow;
+    if (f === null) return EMPTY;
+    if (f.v6) return f.addr6!.slice(client ? 0 : 16, client ? 16 : 32);
+    const a = client ? f.cli4 : f.srv4;
+    return Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255);
+  };
   private readonly appFeed: AppFeedContext = {
     verify: { flowbits: new Set() },
     streamOf: (dir) => {
@@ -419,12 +429,20 @@ export class Detect {
     const sig = this.sigs[si]!;
     (flow.alerted ??= new Set<number>()).add(si);
     // Post-match actions (flowbits, flowint, xbits) apply even when the alert is then suppressed.
-    const noalert = this.ruleState.onMatch(sig, (flow.rules ??= new FlowRuleState()), this.addrs(flow, d), this.nowMs);
+    // pcre capture variables of the verification that just matched (taken before anything else verifies)
+    const captured = takeCaptures();
+    const rules = (flow.rules ??= new FlowRuleState());
+    const noalert = this.ruleState.onMatch(sig, rules, this.addrs(flow, d), this.nowMs);
+    // JSON objects the rule's dataset lookups found (alert.context), taken even without an alert
+    const found = this.ruleState.datasets.takeContext();
+    // flow captures are stored when the rule matched, alerting or not (Suricata's post-match)
+    const flowCaps = captured?.filter((v) => v.type === 'flow');
+    if (flowCaps !== undefined && flowCaps.length > 0) this.ruleState.setFlowvars(rules, flowCaps);
     if (noalert) return;
     const toServer = d === flow.c2s;
     const srcIp = flowIp(flow, toServer);
     const destIp = flowIp(flow, !toServer);
-    const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.nowMs });
+    const verdict = this.alertFilter.check({ gid: sig.gid, sid: sig.id, ruleFilter: sig.rateFilter, srcIp, destIp, tsMs: this.nowMs, flowId: flow.id });
     if (!verdict.alert) {
       this.counters.suppressed++;
       return;
@@ -468,6 +486,14 @@ export class Detect {
     if (sig.metadata.length > 0) det.metadata = sig.metadata;
     if (sig.target !== undefined) det.target = sig.target;
     if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
+    if (found !== null) det.context = alertContext(found);
+    if (captured !== null) {
+      // alert captures join alert.context; pkt captures are this alert's packet vars
+      for (const v of captured) if (v.type === 'alert') (det.context ??= {})[v.name] = v.value;
+      const pkt = captured.filter((v) => v.type === 'pkt').map((v): [string, string] => [v.name, v.value]);
+      if (pkt.length > 0) det.pktvars = pkt;
+    }
+    if (rules.flowvars !== null && rules.flowvars.size > 0) det.flowvars = [...rules.flowvars];
     if (app !== undefined) {
       det.appProto = app.proto;
       if (app.orig !== null) det.appProtoOrig = app.orig;
@@ -592,4 +618,11 @@ export class Detect {
     q.length = 0;
     this.outDir.length = 0;
   }
+}
+
+/** Suricata's alert.context: each found object under its context key (a later one replaces an earlier). */
+function alertContext(found: readonly [string, string][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of found) out[k] = JSON.parse(v) as unknown;
+  return out;
 }

@@ -44,6 +44,8 @@ interface Tracked {
   /** Start of the current window (ms). */
   tv1: number;
   count: number;
+  /** backoff: the match number of the next alert. */
+  next?: number;
   /** rate_filter: second (packet time) the new action became active; 0 = inactive. */
   activeSince: number;
 }
@@ -141,7 +143,10 @@ export class ThresholdFilter implements AlertFilter {
     const seconds = slot.kind === 'rule' ? slot.rf.seconds : slot.seconds;
     // Suricata's `threshold` with count 1 alerts on every match without tracking anything.
     if (type === 'threshold' && count === 1) return ALERT;
-    const r = this.count(this.key(c, track), type, count, seconds * 1000, c.tsMs);
+    // by_flow outside a flow (a decode-event match): nothing to count on
+    if (track === 'by_flow' && c.flowId === undefined) return ALERT;
+    const key = this.key(c, track);
+    const r = type === 'backoff' ? this.backoff(key, count, slot.kind === 'rule' ? (slot.rf.multiplier ?? 1) : 1) : this.count(key, type, count, seconds * 1000, c.tsMs);
     if (r === DO_ALERT) return ALERT;
     const reason: FilteredReason = type === 'detection_filter' ? 'detection_filter' : 'threshold';
     this.filtered[reason]++;
@@ -171,14 +176,33 @@ export class ThresholdFilter implements AlertFilter {
         return `${c.gid}:${c.sid}|d|${c.destIp}`;
       case 'by_rule':
         return `${c.gid}:${c.sid}|r`;
+      case 'by_flow':
+        return `${c.gid}:${c.sid}|f|${String(c.flowId)}`;
       case 'by_both':
         // Suricata's IP pair: both directions between two addresses are one pair.
         return c.srcIp < c.destIp ? `${c.gid}:${c.sid}|b|${c.srcIp}|${c.destIp}` : `${c.gid}:${c.sid}|b|${c.destIp}|${c.srcIp}`;
     }
   }
 
+  /**
+   * Suricata 8 backoff (per flow, no window): matches number n, n×m, n×m², … alert (count 1,
+   * multiplier 10: the 1st, 10th, 100th…). Past 2^32 (Suricata's uint32) no more alerts.
+   */
+  private backoff(key: string, n: number, m: number): number {
+    let e = this.table.get(key);
+    if (e === undefined) {
+      e = { tv1: 0, count: 0, activeSince: 0, next: n };
+      this.table.set(key, e);
+    }
+    e.count++;
+    if (e.count !== e.next) return NO_ALERT;
+    const next = e.count * m;
+    e.next = next > 0xffffffff || m === 1 ? Infinity : next;
+    return DO_ALERT;
+  }
+
   /** limit / threshold / both / detection_filter on one tracking entry; DO_ALERT or NO_ALERT. */
-  private count(key: string, type: RateFilter['type'], n: number, windowMs: number, ts: number): number {
+  private count(key: string, type: Exclude<RateFilter['type'], 'backoff'>, n: number, windowMs: number, ts: number): number {
     const e = this.table.get(key);
     if (e === undefined) {
       this.table.set(key, { tv1: ts, count: 1, activeSince: 0 });

@@ -10,7 +10,7 @@
 import type { RateFilter } from '../../signatures/types.js';
 
 /** How matches are counted: per source, per destination, per rule, or per address pair. */
-export type TrackBy = 'by_src' | 'by_dst' | 'by_rule' | 'by_both';
+export type TrackBy = 'by_src' | 'by_dst' | 'by_rule' | 'by_both' | 'by_flow';
 
 interface EntryBase {
   /** Line of the entry in the file (the first line of a continued entry). */
@@ -76,6 +76,8 @@ export interface AlertCandidate {
   destIp: string;
   /** Packet time of the match (ms since the epoch). */
   tsMs: number;
+  /** The flow of the match (track by_flow); absent for matches outside a flow. */
+  flowId?: bigint;
 }
 
 /** Why a match did not alert. */

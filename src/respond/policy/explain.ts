@@ -44,7 +44,9 @@ export function explain(policy: CompiledPolicy, filter: ThresholdFilter | undefi
       slot.kind === 'rule'
         ? slot.rf.type === 'detection_filter'
           ? `rule detection_filter: track ${slot.rf.track}, count ${slot.rf.count}, seconds ${slot.rf.seconds}`
-          : `rule threshold: type ${slot.rf.type}, track ${slot.rf.track}, count ${slot.rf.count}, seconds ${slot.rf.seconds}`
+          : slot.rf.type === 'backoff'
+            ? `rule threshold: type backoff, track ${slot.rf.track}, count ${slot.rf.count}, multiplier ${slot.rf.multiplier ?? 1}`
+            : `rule threshold: type ${slot.rf.type}, track ${slot.rf.track}, count ${slot.rf.count}, seconds ${slot.rf.seconds}`
         : `${filter?.config.file ?? ''}:${slot.line}: ${formatEntry(slot)}`;
   }
   return {

@@ -22,6 +22,9 @@ export interface DatasetDecl {
   save?: string;
   /** The loaded items (keys, see datasetKey). */
   items: string[];
+  /** JSON sets (`format json|ndjson`): the format, and each item's object as compact JSON (parallel to `items`). */
+  format?: 'json' | 'ndjson';
+  values?: string[];
   /**
    * Identity for reloads: type, bounds, files, and for static sets (load without save) a digest
    * of the loaded items, so an edited load file is read again while a `state` set keeps its
@@ -34,6 +37,8 @@ interface LiveSet {
   decl: DatasetDecl;
   keys: Set<string>;
   bytes: number;
+  /** JSON sets: each key's object (compact JSON); null for CSV sets. */
+  json: Map<string, string> | null;
 }
 
 export interface DatasetStats {
@@ -50,11 +55,16 @@ export interface DatasetSnapshot {
   entries: number;
 }
 
-/** A dataset operation a verified signature asks for, applied when the whole rule matched. */
+/**
+ * A dataset operation a verified signature asks for, applied when the whole rule matched:
+ * set/unset change the set; `context` is a JSON set's object found by an isset lookup, which the
+ * alert writes under `alert.context.<contextKey>`.
+ */
 interface PendingOp {
   set: LiveSet;
-  cmd: 'set' | 'unset';
+  cmd: 'set' | 'unset' | 'context';
   key: string;
+  contextKey?: string;
 }
 
 export class DatasetStore {
@@ -62,6 +72,8 @@ export class DatasetStore {
   private memcapRefusedN = 0;
   /** Operations of the signature being verified (see begin / commit). */
   private pending: PendingOp[] = [];
+  /** What the last commit found in JSON sets: [context key, compact JSON] in rule order (takeContext). */
+  private context: [string, string][] | null = null;
 
   /** Applies a ruleset's declarations; sets no longer declared are dropped. */
   sync(decls: readonly DatasetDecl[]): void {
@@ -73,8 +85,8 @@ export class DatasetStore {
         next.set(d.name, cur);
         continue;
       }
-      const s: LiveSet = { decl: d, keys: new Set(), bytes: 0 };
-      for (const k of d.items) this.insert(s, k);
+      const s: LiveSet = { decl: d, keys: new Set(), bytes: 0, json: d.values === undefined ? null : new Map() };
+      for (let i = 0; i < d.items.length; i++) this.insert(s, d.items[i]!, d.values?.[i]);
       next.set(d.name, s);
     }
     this.sets.clear();
@@ -96,7 +108,8 @@ export class DatasetStore {
   remove(name: string, key: string): boolean {
     const s = this.sets.get(name);
     if (s?.keys.delete(key) !== true) return false;
-    s.bytes -= entryCost(key);
+    s.bytes -= entryCost(key) + (s.json?.get(key)?.length ?? 0);
+    s.json?.delete(key);
     return true;
   }
 
@@ -127,6 +140,7 @@ export class DatasetStore {
     const present = s.keys.has(key);
     switch (cmd) {
       case 'isset':
+        if (present && spec.json !== undefined && s.json !== null) this.pending.push({ set: s, cmd: 'context', key, contextKey: spec.json.contextKey });
         return present;
       case 'isnotset':
         return !present;
@@ -147,22 +161,34 @@ export class DatasetStore {
 
   /** Applies the set/unset operations of the signature that matched. */
   commit(): void {
+    this.context = null;
     for (const op of this.pending) {
-      if (op.cmd === 'set') {
+      if (op.cmd === 'context') {
+        const v = op.set.json?.get(op.key);
+        if (v !== undefined) (this.context ??= []).push([op.contextKey!, v]);
+      } else if (op.cmd === 'set') {
         if (!op.set.keys.has(op.key)) this.insert(op.set, op.key);
       } else if (op.set.keys.delete(op.key)) op.set.bytes -= entryCost(op.key);
     }
     this.pending = [];
   }
 
-  private insert(s: LiveSet, key: string): boolean {
-    const cost = entryCost(key);
+  /** The JSON objects the last commit found ([context key, compact JSON]), once; null when none. */
+  takeContext(): [string, string][] | null {
+    const c = this.context;
+    this.context = null;
+    return c;
+  }
+
+  private insert(s: LiveSet, key: string, json?: string): boolean {
+    const cost = entryCost(key) + (json?.length ?? 0);
     if (s.bytes + cost > s.decl.memcap) {
       this.memcapRefusedN++;
       return false;
     }
     s.keys.add(key);
     s.bytes += cost;
+    if (json !== undefined) s.json?.set(key, json);
     return true;
   }
 

@@ -47,6 +47,24 @@ export interface DatasetSpec {
   state?: boolean;
   memcap?: number;
   hashsize?: number;
+  /**
+   * Suricata 8 `format json|ndjson` (datajson.c): the set is loaded from JSON and each item
+   * carries the JSON object it came from, which an alert writes under `alert.context.<contextKey>`.
+   */
+  json?: DatasetJsonSpec;
+}
+
+/** The JSON options of a dataset (`format`, `context_key`, `value_key`, `array_key`, `remove_key`). */
+export interface DatasetJsonSpec {
+  /** `json`: one JSON document holding an array; `ndjson` (`jsonline`): one object a line. */
+  format: 'json' | 'ndjson';
+  contextKey: string;
+  /** Dotted path of the item's value in each object. */
+  valueKey: string;
+  /** `json` only: dotted path of the array in the document (absent: the document is the array). */
+  arrayKey?: string;
+  /** Remove the value key from the object kept for the alert. */
+  removeKey: boolean;
 }
 
 export interface DatasetPaths {
@@ -92,7 +110,16 @@ export function parseDataset(value: string, paths: DatasetPaths): DatasetSpec {
   let load: string | undefined;
   let save: string | undefined;
   let state: string | undefined;
+  let format: 'csv' | 'json' | 'ndjson' | undefined;
+  let contextKey: string | undefined;
+  let valueKey: string | undefined;
+  let arrayKey: string | undefined;
+  let removeKey = false;
   for (const opt of parts.slice(2)) {
+    if (opt === 'remove_key') {
+      removeKey = true;
+      continue;
+    }
     const m = /^(\S+)\s+(.+)$/.exec(opt);
     if (!m) throw new OptionError(`dataset: cannot parse option "${opt}"`);
     const key = m[1]!;
@@ -123,16 +150,41 @@ export function parseDataset(value: string, paths: DatasetPaths): DatasetSpec {
       case 'hashsize':
         spec.hashsize = parseSize(val, 'dataset hashsize', 2 ** 24);
         break;
-      case 'format':
+      case 'format': {
+        const f = val.toLowerCase();
+        if (f === 'csv' || f === 'json' || f === 'ndjson') format = f;
+        else if (f === 'jsonline') format = 'ndjson';
+        else throw new OptionError(`dataset: unknown format "${val}" (csv, json, ndjson)`);
+        break;
+      }
       case 'context_key':
+        contextKey = val;
+        break;
       case 'value_key':
+        valueKey = val;
+        break;
       case 'array_key':
-      case 'remove_key':
+        arrayKey = val;
+        break;
       case 'enrichment_key':
+        // another Suricata 8 development spelling (alert.extra): not the one bulwark writes
         throw new Unsupported(`dataset option ${key}`);
       default:
         throw new OptionError(`dataset: unknown option "${key}"`);
     }
+  }
+  if (format === 'json' || format === 'ndjson') {
+    // datajson sets are looked up, never changed by rules (Suricata's datajson keyword: isset/isnotset)
+    if (cmd === 'set' || cmd === 'unset') throw new Unsupported(`dataset ${cmd} with format ${format}`);
+    if (save !== undefined || state !== undefined) throw new Unsupported(`dataset save/state with format ${format}`);
+    if (valueKey === undefined || valueKey === '') throw new OptionError(`dataset: format ${format} needs value_key`);
+    if (contextKey === undefined || contextKey === '') throw new Unsupported(`dataset format ${format} without context_key`);
+    if (arrayKey !== undefined && format === 'ndjson') throw new Unsupported('dataset array_key with format ndjson');
+    const j: DatasetJsonSpec = { format, contextKey, valueKey, removeKey };
+    if (arrayKey !== undefined) j.arrayKey = arrayKey;
+    spec.json = j;
+  } else if (contextKey !== undefined || valueKey !== undefined || arrayKey !== undefined || removeKey) {
+    throw new OptionError('dataset: context_key, value_key, array_key and remove_key need format json or ndjson');
   }
   if (state !== undefined && (load !== undefined || save !== undefined)) throw new OptionError("dataset: 'state' can not be mixed with 'load' and 'save'");
   if (load !== undefined) spec.load = joinPath(paths.rulesDir, load);

@@ -20,6 +20,8 @@ import { DatasetStore } from './dataset-store.js';
 export class FlowRuleState {
   flowbits: Set<string> | null = null;
   flowints: Map<string, number> | null = null;
+  /** pcre `flow:` captures (Suricata flowvars), in the order first set; at most MAX_FLOWVARS names. */
+  flowvars: Map<string, string> | null = null;
   /** Reused per flow; its packet-dependent fields are refreshed by RuleState.prepare. */
   readonly ctx: {
     flowbits: ReadonlySet<string>;
@@ -47,7 +49,12 @@ export interface RuleStateStats {
   xbits: number;
   xbitsEvicted: number;
   xbitsExpired: number;
+  /** pcre flow captures not stored because their flow already had MAX_FLOWVARS names. */
+  flowvarsDropped: number;
 }
+
+/** Most flowvar names one flow holds (a capture of a new name past it is dropped and counted). */
+export const MAX_FLOWVARS = 64;
 
 export class RuleState {
   readonly xbits: XbitStore;
@@ -99,9 +106,26 @@ export class RuleState {
     return noalert;
   }
 
+  /**
+   * Stores the `flow:` captures of a matched rule on its flow (Suricata's post-match flowvar
+   * store: a name set again takes the new value and keeps its place).
+   */
+  setFlowvars(fs: FlowRuleState, vars: readonly { name: string; value: string }[]): void {
+    const m = (fs.flowvars ??= new Map<string, string>());
+    for (const v of vars) {
+      if (!m.has(v.name) && m.size >= MAX_FLOWVARS) {
+        this.flowvarsDropped++;
+        continue;
+      }
+      m.set(v.name, v.value);
+    }
+  }
+
+  private flowvarsDropped = 0;
+
   stats(): RuleStateStats {
     const s = this.xbits.stats();
-    return { xbits: s.entries, xbitsEvicted: s.evicted, xbitsExpired: s.expired };
+    return { xbits: s.entries, xbitsEvicted: s.evicted, xbitsExpired: s.expired, flowvarsDropped: this.flowvarsDropped };
   }
 }
 

@@ -81,7 +81,9 @@ test('rule errors carry file:line; dataset needs a sticky buffer', () => {
   assert.match(bad.message, /^f\.rules:9: dataset: unknown type "nope"/);
   const json = parseRule('alert http any any -> any any (http.user_agent; dataset:isset,x,type string,format json; sid:1;)', 'f.rules', 9, { vars });
   assert.ok('reason' in json);
-  assert.equal(json.reason, 'dataset option format');
+  // JSON sets (keywords/datajson.ts) need the key of the value in each object
+  assert.equal(json.reason, 'invalid rule');
+  assert.match(json.message, /format json needs value_key/);
 });
 
 test('file formats: base64 strings, hex hashes, addresses (ip stores IPv4 in its first 4 bytes)', () => {

@@ -28,7 +28,7 @@ test('post-match: flowbits, flowints and xbits apply; noalert reported', () => {
   assert.equal(verifySignature(hostOnly, data, 5, rs.prepare(other, B, 3000)), false); // another source
   assert.equal(verifySignature(hostOnly, data, 5, rs.prepare(other, A, 61_001)), false); // expired
   assert.equal(verifySignature(checker, data, 5, rs.prepare(other, A, 3000)), false); // flowbit is per flow
-  assert.deepEqual(rs.stats(), { xbits: 0, xbitsEvicted: 0, xbitsExpired: 1 });
+  assert.deepEqual(rs.stats(), { xbits: 0, xbitsEvicted: 0, xbitsExpired: 1, flowvarsDropped: 0 });
 });
 
 test('toggle and unset; stream sizes only when given', () => {
