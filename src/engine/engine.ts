@@ -79,6 +79,8 @@ export interface EngineOptions {
    * a fixed one.
    */
   hashSeed?: HashSeed;
+  /** Act as Suricata in IPS mode (`bulwark scan --simulate-ips`): a drop rule that matched a flow drops it, its later packets are not inspected. */
+  simulateIps?: boolean;
 }
 
 export interface EngineStats {
@@ -191,6 +193,7 @@ export class Engine {
       maxPending: opts.maxPending ?? 16,
       verifyBudget: opts.verifyBudget ?? 8 * opts.config.reassemblyDepth,
       regexNow: opts.regexNow ?? (() => performance.now()),
+      ...(opts.simulateIps === true ? { simulateIps: true } : {}),
     });
     const seed = opts.hashSeed ?? randomSeed();
     this.addrPerm = new KeyedPermutation(seed);
@@ -457,7 +460,19 @@ export class Engine {
     this.curFlow = flow;
     const dir = fromClient ? flow.c2s : flow.s2c;
 
+    if (flow.passed || flow.dropped) {
+      // A pass rule passed the flow (or, simulating IPS, a drop rule dropped it): Suricata inspects
+      // none of its later packets. Its state is still tracked, so it closes and expires as usual.
+      const st = trackTcp(flow, dir, p, fromClient, pdir, this.live, tsMs, this.tcpHooks);
+      if (st >= 0) trackFin(flow, dir, p, this.tcpHooks);
+      return;
+    }
+    // Suricata sets a packet's flow flags before its stream engine runs: the ACK that completes the
+    // handshake is not yet "established" for flow:established.
+    const establishedBefore = flow.handshakeDone || flow.midstream;
     const seq = trackTcp(flow, dir, p, fromClient, pdir, this.live, tsMs, this.tcpHooks);
+    // Header-only rules (IP-only and the like) see every packet the flow tracking accepted, RSTs included.
+    if (seq !== TRACK_WRONG_DIRECTION && this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, establishedBefore);
     if (seq < 0) {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;

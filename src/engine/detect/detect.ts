@@ -23,6 +23,8 @@ import { AppTxDetector, type AppAlertMeta, type AppFeedContext } from './app-tx.
 import { appEveObjects } from './app-eve.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
 import type { AppLayerStats, DetectCounters, DetectOptions, DetectionSink } from './types.js';
+import { actionClass, finalizeQueue, ruleActionOf, signatureOrder, type ActionClass, type QueuedMatch } from './alert-queue.js';
+import { matchHeader } from './header.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -36,6 +38,10 @@ export class Detect {
     pendingDropped: 0,
     verifyBudgetExhausted: 0,
     suppressed: 0,
+    alertQueueOverflow: 0,
+    alertsPassed: 0,
+    flowsPassed: 0,
+    flowsDropped: 0,
     bySeverity: { low: 0, medium: 0, high: 0, critical: 0 },
     byKind: { signature: 0, portscan: 0, synflood: 0, bruteforce: 0 },
   };
@@ -49,6 +55,17 @@ export class Detect {
   private sigs: readonly Signature[] = [];
   /** 1 for signatures evaluated per packet (stream:no, dsize or flags). */
   private packetSig = new Uint8Array(0);
+  /** Internal order of each signature in a packet's alert queue (detect/alert-queue.ts). */
+  private rank = new Int32Array(0);
+  /** 1 for `pass` signatures, 2 for drop/reject ones. */
+  private actionKind = new Uint8Array(0);
+  /** Header-only signatures (Signature.headerOnly): IP-only ones (first packet of each flow direction) and per-packet ones. */
+  private headerIpOnly: number[] = [];
+  private headerPacket: number[] = [];
+  /** Suricata's action-order, packet-alert-max and IPS simulation (engine.actionOrder, engine.packetAlertMax, scan --simulate-ips). */
+  private readonly actionOrder: readonly ActionClass[];
+  private readonly packetAlertMax: number;
+  private readonly ips: boolean;
   private readonly prefilter = new Prefilter();
   /** decode-event signatures, per packet (detect/packet-events.ts). */
   private readonly packetEvents = new PacketEventRules();
@@ -81,6 +98,9 @@ export class Detect {
     this.maxPending = opts.maxPending;
     this.verifyBudget = opts.verifyBudget;
     this.midstream = opts.config.midstream;
+    this.actionOrder = opts.config.actionOrder;
+    this.packetAlertMax = opts.config.packetAlertMax;
+    this.ips = opts.simulateIps === true;
     const rx = opts.config.regex;
     const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
     this.regex = new RegexBudget({
@@ -114,6 +134,17 @@ export class Detect {
     for (let i = 0; i < n; i++) {
       const s = r.signatures[i]!;
       if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
+    }
+    this.rank = signatureOrder(r.signatures, this.actionOrder);
+    this.actionKind = new Uint8Array(n);
+    this.headerIpOnly = [];
+    this.headerPacket = [];
+    for (let i = 0; i < n; i++) {
+      const s = r.signatures[i]!;
+      const a = actionClass(ruleActionOf(s));
+      this.actionKind[i] = a === 'pass' ? 1 : a === 'drop' || a === 'reject' ? 2 : 0;
+      if (s.headerOnly === 'iponly') this.headerIpOnly.push(i);
+      else if (s.headerOnly === 'packet') this.headerPacket.push(i);
     }
     this.prefilter.setGroups(r.groups, n);
     this.packetEvents.setRuleset(r);
@@ -361,6 +392,35 @@ export class Detect {
     }
   }
 
+  /** The ruleset has header-only signatures (the engine then calls headerRules on every packet). */
+  get hasHeaderRules(): boolean {
+    return this.headerIpOnly.length > 0 || this.headerPacket.length > 0;
+  }
+
+  /**
+   * Header-only signatures on packet `p` of `flow` in direction `d`: IP-only ones on the first
+   * packet of each direction of the flow (Suricata's FLOW_TOSERVER/TOCLIENT_IPONLY_SET), the others
+   * on every packet. They alert per packet (no once-per-flow memory).
+   */
+  headerRules(flow: Flow, d: DirState, p: DecodedPacket, established: boolean): void {
+    const toServer = d === flow.c2s;
+    if (!d.ipOnlyDone && this.headerIpOnly.length > 0) {
+      d.ipOnlyDone = true;
+      for (const si of this.headerIpOnly) this.headerMatch(flow, d, si, p, established, toServer);
+    }
+    for (const si of this.headerPacket) this.headerMatch(flow, d, si, p, established, toServer);
+  }
+
+  private headerMatch(flow: Flow, d: DirState, si: number, p: DecodedPacket, established: boolean, toServer: boolean): void {
+    const sig = this.sigs[si]!;
+    if (sig.established !== undefined && sig.established !== established) return;
+    const dir = sig.header?.dir;
+    if (dir !== undefined && (dir === 'to_server') !== toServer) return;
+    if (!matchHeader(sig, p)) return;
+    const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
+    this.fire(flow, d, si, 0, view, p.payloadLength, view);
+  }
+
   /** The packet whose headers `packetHeaderFn` gives (set before verifying a header-buffer rule). */
   private hdrPacket: DecodedPacket | null = null;
   private readonly packetHeaderFn = (buffer: string): Uint8Array | null => {
@@ -413,9 +473,6 @@ export class Detect {
       this.counters.suppressed++;
       return;
     }
-    const c = this.counters;
-    c.bySeverity[sig.severity] = (c.bySeverity[sig.severity] ?? 0) + 1;
-    c.byKind.signature = (c.byKind.signature ?? 0) + 1;
     const det: Detection = {
       timestampMs: this.nowMs,
       flowId: flow.id,
@@ -430,6 +487,7 @@ export class Detect {
       category: sig.category,
       severity: sig.severity,
       action: sig.action,
+      ruleAction: ruleActionOf(sig),
       handshakeCompleted: flow.handshakeVerified,
       gid: sig.gid,
       direction: toServer ? 'to_server' : 'to_client',
@@ -461,12 +519,15 @@ export class Detect {
     }
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;
+    // Stream, transaction and IP-only matches concern the flow: a pass or drop then applies to it.
+    const h = sig.header;
+    const flowMatch = packetView === null || sig.headerOnly === 'iponly' || (h !== undefined && h.srcPorts === null && h.dstPorts === null && h.dir === undefined);
     if (packetView !== null) {
       det.payload = { data: packetView.slice(), stream: false };
-      this.emit(det, null);
+      this.emit(det, null, si, flow, flowMatch);
     } else {
       det.payload = { data: EMPTY, stream: true };
-      this.emit(det, d);
+      this.emit(det, d, si, flow, flowMatch);
     }
   }
 
@@ -486,9 +547,6 @@ export class Detect {
         this.counters.suppressed++;
         return;
       }
-      const c = this.counters;
-      c.bySeverity[sig.severity] = (c.bySeverity[sig.severity] ?? 0) + 1;
-      c.byKind.signature = (c.byKind.signature ?? 0) + 1;
       const det: Detection = {
         timestampMs: this.nowMs,
         flowId: 0n,
@@ -503,6 +561,7 @@ export class Detect {
         category: sig.category,
         severity: sig.severity,
         action: sig.action,
+        ruleAction: ruleActionOf(sig),
         handshakeCompleted: false,
         gid: sig.gid,
       };
@@ -512,7 +571,7 @@ export class Detect {
       if (sig.priority !== undefined) det.priority = sig.priority;
       if (sig.metadata.length > 0) det.metadata = sig.metadata;
       if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
-      this.emit(det);
+      this.emit(det, null, si, null, false);
     });
   }
 
@@ -553,18 +612,78 @@ export class Detect {
    */
   private readonly outQ: Detection[] = [];
   private readonly outDir: (DirState | null)[] = [];
+  /** Per queued detection: signature index (-1: a detector finding, outside the alert queue), flow, flow-level match. */
+  private readonly outSi: number[] = [];
+  private readonly outFlow: (Flow | null)[] = [];
+  private readonly outFlowMatch: boolean[] = [];
+  private readonly queued: QueuedMatch[] = [];
+  private readonly queuedPos: number[] = [];
 
-  private emit(d: Detection, dir: DirState | null = null): void {
+  private emit(d: Detection, dir: DirState | null = null, si = -1, flow: Flow | null = null, flowMatch = false): void {
     this.outQ.push(d);
     this.outDir.push(dir);
+    this.outSi.push(si);
+    this.outFlow.push(flow);
+    this.outFlowMatch.push(flowMatch);
   }
 
-  /** Hands queued detections to the sink in order, dumping stream payloads first. Call before a direction's stream is freed. */
+  /**
+   * Hands queued detections to the sink, dumping stream payloads first. Signature matches go
+   * through the packet's alert queue first (detect/alert-queue.ts: Suricata's order, pass,
+   * packet-alert-max); detector findings leave as they came. Call when a packet is done and
+   * before a direction's stream is freed.
+   */
   flushDetections(): void {
     const q = this.outQ;
+    if (q.length === 0) return;
+    const m = this.queued;
+    const pos = this.queuedPos;
+    m.length = 0;
+    pos.length = 0;
     for (let i = 0; i < q.length; i++) {
+      const si = this.outSi[i]!;
+      if (si >= 0) {
+        m.push({ si, flowMatch: this.outFlowMatch[i]! });
+        pos.push(i);
+      }
+    }
+    const leave: number[] = [];
+    if (m.length > 0) {
+      const kind = this.actionKind;
+      const r = finalizeQueue(m, this.rank, (si) => kind[si] === 1, this.packetAlertMax);
+      const c = this.counters;
+      c.alertQueueOverflow += r.overflow;
+      if (r.pass >= 0) {
+        c.alertsPassed += r.passed;
+        const at = pos[r.pass]!;
+        const f = this.outFlow[at];
+        // Suricata: first action to reach the flow wins (a flow already dropped stays dropped).
+        if (f !== null && f !== undefined && m[r.pass]!.flowMatch && !f.passed && !f.dropped) {
+          f.passed = true;
+          c.flowsPassed++;
+        }
+      }
+      for (const k of r.alert) {
+        const at = pos[k]!;
+        leave.push(at);
+        const f = this.outFlow[at];
+        if (this.ips && kind[m[k]!.si] === 2 && f !== null && f !== undefined && m[k]!.flowMatch && !f.passed && !f.dropped) {
+          // IPS (scan --simulate-ips): a drop matched on the flow drops the flow; its later packets are not inspected.
+          f.dropped = true;
+          c.flowsDropped++;
+        }
+      }
+    }
+    for (let i = 0; i < q.length; i++) if (this.outSi[i]! < 0) leave.push(i);
+    for (const i of leave) {
       const d = q[i]!;
       const dir = this.outDir[i];
+      if (this.outSi[i]! >= 0) {
+        const c = this.counters;
+        c.bySeverity[d.severity] = (c.bySeverity[d.severity] ?? 0) + 1;
+        c.byKind.signature = (c.byKind.signature ?? 0) + 1;
+        if (this.ips && (d.ruleAction === 'drop' || d.ruleAction?.startsWith('reject') === true)) d.ipsDrop = true;
+      }
       if (dir !== null && dir !== undefined && d.payload !== undefined) d.payload.data = streamPayload(dir.buf, dir.bufLen, dir.gaps);
       try {
         this.onDetection(d);
@@ -574,5 +693,9 @@ export class Detect {
     }
     q.length = 0;
     this.outDir.length = 0;
+    this.outSi.length = 0;
+    this.outFlow.length = 0;
+    this.outFlowMatch.length = 0;
   }
+
 }
