@@ -102,6 +102,13 @@ export interface EngineStats {
   verifyBudgetExhausted: number;
   detections: { bySeverity: Record<string, number>; byKind: Record<string, number> };
   suppressedByRateFilter: number;
+  /** Alerts discarded past engine.packetAlertMax (Suricata's detect.alert_queue_overflow). */
+  alertQueueOverflow: number;
+  /** Matches that did not alert because a pass rule came first on their packet. */
+  alertsPassed: number;
+  /** Flows a pass rule passed; flows a drop rule dropped (IPS simulation). */
+  flowsPassed: number;
+  flowsDropped: number;
   /** xbits table (rule language): bits held, and bits dropped to stay within the bound (oldest first). */
   xbits?: { entries: number; evicted: number; expired: number };
   /** Datasets (rule language): sets, entries over all sets, adds refused by a set's memcap. */
@@ -358,6 +365,10 @@ export class Engine {
       verifyBudgetExhausted: dc.verifyBudgetExhausted,
       detections: { bySeverity: { ...dc.bySeverity }, byKind: { ...dc.byKind } },
       suppressedByRateFilter: dc.suppressed,
+      alertQueueOverflow: dc.alertQueueOverflow,
+      alertsPassed: dc.alertsPassed,
+      flowsPassed: dc.flowsPassed,
+      flowsDropped: dc.flowsDropped,
       xbits: this.detect.ruleState.xbits.stats(),
       datasets: this.detect.ruleState.datasets.stats(),
       reassembly: snapshotCounters(this.reasm.counters),

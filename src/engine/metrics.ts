@@ -169,6 +169,9 @@ export function registerEngineMetrics(registry: Registry, source: () => EngineSt
   counter(registry, 'bulwark_match_pending_dropped_total', 'Pending candidates dropped (per-flow cap or re-verification window).', (s) => s.pendingDropped, stats);
   counter(registry, 'bulwark_match_verify_budget_exhausted_total', 'Flow directions that exhausted their verification budget (verified per segment since).', (s) => s.verifyBudgetExhausted, stats);
   counter(registry, 'bulwark_match_rate_filtered_total', 'Matches suppressed by threshold / detection_filter.', (s) => s.suppressedByRateFilter, stats);
+  counter(registry, 'bulwark_alert_queue_overflow_total', 'Alerts discarded because their packet already raised engine.packetAlertMax alerts (Suricata detect.alert_queue_overflow).', (s) => s.alertQueueOverflow, stats);
+  counter(registry, 'bulwark_alerts_passed_total', 'Matches that did not alert because a pass rule came first on their packet.', (s) => s.alertsPassed, stats);
+  counter(registry, 'bulwark_flows_passed_total', 'Flows a pass rule passed: their later packets are not inspected.', (s) => s.flowsPassed, stats);
   gauge(registry, 'bulwark_rule_xbits', 'xbits held (per host and per address pair) by rules with the xbits keyword.', (s) => s.xbits?.entries ?? 0, stats);
   counter(registry, 'bulwark_rule_xbits_evicted_total', 'xbits dropped before their expiry because the table was full (oldest first).', (s) => s.xbits?.evicted ?? 0, stats);
   new Counter({

@@ -132,6 +132,8 @@ export interface QueueResult {
   overflow: number;
   /** Matches not alerted because a pass came first. */
   passed: number;
+  /** Positions of those matches. */
+  hidden: number[];
 }
 
 /**
@@ -141,7 +143,7 @@ export interface QueueResult {
 export function finalizeQueue(q: readonly QueuedMatch[], rank: Int32Array<ArrayBuffer>, isPass: (si: number) => boolean, max: number): QueueResult {
   const order = q.map((_, i) => i);
   if (order.length > 1) order.sort((a, b) => rank[q[a]!.si]! - rank[q[b]!.si]! || a - b);
-  const res: QueueResult = { alert: [], pass: -1, overflow: 0, passed: 0 };
+  const res: QueueResult = { alert: [], pass: -1, overflow: 0, passed: 0, hidden: [] };
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     if (res.alert.length >= max) {
@@ -152,6 +154,7 @@ export function finalizeQueue(q: readonly QueuedMatch[], rank: Int32Array<ArrayB
     if (isPass(q[i]!.si)) {
       res.pass = i;
       res.passed = order.length - k - 1;
+      for (let j = k + 1; j < order.length; j++) res.hidden.push(order[j]!);
       break;
     }
     res.alert.push(i);

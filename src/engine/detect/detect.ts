@@ -655,6 +655,9 @@ export class Detect {
       c.alertQueueOverflow += r.overflow;
       if (r.pass >= 0) {
         c.alertsPassed += r.passed;
+        // The matches the pass hid did not alert: their once-per-flow memory is released, so a
+        // later packet they match alerts (Suricata has no such memory for packet matches).
+        for (const i of r.hidden) this.outFlow[pos[i]!]?.alerted?.delete(m[i]!.si);
         const at = pos[r.pass]!;
         const f = this.outFlow[at];
         // Suricata: first action to reach the flow wins (a flow already dropped stays dropped).

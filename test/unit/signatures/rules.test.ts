@@ -292,7 +292,7 @@ test('header-only rules: IP-only (ports any, no negation, no direction) or per p
   assert.equal(ip.sig.headerOnly, 'iponly');
   assert.equal(ip.bothDirections, undefined);
   assert.deepEqual(ip.sig.header?.src, { pos4: [[0xc0a80100, 0xc0a801ff]], pos6: [], neg4: [], neg6: [] });
-  assert.equal(ip.sig.header!.dst, null);
+  assert.equal(ip.sig.header.dst, null);
   // flowbits:set and flow state keep a rule IP-only (Suricata's IP-only compatible keywords)
   assert.equal(ok('flowbits:set,x; flow:established;', 'alert tcp any any -> any any').sig.headerOnly, 'iponly');
   // a negated address (Suricata: "like IP-only"), ports or a direction: every packet
@@ -300,7 +300,7 @@ test('header-only rules: IP-only (ports any, no negation, no direction) or per p
   const ported = ok('', 'alert tcp any any -> any 80');
   assert.equal(ported.sig.headerOnly, 'packet');
   assert.deepEqual(ported.sig.header?.dstPorts, [{ from: 80, to: 80 }]);
-  assert.equal(ported.sig.header!.srcPorts, null);
+  assert.equal(ported.sig.header.srcPorts, null);
   const dir = ok('flow:to_client;', 'alert tcp any any -> any any');
   assert.equal(dir.sig.headerOnly, 'packet');
   assert.equal(dir.sig.header?.dir, 'to_client');
