@@ -178,6 +178,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   proto: string;
   /** Number of the packet that raised the match in its capture (Suricata's `pcap_cnt`). */
   pcap_cnt?: number;
+  /** Suricata's verdict (`bulwark scan`): alert, or drop for a drop rule under --simulate-ips. */
+  verdict?: { action: 'alert' | 'drop' };
   /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol objects under their names (`http`, `tls`...). */
   app_proto?: string;
   /** The protocol before a protocol change (STARTTLS), as Suricata's EveAddAppProto writes it. */
