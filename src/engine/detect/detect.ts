@@ -376,7 +376,9 @@ export class Detect {
     const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
     const established = flow.handshakeDone || flow.midstream;
     for (const si of g.unanchored) {
-      if (flow.alerted !== null && flow.alerted.has(si)) continue;
+      // Packet-only signatures (dsize, flags, no_stream) alert on every packet they match, as in
+      // Suricata; the others (matched on the stream too) keep their once-per-flow memory.
+      if (this.packetSig[si] !== 1 && flow.alerted !== null && flow.alerted.has(si)) continue;
       const sig = this.sigs[si];
       if (sig === undefined || !portIn(sig.ports, flow.srvPort)) continue;
       if (sig.established !== undefined && sig.established !== established) continue;

@@ -65,3 +65,12 @@ test('IPS simulation: a drop matched on the flow drops it (no later alerts) and 
   assert.equal(r.detections[0]!.ipsDrop, true);
   assert.equal(r.engine.stats().flowsDropped, 1);
 });
+
+test('packet-only signatures (dsize, flags) alert on every packet they match, not once per flow', () => {
+  const { engine, detections } = makeEngine(rules('alert tcp any any -> any any (dsize:>0; sid:1;)\nalert tcp any any -> any 80 (flags:A+; flow:to_server; sid:2;)\n'));
+  feed(engine, new Conv('198.51.100.5', '203.0.113.1', 40000, 80).handshake().c('Hi all!').s('Hi all!').c('Hi all!').frames);
+  // payloads: client, server, client
+  assert.equal(detections.filter((d) => d.signatureId === 1).length, 3);
+  // client packets with ACK: handshake ACK, two data
+  assert.equal(detections.filter((d) => d.signatureId === 2).length, 3);
+});
