@@ -480,7 +480,7 @@ export class Engine {
     }
     // Suricata sets a packet's flow flags before its stream engine runs: the ACK that completes the
     // handshake is not yet "established" for flow:established.
-    const establishedBefore = flow.handshakeDone || flow.midstream;
+    const establishedBefore = this.detect.established(flow);
     const seq = trackTcp(flow, dir, p, fromClient, pdir, this.live, tsMs, this.tcpHooks);
     // Header-only rules (IP-only and the like) see every packet the flow tracking accepted, RSTs included.
     if (seq !== TRACK_WRONG_DIRECTION && this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, establishedBefore);

@@ -156,6 +156,15 @@ export class Detect {
     this.needSizes = r.signatures.some((s) => s.streamSize !== undefined);
   }
 
+  /**
+   * flow:established of a flow: its handshake completed, or it was picked up mid-stream with
+   * engine.midstream on (Suricata's stream.midstream: such a session starts established; off, the
+   * stream engine never tracks it, so it never is).
+   */
+  established(f: Flow): boolean {
+    return f.handshakeDone || (f.midstream && this.midstream);
+  }
+
   /** A port has signatures in some direction (the server side of a flow picked up mid-stream). */
   watched(port: number): boolean {
     const g = this.ruleset.groupByPort;
@@ -321,7 +330,7 @@ export class Detect {
     const sig = this.sigs[si]!;
     // Groups merge overlapping port sets, so a group can hold signatures for other ports.
     if (!portIn(sig.ports, flow.srvPort)) return true;
-    if (sig.established !== undefined && sig.established !== (flow.handshakeDone || flow.midstream)) return true;
+    if (sig.established !== undefined && sig.established !== this.established(flow)) return true;
     const ctx = this.context(flow, d);
     if (this.packetSig[si] === 1) {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) return true;
@@ -374,7 +383,7 @@ export class Detect {
   /** Per-packet evaluation of the group's signatures that have no fast pattern. */
   packetRules(flow: Flow, d: DirState, g: PortGroup, p: DecodedPacket, flags: number): void {
     const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
-    const established = flow.handshakeDone || flow.midstream;
+    const established = this.established(flow);
     for (const si of g.unanchored) {
       // Packet-only signatures (dsize, flags, no_stream) alert on every packet they match, as in
       // Suricata; the others (matched on the stream too) keep their once-per-flow memory.

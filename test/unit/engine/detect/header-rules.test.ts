@@ -74,3 +74,14 @@ test('packet-only signatures (dsize, flags) alert on every packet they match, no
   // client packets with ACK: handshake ACK, two data
   assert.equal(detections.filter((d) => d.signatureId === 2).length, 3);
 });
+
+test('flow:established on a flow picked up mid-stream holds only with engine.midstream (Suricata stream.midstream)', () => {
+  const text = 'alert tcp any any -> any 1212 (content:"MATCH?"; flow:to_server,established; sid:1;)\nalert tcp any any -> any any (flow:established; sid:2;)\n';
+  const frames = new Conv('127.0.0.1', '127.0.0.2', 2443, 1212).c('MATCH?').frames;
+  let r = makeEngine(rules(text));
+  feed(r.engine, frames);
+  assert.deepEqual(sids(r.detections), []);
+  r = makeEngine(rules(text), { config: engineConfig({ midstream: true }) });
+  feed(r.engine, frames);
+  assert.deepEqual(sids(r.detections).sort(), [1, 2]);
+});
