@@ -14,7 +14,7 @@ import { ST_CLOSED, type Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
 import type { AppEveObjects, Detection } from '../types.js';
-import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn, streamPayload } from './alert.js';
+import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
 import { Prefilter } from './prefilter.js';
@@ -23,7 +23,8 @@ import { AppTxDetector, type AppAlertMeta, type AppFeedContext } from './app-tx.
 import { appEveObjects } from './app-eve.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
 import type { AppLayerStats, DetectCounters, DetectOptions, DetectionSink } from './types.js';
-import { actionClass, finalizeQueue, ruleActionOf, signatureOrder, type ActionClass, type QueuedMatch } from './alert-queue.js';
+import { actionClass, ruleActionOf, signatureOrder, type ActionClass } from './alert-queue.js';
+import { OutQueue } from './out-queue.js';
 import { matchHeader } from './header.js';
 
 const EMPTY = new Uint8Array(0);
@@ -101,6 +102,7 @@ export class Detect {
     this.actionOrder = opts.config.actionOrder;
     this.packetAlertMax = opts.config.packetAlertMax;
     this.ips = opts.simulateIps === true;
+    this.out = new OutQueue(this.counters, this.onDetection, this.log);
     const rx = opts.config.regex;
     const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
     this.regex = new RegexBudget({
@@ -621,95 +623,18 @@ export class Detect {
    * a stream match's EVE payload shows the stream as the whole packet left it, as Suricata logs
    * after detection (a packet that completes several segments shows all of them).
    */
-  private readonly outQ: Detection[] = [];
-  private readonly outDir: (DirState | null)[] = [];
-  /** Per queued detection: signature index (-1: a detector finding, outside the alert queue), flow, flow-level match. */
-  private readonly outSi: number[] = [];
-  private readonly outFlow: (Flow | null)[] = [];
-  private readonly outFlowMatch: boolean[] = [];
-  private readonly queued: QueuedMatch[] = [];
-  private readonly queuedPos: number[] = [];
+  private readonly out: OutQueue;
 
   private emit(d: Detection, dir: DirState | null = null, si = -1, flow: Flow | null = null, flowMatch = false): void {
-    this.outQ.push(d);
-    this.outDir.push(dir);
-    this.outSi.push(si);
-    this.outFlow.push(flow);
-    this.outFlowMatch.push(flowMatch);
+    this.out.push(d, dir, si, flow, flowMatch);
   }
 
   /**
-   * Hands queued detections to the sink, dumping stream payloads first. Signature matches go
-   * through the packet's alert queue first (detect/alert-queue.ts: Suricata's order, pass,
-   * packet-alert-max); detector findings leave as they came. Call when a packet is done and
-   * before a direction's stream is freed.
+   * Hands queued detections to the sink through the packet's alert queue (detect/out-queue.ts).
+   * Call when a packet is done and before a direction's stream is freed.
    */
   flushDetections(): void {
-    const q = this.outQ;
-    if (q.length === 0) return;
-    const m = this.queued;
-    const pos = this.queuedPos;
-    m.length = 0;
-    pos.length = 0;
-    for (let i = 0; i < q.length; i++) {
-      const si = this.outSi[i]!;
-      if (si >= 0) {
-        m.push({ si, flowMatch: this.outFlowMatch[i]! });
-        pos.push(i);
-      }
-    }
-    const leave: number[] = [];
-    if (m.length > 0) {
-      const kind = this.actionKind;
-      const r = finalizeQueue(m, this.rank, (si) => kind[si] === 1, this.packetAlertMax);
-      const c = this.counters;
-      c.alertQueueOverflow += r.overflow;
-      if (r.pass >= 0) {
-        c.alertsPassed += r.passed;
-        // The matches the pass hid did not alert: their once-per-flow memory is released, so a
-        // later packet they match alerts (Suricata has no such memory for packet matches).
-        for (const i of r.hidden) this.outFlow[pos[i]!]?.alerted?.delete(m[i]!.si);
-        const at = pos[r.pass]!;
-        const f = this.outFlow[at];
-        // Suricata: first action to reach the flow wins (a flow already dropped stays dropped).
-        if (f !== null && f !== undefined && m[r.pass]!.flowMatch && !f.passed && !f.dropped) {
-          f.passed = true;
-          c.flowsPassed++;
-        }
-      }
-      for (const k of r.alert) {
-        const at = pos[k]!;
-        leave.push(at);
-        const f = this.outFlow[at];
-        if (this.ips && kind[m[k]!.si] === 2 && f !== null && f !== undefined && m[k]!.flowMatch && !f.passed && !f.dropped) {
-          // IPS (scan --simulate-ips): a drop matched on the flow drops the flow; its later packets are not inspected.
-          f.dropped = true;
-          c.flowsDropped++;
-        }
-      }
-    }
-    for (let i = 0; i < q.length; i++) if (this.outSi[i]! < 0) leave.push(i);
-    for (const i of leave) {
-      const d = q[i]!;
-      const dir = this.outDir[i];
-      if (this.outSi[i]! >= 0) {
-        const c = this.counters;
-        c.bySeverity[d.severity] = (c.bySeverity[d.severity] ?? 0) + 1;
-        c.byKind.signature = (c.byKind.signature ?? 0) + 1;
-        if (this.ips && (d.ruleAction === 'drop' || d.ruleAction?.startsWith('reject') === true)) d.ipsDrop = true;
-      }
-      if (dir !== null && dir !== undefined && d.payload !== undefined) d.payload.data = streamPayload(dir.buf, dir.bufLen, dir.gaps);
-      try {
-        this.onDetection(d);
-      } catch (e) {
-        this.log.error({ err: e }, 'detection handler failed');
-      }
-    }
-    q.length = 0;
-    this.outDir.length = 0;
-    this.outSi.length = 0;
-    this.outFlow.length = 0;
-    this.outFlowMatch.length = 0;
+    this.out.flush({ rank: this.rank, actionKind: this.actionKind, packetAlertMax: this.packetAlertMax, ips: this.ips });
   }
 
 }
