@@ -201,6 +201,7 @@ export class Engine {
       verifyBudget: opts.verifyBudget ?? 8 * opts.config.reassemblyDepth,
       regexNow: opts.regexNow ?? (() => performance.now()),
       ...(opts.simulateIps === true ? { simulateIps: true } : {}),
+      ...(opts.host !== undefined ? { live: true } : {}),
     });
     const seed = opts.hashSeed ?? randomSeed();
     this.addrPerm = new KeyedPermutation(seed);

@@ -67,6 +67,8 @@ export class Detect {
   private readonly actionOrder: readonly ActionClass[];
   private readonly packetAlertMax: number;
   private readonly ips: boolean;
+  /** Live capture (the engine was given the host's addresses). */
+  private readonly live: boolean;
   private readonly prefilter = new Prefilter();
   /** decode-event signatures, per packet (detect/packet-events.ts). */
   private readonly packetEvents = new PacketEventRules();
@@ -102,6 +104,7 @@ export class Detect {
     this.actionOrder = opts.config.actionOrder;
     this.packetAlertMax = opts.config.packetAlertMax;
     this.ips = opts.simulateIps === true;
+    this.live = opts.live === true;
     this.out = new OutQueue(this.counters, this.onDetection, this.log);
     const rx = opts.config.regex;
     const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
@@ -161,10 +164,12 @@ export class Detect {
   /**
    * flow:established of a flow: its handshake completed, or it was picked up mid-stream with
    * engine.midstream on (Suricata's stream.midstream: such a session starts established; off, the
-   * stream engine never tracks it, so it never is).
+   * stream engine never tracks it, so it never is). Live, a connection that predates the capture
+   * counts as established too: it is inspected, and its alerts are spoofable evidence that never
+   * blocks (docs/engine.md, "Handshake evidence").
    */
   established(f: Flow): boolean {
-    return f.handshakeDone || (f.midstream && this.midstream);
+    return f.handshakeDone || (f.midstream && (this.midstream || this.live));
   }
 
   /** A port has signatures in some direction (the server side of a flow picked up mid-stream). */

@@ -30,6 +30,8 @@ export interface DetectOptions {
   regexNow: () => number;
   /** Act as Suricata in IPS mode (`scan --simulate-ips`): drop rules drop their flow. */
   simulateIps?: boolean;
+  /** Live capture: flows picked up mid-stream count as established (their evidence is spoofable). */
+  live?: boolean;
 }
 
 /** Counters of the detect stage (plain numbers; exported through EngineStats). */

@@ -84,4 +84,10 @@ test('flow:established on a flow picked up mid-stream holds only with engine.mid
   r = makeEngine(rules(text), { config: engineConfig({ midstream: true }) });
   feed(r.engine, frames);
   assert.deepEqual(sids(r.detections).sort(), [1, 2]);
+  // live capture: a connection that predates the capture is inspected as established (its
+  // evidence is spoofable and never blocks: evidence.test.ts)
+  r = makeEngine(rules(text), { host: { known: false, has4: () => false, has6: () => false } });
+  feed(r.engine, frames);
+  assert.deepEqual(sids(r.detections).sort(), [1, 2]);
+  assert.equal(r.detections[0]!.handshakeCompleted, false);
 });
