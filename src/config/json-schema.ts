@@ -48,7 +48,14 @@ function convert(node: SchemaNode, doc: string | undefined, def: unknown): Json 
     case 'enum':
       return { ...base, enum: [...node.values] };
     case 'array':
-      return { ...base, type: 'array', maxItems: node.maxItems, items: convert(node.items, undefined, undefined) };
+      return {
+        ...base,
+        type: 'array',
+        maxItems: node.maxItems,
+        ...(node.minItems !== undefined ? { minItems: node.minItems } : {}),
+        ...(node.unique === true ? { uniqueItems: true } : {}),
+        items: convert(node.items, undefined, undefined),
+      };
     case 'map':
       return { ...base, type: 'object', propertyNames: { pattern: node.keyPattern }, additionalProperties: convert(node.values, undefined, undefined) };
   }

@@ -114,7 +114,23 @@ class Walker {
           this.issue(node, path, `at most ${schema.maxItems} entries allowed, got ${node.items.length}`);
           return base;
         }
-        return node.items.map((item, i) => this.walk(item, schema.items, undefined, `${path}[${i}]`, node));
+        if (schema.minItems !== undefined && node.items.length < schema.minItems) {
+          this.issue(node, path, `at least ${schema.minItems} entries needed, got ${node.items.length}`);
+          return base;
+        }
+        const items = node.items.map((item, i) => this.walk(item, schema.items, undefined, `${path}[${i}]`, node));
+        if (schema.unique === true) {
+          const seen = new Set<string>();
+          for (const v of items) {
+            const k = JSON.stringify(v);
+            if (seen.has(k)) {
+              this.issue(node, path, `${k} is listed twice`);
+              return base;
+            }
+            seen.add(k);
+          }
+        }
+        return items;
       }
       case 'map': {
         if (node === null || (isScalar(node) && node.value === null)) return base;

@@ -17,7 +17,7 @@ export type SchemaNode =
   | { kind: 'size'; min: number; max: number }
   | { kind: 'string'; check?: Check; pattern?: string; maxLength?: number }
   | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'array'; items: SchemaNode; maxItems: number }
+  | { kind: 'array'; items: SchemaNode; maxItems: number; minItems?: number; unique?: boolean }
   | { kind: 'map'; values: SchemaNode; keyPattern: string; maxEntries: number };
 
 export interface FieldDef {
@@ -377,6 +377,8 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
         "IP defragmentation (Suricata's defrag, BSD overlap policy).",
       ),
       midstream: f(bool(), "Suricata's stream.midstream: a TCP flow picked up without its handshake gets app-layer parsing (HTTP, TLS… buffers); off, only its raw stream is inspected."),
+      packetAlertMax: f(int(1, 65_535), "Suricata's packet-alert-max: alerts one packet may raise, in the packet's alert order; the rest are discarded and counted (bulwark_alert_queue_overflow_total)."),
+      actionOrder: f({ kind: 'array', items: oneOf(['pass', 'drop', 'reject', 'alert']), maxItems: 4, minItems: 4, unique: true }, "Suricata's action-order: the order of a packet's matches (then flowbits use, priority, sid); a pass match ends the packet's alerts after it. Name each of pass, drop, reject, alert once."),
       timeouts: f(
         obj({
           new: f(dur(SEC, DAY), 'Idle timeout of flows without a completed handshake.', { prop: 'newMs' }),

@@ -205,6 +205,10 @@ export interface Config {
     defrag: { maxTrackers: number; maxBytes: number; maxFragments: number; timeoutMs: number };
     /** Suricata stream.midstream: app-layer parsing also for flows picked up without their handshake. */
     midstream: boolean;
+    /** Suricata packet-alert-max: alerts one packet may raise; the rest are discarded (bulwark_alert_queue_overflow_total). */
+    packetAlertMax: number;
+    /** Suricata action-order: the order of a packet's matches (a pass stops the ones after it); each of pass, drop, reject, alert once. */
+    actionOrder: ('pass' | 'drop' | 'reject' | 'alert')[];
     timeouts: { newMs: number; establishedMs: number; closedMs: number };
     /** The regex engine (PCRE2): per-match limits and the inspection budget (docs/regex.md). */
     regex: {
@@ -379,6 +383,8 @@ export function defaultConfig(): Config {
       checksumValidation: true,
       defrag: { maxTrackers: 4096, maxBytes: 32 * 1024 * 1024, maxFragments: 8192, timeoutMs: MIN },
       midstream: false,
+      packetAlertMax: 15,
+      actionOrder: ['pass', 'drop', 'reject', 'alert'],
       timeouts: { newMs: MIN, establishedMs: 10 * MIN, closedMs: MIN },
       regex: {
         matchLimit: 3500,

@@ -79,6 +79,8 @@ export interface EngineOptions {
    * a fixed one.
    */
   hashSeed?: HashSeed;
+  /** Act as Suricata in IPS mode (`bulwark scan --simulate-ips`): a drop rule that matched a flow drops it, its later packets are not inspected. */
+  simulateIps?: boolean;
 }
 
 export interface EngineStats {
@@ -100,6 +102,13 @@ export interface EngineStats {
   verifyBudgetExhausted: number;
   detections: { bySeverity: Record<string, number>; byKind: Record<string, number> };
   suppressedByRateFilter: number;
+  /** Alerts discarded past engine.packetAlertMax (Suricata's detect.alert_queue_overflow). */
+  alertQueueOverflow: number;
+  /** Matches that did not alert because a pass rule came first on their packet. */
+  alertsPassed: number;
+  /** Flows a pass rule passed; flows a drop rule dropped (IPS simulation). */
+  flowsPassed: number;
+  flowsDropped: number;
   /** xbits table (rule language): bits held, and bits dropped to stay within the bound (oldest first). */
   xbits?: { entries: number; evicted: number; expired: number };
   /** pcre flow captures dropped at the per-flow bound (rule language). */
@@ -193,6 +202,8 @@ export class Engine {
       maxPending: opts.maxPending ?? 16,
       verifyBudget: opts.verifyBudget ?? 8 * opts.config.reassemblyDepth,
       regexNow: opts.regexNow ?? (() => performance.now()),
+      ...(opts.simulateIps === true ? { simulateIps: true } : {}),
+      ...(opts.host !== undefined ? { live: true } : {}),
     });
     const seed = opts.hashSeed ?? randomSeed();
     this.addrPerm = new KeyedPermutation(seed);
@@ -357,6 +368,10 @@ export class Engine {
       verifyBudgetExhausted: dc.verifyBudgetExhausted,
       detections: { bySeverity: { ...dc.bySeverity }, byKind: { ...dc.byKind } },
       suppressedByRateFilter: dc.suppressed,
+      alertQueueOverflow: dc.alertQueueOverflow,
+      alertsPassed: dc.alertsPassed,
+      flowsPassed: dc.flowsPassed,
+      flowsDropped: dc.flowsDropped,
       xbits: this.detect.ruleState.xbits.stats(),
       flowvarsDropped: this.detect.ruleState.stats().flowvarsDropped,
       datasets: this.detect.ruleState.datasets.stats(),
@@ -460,7 +475,19 @@ export class Engine {
     this.curFlow = flow;
     const dir = fromClient ? flow.c2s : flow.s2c;
 
+    if (flow.passed || flow.dropped) {
+      // A pass rule passed the flow (or, simulating IPS, a drop rule dropped it): Suricata inspects
+      // none of its later packets. Its state is still tracked, so it closes and expires as usual.
+      const st = trackTcp(flow, dir, p, fromClient, pdir, this.live, tsMs, this.tcpHooks);
+      if (st >= 0) trackFin(flow, dir, p, this.tcpHooks);
+      return;
+    }
+    // Suricata sets a packet's flow flags before its stream engine runs: the ACK that completes the
+    // handshake is not yet "established" for flow:established.
+    const establishedBefore = this.detect.established(flow);
     const seq = trackTcp(flow, dir, p, fromClient, pdir, this.live, tsMs, this.tcpHooks);
+    // Header-only rules (IP-only and the like) see every packet the flow tracking accepted, RSTs included.
+    if (seq !== TRACK_WRONG_DIRECTION && this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, establishedBefore);
     if (seq < 0) {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;

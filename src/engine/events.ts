@@ -61,6 +61,8 @@ export interface AlertEventOptions {
   payload?: boolean;
   /** Write packet and packet_info (default true; config events.packet). */
   packet?: boolean;
+  /** Suricata's alert `verdict.action` (offline scans: drop for a drop rule under --simulate-ips, else alert). */
+  verdict?: 'alert' | 'drop';
 }
 
 export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
@@ -90,6 +92,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
     },
   };
   if (d.pcapCnt !== undefined) ev.pcap_cnt = d.pcapCnt;
+  if (o.verdict !== undefined) ev.verdict = { action: o.verdict };
   if (d.appProto !== undefined) ev.app_proto = d.appProto;
   if (d.appProtoOrig !== undefined) ev.app_proto_orig = d.appProtoOrig;
   if (d.txId !== undefined) ev.tx_id = d.txId;

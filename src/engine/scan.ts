@@ -35,6 +35,8 @@ export interface ScanOptions {
   checksumChecks?: ChecksumChecks;
   /** threshold.config filter (suppress / thresholds / rate filters); default: the rules' own keywords. */
   alertFilter?: AlertFilter;
+  /** Suricata's --simulate-ips: drop rules drop the flows they match (src/engine/detect/detect.ts). */
+  simulateIps?: boolean;
 }
 
 export interface ScanSummary {
@@ -81,6 +83,7 @@ export function scanFile(o: ScanOptions): ScanSummary {
     ...(o.registry ? { registry: o.registry } : {}),
     ...(o.maxStreamMemory !== undefined ? { maxStreamMemory: o.maxStreamMemory } : {}),
     ...(o.alertFilter !== undefined ? { alertFilter: o.alertFilter } : {}),
+    ...(o.simulateIps === true ? { simulateIps: true } : {}),
   });
   // A capture file has no direction: read like Suricata reads a pcap file (docs/engine.md).
   const checks = new ChecksumPolicy(o.checksumChecks ?? 'auto', { enforceWhileSampling: true });

@@ -2,7 +2,7 @@
  * The engine's outputs, consumed by src/service (wiring), src/blocklist (response) and
  * src/isolation (automatic isolation policy). Event fields are documented in docs/events.md.
  */
-import type { Severity, SignatureAction, DetectorKind } from '../signatures/types.js';
+import type { Severity, SignatureAction, DetectorKind, RuleAction } from '../signatures/types.js';
 
 /**
  * This host's own IP addresses, as the live engine needs them (kept current by the service; the
@@ -32,6 +32,10 @@ export interface Detection {
   proto: string;
   signatureId: number;
   rev: number;
+  /** Signature matches: the Suricata rule action (`alert`, `drop`, `reject`…; YAML `block` = drop). */
+  ruleAction?: RuleAction;
+  /** IPS simulation (`scan --simulate-ips`): a drop/reject rule's alert, whose packet Suricata would have dropped (EVE alert.action blocked). */
+  ipsDrop?: boolean;
   /** Signature or detector name, e.g. "Intrusion.HTTP.Log4Shell.JNDI". */
   signature: string;
   category: string;
@@ -187,6 +191,8 @@ export interface AlertEvent extends Partial<Record<AppEveKey, Record<string, unk
   proto: string;
   /** Number of the packet that raised the match in its capture (Suricata's `pcap_cnt`). */
   pcap_cnt?: number;
+  /** Suricata's verdict (`bulwark scan`): alert, or drop for a drop rule under --simulate-ips. */
+  verdict?: { action: 'alert' | 'drop' };
   /** App-layer matches (Suricata EVE): protocol, transaction id, and the protocol objects under their names (`http`, `tls`...). */
   app_proto?: string;
   /** The protocol before a protocol change (STARTTLS), as Suricata's EveAddAppProto writes it. */

@@ -398,8 +398,10 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     // An app-layer rule with port `any` applies wherever its protocol is detected (Suricata):
     // every port, without adding ports to the intercepted set. So does a decode/stream-event
     // rule (always `any`): engine events are raised on any packet.
-    const everywhere = (d.sig.app !== undefined || isPacketEventSig(d.sig)) && d.portSpec.any;
-    const ports = resolvePorts(d.portSpec, everywhere ? allPorts : anyRanges).filter((r) => r.to >= 1);
+    // A header-only rule matches its own header ports on every packet (Signature.header): it is
+    // evaluated outside the port groups and adds no port to the intercepted set.
+    const everywhere = ((d.sig.app !== undefined || isPacketEventSig(d.sig)) && d.portSpec.any) || d.sig.headerOnly !== undefined;
+    const ports = d.sig.headerOnly !== undefined ? allPorts : resolvePorts(d.portSpec, everywhere ? allPorts : anyRanges).filter((r) => r.to >= 1);
     if (ports.length === 0) {
       if (d.twin === true) continue;
       skipped.push({ file: d.sig.source.file, line: d.sig.source.line, reason: 'no ports left (any-port set empty or all excluded)', message: `${where(d.sig)}: no ports` });
@@ -440,7 +442,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
     signatures.forEach((sg, i) => {
       // app signatures are inspected per transaction (ruleset.app), not on the raw stream
       // (a rule matching both directions is two signatures: itself and its to_client twin)
-      if (sg.direction === direction && sg.app === undefined && !isPacketEventSig(sg)) idx.push(i);
+      if (sg.direction === direction && sg.app === undefined && !isPacketEventSig(sg) && sg.headerOnly === undefined) idx.push(i);
     });
     const sets = portSets(signatures, idx).sort((a, b) => a.ranges[0]!.from - b.ranges[0]!.from);
     plan.push({ direction, sets });

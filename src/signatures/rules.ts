@@ -3,14 +3,15 @@
  * either loaded or skipped with a stable reason (never silently): see docs/signatures.md
  * "Importing Suricata rules" for the supported keywords and the reasons.
  */
-import type { AppKeywordMatch, BufferList, Condition, ContentCondition, FlowbitOp, PcreCondition, Severity, Signature, Transform, UintMatch } from './types.js';
+import type { AppKeywordMatch, BufferList, Condition, ContentCondition, FlowbitOp, PcreCondition, RuleAction, Severity, Signature, Transform, UintMatch } from './types.js';
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { decodeContent, ContentError } from './content.js';
 import { compilePcreSpec, parsePcre, parsePcreCaptures, PcreInvalid, PcreUnsupported, splitPcreCaptures } from './pcre.js';
 import { APP_PROTOCOLS, appProtocolForRule, findAppBuffer, findAppKeyword } from '../engine/app-layer/registry.js';
 import type { AppDirection } from '../engine/app-layer/types.js';
 import { isTransformKeyword, parseTransform, transformKey } from './transforms.js';
-import { parseSuricataPorts, PortError, type PortSpec } from './ports.js';
+import { parseSuricataPorts, PortError, resolvePorts, type PortSpec } from './ports.js';
+import { AddressError, hasNegation, parseAddressSpec } from './address.js';
 import {
   OptionError,
   Unsupported,
@@ -265,7 +266,7 @@ export function parseRule(line: string, file: string, lineNo: number, opts: Rule
     return parseRuleOrThrow(line, file, lineNo, opts);
   } catch (e) {
     if (e instanceof Unsupported || e instanceof PcreUnsupported) return skip(e.reason);
-    if (e instanceof RuleError || e instanceof OptionError || e instanceof ContentError || e instanceof PortError || e instanceof PcreInvalid || e instanceof FrameError) {
+    if (e instanceof RuleError || e instanceof AddressError || e instanceof OptionError || e instanceof ContentError || e instanceof PortError || e instanceof PcreInvalid || e instanceof FrameError) {
       return skip('invalid rule', `${file}:${lineNo}: ${e.message}`);
     }
     throw e;
@@ -310,7 +311,6 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (head.length !== 7) throw new RuleError(`header has ${head.length} fields, expected 7`);
   const [action, proto, srcAddr, srcPort, arrow, dstAddr, dstPort] = head as [string, string, string, string, string, string, string];
   if (!['alert', 'drop', 'reject', 'rejectsrc', 'rejectdst', 'rejectboth', 'pass'].includes(action)) throw new RuleError(`unknown action "${action}"`);
-  if (action === 'pass') throw new Unsupported('action pass');
   let stream: 'only' | 'no' | undefined;
   /** App protocol the rule needs (header protocol, or the protocol of its buffers/keywords). */
   let app: string | undefined;
@@ -348,6 +348,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let metaSeverity: string | undefined;
   let dir: 'to_server' | 'to_client' | undefined;
   let established: boolean | undefined;
+  /** A `flow` keyword was written (a header-only rule with one is never IP-only when it names a direction). */
+  let flowDirWritten = false;
   let dsize: Signature['dsize'];
   let flags: Signature['flags'];
   let rateFilter: Signature['rateFilter'];
@@ -490,10 +492,12 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
             case 'to_server':
             case 'from_client':
               dir = 'to_server';
+              flowDirWritten = true;
               break;
             case 'to_client':
             case 'from_server':
               dir = 'to_client';
+              flowDirWritten = true;
               break;
             case 'established':
               established = true;
@@ -886,8 +890,32 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
         streamSize.length > 0 || dsize !== undefined || flags !== undefined || appLayerProtocol !== undefined || dir !== undefined ||
         established !== undefined || stream !== undefined || app !== undefined || targetSide !== undefined,
     });
-  } else if (app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
-    throw new Unsupported('no payload, dsize or flags condition');
+  }
+  // Nothing but the header (Suricata's IP-only / "like IP-only" / header packet rules): matched
+  // on each packet's addresses and ports; flowbits set and flow state are IP-only compatible.
+  let header: Signature['header'];
+  let headerOnly: Signature['headerOnly'];
+  if (events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
+    if (flowints.length > 0 || xbits.length > 0) throw new Unsupported('flowint/xbits in a rule without payload conditions');
+    if (stream !== undefined) throw new Unsupported('flow only_stream/no_stream in a rule without payload conditions');
+    const src = parseAddressSpec(srcAddr, opts.vars);
+    const dst = parseAddressSpec(dstAddr, opts.vars);
+    let srcPorts: PortSpec;
+    let dstPorts: PortSpec;
+    try {
+      srcPorts = parseSuricataPorts(srcPort, opts.vars);
+      dstPorts = parseSuricataPorts(dstPort, opts.vars);
+    } catch (e) {
+      if (e instanceof PortError && /undefined port variable/.test(e.message)) throw new Unsupported('undefined port variable');
+      throw e;
+    }
+    const every = [{ from: 0, to: 65535 }];
+    const portList = (sp: PortSpec): { from: number; to: number }[] | null => (sp.any && sp.exclude.length === 0 ? null : resolvePorts(sp, every));
+    header = { src, dst, srcPorts: portList(srcPorts), dstPorts: portList(dstPorts) };
+    // Suricata (SignatureIsIPOnly): no flow direction, no negated address; ports any as the
+    // IP-only engine matches addresses only.
+    const ipOnly = !flowDirWritten && !hasNegation(src) && !hasNegation(dst) && header.srcPorts === null && header.dstPorts === null;
+    headerOnly = ipOnly ? 'iponly' : 'packet';
   }
   if (app !== undefined) {
     if (flags) throw new Unsupported('flags in an app-layer rule');
@@ -913,7 +941,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   // (`any any -> any any`, `$HOME_NET any -> $HOME_NET any`) matches both directions unless the
   // flow keyword or the rule's buffers fix one.
   // (decode/stream-event rules are per packet already: no twin.)
-  const bothDirections = !txRule && dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
+  const bothDirections = !txRule && headerOnly === undefined && dir === undefined && srcAddr === dstAddr && srcPort === dstPort && events.length === 0 && !isPacketProtocol(ruleProtocol);
   // Which side is the server (the protected host)? flow direction first, else the side with ports.
   if (dir === undefined) dir = !txRule && dstPort === 'any' && srcPort !== 'any' ? 'to_client' : 'to_server';
   const serverAddr = dir === 'to_server' ? dstAddr : srcAddr;
@@ -963,7 +991,8 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     metadata,
     origin: 'rules',
     protocol: ruleProtocol,
-    action: action === 'alert' ? 'alert' : 'block',
+    action: action === 'alert' || action === 'pass' ? 'alert' : 'block',
+    ruleAction: action as RuleAction,
     direction: dir,
     conditions,
     flowbits,
@@ -991,6 +1020,10 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (targetSide !== undefined) sig.target = targetSide;
   if (vars.size > 0) sig.varCount = vars.size;
   if (events.length > 0) sig.events = events;
+  if (headerOnly !== undefined && header !== undefined) {
+    sig.headerOnly = headerOnly;
+    sig.header = flowDirWritten ? { ...header, dir } : header;
+  }
   if (classPriority !== undefined) sig.classPriority = classPriority;
   const used = [...new Set(options.map((o) => o.name))];
   const draft: Draft = { sig, portSpec, keywords: { enforced: used.filter((n) => !IGNORED_KEYWORDS.has(n)), ignored: used.filter((n) => IGNORED_KEYWORDS.has(n)) } };

@@ -16,6 +16,7 @@ import type { XbitSpec } from './keywords/xbits.js';
 import type { StreamSizeSpec, StreamSizes } from './keywords/stream-size.js';
 import type { EventMatch } from './keywords/events.js';
 import type { DatasetSpec } from './keywords/dataset.js';
+import type { AddressMatch } from './address.js';
 import type { DatasetDecl, DatasetStore } from './keywords/dataset-store.js';
 
 export type { EventMatch };
@@ -24,6 +25,8 @@ import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type SignatureAction = 'block' | 'alert';
+/** Suricata rule actions (the reject variants are kept apart for EVE; they order as `reject`). */
+export type RuleAction = 'alert' | 'drop' | 'reject' | 'rejectsrc' | 'rejectdst' | 'rejectboth' | 'pass';
 /** Which stream a signature inspects: client→server (to_server) or server→client (to_client). */
 export type Direction = 'to_server' | 'to_client';
 
@@ -316,6 +319,23 @@ export interface Signature {
   origin?: 'yaml' | 'rules';
   /** The rule's own action: `alert` → alert; `drop`/`reject` (and YAML `block`) → block. The response policy decides on top. */
   action: SignatureAction;
+  /**
+   * The Suricata action as written (`alert drop reject rejectsrc rejectdst rejectboth pass`);
+   * absent: `alert` for an `alert` signature, `drop` for a `block` one (YAML). It orders the
+   * packet's alert queue (engine.actionOrder) and `pass` never alerts: it ends the packet's
+   * lower-ordered alerts, and the flow's inspection when it matched the flow (src/engine/detect/alert-queue.ts).
+   */
+  ruleAction?: RuleAction;
+  /**
+   * A rule with nothing but its header (and IP-only compatible keywords: flow established state,
+   * flowbits set, noalert, metadata): matched on packet addresses and ports (`header`).
+   * `iponly`: Suricata's IP-only rule (ports `any`, no negated address, no flow direction), tried
+   * on the first packet of each direction of a flow; `packet`: every packet (Suricata's
+   * "like IP-only" rules with negated addresses, and header rules with ports or a direction).
+   */
+  headerOnly?: 'iponly' | 'packet';
+  /** headerOnly rules: the header as written, matched against each packet as it is (source → destination). */
+  header?: { src: AddressMatch | null; dst: AddressMatch | null; srcPorts: PortRange[] | null; dstPorts: PortRange[] | null; dir?: Direction };
   /** Destination ports (to_server: server port; to_client: server port too, i.e. the source of the packet). */
   ports: PortRange[];
   direction: Direction;

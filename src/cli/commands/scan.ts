@@ -20,9 +20,11 @@ import { compileProgress, Progress } from '../progress.js';
 import { CHECKSUM_INVALID_RATIO, CHECKSUM_MODES, type ChecksumChecks } from '../../engine/decode/checksum.js';
 import { ThresholdFilter } from '../../engine/threshold/filter.js';
 import { loadThresholdFile } from '../../engine/threshold/load.js';
+import { parseActionOrder } from '../../engine/detect/alert-queue.js';
 
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
                     [--checksum-checks auto|yes|no] [--threshold-file FILE] [--midstream]
+                    [--simulate-ips] [--packet-alert-max N] [--action-order LIST]
 
 Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
 summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
@@ -43,6 +45,16 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
                     applied to the alerts (default: response.thresholdFile from the configuration)
   --midstream       app-layer parsing also for TCP flows picked up without their handshake, as
                     Suricata's stream.midstream: true (default: engine.midstream)
+  --simulate-ips    act as Suricata in IPS mode (suricata --simulate-ips): the alerts of drop and
+                    reject rules say blocked (EVE alert.action, verdict.action drop), and a drop
+                    rule that matched a flow (IP-only, stream or transaction match) drops it: its
+                    later packets are not inspected. Nothing is blocked on this host
+  --packet-alert-max N
+                    alerts one packet may raise, as Suricata's packet-alert-max (default:
+                    engine.packetAlertMax, 15); the rest are discarded in Suricata's alert order
+  --action-order LIST
+                    Suricata's action-order, e.g. drop,pass,reject,alert (default:
+                    engine.actionOrder, pass,drop,reject,alert)
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
@@ -105,14 +117,33 @@ function checksumMode(v: string | undefined): ChecksumChecks {
   throw new BulwarkError('BULWARK_ERR_USAGE', `scan: --checksum-checks must be one of ${CHECKSUM_MODES.join(', ')}`);
 }
 
+/** --packet-alert-max and --action-order as engine settings (only those given). */
+function engineFlags(max: string | undefined, order: string | undefined): Partial<Config['engine']> {
+  const out: Partial<Config['engine']> = {};
+  if (max !== undefined) {
+    if (!/^[0-9]{1,5}$/.test(max) || Number(max) < 1 || Number(max) > 65_535) throw new BulwarkError('BULWARK_ERR_USAGE', 'scan: --packet-alert-max must be an integer from 1 to 65535');
+    out.packetAlertMax = Number(max);
+  }
+  if (order !== undefined) {
+    try {
+      out.actionOrder = parseActionOrder(order.split(','));
+    } catch (e) {
+      throw new BulwarkError('BULWARK_ERR_USAGE', `scan: --action-order: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return out;
+}
+
 async function run(ctx: CliContext, args: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(args, {
     command: 'scan',
-    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string', midstream: 'boolean' },
+    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string', midstream: 'boolean', 'simulate-ips': 'boolean', 'packet-alert-max': 'string', 'action-order': 'string' },
     minPositionals: 1,
   });
   const json = ctx.json || flags.json;
   const checksumChecks = checksumMode(flags['checksum-checks']);
+  const simulateIps = flags['simulate-ips'];
+  const engineOverrides = engineFlags(flags['packet-alert-max'], flags['action-order']);
   const cfg = ctx.config ? await ctx.config() : defaultConfig();
   const bar = compileProgress(ctx, json);
   const loadT0 = performance.now();
@@ -138,7 +169,8 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
     const summary = scanFile({
       file,
       ruleset,
-      engine: flags.midstream ? { ...cfg.engine, midstream: true } : cfg.engine,
+      engine: { ...cfg.engine, ...(flags.midstream ? { midstream: true } : {}), ...engineOverrides },
+      ...(simulateIps ? { simulateIps: true } : {}),
       checksumChecks,
       alertFilter: new ThresholdFilter(thresholds, { maxEntries: cfg.response.maxThresholdEntries }),
       log,
@@ -147,7 +179,9 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
         if (!showAlerts) return;
         fileBar.clear();
         eventNo++;
-        buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: 'allowed', count: 1, eventId: `scan-${eventNo}`, payload: cfg.events.payload, packet: cfg.events.packet })) + '\n' : fastLine(d));
+        // Suricata's verdict: drop for a drop/reject rule in IPS mode, else alert (nothing is blocked here).
+        const blocked = d.ipsDrop === true;
+        buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: blocked ? 'blocked' : 'allowed', count: 1, eventId: `scan-${eventNo}`, payload: cfg.events.payload, packet: cfg.events.packet, verdict: blocked ? 'drop' : 'alert' })) + '\n' : fastLine(d));
         if (buffered.length >= 256) flush();
       },
     });

@@ -14,7 +14,7 @@ import { ST_CLOSED, type Flow } from '../flow/flow.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { AlertFilter } from '../threshold/types.js';
 import type { AlertFrame, AppEveObjects, Detection } from '../types.js';
-import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn, streamPayload } from './alert.js';
+import { DETECTOR_CATEGORY, excerpt, flowIp, ipProtoName, portIn } from './alert.js';
 import { FlowRuleState, RuleState, streamSizeOf } from '../../signatures/keywords/state.js';
 import { takeCaptures } from '../../signatures/verify.js';
 import type { PacketAddrs } from '../../signatures/keywords/xbits.js';
@@ -24,6 +24,9 @@ import { AppTxDetector, type AppAlertMeta, type AppFeedContext } from './app-tx.
 import { appEveObjects } from './app-eve.js';
 import type { AppDirection, AppProtocol, AppTx } from '../app-layer/types.js';
 import type { AppLayerStats, DetectCounters, DetectOptions, DetectionSink } from './types.js';
+import { actionClass, ruleActionOf, signatureOrder, type ActionClass } from './alert-queue.js';
+import { OutQueue } from './out-queue.js';
+import { matchHeader } from './header.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -37,6 +40,10 @@ export class Detect {
     pendingDropped: 0,
     verifyBudgetExhausted: 0,
     suppressed: 0,
+    alertQueueOverflow: 0,
+    alertsPassed: 0,
+    flowsPassed: 0,
+    flowsDropped: 0,
     bySeverity: { low: 0, medium: 0, high: 0, critical: 0 },
     byKind: { signature: 0, portscan: 0, synflood: 0, bruteforce: 0 },
   };
@@ -50,6 +57,19 @@ export class Detect {
   private sigs: readonly Signature[] = [];
   /** 1 for signatures evaluated per packet (stream:no, dsize or flags). */
   private packetSig = new Uint8Array(0);
+  /** Internal order of each signature in a packet's alert queue (detect/alert-queue.ts). */
+  private rank = new Int32Array(0);
+  /** 1 for `pass` signatures, 2 for drop/reject ones. */
+  private actionKind = new Uint8Array(0);
+  /** Header-only signatures (Signature.headerOnly): IP-only ones (first packet of each flow direction) and per-packet ones. */
+  private headerIpOnly: number[] = [];
+  private headerPacket: number[] = [];
+  /** Suricata's action-order, packet-alert-max and IPS simulation (engine.actionOrder, engine.packetAlertMax, scan --simulate-ips). */
+  private readonly actionOrder: readonly ActionClass[];
+  private readonly packetAlertMax: number;
+  private readonly ips: boolean;
+  /** Live capture (the engine was given the host's addresses). */
+  private readonly live: boolean;
   private readonly prefilter = new Prefilter();
   /** decode-event signatures, per packet (detect/packet-events.ts). */
   private readonly packetEvents = new PacketEventRules();
@@ -82,6 +102,11 @@ export class Detect {
     this.maxPending = opts.maxPending;
     this.verifyBudget = opts.verifyBudget;
     this.midstream = opts.config.midstream;
+    this.actionOrder = opts.config.actionOrder;
+    this.packetAlertMax = opts.config.packetAlertMax;
+    this.ips = opts.simulateIps === true;
+    this.live = opts.live === true;
+    this.out = new OutQueue(this.counters, this.onDetection, this.log);
     const rx = opts.config.regex;
     const heapLimitKiB = Math.max(1, Math.floor(rx.heapLimit / 1024));
     this.regex = new RegexBudget({
@@ -116,6 +141,17 @@ export class Detect {
       const s = r.signatures[i]!;
       if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
     }
+    this.rank = signatureOrder(r.signatures, this.actionOrder);
+    this.actionKind = new Uint8Array(n);
+    this.headerIpOnly = [];
+    this.headerPacket = [];
+    for (let i = 0; i < n; i++) {
+      const s = r.signatures[i]!;
+      const a = actionClass(ruleActionOf(s));
+      this.actionKind[i] = a === 'pass' ? 1 : a === 'drop' || a === 'reject' ? 2 : 0;
+      if (s.headerOnly === 'iponly') this.headerIpOnly.push(i);
+      else if (s.headerOnly === 'packet') this.headerPacket.push(i);
+    }
     this.prefilter.setGroups(r.groups, n);
     this.packetEvents.setRuleset(r);
     if (this.app === null) this.app = new AppTxDetector(r, { maxFlowMemory: this.appLayer.maxFlowMemory, maxMemory: this.appLayer.maxMemory, settings: { http: this.appLayer.http } });
@@ -124,6 +160,17 @@ export class Detect {
     // Unchanged sets keep what rules added; changed or new ones start from their files.
     this.ruleState.datasets.sync(r.datasets ?? []);
     this.needSizes = r.signatures.some((s) => s.streamSize !== undefined);
+  }
+
+  /**
+   * flow:established of a flow: its handshake completed, or it was picked up mid-stream with
+   * engine.midstream on (Suricata's stream.midstream: such a session starts established; off, the
+   * stream engine never tracks it, so it never is). Live, a connection that predates the capture
+   * counts as established too: it is inspected, and its alerts are spoofable evidence that never
+   * blocks (docs/engine.md, "Handshake evidence").
+   */
+  established(f: Flow): boolean {
+    return f.handshakeDone || (f.midstream && (this.midstream || this.live));
   }
 
   /** A port has signatures in some direction (the server side of a flow picked up mid-stream). */
@@ -316,7 +363,7 @@ export class Detect {
     const sig = this.sigs[si]!;
     // Groups merge overlapping port sets, so a group can hold signatures for other ports.
     if (!portIn(sig.ports, flow.srvPort)) return true;
-    if (sig.established !== undefined && sig.established !== (flow.handshakeDone || flow.midstream)) return true;
+    if (sig.established !== undefined && sig.established !== this.established(flow)) return true;
     const ctx = this.context(flow, d);
     if (this.packetSig[si] === 1) {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) return true;
@@ -369,9 +416,11 @@ export class Detect {
   /** Per-packet evaluation of the group's signatures that have no fast pattern. */
   packetRules(flow: Flow, d: DirState, g: PortGroup, p: DecodedPacket, flags: number): void {
     const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
-    const established = flow.handshakeDone || flow.midstream;
+    const established = this.established(flow);
     for (const si of g.unanchored) {
-      if (flow.alerted !== null && flow.alerted.has(si)) continue;
+      // Packet-only signatures (dsize, flags, no_stream) alert on every packet they match, as in
+      // Suricata; the others (matched on the stream too) keep their once-per-flow memory.
+      if (this.packetSig[si] !== 1 && flow.alerted !== null && flow.alerted.has(si)) continue;
       const sig = this.sigs[si];
       if (sig === undefined || !portIn(sig.ports, flow.srvPort)) continue;
       if (sig.established !== undefined && sig.established !== established) continue;
@@ -385,6 +434,35 @@ export class Detect {
       }
       if (this.verify(sig, view, p.payloadLength, ctx, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength, view);
     }
+  }
+
+  /** The ruleset has header-only signatures (the engine then calls headerRules on every packet). */
+  get hasHeaderRules(): boolean {
+    return this.headerIpOnly.length > 0 || this.headerPacket.length > 0;
+  }
+
+  /**
+   * Header-only signatures on packet `p` of `flow` in direction `d`: IP-only ones on the first
+   * packet of each direction of the flow (Suricata's FLOW_TOSERVER/TOCLIENT_IPONLY_SET), the others
+   * on every packet. They alert per packet (no once-per-flow memory).
+   */
+  headerRules(flow: Flow, d: DirState, p: DecodedPacket, established: boolean): void {
+    const toServer = d === flow.c2s;
+    if (!d.ipOnlyDone && this.headerIpOnly.length > 0) {
+      d.ipOnlyDone = true;
+      for (const si of this.headerIpOnly) this.headerMatch(flow, d, si, p, established, toServer);
+    }
+    for (const si of this.headerPacket) this.headerMatch(flow, d, si, p, established, toServer);
+  }
+
+  private headerMatch(flow: Flow, d: DirState, si: number, p: DecodedPacket, established: boolean, toServer: boolean): void {
+    const sig = this.sigs[si]!;
+    if (sig.established !== undefined && sig.established !== established) return;
+    const dir = sig.header?.dir;
+    if (dir !== undefined && (dir === 'to_server') !== toServer) return;
+    if (!matchHeader(sig, p)) return;
+    const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
+    this.fire(flow, d, si, 0, view, p.payloadLength, view);
   }
 
   /** The packet whose headers `packetHeaderFn` gives (set before verifying a header-buffer rule). */
@@ -447,9 +525,6 @@ export class Detect {
       this.counters.suppressed++;
       return;
     }
-    const c = this.counters;
-    c.bySeverity[sig.severity] = (c.bySeverity[sig.severity] ?? 0) + 1;
-    c.byKind.signature = (c.byKind.signature ?? 0) + 1;
     const det: Detection = {
       timestampMs: this.nowMs,
       flowId: flow.id,
@@ -464,6 +539,7 @@ export class Detect {
       category: sig.category,
       severity: sig.severity,
       action: sig.action,
+      ruleAction: ruleActionOf(sig),
       handshakeCompleted: flow.handshakeVerified,
       gid: sig.gid,
       direction: toServer ? 'to_server' : 'to_client',
@@ -504,12 +580,15 @@ export class Detect {
     if (frame !== undefined) det.frame = frame;
     const ex = excerpt(excerptSrc, excerptLen, hitPos);
     if (ex.length > 0) det.payloadExcerpt = ex;
+    // Stream, transaction and IP-only matches concern the flow: a pass or drop then applies to it.
+    const h = sig.header;
+    const flowMatch = packetView === null || sig.headerOnly === 'iponly' || (h !== undefined && h.srcPorts === null && h.dstPorts === null && h.dir === undefined);
     if (packetView !== null) {
       det.payload = { data: packetView.slice(), stream: false };
-      this.emit(det, null);
+      this.emit(det, null, si, flow, flowMatch);
     } else {
       det.payload = { data: EMPTY, stream: true };
-      this.emit(det, d);
+      this.emit(det, d, si, flow, flowMatch);
     }
   }
 
@@ -529,9 +608,6 @@ export class Detect {
         this.counters.suppressed++;
         return;
       }
-      const c = this.counters;
-      c.bySeverity[sig.severity] = (c.bySeverity[sig.severity] ?? 0) + 1;
-      c.byKind.signature = (c.byKind.signature ?? 0) + 1;
       const det: Detection = {
         timestampMs: this.nowMs,
         flowId: 0n,
@@ -546,6 +622,7 @@ export class Detect {
         category: sig.category,
         severity: sig.severity,
         action: sig.action,
+        ruleAction: ruleActionOf(sig),
         handshakeCompleted: false,
         gid: sig.gid,
       };
@@ -555,7 +632,7 @@ export class Detect {
       if (sig.priority !== undefined) det.priority = sig.priority;
       if (sig.metadata.length > 0) det.metadata = sig.metadata;
       if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
-      this.emit(det);
+      this.emit(det, null, si, null, false);
     });
   }
 
@@ -594,30 +671,20 @@ export class Detect {
    * a stream match's EVE payload shows the stream as the whole packet left it, as Suricata logs
    * after detection (a packet that completes several segments shows all of them).
    */
-  private readonly outQ: Detection[] = [];
-  private readonly outDir: (DirState | null)[] = [];
+  private readonly out: OutQueue;
 
-  private emit(d: Detection, dir: DirState | null = null): void {
-    this.outQ.push(d);
-    this.outDir.push(dir);
+  private emit(d: Detection, dir: DirState | null = null, si = -1, flow: Flow | null = null, flowMatch = false): void {
+    this.out.push(d, dir, si, flow, flowMatch);
   }
 
-  /** Hands queued detections to the sink in order, dumping stream payloads first. Call before a direction's stream is freed. */
+  /**
+   * Hands queued detections to the sink through the packet's alert queue (detect/out-queue.ts).
+   * Call when a packet is done and before a direction's stream is freed.
+   */
   flushDetections(): void {
-    const q = this.outQ;
-    for (let i = 0; i < q.length; i++) {
-      const d = q[i]!;
-      const dir = this.outDir[i];
-      if (dir !== null && dir !== undefined && d.payload !== undefined) d.payload.data = streamPayload(dir.buf, dir.bufLen, dir.gaps);
-      try {
-        this.onDetection(d);
-      } catch (e) {
-        this.log.error({ err: e }, 'detection handler failed');
-      }
-    }
-    q.length = 0;
-    this.outDir.length = 0;
+    this.out.flush({ rank: this.rank, actionKind: this.actionKind, packetAlertMax: this.packetAlertMax, ips: this.ips });
   }
+
 }
 
 /** Suricata's alert.context: each found object under its context key (a later one replaces an earlier). */

@@ -28,6 +28,10 @@ export interface DetectOptions {
   verifyBudget: number;
   /** Monotonic milliseconds for the regex inspection budget. */
   regexNow: () => number;
+  /** Act as Suricata in IPS mode (`scan --simulate-ips`): drop rules drop their flow. */
+  simulateIps?: boolean;
+  /** Live capture: flows picked up mid-stream count as established (their evidence is spoofable). */
+  live?: boolean;
 }
 
 /** Counters of the detect stage (plain numbers; exported through EngineStats). */
@@ -35,6 +39,14 @@ export interface DetectCounters {
   pendingDropped: number;
   verifyBudgetExhausted: number;
   suppressed: number;
+  /** Alerts discarded past engine.packetAlertMax on one packet (Suricata's detect.alert_queue_overflow). */
+  alertQueueOverflow: number;
+  /** Matches that did not alert because a pass rule came first on their packet. */
+  alertsPassed: number;
+  /** Flows a pass rule passed (not inspected any more). */
+  flowsPassed: number;
+  /** Flows a drop rule dropped (IPS simulation only). */
+  flowsDropped: number;
   bySeverity: Record<string, number>;
   byKind: Record<string, number>;
 }

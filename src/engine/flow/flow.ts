@@ -50,6 +50,10 @@ export class Flow {
   readonly c2s = new DirState();
   readonly s2c = new DirState();
   alerted: Set<number> | null = null;
+  /** A pass rule matched the flow (Suricata's flow action pass): its later packets are not inspected. */
+  passed = false;
+  /** IPS simulation: a drop rule matched the flow (flow action drop): its later packets are not inspected. */
+  dropped = false;
   /** flowbits and flowints of the flow (allocated when a rule first touches them). */
   rules: FlowRuleState | null = null;
   /** App-layer state (protocol detection, parser, per-tx alerts) when the ruleset has app-layer signatures. */

@@ -8,6 +8,8 @@ import { StreamState } from './reassembly.js';
 
 export class DirState extends StreamState {
   group: PortGroup | null = null;
+  /** The IP-only signatures were tried on this direction's first packet (Suricata tries them once per direction). */
+  ipOnlyDone = false;
   /** The group's scan table (see detect/prefilter.ts). */
   scan: Int32Array | null = null;
   dfaState = 0;

@@ -110,3 +110,52 @@ test('scan --rules without databases loads outbound rules (Suricata inspects eve
   assert.equal(lines2.filter((l) => l.event_type === 'alert').length, 0);
   assert.equal(lines2.find((l) => l.event_type === 'stats')?.signatures, 0);
 });
+
+test('scan --simulate-ips / --packet-alert-max / --action-order: blocked drop alerts and verdicts, the per-packet limit, the order', async () => {
+  const pcap = join(dir, 'ips.pcap');
+  writeFileSync(pcap, capture());
+  const rules = join(dir, 'ips.rules');
+  writeFileSync(
+    rules,
+    [
+      'drop tcp any any -> any 80 (msg:"stream"; flow:to_server,established; content:"hello-world"; sid:2;)',
+      'alert tcp any 80 -> any any (msg:"reply"; content:"HTTP/1.1"; sid:4;)',
+      'pass tcp any any -> any 80 (msg:"pass"; flow:to_server; content:"hello-world"; sid:5;)',
+    ].join('\n') + '\n',
+  );
+  type Line = { event_type: string; pcap_cnt?: number; verdict?: { action: string }; alert?: { signature_id: number; action: string } };
+  const run = async (...extra: string[]): Promise<Line[]> => {
+    const stdout = sink();
+    const stderr = sink();
+    const code = await runCli(['scan', pcap, '--rules', rules, '--json', '--checksum-checks', 'no', ...extra], { stdout, stderr, env: {} });
+    assert.equal(code, 0, stderr.text());
+    return stdout.text().trim().split('\n').map((l) => JSON.parse(l) as Line).filter((l) => l.event_type === 'alert');
+  };
+  // default order: the pass comes first on packet 6, hides the drop and passes the flow (the reply is not inspected)
+  assert.deepEqual(await run(), []);
+  // drop before pass: the drop alerts (IDS: allowed, verdict alert), then the pass still passes the flow
+  let a = await run('--action-order', 'drop,alert,reject,pass');
+  assert.deepEqual(a.map((l) => [l.alert!.signature_id, l.alert!.action, l.verdict!.action]), [[2, 'allowed', 'alert']]);
+  // without the pass rule the reply alerts
+  writeFileSync(rules, 'drop tcp any any -> any 80 (msg:"stream"; flow:to_server,established; content:"hello-world"; sid:2;)\nalert tcp any 80 -> any any (msg:"reply"; content:"HTTP/1.1"; sid:4;)\n');
+  a = await run();
+  assert.deepEqual(a.map((l) => l.alert!.signature_id), [2, 4]);
+  // IPS: the stream drop drops the flow, the server's reply is not inspected
+  a = await run('--simulate-ips');
+  assert.deepEqual(a.map((l) => [l.alert!.signature_id, l.alert!.action, l.verdict!.action]), [[2, 'blocked', 'drop']]);
+  const stderr = sink();
+  assert.equal(await runCli(['scan', pcap, '--rules', rules, '--action-order', 'drop,alert'], { stdout: sink(), stderr, env: {} }), 2);
+  assert.match(stderr.text(), /--action-order/);
+  assert.equal(await runCli(['scan', pcap, '--rules', rules, '--packet-alert-max', '0'], { stdout: sink(), stderr: sink(), env: {} }), 2);
+});
+
+test('scan --packet-alert-max: one packet raises at most N alerts', async () => {
+  const pcap = join(dir, 'max.pcap');
+  writeFileSync(pcap, capture());
+  const rules = join(dir, 'max.rules');
+  writeFileSync(rules, [1, 2, 3].map((i) => `alert tcp any any -> any 80 (flags:S; sid:${10 + i};)`).join('\n') + '\n');
+  const stdout = sink();
+  assert.equal(await runCli(['scan', pcap, '--rules', rules, '--json', '--checksum-checks', 'no', '--packet-alert-max', '2'], { stdout, stderr: sink(), env: {} }), 0);
+  const ids = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; alert?: { signature_id: number } }).filter((l) => l.event_type === 'alert').map((l) => l.alert!.signature_id);
+  assert.deepEqual(ids, [11, 12]);
+});

@@ -82,7 +82,8 @@ test('depth cap: bytes past the depth are not inspected and are counted', () => 
 
 test('mid-stream pickup inspects but does not count as a handshake', () => {
   const r = rules(RULES);
-  const { engine, detections } = makeEngine(r);
+  // flow:established holds on a flow picked up mid-stream only with engine.midstream (Suricata's stream.midstream)
+  const { engine, detections } = makeEngine(r, { config: engineConfig({ midstream: true }) });
   const c = new Conv('198.51.100.10', '198.51.100.11', 40009, 80).handshake().c('GET /evil payload=XYZ');
   feed(engine, c.frames.slice(3));
   assert.deepEqual(detections.map((d) => [d.signatureId, d.handshakeCompleted]), [[1001, false]]);

@@ -18,7 +18,7 @@ test('1,000,000 mutated and random packets do not break the engine', () => {
     { id: 9001, name: 'scan', description: '', severity: 'low', action: 'alert', source: { file: 'x', line: 1 }, kind: 'portscan', track: 'by_src', distinctPorts: 5, seconds: 1 },
     { id: 9002, name: 'flood', description: '', severity: 'low', action: 'alert', source: { file: 'x', line: 1 }, kind: 'synflood', track: 'by_dst', count: 20, seconds: 1 },
   ]);
-  const { engine } = makeEngine(base, { config: { maxFlows: 2000, maxVerifiedPeers: 1024, reassemblyDepth: 4096, maxSegmentsPerFlow: 16, checksumValidation: true, midstream: false, defrag: { maxTrackers: 64, maxBytes: 65_536, maxFragments: 16, timeoutMs: 1000 }, timeouts: { newMs: 1000, establishedMs: 5000, closedMs: 1000 }, regex: defaultConfig().engine.regex, appLayer: defaultConfig().engine.appLayer } });
+  const { engine } = makeEngine(base, { config: { maxFlows: 2000, maxVerifiedPeers: 1024, reassemblyDepth: 4096, maxSegmentsPerFlow: 16, checksumValidation: true, midstream: false, packetAlertMax: 15, actionOrder: ['pass', 'drop', 'reject', 'alert'], defrag: { maxTrackers: 64, maxBytes: 65_536, maxFragments: 16, timeoutMs: 1000 }, timeouts: { newMs: 1000, establishedMs: 5000, closedMs: 1000 }, regex: defaultConfig().engine.regex, appLayer: defaultConfig().engine.appLayer } });
   const pool: Uint8Array[] = [];
   for (let i = 0; i < 40; i++) {
     const c = new Conv(`198.51.100.${i}`, '203.0.113.1', 1000 + i, [80, 443, 22][i % 3]!).handshake().c('GET /evil abc \x00\x01\x02').s('HTTP/1.1 200 OK').fin();

@@ -222,14 +222,13 @@ test('skips with reasons: protocols, sticky buffers, outbound, bidirectional, in
   assert.equal(out.sig.direction, 'to_server');
   assert.deepEqual(resolvePorts(out.portSpec, []), [{ from: 80, to: 80 }]);
   assert.equal(skip('content:"a";', 'alert tcp any any <> any 80').reason, 'bidirectional rule (<>)');
-  assert.equal(skip('content:"a";', 'pass tcp any any -> any 80').reason, 'action pass');
   const bad = skip('content:"|4G|";');
   assert.equal(bad.reason, 'invalid rule');
   assert.match(bad.message, /^t\.rules:7: bad hex digit 'G'/);
   assert.equal(skip('nocase; content:"a";').reason, 'invalid rule');
   assert.equal(skip('content:"abcd"; depth:2;').reason, 'invalid rule');
   assert.equal(skip('content:"a";', 'alert tcp any any -> any $NOPE').reason, 'undefined port variable');
-  assert.equal(skip('').reason, 'no payload, dsize or flags condition');
+  assert.equal(skip('flowint:n,=,1;').reason, 'flowint/xbits in a rule without payload conditions');
   assert.equal(skip('flow:established,only_frag; content:"a";').reason, 'flow only_frag');
 });
 
@@ -283,4 +282,41 @@ test('a header that reads the same both ways matches both directions (a to_clien
   assert.equal(rs.stats.loaded, 2);
   assert.deepEqual(rs.stats.skipped, { 'duplicate sid': 1 });
   assert.equal(rs.signatures.filter((s) => s.id === 1).length, 1);
+});
+
+test('pass rules load with their Suricata action (they never alert: the alert queue applies them)', () => {
+  const d = ok('content:"a";', 'pass tcp any any -> any 80');
+  assert.equal(d.sig.ruleAction, 'pass');
+  assert.equal(d.sig.action, 'alert');
+  assert.equal(ok('content:"a";', 'drop tcp any any -> any 80').sig.ruleAction, 'drop');
+  assert.equal(ok('content:"a";', 'rejectsrc tcp any any -> any 80').sig.ruleAction, 'rejectsrc');
+});
+
+test('header-only rules: IP-only (ports any, no negation, no direction) or per packet, with the header as written', () => {
+  const ip = ok('', 'alert tcp 192.168.1.0/24 any -> any any');
+  assert.equal(ip.sig.headerOnly, 'iponly');
+  assert.equal(ip.bothDirections, undefined);
+  assert.deepEqual(ip.sig.header?.src, { pos4: [[0xc0a80100, 0xc0a801ff]], pos6: [], neg4: [], neg6: [] });
+  assert.equal(ip.sig.header.dst, null);
+  // flowbits:set and flow state keep a rule IP-only (Suricata's IP-only compatible keywords)
+  assert.equal(ok('flowbits:set,x; flow:established;', 'alert tcp any any -> any any').sig.headerOnly, 'iponly');
+  // a negated address (Suricata: "like IP-only"), ports or a direction: every packet
+  assert.equal(ok('', 'alert tcp 10.0.0.1 any -> !10.0.0.1 any').sig.headerOnly, 'packet');
+  const ported = ok('', 'alert tcp any any -> any 80');
+  assert.equal(ported.sig.headerOnly, 'packet');
+  assert.deepEqual(ported.sig.header?.dstPorts, [{ from: 80, to: 80 }]);
+  assert.equal(ported.sig.header.srcPorts, null);
+  const dir = ok('flow:to_client;', 'alert tcp any any -> any any');
+  assert.equal(dir.sig.headerOnly, 'packet');
+  assert.equal(dir.sig.header?.dir, 'to_client');
+  assert.equal(skip('', 'alert tcp !any any -> any any').reason, 'invalid rule');
+  assert.equal(skip('', 'alert tcp 300.1.1.1 any -> any any').reason, 'invalid rule');
+});
+
+test('compile: header-only rules stay out of the port groups and the intercepted ports', () => {
+  const r = compileRuleset([{ file: 't.rules', text: 'alert tcp any any -> any any (sid:1;)\nalert tcp any any -> any 8080 (sid:2;)\nalert tcp any any -> any 80 (content:"x"; sid:3;)\n' }], { vars: defaultConfig().databases.vars });
+  assert.equal(r.signatures.length, 3);
+  assert.deepEqual(r.ports, [80]);
+  for (const g of r.groups) for (const p of g.patterns) assert.equal(r.signatures[p.signature]!.id, 3);
+  for (const g of r.groups) assert.deepEqual(g.unanchored, []);
 });
