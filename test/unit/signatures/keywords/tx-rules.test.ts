@@ -68,7 +68,10 @@ test('what is skipped: one direction only, flow direction, raw payload, non-app,
   assert.equal(reason('alert http any any => any any (content:"x"; http.uri; content:"/a"; http.stat_code; content:"200"; sid:1;)'), 'payload keywords in a transactional rule (=>)');
   assert.equal(reason('alert tcp any any => any any (content:"x"; sid:1;)'), 'transactional rule (=>) without an app-layer protocol');
   assert.equal(reason('alert http any any -> any any (file.data: to_client; content:"x"; sid:1;)'), 'buffer direction outside a transactional rule (=>)');
-  assert.equal(reason('alert http any any => any any (http.uri; content:"/a"; file.data: to_server; content:"x"; sid:1;)'), 'invalid rule');
+  // file.data exists to_server too (PUT/POST bodies): with http.uri the rule has request keywords only
+  assert.equal(reason('alert http any any => any any (http.uri; content:"/a"; file.data: to_server; content:"x"; sid:1;)'), 'transactional rule (=>) with keywords of one direction');
+  // a buffer that does not exist in the direction it names
+  assert.equal(reason('alert http any any => any any (http.uri; content:"/a"; http.stat_code: to_server; content:"x"; sid:1;)'), 'invalid rule');
   assert.equal(reason('alert http any any <> any any (http.uri; content:"/a"; sid:1;)'), 'bidirectional rule (<>)');
 });
 
