@@ -24,7 +24,7 @@ import { parseActionOrder } from '../../engine/detect/alert-queue.js';
 
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
                     [--checksum-checks auto|yes|no] [--threshold-file FILE] [--midstream]
-                    [--simulate-ips] [--packet-alert-max N] [--action-order LIST]
+                    [--simulate-ips] [--packet-alert-max N] [--action-order LIST] [--inbound-only]
 
 Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
 summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
@@ -55,6 +55,9 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
   --action-order LIST
                     Suricata's action-order, e.g. drop,pass,reject,alert (default:
                     engine.actionOrder, pass,drop,reject,alert)
+  --inbound-only    with --rules and no databases, still skip the rules about outbound
+                    connections (this host as client), as the daemon does: what the daemon would
+                    load from these files (by default a rules-only scan loads them all, as Suricata)
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
@@ -69,7 +72,7 @@ const EVERY_PORT: readonly number[] = Array.from({ length: 65535 }, (_, i) => i 
  * The ruleset of the configuration, or of --databases / --rules (shared with `bulwark policy`).
  * `everyPort`: port `any` is every port (`bulwark scan`).
  */
-export async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress?: (done: number, total: number) => void, everyPort = false): Promise<Ruleset> {
+export async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress?: (done: number, total: number) => void, everyPort = false, inboundOnly = false): Promise<Ruleset> {
   if (everyPort) cfg = { ...cfg, databases: { ...cfg.databases, anyPorts: [...EVERY_PORT] } };
   if (databases === undefined && rulesFiles.length > 0) {
     const sources: DatabaseSource[] = [];
@@ -84,7 +87,7 @@ export async function loadRuleset(cfg: Config, databases: string | undefined, ru
     // and (scan only) loads the rules about outbound connections: Suricata reading a capture
     // inspects every connection in it, whichever side opened it. With databases, scan shows what
     // the daemon would detect, so it keeps the daemon's inbound-only choice.
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, outboundRules: everyPort, datasets: datasetCompileOptions(withDatasetDir(cfg.databases, cfg.stateDir)), ...(progress ? { progress } : {}) });
+    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, outboundRules: everyPort && !inboundOnly, datasets: datasetCompileOptions(withDatasetDir(cfg.databases, cfg.stateDir)), ...(progress ? { progress } : {}) });
   }
   const dbCfg: Config['databases'] = { ...withDatasetDir(cfg.databases, cfg.stateDir), rules: [...cfg.databases.rules, ...rulesFiles] };
   if (databases !== undefined) dbCfg.dir = databases;
@@ -137,7 +140,7 @@ function engineFlags(max: string | undefined, order: string | undefined): Partia
 async function run(ctx: CliContext, args: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(args, {
     command: 'scan',
-    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string', midstream: 'boolean', 'simulate-ips': 'boolean', 'packet-alert-max': 'string', 'action-order': 'string' },
+    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string', midstream: 'boolean', 'simulate-ips': 'boolean', 'packet-alert-max': 'string', 'action-order': 'string', 'inbound-only': 'boolean' },
     minPositionals: 1,
   });
   const json = ctx.json || flags.json;
@@ -148,7 +151,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   const bar = compileProgress(ctx, json);
   const loadT0 = performance.now();
   const loadC0 = process.cpuUsage();
-  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true).finally(bar.end);
+  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true, flags['inbound-only']).finally(bar.end);
   // Reading, parsing and compiling the rules: reported apart from the inspection (`seconds`).
   const loadSeconds = (performance.now() - loadT0) / 1000;
   const loadCpu = process.cpuUsage(loadC0);

@@ -88,7 +88,7 @@ test('scan --json: a file corrupt part way: alerts of the packets before the cor
   assert.equal(stats?.capture_error?.offset, good.length);
 });
 
-test('scan --rules without databases loads outbound rules (Suricata inspects every connection of a pcap); with --databases they stay skipped', async () => {
+test('scan --rules without databases loads outbound rules (Suricata inspects every connection of a pcap); with --inbound-only or --databases they stay skipped', async () => {
   const pcap = join(dir, 'outbound.pcap');
   writeFileSync(pcap, capture());
   // The server side is $EXTERNAL_NET: a rule about this host's own connections as a client.
@@ -101,6 +101,13 @@ test('scan --rules without databases loads outbound rules (Suricata inspects eve
   const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; signatures?: number; alert?: { signature_id: number } });
   assert.deepEqual(lines.filter((l) => l.event_type === 'alert').map((l) => l.alert?.signature_id), [7]);
   assert.equal(lines.find((l) => l.event_type === 'stats')?.signatures, 1);
+
+  // --inbound-only: what the daemon would load from the file
+  const out1 = sink();
+  assert.equal(await runCli(['scan', pcap, '--rules', rules, '--inbound-only', '--json', '--checksum-checks', 'no'], { stdout: out1, stderr: sink(), env: {} }), 0);
+  const lines1 = out1.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; signatures?: number });
+  assert.equal(lines1.filter((l) => l.event_type === 'alert').length, 0);
+  assert.equal(lines1.find((l) => l.event_type === 'stats')?.signatures, 0);
 
   const db = mkdtempSync(join(dir, 'db-'));
   writeFileSync(join(db, 'o.rules'), text);
