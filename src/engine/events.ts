@@ -61,6 +61,11 @@ export interface AlertEventOptions {
   payload?: boolean;
   /** Write packet and packet_info (default true; config events.packet). */
   packet?: boolean;
+  /**
+   * Write alert.references (default false; config events.references): off by default as in
+   * Suricata 8, whose eve-log alert writes them only with `metadata.rule.reference: yes`.
+   */
+  references?: boolean;
   /** Suricata's alert `verdict.action` (offline scans: drop for a drop rule under --simulate-ips, else alert). */
   verdict?: 'alert' | 'drop';
 }
@@ -144,7 +149,7 @@ export function toAlertEvent(d: Detection, o: AlertEventOptions): AlertEvent {
   if (d.eve !== undefined) {
     ev.alert.category = d.eve.category;
     ev.alert.severity = d.eve.severity;
-    if (d.eve.references.length > 0) ev.alert.references = [...d.eve.references];
+    if (o.references === true && d.eve.references.length > 0) ev.alert.references = [...d.eve.references];
   }
   if (d.metadata !== undefined && d.metadata.length > 0) {
     const md: Record<string, string[]> = {};

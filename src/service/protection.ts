@@ -592,6 +592,7 @@ class Protection implements ProtectionComponent {
       eventId,
       payload: this.cfg.events.payload,
       packet: this.cfg.events.packet,
+      references: this.cfg.events.references,
       ...(blockedUntilMs !== undefined ? { blockedUntilMs } : {}),
       ...(skipped !== undefined ? { blockSkipped: skipped } : {}),
     });

@@ -184,7 +184,7 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
         eventNo++;
         // Suricata's verdict: drop for a drop/reject rule in IPS mode, else alert (nothing is blocked here).
         const blocked = d.ipsDrop === true;
-        buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: blocked ? 'blocked' : 'allowed', count: 1, eventId: `scan-${eventNo}`, payload: cfg.events.payload, packet: cfg.events.packet, verdict: blocked ? 'drop' : 'alert' })) + '\n' : fastLine(d));
+        buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: blocked ? 'blocked' : 'allowed', count: 1, eventId: `scan-${eventNo}`, payload: cfg.events.payload, packet: cfg.events.packet, references: cfg.events.references, verdict: blocked ? 'drop' : 'alert' })) + '\n' : fastLine(d));
         if (buffered.length >= 256) flush();
       },
     });

@@ -232,7 +232,9 @@ test('imported rules: alert.category, alert.severity and alert.references as Sur
   );
   const c = new Conv(IP_C, IP_S, 40020, 80).handshake().c('boom bang');
   feed(engine, c.frames);
-  const evs = detections.map((d) => toAlertEvent(d, { action: 'allowed', count: 1, eventId: 'x' }));
+  const evs = detections.map((d) => toAlertEvent(d, { action: 'allowed', count: 1, eventId: 'x', references: true }));
+  // references only when asked for (events.references; Suricata 8 writes them only with metadata.rule.reference: yes)
+  assert.equal(toAlertEvent(detections.find((d) => d.signatureId === 30)!, { action: 'allowed', count: 1, eventId: 'x' }).alert.references, undefined);
   const a = evs.find((e) => e.alert.signature_id === 30)!.alert;
   assert.equal(a.category, 'Attempted Administrator Privilege Gain');
   assert.equal(a.severity, 1);
