@@ -895,7 +895,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   // on each packet's addresses and ports; flowbits set and flow state are IP-only compatible.
   let header: Signature['header'];
   let headerOnly: Signature['headerOnly'];
-  if (events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
+  if (events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && appLayerProtocol === undefined && appEvents.length === 0 && lists.length === 0 && appKeywords.length === 0 && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
     if (flowints.length > 0 || xbits.length > 0) throw new Unsupported('flowint/xbits in a rule without payload conditions');
     if (stream !== undefined) throw new Unsupported('flow only_stream/no_stream in a rule without payload conditions');
     const src = parseAddressSpec(srcAddr, opts.vars);
@@ -916,6 +916,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     // IP-only engine matches addresses only.
     const ipOnly = !flowDirWritten && !hasNegation(src) && !hasNegation(dst) && header.srcPorts === null && header.dstPorts === null;
     headerOnly = ipOnly ? 'iponly' : 'packet';
+  }
+  // Without payload conditions but with app-layer-protocol, app-layer-event or buffers of an
+  // unregistered kind: not a header rule (those keywords must hold), and nothing else evaluates them.
+  if (headerOnly === undefined && events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
+    throw new Unsupported('no payload, dsize or flags condition');
   }
   if (app !== undefined) {
     if (flags) throw new Unsupported('flags in an app-layer rule');
