@@ -344,7 +344,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       queueSize: f(int(1, 10_000_000), 'Bounded queue between engine and event writers; the oldest events are dropped when full (counted).'),
       payload: f(bool(), "Alert events carry the inspected data, as Suricata's eve-log alert `payload`/`payload-printable`/`payload-length: yes`: the packet's payload, or the stream (last 4 KiB, gaps marked) for stream and app-layer matches (docs/events.md)."),
       packet: f(bool(), "Alert events carry the packet that raised the match, base64 with its link header, as Suricata's eve-log alert `packet: yes` (docs/events.md)."),
-      references: f(bool(), "Alert events carry the rule's `reference:` keywords as URLs (alert.references), as Suricata's eve-log alert `metadata: rule: reference: yes`; off by default, as in Suricata 8 (docs/events.md)."),
+      references: f(bool(), "Alert events carry the rule's `reference:` keywords as URLs (alert.references), as Suricata's eve-log alert `metadata: rule: reference: yes`. On by default (operators want the CVE/URL of an ET alert); false gives Suricata 8's default output, without them (docs/events.md)."),
     }),
     'Security events.',
   ),

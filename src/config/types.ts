@@ -183,7 +183,7 @@ export interface Config {
     payload: boolean;
     /** Alert events carry the packet that raised the match (EVE packet, packet_info). */
     packet: boolean;
-    /** Alert events carry the rule's references (EVE alert.references); off by default as in Suricata 8. */
+    /** Alert events carry the rule's references (EVE alert.references); on by default (Suricata 8: off). */
     references: boolean;
   };
   capture: {
@@ -375,7 +375,7 @@ export function defaultConfig(): Config {
     control: { socket: '/run/bulwark/bulwark.sock' },
     stateDir: '/var/lib/bulwark',
     log: { level: 'info' },
-    events: { file: '/var/log/bulwark/events.json', maxBytes: 100 * 1024 * 1024, keep: 5, foldWindowMs: MIN, queueSize: 10_000, payload: true, packet: true, references: false },
+    events: { file: '/var/log/bulwark/events.json', maxBytes: 100 * 1024 * 1024, keep: 5, foldWindowMs: MIN, queueSize: 10_000, payload: true, packet: true, references: true },
     capture: { bufferBytes: 32 * 1024 * 1024, bufferTimeoutMs: 20, snaplen: 65535, exclude: [], checksumChecks: 'auto' },
     engine: {
       maxFlows: 100_000,

@@ -62,8 +62,8 @@ export interface AlertEventOptions {
   /** Write packet and packet_info (default true; config events.packet). */
   packet?: boolean;
   /**
-   * Write alert.references (default false; config events.references): off by default as in
-   * Suricata 8, whose eve-log alert writes them only with `metadata.rule.reference: yes`.
+   * Write alert.references (config events.references, on by default; unset here: not written).
+   * Suricata 8's eve-log alert writes them only with `metadata.rule.reference: yes`.
    */
   references?: boolean;
   /** Suricata's alert `verdict.action` (offline scans: drop for a drop rule under --simulate-ips, else alert). */
