@@ -17,6 +17,8 @@ export const LINKTYPE = {
   /** PPP (RFC 1661; with or without the RFC 1662 HDLC address/control bytes). */
   PPP: 9,
   RAW: 101,
+  /** Cisco HDLC (address, control, then an Ethernet type; Suricata's decode-chdlc.c). */
+  C_HDLC: 104,
   /** OpenBSD/Linux alias of raw IP in old captures. */
   RAW_ALT: 12,
   LOOP: 108,
@@ -216,6 +218,17 @@ export function decodePacket(buf: Uint8Array, start: number, caplen: number, lin
       if (caplen < 20) return DROP.TRUNCATED_LINK;
       ethertype = u16(buf, o);
       o += 20;
+      break;
+    }
+    case LINKTYPE.C_HDLC: {
+      // Address (0x0f unicast, 0x8f broadcast) and control bytes, then the protocol as an Ethernet
+      // type; Suricata decodes the network layer whatever the address says.
+      if (caplen < 4) {
+        out.event(EV['chdlc.pkt_too_small']);
+        return DROP.TRUNCATED_LINK;
+      }
+      ethertype = u16(buf, o + 2);
+      o += 4;
       break;
     }
     case LINKTYPE.PPP: {

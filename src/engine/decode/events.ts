@@ -17,6 +17,7 @@ export const DECODE_EVENTS = [
   'ltnull.pkt_too_small',
   'ltnull.unsupported_type',
   'ppp.pkt_too_small',
+  'chdlc.pkt_too_small',
   'ipraw.invalid_ip_version',
   // IPv4 (decode-ipv4.c)
   'ipv4.pkt_too_small',

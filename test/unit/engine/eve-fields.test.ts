@@ -99,6 +99,24 @@ test('PPP frames (link type 9) are decoded: compressed protocol, two-byte protoc
   assert.equal(p.eventCount, 1);
 });
 
+test('Cisco HDLC frames (link type 104) are decoded; a frame shorter than its header is too small (event)', () => {
+  const eth = tcpFrame({ srcIp: IP_C, dstIp: IP_S, srcPort: 1, dstPort: 80, seq: 1, flags: SYN });
+  const eth6 = tcpFrame({ srcIp: '2001:db8::1', dstIp: '2001:db8::2', srcPort: 1, dstPort: 80, seq: 1, flags: SYN });
+  const p = new DecodedPacket();
+  const f = pppFrame(eth, [0x0f, 0x00, 0x08, 0x00]);
+  assert.equal(decodePacket(f, 0, f.length, 104, p), DROP.NONE);
+  assert.equal(p.ipVersion, 4);
+  assert.equal(p.dstPort, 80);
+  const f6 = pppFrame(eth6, [0x8f, 0x00, 0x86, 0xdd]);
+  assert.equal(decodePacket(f6, 0, f6.length, 104, p), DROP.NONE);
+  assert.equal(p.ipVersion, 6);
+  // SLARP (0x8035) is no IP: not inspected
+  const slarp = pppFrame(eth, [0x8f, 0x00, 0x80, 0x35]);
+  assert.equal(decodePacket(slarp, 0, slarp.length, 104, p), DROP.UNSUPPORTED_ETHERTYPE);
+  assert.equal(decodePacket(new Uint8Array(3), 0, 3, 104, p), DROP.TRUNCATED_LINK);
+  assert.equal(p.eventCount, 1);
+});
+
 test('an alert on a PPP capture logs the PPP frame and link type 9', () => {
   const { engine, detections } = makeEngine(rules('alert tcp any any -> any any (tcp.flags:S; sid:7;)', [80]));
   const f = pppFrame(tcpFrame({ srcIp: IP_C, dstIp: IP_S, srcPort: 1, dstPort: 80, seq: 1, flags: SYN }), [0x21]);
