@@ -110,6 +110,36 @@ export const ADDR_PROTOCOL = 'ip';
  */
 const PACKET_HEADER_BUFFERS: ReadonlySet<string> = new Set(['ipv4.hdr', 'ipv6.hdr', 'tcp.hdr', 'udp.hdr', 'icmpv4.hdr', 'icmpv6.hdr']);
 
+/**
+ * The legacy `filename:"x"` and `fileext:"x"` keywords as Suricata sets them up
+ * (detect-filename.c): a nocase content on the `file.name` buffer (`fileext`: `.x` with
+ * endswith), after which no sticky buffer is active (a later content is a payload content
+ * again). Quotes are optional and `!` negates, as Suricata allows; without a value Suricata
+ * refuses the rule.
+ */
+function expandFileKeywords(options: { name: string; value: string | undefined }[]): { name: string; value: string | undefined }[] {
+  if (!options.some((o) => o.name === 'filename' || o.name === 'fileext')) return options;
+  const out: { name: string; value: string | undefined }[] = [];
+  for (const o of options) {
+    if (o.name !== 'filename' && o.name !== 'fileext') {
+      out.push(o);
+      continue;
+    }
+    let v = (o.value ?? '').trim();
+    if (v === '') throw new RuleError(`${o.name} needs a value`);
+    const neg = v.startsWith('!');
+    if (neg) v = v.slice(1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    // the value becomes a quoted content: characters content syntax gives a meaning stay out
+    if (v === '' || /["\\;|]/.test(v)) throw new RuleError(`${o.name}: unsupported value "${v}"`);
+    const text = o.name === 'fileext' ? `.${v}` : v;
+    out.push({ name: 'file.name', value: undefined }, { name: 'content', value: `${neg ? '!' : ''}"${text}"` }, { name: 'nocase', value: undefined });
+    if (o.name === 'fileext') out.push({ name: 'endswith', value: undefined });
+    out.push({ name: 'pkt_data', value: undefined });
+  }
+  return out;
+}
+
 /** Splits the option text at top-level ';' (quotes and backslash escapes respected). */
 export function splitOptions(body: string): { name: string; value: string | undefined }[] {
   const out: { name: string; value: string | undefined }[] = [];
@@ -330,7 +360,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   const txRule = arrow === '=>';
   if (arrow !== '->' && !txRule) throw new RuleError(`bad direction "${arrow}"`);
 
-  const options = splitOptions(line.slice(open + 1, -1));
+  const options = expandFileKeywords(splitOptions(line.slice(open + 1, -1)));
   const conditions: Condition[] = [];
   const lists: ListDraft[] = [];
   const appKeywords: AppKeywordMatch[] = [];

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRuleset } from '../../../src/signatures/compile.js';
+import { parseRule } from '../../../src/signatures/rules.js';
 import { appCandidates, verifyAppSignature } from '../../../src/signatures/verify-app.js';
 import { FTP_DATA_PROTOCOL, FTP_PROTOCOL, FtpParser, createFtpDataParser } from '../../../src/engine/app-layer/ftp/index.js';
 import { SMTP_PROTOCOL } from '../../../src/engine/app-layer/smtp/index.js';
@@ -84,6 +85,31 @@ test('ftp-data rules: ftpdata_command and file_data by direction (passive downlo
   // sid 40 (no flow keyword) gets the loader's default direction (to_server) where Suricata
   // inspects both: a loader limitation for direction-less rules, not of the parser.
   assert.deepEqual(fired(rs, FTP_DATA_PROTOCOL, [...d.txs()], e.port), [10, 20, 50]);
+});
+
+test('legacy filename/fileext: a nocase content on file.name (fileext: ".ext" with endswith), then no sticky buffer', () => {
+  const rs = compile([
+    'alert ftp-data any any -> any any (flow:to_client; filename:"PASSWD"; sid:1;)',
+    'alert ftp-data any any -> any any (flow:to_client; fileext:"txt"; sid:2;)',
+    'alert ftp-data any any -> any any (flow:to_client; fileext:txt; sid:3;)',
+    'alert ftp-data any any -> any any (flow:to_client; fileext:"TXT"; sid:4;)',
+    'alert ftp-data any any -> any any (flow:to_client; fileext:"xt"; sid:5;)',
+    'alert ftp-data any any -> any any (flow:to_client; filename:!"secret"; sid:6;)',
+    'alert ftp-data any any -> any any (flow:to_client; filename:!"passwd"; sid:7;)',
+  ]);
+  const ctl = new FtpParser();
+  feed(ctl, [['to_server', 'PASV\r\n'], ['to_client', '227 Entering Passive Mode (198,51,100,1,10,0)\r\n'], ['to_server', 'RETR /etc/passwd.txt\r\n']]);
+  const [e] = ctl.takeExpectations();
+  assert.ok(e);
+  const d = createFtpDataParser(e);
+  d.feed('to_client', b('root:x:0:0\n'), 0, 11);
+  assert.deepEqual(fired(rs, FTP_DATA_PROTOCOL, [...d.txs()], e.port), [1, 2, 3, 4, 6]);
+  // after filename the next content is a payload content again; without a value the rule is refused
+  const after = parseRule('alert ftp-data any any -> any any (filename:"a"; content:"x"; sid:8;)', 't.rules', 1, { vars: {} });
+  assert.ok('sig' in after);
+  assert.equal(after.sig.conditions.length, 1, 'the content after filename is a payload content');
+  const bare = parseRule('alert ftp-data any any -> any any (filename; sid:9;)', 't.rules', 1, { vars: {} });
+  assert.ok('reason' in bare && bare.reason === 'invalid rule');
 });
 
 test('SMTP rules: smtp.helo/mail_from/rcpt_to, email.*, file_data of an attachment (to_server), misses', () => {

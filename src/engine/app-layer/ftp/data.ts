@@ -165,7 +165,7 @@ const ftpdataCommand: AppKeywordSpec<'RETR' | 'STOR'> = {
 
 export const FTP_DATA_BUFFERS: readonly AppBufferSpec[] = [
   { name: 'file.data', aliases: ['file_data'], directions: ['to_server', 'to_client'], multi: false, lowercaseOnly: false, pcreFlag: null },
-  { name: 'file.name', aliases: ['filename'], directions: ['to_server', 'to_client'], multi: false, lowercaseOnly: false, pcreFlag: null },
+  { name: 'file.name', aliases: [], directions: ['to_server', 'to_client'], multi: false, lowercaseOnly: false, pcreFlag: null },
 ];
 
 /** EVE `ftp_data` object (Suricata: `filename`, `command`). */

@@ -29,7 +29,7 @@ export const SMB_BUFFERS: readonly AppBufferSpec[] = [
   // File content of READ (to_client) / WRITE (to_server) on non-pipe files, and the file's name
   // from its CREATE (Suricata's SMB file transactions; see ./file.ts).
   { name: 'file.data', aliases: ['file_data'], directions: BOTH, multi: false, lowercaseOnly: false, pcreFlag: null },
-  { name: 'file.name', aliases: ['filename'], directions: BOTH, multi: false, lowercaseOnly: false, pcreFlag: null },
+  { name: 'file.name', aliases: [], directions: BOTH, multi: false, lowercaseOnly: false, pcreFlag: null },
   ...DCERPC_BUFFERS,
 ];
 

@@ -39,7 +39,7 @@ export const SMTP_BUFFERS: readonly AppBufferSpec[] = [
   spec('email.url', true),
   // One instance per attachment (Suricata inspects each file of the tx).
   spec('file.data', true, ['file_data']),
-  spec('file.name', true, ['filename']),
+  spec('file.name', true),
 ];
 
 const asSmtp = (tx: AppTx): SmtpTx | null => (tx instanceof SmtpTx ? tx : null);
