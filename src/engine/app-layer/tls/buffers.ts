@@ -30,6 +30,9 @@ export const TLS_BUFFERS: readonly AppBufferSpec[] = [
   spec('ja3s.hash', [], TC, false, true),
   spec('ja3s.string', [], TC),
   spec('ja4.hash', [], TS),
+  spec('tls.random', [], BOTH),
+  spec('tls.random_time', [], BOTH),
+  spec('tls.random_bytes', [], BOTH),
 ];
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
@@ -74,6 +77,16 @@ export function tlsBuffer(tx: TlsTxView, name: string, dir: AppDirection): Uint8
       return dir === 'to_client' && tx.ja3s !== null ? enc(md5Hex(tx.ja3s)) : null;
     case 'ja4.hash':
       return dir === 'to_server' && tx.ja4 !== null ? enc(tx.ja4) : null;
+    // Suricata 7's tls.random / random_time / random_bytes (detect-tls-random.c): the hello
+    // random of the direction (to_server the client's, to_client the server's), whole, its first
+    // 4 bytes, or the other 28.
+    case 'tls.random':
+    case 'tls.random_time':
+    case 'tls.random_bytes': {
+      const r = dir === 'to_server' ? tx.clientHello?.random ?? null : tx.serverHello?.random ?? null;
+      if (r === null) return null;
+      return name === 'tls.random' ? r : name === 'tls.random_time' ? r.subarray(0, 4) : r.subarray(4);
+    }
     default:
       return null;
   }

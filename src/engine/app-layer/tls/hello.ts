@@ -23,6 +23,8 @@ export interface ClientHello {
   readonly alpns: readonly Uint8Array[];
   /** The hello came in SSLv2 CLIENT-HELLO framing (no extensions, no JA3). */
   readonly sslv2: boolean;
+  /** The 32-byte client random (`tls.random` to_server); null for SSLv2 framing, which has none. */
+  readonly random: Uint8Array | null;
 }
 
 export interface ServerHello {
@@ -34,6 +36,8 @@ export interface ServerHello {
   readonly alpns: readonly Uint8Array[];
   /** RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello with this fixed random. */
   readonly helloRetry: boolean;
+  /** The 32-byte server random (`tls.random` to_client). */
+  readonly random: Uint8Array;
 }
 
 /** SHA-256("HelloRetryRequest"). */
@@ -97,7 +101,7 @@ export function parseClientHello(b: Uint8Array, off: number, end: number): Clien
   try {
     const r = new Reader(b, off, end);
     const version = r.u16();
-    r.skip(32);
+    const random = r.bytes(32);
     r.skip(r.u8());
     const ciphers = r.u16list(2);
     r.skip(r.u8());
@@ -137,7 +141,7 @@ export function parseClientHello(b: Uint8Array, off: number, end: number): Clien
         }
       }
     }
-    return { version, ciphers, extensions, groups, pointFormats, signatureAlgorithms: sigs, supportedVersions: sv, sni, alpns, sslv2: false };
+    return { version, ciphers, extensions, groups, pointFormats, signatureAlgorithms: sigs, supportedVersions: sv, sni, alpns, sslv2: false, random };
   } catch {
     return null;
   }
@@ -165,7 +169,7 @@ export function parseServerHello(b: Uint8Array, off: number, end: number): Serve
         else if (type === 0x0010) alpns = alpnList(e);
       }
     }
-    return { legacyVersion, version, cipher, extensions, alpns, helloRetry: Buffer.from(random).equals(HRR_RANDOM) };
+    return { legacyVersion, version, cipher, extensions, alpns, helloRetry: Buffer.from(random).equals(HRR_RANDOM), random };
   } catch {
     return null;
   }
@@ -192,7 +196,7 @@ export function parseSslv2ClientHello(b: Uint8Array, off: number, end: number): 
       const v = cs.u16();
       if (hi === 0) ciphers.push(v);
     }
-    return { version, ciphers, extensions: [], groups: [], pointFormats: [], signatureAlgorithms: [], supportedVersions: [], sni: null, alpns: [], sslv2: true };
+    return { version, ciphers, extensions: [], groups: [], pointFormats: [], signatureAlgorithms: [], supportedVersions: [], sni: null, alpns: [], sslv2: true, random: null };
   } catch {
     return null;
   }

@@ -59,6 +59,29 @@ test('alert tls rules with sticky buffers and keywords load and fire on a TLS fl
   assert.deepEqual(run(['alert tls any any -> any any (tls_cert_expired; sid:6;)'], [tlsFlow()], Date.parse('2005-01-01T00:00:00Z') * 1000), []);
 });
 
+test('tls.random / tls.random_time / tls.random_bytes: the hello random of the direction, whole, first 4 or last 28 bytes', () => {
+  const srvRandom = new Uint8Array(32).map((_, i) => i);
+  srvRandom.set([0x54, 0xb8, 0xf7, 0x73], 0);
+  const flow = {
+    port: 443,
+    chunks: [
+      ['to_server', record(22, clientHello(0x0301, [47], [sniExt('r.example')]))],
+      ['to_client', record(22, cat(serverHello(0x0303, 47, null, srvRandom), serverHelloDone()), 0x0303)],
+    ] as ['to_server' | 'to_client', Uint8Array][],
+  };
+  const rules = [
+    'alert tls any any -> any any (flow:to_client; tls.random; content:"|54 b8 f7 73|"; startswith; bsize:32; sid:1;)',
+    'alert tls any any -> any any (flow:to_client; tls.random_time; content:"|54 b8 f7 73|"; bsize:4; sid:2;)',
+    'alert tls any any -> any any (flow:to_client; tls.random_bytes; content:"|04 05 06|"; startswith; bsize:28; sid:3;)',
+    // the client's random (the builder fills it with 07) to_server
+    'alert tls any any -> any any (flow:to_server; tls.random; content:"|07 07 07 07|"; startswith; bsize:32; sid:4;)',
+    // the server random is not the client's
+    'alert tls any any -> any any (flow:to_server; tls.random; content:"|54 b8 f7 73|"; sid:5;)',
+    'alert tls any any -> any any (flow:to_client; tls.random_bytes; content:"|54 b8|"; sid:6;)',
+  ];
+  assert.deepEqual(run(rules, [flow]), [1, 2, 3, 4]);
+});
+
 test('alert ssh rules: banner buffers, HASSH, protoversion keyword', () => {
   const u32 = (v: number): Uint8Array => new Uint8Array([v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]);
   const nl = (s: string): Uint8Array => cat(u32(s.length), new Uint8Array(Buffer.from(s)));
