@@ -3,6 +3,7 @@ import type { AppDirection, AppParser, AppParserState, AppProtoName, AppTx } fro
 import { bump } from '../text/lines.js';
 import { DEFAULT_DNS_LIMITS, type DnsEventName, type DnsFailReason, type DnsLimits } from './types.js';
 import { headerPlausible, parseHeader, parseMessage, type DnsMessage } from './message.js';
+import { releaseThrough } from '../live-txs.js';
 
 /** One DNS message: a request (to_server) or a response (to_client). Complete when it exists. */
 export class DnsTx implements AppTx {
@@ -149,9 +150,7 @@ export class DnsParser implements AppParser {
   }
 
   release(id: number): void {
-    let k = 0;
-    while (k < this.live.length && this.live[k]!.id <= id) k++;
-    if (k > 0) this.live.splice(0, k);
+    releaseThrough(this.live, id);
   }
 
   memory(): number {

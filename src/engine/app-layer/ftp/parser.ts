@@ -5,6 +5,7 @@ import { LineReader, bump, copy, latin1, type Line } from '../text/lines.js';
 import {
   DEFAULT_FTP_LIMITS, FtpProgress, type FtpDataExpectation, type FtpEventName, type FtpFailReason, type FtpLimits, type FtpMode,
 } from './types.js';
+import { releaseThrough } from '../live-txs.js';
 
 /** Suricata's FTP command table (app-layer-ftp.c `FtpCommands`): names matched case-insensitively. */
 const COMMANDS = new Set([
@@ -168,9 +169,7 @@ export class FtpParser implements AppParser {
   }
 
   release(id: number): void {
-    let k = 0;
-    while (k < this.live.length && this.live[k]!.id <= id) k++;
-    if (k > 0) this.live.splice(0, k);
+    releaseThrough(this.live, id);
   }
 
   memory(): number {

@@ -17,6 +17,7 @@
 import type { AppDirection, AppParser, AppParserState, AppProtoName, AppProtocol, AppTx } from '../types.js';
 import { LineReader, bump, latin1, type Line } from '../text/lines.js';
 import { probePatterns } from '../text/probe.js';
+import { releaseThrough } from '../live-txs.js';
 
 export interface ImapLimits {
   maxLine: number;
@@ -95,9 +96,7 @@ export class ImapParser implements AppParser {
   }
 
   release(id: number): void {
-    let k = 0;
-    while (k < this.live.length && this.live[k]!.id <= id) k++;
-    if (k > 0) this.live.splice(0, k);
+    releaseThrough(this.live, id);
   }
 
   memory(): number {

@@ -17,6 +17,7 @@
  */
 import type { AppDirection, AppParser, AppParserState, AppProtoName, AppProtocol, AppTx } from '../types.js';
 import { LineReader, bump, latin1, type Line } from '../text/lines.js';
+import { releaseThrough } from '../live-txs.js';
 
 export interface Pop3Limits {
   maxLine: number;
@@ -118,9 +119,7 @@ export class Pop3Parser implements AppParser {
   }
 
   release(id: number): void {
-    let k = 0;
-    while (k < this.live.length && this.live[k]!.id <= id) k++;
-    if (k > 0) this.live.splice(0, k);
+    releaseThrough(this.live, id);
   }
 
   memory(): number {

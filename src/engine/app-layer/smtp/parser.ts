@@ -3,6 +3,7 @@ import type { AppDirection, AppParser, AppParserState, AppProtoName, AppTx } fro
 import { LineReader, bump, latin1, startsWithCi, type Line } from '../text/lines.js';
 import { MimeDecoder } from './mime.js';
 import { DEFAULT_SMTP_LIMITS, type MimeFile, type SmtpEventName, type SmtpFailReason, type SmtpLimits } from './types.js';
+import { releaseThrough } from '../live-txs.js';
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const LF = new Uint8Array([0x0a]);
@@ -203,9 +204,7 @@ export class SmtpParser implements AppParser {
   }
 
   release(id: number): void {
-    let k = 0;
-    while (k < this.live.length && this.live[k]!.id <= id) k++;
-    if (k > 0) this.live.splice(0, k);
+    releaseThrough(this.live, id);
   }
 
   memory(): number {

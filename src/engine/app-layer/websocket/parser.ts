@@ -4,6 +4,7 @@ import { FrameLog, StreamPos } from '../frames.js';
 import { bump } from '../text/lines.js';
 import { Inflater } from '../http/inflate.js';
 import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketEventName, type WebSocketFailReason, type WebSocketFrameInfo, type WebSocketLimits } from './types.js';
+import { releaseThrough } from '../live-txs.js';
 
 const EMPTY = new Uint8Array(0);
 /** RFC 7692 7.2.2: the tail a sender removed from each compressed message. */
@@ -299,9 +300,7 @@ export class WebSocketParser implements AppParser {
   }
 
   release(id: number): void {
-    let k = 0;
-    while (k < this.live.length && this.live[k]!.id <= id) k++;
-    if (k > 0) this.live.splice(0, k);
+    releaseThrough(this.live, id);
   }
 
   memory(): number {
