@@ -609,10 +609,12 @@ export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[
 /**
  * Per tx and direction, what the prefilters of append-only buffers (AppBufferSpec.appendOnly)
  * found so far, keyed by prefilter index: the length scanned, the automaton state at its end and
- * the signatures seen. The next call scans only the bytes added since. The caller keeps one per
+ * the signatures seen. The next call scans only the bytes added since. For a stable buffer
+ * (AppBufferSpec.stable) `src` is the array scanned: while the tx returns that same array (same
+ * length) the signatures found are reused without a scan. The caller keeps one per
  * live tx direction and drops it with the tx (or a ruleset swap).
  */
-export type AppPrefilterCache = Map<number, { length: number; state: number; found: number[] }>;
+export type AppPrefilterCache = Map<number, { length: number; state: number; found: number[]; src?: Uint8Array }>;
 export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter?: RegexMeter) => boolean;
 
 /** What the payload verifier needs besides the bytes. */

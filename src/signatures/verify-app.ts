@@ -58,7 +58,9 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
       } else {
         const b = tx.buffer(pf.buffer, dir);
         if (b === null) continue;
-        if (cache !== undefined && pf.transforms.length === 0 && appendOnly(pf)) scanGrowing(pf, pi, b, out, cache);
+        const kind = cache === undefined ? PLAIN : bufferKind(pf);
+        if (kind === GROWING && pf.transforms.length === 0) scanGrowing(pf, pi, b, out, cache!);
+        else if (kind === STABLE) scanStable(pf, pi, b, out, cache!);
         else scan(pf, b, out);
       }
     }
@@ -67,9 +69,41 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
   return out.length;
 };
 
-function scan(pf: NonNullable<Ruleset['app']>['prefilters'][number], raw: Uint8Array, out: number[]): void {
+/** Signatures found by `collect`, deduplicated by their own stamp generation. */
+let cstamp = new Uint32Array(0);
+let cgen = 0;
+const scratch: number[] = [];
+
+function scan(pf: AppPrefilter, raw: Uint8Array, out: number[]): void {
+  scratch.length = 0;
+  collect(pf, raw, scratch);
+  for (const si of scratch) mark(si, out);
+}
+
+/**
+ * A stable buffer (AppBufferSpec.stable) is scanned once per tx direction: while the tx returns
+ * the array scanned last (same length), what that scan found is reused.
+ */
+function scanStable(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[], cache: AppPrefilterCache): void {
+  let c = cache.get(pi);
+  if (c?.src !== b || c.length !== b.length) {
+    c = { length: b.length, state: 0, found: [], src: b };
+    collect(pf, b, c.found);
+    cache.set(pi, c);
+  }
+  for (const si of c.found) mark(si, out);
+}
+
+/** Appends to `found` each signature whose fast pattern occurs in the (transformed) buffer, once. */
+function collect(pf: AppPrefilter, raw: Uint8Array, found: number[]): void {
   const data = pf.transforms.length === 0 ? raw : applyTransforms(raw, pf.transforms);
   if (data === null) return;
+  if (cstamp.length < stamp.length) cstamp = new Uint32Array(stamp.length);
+  cgen = (cgen + 1) >>> 0;
+  if (cgen === 0) {
+    cstamp.fill(0);
+    cgen = 1;
+  }
   const { next, outStart, outList } = pf.dfa;
   let s = 0;
   for (let i = 0; i < data.length; i++) {
@@ -79,9 +113,10 @@ function scan(pf: NonNullable<Ruleset['app']>['prefilters'][number], raw: Uint8A
     const e = outStart[k + 1]!;
     for (let j = a; j < e; j++) {
       const p = pf.patterns[outList[j]!]!;
-      if (stamp[p.signature] === gen) continue;
+      if (cstamp[p.signature] === cgen) continue;
       if (!p.nocase && !exactAt(data, i + 1, p.bytes)) continue;
-      mark(p.signature, out);
+      cstamp[p.signature] = cgen;
+      found.push(p.signature);
     }
   }
 }
@@ -136,13 +171,17 @@ export function addRawCandidates(ruleset: Ruleset, ruleProtocols: readonly strin
   return n;
 }
 
-const APPEND_ONLY = new WeakMap<AppPrefilter, boolean>();
-/** The protocol declares the prefilter's buffer append-only (AppBufferSpec.appendOnly). */
-function appendOnly(pf: AppPrefilter): boolean {
-  let v = APPEND_ONLY.get(pf);
+const PLAIN = 0;
+const GROWING = 1;
+const STABLE = 2;
+const KINDS = new WeakMap<AppPrefilter, number>();
+/** How the protocol declares the prefilter's buffer: append-only, stable or neither (AppBufferSpec). */
+function bufferKind(pf: AppPrefilter): number {
+  let v = KINDS.get(pf);
   if (v === undefined) {
-    v = APP_PROTOCOLS.find((p) => p.name === pf.protocol)?.buffers.find((b) => b.name === pf.buffer)?.appendOnly === true;
-    APPEND_ONLY.set(pf, v);
+    const spec = APP_PROTOCOLS.find((p) => p.name === pf.protocol)?.buffers.find((b) => b.name === pf.buffer);
+    v = spec?.appendOnly === true ? GROWING : spec?.stable === true ? STABLE : PLAIN;
+    KINDS.set(pf, v);
   }
   return v;
 }

@@ -79,6 +79,14 @@ export interface AppBufferSpec {
    * rescanned the whole body). Absent: false.
    */
   readonly appendOnly?: boolean;
+  /**
+   * Once a tx returns the buffer, the same array holds the same bytes for as long as the tx
+   * returns that array (a change makes a new one, e.g. HTTP's header buffers rebuilt when
+   * trailers arrive). The detect stage's prefilter then scans it once per tx and direction and
+   * reuses what it found while the tx is re-inspected (Suricata runs each tx prefilter engine
+   * once per tx progress). Absent: false (scanned at every inspection).
+   */
+  readonly stable?: boolean;
 }
 
 /**

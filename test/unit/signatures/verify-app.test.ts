@@ -287,3 +287,37 @@ test('buffers not there yet do not match; they match once the tx progressed', ()
   tx = [...p.txs()][0]!;
   assert.deepEqual(fired(rs, tx, 'to_server'), [1]);
 });
+
+test('a stable buffer is scanned once per tx direction; a new array (or length) is scanned again', () => {
+  const rs = compile([
+    'alert http any any -> any any (msg:"uri"; http.uri; content:"/login.php"; sid:1;)',
+    'alert http any any -> any any (msg:"ua"; http.user_agent; content:"evil"; sid:2;)',
+  ]);
+  const real = txOf(REQ);
+  const arrays = new Map<string, Uint8Array | null>();
+  // The tx hands out the same array per buffer as long as nothing changes it (AppBufferSpec.stable).
+  const tx: AppTx = Object.assign(Object.create(real) as AppTx, {
+    buffer: (name: string, dir: AppDirection): Uint8Array | null => {
+      if (!arrays.has(name)) arrays.set(name, real.buffer(name, dir));
+      return arrays.get(name) ?? null;
+    },
+  });
+  const cache = new Map() as Parameters<typeof appCandidates>[5] & object;
+  const sids = (): number[] => {
+    const out: number[] = [];
+    appCandidates(rs, httpProtocol.ruleProtocols, tx, 'to_server', out, cache);
+    return out.map((i) => rs.signatures[i]!.id);
+  };
+  assert.deepEqual(sids(), [1, 2]);
+  // Same array, bytes changed behind the contract's back: what the first scan found is reused.
+  arrays.get('http.uri')!.fill(0x41);
+  assert.deepEqual(sids(), [1, 2]);
+  // A new array (as a rebuilt buffer is) is scanned again.
+  arrays.set('http.uri', b('/index.html'));
+  assert.deepEqual(sids(), [2]);
+  // Without a cache every call scans.
+  const out: number[] = [];
+  arrays.set('http.uri', b('/x/login.php'));
+  appCandidates(rs, httpProtocol.ruleProtocols, tx, 'to_server', out);
+  assert.deepEqual(out.map((i) => rs.signatures[i]!.id), [1, 2]);
+});

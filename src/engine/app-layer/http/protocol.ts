@@ -261,6 +261,9 @@ const BUFFERS: readonly AppBufferSpec[] = HTTP_BUFFERS.map((s) => ({
   // Bodies (final only when the tx side is complete) only grow: body.ts appends decoded bytes and
   // copies the kept ones over when it needs more room.
   appendOnly: s.complete === HttpProgress.COMPLETE,
+  // Everything else is set once per tx (lines, URI forms) or built into the tx's cache and
+  // rebuilt as a new array when its header table changes (buffers.ts cachedOf).
+  stable: s.complete !== HttpProgress.COMPLETE && !s.multi,
 }));
 
 export const httpProtocol: AppProtocol = {
