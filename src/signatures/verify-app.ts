@@ -45,8 +45,7 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
   const app = ruleset.app;
   if (app === undefined) return 0;
   nextGen(ruleset.signatures.length);
-  for (const proto of ruleProtocols) {
-    const key = `${proto}:${dir}`;
+  for (const key of protoDirKeys(ruleProtocols, dir)) {
     const always = app.always.get(key);
     if (always !== undefined) for (const i of always) mark(i, out);
     const pfs = app.byProtoDir.get(key);
@@ -73,6 +72,20 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
 let cstamp = new Uint32Array(0);
 let cgen = 0;
 const scratch: number[] = [];
+
+/**
+ * The `proto:dir` keys of a flow's rule protocols, made once per protocol list: a key built per
+ * call is a new string whose hash each Map lookup computes again.
+ */
+const KEYS = new WeakMap<readonly string[], Record<AppDirection, readonly string[]>>();
+function protoDirKeys(protos: readonly string[], dir: AppDirection): readonly string[] {
+  let k = KEYS.get(protos);
+  if (k === undefined) {
+    k = { to_server: protos.map((p) => `${p}:to_server`), to_client: protos.map((p) => `${p}:to_client`) };
+    KEYS.set(protos, k);
+  }
+  return k[dir];
+}
 
 function scan(pf: AppPrefilter, raw: Uint8Array, out: number[]): void {
   scratch.length = 0;
