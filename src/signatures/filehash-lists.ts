@@ -3,7 +3,9 @@
  * src/engine/app-layer/filehash.ts): reads each list file once (relative to the directory of the
  * rules file that names it, as Suricata's DetectLoadCompleteSigPath resolves it against the rule
  * path) and hands the hashes to the rules. A rule whose list cannot be read or parsed is skipped
- * with a named reason, as Suricata refuses it.
+ * with a named reason, as Suricata refuses it. So is a rule whose header does not name the
+ * protocol the keyword belongs to (`alert tcp … filemd5`): Suricata would inspect the files of
+ * every protocol, we hash SMTP attachments only.
  */
 import { dirname, isAbsolute, join } from 'node:path';
 import { FILE_HASH_KEYWORDS, parseFileHashList, type FileHashParsed } from '../engine/app-layer/filehash.js';
@@ -46,6 +48,12 @@ export function resolveFileHashLists(drafts: readonly Draft[], opts: FileHashLis
       continue;
     }
     try {
+      // Suricata matches a file hash keyword on the files of every protocol with files: a rule not
+      // restricted to the protocol whose files we hash (`alert tcp …`) would miss the others
+      const header = d.sig.protocol ?? 'tcp';
+      for (const k of ks) {
+        if (FILE_HASH_KEYWORDS[k.name] !== undefined && header !== k.protocol) throw new ListSkip('file hash keyword outside an smtp rule', `${k.name} in an "${header}" rule: only SMTP files are hashed`);
+      }
       const base = dirname(d.sig.source.file);
       d.sig.appKeywords = ks.map((k) => {
         if (FILE_HASH_KEYWORDS[k.name] === undefined) return k;

@@ -177,6 +177,12 @@ test('SMTP filemd5/filesha256: list read relative to the rules file, closed atta
   assert.equal(smtpFiles(plain[0]!)[0]?.md5, undefined);
 });
 
+test('file hash keywords in a rule not restricted to smtp (alert tcp) are skipped: Suricata would hash every protocol\'s files', () => {
+  const rs = compileRuleset([{ file: '/r/t.rules', text: 'alert tcp any any -> any any (msg:"md5"; filemd5:a.md5; sid:1;)' }], { vars, datasets: { read: () => `${'0'.repeat(32)}\n` } });
+  assert.equal(rs.stats.loaded, 0);
+  assert.deepEqual(Object.keys(rs.stats.skipped), ['file hash keyword outside an smtp rule']);
+});
+
 test('file hash keywords without a reader (no list can be read) skip the rule', () => {
   const rs = compileRuleset([{ file: 't.rules', text: 'alert smtp any any -> any any (msg:"md5"; filemd5:x.md5; sid:1;)' }], { vars });
   assert.equal(rs.stats.loaded, 0);
