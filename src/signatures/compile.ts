@@ -26,6 +26,8 @@ import { parseRulesFile, type RulesOptions } from './rules.js';
 import type { Classification } from './keywords/classification.js';
 import { concretePorts, formatRanges, normalizeRanges, resolvePorts } from './ports.js';
 import { DATASET_DEFAULTS, resolveDatasets, type DatasetOptions } from './datasets.js';
+import { resolveFileHashLists } from './filehash-lists.js';
+import { FILE_HASH_KEYWORDS, type FileHashAlgo } from '../engine/app-layer/filehash.js';
 
 export interface DatabaseSource {
   /** Path (for messages and SourceRef); the extension selects the format: .yaml/.yml or .rules. */
@@ -211,7 +213,16 @@ function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { ap
   };
   states += rawStream.to_server.dfa.stateCount + rawStream.to_client.dfa.stateCount;
   const frameProtocols = [...new Set(signatures.filter((s) => s.frame !== undefined && s.app !== undefined).map((s) => s.app!))].sort();
-  return { app: { prefilters, byProtoDir, always, rawStream, frames, frameProtocols }, states };
+  const fileHashes: Record<string, FileHashAlgo[]> = {};
+  for (const s of signatures) {
+    for (const k of s.appKeywords ?? []) {
+      const algo = FILE_HASH_KEYWORDS[k.name];
+      if (algo === undefined) continue;
+      const a = (fileHashes[k.protocol] ??= []);
+      if (!a.includes(algo)) a.push(algo);
+    }
+  }
+  return { app: { prefilters, byProtoDir, always, rawStream, frames, frameProtocols, fileHashes }, states };
 }
 
 export function chooseFastPattern(conditions: Signature['conditions']): number {
@@ -365,6 +376,10 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   }
   drafts = ds.kept;
   skipped.push(...ds.skipped);
+  // filemd5/filesha1/filesha256 lists, read with the dataset reader (same size bound)
+  const fh = resolveFileHashLists(drafts, dso?.read !== undefined ? { read: dso.read } : {});
+  drafts = fh.kept;
+  skipped.push(...fh.skipped);
 
   const rules = drafts.filter((d) => d.twin !== true);
   if (opts.maxSignatures !== undefined && rules.length + detectors.length > opts.maxSignatures) {

@@ -22,6 +22,7 @@ import type { DatasetDecl, DatasetStore } from './keywords/dataset-store.js';
 export type { EventMatch };
 export type { ByteExtractCondition, ByteMathCondition, Base64DataCondition, Base64DecodeCondition, FlowintSpec, XbitSpec, StreamSizeSpec, StreamSizes, DatasetSpec, DatasetDecl };
 import type { AppDirection, AppTx } from '../engine/app-layer/types.js';
+import type { FileHashAlgo } from '../engine/app-layer/filehash.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type SignatureAction = 'block' | 'alert';
@@ -553,6 +554,8 @@ export interface AppRuleset {
   frames?: ReadonlyMap<string, readonly number[]>;
   /** Protocols with `frame:` signatures: their parsers record frames. */
   frameProtocols?: readonly string[];
+  /** Per protocol, the file digests its `filemd5`/`filesha1`/`filesha256` signatures need: its parsers compute them. */
+  fileHashes?: Readonly<Record<string, readonly FileHashAlgo[]>>;
 }
 
 /** A raw-stream prefilter of app signatures (AppRuleset.rawStream): patterns' `signature` index Ruleset.signatures. */

@@ -17,6 +17,8 @@
  * one and counts it (`bulwark_applayer_limits_total{limit}`).
  */
 
+import type { FileHashAlgo } from './filehash.js';
+
 /** Suricata's app-layer protocol names (the `app_proto` of EVE, `app-layer-protocol:` values). */
 export type AppProtoName =
   | 'http' | 'tls' | 'ssh' | 'smb' | 'dcerpc' | 'ftp' | 'ftp-data' | 'smtp' | 'imap' | 'pop3'
@@ -129,6 +131,11 @@ export interface AppParserContext {
    * rules for this protocol, so parsers do no frame work otherwise. Absent: false.
    */
   readonly frames?: boolean;
+  /**
+   * Digests to compute of every file (`filemd5`/`filesha1`/`filesha256` rules of this protocol,
+   * see ./filehash.ts): only when the ruleset has such rules. Absent: none.
+   */
+  readonly fileHashes?: readonly FileHashAlgo[];
 }
 
 /** Per-protocol settings from the configuration (engine.appLayer), handed to every parser. */

@@ -26,6 +26,7 @@
  * parser without probing.
  */
 import type { AppDirection, AppLayerSettings, AppParser, AppParserContext, AppProtoName, AppProtocol, AppTx } from '../app-layer/types.js';
+import type { FileHashAlgo } from '../app-layer/filehash.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
@@ -248,7 +249,7 @@ export class AppTxDetector {
       const e = this.expectations.take(f.clientAddr!, f.serverAddr!, serverPort, tsUs);
       const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
       if (e !== undefined && p !== undefined) {
-        this.start(f, p, e.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name))));
+        this.start(f, p, e.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
         this.counters.expectedFlows++;
       }
     }
@@ -509,7 +510,7 @@ export class AppTxDetector {
         const r = p.probe(d, buf, buf.length);
         if (r === 'match') {
           if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
-          this.start(f, p, p.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name))));
+          this.start(f, p, p.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
           return true;
         }
         if (r === 'need-more' && f.heldLen[k] < this.maxProbe) allNo = false;
@@ -689,10 +690,11 @@ function resolveAddrs(f: AppFlow): boolean {
   return f.clientAddr !== undefined && f.serverAddr !== undefined;
 }
 
-function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined, frames: boolean): AppParserContext {
+function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined, frames: boolean, fileHashes: readonly FileHashAlgo[] | undefined): AppParserContext {
   resolveAddrs(f);
   return {
     serverPort: f.serverPort, clientPort: f.clientPort, frames,
+    ...(fileHashes !== undefined && fileHashes.length > 0 ? { fileHashes } : {}),
     ...(settings !== undefined ? { settings } : {}),
     requestProtocolChange: () => {
       if (!f.changing) return true;

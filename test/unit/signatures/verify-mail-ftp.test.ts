@@ -5,13 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { compileRuleset } from '../../../src/signatures/compile.js';
 import { parseRule } from '../../../src/signatures/rules.js';
 import { appCandidates, verifyAppSignature } from '../../../src/signatures/verify-app.js';
 import { FTP_DATA_PROTOCOL, FTP_PROTOCOL, FtpParser, createFtpDataParser } from '../../../src/engine/app-layer/ftp/index.js';
-import { SMTP_PROTOCOL } from '../../../src/engine/app-layer/smtp/index.js';
+import { SMTP_PROTOCOL, smtpFiles } from '../../../src/engine/app-layer/smtp/index.js';
 import { defaultConfig } from '../../../src/config/types.js';
-import type { AppDirection, AppParser, AppProtocol, AppTx } from '../../../src/engine/app-layer/types.js';
+import type { AppDirection, AppParser, AppParserContext, AppProtocol, AppTx } from '../../../src/engine/app-layer/types.js';
 import type { Ruleset } from '../../../src/signatures/types.js';
 
 const vars = defaultConfig().databases.vars;
@@ -137,4 +138,53 @@ test('SMTP rules: smtp.helo/mail_from/rcpt_to, email.*, file_data of an attachme
     ['to_client', '250 queued\r\n'],
   ]);
   assert.deepEqual(fired(rs, SMTP_PROTOCOL, txs, 25), [1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+test('SMTP filemd5/filesha256: list read relative to the rules file, closed attachments only, negation, unreadable or invalid lists skip the rule', () => {
+  const att = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+  const md5 = createHash('md5').update(att, 'latin1').digest('hex');
+  const sha256 = createHash('sha256').update(att, 'latin1').digest('hex');
+  const files: Record<string, string> = {
+    '/r/bad.md5': `# list\n${md5}\n`, '/r/other.md5': `${'0'.repeat(32)}\n`, '/abs/s.sha256': `${sha256}\n`, '/r/crlf.md5': `${md5}\r\n`,
+  };
+  const read = (p: string): string | null => files[p] ?? null;
+  const rs = compileRuleset([{ file: '/r/t.rules', text: [
+    'alert smtp any any -> any any (msg:"md5"; filemd5:bad.md5; sid:1;)',
+    'alert smtp any any -> any any (msg:"not in other"; filemd5:!other.md5; sid:2;)',
+    'alert smtp any any -> any any (msg:"in other"; filemd5:other.md5; sid:3;)',
+    'alert smtp any any -> any any (msg:"sha256"; filesha256:/abs/s.sha256; sid:4;)',
+    'alert smtp any any -> any any (msg:"missing"; filemd5:nothere.md5; sid:5;)',
+    'alert smtp any any -> any any (msg:"crlf"; filemd5:crlf.md5; sid:6;)',
+  ].join('\n') }], { vars, datasets: { read } });
+  assert.equal(rs.stats.loaded, 4);
+  assert.deepEqual(Object.keys(rs.stats.skipped).sort(), ['file hash list invalid', 'file hash list unreadable']);
+  assert.deepEqual(rs.app?.fileHashes, { smtp: ['md5', 'sha256'] });
+  const mail = (end: string): [AppDirection, string][] => [
+    ['to_client', '220 mx ESMTP\r\n'], ['to_server', 'EHLO x\r\n'], ['to_client', '250 ok\r\n'],
+    ['to_server', 'MAIL FROM: <a@b>\r\n'], ['to_client', '250 ok\r\n'], ['to_server', 'DATA\r\n'], ['to_client', '354 go\r\n'],
+    ['to_server', 'Content-Type: multipart/mixed; boundary=B\r\n\r\n' +
+      `--B\r\nContent-Disposition: attachment; filename="e.com"\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(att, 'latin1').toString('base64')}\r\n${end}`],
+  ];
+  const ctx: AppParserContext = { serverPort: 25, clientPort: 40000, fileHashes: ['md5', 'sha256'] };
+  // the part is still open: no digest yet, nothing matches (Suricata: file state CLOSED only)
+  assert.deepEqual(fired(rs, SMTP_PROTOCOL, feed(SMTP_PROTOCOL.create(ctx), mail('')), 25), []);
+  const done = feed(SMTP_PROTOCOL.create(ctx), mail('--B--\r\n.\r\n'));
+  assert.deepEqual(fired(rs, SMTP_PROTOCOL, done, 25), [1, 2, 4]);
+  assert.equal(smtpFiles(done[0]!)[0]?.md5, md5, 'EVE files[].md5 once computed');
+  // without fileHashes in the context the parser computes no digest and the keywords cannot match
+  const plain = feed(SMTP_PROTOCOL.create({ serverPort: 25, clientPort: 40000 }), mail('--B--\r\n.\r\n'));
+  assert.deepEqual(fired(rs, SMTP_PROTOCOL, plain, 25), []);
+  assert.equal(smtpFiles(plain[0]!)[0]?.md5, undefined);
+});
+
+test('file hash keywords in a rule not restricted to smtp (alert tcp) are skipped: Suricata would hash every protocol\'s files', () => {
+  const rs = compileRuleset([{ file: '/r/t.rules', text: 'alert tcp any any -> any any (msg:"md5"; filemd5:a.md5; sid:1;)' }], { vars, datasets: { read: () => `${'0'.repeat(32)}\n` } });
+  assert.equal(rs.stats.loaded, 0);
+  assert.deepEqual(Object.keys(rs.stats.skipped), ['file hash keyword outside an smtp rule']);
+});
+
+test('file hash keywords without a reader (no list can be read) skip the rule', () => {
+  const rs = compileRuleset([{ file: 't.rules', text: 'alert smtp any any -> any any (msg:"md5"; filemd5:x.md5; sid:1;)' }], { vars });
+  assert.equal(rs.stats.loaded, 0);
+  assert.deepEqual(Object.keys(rs.stats.skipped), ['file hash list unreadable']);
 });

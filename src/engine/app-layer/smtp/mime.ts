@@ -8,6 +8,7 @@
  */
 import { bump } from '../text/lines.js';
 import type { MimeFile, MimeHeader, SmtpEventName, SmtpLimits } from './types.js';
+import { FileHasher, type FileHashAlgo } from '../filehash.js';
 
 const MAX_LINE_LEN = 998; // RFC 2045, Suricata MIME_ANOM_LONG_LINE
 const MAX_ENC_LINE_LEN = 76; // RFC 2045, MIME_ANOM_LONG_ENC_LINE
@@ -125,7 +126,8 @@ export class MimeDecoder {
   private current: MimeFile | null = null;
   readonly events = new Set<SmtpEventName>();
 
-  constructor(private readonly limits: SmtpLimits, private readonly cnt: Record<string, number>) {}
+  /** `hashes`: the digests to compute of every attachment (the ruleset's file hash keywords). */
+  constructor(private readonly limits: SmtpLimits, private readonly cnt: Record<string, number>, private readonly hashes: readonly FileHashAlgo[] = []) {}
 
   /** Bytes held. */
   memory(): number {
@@ -274,13 +276,20 @@ export class MimeDecoder {
       bump(this.cnt, 'limit_files');
       return;
     }
-    this.current = { name: this.filename, data: new Uint8Array(0), kept: 0, seen: 0, closed: false };
+    this.current = { name: this.filename, data: new Uint8Array(0), kept: 0, seen: 0, closed: false, hasher: this.hashes.length > 0 ? new FileHasher(this.hashes) : null };
     this.files.push(this.current);
     bump(this.cnt, 'files');
   }
 
   private closeFile(): void {
-    if (this.current !== null) this.current.closed = true;
+    const f = this.current;
+    if (f !== null) {
+      f.closed = true;
+      if (f.hasher !== null) {
+        f.digests = f.hasher.finish();
+        f.hasher = null;
+      }
+    }
     this.current = null;
   }
 
@@ -288,6 +297,8 @@ export class MimeDecoder {
     const f = this.current;
     if (f === null || d.length === 0) return;
     f.seen += d.length;
+    // hashed over every decoded byte, kept for file.data or not (Suricata hashes the whole file)
+    f.hasher?.update(d);
     const take = Math.min(d.length, this.limits.fileDataLimit - f.kept);
     if (take < d.length) bump(this.cnt, 'limit_file_data', d.length - Math.max(0, take));
     if (take <= 0) return;

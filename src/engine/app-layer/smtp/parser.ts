@@ -2,6 +2,7 @@
 import type { AppDirection, AppParser, AppParserState, AppProtoName, AppTx } from '../types.js';
 import { LineReader, bump, latin1, startsWithCi, type Line } from '../text/lines.js';
 import { MimeDecoder } from './mime.js';
+import type { FileHashAlgo } from '../filehash.js';
 import { DEFAULT_SMTP_LIMITS, type MimeFile, type SmtpEventName, type SmtpFailReason, type SmtpLimits } from './types.js';
 import { releaseThrough } from '../live-txs.js';
 
@@ -147,7 +148,8 @@ export class SmtpParser implements AppParser {
   /** The server announced PIPELINING in its EHLO reply. */
   private serverPipelining = false;
 
-  constructor(limits: Partial<SmtpLimits> = {}) {
+  /** `fileHashes`: digests to compute of every attachment (AppParserContext.fileHashes). */
+  constructor(limits: Partial<SmtpLimits> = {}, private readonly fileHashes: readonly FileHashAlgo[] = []) {
     this.limits = { ...DEFAULT_SMTP_LIMITS, ...limits };
     this.req = new LineReader(this.limits.maxLine);
     this.res = new LineReader(this.limits.maxLine);
@@ -292,7 +294,7 @@ export class SmtpParser implements AppParser {
       verb = 'DATA';
       // Data mode starts now: Suricata waits for 354 unless the server pipelines; in packet order
       // the 354 comes before the client's message, and a rejection (non-354) leaves data mode below.
-      tx.mime ??= new MimeDecoder(this.limits, this.cnt);
+      tx.mime ??= new MimeDecoder(this.limits, this.cnt, this.fileHashes);
       this.mode = 'data';
       this.midLine = false;
     } else if (startsWithCi(b, 'BDAT')) {
@@ -303,7 +305,7 @@ export class SmtpParser implements AppParser {
       } else {
         this.bdatRemaining = Number(m[1]);
         this.bdatLast = m[2] !== undefined;
-        tx.mime ??= new MimeDecoder(this.limits, this.cnt);
+        tx.mime ??= new MimeDecoder(this.limits, this.cnt, this.fileHashes);
         this.pushPending(verb, tx);
         if (this.bdatRemaining > 0) {
           this.mode = 'bdat';

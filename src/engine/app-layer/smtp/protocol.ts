@@ -3,6 +3,7 @@ import type { AppBufferSpec, AppDirection, AppProbeResult, AppProtocol, AppTx } 
 import { latin1 } from '../text/lines.js';
 import { probePatterns } from '../text/probe.js';
 import { SmtpParser, SmtpTx } from './parser.js';
+import { fileHashKeywords } from '../filehash.js';
 
 /** Suricata's SMTP client patterns (SMTPRegisterPatternsForProtocolDetection), case-insensitive at offset 0. */
 const TO_SERVER = ['EHLO', 'HELO', 'QUIT'];
@@ -95,12 +96,13 @@ export function emailEve(tx: AppTx): Record<string, unknown> | null {
 /**
  * EVE `files` of an SMTP alert (Suricata's EveFileInfo for each attachment of the tx):
  * filename, gaps (never: a gap fails the parser), state OPEN until the part or message ends,
- * stored (no filestore), size (decoded bytes so far), tx_id.
+ * md5/sha1/sha256 once closed when a file hash rule had them computed, stored (no filestore),
+ * size (decoded bytes so far), tx_id.
  */
 export function smtpFiles(tx: AppTx): Record<string, unknown>[] {
   const t = asSmtp(tx);
   const files = t?.mime?.files ?? [];
-  return files.map((f) => ({ filename: latin1(f.name), gaps: false, state: f.closed ? 'CLOSED' : 'OPEN', stored: false, size: f.seen, tx_id: tx.id }));
+  return files.map((f) => ({ filename: latin1(f.name), gaps: false, state: f.closed ? 'CLOSED' : 'OPEN', ...(f.digests ?? {}), stored: false, size: f.seen, tx_id: tx.id }));
 }
 
 export const SMTP_PROTOCOL: AppProtocol = {
@@ -109,9 +111,9 @@ export const SMTP_PROTOCOL: AppProtocol = {
   hintPorts: [25, 587, 465],
   probeDirections: ['to_server', 'to_client'],
   probe: (dir, data, len) => (dir === 'to_server' ? probePatterns(TO_SERVER, data, len) : probeServer(data, len)),
-  create: () => new SmtpParser(),
+  create: (ctx) => new SmtpParser({}, ctx.fileHashes ?? []),
   buffers: SMTP_BUFFERS,
-  keywords: [],
+  keywords: fileHashKeywords((tx) => asSmtp(tx)?.mime?.files ?? [], ['to_server']),
   events: [
     'invalid_reply', 'unable_to_match_reply_with_request', 'max_command_line_len_exceeded', 'max_reply_line_len_exceeded', 'tls_rejected', 'data_command_rejected', 'truncated_line',
     'mime_invalid_base64', 'mime_invalid_qp', 'mime_long_line', 'mime_long_enc_line', 'mime_long_header_name', 'mime_long_header_value', 'mime_long_boundary', 'mime_long_filename',

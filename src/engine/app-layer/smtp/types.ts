@@ -9,6 +9,7 @@
  * Pure: no I/O, no clock, never throws on input. Implementations: ./parser.ts (`SmtpParser`,
  * `SmtpTx`), ./mime.ts (`MimeDecoder`), ./protocol.ts (`SMTP_PROTOCOL`).
  */
+import type { FileHashAlgo, FileHasher } from '../filehash.js';
 
 /** Limits of one SMTP connection (defaults: Suricata's where it has one). Hitting one is counted and handled as said. */
 export interface SmtpLimits {
@@ -92,4 +93,8 @@ export interface MimeFile {
   /** Decoded bytes produced, kept or not. */
   seen: number;
   closed: boolean;
+  /** Digests for `filemd5`/`filesha1`/`filesha256` while open (only when the ruleset has such rules). */
+  hasher: FileHasher | null;
+  /** Lowercase hex digests of all decoded bytes, set when the file closes with a hasher. */
+  digests?: Partial<Record<FileHashAlgo, string>>;
 }
