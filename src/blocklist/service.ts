@@ -225,22 +225,18 @@ export class BlocklistService implements Blocklist {
         this.expiry.schedule();
       },
     });
-    this.reconcileTask = new Periodic(this.sched, {
-      intervalMs: () => this.opts.reconcileIntervalMs,
-      when: () => this.running,
-      run: () => this.reconcile(),
-      onError: (e) => {
-        this.log.warn({ err: errorMessage(e) }, 'blocklist kernel check failed');
-      },
-    });
-    this.fullCheckTask = new Periodic(this.sched, {
-      intervalMs: () => this.opts.fullCheckIntervalMs,
-      when: () => this.running,
-      run: () => this.fullCompare(),
-      onError: (e) => {
-        this.log.warn({ err: errorMessage(e) }, 'blocklist full kernel compare failed');
-      },
-    });
+    // Both kernel checks run while the service runs; a failure is logged and the next one still comes.
+    const kernelCheck = (intervalMs: number, run: () => Promise<unknown>, failed: string): Periodic =>
+      new Periodic(this.sched, {
+        intervalMs: () => intervalMs,
+        when: () => this.running,
+        run,
+        onError: (e) => {
+          this.log.warn({ err: errorMessage(e) }, failed);
+        },
+      });
+    this.reconcileTask = kernelCheck(this.opts.reconcileIntervalMs, () => this.reconcile(), 'blocklist kernel check failed');
+    this.fullCheckTask = kernelCheck(this.opts.fullCheckIntervalMs, () => this.fullCompare(), 'blocklist full kernel compare failed');
   }
 
   /** Timings of the last committed batch (status, bench). */

@@ -43,7 +43,7 @@ test('Periodic counts the period from the end of the previous run (no overlap)',
     // each run takes 500 ms of (scheduler) time
     run: () => {
       started.push(clock.now());
-      return new Promise((resolve) => sched.setTimeout(resolve, 500));
+      return new Promise<void>((resolve) => sched.setTimeout(resolve, 500));
     },
     onError: () => undefined,
   });
