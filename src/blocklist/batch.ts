@@ -3,7 +3,7 @@
  * until `batchMaxElements` are pending, then everything pending (capped at `maxOpsPerTransaction`)
  * is planned against the model, sent as one nft transaction, and committed (callers resolved,
  * events, metrics) or, when nft finally fails, rolled back (the model returns to what the kernel
- * still holds and every caller of the batch gets the error). See service.ts for why.
+ * still holds and every caller of the batch gets the error). service.ts says why it is batched so.
  * Separate from the service, which decides whether a request is accepted at all (never-block,
  * modes, caps) and owns the lifecycle: this owns what happens to an accepted request.
  */
