@@ -5,7 +5,8 @@ import { Registry } from 'prom-client';
 import { systemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/log/index.js';
 import { createNft } from '../../src/blocklist/nft.js';
-import { BlocklistService, refScheduler } from '../../src/blocklist/service.js';
+import { refScheduler } from '../../src/scheduler.js';
+import { BlocklistService } from '../../src/blocklist/service.js';
 
 export function benchBlocklist(ns: string, stateDir: string | undefined, reconcileIntervalMs: number): BlocklistService {
   return new BlocklistService({

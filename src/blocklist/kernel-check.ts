@@ -6,7 +6,7 @@
  * chains and rules, no elements) ~10 ms; `nft -j list set` of a small set ~4 ms; a probe
  * transaction ~10 ms; listing blocked4 or the whole table ~0.3-1 s (nft fetches every element),
  * so the periodic check never lists the big sets: their contents are vouched for by a canary
- * element, and a rare full compare (service.ts) lists them.
+ * element, and a rare full compare (kernel-sync.ts) lists them.
  */
 import { cidrRange, normalizeAddress, parseCidr, mergeRanges, type Range } from './address.js';
 import {

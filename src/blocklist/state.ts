@@ -5,7 +5,7 @@
  * Written atomically (temp file in the same directory, fsync, rename, fsync of the directory):
  * a crash leaves either the old or the new file, never a mix. A file that cannot be parsed is
  * moved aside as blocklist.json.corrupt-<ts> and reported; the daemon starts without it (the
- * kernel's elements are then adopted, see service.ts).
+ * kernel's elements are then adopted, see kernel-sync.ts).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';

@@ -18,6 +18,7 @@
  *   the starts of two attempts (an attempt that timed out is followed by the next at once).
  */
 import type { Clock } from '../clock.js';
+import type { Scheduler } from '../scheduler.js';
 import type { ConnState, FleetMsg, StartAt } from './types.js';
 
 /** One incarnation of the consumer, as the adapter created it. */
@@ -33,22 +34,6 @@ export interface ConsumerSource {
   /** `alive` is called on every server heartbeat (or other server status) of this consumer. */
   open(start: StartAt, alive: () => void): Promise<ConsumerRun>;
 }
-
-export interface Scheduler {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(t: unknown): void;
-}
-
-export const realScheduler: Scheduler = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (t) => {
-    clearTimeout(t as NodeJS.Timeout);
-  },
-};
 
 /** Why a consumer was re-created (log text; `ended`: it ended on its own). */
 export type RecreateReason = 'reconnected' | 'silent' | 'ended';

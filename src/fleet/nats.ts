@@ -14,7 +14,8 @@ import { BulwarkError, errorMessage } from '../errors.js';
 import { KV_HOSTS, KV_POLICY, STREAM_DECISIONS, STREAM_EVENTS, STREAM_ORDERS, type ConnState, type FleetConnection, type FleetLayout, type FleetMsg, type FleetSub, type KvEntry, type StartAt } from './types.js';
 import { subjects } from './subjects.js';
 import { serverHost } from './host-addrs.js';
-import { realScheduler, StreamFollower, type ConsumerRun } from './follow.js';
+import { realScheduler } from '../scheduler.js';
+import { StreamFollower, type ConsumerRun } from './follow.js';
 import { systemClock } from '../clock.js';
 
 const NS = 1_000_000;

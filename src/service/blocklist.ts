@@ -7,7 +7,8 @@ import { refreshNeverBlock, refreshSessions, realNeverBlockSources, type NeverBl
 import { normalizeAddress } from '../blocklist/address.js';
 import { dryRunNft } from '../blocklist/dryrun.js';
 import { createNft } from '../blocklist/nft.js';
-import { BlocklistService, type Scheduler } from '../blocklist/service.js';
+import { BlocklistService } from '../blocklist/service.js';
+import type { Scheduler } from '../scheduler.js';
 import type { BlockEntry, BlockResult, Nft } from '../blocklist/types.js';
 import type { Config } from '../config/types.js';
 import { parseDuration } from '../config/units.js';

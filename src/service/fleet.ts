@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseKernelElements } from '../blocklist/service.js';
+import { parseKernelElements } from '../blocklist/kernel-check.js';
 import { createNft } from '../blocklist/nft.js';
 import { setFor } from '../blocklist/ruleset.js';
 import { normalizeAddress, parseCidr } from '../blocklist/address.js';

@@ -14,30 +14,25 @@
  * - the blocklist applies the action mode (alert / dry-run), the never-block list and the
  *   blocks-per-minute cap, and reports why a block was refused;
  * - a blocked attacker's existing TCP connections are destroyed (ss -K, the peer gets an RST).
+ * The response itself (folding, blocking, severing, alert events) is src/service/responder.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/types.js';
 import { Engine } from '../engine/engine.js';
-import { EventFolder, toAlertEvent } from '../engine/events.js';
 import type { PacketSource } from '../engine/capture/types.js';
 import { PcapLiveSource, captureFilter, capturePorts, registerCaptureMetrics } from '../engine/capture/live.js';
-import type { Detection } from '../engine/types.js';
 import { ChecksumPolicy } from '../engine/decode/checksum.js';
 import { LocalAddressSet } from '../engine/local-addresses.js';
 import { BulwarkError, errorMessage } from '../errors.js';
 import type { Ruleset } from '../signatures/types.js';
 import type { BlocklistComponent } from './blocklist.js';
-import type { BlockResult } from '../blocklist/types.js';
 import { Interceptor, procListeningPorts, type ListeningPortsReader } from './intercept.js';
 import { SsSocketKiller, type SocketKiller } from './sockets.js';
 import { createSocketKiller } from './rst-inject.js';
 import { ResponsePolicy } from './response-policy.js';
-import { HalfOpenCap, halfOpenRefusal, SPOOFABLE } from './half-open.js';
+import { Responder } from './responder.js';
 import { LoginFailureWatcher } from './login-failures.js';
-import type { LoginFailure } from '../respond/login/sshd.js';
-import type { PolicyDecision } from '../respond/policy/types.js';
 import type { Component, ComponentFactory, DaemonContext } from './types.js';
 import { saveDatasets } from './datasets.js';
 
@@ -95,27 +90,20 @@ class Protection implements ProtectionComponent {
   private captureErrors: Record<string, string> = {};
   private timer: NodeJS.Timeout | undefined;
   private readonly interceptor: Interceptor;
-  private readonly folder: EventFolder;
   private killer: SocketKiller;
   private resetMethod: 'ss' | 'inject' = 'ss';
   private readonly log;
   private resetTotal = 0;
-  private severedTotal = 0;
   private lastChange: { at: string; reason: string } | undefined;
   /** Why protection is off (shown by `bulwark status` / `protection status`). */
   private offReason: string | undefined;
   private busy: Promise<unknown> = Promise.resolve();
-  /** Blocks being committed, by source: a burst of detections asks once and shares the outcome. */
-  private readonly blocking = new Map<string, Promise<BlockResult>>();
   private readonly mReset: Counter;
-  private readonly mSevered: Counter;
   private readonly mEnabled: Gauge;
-  private readonly mAlerts: Counter<'severity' | 'kind' | 'response'>;
   /** Which detections block (response.policy) and the threshold.config filter the engine applies. */
   private readonly response: ResponsePolicy;
-  private readonly halfOpenCap: HalfOpenCap;
+  private readonly responder: Responder;
   private readonly logins: LoginFailureWatcher;
-  private readonly mHalfOpen: Counter<'outcome'>;
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -125,34 +113,15 @@ class Protection implements ProtectionComponent {
     this.log = ctx.log.child({ component: 'protection' });
     this.killer = opts.killer ?? new SsSocketKiller();
     this.interceptor = new Interceptor(this.cfg.intercept, this.log.child({ sub: 'intercept' }), ctx.registry, opts.listening ?? procListeningPorts);
-    this.folder = new EventFolder({
-      windowMs: this.cfg.events.foldWindowMs,
-      onFolded: (last, repeats) => {
-        this.emitAlert(last, repeats, this.blockedUntil(last.srcIp), undefined, this.response.peek(last));
-      },
-    });
     const reg = ctx.registry;
     this.response = new ResponsePolicy(this.cfg, this.log.child({ sub: 'response' }), reg);
-    this.halfOpenCap = new HalfOpenCap(this.cfg.response.maxHalfOpenBlocksPerMinute);
-    this.mHalfOpen = new Counter({
-      name: 'bulwark_half_open_blocks_total',
-      help: 'Detections with half-open evidence (SYN, FIN/NULL/Xmas scans) by outcome: blocked, verified-peer (spared), cap (response.maxHalfOpenBlocksPerMinute hit), refused (never-block, alert mode...).',
-      labelNames: ['outcome'],
-      registers: [reg],
-    });
+    this.responder = new Responder({ ctx, log: this.log, policy: this.response, config: () => this.cfg, killer: () => this.killer, blocklist: () => this.blocklist() });
     registerCaptureMetrics(reg, () => this.sources);
     this.logins = new LoginFailureWatcher(this.cfg.loginFailures, this.log.child({ sub: 'login-failures' }), reg, ctx.clock, (addr, n, last) => {
-      this.onLoginFailures(addr, n, last);
+      this.responder.onLoginFailures(addr, n, last);
     });
     this.mReset = new Counter({ name: 'bulwark_connections_reset_total', help: 'Existing connections on intercepted ports reset when protection became enabled.', registers: [reg] });
-    this.mSevered = new Counter({ name: 'bulwark_attacker_connections_severed_total', help: 'Established connections of blocked attackers destroyed.', registers: [reg] });
     this.mEnabled = new Gauge({ name: 'bulwark_protection_enabled', help: '1 while Network Threat Protection is enabled.', registers: [reg] });
-    this.mAlerts = new Counter({
-      name: 'bulwark_alerts_total',
-      help: 'Network attack detected events after folding (count includes folded repeats), by severity, kind (signature or detector kind) and response (blocked, alert, or why a block was skipped).',
-      labelNames: ['severity', 'kind', 'response'],
-      registers: [reg],
-    });
     ctx.bus.onRuleset((r) => {
       // Errors are logged by serial(); the old ruleset's capture keeps running meanwhile.
       this.serial(() => this.applyRuleset(r), 'ruleset').catch(() => undefined);
@@ -212,7 +181,7 @@ class Protection implements ProtectionComponent {
       if (this.ruleset) this.response.checkAgainst(this.ruleset);
     }
     this.cfg = next;
-    this.halfOpenCap.setMax(next.response.maxHalfOpenBlocksPerMinute);
+    this.responder.setConfig(next);
     this.logins.setConfig(next.loginFailures);
     this.interceptor.setConfig(next.intercept);
     if (next.protection.enabled !== prev.protection.enabled) {
@@ -241,7 +210,7 @@ class Protection implements ProtectionComponent {
       intercept: this.interceptor.status(),
       connectionsReset: this.resetTotal,
       resetMethod: this.resetMethod,
-      attackerConnectionsSevered: this.severedTotal,
+      attackerConnectionsSevered: this.responder.severedTotal,
       engine: st
         ? {
             packets: st.packets,
@@ -261,7 +230,7 @@ class Protection implements ProtectionComponent {
         : null,
       response: this.response.status(),
       loginFailures: this.logins.status(),
-      halfOpen: { blocksLastMinute: this.halfOpenCap.used, maxPerMinute: this.cfg.response.maxHalfOpenBlocksPerMinute, capHits: this.halfOpenCap.hits },
+      halfOpen: this.responder.halfOpenStatus(),
       capture: Object.fromEntries(this.sources.map((s) => [s.name, { ...s.stats(), checksumValidation: this.checksums.get(s.name)?.status ?? 'off' }])),
     };
   }
@@ -326,7 +295,7 @@ class Protection implements ProtectionComponent {
     // what rules added to save/state datasets survives the stop (Suricata saves at shutdown)
     if (this.engine) await saveDatasets(this.engine.datasetSnapshots(), this.log);
     this.engine?.flush();
-    this.folder.flush();
+    this.responder.flush();
     this.on = false;
     this.mEnabled.set(0);
   }
@@ -342,7 +311,7 @@ class Protection implements ProtectionComponent {
       host: this.localAddresses(),
       alertFilter: this.response.filter,
       onDetection: (d) => {
-        this.onDetection(d);
+        this.responder.onDetection(d);
       },
     });
     return this.engine;
@@ -426,7 +395,7 @@ class Protection implements ProtectionComponent {
   private tick(): void {
     const now = this.ctx.clock.now();
     this.engine?.tick(now);
-    this.folder.tick(now);
+    this.responder.tick(now);
     this.followLinkAddresses();
   }
 
@@ -462,146 +431,6 @@ class Protection implements ProtectionComponent {
     return this.ctx.get<BlocklistComponent>('blocklist')?.blocklist;
   }
 
-  private blockedUntil(addr: string): number | undefined {
-    return this.blocklist()?.coveredBy(addr)?.expiresAtMs;
-  }
-
-  private onDetection(d: Detection): void {
-    this.ctx.bus.emitDetection(d);
-    const dec = this.response.decide(d);
-    // `ignore`: as if the signature had not matched (no event, no block); counted in metrics.
-    if (dec.action === 'ignore') return;
-    const emitNow = this.folder.offer(d);
-    // Folding quiets the log, never the response: a repeat within the fold window from a source
-    // that is not blocked (e.g. unblocked a minute ago) is blocked again.
-    if (!emitNow && !this.wantsBlock(d, dec)) return;
-    void this.respond(d, emitNow, dec).catch((e: unknown) => {
-      this.log.error({ err: errorMessage(e), src: d.srcIp }, 'response failed');
-      this.emitAlert(d, 1, undefined, `block failed: ${errorMessage(e)}`, dec);
-    });
-  }
-
-  /**
-   * sshd reported loginFailures.maxFailures failures from `addr` within the window: sshd only
-   * gets to authentication over a completed TCP handshake, so the address is real (not spoofable).
-   */
-  private onLoginFailures(addr: string, failures: number, last: LoginFailure): void {
-    const d: Detection = {
-      timestampMs: this.ctx.clock.now(),
-      flowId: 0n,
-      srcIp: addr,
-      srcPort: 0,
-      destIp: '',
-      destPort: 22,
-      proto: 'TCP',
-      signatureId: LOGIN_FAILURE_SID,
-      rev: 1,
-      signature: 'BruteForce.SSH.LoginFailures',
-      category: 'Attempted User Privilege Gain',
-      severity: 'high',
-      action: 'block',
-      handshakeCompleted: true,
-      evidence: 'login-failure',
-      details: { failures, window_s: Math.round(this.cfg.loginFailures.windowMs / 1000), last_user: last.user, last_kind: last.kind },
-    };
-    this.ctx.bus.emitDetection(d);
-    const dec: PolicyDecision = { action: 'block', rule: 'loginFailures', reason: `${failures} sshd authentication failures within loginFailures.window` };
-    const emitNow = this.folder.offer(d);
-    if (!emitNow && !this.wantsBlock(d, dec)) return;
-    void this.respond(d, emitNow, dec).catch((e: unknown) => {
-      this.log.error({ err: errorMessage(e), src: addr }, 'response failed');
-      this.emitAlert(d, 1, undefined, `block failed: ${errorMessage(e)}`, dec);
-    });
-  }
-
-  private wantsBlock(d: Detection, dec: PolicyDecision): boolean {
-    if (dec.action !== 'block' || this.blocking.has(d.srcIp)) return false;
-    if (!d.handshakeCompleted && halfOpenRefusal(d, this.cfg.response) !== undefined) return false;
-    const bl = this.blocklist();
-    return bl !== undefined && bl.coveredBy(d.srcIp) === undefined;
-  }
-
-  private async respond(d: Detection, emitNow: boolean, dec: PolicyDecision): Promise<void> {
-    if (dec.action !== 'block') {
-      this.emitAlert(d, 1, undefined, undefined, dec);
-      return;
-    }
-    const halfOpen = !d.handshakeCompleted;
-    if (halfOpen) {
-      const why = halfOpenRefusal(d, this.cfg.response);
-      if (why !== undefined) {
-        if (d.verifiedPeer === true && why !== SPOOFABLE) this.mHalfOpen.inc({ outcome: 'verified-peer' });
-        this.emitAlert(d, 1, undefined, why, dec);
-        return;
-      }
-    }
-    const bl = this.blocklist();
-    if (!bl) {
-      this.emitAlert(d, 1, undefined, 'blocklist unavailable', dec);
-      return;
-    }
-    const eventId = randomUUID();
-    const inFlight = this.blocking.get(d.srcIp);
-    if (inFlight) {
-      // Another detection from this source is being blocked: report this one with that outcome.
-      const r = await inFlight;
-      if (emitNow) this.emitAlert(d, 1, r.status === 'refused' ? undefined : r.entry.expiresAtMs, r.status === 'refused' ? r.reason : undefined, dec, eventId);
-      return;
-    }
-    // Already blocked: extending it costs no half-open slot.
-    const needsSlot = halfOpen && bl.coveredBy(d.srcIp) === undefined;
-    if (needsSlot && !this.halfOpenCap.take(this.ctx.clock.now())) {
-      this.mHalfOpen.inc({ outcome: 'cap' });
-      if (emitNow) this.emitAlert(d, 1, undefined, `half-open cap: ${this.cfg.response.maxHalfOpenBlocksPerMinute} half-open-evidence blocks per minute reached`, dec, eventId);
-      return;
-    }
-    const p = bl.block(d.srcIp, { reason: d.signature, signatureId: d.signatureId, eventId, source: 'detection', detectedAtMs: d.timestampMs });
-    this.blocking.set(d.srcIp, p);
-    let r: BlockResult;
-    try {
-      r = await p;
-    } catch (e) {
-      if (needsSlot) this.halfOpenCap.release();
-      throw e;
-    } finally {
-      this.blocking.delete(d.srcIp);
-    }
-    if (r.status === 'refused') {
-      if (needsSlot) {
-        this.halfOpenCap.release();
-        this.mHalfOpen.inc({ outcome: 'refused' });
-      }
-      if (emitNow) this.emitAlert(d, 1, undefined, r.reason, dec, eventId);
-      return;
-    }
-    if (needsSlot) this.mHalfOpen.inc({ outcome: 'blocked' });
-    this.emitAlert(d, 1, r.entry.expiresAtMs, undefined, dec, eventId);
-    try {
-      const n = await this.killer.killPeer(d.srcIp);
-      this.severedTotal += n;
-      this.mSevered.inc(n);
-    } catch (e) {
-      this.log.warn({ err: errorMessage(e), src: d.srcIp }, 'severing the attacker connections failed');
-    }
-  }
-
-  private emitAlert(d: Detection, count: number, blockedUntilMs: number | undefined, skipped: string | undefined, dec: PolicyDecision, eventId: string = randomUUID()): void {
-    const ev = toAlertEvent(d, {
-      action: blockedUntilMs !== undefined ? 'blocked' : 'allowed',
-      count,
-      eventId,
-      payload: this.cfg.events.payload,
-      packet: this.cfg.events.packet,
-      references: this.cfg.events.references,
-      ...(blockedUntilMs !== undefined ? { blockedUntilMs } : {}),
-      ...(skipped !== undefined ? { blockSkipped: skipped } : {}),
-    });
-    if (dec.action !== 'ignore') ev.bulwark.response = { action: dec.action, policy_rule: dec.rule, reason: dec.reason };
-    const response = blockedUntilMs !== undefined ? 'blocked' : dec.action === 'alert' ? 'alert' : (skipped ?? 'alert').split(':')[0] ?? 'alert';
-    this.mAlerts.inc({ severity: d.severity, kind: d.detector ?? 'signature', response: boundedResponse(response) }, count);
-    this.ctx.bus.emitAlert(ev);
-  }
-
   /** `policy.explain` control command: `{ sids: number[] }` → explanations of the active ruleset. */
   private explainSids(args: Record<string, unknown>): Record<string, unknown> {
     const sids = Array.isArray(args.sids) ? args.sids : [];
@@ -612,14 +441,6 @@ class Protection implements ProtectionComponent {
     const r = this.ruleset;
     return { rules: (sids as number[]).map((sid) => this.response.explain(r, sid) ?? { sid, notFound: true }) };
   }
-}
-
-/** alert.signature_id of login-failure findings (next to the shipped detectors' 91000xx). */
-export const LOGIN_FAILURE_SID = 9100010;
-
-const RESPONSES = new Set(['blocked', 'alert', 'spoofable evidence', 'verified peer', 'half-open cap', 'never-block', 'rate-limit', 'alert-mode', 'dry-run', 'blocklist unavailable', 'block failed']);
-function boundedResponse(r: string): string {
-  return RESPONSES.has(r) ? r : 'other';
 }
 
 export const protectionComponent: ComponentFactory = createProtectionComponent();

@@ -8,7 +8,8 @@ import { defaultConfig, type Config } from '../../config/types.js';
 import { BulwarkError, isBulwarkError } from '../../errors.js';
 import { parseIsolationDuration } from '../../isolation/deadline.js';
 import { formatLeft, timeLeftMs } from '../../isolation/deadline.js';
-import { liftOffline, readKernelOffline, ISOLATED_TAG } from '../../isolation/manager.js';
+import { liftOffline, readKernelView } from '../../isolation/kernel-io.js';
+import { ISOLATED_TAG } from '../../isolation/report.js';
 import { readState } from '../../isolation/state.js';
 import { isRecord } from '../../service/protocol.js';
 import { parseArgs, usageError } from '../args.js';
@@ -115,7 +116,7 @@ function resolvedText(p: Record<string, unknown>): string {
 async function offlineStatus(ctx: CliContext): Promise<Record<string, unknown>> {
   const cfg = await configOf(ctx);
   const st = await readState(cfg.stateDir);
-  const view = await readKernelOffline(createNft());
+  const view = await readKernelView(createNft());
   const inKernel = view.on.ipv4 !== undefined || view.on.ipv6 !== undefined;
   const now = systemClock.now();
   if (st?.active && st.endsAtMs > now) {

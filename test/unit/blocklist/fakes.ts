@@ -6,7 +6,7 @@
 import { ManualClock } from '../../../src/clock.js';
 import { BulwarkError } from '../../../src/errors.js';
 import type { Nft, NftCommand, NftListOutput, NftProbeResult } from '../../../src/blocklist/types.js';
-import type { Scheduler } from '../../../src/blocklist/service.js';
+import type { Scheduler } from '../../../src/scheduler.js';
 
 interface FakeSet {
   flags: string[];

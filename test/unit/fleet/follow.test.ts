@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/clock.js';
-import { backoffMs, StreamFollower, type ConsumerRun, type ConsumerSource, type FollowDeps, type Scheduler } from '../../../src/fleet/follow.js';
+import { backoffMs, StreamFollower, type ConsumerRun, type ConsumerSource, type FollowDeps } from '../../../src/fleet/follow.js';
+import type { Scheduler } from '../../../src/scheduler.js';
 import type { ConnState, FleetMsg, StartAt } from '../../../src/fleet/types.js';
 import { flushAsync } from './fake.js';
 

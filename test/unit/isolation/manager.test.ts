@@ -10,7 +10,9 @@ import type { Nft, NftCommand, NftListOutput, NftProbeResult } from '../../../sr
 import { BulwarkError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log/index.js';
 import type { AlertEvent } from '../../../src/engine/types.js';
-import { IsolationManager, liftOffline, type Scheduler } from '../../../src/isolation/manager.js';
+import { IsolationManager } from '../../../src/isolation/manager.js';
+import { liftOffline } from '../../../src/isolation/kernel-io.js';
+import type { Scheduler } from '../../../src/scheduler.js';
 import type { ConnectionKiller, ConntrackEntry, SocketInfo } from '../../../src/isolation/killer.js';
 import type { ConntrackPlan, ConntrackResult } from '../../../src/isolation/conntrack.js';
 import { DEFAULT_PROFILES_PATH, parseProfiles } from '../../../src/isolation/profiles.js';
