@@ -29,6 +29,12 @@ export interface ConntrackPlan {
   keep: ConntrackEntry[];
   /** Entries to remove. */
   delete: ConntrackEntry[];
+  /**
+   * The listing the plan was made from may miss entries (conntrack failed or was cut short, the
+   * output hit its cap): deleting by mark would also remove the unlisted ones, which may be an
+   * exclusion's or the operator's, so only listed entries are deleted, by tuple.
+   */
+  partial?: boolean;
 }
 
 export interface ConntrackResult {
@@ -81,8 +87,8 @@ export function conntrackScript(plan: ConntrackPlan): { steps: ConntrackStep[]; 
   const walks = (): number => steps.reduce((n, s) => n + s.lines.length, 0);
   if (plan.delete.length === 0) return { steps, strategy: 'none', walks: walks() };
   const needBit = plan.keep.filter((e) => (e.mark & KEEP_CT_BIT) === 0);
-  if (plan.delete.length <= 2 * needBit.length + 1) {
-    steps.push({ kind: 'delete', lines: plan.delete.map((e) => `-D ${tupleArgs(e)}`) });
+  if (plan.partial === true || plan.delete.length <= 2 * needBit.length + 1) {
+    steps.push(tupleDeletes(plan));
     return { steps, strategy: 'tuple', walks: walks() };
   }
   const bit = hex(KEEP_CT_BIT);
@@ -90,6 +96,15 @@ export function conntrackScript(plan: ConntrackPlan): { steps: ConntrackStep[]; 
   steps.push({ kind: 'delete', lines: [`-D -m 0/${bit}`] });
   if (needBit.length > 0) steps.push({ kind: 'restore', lines: needBit.map((e) => `-U ${tupleArgs(e)} -m 0/${bit}`) });
   return { steps, strategy: 'mark', walks: walks() };
+}
+
+/**
+ * The plan's deletions one tuple each: removes nothing that was not listed. Also what runs when a
+ * mark or keep step of the mark strategy fails, since its delete-by-mark would remove the
+ * entries that did not get their mark.
+ */
+export function tupleDeletes(plan: ConntrackPlan): ConntrackStep {
+  return { kind: 'delete', lines: plan.delete.map((e) => `-D ${tupleArgs(e)}`) };
 }
 
 /** Entries conntrack printed (in -R mode it prints each entry it updated or deleted on stdout). */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { cidrContains, portInSpec } from './addr.js';
-import { CT_MARKS, conntrackScript, countConntrackLines, type ConntrackPlan, type ConntrackResult } from './conntrack.js';
+import { CT_MARKS, conntrackScript, countConntrackLines, tupleDeletes, type ConntrackPlan, type ConntrackResult } from './conntrack.js';
 import { spareKind, type SpareSet } from './processes.js';
 import { AGENT_CT_MARK, KEEP_CT_BIT, type EffectiveRule } from './types.js';
 
@@ -37,11 +37,17 @@ export interface ConntrackEntry {
   mark: number;
 }
 
+export interface ConntrackListing {
+  entries: ConntrackEntry[];
+  complete: boolean;
+}
+
 export interface ConnectionKiller {
   listSockets(): Promise<SocketInfo[]>;
   /** Destroys the sockets; returns how many the kernel destroyed. */
   destroySockets(sockets: readonly SocketInfo[]): Promise<number>;
-  listConntrack(): Promise<ConntrackEntry[]>;
+  /** The conntrack table; `complete` false when the listing may miss entries (failed, cut short). */
+  listConntrack(): Promise<ConntrackListing>;
   /** Runs the plan (marks, keeps, deletes) in one conntrack process (conntrack.ts). */
   applyConntrack(plan: ConntrackPlan): Promise<ConntrackResult>;
 }
@@ -276,8 +282,12 @@ export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKi
       return killed;
     },
     async listConntrack() {
-      const r = await run('conntrack', ['-L', '-o', 'extended'], prefix, 30_000);
-      return parseConntrack(r.stdout);
+      // A dump can fail part way (ENOBUFS on a big, busy table, the timeout) or outgrow the
+      // output cap: one more try, then the listing says it is partial (the plan then deletes
+      // only what it lists).
+      let r = await run('conntrack', ['-L', '-o', 'extended'], prefix, 30_000);
+      if (r.code !== 0 || r.stdout.length >= MAX_OUTPUT) r = await run('conntrack', ['-L', '-o', 'extended'], prefix, 30_000);
+      return { entries: parseConntrack(r.stdout), complete: r.code === 0 && r.stdout.length < MAX_OUTPUT };
     },
     async applyConntrack(plan) {
       const script = conntrackScript(plan);
@@ -288,7 +298,9 @@ export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKi
       // which fails when stdin is a socket, as Node's child stdio is.
       const dir = await mkdtemp(join(tmpdir(), 'bulwark-ct-'));
       try {
-        for (const [i, step] of script.steps.entries()) {
+        const steps = script.steps;
+        for (let i = 0; i < steps.length; i++) {
+          const step = steps[i]!;
           const file = join(dir, `step${i}`);
           await writeFile(file, step.lines.join('\n') + '\n', { mode: 0o600 });
           const r = await runWithInput('conntrack', ['-R', file], prefix, undefined, 120_000);
@@ -298,6 +310,16 @@ export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKi
             res.deleted += n;
             res.deleteProcesses++;
           } else if (step.kind !== 'restore') res.updated += n;
+          if (r.code !== 0 && (step.kind === 'mark' || step.kind === 'keep') && script.strategy === 'mark') {
+            // conntrack -R stops at a line that fails (an entry gone since the listing): the
+            // entries after it lack their mark, and deleting by mark would remove them. The
+            // deletions go by tuple instead (slower, removes only what was listed to go).
+            // The keep bits that were set are still cleared afterwards (restore).
+            const restore = steps.slice(i + 1).filter((s) => s.kind === 'restore');
+            steps.splice(i + 1, steps.length, tupleDeletes(plan), ...restore);
+            res.strategy = 'tuple';
+            continue;
+          }
           if (r.code !== 0 && n === 0) throw new Error(`conntrack -R (${step.kind}) failed (exit ${r.code}): ${r.stderr.trim().split('\n')[0] ?? ''}`);
         }
       } finally {

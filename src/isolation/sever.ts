@@ -47,7 +47,12 @@ export async function severConnections(d: SeverDeps, rules: readonly EffectiveRu
     d.log.error({ err: errorMessage(e) }, 'destroying sockets failed; new connections are still blocked');
   }
   try {
-    const plan = planConntrack(await d.killer.listConntrack(), ctx, sparedSockets(listed, ctx));
+    const table = await d.killer.listConntrack();
+    const plan = planConntrack(table.entries, ctx, sparedSockets(listed, ctx));
+    if (!table.complete) {
+      plan.partial = true;
+      d.log.warn({ listed: table.entries.length }, 'the conntrack listing may be partial: only listed entries are deleted, by tuple');
+    }
     if (plan.delete.length > 0 || plan.mark.length > 0) {
       const r = await d.killer.applyConntrack(plan);
       conntrack = r.deleted;

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conntrackToDelete, flowExcluded, parseConntrack, parseSs, planConntrack, socketsToSever, ssFilter } from '../../../src/isolation/killer.js';
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { conntrackToDelete, createSystemKiller, flowExcluded, parseConntrack, parseSs, planConntrack, socketsToSever, ssFilter } from '../../../src/isolation/killer.js';
 import { conntrackScript, countConntrackLines } from '../../../src/isolation/conntrack.js';
 import type { EffectiveRule } from '../../../src/isolation/types.js';
 
@@ -95,4 +98,92 @@ test('ss --cgroup output: the socket cgroup is parsed', () => {
   const s = parseSs('tcp ESTAB 0 0 198.51.100.11:7001 198.51.100.10:50000 users:(("node",pid=9,fd=3)) ino:5 sk:1 cgroup:/system.slice/a.service <->');
   assert.equal(s[0]?.cgroup, '/system.slice/a.service');
   assert.equal(parseSs(SS)[0]?.cgroup, undefined);
+});
+
+const ENTRY = (sport: number): string => `udp      17 29 src=198.51.100.10 dst=198.51.100.11 sport=${sport} dport=9 src=198.51.100.11 dst=198.51.100.10 sport=9 dport=${sport} mark=0 use=1`;
+const manyPlan = () => ({
+  mark: [],
+  keep: [{ proto: 'udp', src: '127.0.0.1', dst: '127.0.0.1', sport: 1, dport: 2, mark: 0 }, { proto: 'udp', src: '198.51.100.11', dst: '198.51.100.12', sport: 40000, dport: 53, mark: 0 }],
+  delete: Array.from({ length: 20 }, (_, i) => ({ proto: 'udp', src: '198.51.100.10', dst: '198.51.100.11', sport: 2000 + i, dport: 9, mark: 0 })),
+});
+
+test('a partial conntrack listing is never deleted by mark: only its listed entries go, by tuple', () => {
+  const full = conntrackScript(manyPlan());
+  assert.equal(full.strategy, 'mark');
+  const partial = conntrackScript({ ...manyPlan(), partial: true });
+  assert.equal(partial.strategy, 'tuple');
+  assert.deepEqual(partial.steps.map((s) => s.kind), ['delete']);
+  assert.equal(partial.steps[0]!.lines.length, 20);
+  assert.ok(partial.steps[0]!.lines.every((l) => l.startsWith('-D -f ipv4 -p udp -s 198.51.100.10 ')));
+});
+
+/**
+ * A fake `conntrack` behind the adapter's argv prefix: logs each -R file, fails the keep step
+ * (`-m 0x4000/0x4000`) after its first line as conntrack -R does at a line whose entry is gone,
+ * and fails every listing when told to.
+ */
+function fakeConntrack(opts: { failKeep: boolean; failList: boolean }): { prefix: string[]; runs: () => string[]; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-ct-'));
+  const log = join(dir, 'log');
+  writeFileSync(log, '');
+  const sh = join(dir, 'wrap.sh');
+  writeFileSync(sh, `#!/bin/sh
+shift  # the command name (conntrack)
+if [ "$1" = "-L" ]; then
+  echo '${ENTRY(2000)}'
+  ${opts.failList ? 'echo "conntrack v1.4.7 (conntrack-tools): Operation failed: No buffer space available" >&2; exit 1' : 'exit 0'}
+fi
+f="$2"
+{ cat "$f"; echo ---; } >> ${log}
+if ${opts.failKeep ? 'true' : 'false'} && grep -q -- '-m 0x4000/0x4000' "$f"; then echo '${ENTRY(1)}'; exit 1; fi
+n=$(wc -l < "$f"); i=0; while [ $i -lt $n ]; do echo '${ENTRY(3000)}'; i=$((i+1)); done
+exit 0
+`);
+  chmodSync(sh, 0o755);
+  return {
+    prefix: [sh],
+    runs: () => readFileSync(log, 'utf8').split('---\n').filter((x) => x !== ''),
+    done: () => { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+test('a keep step that fails stops the delete-by-mark: the deletions go by tuple, the bits set are cleared', async () => {
+  const ct = fakeConntrack({ failKeep: true, failList: false });
+  try {
+    const r = await createSystemKiller({ prefix: ct.prefix }).applyConntrack(manyPlan());
+    const runs = ct.runs();
+    assert.equal(runs.length, 3, runs.join('|'));
+    assert.match(runs[0]!, /-m 0x4000\/0x4000/);
+    assert.ok(!runs.some((x) => x.includes('-D -m 0/0x4000')), 'no delete by mark after a failed keep step');
+    assert.equal(runs[1]!.trim().split('\n').length, 20);
+    assert.ok(runs[1]!.trim().split('\n').every((l) => l.startsWith('-D -f ipv4 -p udp -s 198.51.100.10 ')));
+    assert.match(runs[2]!, /-U .* -m 0\/0x4000/);
+    assert.equal(r.strategy, 'tuple');
+    assert.equal(r.deleted, 20);
+  } finally {
+    ct.done();
+  }
+  const ok = fakeConntrack({ failKeep: false, failList: false });
+  try {
+    const r = await createSystemKiller({ prefix: ok.prefix }).applyConntrack(manyPlan());
+    assert.equal(r.strategy, 'mark');
+    assert.deepEqual(ok.runs().map((x) => x.trim().split('\n')[0]!.split(' ')[0]), ['-U', '-D', '-U']);
+    assert.ok(ok.runs()[1]!.includes('-D -m 0/0x4000'));
+  } finally {
+    ok.done();
+  }
+});
+
+test('a conntrack listing that fails twice says it is partial', async () => {
+  const bad = fakeConntrack({ failKeep: false, failList: true });
+  const good = fakeConntrack({ failKeep: false, failList: false });
+  try {
+    const l = await createSystemKiller({ prefix: bad.prefix }).listConntrack();
+    assert.equal(l.complete, false);
+    assert.equal(l.entries.length, 1);
+    assert.equal((await createSystemKiller({ prefix: good.prefix }).listConntrack()).complete, true);
+  } finally {
+    bad.done();
+    good.done();
+  }
 });

@@ -13,7 +13,7 @@ import type { AlertEvent } from '../../../src/engine/types.js';
 import { IsolationManager } from '../../../src/isolation/manager.js';
 import { liftOffline } from '../../../src/isolation/kernel-io.js';
 import type { Scheduler } from '../../../src/scheduler.js';
-import type { ConnectionKiller, ConntrackEntry, SocketInfo } from '../../../src/isolation/killer.js';
+import type { ConnectionKiller, ConntrackEntry, ConntrackListing, SocketInfo } from '../../../src/isolation/killer.js';
 import type { ConntrackPlan, ConntrackResult } from '../../../src/isolation/conntrack.js';
 import { DEFAULT_PROFILES_PATH, parseProfiles } from '../../../src/isolation/profiles.js';
 import type { IsolationState } from '../../../src/isolation/types.js';
@@ -60,8 +60,9 @@ class FakeKiller implements ConnectionKiller {
     this.destroyed.push(...s);
     return Promise.resolve(s.length);
   }
-  listConntrack(): Promise<ConntrackEntry[]> {
-    return Promise.resolve(this.conntrack);
+  conntrackComplete = true;
+  listConntrack(): Promise<ConntrackListing> {
+    return Promise.resolve({ entries: this.conntrack, complete: this.conntrackComplete });
   }
   plans: ConntrackPlan[] = [];
   applyConntrack(plan: ConntrackPlan): Promise<ConntrackResult> {
@@ -161,6 +162,23 @@ test('manual isolation: deadline in the kernel, state file, severing, event, sta
   assert.match(metrics, /bulwark_isolation_active 1/);
   assert.match(metrics, /bulwark_isolation_severed_connections_total 2/);
   await m.stop();
+});
+
+test('a partial conntrack listing makes a plan that deletes only listed entries (no delete by mark)', async () => {
+  const t = setup();
+  t.killer.conntrackComplete = false;
+  const m = t.make();
+  await m.start();
+  await m.on({ mode: 'manual', by: 'cli', reason: 'partial table' });
+  assert.equal(t.killer.plans.length, 1);
+  assert.equal(t.killer.plans[0]!.partial, true);
+  await m.stop();
+  const u = setup();
+  const m2 = u.make();
+  await m2.start();
+  await m2.on({ mode: 'manual', by: 'cli', reason: 'whole table' });
+  assert.notEqual(u.killer.plans[0]!.partial, true);
+  await m2.stop();
 });
 
 test('--for overrides; autoEnd off without --for ends after 5 h', async () => {
