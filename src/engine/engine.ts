@@ -488,8 +488,11 @@ export class Engine {
     // handshake is not yet "established" for flow:established.
     const establishedBefore = this.detect.established(flow);
     const seq = trackTcp(flow, dir, p, fromClient, pdir, this.live, tsMs, this.tcpHooks);
+    // The end of this direction's protocol detection, reached on an earlier packet, is this packet's.
+    const protoDone = dir.protoDonePending && seq !== TRACK_WRONG_DIRECTION;
+    if (protoDone) dir.protoDonePending = false;
     // Header-only rules (IP-only and the like) see every packet the flow tracking accepted, RSTs included.
-    if (seq !== TRACK_WRONG_DIRECTION && this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, establishedBefore);
+    if (seq !== TRACK_WRONG_DIRECTION && this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, establishedBefore, protoDone);
     if (seq < 0) {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;

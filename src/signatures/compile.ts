@@ -211,7 +211,9 @@ function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { ap
   };
   states += rawStream.to_server.dfa.stateCount + rawStream.to_client.dfa.stateCount;
   const frameProtocols = [...new Set(signatures.filter((s) => s.frame !== undefined && s.app !== undefined).map((s) => s.app!))].sort();
-  return { app: { prefilters, byProtoDir, always, rawStream, frames, frameProtocols }, states };
+  // Protocol-detection-only rules (header + app-layer-protocol) need the flows' protocol detection.
+  const protoDetect = signatures.some((s) => s.headerOnly !== undefined && s.appLayerProtocol !== undefined);
+  return { app: { prefilters, byProtoDir, always, rawStream, frames, frameProtocols, ...(protoDetect ? { protoDetect } : {}) }, states };
 }
 
 export function chooseFastPattern(conditions: Signature['conditions']): number {

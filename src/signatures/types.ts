@@ -553,6 +553,8 @@ export interface AppRuleset {
   frames?: ReadonlyMap<string, readonly number[]>;
   /** Protocols with `frame:` signatures: their parsers record frames. */
   frameProtocols?: readonly string[];
+  /** The ruleset has protocol-detection-only rules (header + app-layer-protocol): flows need protocol detection. */
+  protoDetect?: boolean;
 }
 
 /** A raw-stream prefilter of app signatures (AppRuleset.rawStream): patterns' `signature` index Ruleset.signatures. */
