@@ -155,6 +155,8 @@ export class Engine {
 
   // Current packet context (set by processPacket, read by the chunk sink and detector emit).
   private curFlow: Flow | null = null;
+  /** Stream bytes delivered now go to raw stream inspection only (flushHeld: unACKed data at flow end). */
+  private rawOnly = false;
   private curTsMs = 0;
   private lastTickMs = -Infinity;
   /** 1-based number of the packet being processed (Suricata's pcap_cnt); 0 outside a packet (ticks, flush). */
@@ -486,8 +488,11 @@ export class Engine {
     // handshake is not yet "established" for flow:established.
     const establishedBefore = this.detect.established(flow);
     const seq = trackTcp(flow, dir, p, fromClient, pdir, this.live, tsMs, this.tcpHooks);
+    // The end of this direction's protocol detection, reached on an earlier packet, is this packet's.
+    const protoDone = dir.protoDonePending && seq !== TRACK_WRONG_DIRECTION;
+    if (protoDone) dir.protoDonePending = false;
     // Header-only rules (IP-only and the like) see every packet the flow tracking accepted, RSTs included.
-    if (seq !== TRACK_WRONG_DIRECTION && this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, establishedBefore);
+    if (seq !== TRACK_WRONG_DIRECTION && this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, establishedBefore, protoDone);
     if (seq < 0) {
       if (seq === TRACK_WRONG_DIRECTION) this.drops[DROP.WRONG_DIRECTION]!++;
       return;
@@ -516,9 +521,38 @@ export class Engine {
     // Frames still waiting for bytes are inspected on what there is, before the streams go
     // (Suricata inspects them on its end-of-flow pseudo packets).
     if (f.app !== null) this.detect.appFramesEnd(f);
+    if ((f.c2s.group !== null && f.c2s.ooo !== null) || (f.s2c.group !== null && f.s2c.ooo !== null)) this.flushHeld(f);
     this.freeDir(f.c2s);
     this.freeDir(f.s2c);
     this.detect.appFree(f);
+  }
+
+  /**
+   * Data still buffered behind a hole when the flow ends (a RST before the peer acknowledged it,
+   * the end of the capture): Suricata's raw stream inspection includes such unACKed data on its
+   * end-of-flow pseudo packets, while the app-layer parsers never get it (it would be post-gap
+   * data: phantom transactions). So it goes to the raw (content) rules only, as a pseudo packet
+   * of the flow: no pcap_cnt, pkt_src "stream (flow timeout)", whatever packet closed the flow.
+   */
+  private flushHeld(f: Flow): void {
+    // Matches of the packet being processed leave first, with its own fields.
+    this.detect.flushDetections();
+    const pktNo = this.pktNo;
+    const frame = this.frame;
+    const cur = this.curFlow;
+    this.pktNo = 0;
+    this.frame = null;
+    this.curFlow = f;
+    this.rawOnly = true;
+    try {
+      for (const d of [f.c2s, f.s2c]) if (d.group !== null && d.ooo !== null) this.reasm.flushHeld(d);
+      this.detect.flushDetections();
+    } finally {
+      this.rawOnly = false;
+      this.pktNo = pktNo;
+      this.frame = frame;
+      this.curFlow = cur;
+    }
   }
 
   private freeDir(d: DirState): void {
@@ -560,7 +594,7 @@ export class Engine {
     if (flow === null || (g === null && flow.app === null)) return;
     this.store.append(d, data, off, len, at);
     if (g !== null) this.detect.onChunk(flow, d, g, data, off, len, at, pktOff, pktLen, flags, gap);
-    if (flow.app !== null) this.detect.appChunk(flow, d, data, off, len, at, pktLen);
+    if (flow.app !== null && !this.rawOnly) this.detect.appChunk(flow, d, data, off, len, at, pktLen);
   };
 
   private readonly onFinding = (f: DetectorFinding): void => {

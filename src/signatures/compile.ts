@@ -222,7 +222,9 @@ function buildAppRuleset(signatures: readonly Signature[], maxLen: number): { ap
       if (!a.includes(algo)) a.push(algo);
     }
   }
-  return { app: { prefilters, byProtoDir, always, rawStream, frames, frameProtocols, fileHashes }, states };
+  // Protocol-detection-only rules (header + app-layer-protocol) need the flows' protocol detection.
+  const protoDetect = signatures.some((s) => s.headerOnly !== undefined && s.appLayerProtocol !== undefined);
+  return { app: { prefilters, byProtoDir, always, rawStream, frames, frameProtocols, fileHashes, ...(protoDetect ? { protoDetect } : {}) }, states };
 }
 
 export function chooseFastPattern(conditions: Signature['conditions']): number {

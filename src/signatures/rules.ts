@@ -925,7 +925,11 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   // on each packet's addresses and ports; flowbits set and flow state are IP-only compatible.
   let header: Signature['header'];
   let headerOnly: Signature['headerOnly'];
-  if (events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && appLayerProtocol === undefined && appEvents.length === 0 && lists.length === 0 && appKeywords.length === 0 && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
+  // Suricata's protocol-detection-only rules (SIG_TYPE_PDONLY): the header and `app-layer-protocol:`
+  // alone, matched per packet on the packets that carry the end of a direction's protocol detection.
+  // A negated name also matches flows whose detection failed, which the engine does not report: skipped.
+  const pdOnly = appLayerProtocol !== undefined && !appLayerProtocol.negated && appLayerProtocol.names.every((n) => n !== 'failed' && n !== 'unknown');
+  if (events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && (appLayerProtocol === undefined || pdOnly) && appEvents.length === 0 && lists.length === 0 && appKeywords.length === 0 && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
     if (flowints.length > 0 || xbits.length > 0) throw new Unsupported('flowint/xbits in a rule without payload conditions');
     if (stream !== undefined) throw new Unsupported('flow only_stream/no_stream in a rule without payload conditions');
     const src = parseAddressSpec(srcAddr, opts.vars);
@@ -945,7 +949,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     // Suricata (SignatureIsIPOnly): no flow direction, no negated address; ports any as the
     // IP-only engine matches addresses only.
     const ipOnly = !flowDirWritten && !hasNegation(src) && !hasNegation(dst) && header.srcPorts === null && header.dstPorts === null;
-    headerOnly = ipOnly ? 'iponly' : 'packet';
+    headerOnly = ipOnly && appLayerProtocol === undefined ? 'iponly' : 'packet';
   }
   // Without payload conditions but with app-layer-protocol, app-layer-event or buffers of an
   // unregistered kind: not a header rule (those keywords must hold), and nothing else evaluates them.

@@ -556,6 +556,8 @@ export interface AppRuleset {
   frameProtocols?: readonly string[];
   /** Per protocol, the file digests its `filemd5`/`filesha1`/`filesha256` signatures need: its parsers compute them. */
   fileHashes?: Readonly<Record<string, readonly FileHashAlgo[]>>;
+  /** The ruleset has protocol-detection-only rules (header + app-layer-protocol): flows need protocol detection. */
+  protoDetect?: boolean;
 }
 
 /** A raw-stream prefilter of app signatures (AppRuleset.rawStream): patterns' `signature` index Ruleset.signatures. */

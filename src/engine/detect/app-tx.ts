@@ -227,7 +227,7 @@ export class AppTxDetector {
   get active(): boolean {
     const a = this.ruleset.app;
     const raw = a?.rawStream;
-    return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0 || (a.frames?.size ?? 0) > 0 || (raw !== undefined && raw.to_server.patterns.length + raw.to_client.patterns.length > 0));
+    return a !== undefined && (a.prefilters.length > 0 || a.always.size > 0 || (a.frames?.size ?? 0) > 0 || (raw !== undefined && raw.to_server.patterns.length + raw.to_client.patterns.length > 0) || a.protoDetect === true);
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../log/index.js';
 import type { DetectorSpec, PortGroup, Ruleset, Signature, VerifyContext, VerifyFn } from '../../signatures/types.js';
-import { tcpFlagsMatch } from '../../signatures/verify.js';
+import { appLayerProtocolHolds, tcpFlagsMatch } from '../../signatures/verify.js';
 import { RegexBudget, type RegexStats } from '../../regex/meter.js';
 import { ipv4ToString, ipv6ToString, packetHeader, type DecodedPacket } from '../decode/decode.js';
 import type { DetectorFinding } from '../detectors.js';
@@ -231,6 +231,16 @@ export class Detect {
     if (a === null || this.app === null) return;
     const toServer = d === flow.c2s;
     this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen));
+    if (a.proto !== null) {
+      // Protocol detection of a direction is over once its data meets a known protocol; the data
+      // the other direction sent before (probed together) was detected at the same time.
+      const other = toServer ? flow.s2c : flow.c2s;
+      for (const x of [d, other]) {
+        if (x.protoDone || (x === other && x.delivered === 0)) continue;
+        x.protoDone = true;
+        x.protoDonePending = true;
+      }
+    }
   }
 
   /** The flow ends (timeout, eviction, end of input): frames still waiting are inspected on the bytes there are. */
@@ -446,18 +456,21 @@ export class Detect {
    * packet of each direction of the flow (Suricata's FLOW_TOSERVER/TOCLIENT_IPONLY_SET), the others
    * on every packet. They alert per packet (no once-per-flow memory).
    */
-  headerRules(flow: Flow, d: DirState, p: DecodedPacket, established: boolean): void {
+  headerRules(flow: Flow, d: DirState, p: DecodedPacket, established: boolean, protoDone = false): void {
     const toServer = d === flow.c2s;
     if (!d.ipOnlyDone && this.headerIpOnly.length > 0) {
       d.ipOnlyDone = true;
-      for (const si of this.headerIpOnly) this.headerMatch(flow, d, si, p, established, toServer);
+      for (const si of this.headerIpOnly) this.headerMatch(flow, d, si, p, established, toServer, protoDone);
     }
-    for (const si of this.headerPacket) this.headerMatch(flow, d, si, p, established, toServer);
+    for (const si of this.headerPacket) this.headerMatch(flow, d, si, p, established, toServer, protoDone);
   }
 
-  private headerMatch(flow: Flow, d: DirState, si: number, p: DecodedPacket, established: boolean, toServer: boolean): void {
+  private headerMatch(flow: Flow, d: DirState, si: number, p: DecodedPacket, established: boolean, toServer: boolean, protoDone: boolean): void {
     const sig = this.sigs[si]!;
     if (sig.established !== undefined && sig.established !== established) return;
+    // Protocol-detection-only rule: only the packet that carries the end of its direction's
+    // protocol detection, and the protocol must be the one named (Suricata's SIG_TYPE_PDONLY).
+    if (sig.appLayerProtocol !== undefined && (!protoDone || !appLayerProtocolHolds(sig.appLayerProtocol, flow.app?.proto?.name))) return;
     const dir = sig.header?.dir;
     if (dir !== undefined && (dir === 'to_server') !== toServer) return;
     if (!matchHeader(sig, p)) return;

@@ -37,4 +37,12 @@ export class DirState extends StreamState {
   budgetExhausted = false;
   /** Stream offset the app layer expects next (a later chunk means a gap of the difference). */
   appNext = 0;
+  /** The flow's app-layer protocol is known for this direction's data (its protocol detection is over). */
+  protoDone = false;
+  /**
+   * Protocol detection of this direction ended on an earlier packet: the next packet of the
+   * direction carries it (Suricata's PKT_PROTO_DETECT_TS/TC_DONE, moved from the flow to the first
+   * packet of the direction after detection) and is the one protocol-detection-only rules see.
+   */
+  protoDonePending = false;
 }

@@ -277,6 +277,39 @@ export class Reassembler<D extends StreamState> {
     }
   }
 
+  /**
+   * Flow end: delivers the segments still buffered behind a hole, in order, each discontinuity
+   * flagged as a gap (the scanner restarts after it). Suricata's raw stream inspection takes this
+   * unACKed data on its end-of-flow pseudo packets; a hole in data nobody acknowledged is normal
+   * (segments still on their way), not a lost packet, so it is not counted as a reassembly gap
+   * (Suricata 8, "stream: RST no longer acks all data", ticket 7422). Returns the bytes delivered.
+   */
+  flushHeld(s: D): number {
+    const list = s.ooo;
+    if (list === null || !s.started) return 0;
+    s.ooo = null;
+    s.oooBytes = 0;
+    let n = 0;
+    for (const seg of list) {
+      if (s.delivered >= this.limits.depth || seg.rel >= this.limits.depth) {
+        // Past the inspection depth (a hole may jump there): counted, not delivered.
+        this.counters.bytesBeyondDepth += seg.data.length - Math.max(0, s.delivered - seg.rel);
+        continue;
+      }
+      let gap = false;
+      if (seg.rel > s.delivered) {
+        s.nextSeq = (s.nextSeq + (seg.rel - s.delivered)) >>> 0;
+        s.delivered = seg.rel;
+        gap = true;
+      }
+      const skip = s.delivered - seg.rel;
+      if (skip >= seg.data.length) continue;
+      this.deliver(s, seg.data, skip, seg.data.length - skip, 0, seg.data.length, seg.flags, gap);
+      n += seg.data.length - skip;
+    }
+    return n;
+  }
+
   /** Frees buffered segments (flow end). */
   release(s: D): void {
     s.ooo = null;

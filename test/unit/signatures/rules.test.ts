@@ -311,11 +311,16 @@ test('header-only rules: IP-only (ports any, no negation, no direction) or per p
   assert.equal(dir.sig.header?.dir, 'to_client');
   assert.equal(skip('', 'alert tcp !any any -> any any').reason, 'invalid rule');
   assert.equal(skip('', 'alert tcp 300.1.1.1 any -> any any').reason, 'invalid rule');
-  // app-layer-protocol (or app-layer-event) without payload conditions is not a header rule: its
-  // keyword must hold, and nothing evaluates it on its own, so the rule is skipped, never loaded as
-  // a header rule that would alert on every flow
-  assert.equal(skip('app-layer-protocol:tls;', 'alert tcp any any -> any any').reason, 'no payload, dsize or flags condition');
-  assert.equal(skip('app-layer-protocol:tls; prefilter;', 'alert tcp any any -> any any').reason, 'no payload, dsize or flags condition');
+  // app-layer-protocol without payload conditions is Suricata's protocol-detection-only rule: a
+  // per-packet header rule (never IP-only) that keeps its keyword, which the engine evaluates on
+  // the packets ending a direction's protocol detection, so it cannot alert on every flow
+  const pd = ok('app-layer-protocol:tls; prefilter;', 'alert tcp any any -> any any');
+  assert.equal(pd.sig.headerOnly, 'packet');
+  assert.deepEqual(pd.sig.appLayerProtocol, { names: ['tls'], negated: false });
+  // negated (it would also match flows whose detection failed, which the engine does not report)
+  // or 'failed': skipped
+  assert.equal(skip('app-layer-protocol:!tls;', 'alert tcp any any -> any any').reason, 'no payload, dsize or flags condition');
+  assert.equal(skip('app-layer-protocol:failed;', 'alert tcp any any -> any any').reason, 'no payload, dsize or flags condition');
 });
 
 test('compile: header-only rules stay out of the port groups and the intercepted ports', () => {

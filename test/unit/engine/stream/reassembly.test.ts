@@ -120,3 +120,34 @@ test('an ACK far ahead (bogus) does not skip data', () => {
   r.ackedGap(s, (0x7fffffff + 10) >>> 0);
   assert.deepEqual(out, []);
 });
+
+test('flushHeld: flow end delivers what waits behind holes, gaps flagged but not counted', () => {
+  const { r, s, out, gaps, c } = setup(1 << 20, 8);
+  startStream(s, 1000);
+  r.segment(s, 1000, b('Please '), 0, 7, 0);
+  r.segment(s, 1011, b('Me '), 0, 3, 0); // hole 1007..1011 ("Let ")
+  r.segment(s, 1014, b('In!'), 0, 3, 0);
+  r.segment(s, 1020, b('xyz'), 0, 3, 0); // second hole 1017..1020
+  assert.deepEqual(out, ['Please ']);
+  assert.equal(r.flushHeld(s), 9);
+  assert.deepEqual(out, ['Please ', 'Me ', 'In!', 'xyz']);
+  assert.deepEqual(gaps, [11, 20]);
+  assert.equal(s.ooo, null);
+  assert.equal(s.oooBytes, 0);
+  // Unacknowledged data with holes is normal at flow end: no reassembly gap.
+  assert.equal(c.gaps, 0);
+  assert.equal(c.gapBytes, 0);
+  // Nothing held: nothing to do.
+  assert.equal(r.flushHeld(s), 0);
+});
+
+test('flushHeld respects the reassembly depth', () => {
+  const { r, s, out, c } = setup(12, 8);
+  startStream(s, 0);
+  r.segment(s, 0, b('abcd'), 0, 4, 0);
+  r.segment(s, 6, b('ghij'), 0, 4, 0);
+  r.segment(s, 14, b('opqr'), 0, 4, 0);
+  r.flushHeld(s);
+  assert.deepEqual(out, ['abcd', 'ghij']);
+  assert.equal(c.bytesBeyondDepth, 4);
+});
