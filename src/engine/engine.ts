@@ -289,6 +289,11 @@ export class Engine {
       }
       if (this.pkt.eventCount > 0) this.onDecoderEvents();
       if (reason === DROP.NONE && this.host !== undefined) reason = this.addressCheck(this.pkt, dir, this.host);
+      // What the checksum keywords read (Suricata's PKT_IGNORE_CHECKSUM); no policy: not validated.
+      if (reason === DROP.NONE) {
+        this.detect.csumIgnore = checksums === undefined || checksums.keywordPacket(this.pkt, dir !== DIR.OUTBOUND && this.cfg.checksumValidation);
+        this.detect.csumPacket = this.pkt;
+      }
       // Packets this host sent cannot be forged and show partial checksums under offload: never validated.
       if (reason === DROP.NONE && checksums !== undefined && dir !== DIR.OUTBOUND && this.cfg.checksumValidation && !checksums.accept(this.pkt)) {
         reason = DROP.BAD_CHECKSUM;
@@ -306,6 +311,7 @@ export class Engine {
       // Detections leave with the packet's fields before they are reset (describePacket).
       this.detect.flushDetections();
       this.curFlow = null;
+      this.detect.csumPacket = null;
       this.pktNo = 0;
       this.frame = null;
     }
