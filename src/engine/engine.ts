@@ -440,6 +440,10 @@ export class Engine {
     onClose: (flow) => {
       this.freeFlow(flow);
     },
+    onSuspectedRstInject: (flow, dir, p) => {
+      // A passed (or IPS-dropped) flow is not inspected any more: no stream-event alerts either.
+      if (!flow.passed && !flow.dropped) this.detect.streamEvent(flow, dir, 'suspected_rst_inject', p);
+    },
   };
 
   private handleTcp(p: DecodedPacket, tsMs: number, pdir: PacketDirection): void {

@@ -646,6 +646,22 @@ export class Detect {
     });
   }
 
+  /**
+   * The stream engine raised `name` (a stream-event name without its `stream.` prefix) on packet
+   * `p` of `flow`, direction `d`: the stream-event signatures whose events are all raised (one
+   * event per packet here) alert, with the flow, on every such packet.
+   */
+  streamEvent(flow: Flow, d: DirState, name: string, p: DecodedPacket): void {
+    const list = this.ruleset.events?.stream.get(name);
+    if (list === undefined) return;
+    const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
+    for (const si of list) {
+      const sig = this.sigs[si]!;
+      if (sig.events?.every((e) => e.kind === 'stream' && e.name === name) !== true) continue;
+      this.fire(flow, d, si, 0, view, p.payloadLength, view);
+    }
+  }
+
   /** A behavioural detector's finding about the packet `p` (its source). */
   finding(f: DetectorFinding, p: DecodedPacket, verifiedPeer: boolean | undefined): void {
     const spec: DetectorSpec = f.spec;

@@ -37,6 +37,14 @@ export class Flow {
   /** The handshake is evidence about the client (always so offline; live see flow/tcp.ts). */
   handshakeVerified = false;
   midstream = false;
+  /**
+   * A RST with a TCP MD5 or AO option closed the flow (Suricata's STREAMTCP_STREAM_FLAG_RST_RECV on
+   * the receiver): 1 the client sent it, 2 the server, 0 none. Such a RST cannot be validated, so
+   * the flow is kept until its sender speaks again (suspected injection: it reopens) or it expires.
+   */
+  rstSender = 0;
+  /** The state the flow had before that RST. */
+  preRstState = ST_NEW;
   synTsMs = 0;
   createdMs = 0;
   lastMs = 0;
