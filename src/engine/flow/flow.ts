@@ -115,4 +115,7 @@ export function carryCounters(from: Flow, to: Flow): void {
   to.bytesToClient = same ? from.bytesToClient : from.bytesToServer;
   to.rules = from.rules;
   to.alerted = from.alerted;
+  // IP-only rules ran on the first packet of each direction already (Suricata's flow keeps that flag)
+  to.c2s.ipOnlyDone = same ? from.c2s.ipOnlyDone : from.s2c.ipOnlyDone;
+  to.s2c.ipOnlyDone = same ? from.s2c.ipOnlyDone : from.c2s.ipOnlyDone;
 }

@@ -103,6 +103,10 @@ test('invalid packets keep their flow and packet rules (Suricata only keeps them
   assert.equal(detections[0]!.flow?.pktsToServer, 1);
   assert.equal(detections[2]!.flow?.pktsToServer, 2);
   assert.equal(engine.stats().flowsCreated, 1, 'one flow: the valid packet gives it its session');
+  // an IP-only rule runs on the first packet of each direction of the flow: the invalid SYN, not again
+  const ipOnly = makeEngine(rules('alert tcp 198.51.100.10 any -> any any (msg:"from client"; sid:9;)'));
+  run(ipOnly.engine, [corrupt(frame({ sport: 40013, flags: SYN, seq: 1 })), frame({ sport: 40013, flags: ACK | PSH, seq: 2, payload: 'x' })], policy);
+  assert.deepEqual(ipOnly.detections.map((d) => d.signatureId), [9]);
   // invalid data on a tracked flow: packet rules only, its payload never reaches the stream
   const d2 = makeEngine(rs);
   run(d2.engine, [frame({ sport: 40012, flags: SYN, seq: 1 }), corrupt(frame({ sport: 40012, flags: ACK | PSH, seq: 2, payload: 'EVIL' }))], policy);
