@@ -367,7 +367,7 @@ export const CONFIG_SCHEMA: SchemaNode = obj({
       maxVerifiedPeers: f(int(16, 10_000_000), 'Verified-peer table size (sources with a verified handshake within 24 h); the least recently used is evicted when full (counted).'),
       reassemblyDepth: f(size(0, 1 * GiB), 'Bytes reassembled per flow direction; the rest is not inspected.'),
       maxSegmentsPerFlow: f(int(1, 1_000_000), 'Out-of-order segments buffered per flow direction.'),
-      checksumValidation: f(bool(), "Suricata's stream.checksum-validation: packets with an invalid TCP checksum do not feed flows, streams or detectors (subject to capture.checksumChecks)."),
+      checksumValidation: f(bool(), "Suricata's stream.checksum-validation: packets with an invalid TCP checksum stay out of the TCP streams (handshake, reassembly, app layer); their flow and packet rules still see them (subject to capture.checksumChecks)."),
       defrag: f(
         obj({
           trackers: f(int(16, 10_000_000), "IP datagrams reassembled at once (Suricata defrag.trackers); the least recently used is dropped when full (counted).", { prop: 'maxTrackers' }),

@@ -19,7 +19,7 @@ import { DECODE_EVENTS } from './decode/events.js';
 import { Defragmenter, type DefragCounters } from './decode/defrag.js';
 import { FlowTable } from './flow/table.js';
 import { KeyedPermutation, randomSeed, type HashSeed } from './flow/hash.js';
-import { isFromClient, type Flow } from './flow/flow.js';
+import { carryCounters, isFromClient, type Flow } from './flow/flow.js';
 import { isReuse, newFlow, trackFin, trackTcp, TRACK_WRONG_DIRECTION, type TcpHooks } from './flow/tcp.js';
 import { Reassembler, ReassemblyCounters, snapshotCounters, type ReassemblyStats } from './stream/reassembly.js';
 import type { DirState } from './stream/dir-state.js';
@@ -291,15 +291,23 @@ export class Engine {
       }
       if (this.pkt.eventCount > 0) this.onDecoderEvents();
       if (reason === DROP.NONE && this.host !== undefined) reason = this.addressCheck(this.pkt, dir, this.host);
-      // Packets this host sent cannot be forged and show partial checksums under offload: never validated.
-      if (reason === DROP.NONE && checksums !== undefined && dir !== DIR.OUTBOUND && this.cfg.checksumValidation && !checksums.accept(this.pkt)) {
-        reason = DROP.BAD_CHECKSUM;
+      // What the checksum keywords read (Suricata's PKT_IGNORE_CHECKSUM); no policy: not validated.
+      if (reason === DROP.NONE) {
+        this.detect.csumIgnore = checksums === undefined || checksums.keywordPacket(this.pkt, dir !== DIR.OUTBOUND && this.cfg.checksumValidation);
+        this.detect.csumPacket = this.pkt;
       }
       if (reason !== DROP.NONE) {
         this.drops[reason]!++;
         return;
       }
       this.payloadBytes += this.pkt.payloadLength;
+      // Packets this host sent cannot be forged and show partial checksums under offload: never validated.
+      if (checksums !== undefined && dir !== DIR.OUTBOUND && this.cfg.checksumValidation && !checksums.accept(this.pkt)) {
+        // Suricata's stream engine ignores it (counted as bad_checksum); its flow and packet rules still see it.
+        this.drops[DROP.BAD_CHECKSUM]!++;
+        this.handleInvalidTcp(this.pkt, tsMs);
+        return;
+      }
       this.handleTcp(this.pkt, tsMs, dir);
     } catch (e) {
       this.drops[DROP.INTERNAL_ERROR]!++;
@@ -308,6 +316,7 @@ export class Engine {
       // Detections leave with the packet's fields before they are reset (describePacket).
       this.detect.flushDetections();
       this.curFlow = null;
+      this.detect.csumPacket = null;
       this.pktNo = 0;
       this.frame = null;
     }
@@ -436,12 +445,65 @@ export class Engine {
     onClose: (flow) => {
       this.freeFlow(flow);
     },
+    onSuspectedRstInject: (flow, dir, p) => {
+      // A passed (or IPS-dropped) flow is not inspected any more: no stream-event alerts either.
+      if (!flow.passed && !flow.dropped) this.detect.streamEvent(flow, dir, 'suspected_rst_inject', p);
+    },
   };
+
+  /**
+   * A TCP packet whose checksum failed validation. Suricata's stream engine ignores it
+   * (StreamTcp returns before tracking), but the packet has its flow (created and counted before
+   * the stream engine runs) and its packet-level detection: header rules and the per-packet
+   * signatures (tcpv4-csum:invalid, flags, dsize). A flow it creates has no TCP session (Suricata's
+   * flow without protoctx): the first valid packet starts over as on a new flow (handleTcp).
+   */
+  private handleInvalidTcp(p: DecodedPacket, tsMs: number): void {
+    const flags = p.flags;
+    let flow = this.flows.find(p);
+    if (flow === undefined) {
+      const isSyn = (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+      const isSynAck = (flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
+      if (!isSyn && !isSynAck && p.payloadLength === 0) return;
+      flow = newFlow(p, isSyn, isSynAck, tsMs, this.watched, this.cfg.midstream);
+      flow.noSession = true;
+      this.detect.bind(flow);
+      this.flows.insert(flow);
+    }
+    if (flow.gen !== this.detect.gen) this.detect.rebind(flow);
+    const fromClient = isFromClient(flow, p);
+    this.countPacket(flow, fromClient, tsMs);
+    if (flow.passed || flow.dropped) return;
+    const dir = fromClient ? flow.c2s : flow.s2c;
+    if (this.detect.hasHeaderRules) this.detect.headerRules(flow, dir, p, this.detect.established(flow));
+    if (dir.group !== null && dir.group.unanchored.length > 0) this.detect.packetRules(flow, dir, dir.group, p, flags);
+  }
+
+  /** Flow counters (Suricata's, whole frames) and the flow of the packet being processed. */
+  private countPacket(flow: Flow, fromClient: boolean, tsMs: number): void {
+    flow.lastMs = tsMs;
+    if (fromClient) {
+      flow.pktsToServer++;
+      flow.bytesToServer += this.frameLen;
+    } else {
+      flow.pktsToClient++;
+      flow.bytesToClient += this.frameLen;
+    }
+    this.curFlow = flow;
+  }
 
   private handleTcp(p: DecodedPacket, tsMs: number, pdir: PacketDirection): void {
     const flags = p.flags;
     let flow = this.flows.find(p);
     let fromClient = true;
+    let carried: Flow | undefined;
+    if (flow?.noSession === true) {
+      // Only invalid packets so far: the session starts with this one as on a new flow, the flow's
+      // counters carried over.
+      carried = flow;
+      this.flows.delete(flow);
+      flow = undefined;
+    }
     if (flow !== undefined) {
       fromClient = isFromClient(flow, p);
       if (isReuse(flow, p, fromClient)) {
@@ -461,20 +523,14 @@ export class Engine {
         return;
       }
       flow = newFlow(p, isSyn, isSynAck, tsMs, this.watched, this.cfg.midstream);
+      if (carried !== undefined) carryCounters(carried, flow);
       this.detect.bind(flow);
       this.flows.insert(flow);
+      if (carried !== undefined) this.flows.created--; // the same flow, now with its session
       fromClient = isFromClient(flow, p);
     }
     if (flow.gen !== this.detect.gen) this.detect.rebind(flow);
-    flow.lastMs = tsMs;
-    if (fromClient) {
-      flow.pktsToServer++;
-      flow.bytesToServer += this.frameLen;
-    } else {
-      flow.pktsToClient++;
-      flow.bytesToClient += this.frameLen;
-    }
-    this.curFlow = flow;
+    this.countPacket(flow, fromClient, tsMs);
     const dir = fromClient ? flow.c2s : flow.s2c;
 
     if (flow.passed || flow.dropped) {

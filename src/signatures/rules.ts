@@ -32,6 +32,7 @@ import { parseXbits, type XbitSpec } from './keywords/xbits.js';
 import { parseStreamSize, type StreamSizeSpec } from './keywords/stream-size.js';
 import { CLASSTYPE_DESCRIPTION, type Classification } from './keywords/classification.js';
 import { eveReference } from './keywords/reference.js';
+import { CSUM_KEYWORDS, parseCsum, type CsumSpec } from './keywords/csum.js';
 import { checkEventRule, isPacketProtocol, parseEventKeyword, type EventMatch } from './keywords/events.js';
 import { parseDataset, type DatasetSpec } from './keywords/dataset.js';
 import { FrameError, resolveFrame } from './keywords/frame.js';
@@ -382,6 +383,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   let flowDirWritten = false;
   let dsize: Signature['dsize'];
   let flags: Signature['flags'];
+  const csum: CsumSpec[] = [];
   let rateFilter: Signature['rateFilter'];
   let appLayerProtocol: Signature['appLayerProtocol'];
   let lastContent: ContentCondition | undefined;
@@ -770,6 +772,16 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
       case 'tcp.flags':
         flags = parseFlags(value ?? '');
         break;
+      case 'ipv4-csum':
+      case 'tcpv4-csum':
+      case 'tcpv6-csum':
+        csum.push(parseCsum(name, CSUM_KEYWORDS.get(name)!, value));
+        break;
+      case 'udpv4-csum':
+      case 'udpv6-csum':
+      case 'icmpv4-csum':
+      case 'icmpv6-csum':
+        throw new Unsupported(`${name}: bulwark inspects TCP only`);
       case 'flowbits':
         flowbits.push(parseFlowbits(value ?? ''));
         break;
@@ -917,7 +929,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
     checkEventRule({
       protocol: ruleProtocol, events, header: [srcAddr, srcPort, dstAddr, dstPort],
       others: conditions.length > 0 || appEvents.length > 0 || lists.length > 0 || appKeywords.length > 0 || flowbits.length > 0 || flowints.length > 0 || xbits.length > 0 ||
-        streamSize.length > 0 || dsize !== undefined || flags !== undefined || appLayerProtocol !== undefined || dir !== undefined ||
+        streamSize.length > 0 || dsize !== undefined || flags !== undefined || csum.length > 0 || appLayerProtocol !== undefined || dir !== undefined ||
         established !== undefined || stream !== undefined || app !== undefined || targetSide !== undefined,
     });
   }
@@ -929,7 +941,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   // alone, matched per packet on the packets that carry the end of a direction's protocol detection.
   // A negated name also matches flows whose detection failed, which the engine does not report: skipped.
   const pdOnly = appLayerProtocol !== undefined && !appLayerProtocol.negated && appLayerProtocol.names.every((n) => n !== 'failed' && n !== 'unknown');
-  if (events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && (appLayerProtocol === undefined || pdOnly) && appEvents.length === 0 && lists.length === 0 && appKeywords.length === 0 && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
+  if (events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && (appLayerProtocol === undefined || pdOnly) && appEvents.length === 0 && lists.length === 0 && appKeywords.length === 0 && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && csum.length === 0 && !stateTest) {
     if (flowints.length > 0 || xbits.length > 0) throw new Unsupported('flowint/xbits in a rule without payload conditions');
     if (stream !== undefined) throw new Unsupported('flow only_stream/no_stream in a rule without payload conditions');
     const src = parseAddressSpec(srcAddr, opts.vars);
@@ -953,11 +965,12 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   }
   // Without payload conditions but with app-layer-protocol, app-layer-event or buffers of an
   // unregistered kind: not a header rule (those keywords must hold), and nothing else evaluates them.
-  if (headerOnly === undefined && events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && !stateTest) {
+  if (headerOnly === undefined && events.length === 0 && !isPacketProtocol(ruleProtocol) && app === undefined && conditions.length === 0 && packetLists.length === 0 && !dsize && !flags && csum.length === 0 && !stateTest) {
     throw new Unsupported('no payload, dsize or flags condition');
   }
   if (app !== undefined) {
     if (flags) throw new Unsupported('flags in an app-layer rule');
+    if (csum.length > 0) throw new Unsupported('checksum keyword in an app-layer rule');
     if (stream !== undefined) throw new Unsupported('flow only_stream/no_stream in an app-layer rule');
   }
 
@@ -1052,6 +1065,7 @@ function parseRuleOrThrow(line: string, file: string, lineNo: number, opts: Rule
   if (stream !== undefined) sig.stream = stream;
   if (dsize) sig.dsize = dsize;
   if (flags) sig.flags = flags;
+  if (csum.length > 0) sig.csum = csum;
   if (rateFilter) sig.rateFilter = rateFilter;
   if (flowints.length > 0) sig.flowints = flowints;
   if (xbits.length > 0) sig.xbits = xbits;

@@ -16,6 +16,7 @@ import type { XbitSpec } from './keywords/xbits.js';
 import type { StreamSizeSpec, StreamSizes } from './keywords/stream-size.js';
 import type { EventMatch } from './keywords/events.js';
 import type { DatasetSpec } from './keywords/dataset.js';
+import type { CsumSpec } from './keywords/csum.js';
 import type { AddressMatch } from './address.js';
 import type { DatasetDecl, DatasetStore } from './keywords/dataset-store.js';
 
@@ -349,6 +350,8 @@ export interface Signature {
   fastPatternIndex: number;
   dsize?: NumericRange;
   flags?: TcpFlagsMatch;
+  /** Checksum keywords (ipv4-csum, tcpv4-csum, tcpv6-csum), all must hold; per packet, like flags. */
+  csum?: CsumSpec[];
   flowbits: FlowbitOp[];
   /** `flowint` tests and modifiers, in rule order (modifiers act when the rule matches). */
   flowints?: FlowintSpec[];

@@ -292,6 +292,11 @@ function hasEvent(events: readonly string[], ev: string): boolean {
   return false;
 }
 
+/** The buffer can no longer appear (AppTx.bufferFinal; protocols without it: the direction is complete). */
+function bufferFinal(tx: AppTx, name: string, dir: AppDirection): boolean {
+  return tx.bufferFinal !== undefined ? tx.bufferFinal(name, dir) : tx.complete(dir);
+}
+
 /** See VerifyAppFn in ./types.ts. */
 export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter: RegexMeter = UNMETERED): boolean => {
   resetCaptures();
@@ -329,12 +334,12 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
             break;
           }
         }
-        if (!any && !(l.absent !== undefined && !present && tx.complete(ld))) return false;
+        if (!any && !(l.absent !== undefined && !present && bufferFinal(tx, l.buffer, ld))) return false;
       } else {
         const b = l.buffer === 'ip.src' || l.buffer === 'ip.dst' ? addrBuffer(l.buffer, ld, ctx) : tx.buffer(l.buffer, ld);
         if (b === null) {
-          // absent: final once the direction is complete (before, the buffer may still come)
-          if (l.absent === undefined || !tx.complete(ld)) return false;
+          // absent: decided once the buffer is final (before, it may still come)
+          if (l.absent === undefined || !bufferFinal(tx, l.buffer, ld)) return false;
         } else if (l.absent === 'only' || !listHolds(l, b, meter, sig.id, tx, ctx.datasets)) return false;
       }
     }

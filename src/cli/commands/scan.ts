@@ -192,8 +192,8 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
     flush();
     const cs = summary.checksum;
     if (cs.validation === 'on' && cs.invalid > 0) {
-      // Too few for checksum offload (auto) or validation asked for (yes): those packets fed nothing.
-      ctx.stderr.write(`${file}: ${cs.invalid} of ${cs.packets} TCP packets have an invalid checksum and were not inspected${cs.mode === 'auto' ? ` (under 1 in ${CHECKSUM_INVALID_RATIO} of the sample: not checksum offload)` : ''}; --checksum-checks no inspects them\n`);
+      // Too few for checksum offload (auto) or validation asked for (yes): those packets fed no stream.
+      ctx.stderr.write(`${file}: ${cs.invalid} of ${cs.packets} TCP packets have an invalid checksum and were kept out of the streams (packet rules only)${cs.mode === 'auto' ? ` (under 1 in ${CHECKSUM_INVALID_RATIO} of the sample: not checksum offload)` : ''}; --checksum-checks no inspects them\n`);
     }
     if (summary.captureError !== null) {
       // What came before was inspected (its alerts are out); the rest of the file cannot be framed.

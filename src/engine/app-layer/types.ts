@@ -50,6 +50,12 @@ export interface AppTx {
   /** Per-direction progress, protocol-defined ordinals; `complete(dir)` says when that side is done. */
   progress(dir: AppDirection): number;
   complete(dir: AppDirection): boolean;
+  /**
+   * The named buffer can no longer appear in `dir`: the tx progressed past the part that holds it
+   * (Suricata's `eof` for an inspect engine: progress > the engine's registered progress, which is
+   * when `absent` decides on a buffer that does not exist). Absent: `complete(dir)`.
+   */
+  bufferFinal?(name: string, dir: AppDirection): boolean;
   /** A single buffer of this tx in `dir` (a spec with `multi: false`), or null when absent. */
   buffer(name: string, dir: AppDirection): Uint8Array | null;
   /** Every instance of a multi-buffer (`multi: true`), in order; [] when none. */

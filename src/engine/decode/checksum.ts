@@ -18,7 +18,8 @@
  * a short capture recorded on a host with checksum offload loses every stream under its default;
  * deciding first keeps the ratio's meaning (offload, not forgery) without that blind spot.
  */
-import { DecodedPacket, DROP, decodePacket } from './decode.js';
+import { DecodedPacket, DROP, PROTO_TCP, decodePacket } from './decode.js';
+import type { CsumSpec } from '../../signatures/keywords/csum.js';
 
 export type ChecksumChecks = 'auto' | 'yes' | 'no';
 export const CHECKSUM_MODES: readonly ChecksumChecks[] = ['auto', 'yes', 'no'];
@@ -78,12 +79,37 @@ export class ChecksumPolicy {
   private state: number;
   private seen = 0;
   private bad = 0;
+  /** Suricata's own auto-mode count (packets, invalid TCP checksums) for `ignoresChecksums`. */
+  private kwPackets = 0;
+  private kwInvalid = 0;
+  private kwIgnore: boolean;
 
   constructor(
     readonly mode: ChecksumChecks,
     private readonly opts: ChecksumPolicyOptions,
   ) {
     this.state = mode === 'yes' ? ON : mode === 'no' ? OFF : SAMPLING;
+    this.kwIgnore = mode === 'no';
+  }
+
+  /**
+   * Suricata's PKT_IGNORE_CHECKSUM for the packet being processed, which the checksum keywords
+   * read (csumHolds): every packet with checksum-checks no; in auto mode every packet from the
+   * capture's 1000th on when, by then, more than one packet in ten had an invalid TCP checksum
+   * (ChecksumAutoModeCheck at packet read, counting what stream validation found before). Unlike
+   * the read-ahead `decide`, this is Suricata's decision as it makes it: a short capture never
+   * ignores checksums. `validating`: stream.checksum-validation applies to the packet (only then
+   * does Suricata count invalid checksums). Call once per decoded packet.
+   */
+  keywordPacket(p: DecodedPacket, validating: boolean): boolean {
+    if (this.mode !== 'auto' || this.kwPackets >= CHECKSUM_SAMPLE_COUNT) return this.kwIgnore;
+    this.kwPackets++;
+    if (this.kwPackets === CHECKSUM_SAMPLE_COUNT && this.kwInvalid > 0 && Math.floor(this.kwPackets / this.kwInvalid) < CHECKSUM_INVALID_RATIO) {
+      this.kwIgnore = true;
+      return true;
+    }
+    if (validating && p.l4Proto === PROTO_TCP && tcpChecksumOk(p) === false) this.kwInvalid++;
+    return false;
   }
 
   /** 'sampling' (auto, undecided), 'on' or 'off'. */
@@ -145,4 +171,41 @@ export class ChecksumSampler {
     this.sampled++;
     if (!ok) this.invalid++;
   }
+}
+
+/** True when the IPv4 header checksum of the decoded packet is valid (IPv4 only). */
+export function ipv4ChecksumOk(p: DecodedPacket): boolean {
+  const b = p.buf;
+  let s = 0;
+  for (let i = p.ipOffset; i + 1 < p.l4Offset; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
+  return s === 0xffff;
+}
+
+/**
+ * The checksum keywords of a signature on one packet (src/signatures/keywords/csum.ts):
+ * `ignore` is the capture's PKT_IGNORE_CHECKSUM (ChecksumPolicy.ignoresChecksums), under which
+ * each keyword answers "valid". A TCP checksum that cannot be computed (cut by the snap length,
+ * IPv6 extension headers) is neither valid nor invalid: the keyword does not match.
+ */
+export function csumHolds(specs: readonly CsumSpec[], p: DecodedPacket, ignore: boolean): boolean {
+  for (const c of specs) {
+    if (c.kind === 'ipv4') {
+      if (p.ipVersion !== 4) return false;
+      if (ignore) {
+        if (!c.valid) return false;
+        continue;
+      }
+      if (ipv4ChecksumOk(p) !== c.valid) return false;
+      continue;
+    }
+    if (p.ipVersion !== (c.kind === 'tcpv4' ? 4 : 6)) return false;
+    if (ignore) {
+      if (!c.valid) return false;
+      continue;
+    }
+    const ok = tcpChecksumOk(p);
+    if (ok === undefined || ok !== c.valid) return false;
+  }
+  return true;
 }

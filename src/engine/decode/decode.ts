@@ -543,6 +543,31 @@ export function tcpWindowScale(p: DecodedPacket): number {
   return -1;
 }
 
+/**
+ * The segment carries a TCP MD5 signature (RFC 2385, kind 19) or TCP-AO (RFC 5925, kind 29)
+ * option: what Suricata's StreamTcpValidateRst checks on a RST (TCP_HAS_MD5 / TCP_HAS_AO).
+ * Malformed options stop the walk.
+ */
+export function tcpHasSignatureOption(p: DecodedPacket): boolean {
+  const b = p.buf;
+  let o = p.payloadOffset - p.tcpHeaderLength + 20;
+  const end = p.payloadOffset;
+  while (o < end) {
+    const kind = b[o]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      o++;
+      continue;
+    }
+    if (o + 1 >= end) break;
+    const len = b[o + 1]!;
+    if (len < 2 || o + len > end) break;
+    if (kind === 19 || kind === 29) return true;
+    o += len;
+  }
+  return false;
+}
+
 export function ipv4ToString(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }

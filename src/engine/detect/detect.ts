@@ -27,6 +27,7 @@ import type { AppLayerStats, DetectCounters, DetectOptions, DetectionSink } from
 import { actionClass, ruleActionOf, signatureOrder, type ActionClass } from './alert-queue.js';
 import { OutQueue } from './out-queue.js';
 import { matchHeader } from './header.js';
+import { csumHolds } from '../decode/checksum.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -139,7 +140,7 @@ export class Detect {
     this.packetSig = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const s = r.signatures[i]!;
-      if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined) this.packetSig[i] = 1;
+      if (s.stream === 'no' || s.dsize !== undefined || s.flags !== undefined || s.csum !== undefined) this.packetSig[i] = 1;
     }
     this.rank = signatureOrder(r.signatures, this.actionOrder);
     this.actionKind = new Uint8Array(n);
@@ -377,6 +378,7 @@ export class Detect {
     const ctx = this.context(flow, d);
     if (this.packetSig[si] === 1) {
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) return true;
+      if (sig.csum !== undefined && (this.csumPacket === null || !csumHolds(sig.csum, this.csumPacket, this.csumIgnore))) return true;
       if (sig.stream === 'only') return true;
       const view = data.subarray(pktOff, pktOff + pktLen);
       if (this.verify(sig, view, pktLen, ctx, this.regex)) this.fire(flow, d, si, hitPos, view, pktLen, view);
@@ -435,6 +437,7 @@ export class Detect {
       if (sig === undefined || !portIn(sig.ports, flow.srvPort)) continue;
       if (sig.established !== undefined && sig.established !== established) continue;
       if (sig.flags !== undefined && !tcpFlagsMatch(sig.flags, flags)) continue;
+      if (sig.csum !== undefined && !csumHolds(sig.csum, p, this.csumIgnore)) continue;
       // Like Suricata, payload conditions never inspect a packet without payload.
       if (p.payloadLength === 0 && sig.conditions.length > 0) continue;
       let ctx = this.context(flow, d);
@@ -480,6 +483,13 @@ export class Detect {
 
   /** The packet whose headers `packetHeaderFn` gives (set before verifying a header-buffer rule). */
   private hdrPacket: DecodedPacket | null = null;
+  /**
+   * The packet being processed, for the checksum keywords of signatures verified on stream
+   * chunks (set by the engine per packet, null outside one), and whether its capture ignores
+   * checksums (Suricata's PKT_IGNORE_CHECKSUM, ChecksumPolicy.keywordPacket).
+   */
+  csumPacket: DecodedPacket | null = null;
+  csumIgnore = true;
   private readonly packetHeaderFn = (buffer: string): Uint8Array | null => {
     const p = this.hdrPacket;
     return p === null ? null : packetHeader(p, buffer);
@@ -647,6 +657,22 @@ export class Detect {
       if (verdict.newAction !== undefined) det.newAction = verdict.newAction;
       this.emit(det, null, si, null, false);
     });
+  }
+
+  /**
+   * The stream engine raised `name` (a stream-event name without its `stream.` prefix) on packet
+   * `p` of `flow`, direction `d`: the stream-event signatures whose events are all raised (one
+   * event per packet here) alert, with the flow, on every such packet.
+   */
+  streamEvent(flow: Flow, d: DirState, name: string, p: DecodedPacket): void {
+    const list = this.ruleset.events?.stream.get(name);
+    if (list === undefined) return;
+    const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
+    for (const si of list) {
+      const sig = this.sigs[si]!;
+      if (sig.events?.every((e) => e.kind === 'stream' && e.name === name) !== true) continue;
+      this.fire(flow, d, si, 0, view, p.payloadLength, view);
+    }
   }
 
   /** A behavioural detector's finding about the packet `p` (its source). */

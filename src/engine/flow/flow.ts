@@ -37,6 +37,19 @@ export class Flow {
   /** The handshake is evidence about the client (always so offline; live see flow/tcp.ts). */
   handshakeVerified = false;
   midstream = false;
+  /**
+   * A RST with a TCP MD5 or AO option closed the flow (Suricata's STREAMTCP_STREAM_FLAG_RST_RECV on
+   * the receiver): 1 the client sent it, 2 the server, 0 none. Such a RST cannot be validated, so
+   * the flow is kept until its sender speaks again (suspected injection: it reopens) or it expires.
+   */
+  rstSender = 0;
+  /**
+   * Created by a packet with an invalid TCP checksum while validation is on: the flow exists (for
+   * its counters and packet rules) but has no TCP session, as a Suricata flow without protoctx.
+   */
+  noSession = false;
+  /** The state the flow had before that RST. */
+  preRstState = ST_NEW;
   synTsMs = 0;
   createdMs = 0;
   lastMs = 0;
@@ -90,4 +103,19 @@ export function isFromClient(f: Flow, p: DecodedPacket): boolean {
   if (p.srcPort !== f.cliPort) return false;
   if (p.ipVersion === 4) return f.cli4 === p.src4;
   return eq6(f.addr6!, 0, p.buf, p.src6Offset);
+}
+
+/** Counters, flowbits and alert memory of a session-less flow (invalid packets only) to the flow that replaces it. */
+export function carryCounters(from: Flow, to: Flow): void {
+  const same = from.cliPort === to.cliPort && from.srvPort === to.srvPort;
+  to.createdMs = from.createdMs;
+  to.pktsToServer = same ? from.pktsToServer : from.pktsToClient;
+  to.pktsToClient = same ? from.pktsToClient : from.pktsToServer;
+  to.bytesToServer = same ? from.bytesToServer : from.bytesToClient;
+  to.bytesToClient = same ? from.bytesToClient : from.bytesToServer;
+  to.rules = from.rules;
+  to.alerted = from.alerted;
+  // IP-only rules ran on the first packet of each direction already (Suricata's flow keeps that flag)
+  to.c2s.ipOnlyDone = same ? from.c2s.ipOnlyDone : from.s2c.ipOnlyDone;
+  to.s2c.ipOnlyDone = same ? from.s2c.ipOnlyDone : from.c2s.ipOnlyDone;
 }

@@ -4,7 +4,7 @@
  * updates on the Flow; what follows (detectors, stream) is the caller's through `TcpHooks`.
  */
 import { DIR, type PacketDirection } from '../capture/types.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type DecodedPacket } from '../decode/decode.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpHasSignatureOption, type DecodedPacket } from '../decode/decode.js';
 import { seqDiff, startStream } from '../stream/reassembly.js';
 import type { DirState } from '../stream/dir-state.js';
 import { Flow, ST_CLOSED, ST_EST, ST_NEW } from './flow.js';
@@ -16,6 +16,11 @@ export interface TcpHooks {
   onHandshake(p: DecodedPacket, flow: Flow, tsMs: number): void;
   /** The flow closed (RST, or FIN in both directions): free its stream memory. */
   onClose(flow: Flow): void;
+  /**
+   * The sender of a RST with an MD5/AO option sent a regular packet after it (Suricata's
+   * stream.suspected_rst_inject): the flow reopened; the packet is tracked as usual.
+   */
+  onSuspectedRstInject?(flow: Flow, dir: DirState, p: DecodedPacket): void;
 }
 
 /** `track` verdicts besides a sequence number (which is ≥ 0). */
@@ -74,12 +79,28 @@ export function trackTcp(flow: Flow, dir: DirState, p: DecodedPacket, fromClient
   const flags = p.flags;
   if ((flags & TCP_RST) !== 0) {
     if (flow.state !== ST_CLOSED && (!dir.started || Math.abs(seqDiff(p.seq, dir.nextSeq)) < 1 << 20)) {
+      // Suricata (StreamTcpValidateRst): an MD5/AO signed RST cannot be checked without the key,
+      // so it is accepted while watching whether its sender ignores it; the flow is not freed yet.
+      if (tcpHasSignatureOption(p)) {
+        flow.rstSender = fromClient ? 1 : 2;
+        flow.preRstState = flow.state;
+        flow.state = ST_CLOSED;
+        return TRACK_STOP;
+      }
       flow.state = ST_CLOSED;
       hooks.onClose(flow);
     }
     return TRACK_STOP;
   }
-  if (flow.state === ST_CLOSED) return TRACK_STOP;
+  if (flow.state === ST_CLOSED) {
+    // Closed by a signed RST: a packet of its sender is processed in the state before it
+    // (StreamTcpPacketStateClosed) and flags the RST as injected (StreamTcpPacketCheckPostRst);
+    // the receiver's packets are not.
+    if (flow.rstSender === 0 || flow.rstSender !== (fromClient ? 1 : 2)) return TRACK_STOP;
+    flow.state = flow.preRstState;
+    flow.rstSender = 0;
+    hooks.onSuspectedRstInject?.(flow, dir, p);
+  }
 
   const isSyn = (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
   const isSynAck = (flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);

@@ -21,8 +21,8 @@ export interface EventMatch {
   name: string;
 }
 
-/** Stream events the engine raises (src/engine/stream): none yet. */
-export const DETECTED_STREAM_EVENTS: ReadonlySet<string> = new Set<string>([]);
+/** Stream events the engine raises (src/engine/flow/tcp.ts). */
+export const DETECTED_STREAM_EVENTS: ReadonlySet<string> = new Set<string>(['suspected_rst_inject']);
 
 const NAME = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 

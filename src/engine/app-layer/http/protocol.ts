@@ -40,6 +40,12 @@ export class HttpAppTx implements AppTx {
     return this.progress(dir) === HttpProgress.COMPLETE;
   }
 
+  /** A buffer is final once its direction's progress reached the spec's `complete` (a GET that announced a body it never sent still has its headers final). */
+  bufferFinal(name: string, dir: AppDirection): boolean {
+    const spec = httpBufferSpec(name);
+    return spec === undefined ? this.complete(dir) : this.progress(dir) >= spec.complete;
+  }
+
   buffer(name: string, dir: AppDirection): Uint8Array | null {
     const spec = httpBufferSpec(name);
     if (spec === undefined || spec.multi) return null;

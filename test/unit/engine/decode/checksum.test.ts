@@ -74,16 +74,43 @@ function conversation(sport: number, bad: boolean, payload = 'EVIL'): Uint8Array
   return bad ? fs.map(corrupt) : fs;
 }
 
-test('pcap-file default (auto, validating while sampling): invalid packets are dropped, counted and never inspected', () => {
+test('pcap-file default (auto, validating while sampling): invalid packets stay out of the stream, counted', () => {
   const { engine, detections } = makeEngine(RULES);
   const policy = new ChecksumPolicy('auto', { enforceWhileSampling: true });
   run(engine, conversation(40001, true), policy);
-  assert.equal(detections.length, 0);
+  assert.equal(detections.length, 0, 'the stream never saw EVIL');
   assert.equal(engine.stats().dropped.bad_checksum, 2);
-  assert.equal(engine.stats().flowsCreated, 0, 'no flow state from invalid packets');
+  assert.equal(engine.stats().flowsCreated, 1, 'as in Suricata the flow exists (without a TCP session)');
   run(engine, conversation(40002, false), policy);
   assert.equal(detections.length, 1);
   assert.equal(policy.status, 'sampling');
+});
+
+test('invalid packets keep their flow and packet rules (Suricata only keeps them out of the stream)', () => {
+  const rs = rules(
+    [
+      'alert tcp any any -> any 80 (msg:"bad"; tcpv4-csum:invalid; sid:1;)',
+      'alert tcp any any -> any 80 (msg:"evil"; content:"EVIL"; sid:2;)',
+      'alert tcp any any -> any 80 (msg:"syn"; flags:S; sid:3;)',
+    ].join('\n'),
+  );
+  const { engine, detections } = makeEngine(rs);
+  const policy = new ChecksumPolicy('yes', { enforceWhileSampling: true });
+  // an invalid SYN, then the valid data of the same connection
+  run(engine, [corrupt(frame({ sport: 40011, flags: SYN, seq: 1 })), frame({ sport: 40011, flags: ACK | PSH, seq: 2, payload: 'EVIL' })], policy);
+  assert.deepEqual(detections.map((d) => d.signatureId), [1, 3, 2]);
+  // the flow counted the invalid SYN: its counters carry over to the session the data started
+  assert.equal(detections[0]!.flow?.pktsToServer, 1);
+  assert.equal(detections[2]!.flow?.pktsToServer, 2);
+  assert.equal(engine.stats().flowsCreated, 1, 'one flow: the valid packet gives it its session');
+  // an IP-only rule runs on the first packet of each direction of the flow: the invalid SYN, not again
+  const ipOnly = makeEngine(rules('alert tcp 198.51.100.10 any -> any any (msg:"from client"; sid:9;)'));
+  run(ipOnly.engine, [corrupt(frame({ sport: 40013, flags: SYN, seq: 1 })), frame({ sport: 40013, flags: ACK | PSH, seq: 2, payload: 'x' })], policy);
+  assert.deepEqual(ipOnly.detections.map((d) => d.signatureId), [9]);
+  // invalid data on a tracked flow: packet rules only, its payload never reaches the stream
+  const d2 = makeEngine(rs);
+  run(d2.engine, [frame({ sport: 40012, flags: SYN, seq: 1 }), corrupt(frame({ sport: 40012, flags: ACK | PSH, seq: 2, payload: 'EVIL' }))], policy);
+  assert.deepEqual(d2.detections.map((d) => d.signatureId), [3, 1]);
 });
 
 test('auto: a capture where more than 1 in 10 of the first 1000 packets are invalid turns validation off (offload)', () => {

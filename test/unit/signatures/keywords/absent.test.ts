@@ -75,6 +75,21 @@ test('absence is decided once the direction is complete', () => {
   assert.deepEqual(fired(rs, tx), []);
 });
 
+test('a header buffer is final once the headers are done, before the body the request announced', () => {
+  // Suricata's eof for http.referer: request progress past HEADERS, though the body never came
+  const rs = compile([
+    'alert http any any -> any any (flow:to_server; http.referer; absent; sid:1;)',
+    'alert http any any -> any any (flow:to_server; http.referer; absent: or_else; content:!"example"; sid:2;)',
+    'alert http any any -> any any (flow:to_server; http.request_body; absent; sid:3;)',
+  ]);
+  const tx = txOf('GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n');
+  assert.equal(tx.complete('to_server'), false);
+  // the request body may still come: sid 3 waits
+  assert.deepEqual(fired(rs, tx), [1, 2]);
+  // headers not done yet: the Referer may still come
+  assert.deepEqual(fired(rs, txOf('GET / HTTP/1.1\r\nHost: a\r\n')), []);
+});
+
 test('absent checks of Suricata: alone, or_else without keywords, fast_pattern', () => {
   const rs = compile([
     'alert http any any -> any any (http.referer; absent; content:"x"; sid:1;)',
