@@ -520,10 +520,11 @@ function tcpOptionEvents(b: Uint8Array, o: number, end: number, out: DecodedPack
 }
 
 /**
- * Parses TCP options of the decoded packet (only called for SYNs, off the hot path).
- * Returns the window scale shift or -1 when absent; malformed options stop the walk.
+ * Walks the TCP options of the decoded packet: calls `visit(kind, offset, length)` for each
+ * option with a length byte until it returns true (then returns that offset), or -1 at the end.
+ * NOP is skipped; EOL and malformed options stop the walk.
  */
-export function tcpWindowScale(p: DecodedPacket): number {
+function findTcpOption(p: DecodedPacket, visit: (kind: number, o: number, len: number) => boolean): number {
   const b = p.buf;
   let o = p.payloadOffset - p.tcpHeaderLength + 20;
   const end = p.payloadOffset;
@@ -537,10 +538,19 @@ export function tcpWindowScale(p: DecodedPacket): number {
     if (o + 1 >= end) break;
     const len = b[o + 1]!;
     if (len < 2 || o + len > end) break;
-    if (kind === 3 && len === 3) return b[o + 2]!;
+    if (visit(kind, o, len)) return o;
     o += len;
   }
   return -1;
+}
+
+/**
+ * Parses TCP options of the decoded packet (only called for SYNs, off the hot path).
+ * Returns the window scale shift or -1 when absent; malformed options stop the walk.
+ */
+export function tcpWindowScale(p: DecodedPacket): number {
+  const o = findTcpOption(p, (kind, _o, len) => kind === 3 && len === 3);
+  return o < 0 ? -1 : p.buf[o + 2]!;
 }
 
 /**
@@ -549,23 +559,7 @@ export function tcpWindowScale(p: DecodedPacket): number {
  * Malformed options stop the walk.
  */
 export function tcpHasSignatureOption(p: DecodedPacket): boolean {
-  const b = p.buf;
-  let o = p.payloadOffset - p.tcpHeaderLength + 20;
-  const end = p.payloadOffset;
-  while (o < end) {
-    const kind = b[o]!;
-    if (kind === 0) break;
-    if (kind === 1) {
-      o++;
-      continue;
-    }
-    if (o + 1 >= end) break;
-    const len = b[o + 1]!;
-    if (len < 2 || o + len > end) break;
-    if (kind === 19 || kind === 29) return true;
-    o += len;
-  }
-  return false;
+  return findTcpOption(p, (kind) => kind === 19 || kind === 29) >= 0;
 }
 
 export function ipv4ToString(a: number): string {
