@@ -1,6 +1,6 @@
 /** One TCP connection as the engine tracks it (both directions, handshake evidence, detect state). */
 import type { FlowRuleState } from '../../signatures/keywords/state.js';
-import type { AppFlow } from '../detect/app-tx.js';
+import type { AppFlow } from '../detect/types.js';
 import { DIR, type PacketDirection } from '../capture/types.js';
 import type { DecodedPacket } from '../decode/decode.js';
 import { DirState } from '../stream/dir-state.js';

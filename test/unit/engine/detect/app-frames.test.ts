@@ -1,7 +1,8 @@
 /** Frames: `frame:` rules run on the frames parsers report, once each frame's bytes are all in the stream. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppTxDetector, type AppFeedContext } from '../../../../src/engine/detect/app-tx.js';
+import { AppTxDetector } from '../../../../src/engine/detect/app-tx.js';
+import type { AppFeedContext } from '../../../../src/engine/detect/types.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../src/config/types.js';
 import type { AlertFrame } from '../../../../src/engine/types.js';

@@ -1,7 +1,8 @@
 /** AppTxDetector: content detection, parser feeding, one alert per signature per tx, release. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppTxDetector, type AppFeedContext } from '../../../../src/engine/detect/app-tx.js';
+import { AppTxDetector } from '../../../../src/engine/detect/app-tx.js';
+import type { AppFeedContext } from '../../../../src/engine/detect/types.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../src/config/types.js';
 import { negotiate, sessionSetupAnonymous, transPeekNamedPipe, treeConnectIpc } from '../../../fixtures/smb1-exploit.js';

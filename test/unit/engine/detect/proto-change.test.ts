@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { AppTxDetector, type AppAlertMeta, type AppFeedContext, type AppFlow } from '../../../../src/engine/detect/app-tx.js';
+import { AppTxDetector } from '../../../../src/engine/detect/app-tx.js';
+import type { AppAlertMeta, AppFeedContext, AppFlow } from '../../../../src/engine/detect/types.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../src/config/types.js';
 import type { Ruleset } from '../../../../src/signatures/types.js';

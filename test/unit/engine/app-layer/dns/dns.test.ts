@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DnsParser, DnsTx, probeDnsTcp, parseMessage, DEFAULT_DNS_LIMITS, dnsEve } from '../../../../../src/engine/app-layer/dns/index.js';
-import { AppTxDetector, type AppFeedContext } from '../../../../../src/engine/detect/app-tx.js';
+import { AppTxDetector } from '../../../../../src/engine/detect/app-tx.js';
+import type { AppFeedContext } from '../../../../../src/engine/detect/types.js';
 import { compileRuleset } from '../../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../../src/config/types.js';
 

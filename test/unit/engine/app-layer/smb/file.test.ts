@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SmbFileTx, SmbParser, smbEve } from '../../../../../src/engine/app-layer/smb/index.js';
 import type { AppDirection } from '../../../../../src/engine/app-layer/types.js';
-import { AppTxDetector, type AppFeedContext } from '../../../../../src/engine/detect/app-tx.js';
+import { AppTxDetector } from '../../../../../src/engine/detect/app-tx.js';
+import type { AppFeedContext } from '../../../../../src/engine/detect/types.js';
 import { compileRuleset } from '../../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../../src/config/types.js';
 import {

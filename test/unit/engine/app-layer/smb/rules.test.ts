@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppTxDetector, type AppFeedContext } from '../../../../../src/engine/detect/app-tx.js';
+import { AppTxDetector } from '../../../../../src/engine/detect/app-tx.js';
+import type { AppFeedContext } from '../../../../../src/engine/detect/types.js';
 import { compileRuleset } from '../../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../../src/config/types.js';
 import type { AppDirection } from '../../../../../src/engine/app-layer/types.js';

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { AppTxDetector, type AppFeedContext } from '../../../../../src/engine/detect/app-tx.js';
+import { AppTxDetector } from '../../../../../src/engine/detect/app-tx.js';
+import type { AppFeedContext } from '../../../../../src/engine/detect/types.js';
 import { compileRuleset } from '../../../../../src/signatures/compile.js';
 import { parseRule } from '../../../../../src/signatures/rules.js';
 import { defaultConfig } from '../../../../../src/config/types.js';
