@@ -45,6 +45,8 @@ export interface ConntrackResult {
   /** Processes that deleted entries (1 whenever something was deleted). */
   deleteProcesses: number;
   strategy: 'tuple' | 'mark' | 'none';
+  /** conntrack failures met on the way (step: message), retried or worked around. */
+  failures: string[];
   /** Table walks the kernel made (one per command line). */
   walks: number;
   ms: number;

@@ -40,6 +40,8 @@ export interface ConntrackEntry {
 export interface ConntrackListing {
   entries: ConntrackEntry[];
   complete: boolean;
+  /** conntrack's message when the last attempt failed. */
+  error?: string;
 }
 
 export interface ConnectionKiller {
@@ -222,8 +224,16 @@ interface RunResult {
 
 /** Output kept per command: a full conntrack table (262144 entries by default) lists in ~60 MiB. */
 const MAX_OUTPUT = 64 * 1024 * 1024;
+/** Attempts of a conntrack listing or of a mark / keep step before the safe fallback. */
+const CT_ATTEMPTS = 3;
+/** One listing of a 10k-entry table takes ~25 ms; a dump stuck this long is tried again. */
+const LIST_TIMEOUT_MS = 8_000;
 
-function run(cmd: string, args: string[], prefix: string[], timeoutMs = 10_000): Promise<RunResult> {
+function firstLine(s: string): string {
+  return s.trim().split('\n')[0] ?? '';
+}
+
+function run(cmd: string, args: string[], prefix: string[], timeoutMs = 10_000): Promise<RunResult & { stderr: string }> {
   return runWithInput(cmd, args, prefix, undefined, timeoutMs);
 }
 
@@ -285,14 +295,16 @@ export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKi
       // A dump can fail part way (ENOBUFS on a big, busy table, the timeout) or outgrow the
       // output cap: one more try, then the listing says it is partial (the plan then deletes
       // only what it lists).
-      let r = await run('conntrack', ['-L', '-o', 'extended'], prefix, 30_000);
-      if (r.code !== 0 || r.stdout.length >= MAX_OUTPUT) r = await run('conntrack', ['-L', '-o', 'extended'], prefix, 30_000);
-      return { entries: parseConntrack(r.stdout), complete: r.code === 0 && r.stdout.length < MAX_OUTPUT };
+      let r = await run('conntrack', ['-L', '-o', 'extended'], prefix, LIST_TIMEOUT_MS);
+      for (let attempt = 1; attempt < CT_ATTEMPTS && (r.code !== 0 || r.stdout.length >= MAX_OUTPUT); attempt++) {
+        r = await run('conntrack', ['-L', '-o', 'extended'], prefix, LIST_TIMEOUT_MS);
+      }
+      return { entries: parseConntrack(r.stdout), complete: r.code === 0 && r.stdout.length < MAX_OUTPUT, ...(r.code !== 0 ? { error: firstLine(r.stderr) } : {}) };
     },
     async applyConntrack(plan) {
       const script = conntrackScript(plan);
       const t0 = process.hrtime.bigint();
-      const res: ConntrackResult = { deleted: 0, updated: 0, processes: 0, deleteProcesses: 0, strategy: script.strategy, walks: script.walks, ms: 0 };
+      const res: ConntrackResult = { deleted: 0, updated: 0, processes: 0, deleteProcesses: 0, strategy: script.strategy, walks: script.walks, ms: 0, failures: [] };
       if (script.steps.length === 0) return res;
       // `conntrack -R FILE` reads the commands from a file: it opens "-" as /dev/stdin by path,
       // which fails when stdin is a socket, as Node's child stdio is.
@@ -303,18 +315,25 @@ export function createSystemKiller(opts: SystemKillerOptions = {}): ConnectionKi
           const step = steps[i]!;
           const file = join(dir, `step${i}`);
           await writeFile(file, step.lines.join('\n') + '\n', { mode: 0o600 });
-          const r = await runWithInput('conntrack', ['-R', file], prefix, undefined, 120_000);
+          let r = await runWithInput('conntrack', ['-R', file], prefix, undefined, 120_000);
           res.processes++;
+          // A mark / keep step is idempotent: a failure (seen intermittently on a busy host) is
+          // tried again before the deletion gives up deleting by mark.
+          for (let attempt = 1; attempt < CT_ATTEMPTS && r.code !== 0 && (step.kind === 'mark' || step.kind === 'keep'); attempt++) {
+            res.failures.push(`${step.kind}: ${firstLine(r.stderr)}`);
+            r = await runWithInput('conntrack', ['-R', file], prefix, undefined, 120_000);
+            res.processes++;
+          }
           const n = countConntrackLines(r.stdout);
           if (step.kind === 'delete') {
             res.deleted += n;
             res.deleteProcesses++;
           } else if (step.kind !== 'restore') res.updated += n;
           if (r.code !== 0 && (step.kind === 'mark' || step.kind === 'keep') && script.strategy === 'mark') {
-            // conntrack -R stops at a line that fails (an entry gone since the listing): the
-            // entries after it lack their mark, and deleting by mark would remove them. The
-            // deletions go by tuple instead (slower, removes only what was listed to go).
-            // The keep bits that were set are still cleared afterwards (restore).
+            // A step that kept failing may have left entries without their mark, and deleting
+            // by mark would remove them: the deletions go by tuple instead (slower, removes only
+            // what was listed to go). The keep bits that were set are still cleared afterwards.
+            res.failures.push(`${step.kind}: ${firstLine(r.stderr)}`);
             const restore = steps.slice(i + 1).filter((s) => s.kind === 'restore');
             steps.splice(i + 1, steps.length, tupleDeletes(plan), ...restore);
             res.strategy = 'tuple';

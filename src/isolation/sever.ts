@@ -51,12 +51,13 @@ export async function severConnections(d: SeverDeps, rules: readonly EffectiveRu
     const plan = planConntrack(table.entries, ctx, sparedSockets(listed, ctx));
     if (!table.complete) {
       plan.partial = true;
-      d.log.warn({ listed: table.entries.length }, 'the conntrack listing may be partial: only listed entries are deleted, by tuple');
+      d.log.warn({ listed: table.entries.length, error: table.error }, 'the conntrack listing may be partial: only listed entries are deleted, by tuple');
     }
     if (plan.delete.length > 0 || plan.mark.length > 0) {
       const r = await d.killer.applyConntrack(plan);
       conntrack = r.deleted;
       Object.assign(ct, { processes: r.processes, deleteProcesses: r.deleteProcesses, strategy: r.strategy, ms: r.ms });
+      if (r.failures.length > 0) d.log.warn({ failures: r.failures, strategy: r.strategy }, 'conntrack failed during severing (retried; deletion by tuple if a mark step kept failing)');
       d.log.info({ candidates: plan.delete.length, deleted: r.deleted, kept: plan.keep.length, marked: plan.mark.length, strategy: r.strategy, walks: r.walks, processes: r.processes, ms: Math.round(r.ms) }, 'conntrack entries removed in one batch');
     }
   } catch (e) {

@@ -122,7 +122,7 @@ test('a partial conntrack listing is never deleted by mark: only its listed entr
  * (`-m 0x4000/0x4000`) after its first line as conntrack -R does at a line whose entry is gone,
  * and fails every listing when told to.
  */
-function fakeConntrack(opts: { failKeep: boolean; failList: boolean }): { prefix: string[]; runs: () => string[]; done: () => void } {
+function fakeConntrack(opts: { failKeep: boolean | number; failList: boolean }): { prefix: string[]; runs: () => string[]; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-fake-ct-'));
   const log = join(dir, 'log');
   writeFileSync(log, '');
@@ -135,7 +135,10 @@ if [ "$1" = "-L" ]; then
 fi
 f="$2"
 { cat "$f"; echo ---; } >> ${log}
-if ${opts.failKeep ? 'true' : 'false'} && grep -q -- '-m 0x4000/0x4000' "$f"; then echo '${ENTRY(1)}'; exit 1; fi
+if grep -q -- '-m 0x4000/0x4000' "$f"; then
+  k=$(cat ${dir}/keeps 2>/dev/null || echo 0); echo $((k+1)) > ${dir}/keeps
+  if [ $k -lt ${opts.failKeep === true ? 1000 : opts.failKeep === false ? 0 : opts.failKeep} ]; then echo '${ENTRY(1)}'; echo 'conntrack v1.4.7 (conntrack-tools): Operation failed: Interrupted system call' >&2; exit 1; fi
+fi
 n=$(wc -l < "$f"); i=0; while [ $i -lt $n ]; do echo '${ENTRY(3000)}'; i=$((i+1)); done
 exit 0
 `);
@@ -147,21 +150,32 @@ exit 0
   };
 }
 
-test('a keep step that fails stops the delete-by-mark: the deletions go by tuple, the bits set are cleared', async () => {
+test('a keep step that keeps failing stops the delete-by-mark: the deletions go by tuple, the bits set are cleared', async () => {
   const ct = fakeConntrack({ failKeep: true, failList: false });
   try {
     const r = await createSystemKiller({ prefix: ct.prefix }).applyConntrack(manyPlan());
     const runs = ct.runs();
-    assert.equal(runs.length, 3, runs.join('|'));
-    assert.match(runs[0]!, /-m 0x4000\/0x4000/);
+    assert.equal(runs.length, 5, runs.join('|'));
+    for (const k of [0, 1, 2]) assert.match(runs[k]!, /-m 0x4000\/0x4000/, 'the keep step is tried three times');
     assert.ok(!runs.some((x) => x.includes('-D -m 0/0x4000')), 'no delete by mark after a failed keep step');
-    assert.equal(runs[1]!.trim().split('\n').length, 20);
-    assert.ok(runs[1]!.trim().split('\n').every((l) => l.startsWith('-D -f ipv4 -p udp -s 198.51.100.10 ')));
-    assert.match(runs[2]!, /-U .* -m 0\/0x4000/);
+    assert.equal(runs[3]!.trim().split('\n').length, 20);
+    assert.ok(runs[3]!.trim().split('\n').every((l) => l.startsWith('-D -f ipv4 -p udp -s 198.51.100.10 ')));
+    assert.match(runs[4]!, /-U .* -m 0\/0x4000/);
     assert.equal(r.strategy, 'tuple');
     assert.equal(r.deleted, 20);
+    assert.equal(r.failures.length, 3);
+    assert.match(r.failures[0]!, /^keep: .*Interrupted system call/);
   } finally {
     ct.done();
+  }
+  const once = fakeConntrack({ failKeep: 1, failList: false });
+  try {
+    const r = await createSystemKiller({ prefix: once.prefix }).applyConntrack(manyPlan());
+    assert.equal(r.strategy, 'mark', 'a keep step that fails once and then works still deletes by mark');
+    assert.deepEqual(once.runs().map((x) => x.trim().split('\n')[0]!.split(' ')[0]), ['-U', '-U', '-D', '-U']);
+    assert.equal(r.failures.length, 1);
+  } finally {
+    once.done();
   }
   const ok = fakeConntrack({ failKeep: false, failList: false });
   try {

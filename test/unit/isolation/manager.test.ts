@@ -67,7 +67,7 @@ class FakeKiller implements ConnectionKiller {
   plans: ConntrackPlan[] = [];
   applyConntrack(plan: ConntrackPlan): Promise<ConntrackResult> {
     this.plans.push(plan);
-    return Promise.resolve({ deleted: plan.delete.length, updated: plan.mark.length, processes: 1, deleteProcesses: 1, strategy: 'tuple', walks: plan.delete.length, ms: 1 });
+    return Promise.resolve({ deleted: plan.delete.length, updated: plan.mark.length, processes: 1, deleteProcesses: 1, strategy: 'tuple', walks: plan.delete.length, ms: 1, failures: [] });
   }
 }
 
