@@ -216,6 +216,23 @@ if (!existsSync(etDir)) {
       `load + compile ≤ ${TARGET_ET_LOAD_SECONDS} s: ${Math.min(...load) <= TARGET_ET_LOAD_SECONDS ? 'PASS' : 'FAIL'}; ` +
       `peak RSS ≤ ${mb(TARGET_ET_RSS)}: ${Math.min(...rss) <= TARGET_ET_RSS ? 'PASS' : 'FAIL'}; attack flows ${found}/${gen.truth.attacks.size}: ${found === gen.truth.attacks.size ? 'PASS' : 'FAIL'}`,
   );
+  // The same scan sharded over worker threads (`scan --workers N`, docs/engine.md "Scan workers"):
+  // the same alerts in the same order are part of the result.
+  const workerCounts = (process.env.BENCH_ET_WORKERS ?? '2').split(',').map(Number).filter((n) => n > 1);
+  for (const w of workerCounts) {
+    const wr: ChildResult[] = [];
+    for (let i = 0; i < runs; i++) wr.push(await runScan([pcap, '--inbound-only', '--workers', String(w), '--rules', rulesFile, ...files.flatMap((f) => ['--rules', f])]));
+    const ws = wr.map((x) => x.stats as EtStats & { shard?: { inspected: number[]; held_max: number; waits: number } });
+    const wsecs = ws.map((x) => x.seconds);
+    const wrss = wr.map((x) => x.peakRss);
+    const same = wr.every((x) => JSON.stringify(x.alerts) === JSON.stringify(e.alerts));
+    if (!same) etProblems.push(`--workers ${w}: the alerts differ from one worker's`);
+    console.log(
+      `${w} workers: inspection ${mm(wsecs)} s (CPU ${mm(ws.map((x) => x.cpu_seconds))} s) → ${Math.round((es.bytes * 8) / 1e6 / Math.min(...wsecs)).toLocaleString('en')} Mbit/s; ` +
+        `peak RSS ${wrss.map(mb).join(', ')}; packets per worker ${ws[0]!.shard?.inspected.join(' / ') ?? '?'}; alerts ${same ? 'identical to 1 worker (same order)' : 'DIFFERENT'}; ` +
+        `inspection ≤ ${TARGET_ET_SECONDS} s: ${Math.min(...wsecs) <= TARGET_ET_SECONDS ? 'PASS' : 'FAIL'}; peak RSS ≤ ${mb(TARGET_ET_RSS)}: ${Math.min(...wrss) <= TARGET_ET_RSS ? 'PASS' : 'FAIL'}`,
+    );
+  }
   if (etProblems.length > 0) {
     console.log(`ET ground truth: FAIL (${etProblems.length} problems)\n  ${etProblems.slice(0, 20).join('\n  ')}`);
     process.exitCode = 1;
