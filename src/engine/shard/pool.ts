@@ -119,7 +119,7 @@ export class ScanPool {
   }
 
   /** scanFile over the workers: same options (simulateIps refused: shardRefusal), same summary. */
-  async scan(o: ScanOptions): Promise<ScanSummary & { shard: ShardFigures }> {
+  async scan(o: Omit<ScanOptions, 'ruleset'>): Promise<ScanSummary & { shard: ShardFigures }> {
     const refusal = shardRefusal(o);
     if (refusal !== null) throw new BulwarkError('BULWARK_ERR_USAGE', refusal);
     const n = this.workers.length;
