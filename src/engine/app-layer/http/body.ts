@@ -123,6 +123,11 @@ export class BodyAcc implements HttpBody {
     return (this.view = b.subarray(this.base, this.base + this.len));
   }
 
+  /** Whether bytes go through Content-Encoding decoders (their chunking can matter). */
+  get decoding(): boolean {
+    return this.layers !== null;
+  }
+
   /** Kept bytes plus the decoders' state (decompression windows count towards the app-layer budget). */
   get memoryBytes(): number {
     let n = this.cap;

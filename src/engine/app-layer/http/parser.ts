@@ -82,6 +82,20 @@ const RS_CHUNK_END = 7;
 
 const NOT_SEEN = '/libhtp::request_uri_not_seen';
 
+/** What a line after a complete request starts with (lineStart). */
+const LINE_EMPTY = 0;
+const LINE_METHOD = 1;
+const LINE_OTHER = 2;
+
+/** The first whitespace-delimited token of line[s, e): none, a known method, or something else. */
+function lineStart(line: Uint8Array, s: number, e: number): number {
+  while (s < e && isSpace(line[s]!)) s++;
+  let te = s;
+  while (te < e && !isSpace(line[te]!)) te++;
+  if (te === s) return LINE_EMPTY;
+  return methodAt(line, s, te) >= 0 ? LINE_METHOD : LINE_OTHER;
+}
+
 // Scratch results, filled and read within one call (parsing is synchronous): the URI parts of
 // the request line being parsed, the Host header parse.
 const SPANS = new UriSpans();
@@ -614,20 +628,36 @@ export class HttpParser implements HttpConnectionParser {
       s0 = 0;
       e0 = sc.length;
     }
-    let s = s0;
-    while (s < e0 && isSpace(line[s]!)) s++;
-    let e = s;
-    while (e < e0 && !isSpace(line[e]!)) e++;
-    if (e > s && methodAt(line, s, e) >= 0) {
+    const first = lineStart(line, s0, e0);
+    if (first === LINE_METHOD) {
       // The next request: the buffered part stays in the line buffer for the request-line state.
       this.requestComplete(true);
       return p;
     }
-    if (e !== s) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+    if (first === LINE_OTHER) this.event(t, 'REQUEST_BODY_UNEXPECTED');
     t.requestMessageLength += e0 - s0;
     t.requestBody.write(line, s0, e0);
     this.req.line.clear();
-    return lf + 1;
+    p = lf + 1;
+    if (t.requestBody.decoding) return p;
+    // Without decoders a write raises no tx event and keeps bytes the same whether it comes
+    // line by line or at once: the segment's further body lines go in one write (the first
+    // line that starts a request, or a partial one, is left to the next call).
+    let q = p;
+    while (q < end) {
+      lf = q;
+      while (lf < end && d[lf] !== LF) lf++;
+      if (lf === end) break;
+      const k = lineStart(d, q, lf + 1);
+      if (k === LINE_METHOD) break;
+      if (k === LINE_OTHER) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+      q = lf + 1;
+    }
+    if (q > p) {
+      t.requestMessageLength += q - p;
+      t.requestBody.write(d, p, q);
+    }
+    return q;
   }
 
   /** Consumes up to `side.left` body bytes (Content-Length body or chunk data) into the tx body. */
