@@ -140,9 +140,13 @@ export class BodyAcc implements HttpBody {
     if (this.layers === null && this.buf === null && n > 0 && this.limit > 0) this.place(Math.min(n, this.limit));
   }
 
-  /** Storage for `cap` bytes, the kept ones copied over. */
+  /** Storage for `cap` bytes: the piece grown in place when it can, else a new one with the kept bytes copied over. */
   private place(cap: number): void {
     const a = this.tx.arena;
+    if (this.buf !== null && a.grow(this.buf, this.base, this.cap, cap)) {
+      this.cap = cap;
+      return;
+    }
     const o = a.take(cap);
     if (this.buf !== null) copyInto(a.last, o, this.buf, this.base, this.base + this.len);
     this.buf = a.last;
