@@ -120,7 +120,8 @@ export class BodyAcc implements HttpBody {
     if (b === null) return EMPTY;
     const v = this.view;
     if (v !== null && v.length === this.len && v.buffer === b.buffer && v.byteOffset === b.byteOffset + this.base) return v;
-    return (this.view = b.subarray(this.base, this.base + this.len));
+    // a plain view (subarray goes through the species constructor lookup): made per new length
+    return (this.view = new Uint8Array(b.buffer, b.byteOffset + this.base, this.len));
   }
 
   /** Whether bytes go through Content-Encoding decoders (their chunking can matter). */
