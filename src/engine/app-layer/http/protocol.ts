@@ -158,7 +158,7 @@ export class HttpAppParser implements AppParser {
    */
   txs(): Iterable<AppTx> {
     const live = this.parser.txs;
-    let list = this.list;
+    const list = this.list;
     let same = list.length === live.length;
     for (let i = 0; same && i < live.length; i++) same = list[i]!.http === live[i];
     if (same) return list;
