@@ -13,6 +13,8 @@ import { type BodyOwner, BodyAcc } from './body.js';
 import { Arena, ByteBuf, EMPTY, eqNoCaseAt, fromLatin1, latin1 } from './bytes.js';
 import {
   LF,
+  LINE_METHOD,
+  LINE_OTHER,
   M_CONNECT,
   M_HEAD,
   PROTO_0_9,
@@ -24,6 +26,7 @@ import {
   indexOfNoCaseAt,
   isChunkCtl,
   isEmptyLine,
+  lineStart,
   methodAt,
   parseChunkLengthAt,
   parseContentLengthAt,
@@ -81,20 +84,6 @@ const RS_CHUNK_DATA = 6;
 const RS_CHUNK_END = 7;
 
 const NOT_SEEN = '/libhtp::request_uri_not_seen';
-
-/** What a line after a complete request starts with (lineStart). */
-const LINE_EMPTY = 0;
-const LINE_METHOD = 1;
-const LINE_OTHER = 2;
-
-/** The first whitespace-delimited token of line[s, e): none, a known method, or something else. */
-function lineStart(line: Uint8Array, s: number, e: number): number {
-  while (s < e && isSpace(line[s]!)) s++;
-  let te = s;
-  while (te < e && !isSpace(line[te]!)) te++;
-  if (te === s) return LINE_EMPTY;
-  return methodAt(line, s, te) >= 0 ? LINE_METHOD : LINE_OTHER;
-}
 
 // Scratch results, filled and read within one call (parsing is synchronous): the URI parts of
 // the request line being parsed, the Host header parse.
