@@ -232,7 +232,8 @@ export class Detect {
     const a = flow.app;
     if (a === null || this.app === null) return;
     const toServer = d === flow.c2s;
-    this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen));
+    // The raw-stream patterns' hits of this chunk, when the prefilter's scan found them (merged automaton).
+    this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen), this.prefilter.rawHits(d, at, len));
     if (a.proto !== null) {
       // Protocol detection of a direction is over once its data meets a known protocol; the data
       // the other direction sent before (probed together) was detected at the same time.

@@ -2,6 +2,10 @@
  * The stream prefilter: each port group's multi-pattern automaton (compiled in src/signatures)
  * runs over in-order stream bytes and yields candidates — signatures whose fast pattern ended at
  * a stream offset — for the verifier. Allocation-free on the hot path.
+ *
+ * A group's automaton may also hold the app layer's raw-stream patterns (PortGroup.raw,
+ * signatures/raw-merge.ts): their hits are kept apart, in stream order, with the raw automaton's
+ * states before and after the chunk, for the app layer (rawHits) instead of a second scan.
  */
 import { scanTable } from '../../signatures/automaton.js';
 import type { PortGroup } from '../../signatures/types.js';
@@ -11,10 +15,28 @@ import type { Flow } from '../flow/flow.js';
 /** Chunks at least this long (plus 8 warm-ups) are scanned with four interleaved chains. */
 const MULTI_CHAIN_MIN = 128;
 
+/**
+ * The raw-stream pattern hits of one chunk (app signatures, in stream order, every occurrence)
+ * and the raw automaton's state (× 256) before and after it.
+ */
+export interface RawStreamHits {
+  readonly sig: readonly number[];
+  from: number;
+  to: number;
+}
+
 export class Prefilter {
   /** Candidates of the last `scan`: signature indexes and the stream offset their pattern ended at. */
   readonly candSig: number[] = [];
   readonly candPos: number[] = [];
+  /** Raw-stream hits of the last `scan` (when rawDir is set): signatures and end offsets. */
+  private readonly rawSig: number[] = [];
+  private readonly rawPos: number[] = [];
+  private readonly raw: RawStreamHits = { sig: this.rawSig, from: 0, to: 0 };
+  /** The chunk the raw hits are of (direction, stream offset, length); rawDir null: none kept. */
+  private rawDir: DirState | null = null;
+  private rawAt = 0;
+  private rawLen = 0;
   /** Per signature: the chunk stamp of its last candidate (one candidate per signature per chunk). */
   stamp = new Int32Array(0);
   chunkStamp = 0;
@@ -38,6 +60,7 @@ export class Prefilter {
       this.scanTables.set(g, g.dfa.scan ?? scanTable(g.dfa));
       let maxLen = 1;
       for (const p of g.patterns) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
+      for (const p of g.raw?.patterns ?? []) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
       this.warmup.set(g, maxLen - 1);
     }
   }
@@ -57,9 +80,48 @@ export class Prefilter {
     }
     this.candSig.length = 0;
     this.candPos.length = 0;
+    this.rawSig.length = 0;
+    this.rawPos.length = 0;
+    const raw = g.raw;
+    // Raw hits matter only to a flow whose app layer scans this chunk (app-tx.ts rawScan).
+    this.rawDir = raw !== undefined && flow.app !== null && flow.app.state === 'parsing' ? d : null;
+    const s0 = gap ? 0 : d.dfaState;
     const w = this.warmup.get(g) ?? 0;
-    if (len >= MULTI_CHAIN_MIN + 8 * w) d.dfaState = this.scan4(flow, d, g, gap ? 0 : d.dfaState, w, data, off, len, at);
-    else d.dfaState = this.scan1(flow, d, g, gap ? 0 : d.dfaState, data, off, off + len, off, at);
+    const multi = len >= MULTI_CHAIN_MIN + 8 * w;
+    if (multi) d.dfaState = this.scan4(flow, d, g, s0, w, data, off, len, at);
+    else d.dfaState = this.scan1(flow, d, g, s0, data, off, off + len, off, at);
+    if (this.rawDir === null) return;
+    this.rawAt = at;
+    this.rawLen = len;
+    this.raw.from = raw!.rawState[s0 >>> 8]!;
+    this.raw.to = raw!.rawState[d.dfaState >>> 8]!;
+    if (multi) this.sortRaw();
+  }
+
+  /**
+   * The raw-stream hits of chunk (d, at, len) when the last scan was of it and kept them (the
+   * app layer scans the chunk itself otherwise). Valid until the next scan.
+   */
+  rawHits(d: DirState, at: number, len: number): RawStreamHits | undefined {
+    if (this.rawDir !== d || this.rawAt !== at || this.rawLen !== len) return undefined;
+    this.rawDir = null;
+    return this.raw;
+  }
+
+  /** The four chains of scan4 report out of stream order: restores it (stable: same-offset hits keep their output order). */
+  private sortRaw(): void {
+    const pos = this.rawPos;
+    const sig = this.rawSig;
+    let sorted = true;
+    for (let i = 1; i < pos.length && sorted; i++) sorted = pos[i - 1]! <= pos[i]!;
+    if (sorted) return;
+    const order = pos.map((_, i) => i).sort((a, b) => pos[a]! - pos[b]! || a - b);
+    const s = order.map((i) => sig[i]!);
+    const p = order.map((i) => pos[i]!);
+    for (let i = 0; i < s.length; i++) {
+      sig[i] = s[i]!;
+      pos[i] = p[i]!;
+    }
   }
 
   /** Plain scan of data[from..to) starting in state s; returns the end state. */
@@ -125,10 +187,20 @@ export class Prefilter {
   private hit(flow: Flow, d: DirState, g: PortGroup, k: number, endPos: number, data: Uint8Array, off: number, at: number): void {
     const { outStart, outList } = g.dfa;
     const patterns = g.patterns;
+    const np = patterns.length;
     const stamp = this.stamp;
     const cs = this.chunkStamp;
     for (let j = outStart[k]!, e = outStart[k + 1]!; j < e; j++) {
-      const pat = patterns[outList[j]!]!;
+      const id = outList[j]!;
+      if (id >= np) {
+        // A raw-stream pattern (PortGroup.raw): every occurrence, for the app layer.
+        if (this.rawDir !== null) {
+          this.rawSig.push(g.raw!.patterns[id - np]!.signature);
+          this.rawPos.push(endPos);
+        }
+        continue;
+      }
+      const pat = patterns[id]!;
       const si = pat.signature;
       if (stamp[si] === cs) continue;
       if (flow.alerted !== null && flow.alerted.has(si)) continue;
