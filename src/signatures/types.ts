@@ -431,6 +431,8 @@ export interface PortGroup {
    * Absent: the app layer scans the raw stream itself.
    */
   raw?: { patterns: GroupPattern[]; rawState: Int32Array };
+  /** The engine's compact scan table (scan-table.ts), when the compile worker built it (then without dfa.scan). */
+  scan16?: Uint16Array;
 }
 
 export type DetectorKind = 'portscan' | 'synflood' | 'bruteforce';

@@ -11,6 +11,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isBulwarkError, errorMessage } from '../errors.js';
 import { installedExtraSources } from '../rules/installed.js';
 import { scanTable } from './automaton.js';
+import { compactScanTable } from './scan-table.js';
 import { encodeGraph } from './codec.js';
 import { loadDatabases, type LoadOptions } from './load.js';
 import { RULESET_CLASSES, type WorkerInput, type WorkerReply } from './offthread.js';
@@ -39,7 +40,12 @@ async function run(input: WorkerInput, port: MessagePort): Promise<WorkerReply> 
     const loaded = await loadDatabases(input.databases, opts);
     // The engine's scan tables are O(states*256) (1.5 s for 50k states on a busy host): built
     // here, transferred with the automata, so the engine's setRuleset does not stall the loop.
-    for (const g of loaded.ruleset.groups) g.dfa.scan ??= scanTable(g.dfa);
+    // Compact (Uint16) where the automaton fits, else Int32 (scan-table.ts).
+    for (const g of loaded.ruleset.groups) {
+      const t16 = g.scan16 ?? compactScanTable(g.dfa);
+      if (t16 !== null) g.scan16 = t16;
+      else g.dfa.scan ??= scanTable(g.dfa);
+    }
     let pieces = 0;
     for (const p of encodeGraph(loaded, { classes: RULESET_CLASSES })) {
       port.postMessage(p.array === undefined ? { value: p.value } : { array: p.array, start: p.start, value: p.value }, p.transfer);

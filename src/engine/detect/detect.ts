@@ -191,6 +191,8 @@ export class Detect {
     f.s2c.group = gc >= 0 ? (r.groups[gc] ?? null) : null;
     f.c2s.scan = f.c2s.group ? this.prefilter.scanTable(f.c2s.group) : null;
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
+    f.c2s.scan16 = f.c2s.group ? this.prefilter.scanTable16(f.c2s.group) : null;
+    f.s2c.scan16 = f.s2c.group ? this.prefilter.scanTable16(f.s2c.group) : null;
     // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
     // app-layer parsing, so app-layer signatures never see it; engine.midstream turns it on.
     // The addresses: FTP's ftpbounce compares the PORT address with the client's, and a flow an

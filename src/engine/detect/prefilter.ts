@@ -8,6 +8,7 @@
  * states before and after the chunk, for the app layer (rawHits) instead of a second scan.
  */
 import { scanTable } from '../../signatures/automaton.js';
+import { compactScanTable } from '../../signatures/scan-table.js';
 import type { PortGroup } from '../../signatures/types.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { Flow } from '../flow/flow.js';
@@ -46,6 +47,8 @@ export class Prefilter {
    * faster scanning; costs one more copy of each automaton's transition table).
    */
   private readonly scanTables = new WeakMap<PortGroup, Int32Array>();
+  /** Per group: the compact table (signatures/scan-table.ts) used instead where the automaton fits. */
+  private readonly scanTables16 = new WeakMap<PortGroup, Uint16Array>();
   /** Per group: longest pattern length - 1 (warm-up of the parallel scan chains). */
   private readonly warmup = new WeakMap<PortGroup, number>();
 
@@ -54,10 +57,12 @@ export class Prefilter {
     this.stamp = new Int32Array(signatures);
     this.chunkStamp = 0;
     for (const g of groups) {
-      if (this.scanTables.has(g)) continue;
+      if (this.scanTables.has(g) || this.scanTables16.has(g)) continue;
       // Built by the compile worker when the ruleset came from it (O(states*256): seconds for a
       // big ruleset on a busy host, which must not run on the event loop at a reload).
-      this.scanTables.set(g, g.dfa.scan ?? scanTable(g.dfa));
+      const t16 = g.scan16 ?? compactScanTable(g.dfa);
+      if (t16 !== null) this.scanTables16.set(g, t16);
+      else this.scanTables.set(g, g.dfa.scan ?? scanTable(g.dfa));
       let maxLen = 1;
       for (const p of g.patterns) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
       for (const p of g.raw?.patterns ?? []) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
@@ -67,6 +72,10 @@ export class Prefilter {
 
   scanTable(g: PortGroup): Int32Array | null {
     return this.scanTables.get(g) ?? null;
+  }
+
+  scanTable16(g: PortGroup): Uint16Array | null {
+    return this.scanTables16.get(g) ?? null;
   }
 
   /**
@@ -88,7 +97,11 @@ export class Prefilter {
     const s0 = gap ? 0 : d.dfaState;
     const w = this.warmup.get(g) ?? 0;
     const multi = len >= MULTI_CHAIN_MIN + 8 * w;
-    if (multi) d.dfaState = this.scan4(flow, d, g, s0, w, data, off, len, at);
+    if (d.scan16 !== null) {
+      // Compact table: states as indexes (d.dfaState stays × 256 for every table kind).
+      const s = multi ? this.scan4c(flow, d, g, s0 >>> 8, w, data, off, len, at) : this.scan1c(flow, d, g, s0 >>> 8, data, off, off + len, off, at);
+      d.dfaState = s << 8;
+    } else if (multi) d.dfaState = this.scan4(flow, d, g, s0, w, data, off, len, at);
     else d.dfaState = this.scan1(flow, d, g, s0, data, off, off + len, off, at);
     if (this.rawDir === null) return;
     this.rawAt = at;
@@ -182,6 +195,59 @@ export class Prefilter {
       }
     }
     return this.scan1(flow, d, g, s3, data, st3 + steps, off + len, off, at);
+  }
+
+  /** scan1 over the compact table: `s` is a state index. */
+  private scan1c(flow: Flow, d: DirState, g: PortGroup, s: number, data: Uint8Array, from: number, to: number, off: number, at: number): number {
+    const tbl = d.scan16!;
+    for (let i = from; i < to; i++) {
+      s = tbl[(s << 8) | data[i]!]!;
+      if (s >= 0x8000) {
+        s &= 0x7fff;
+        this.hit(flow, d, g, s, at + (i - off), data, off, at);
+      }
+    }
+    return s;
+  }
+
+  /** scan4 over the compact table (same chains and warm-up): states are indexes. */
+  private scan4c(flow: Flow, d: DirState, g: PortGroup, s0: number, w: number, data: Uint8Array, off: number, len: number, at: number): number {
+    const tbl = d.scan16!;
+    const steps = (len + 3 * w) >> 2;
+    const st1 = off + steps - w;
+    const st2 = st1 + steps - w;
+    const st3 = st2 + steps - w;
+    const r1 = st1 + w;
+    const r2 = st2 + w;
+    const r3 = st3 + w;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let k = 0; k < steps; k++) {
+      s0 = tbl[(s0 << 8) | data[off + k]!]!;
+      s1 = tbl[(s1 << 8) | data[st1 + k]!]!;
+      s2 = tbl[(s2 << 8) | data[st2 + k]!]!;
+      s3 = tbl[(s3 << 8) | data[st3 + k]!]!;
+      if ((s0 | s1 | s2 | s3) >= 0x8000) {
+        if (s0 >= 0x8000) {
+          s0 &= 0x7fff;
+          this.hit(flow, d, g, s0, at + k, data, off, at);
+        }
+        if (s1 >= 0x8000) {
+          s1 &= 0x7fff;
+          if (st1 + k >= r1) this.hit(flow, d, g, s1, at + (st1 + k - off), data, off, at);
+        }
+        if (s2 >= 0x8000) {
+          s2 &= 0x7fff;
+          if (st2 + k >= r2) this.hit(flow, d, g, s2, at + (st2 + k - off), data, off, at);
+        }
+        if (s3 >= 0x8000) {
+          s3 &= 0x7fff;
+          if (st3 + k >= r3) this.hit(flow, d, g, s3, at + (st3 + k - off), data, off, at);
+        }
+      }
+    }
+    return this.scan1c(flow, d, g, s3, data, st3 + steps, off + len, off, at);
   }
 
   private hit(flow: Flow, d: DirState, g: PortGroup, k: number, endPos: number, data: Uint8Array, off: number, at: number): void {

@@ -15,6 +15,7 @@ import { defaultConfig, type Config } from '../../../src/config/types.js';
 import { isBulwarkError } from '../../../src/errors.js';
 import { Regex } from '../../../src/regex/regex.js';
 import { scanTable } from '../../../src/signatures/automaton.js';
+import { compactScanTable } from '../../../src/signatures/scan-table.js';
 import { encodeGraph, GraphDecoder, TAG } from '../../../src/signatures/codec.js';
 import { compileRuleset } from '../../../src/signatures/compile.js';
 import { loadDatabases } from '../../../src/signatures/load.js';
@@ -223,10 +224,18 @@ test('off-thread load: the same ruleset as loadDatabases, compiled in a worker',
   try {
     const inThread = await loadDatabases(d.cfg, { skipManifest: true });
     const off = await loadDatabasesOffThread(d.cfg, { skipManifest: true });
-    // The worker adds the engine's scan tables (Dfa.scan), built off the event loop.
+    // The worker adds the engine's scan tables, built off the event loop: compact (PortGroup.scan16)
+    // where the automaton fits, else Dfa.scan.
     for (const g of off.ruleset.groups) {
-      assert.deepEqual(g.dfa.scan, scanTable(g.dfa));
-      delete g.dfa.scan;
+      const t16 = compactScanTable(g.dfa);
+      if (t16 !== null) {
+        assert.deepEqual(g.scan16, t16);
+        assert.equal(g.dfa.scan, undefined);
+        delete g.scan16;
+      } else {
+        assert.deepEqual(g.dfa.scan, scanTable(g.dfa));
+        delete g.dfa.scan;
+      }
     }
     const strip = (r: Ruleset): unknown => comparable({ ...r, stats: { ...r.stats, compileMs: 0 } });
     assert.deepStrictEqual(strip(off.ruleset), strip(inThread.ruleset));

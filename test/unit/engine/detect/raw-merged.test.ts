@@ -36,6 +36,7 @@ function side(merged: boolean) {
   for (const [d, dir] of [[flow.c2s, 'to_server'], [flow.s2c, 'to_client']] as const) {
     d.group = rs.groups.find((g) => g.direction === dir) ?? null;
     d.scan = d.group === null ? null : pf.scanTable(d.group);
+    d.scan16 = d.group === null ? null : pf.scanTable16(d.group);
   }
   const fired: number[] = [];
   const at = { to_server: 0, to_client: 0 };
