@@ -2,8 +2,10 @@
  * Compact scan tables: the stream prefilter's hot loop is bound by one dependent table load per
  * byte, mostly cache misses into the automaton's 1 KiB rows. A Uint16 table (state index in bits
  * 0-14, bit 15 set on transitions into a state with output) halves the bytes each row takes, so
- * more of the automaton stays in cache: ~35 % faster scanning than the Int32 sign-bit table
- * (automaton.ts scanTable) on the ET Open automaton. Automata over 32,768 states keep that one.
+ * more of the automaton stays in cache. With the ET Open automaton (13.7k states) it scans the
+ * bench capture's TCP payloads ~6 % faster than the Int32 sign-bit table (automaton.ts
+ * scanTable), whole packets (more varied bytes, more of the table touched) ~35 %, in half the
+ * memory. Automata over 32,768 states keep the Int32 table.
  */
 import type { Dfa } from './types.js';
 
