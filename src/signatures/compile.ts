@@ -21,6 +21,7 @@ import type {
 } from './types.js';
 import type { Draft, ParsedSource, Skip } from './parsed.js';
 import { buildDfa, countStates, dfaBytes, isCaseless } from './automaton.js';
+import { mergeRawPatterns } from './raw-merge.js';
 import { parseYamlDatabase } from './yaml.js';
 import { parseRulesFile, type RulesOptions } from './rules.js';
 import type { Classification } from './keywords/classification.js';
@@ -497,6 +498,9 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   if (totalStates > maxStates) {
     throw new BulwarkError('BULWARK_ERR_LIMIT', `ruleset needs ${totalStates} automaton states with the app-layer prefilters (limit ${maxStates}, 1 KiB each): too many distinct patterns; load fewer rules or lower maxPatternLength`);
   }
+  // The raw-stream patterns join the stream automata (one scan per byte) within the group budget
+  // and the state limit; groups left out keep the app layer's own raw pass.
+  if (app.rawStream) totalStates += mergeRawPatterns(groups, app.rawStream, Math.min(budget, maxStates - totalStates));
 
   const portSet = new Set<number>();
   for (const s of signatures) if (!anyPortApp.has(s)) for (const r of s.ports) for (let p = r.from; p <= r.to; p++) portSet.add(p);
@@ -506,7 +510,7 @@ export function compileRuleset(sources: readonly DatabaseSource[], opts: Compile
   const skippedCounts: Record<string, number> = {};
   for (const s of skipped) skippedCounts[s.reason] = (skippedCounts[s.reason] ?? 0) + 1;
   let memoryBytes = toServer.byteLength + toClient.byteLength;
-  for (const g of groups) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
+  for (const g of groups) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48 + (g.raw?.rawState.byteLength ?? 0);
   for (const g of app.prefilters) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
   if (app.rawStream) for (const g of [app.rawStream.to_server, app.rawStream.to_client]) memoryBytes += dfaBytes(g.dfa) + g.patterns.length * 48;
   for (const s of signatures) memoryBytes += signatureBytes(s);

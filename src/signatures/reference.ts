@@ -182,7 +182,10 @@ export function rulesetMatches(ruleset: Ruleset, direction: Direction, port: num
   if (gi < 0) return [];
   const g = ruleset.groups[gi]!;
   const candidates = new Set<number>(g.unanchored);
-  scanDfa(g.dfa, data, length, (p) => candidates.add(g.patterns[p]!.signature));
+  // (pattern ids past g.patterns are the app layer's raw-stream patterns merged in: not this path's)
+  scanDfa(g.dfa, data, length, (p) => {
+    if (p < g.patterns.length) candidates.add(g.patterns[p]!.signature);
+  });
   const out: number[] = [];
   for (const i of candidates) {
     const s = ruleset.signatures[i]!;

@@ -422,6 +422,15 @@ export interface PortGroup {
   patterns: GroupPattern[];
   /** Indexes into Ruleset.signatures of signatures without a usable fast pattern (dsize/flags-only): evaluated on every packet of the group. */
   unanchored: number[];
+  /**
+   * The app-layer raw-stream patterns of the group's direction, merged into `dfa` (raw-merge.ts):
+   * an outList id p >= patterns.length is raw.patterns[p - patterns.length]. rawState[k] is the
+   * state (x 256) of AppRuleset.rawStream[direction].dfa that merged state k corresponds to.
+   * Absent: the app layer scans the raw stream itself.
+   */
+  raw?: { patterns: GroupPattern[]; rawState: Int32Array };
+  /** The engine's compact scan table (scan-table.ts), when the compile worker (or a scan pool) built it. */
+  scan16?: Uint16Array;
 }
 
 export type DetectorKind = 'portscan' | 'synflood' | 'bruteforce';

@@ -10,6 +10,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isBulwarkError, errorMessage } from '../errors.js';
 import { installedExtraSources } from '../rules/installed.js';
+import { compactScanTable } from './scan-table.js';
 import { encodeGraph } from './codec.js';
 import { loadDatabases, type LoadOptions } from './load.js';
 import { RULESET_CLASSES, type WorkerInput, type WorkerReply } from './offthread.js';
@@ -36,6 +37,13 @@ async function run(input: WorkerInput, port: MessagePort): Promise<WorkerReply> 
     const extra = [...(input.extraSources ?? []), ...(input.installed ? await installedExtraSources(input.installed) : [])];
     if (extra.length > 0) opts.extraSources = extra;
     const loaded = await loadDatabases(input.databases, opts);
+    // Compact (Uint16) scan tables where the automaton fits (scan-table.ts), built here so the
+    // engine's setRuleset does not spend O(states*256) on the event loop; larger automata scan
+    // their own output-marked table (Dfa.next).
+    for (const g of loaded.ruleset.groups) {
+      const t16 = g.scan16 ?? compactScanTable(g.dfa);
+      if (t16 !== null) g.scan16 = t16;
+    }
     let pieces = 0;
     for (const p of encodeGraph(loaded, { classes: RULESET_CLASSES })) {
       port.postMessage(p.array === undefined ? { value: p.value } : { array: p.array, start: p.start, value: p.value }, p.transfer);

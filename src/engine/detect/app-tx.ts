@@ -33,6 +33,7 @@ import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } fr
 import { ExpectationTable } from './expectations.js';
 import { collectFrames, inspectFrames, newFlowFrames, wantsFrames } from './app-frames.js';
 import type { AlertFrame } from '../types.js';
+import type { RawStreamHits } from './prefilter.js';
 import type { AppFlow, AppAlertMeta, AppTxDetectOptions, AppMemoryLimit, AppFeedContext, AppTxCounters } from './types.js';
 
 /** Protocol changes per flow (Suricata allows one change at a time; a second one after a completed change is allowed, more are not). */
@@ -43,7 +44,7 @@ const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
 export class AppTxDetector {
   readonly counters: AppTxCounters = {
     flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, limits: { flow: 0, global: 0 }, protoChanges: {}, unexpectedProto: 0, expectedFlows: 0,
-    frames: { inspected: 0, dropped: 0, unavailable: 0 },
+    frames: { inspected: 0, dropped: 0, unavailable: 0 }, rawMerged: 0,
   };
   /** Announced flows waiting for their connection. */
   readonly expectations: ExpectationTable;
@@ -111,8 +112,11 @@ export class AppTxDetector {
     return f;
   }
 
-  /** In-order bytes of `dir` (data[off, off+len)) at stream offset `at` (past the expected one: a gap came first). */
-  data(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number, at: number, tsUs: number, ctx: AppFeedContext): void {
+  /**
+   * In-order bytes of `dir` (data[off, off+len)) at stream offset `at` (past the expected one: a
+   * gap came first). `raw`: the stream prefilter's raw-stream hits of these bytes (see rawScan).
+   */
+  data(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number, at: number, tsUs: number, ctx: AppFeedContext, raw?: RawStreamHits): void {
     if (len <= 0) return;
     const di = DIR_INDEX[dir];
     if (at > f.next[di]) this.gap(f, dir, at - f.next[di]);
@@ -137,7 +141,7 @@ export class AppTxDetector {
       this.account(f);
       return;
     } else if (f.state === 'parsing') {
-      this.rawScan(f, dir, data, off, len);
+      this.rawScan(f, dir, data, off, len, raw);
       f.parser!.feed(dir, data, off, len, tsUs);
     } else return;
     // Frames first (Suricata's DetectRunFrames precedes DetectRunTx): their txs are still live.
@@ -397,15 +401,25 @@ export class AppTxDetector {
   /**
    * Runs the raw-stream prefilter of `dir` over in-order bytes: signatures whose fast pattern
    * occurs join the direction's seen list (the automaton folds case: a superset, verified later).
+   * `hits`: the stream prefilter already found them (its automaton holds the raw patterns); they
+   * are this scan's result exactly when it started in the state this one is in (raw-merge.ts),
+   * which is the rule; after a replay (probing, upgrade) or a restart on one side only, it is not.
    */
-  private rawScan(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number): void {
+  private rawScan(f: AppFlow, dir: AppDirection, data: Uint8Array, off: number, len: number, hits?: RawStreamHits): void {
     this.sameRuleset(f);
     const raw = this.ruleset.app?.rawStream;
     if (raw === undefined) return;
     const pf = raw[dir];
     if (pf.patterns.length === 0) return;
     const di = DIR_INDEX[dir];
-    f.rawState[di] = scanRawStream(pf, f.rawState[di], data, off, len, (f.rawSeen[di] ??= []));
+    const seen = (f.rawSeen[di] ??= []);
+    if (hits !== undefined && hits.from === f.rawState[di]) {
+      for (const si of hits.sig) if (!seen.includes(si)) seen.push(si);
+      f.rawState[di] = hits.to;
+      this.counters.rawMerged++;
+      return;
+    }
+    f.rawState[di] = scanRawStream(pf, f.rawState[di], data, off, len, seen);
   }
 
   /**

@@ -191,6 +191,8 @@ export class Detect {
     f.s2c.group = gc >= 0 ? (r.groups[gc] ?? null) : null;
     f.c2s.scan = f.c2s.group ? this.prefilter.scanTable(f.c2s.group) : null;
     f.s2c.scan = f.s2c.group ? this.prefilter.scanTable(f.s2c.group) : null;
+    f.c2s.scan16 = f.c2s.group ? this.prefilter.scanTable16(f.c2s.group) : null;
+    f.s2c.scan16 = f.s2c.group ? this.prefilter.scanTable16(f.s2c.group) : null;
     // Suricata's default (stream.midstream: false): a flow picked up without its handshake gets no
     // app-layer parsing, so app-layer signatures never see it; engine.midstream turns it on.
     // The addresses: FTP's ftpbounce compares the PORT address with the client's, and a flow an
@@ -232,7 +234,8 @@ export class Detect {
     const a = flow.app;
     if (a === null || this.app === null) return;
     const toServer = d === flow.c2s;
-    this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen));
+    // The raw-stream patterns' hits of this chunk, when the prefilter's scan found them (merged automaton).
+    this.app.data(a, toServer ? 'to_server' : 'to_client', data, off, len, at, this.nowMs * 1000, this.appCtx(flow, d, pktLen), this.prefilter.rawHits(d, at, len));
     if (a.proto !== null) {
       // Protocol detection of a direction is over once its data meets a known protocol; the data
       // the other direction sent before (probed together) was detected at the same time.

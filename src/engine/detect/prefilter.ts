@@ -2,7 +2,12 @@
  * The stream prefilter: each port group's multi-pattern automaton (compiled in src/signatures)
  * runs over in-order stream bytes and yields candidates — signatures whose fast pattern ended at
  * a stream offset — for the verifier. Allocation-free on the hot path.
+ *
+ * A group's automaton may also hold the app layer's raw-stream patterns (PortGroup.raw,
+ * signatures/raw-merge.ts): their hits are kept apart, in stream order, with the raw automaton's
+ * states before and after the chunk, for the app layer (rawHits) instead of a second scan.
  */
+import { compactScanTable } from '../../signatures/scan-table.js';
 import type { PortGroup } from '../../signatures/types.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { Flow } from '../flow/flow.js';
@@ -10,10 +15,28 @@ import type { Flow } from '../flow/flow.js';
 /** Chunks at least this long (plus 8 warm-ups) are scanned with four interleaved chains. */
 const MULTI_CHAIN_MIN = 128;
 
+/**
+ * The raw-stream pattern hits of one chunk (app signatures, in stream order, every occurrence)
+ * and the raw automaton's state (× 256) before and after it.
+ */
+export interface RawStreamHits {
+  readonly sig: readonly number[];
+  from: number;
+  to: number;
+}
+
 export class Prefilter {
   /** Candidates of the last `scan`: signature indexes and the stream offset their pattern ended at. */
   readonly candSig: number[] = [];
   readonly candPos: number[] = [];
+  /** Raw-stream hits of the last `scan` (when rawDir is set): signatures and end offsets. */
+  private readonly rawSig: number[] = [];
+  private readonly rawPos: number[] = [];
+  private readonly raw: RawStreamHits = { sig: this.rawSig, from: 0, to: 0 };
+  /** The chunk the raw hits are of (direction, stream offset, length); rawDir null: none kept. */
+  private rawDir: DirState | null = null;
+  private rawAt = 0;
+  private rawLen = 0;
   /** Per signature: the chunk stamp of its last candidate (one candidate per signature per chunk). */
   stamp = new Int32Array(0);
   chunkStamp = 0;
@@ -22,6 +45,8 @@ export class Prefilter {
    * so the scan loop tests `s < 0` instead of loading a second table per byte.
    */
   private readonly scanTables = new WeakMap<PortGroup, Int32Array>();
+  /** Per group: the compact table (signatures/scan-table.ts) used instead where the automaton fits. */
+  private readonly scanTables16 = new WeakMap<PortGroup, Uint16Array>();
   /** Per group: longest pattern length - 1 (warm-up of the parallel scan chains). */
   private readonly warmup = new WeakMap<PortGroup, number>();
 
@@ -30,17 +55,25 @@ export class Prefilter {
     this.stamp = new Int32Array(signatures);
     this.chunkStamp = 0;
     for (const g of groups) {
-      if (this.scanTables.has(g)) continue;
-      // The automaton's own table carries the output marks (automaton.ts markOutputs).
-      this.scanTables.set(g, g.dfa.next);
+      if (this.scanTables.has(g) || this.scanTables16.has(g)) continue;
+      // Compact where the automaton fits (built by the compile worker, else here: O(states*256));
+      // otherwise the automaton's own table, which carries the output marks (automaton.ts).
+      const t16 = g.scan16 ?? compactScanTable(g.dfa);
+      if (t16 !== null) this.scanTables16.set(g, t16);
+      else this.scanTables.set(g, g.dfa.next);
       let maxLen = 1;
       for (const p of g.patterns) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
+      for (const p of g.raw?.patterns ?? []) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
       this.warmup.set(g, maxLen - 1);
     }
   }
 
   scanTable(g: PortGroup): Int32Array | null {
     return this.scanTables.get(g) ?? null;
+  }
+
+  scanTable16(g: PortGroup): Uint16Array | null {
+    return this.scanTables16.get(g) ?? null;
   }
 
   /**
@@ -54,9 +87,52 @@ export class Prefilter {
     }
     this.candSig.length = 0;
     this.candPos.length = 0;
+    this.rawSig.length = 0;
+    this.rawPos.length = 0;
+    const raw = g.raw;
+    // Raw hits matter only to a flow whose app layer scans this chunk (app-tx.ts rawScan).
+    this.rawDir = raw !== undefined && flow.app !== null && flow.app.state === 'parsing' ? d : null;
+    const s0 = gap ? 0 : d.dfaState;
     const w = this.warmup.get(g) ?? 0;
-    if (len >= MULTI_CHAIN_MIN + 8 * w) d.dfaState = this.scan4(flow, d, g, gap ? 0 : d.dfaState, w, data, off, len, at);
-    else d.dfaState = this.scan1(flow, d, g, gap ? 0 : d.dfaState, data, off, off + len, off, at);
+    const multi = len >= MULTI_CHAIN_MIN + 8 * w;
+    if (d.scan16 !== null) {
+      // Compact table: states as indexes (d.dfaState stays × 256 for every table kind).
+      const s = multi ? this.scan4c(flow, d, g, s0 >>> 8, w, data, off, len, at) : this.scan1c(flow, d, g, s0 >>> 8, data, off, off + len, off, at);
+      d.dfaState = s << 8;
+    } else if (multi) d.dfaState = this.scan4(flow, d, g, s0, w, data, off, len, at);
+    else d.dfaState = this.scan1(flow, d, g, s0, data, off, off + len, off, at);
+    if (this.rawDir === null) return;
+    this.rawAt = at;
+    this.rawLen = len;
+    this.raw.from = raw!.rawState[s0 >>> 8]!;
+    this.raw.to = raw!.rawState[d.dfaState >>> 8]!;
+    if (multi) this.sortRaw();
+  }
+
+  /**
+   * The raw-stream hits of chunk (d, at, len) when the last scan was of it and kept them (the
+   * app layer scans the chunk itself otherwise). Valid until the next scan.
+   */
+  rawHits(d: DirState, at: number, len: number): RawStreamHits | undefined {
+    if (this.rawDir !== d || this.rawAt !== at || this.rawLen !== len) return undefined;
+    this.rawDir = null;
+    return this.raw;
+  }
+
+  /** The four chains of scan4 report out of stream order: restores it (stable: same-offset hits keep their output order). */
+  private sortRaw(): void {
+    const pos = this.rawPos;
+    const sig = this.rawSig;
+    let sorted = true;
+    for (let i = 1; i < pos.length && sorted; i++) sorted = pos[i - 1]! <= pos[i]!;
+    if (sorted) return;
+    const order = pos.map((_, i) => i).sort((a, b) => pos[a]! - pos[b]! || a - b);
+    const s = order.map((i) => sig[i]!);
+    const p = order.map((i) => pos[i]!);
+    for (let i = 0; i < s.length; i++) {
+      sig[i] = s[i]!;
+      pos[i] = p[i]!;
+    }
   }
 
   /** Plain scan of data[from..to) starting in state s; returns the end state. */
@@ -119,13 +195,76 @@ export class Prefilter {
     return this.scan1(flow, d, g, s3, data, st3 + steps, off + len, off, at);
   }
 
+  /** scan1 over the compact table: `s` is a state index. */
+  private scan1c(flow: Flow, d: DirState, g: PortGroup, s: number, data: Uint8Array, from: number, to: number, off: number, at: number): number {
+    const tbl = d.scan16!;
+    for (let i = from; i < to; i++) {
+      s = tbl[(s << 8) | data[i]!]!;
+      if (s >= 0x8000) {
+        s &= 0x7fff;
+        this.hit(flow, d, g, s, at + (i - off), data, off, at);
+      }
+    }
+    return s;
+  }
+
+  /** scan4 over the compact table (same chains and warm-up): states are indexes. */
+  private scan4c(flow: Flow, d: DirState, g: PortGroup, s0: number, w: number, data: Uint8Array, off: number, len: number, at: number): number {
+    const tbl = d.scan16!;
+    const steps = (len + 3 * w) >> 2;
+    const st1 = off + steps - w;
+    const st2 = st1 + steps - w;
+    const st3 = st2 + steps - w;
+    const r1 = st1 + w;
+    const r2 = st2 + w;
+    const r3 = st3 + w;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let k = 0; k < steps; k++) {
+      s0 = tbl[(s0 << 8) | data[off + k]!]!;
+      s1 = tbl[(s1 << 8) | data[st1 + k]!]!;
+      s2 = tbl[(s2 << 8) | data[st2 + k]!]!;
+      s3 = tbl[(s3 << 8) | data[st3 + k]!]!;
+      if ((s0 | s1 | s2 | s3) >= 0x8000) {
+        if (s0 >= 0x8000) {
+          s0 &= 0x7fff;
+          this.hit(flow, d, g, s0, at + k, data, off, at);
+        }
+        if (s1 >= 0x8000) {
+          s1 &= 0x7fff;
+          if (st1 + k >= r1) this.hit(flow, d, g, s1, at + (st1 + k - off), data, off, at);
+        }
+        if (s2 >= 0x8000) {
+          s2 &= 0x7fff;
+          if (st2 + k >= r2) this.hit(flow, d, g, s2, at + (st2 + k - off), data, off, at);
+        }
+        if (s3 >= 0x8000) {
+          s3 &= 0x7fff;
+          if (st3 + k >= r3) this.hit(flow, d, g, s3, at + (st3 + k - off), data, off, at);
+        }
+      }
+    }
+    return this.scan1c(flow, d, g, s3, data, st3 + steps, off + len, off, at);
+  }
+
   private hit(flow: Flow, d: DirState, g: PortGroup, k: number, endPos: number, data: Uint8Array, off: number, at: number): void {
     const { outStart, outList } = g.dfa;
     const patterns = g.patterns;
+    const np = patterns.length;
     const stamp = this.stamp;
     const cs = this.chunkStamp;
     for (let j = outStart[k]!, e = outStart[k + 1]!; j < e; j++) {
-      const pat = patterns[outList[j]!]!;
+      const id = outList[j]!;
+      if (id >= np) {
+        // A raw-stream pattern (PortGroup.raw): every occurrence, for the app layer.
+        if (this.rawDir !== null) {
+          this.rawSig.push(g.raw!.patterns[id - np]!.signature);
+          this.rawPos.push(endPos);
+        }
+        continue;
+      }
+      const pat = patterns[id]!;
       const si = pat.signature;
       if (stamp[si] === cs) continue;
       if (flow.alerted !== null && flow.alerted.has(si)) continue;

@@ -227,4 +227,6 @@ export interface AppTxCounters {
   expectedFlows: number;
   /** Frames of `frame:` rules: inspected, dropped over the per-direction bound, bytes unavailable. */
   frames: FrameCounters;
+  /** Chunks whose raw-stream scan the stream prefilter's merged automaton did (app-tx.ts rawScan; internal). */
+  rawMerged: number;
 }

@@ -10,6 +10,7 @@ import { statSync } from 'node:fs';
 import { BulwarkError } from '../../errors.js';
 import type { RateFilter, Ruleset } from '../../signatures/types.js';
 import { encodeGraph } from '../../signatures/codec.js';
+import { compactScanTable } from '../../signatures/scan-table.js';
 import { RULESET_CLASSES_LAZY } from '../../signatures/offthread.js';
 import { workerScript } from '../../worker-script.js';
 import { ThresholdFilter } from '../threshold/filter.js';
@@ -68,6 +69,11 @@ export class ScanPool {
 
   /** Starts `count` workers with the ruleset; resolves once each has rebuilt it. */
   static async start(ruleset: Ruleset, count: number): Promise<ScanPool> {
+    // The compact scan tables (shared memory) are built once here, not by each worker's engine.
+    for (const g of ruleset.groups) {
+      const t16 = g.scan16 ?? compactScanTable(g.dfa);
+      if (t16 !== null) g.scan16 = t16;
+    }
     // One encoding for all: nothing transferred (every worker needs the data); the automata are
     // SharedArrayBuffers and arrive as the same memory.
     const pieces = [...encodeGraph({ ruleset }, { classes: RULESET_CLASSES_LAZY, transferMinBytes: Number.POSITIVE_INFINITY })];

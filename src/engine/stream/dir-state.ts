@@ -10,8 +10,9 @@ export class DirState extends StreamState {
   group: PortGroup | null = null;
   /** The IP-only signatures were tried on this direction's first packet (Suricata tries them once per direction). */
   ipOnlyDone = false;
-  /** The group's scan table (see detect/prefilter.ts). */
+  /** The group's scan table (see detect/prefilter.ts): compact (scan16) or, for big automata, Int32 (scan). */
   scan: Int32Array | null = null;
+  scan16: Uint16Array | null = null;
   dfaState = 0;
   /** Retained stream bytes (from stream offset 0), allocated lazily, grown up to the depth. */
   buf: Uint8Array | null = null;

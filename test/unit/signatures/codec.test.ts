@@ -14,6 +14,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { defaultConfig, type Config } from '../../../src/config/types.js';
 import { isBulwarkError } from '../../../src/errors.js';
 import { Regex } from '../../../src/regex/regex.js';
+import { compactScanTable } from '../../../src/signatures/scan-table.js';
 import { encodeGraph, GraphDecoder, TAG } from '../../../src/signatures/codec.js';
 import { compileRuleset } from '../../../src/signatures/compile.js';
 import { loadDatabases } from '../../../src/signatures/load.js';
@@ -229,6 +230,15 @@ test('off-thread load: the same ruleset as loadDatabases, compiled in a worker',
   try {
     const inThread = await loadDatabases(d.cfg, { skipManifest: true });
     const off = await loadDatabasesOffThread(d.cfg, { skipManifest: true });
+    // The worker adds the compact scan tables (PortGroup.scan16), built off the event loop, where
+    // the automaton fits.
+    for (const g of off.ruleset.groups) {
+      const t16 = compactScanTable(g.dfa);
+      if (t16 !== null) {
+        assert.deepEqual(g.scan16, t16);
+        delete g.scan16;
+      } else assert.equal(g.scan16, undefined);
+    }
     const strip = (r: Ruleset): unknown => comparable({ ...r, stats: { ...r.stats, compileMs: 0 } });
     assert.deepStrictEqual(strip(off.ruleset), strip(inThread.ruleset));
     assert.deepEqual(off.files, inThread.files);
