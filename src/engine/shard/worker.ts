@@ -41,6 +41,27 @@ function post(m: FromShard): void {
   parentPort!.postMessage(m);
 }
 
+/**
+ * Detections refer to bytes by views (an alert's payload is a window of the stream buffer):
+ * structured clone would copy each view's whole ArrayBuffer. Views that do not cover their
+ * buffer are replaced by a copy of just their bytes before the detection is posted.
+ */
+export function compactViews(v: unknown, depth = 0): unknown {
+  if (v === null || typeof v !== 'object' || depth > 8) return v;
+  if (ArrayBuffer.isView(v)) {
+    if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) return v;
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = compactViews(v[i], depth + 1);
+    return v;
+  }
+  if (v instanceof Map || v instanceof Set || v instanceof Date) return v;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) o[k] = compactViews(o[k], depth + 1);
+  return o;
+}
+
 function scan(job: ShardScanJob, ruleset: Ruleset, me: ShardWorkerData): ShardResult {
   const n = me.count;
   const progress = new Int32Array(me.progress);
@@ -65,7 +86,7 @@ function scan(job: ShardScanJob, ruleset: Ruleset, me: ShardWorkerData): ShardRe
     onDetection: (d) => {
       const o = engine.packetOrdinal;
       keys.push(flushing ? (o + 1) * 2 : o * 2 + (d.pcapCnt !== undefined ? 1 : 0));
-      dets.push(d);
+      dets.push(compactViews(d) as Detection);
     },
   });
   const checks = new ChecksumPolicy(job.checksum.mode, { enforceWhileSampling: true });
