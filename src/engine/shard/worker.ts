@@ -16,6 +16,7 @@ import { DecodedPacket, decodePacket } from '../decode/decode.js';
 import type { AlertFilter } from '../threshold/types.js';
 import type { Detection } from '../types.js';
 import { shardOf } from './key.js';
+import { compactViews } from './views.js';
 import { BATCH_DETECTIONS, PROGRESS_EVERY, SKEW_WINDOW, type FromShard, type ShardResult, type ShardScanJob, type ToShard } from './types.js';
 
 export interface ShardWorkerData {
@@ -41,26 +42,6 @@ function post(m: FromShard): void {
   parentPort!.postMessage(m);
 }
 
-/**
- * Detections refer to bytes by views (an alert's payload is a window of the stream buffer):
- * structured clone would copy each view's whole ArrayBuffer. Views that do not cover their
- * buffer are replaced by a copy of just their bytes before the detection is posted.
- */
-export function compactViews(v: unknown, depth = 0): unknown {
-  if (v === null || typeof v !== 'object' || depth > 8) return v;
-  if (ArrayBuffer.isView(v)) {
-    if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) return v;
-    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
-  }
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = compactViews(v[i], depth + 1);
-    return v;
-  }
-  if (v instanceof Map || v instanceof Set || v instanceof Date) return v;
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) o[k] = compactViews(o[k], depth + 1);
-  return o;
-}
 
 function scan(job: ShardScanJob, ruleset: Ruleset, me: ShardWorkerData): ShardResult {
   const n = me.count;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CentralFilter, OrderedMerge } from '../../../../src/engine/shard/merge.js';
 import { sumStats } from '../../../../src/engine/shard/pool.js';
+import { compactViews } from '../../../../src/engine/shard/views.js';
 import { ThresholdFilter } from '../../../../src/engine/threshold/filter.js';
 import { NO_THRESHOLDS } from '../../../../src/engine/threshold/parse.js';
 import type { Detection } from '../../../../src/engine/types.js';
@@ -71,4 +72,16 @@ test('sumStats: counters add up, a maximum stays a maximum', () => {
   assert.deepEqual(s.dropped, { truncated: 3, bad_checksum: 1 });
   assert.deepEqual(s.decoderEvents, { 'ipv4.trunc_pkt': 1 });
   assert.deepEqual(s.reassembly, { segments: 10, overlapMax: 7 });
+});
+
+test('a detection leaves a worker with copies of its byte views, not their whole buffers', () => {
+  const stream = new Uint8Array(1 << 20);
+  stream.set([1, 2, 3], 5000);
+  const own = new Uint8Array([9, 9]);
+  const d = det(1, '203.0.113.1', { payload: { data: stream.subarray(5000, 5003), stream: true }, packet: { data: own, linkType: 1 } });
+  compactViews(d);
+  assert.equal(d.payload!.data.buffer.byteLength, 3);
+  assert.deepEqual([...d.payload!.data], [1, 2, 3]);
+  assert.equal(d.packet!.data, own, 'a view of its whole buffer is kept as is');
+  assert.equal(stream[5000], 1, 'the stream buffer is untouched');
 });
