@@ -6,7 +6,7 @@
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import { scanTable } from './automaton.js';
-import type { AppCandidatesFn, AppPrefilter, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
+import type { AppCandidatesFn, AppPrefilter, AppRuleset, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
@@ -45,47 +45,74 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
   const app = ruleset.app;
   if (app === undefined) return 0;
   nextGen(ruleset.signatures.length);
-  for (const key of protoDirKeys(ruleProtocols, dir)) {
-    const always = app.always.get(key);
-    if (always !== undefined) for (const i of always) mark(i, out);
-    const pfs = app.byProtoDir.get(key);
-    if (pfs === undefined) continue;
-    for (const pi of pfs) {
-      const pf = app.prefilters[pi]!;
-      if (pf.multi) {
-        for (const inst of tx.multiBuffer(pf.buffer, dir)) scan(pf, inst, out);
-      } else {
-        const b = tx.buffer(pf.buffer, dir);
-        if (b === null) continue;
-        const kind = cache === undefined ? PLAIN : bufferKind(pf);
-        if (kind === GROWING && pf.transforms.length === 0) scanGrowing(pf, pi, b, out, cache!);
-        else if (kind === STABLE) scanStable(pf, pi, b, out, cache!);
-        else scan(pf, b, out);
-      }
+  const plan = planOf(app, ruleProtocols, dir);
+  for (const i of plan.always) mark(i, out);
+  const steps = plan.steps;
+  for (let k = 0; k < steps.length; k++) {
+    const st = steps[k]!;
+    const pf = st.pf;
+    if (pf.multi) {
+      for (const inst of tx.multiBuffer(pf.buffer, dir)) scan(pf, inst, out);
+      continue;
     }
+    const b = tx.buffer(pf.buffer, dir);
+    if (b === null) continue;
+    const kind = cache === undefined ? PLAIN : st.kind;
+    if (kind === GROWING) scanGrowing(pf, st.pi, b, out, cache!);
+    else if (kind === STABLE) scanStable(pf, st.pi, b, out, cache!);
+    else scan(pf, b, out);
   }
   if (out.length > 1) out.sort((a, b) => a - b);
   return out.length;
 };
 
+/** One prefilter of a plan: its index, itself and how its buffer is scanned (GROWING only without transforms). */
+interface PlanStep {
+  readonly pi: number;
+  readonly pf: AppPrefilter;
+  readonly kind: number;
+}
+/** What appCandidates runs for a flow's rule protocols in one direction: always-list signatures, then prefilters. */
+interface Plan {
+  readonly always: readonly number[];
+  readonly steps: readonly PlanStep[];
+}
+
+/**
+ * Plans per ruleset and rule-protocol list (one list per protocol, shared by its flows), made
+ * once: the per-call work was two Map lookups per protocol and a WeakMap lookup per prefilter.
+ */
+const PLANS = new WeakMap<AppRuleset, WeakMap<readonly string[], Record<AppDirection, Plan>>>();
+function planOf(app: AppRuleset, protos: readonly string[], dir: AppDirection): Plan {
+  let byProtos = PLANS.get(app);
+  if (byProtos === undefined) PLANS.set(app, (byProtos = new WeakMap()));
+  let p = byProtos.get(protos);
+  if (p === undefined) {
+    p = { to_server: makePlan(app, protos, 'to_server'), to_client: makePlan(app, protos, 'to_client') };
+    byProtos.set(protos, p);
+  }
+  return p[dir];
+}
+
+function makePlan(app: AppRuleset, protos: readonly string[], dir: AppDirection): Plan {
+  const always: number[] = [];
+  const steps: PlanStep[] = [];
+  for (const proto of protos) {
+    const key = `${proto}:${dir}`;
+    for (const i of app.always.get(key) ?? []) if (!always.includes(i)) always.push(i);
+    for (const pi of app.byProtoDir.get(key) ?? []) {
+      const pf = app.prefilters[pi]!;
+      const kind = bufferKind(pf);
+      steps.push({ pi, pf, kind: kind === GROWING && pf.transforms.length > 0 ? PLAIN : kind });
+    }
+  }
+  return { always, steps };
+}
+
 /** Signatures found by `collect`, deduplicated by their own stamp generation. */
 let cstamp = new Uint32Array(0);
 let cgen = 0;
 const scratch: number[] = [];
-
-/**
- * The `proto:dir` keys of a flow's rule protocols, made once per protocol list: a key built per
- * call is a new string whose hash each Map lookup computes again.
- */
-const KEYS = new WeakMap<readonly string[], Record<AppDirection, readonly string[]>>();
-function protoDirKeys(protos: readonly string[], dir: AppDirection): readonly string[] {
-  let k = KEYS.get(protos);
-  if (k === undefined) {
-    k = { to_server: protos.map((p) => `${p}:to_server`), to_client: protos.map((p) => `${p}:to_client`) };
-    KEYS.set(protos, k);
-  }
-  return k[dir];
-}
 
 function scan(pf: AppPrefilter, raw: Uint8Array, out: number[]): void {
   scratch.length = 0;

@@ -451,7 +451,8 @@ export class AppTxDetector {
   }
 
   private inspect(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
-    this.chunkFired.clear();
+    // Set.clear allocates a new table even when empty
+    if (this.chunkFired.size > 0) this.chunkFired.clear();
     const parser = f.parser!;
     const proto = f.proto!;
     const vctx = verifyContextOf(f, dir, proto, tsUs, ctx, true);

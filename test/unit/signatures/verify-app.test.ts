@@ -321,3 +321,26 @@ test('a stable buffer is scanned once per tx direction; a new array (or length) 
   appCandidates(rs, httpProtocol.ruleProtocols, tx, 'to_server', out);
   assert.deepEqual(out.map((i) => rs.signatures[i]!.id), [1, 2]);
 });
+
+test('candidate plans are per ruleset and protocol list: a reloaded ruleset never reuses the old one', () => {
+  const protos = httpProtocol.ruleProtocols;
+  const tx = txOf(REQ, RES);
+  const a = compile(['alert http any any -> any any (msg:"uri"; http.uri; content:"/login.php"; sid:1;)']);
+  const b2 = compile([
+    'alert http any any -> any any (msg:"always"; flow:to_server; http.method; sid:7;)',
+    'alert http any any -> any any (msg:"ua"; http.user_agent; content:"evil"; sid:2;)',
+    'alert http any any -> any any (msg:"loc"; flow:to_client; http.location; content:"/home"; sid:3;)',
+  ]);
+  const sids = (rs: Ruleset, list: readonly string[], dir: AppDirection): number[] => {
+    const out: number[] = [];
+    appCandidates(rs, list, tx, dir, out);
+    return out.map((i) => rs.signatures[i]!.id).sort((x, y) => x - y);
+  };
+  assert.deepEqual(sids(a, protos, 'to_server'), [1]);
+  assert.deepEqual(sids(b2, protos, 'to_server'), [2, 7]);
+  assert.deepEqual(sids(b2, protos, 'to_client'), [3]);
+  assert.deepEqual(sids(a, protos, 'to_server'), [1]);
+  // another list with the same protocols (a copy) gets the same answer
+  assert.deepEqual(sids(b2, [...protos], 'to_server'), [2, 7]);
+  assert.deepEqual(sids(b2, ['tls'], 'to_server'), []);
+});

@@ -46,10 +46,9 @@ export class HttpAppTx implements AppTx {
     return spec === undefined ? this.complete(dir) : this.progress(dir) >= spec.complete;
   }
 
+  /** httpBuffer resolves names and aliases itself and has no single buffer of a multi-buffer's name (null). */
   buffer(name: string, dir: AppDirection): Uint8Array | null {
-    const spec = httpBufferSpec(name);
-    if (spec === undefined || spec.multi) return null;
-    return httpBuffer(this.http, spec.name, dir);
+    return httpBuffer(this.http, name as HttpBufferName, dir);
   }
 
   multiBuffer(name: string, dir: AppDirection): readonly Uint8Array[] {
@@ -92,6 +91,7 @@ export function tunnelChangeTarget(status: number, upgrade: string, txId: number
 export class HttpAppParser implements AppParser {
   readonly parser: HttpParser;
   private readonly wrappers = new Map<number, HttpAppTx>();
+  private readonly view: HttpAppTx[] = [];
 
   /** The protocol the granted change goes to (null: re-detect). */
   private changeTo: AppProtoName | null = null;
@@ -149,15 +149,26 @@ export class HttpAppParser implements AppParser {
     return this.changeTo;
   }
 
-  *txs(): Iterable<AppTx> {
-    for (const t of this.parser.txs) {
+  /**
+   * The live txs' wrappers, in one array kept in step with the parser's live list (the detector
+   * asks at every chunk: a generator and a Map lookup per tx each time showed in profiles). Read
+   * it before the next feed or release.
+   */
+  txs(): readonly AppTx[] {
+    const live = this.parser.txs;
+    const v = this.view;
+    for (let i = 0; i < live.length; i++) {
+      const t = live[i]!;
+      if (v[i]?.http === t) continue;
       let w = this.wrappers.get(t.id);
       if (w === undefined || w.http !== t) {
         w = new HttpAppTx(t);
         this.wrappers.set(t.id, w);
       }
-      yield w;
+      v[i] = w;
     }
+    if (v.length !== live.length) v.length = live.length;
+    return v;
   }
 
   /** The detect stage is done with txs ≤ id: they go even when incomplete (Suricata frees txs the detector finished). */
