@@ -6,8 +6,8 @@
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import { scanTable } from './automaton.js';
-import type { AppCandidatesFn, AppPrefilter, AppRuleset, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
-import { appLayerProtocolHolds, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
+import type { AppCandidatesFn, AppPrefilter, AppRuleset, ContentCondition, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
+import { appLayerProtocolHolds, findBytes, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
@@ -385,3 +385,61 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
   }
   return true;
 };
+
+/**
+ * A signature's first buffer list when it starts with a content confined to a fixed window
+ * (offset/depth or startswith, not relative): on an append-only buffer, once the buffer reaches
+ * the window's end those bytes never change, so a miss there is a miss for good.
+ */
+interface AnchoredHead {
+  readonly list: BufferList;
+  readonly content: ContentCondition;
+  readonly lo: number;
+  readonly hi: number;
+}
+const HEADS = new WeakMap<Signature, AnchoredHead | null>();
+function anchoredHead(sig: Signature): AnchoredHead | null {
+  let h = HEADS.get(sig);
+  if (h !== undefined) return h;
+  h = null;
+  const l = sig.buffers?.[0];
+  const c = l?.conditions[0];
+  if (l !== undefined && !l.multi && l.absent === undefined && l.transforms.length === 0 && c?.kind === 'content') {
+    if (!c.negated && c.vars === undefined && c.distance === undefined && c.within === undefined && !c.endswith) {
+      const lo = c.offset ?? 0;
+      let hi = c.depth !== undefined ? lo + c.depth : Infinity;
+      if (c.startswith) hi = Math.min(hi, lo + c.bytes.length);
+      if (Number.isFinite(hi)) h = { list: l, content: c, lo, hi };
+    }
+  }
+  HEADS.set(sig, h);
+  return h;
+}
+
+/** Append-only buffer names per protocol (AppBufferSpec.appendOnly). */
+const APPEND_ONLY = new Map<string, ReadonlySet<string>>();
+function appendOnly(protocol: string, buffer: string): boolean {
+  let set = APPEND_ONLY.get(protocol);
+  if (set === undefined) {
+    const p = APP_PROTOCOLS.find((x) => x.name === protocol);
+    set = new Set(p === undefined ? [] : p.buffers.filter((b) => b.appendOnly === true).map((b) => b.name));
+    APPEND_ONLY.set(protocol, set);
+  }
+  return set.has(buffer);
+}
+
+/**
+ * After verifyAppSignature said no: true when the signature can never match this tx in `dir`
+ * however the tx goes on. Its first list (always evaluated, and before any regex) is on a buffer
+ * the tx's protocol declares append-only and starts with a content confined to a fixed window
+ * that the buffer already covers without the content in it. The detect stage then stops
+ * verifying it on this tx (ET's `http.response_body; content:"200"; startswith;` rules were
+ * re-verified on every chunk of every response body).
+ */
+export function missedForGood(sig: Signature, tx: AppTx, dir: AppDirection, protocol: string): boolean {
+  const h = anchoredHead(sig);
+  if (h === null || !appendOnly(protocol, h.list.buffer)) return false;
+  const b = tx.buffer(h.list.buffer, h.list.dir ?? dir);
+  if (b === null || b.length < h.hi) return false;
+  return findBytes(b, h.hi, h.content.bytes, h.content.nocase, h.lo) < 0;
+}
