@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { defaultConfig, type Config } from '../src/config/types.js';
-import { scanTable } from '../src/signatures/automaton.js';
 import { loadDatabases, type LoadedDatabases } from '../src/signatures/load.js';
 import { loadDatabasesOffThread } from '../src/signatures/offthread.js';
 
@@ -63,10 +62,9 @@ async function runCase(name: string, cfg: Config['databases']): Promise<void> {
   if (process.env.BULWARK_BENCH_PHASES !== 'after') {
     const before = await measure(async () => {
       const r: LoadedDatabases = await loadDatabases(cfg, { skipManifest: true });
-      for (const g of r.ruleset.groups) scanTable(g.dfa);
       return r.ruleset.signatures.length;
     });
-    show('before: in-thread compile + scan tables', before);
+    show('before: in-thread compile', before);
   }
   const after = await measure(async () => (await loadDatabasesOffThread(cfg, { skipManifest: true })).ruleset.signatures.length);
   show('after: worker + sliced rebuild', after);

@@ -26,7 +26,7 @@ _bulwark_flags() {
     'blocked') echo '--json --reverse --since --sort --help --config' ;;
     'block') echo '--for --json --reason --help --config' ;;
     'unblock') echo '--all --json --help --config' ;;
-    'scan') echo '--action-order --checksum-checks --databases --inbound-only --json --midstream --no-alerts --packet-alert-max --rules --simulate-ips --threshold-file --help --config' ;;
+    'scan') echo '--action-order --checksum-checks --databases --inbound-only --json --midstream --no-alerts --packet-alert-max --rules --simulate-ips --threshold-file --workers --help --config' ;;
     'protection') echo '--json --help --config' ;;
     'isolation') echo '--active --cgroup --description --direction --executable --for --group --inactive --json --local-ports --protocol --reason --remote --remote-ports --unit --user --help --config' ;;
     'fleet') echo '--cluster-listen --cluster-name --config --events-max-age --events-max-bytes --for --host --http --isolated --json --listen --max-block --name --operator --reason --replicas --route --rule --store --tls-ca --tls-cert --tls-key --valid --wait --help' ;;

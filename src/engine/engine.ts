@@ -81,6 +81,8 @@ export interface EngineOptions {
   hashSeed?: HashSeed;
   /** Act as Suricata in IPS mode (`bulwark scan --simulate-ips`): a drop rule that matched a flow drops it, its later packets are not inspected. */
   simulateIps?: boolean;
+  /** Flow id serials offset + k × stride (FlowTableOptions.serial): one scan worker's share of the ids. */
+  flowSerial?: { offset: number; stride: number };
 }
 
 export interface EngineStats {
@@ -161,6 +163,8 @@ export class Engine {
   private lastTickMs = -Infinity;
   /** 1-based number of the packet being processed (Suricata's pcap_cnt); 0 outside a packet (ticks, flush). */
   private pktNo = 0;
+  /** Packets of the capture so far: inspected here plus those another scan worker inspects (skipPacket). */
+  private ordinal = 0;
   /**
    * The frame being processed (EVE `packet` of its alerts): buffer, start, length, link type, and
    * whether it was rebuilt from IP fragments. Only referenced; copied when something alerts.
@@ -211,7 +215,7 @@ export class Engine {
     this.addrPerm = new KeyedPermutation(seed);
     this.flows = new FlowTable({ maxFlows: opts.config.maxFlows, seed, onFree: (f) => {
       this.freeFlow(f);
-    } });
+    }, ...(opts.flowSerial !== undefined ? { serial: opts.flowSerial } : {}) });
     this.reasm = new Reassembler<DirState>(
       { depth: opts.config.reassemblyDepth, maxSegments: opts.config.maxSegmentsPerFlow },
       new ReassemblyCounters(),
@@ -258,11 +262,8 @@ export class Engine {
     this.bytes += caplen;
     this.detect.regex.beginPacket();
     const tsMs = tsUs / 1000;
-    this.curTsMs = tsMs;
-    this.detect.nowMs = tsMs;
-    if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
-    else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
-    this.pktNo = this.packets;
+    this.advance(tsMs);
+    this.pktNo = this.ordinal;
     this.frame = buf;
     this.frameOff = offset;
     this.frameLen = caplen;
@@ -320,6 +321,31 @@ export class Engine {
       this.pktNo = 0;
       this.frame = null;
     }
+  }
+
+  /**
+   * A packet of the capture that another scan worker inspects (src/engine/shard/): it numbers
+   * the packets (pcap_cnt) and moves packet time, so flows here expire at the same packet as in
+   * a single engine.
+   */
+  skipPacket(tsUs: number): void {
+    const tsMs = tsUs / 1000;
+    this.advance(tsMs);
+    this.detect.flushDetections();
+  }
+
+  /** Number of the last packet seen (inspected or skipped). */
+  get packetOrdinal(): number {
+    return this.ordinal;
+  }
+
+  /** One more packet of the capture at tsMs: packet time moves, idle flows expire (tick). */
+  private advance(tsMs: number): void {
+    this.ordinal++;
+    this.curTsMs = tsMs;
+    this.detect.nowMs = tsMs;
+    if (tsMs - this.lastTickMs >= TICK_EVERY_MS) this.tick(tsMs);
+    else if (tsMs < this.lastTickMs - CLOCK_JUMP_MS) this.lastTickMs = tsMs; // capture time went back (new file, clock step)
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Config } from '../config/types.js';
 import type { Ruleset } from '../signatures/types.js';
 import type { Registry } from 'prom-client';
 import { Engine, type EngineStats } from './engine.js';
-import { readPcapFile } from './capture/pcap-file.js';
+import { readPcapFile, type PcapFileInfo } from './capture/pcap-file.js';
 import type { Detection } from './types.js';
 import { ChecksumPolicy, ChecksumSampler, type ChecksumChecks } from './decode/checksum.js';
 import { DIR } from './capture/types.js';
@@ -86,21 +86,7 @@ export function scanFile(o: ScanOptions): ScanSummary {
     ...(o.simulateIps === true ? { simulateIps: true } : {}),
   });
   // A capture file has no direction: read like Suricata reads a pcap file (docs/engine.md).
-  const checks = new ChecksumPolicy(o.checksumChecks ?? 'auto', { enforceWhileSampling: true });
-  let sample: { packets: number; invalid: number } | undefined;
-  if (checks.status === 'sampling') {
-    // auto: decide from the file's first 1000 TCP packets (all of them in a shorter file) before
-    // inspecting (docs/engine.md, "Checksums"). Reads at most that far; an unreadable file is
-    // reported by the main pass below.
-    const sampler = new ChecksumSampler();
-    try {
-      readPcapFile(o.file, (buf, caplen, linkType, _tsUs, offset) => { sampler.offer(buf, caplen, linkType, offset); }, () => sampler.full);
-    } catch {
-      // the main pass reports it
-    }
-    checks.decide(sampler.sampled, sampler.invalid);
-    sample = { packets: sampler.sampled, invalid: sampler.invalid };
-  }
+  const { checks, sample } = checksumPolicyFor(o.file, o.checksumChecks ?? 'auto');
   let first = -1;
   let last = -1;
   const t0 = performance.now();
@@ -129,26 +115,58 @@ export function scanFile(o: ScanOptions): ScanSummary {
   const cu = process.cpuUsage(c0);
   const st = engine.stats();
   engine.flush();
+  return summarize(o.file, info, st, { alerts, seconds, cpuSeconds: (cu.user + cu.system) / 1e6, firstUs: first, lastUs: last, checksum: { mode: checks.mode, validation: checks.status, ...checks.counts, ...(sample !== undefined ? { sample } : {}) } });
+}
+
+/**
+ * The checksum policy of a capture file. auto: decided from the file's first 1000 TCP packets
+ * (all of them in a shorter file) before inspecting (docs/engine.md, "Checksums"); reads at most
+ * that far, an unreadable file is reported by the main pass.
+ */
+export function checksumPolicyFor(file: string, mode: ChecksumChecks): { checks: ChecksumPolicy; sample?: { packets: number; invalid: number } } {
+  const checks = new ChecksumPolicy(mode, { enforceWhileSampling: true });
+  if (checks.status !== 'sampling') return { checks };
+  const sampler = new ChecksumSampler();
+  try {
+    readPcapFile(file, (buf, caplen, linkType, _tsUs, offset) => { sampler.offer(buf, caplen, linkType, offset); }, () => sampler.full);
+  } catch {
+    // the main pass reports it
+  }
+  checks.decide(sampler.sampled, sampler.invalid);
+  return { checks, sample: { packets: sampler.sampled, invalid: sampler.invalid } };
+}
+
+/** What a pass over a file adds to the engine's counters (one engine, or the workers' summed). */
+export interface PassFigures {
+  alerts: number;
+  seconds: number;
+  cpuSeconds: number;
+  firstUs: number;
+  lastUs: number;
+  checksum: ScanSummary['checksum'];
+}
+
+export function summarize(file: string, info: PcapFileInfo, st: Pick<EngineStats, 'packets' | 'bytes' | 'flowsCreated' | 'dropped' | 'decoderEvents' | 'reassembly'>, f: PassFigures): ScanSummary {
   const dropped: Record<string, number> = {};
   for (const [k, v] of Object.entries(st.dropped)) if (v > 0) dropped[k] = v;
   if (info.malformedBlocks > 0) dropped.malformed_capture_block = info.malformedBlocks;
   return {
-    file: o.file,
+    file,
     format: info.format,
     linkType: info.linkType,
     packets: st.packets,
     bytes: st.bytes,
     flows: st.flowsCreated,
-    alerts,
-    seconds,
-    cpuSeconds: (cu.user + cu.system) / 1e6,
-    mbitPerSecond: seconds > 0 ? (st.bytes * 8) / 1e6 / seconds : 0,
-    packetsPerSecond: seconds > 0 ? st.packets / seconds : 0,
-    captureSeconds: first >= 0 ? (last - first) / 1e6 : 0,
+    alerts: f.alerts,
+    seconds: f.seconds,
+    cpuSeconds: f.cpuSeconds,
+    mbitPerSecond: f.seconds > 0 ? (st.bytes * 8) / 1e6 / f.seconds : 0,
+    packetsPerSecond: f.seconds > 0 ? st.packets / f.seconds : 0,
+    captureSeconds: f.firstUs >= 0 ? (f.lastUs - f.firstUs) / 1e6 : 0,
     dropped,
     decoderEvents: st.decoderEvents,
     reassembly: st.reassembly,
-    checksum: { mode: checks.mode, validation: checks.status, ...checks.counts, ...(sample !== undefined ? { sample } : {}) },
+    checksum: f.checksum,
     captureError: info.corrupt,
   };
 }

@@ -35,7 +35,8 @@ export class Regex {
 
   constructor(
     private readonly native: NativePcre2,
-    private readonly handle: object,
+    /** The compiled pattern; null until the first exec of a lazy regex (lazyRegex). */
+    private handle: object | null,
     source: string,
     captureCount: number,
     jit: boolean,
@@ -59,13 +60,14 @@ export class Regex {
    * match) or REGEX_ERROR. `anchored` anchors the match at `from`.
    */
   exec(subject: Uint8Array, start: number, end: number, ovector: Int32Array = SCRATCH, from = 0, limits: Readonly<RegexLimits> = this.limits, anchored = false): number {
+    const handle = this.handle ?? this.compileNow();
     // The native side keeps the limits of the last call: callers pass one of a few long-lived
     // limit objects, so this is an identity check per match, not three more native arguments.
     if (limits !== this.applied) {
-      this.native.setLimits(this.handle, limits.matchLimit, limits.depthLimit, limits.heapLimitKiB);
+      this.native.setLimits(handle, limits.matchLimit, limits.depthLimit, limits.heapLimitKiB);
       this.applied = limits;
     }
-    const rc = this.native.match(this.handle, subject, start, end, from, ovector, anchored ? this.native.options.ANCHORED : 0);
+    const rc = this.native.match(handle, subject, start, end, from, ovector, anchored ? this.native.options.ANCHORED : 0);
     if (rc >= REGEX_NOMATCH) return rc;
     if (rc >= NATIVE_LIMIT_MIN) return REGEX_LIMIT;
     return REGEX_ERROR;
@@ -74,6 +76,22 @@ export class Regex {
   /** Convenience: whether subject[start, end) contains a match (limit hits and errors are false). */
   test(subject: Uint8Array, start = 0, end = subject.length): boolean {
     return this.exec(subject, start, end) > 0;
+  }
+
+  /** Whether the pattern is compiled on this thread yet (a lazy regex: after its first exec). */
+  get compiled(): boolean {
+    return this.handle !== null;
+  }
+
+  /**
+   * A lazy regex's first exec: compiles the spec, which compiled before on the thread that
+   * loaded the rules (same library, same options), so a failure here is a bug, not bad input.
+   */
+  private compileNow(): object {
+    const r = compileRegex(this.spec.pattern, this.spec.options, this.limits);
+    if (r.captureCount !== this.captureCount) throw new BulwarkError('BULWARK_ERR_INTERNAL', `regex: ${this.source} compiled with ${r.captureCount} groups, expected ${this.captureCount}`);
+    this.handle = r.handle;
+    return r.handle!;
   }
 
   /** The PCRE2 text of the last REGEX_ERROR on this thread. */
@@ -149,6 +167,24 @@ export function compileRegex(pattern: string | Uint8Array, options: RegexOptions
     throw new BulwarkError('BULWARK_ERR_REGEX', `regex: ${p.message} at offset ${p.offset}`, { cause: failure, details: { offset: p.offset, pcre2Code: p.pcre2Code } });
   }
   return new Regex(n, compiled.handle, source, compiled.captureCount, compiled.jit, compiled.names, { ...limits }, { pattern, options: { ...options } });
+}
+
+/** What lazyRegex needs: compileRegex's arguments and what its compile found on the loading thread. */
+export interface CompiledRegexData extends RegexSpec {
+  limits: RegexLimits;
+  captureCount: number;
+  jit: boolean;
+  names: [string, number][];
+}
+
+/**
+ * A Regex compiled on first use (the rules' pcre in a `bulwark scan --workers` worker): a
+ * ruleset's thousands of PCRE2 patterns and their JIT code cost tens of MB per thread, and a
+ * scan runs few of them. The pattern compiled already on the thread that loaded the rules.
+ */
+export function lazyRegex(d: CompiledRegexData): Regex {
+  const source = typeof d.pattern === 'string' ? d.pattern : Buffer.from(d.pattern.buffer, d.pattern.byteOffset, d.pattern.byteLength).toString('latin1');
+  return new Regex(pcre2(), null, source, d.captureCount, d.jit, d.names, { ...d.limits }, { pattern: d.pattern, options: { ...d.options } });
 }
 
 /** Whether `e` is a compile error of compileRegex, and its PCRE2 problem. */

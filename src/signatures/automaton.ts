@@ -81,7 +81,9 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
     stateCount += f.length - lcp(prev, f);
     prev = f;
   }
-  const next = new Int32Array(stateCount * 256);
+  // Shared memory: the scan workers of `bulwark scan --workers` (src/engine/shard/) read the same
+  // tables instead of a copy each; a SharedArrayBuffer is as fast to read as an ArrayBuffer.
+  const next = new Int32Array(new SharedArrayBuffer(stateCount * 256 * 4));
   // While building the trie, next[s*256+b] = child*256 or 0 (the root is never a child).
   const own: (number[] | undefined)[] = new Array<number[] | undefined>(stateCount);
   let used = 1;
@@ -148,7 +150,25 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
     const o = outs[k];
     if (o) outList.set(o, outStart[k]);
   }
+  markOutputs(next, outStart, stateCount);
   return { next, outStart, outList, stateCount };
+}
+
+/** The state (× 256) a `next` entry leads to: the entry without its output mark (bit 31). */
+export const STATE_MASK = 0x7fffffff;
+
+/**
+ * Sets bit 31 on every transition into a state that has output, so a scan loop tests `s < 0`
+ * instead of reading outStart per byte (~20 % faster). Done in place: one table serves the
+ * scanners and the reference walks (which mask with STATE_MASK), instead of a second copy of
+ * each automaton (67 MB for ET Open).
+ */
+function markOutputs(next: Int32Array, outStart: Int32Array, stateCount: number): void {
+  for (let i = 0; i < next.length; i++) {
+    const to = next[i]!;
+    const k = to >>> 8;
+    if (k < stateCount && outStart[k + 1]! !== outStart[k]!) next[i] = to | 0x80000000;
+  }
 }
 
 
@@ -161,7 +181,7 @@ export function scanDfa(dfa: Dfa, data: Uint8Array, length: number, onMatch: (pa
   let s = 0;
   const n = Math.min(length, data.length);
   for (let i = 0; i < n; i++) {
-    s = next[s + data[i]!]!;
+    s = next[s + data[i]!]! & STATE_MASK;
     const k = s >>> 8;
     const a = outStart[k]!;
     const e = outStart[k + 1]!;
@@ -172,20 +192,4 @@ export function scanDfa(dfa: Dfa, data: Uint8Array, length: number, onMatch: (pa
 /** Bytes held by a DFA's arrays. */
 export function dfaBytes(dfa: Dfa): number {
   return dfa.next.byteLength + dfa.outStart.byteLength + dfa.outList.byteLength;
-}
-
-/**
- * The engine's scan table of a DFA: `next` with bit 31 set on every transition into a state that
- * has output, so the scan loop tests one bit instead of reading outStart per byte. O(states*256):
- * the compile worker builds it off the event loop (Dfa.scan); the engine builds it when absent.
- */
-export function scanTable(dfa: Pick<Dfa, 'next' | 'outStart' | 'stateCount'>): Int32Array {
-  const { next, outStart, stateCount } = dfa;
-  const t = new Int32Array(next.length);
-  for (let i = 0; i < next.length; i++) {
-    const to = next[i]!;
-    const k = to >>> 8;
-    t[i] = k < stateCount && outStart[k + 1]! !== outStart[k]! ? to | 0x80000000 : to;
-  }
-  return t;
 }

@@ -14,10 +14,11 @@ import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_thread
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { BulwarkError, type ErrorCode } from '../errors.js';
 import type { Config } from '../config/types.js';
-import { compileRegex, Regex, type RegexSpec } from '../regex/regex.js';
+import { compileRegex, lazyRegex, Regex, type CompiledRegexData, type RegexSpec } from '../regex/regex.js';
 import type { RegexLimits } from '../regex/types.js';
 import { GraphDecoder, type ClassCodec } from './codec.js';
 import type { ExtraSource, LoadedDatabases } from './load.js';
+import { workerScript } from '../worker-script.js';
 
 /** What crosses threads for a Regex: the compileRegex arguments; the main thread compiles it again. */
 interface RegexData extends RegexSpec {
@@ -34,6 +35,18 @@ const regexCodec: ClassCodec<Regex, RegexData> = {
 
 /** The classes a Ruleset may hold; anything else is refused by the codec with its path. */
 export const RULESET_CLASSES: readonly ClassCodec<never>[] = [regexCodec as unknown as ClassCodec<never>];
+
+/**
+ * The same classes for a receiver that compiles each regex on first use (lazyRegex: the scan
+ * workers of src/engine/shard/). Encoded like RULESET_CLASSES plus what the compile found.
+ */
+const lazyRegexCodec: ClassCodec<Regex, CompiledRegexData> = {
+  name: 'Regex',
+  type: Regex,
+  encode: (r) => ({ pattern: r.spec.pattern, options: r.spec.options, limits: { ...r.limits }, captureCount: r.captureCount, jit: r.jit, names: [...r.names] }),
+  decode: (d) => lazyRegex(d),
+};
+export const RULESET_CLASSES_LAZY: readonly ClassCodec<never>[] = [lazyRegexCodec as unknown as ClassCodec<never>];
 
 export interface WorkerInput {
   databases: Config['databases'];
@@ -61,19 +74,6 @@ export interface OffThreadOptions {
 
 export const DEFAULT_COMPILE_MEMORY_BYTES = 2 * 1024 ** 3;
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
-
-/**
- * The built daemon runs dist/signatures/worker.js. Tests and benches run the TypeScript sources
- * through tsx, whose loader a Worker does not inherit: the worker registers it first.
- */
-function workerScript(): { script: URL | string; eval: boolean } {
-  if (!FROM_SOURCE) return { script: WORKER_URL, eval: false };
-  const api = import.meta.resolve('tsx/esm/api');
-  return { script: `import(${JSON.stringify(api)}).then((t) => { t.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`, eval: true };
-}
-
 let queue: Promise<unknown> = Promise.resolve();
 
 /** Like loadDatabases (same result and errors), with the work done in a worker. */
@@ -98,7 +98,7 @@ async function runWorker(cfg: Config['databases'], opts: OffThreadOptions): Prom
   const { port1, port2 } = new MessageChannel();
   let worker: Worker;
   try {
-    const { script, eval: isEval } = workerScript();
+    const { script, eval: isEval } = workerScript(import.meta.url, 'worker');
     worker = new Worker(script, {
       eval: isEval,
       workerData: { input, port: port2 },
@@ -144,8 +144,8 @@ async function runWorker(cfg: Config['databases'], opts: OffThreadOptions): Prom
 }
 
 /** Reads `pieces` messages (encodeGraph with RULESET_CLASSES) from `port` and rebuilds the graph in slices that yield to the event loop. */
-export async function reviveGraph(port: InstanceType<typeof MessageChannel>['port1'], pieces: number, sliceMs: number): Promise<unknown> {
-  const decoder = new GraphDecoder(RULESET_CLASSES);
+export async function reviveGraph(port: InstanceType<typeof MessageChannel>['port1'], pieces: number, sliceMs: number, classes: readonly ClassCodec<never>[] = RULESET_CLASSES): Promise<unknown> {
+  const decoder = new GraphDecoder(classes);
   let received = 0;
   let idle = 0;
   for (;;) {

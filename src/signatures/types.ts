@@ -385,19 +385,17 @@ export interface Signature {
  * States are pre-multiplied by 256 (state k is stored as k*256).
  */
 export interface Dfa {
-  /** next[stateTimes256 + byte] = nextStateTimes256. Length = stateCount * 256. */
+  /**
+   * next[stateTimes256 + byte] = nextStateTimes256, with bit 31 set when that state has output
+   * (automaton.ts markOutputs; mask with STATE_MASK for the state). Length = stateCount * 256.
+   * Backed by a SharedArrayBuffer, so scan workers share one copy.
+   */
   next: Int32Array;
   /** outStart[state] .. outStart[state+1] is the slice of outList with the patterns ending in that state. Length stateCount + 1. */
   outStart: Int32Array;
   /** Pattern ids (indexes into PortGroup.patterns). */
   outList: Int32Array;
   stateCount: number;
-  /**
-   * The engine's scan table (automaton.ts scanTable: `next` with bit 31 on transitions into
-   * states with output), when the compile worker built it off the event loop; absent = the
-   * engine builds it at setRuleset.
-   */
-  scan?: Int32Array;
 }
 
 export interface GroupPattern {

@@ -5,7 +5,7 @@
  */
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
-import { scanTable } from './automaton.js';
+import { STATE_MASK } from './automaton.js';
 import type { AppCandidatesFn, AppPrefilter, AppRuleset, ContentCondition, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, findBytes, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
@@ -148,6 +148,8 @@ function collect(pf: AppPrefilter, raw: Uint8Array, found: number[]): void {
   let s = 0;
   for (let i = 0; i < data.length; i++) {
     s = next[s + data[i]!]!;
+    if (s >= 0) continue; // no pattern ends here (output mark, automaton.ts markOutputs)
+    s &= STATE_MASK;
     const k = s >>> 8;
     const a = outStart[k]!;
     const e = outStart[k + 1]!;
@@ -183,16 +185,9 @@ export function scanRawStream(pf: AppRawPrefilter, state: number, data: Uint8Arr
   return s;
 }
 
-/**
- * Sign-bit scan tables (automaton.ts scanTable) of the automata scanned over whole streams and
- * bodies, built on first use: one table load per byte instead of three. Not for the per-buffer
- * prefilters of short buffers (http.uri's automaton alone is tens of MiB).
- */
-const SCAN_TABLES = new WeakMap<Dfa, Int32Array>();
+/** The sign-bit scan table of an automaton (automaton.ts markOutputs): its own `next`. */
 function scanTableOf(dfa: Dfa): Int32Array {
-  let t = SCAN_TABLES.get(dfa);
-  if (t === undefined) SCAN_TABLES.set(dfa, (t = dfa.scan ?? scanTable(dfa)));
-  return t;
+  return dfa.next;
 }
 
 /**

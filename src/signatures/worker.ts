@@ -10,7 +10,6 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isBulwarkError, errorMessage } from '../errors.js';
 import { installedExtraSources } from '../rules/installed.js';
-import { scanTable } from './automaton.js';
 import { encodeGraph } from './codec.js';
 import { loadDatabases, type LoadOptions } from './load.js';
 import { RULESET_CLASSES, type WorkerInput, type WorkerReply } from './offthread.js';
@@ -37,9 +36,6 @@ async function run(input: WorkerInput, port: MessagePort): Promise<WorkerReply> 
     const extra = [...(input.extraSources ?? []), ...(input.installed ? await installedExtraSources(input.installed) : [])];
     if (extra.length > 0) opts.extraSources = extra;
     const loaded = await loadDatabases(input.databases, opts);
-    // The engine's scan tables are O(states*256) (1.5 s for 50k states on a busy host): built
-    // here, transferred with the automata, so the engine's setRuleset does not stall the loop.
-    for (const g of loaded.ruleset.groups) g.dfa.scan ??= scanTable(g.dfa);
     let pieces = 0;
     for (const p of encodeGraph(loaded, { classes: RULESET_CLASSES })) {
       port.postMessage(p.array === undefined ? { value: p.value } : { array: p.array, start: p.start, value: p.value }, p.transfer);

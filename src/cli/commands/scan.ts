@@ -11,7 +11,8 @@ import { defaultConfig, withDatasetDir, type Config } from '../../config/types.j
 import { compileRuleset, type DatabaseSource } from '../../signatures/compile.js';
 import { datasetCompileOptions, loadDatabases } from '../../signatures/load.js';
 import type { Ruleset } from '../../signatures/types.js';
-import { scanFile, type ScanSummary } from '../../engine/scan.js';
+import { scanFile, type ScanOptions, type ScanSummary } from '../../engine/scan.js';
+import { ScanPool, type ShardFigures } from '../../engine/shard/pool.js';
 import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
 import type { Detection } from '../../engine/types.js';
 import { createLogger } from '../../log/index.js';
@@ -25,6 +26,7 @@ import { parseActionOrder } from '../../engine/detect/alert-queue.js';
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
                     [--checksum-checks auto|yes|no] [--threshold-file FILE] [--midstream]
                     [--simulate-ips] [--packet-alert-max N] [--action-order LIST] [--inbound-only]
+                    [--workers N]
 
 Inspects capture files (pcap or pcapng) with the signature databases and prints every alert and a
 summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by reason).
@@ -58,6 +60,11 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
   --inbound-only    with --rules and no databases, still skip the rules about outbound
                     connections (this host as client), as the daemon does: what the daemon would
                     load from these files (by default a rules-only scan loads them all, as Suricata)
+  --workers N       inspect on N worker threads (1-64, default 1), flows split by address pair;
+                    same alerts in packet order, thresholds applied in packet order; state kept
+                    per host across address pairs (xbits tracked by ip_src or ip_dst, datasets
+                    that rules add to, the scan/flood/brute-force detectors) is per worker
+                    (docs/engine.md, "Scan workers"); not with --simulate-ips
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
 
@@ -120,6 +127,13 @@ function checksumMode(v: string | undefined): ChecksumChecks {
   throw new BulwarkError('BULWARK_ERR_USAGE', `scan: --checksum-checks must be one of ${CHECKSUM_MODES.join(', ')}`);
 }
 
+/** --workers: 1 (default) to 64. */
+function workerCount(v: string | undefined): number {
+  if (v === undefined) return 1;
+  if (!/^[0-9]{1,2}$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new BulwarkError('BULWARK_ERR_USAGE', 'scan: --workers must be an integer from 1 to 64');
+  return Number(v);
+}
+
 /** --packet-alert-max and --action-order as engine settings (only those given). */
 function engineFlags(max: string | undefined, order: string | undefined): Partial<Config['engine']> {
   const out: Partial<Config['engine']> = {};
@@ -140,23 +154,49 @@ function engineFlags(max: string | undefined, order: string | undefined): Partia
 async function run(ctx: CliContext, args: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(args, {
     command: 'scan',
-    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string', midstream: 'boolean', 'simulate-ips': 'boolean', 'packet-alert-max': 'string', 'action-order': 'string', 'inbound-only': 'boolean' },
+    flags: { databases: 'string', rules: 'strings', json: 'boolean', 'no-alerts': 'boolean', 'checksum-checks': 'string', 'threshold-file': 'string', midstream: 'boolean', 'simulate-ips': 'boolean', 'packet-alert-max': 'string', 'action-order': 'string', 'inbound-only': 'boolean', workers: 'string' },
     minPositionals: 1,
   });
   const json = ctx.json || flags.json;
   const checksumChecks = checksumMode(flags['checksum-checks']);
   const simulateIps = flags['simulate-ips'];
   const engineOverrides = engineFlags(flags['packet-alert-max'], flags['action-order']);
+  const workers = workerCount(flags.workers);
+  if (workers > 1 && simulateIps) throw new BulwarkError('BULWARK_ERR_USAGE', 'scan: --workers and --simulate-ips do not go together (IPS simulation needs the alert filter in the packet path)');
   const cfg = ctx.config ? await ctx.config() : defaultConfig();
   const bar = compileProgress(ctx, json);
   const loadT0 = performance.now();
   const loadC0 = process.cpuUsage();
-  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true, flags['inbound-only']).finally(bar.end);
+  let ruleset: Ruleset | null = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true, flags['inbound-only']).finally(bar.end);
+  const rulesetInfo = { signatures: ruleset.signatures.length, version: ruleset.version };
   // Reading, parsing and compiling the rules: reported apart from the inspection (`seconds`).
   const loadSeconds = (performance.now() - loadT0) / 1000;
   const loadCpu = process.cpuUsage(loadC0);
   const thresholds = await loadThresholdFile(flags['threshold-file'] ?? cfg.response.thresholdFile, cfg.databases.vars);
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
+  // The workers get their copy of the ruleset now; this thread keeps only its count and version
+  // (the rest is garbage once no one refers to it).
+  const pool = workers > 1 ? await ScanPool.start(ruleset, workers) : null;
+  if (pool !== null) ruleset = null;
+  try {
+    return await scanAll(ctx, cfg, flags, positionals, json, { ruleset, ...rulesetInfo }, pool, { simulateIps, checksumChecks, engineOverrides, thresholds, log, loadSeconds, loadCpu });
+  } finally {
+    await pool?.close();
+  }
+}
+
+interface ScanRun {
+  simulateIps: boolean;
+  checksumChecks: ChecksumChecks;
+  engineOverrides: Partial<Config['engine']>;
+  thresholds: Awaited<ReturnType<typeof loadThresholdFile>>;
+  log: ReturnType<typeof createLogger>;
+  loadSeconds: number;
+  loadCpu: NodeJS.CpuUsage;
+}
+
+async function scanAll(ctx: CliContext, cfg: Config, flags: { midstream: boolean; 'no-alerts': boolean; 'threshold-file'?: string | undefined }, positionals: string[], json: boolean, rs: { ruleset: Ruleset | null; signatures: number; version: string }, pool: ScanPool | null, r: ScanRun): Promise<number> {
+  const { simulateIps, checksumChecks, engineOverrides, thresholds, log, loadSeconds, loadCpu } = r;
   const showAlerts = !flags['no-alerts'];
   let eventNo = 0;
   let unreadable = 0;
@@ -169,9 +209,8 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
       if (buffered.length > 0) ctx.stdout.write(buffered.join(''));
       buffered.length = 0;
     };
-    const summary = scanFile({
+    const opts: Omit<ScanOptions, 'ruleset'> = {
       file,
-      ruleset,
       engine: { ...cfg.engine, ...(flags.midstream ? { midstream: true } : {}), ...engineOverrides },
       ...(simulateIps ? { simulateIps: true } : {}),
       checksumChecks,
@@ -187,7 +226,8 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
         buffered.push(json ? JSON.stringify(toAlertEvent(d, { action: blocked ? 'blocked' : 'allowed', count: 1, eventId: `scan-${eventNo}`, payload: cfg.events.payload, packet: cfg.events.packet, references: cfg.events.references, verdict: blocked ? 'drop' : 'alert' })) + '\n' : fastLine(d));
         if (buffered.length >= 256) flush();
       },
-    });
+    };
+    const summary: ScanSummary & { shard?: ShardFigures } = pool !== null || rs.ruleset === null ? await pool!.scan(opts) : scanFile({ ...opts, ruleset: rs.ruleset });
     fileBar.end();
     flush();
     const cs = summary.checksum;
@@ -223,8 +263,10 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
           decoder_events: summary.decoderEvents,
           checksum: summary.checksum,
           ...(summary.captureError !== null ? { capture_error: summary.captureError } : {}),
-          signatures: ruleset.signatures.length,
-          ruleset: ruleset.version,
+          signatures: rs.signatures,
+          ruleset: rs.version,
+          workers: pool?.size ?? 1,
+          ...(summary.shard !== undefined ? { shard: { inspected: summary.shard.inspected, held_max: summary.shard.heldMax, waits: summary.shard.waits } } : {}),
           load_seconds: Number(loadSeconds.toFixed(3)),
           load_cpu_seconds: Number(((loadCpu.user + loadCpu.system) / 1e6).toFixed(3)),
         }) + '\n',

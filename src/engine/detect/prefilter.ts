@@ -3,7 +3,6 @@
  * runs over in-order stream bytes and yields candidates — signatures whose fast pattern ended at
  * a stream offset — for the verifier. Allocation-free on the hot path.
  */
-import { scanTable } from '../../signatures/automaton.js';
 import type { PortGroup } from '../../signatures/types.js';
 import type { DirState } from '../stream/dir-state.js';
 import type { Flow } from '../flow/flow.js';
@@ -19,9 +18,8 @@ export class Prefilter {
   stamp = new Int32Array(0);
   chunkStamp = 0;
   /**
-   * Per group: a copy of dfa.next whose entries have the sign bit set when the target state has
-   * outputs, so the scan loop tests `s < 0` instead of loading a second table per byte (~20 %
-   * faster scanning; costs one more copy of each automaton's transition table).
+   * Per group: dfa.next, whose entries have the sign bit set when the target state has outputs,
+   * so the scan loop tests `s < 0` instead of loading a second table per byte.
    */
   private readonly scanTables = new WeakMap<PortGroup, Int32Array>();
   /** Per group: longest pattern length - 1 (warm-up of the parallel scan chains). */
@@ -33,9 +31,8 @@ export class Prefilter {
     this.chunkStamp = 0;
     for (const g of groups) {
       if (this.scanTables.has(g)) continue;
-      // Built by the compile worker when the ruleset came from it (O(states*256): seconds for a
-      // big ruleset on a busy host, which must not run on the event loop at a reload).
-      this.scanTables.set(g, g.dfa.scan ?? scanTable(g.dfa));
+      // The automaton's own table carries the output marks (automaton.ts markOutputs).
+      this.scanTables.set(g, g.dfa.next);
       let maxLen = 1;
       for (const p of g.patterns) if (p.bytes.length > maxLen) maxLen = p.bytes.length;
       this.warmup.set(g, maxLen - 1);

@@ -21,6 +21,11 @@ export interface FlowTableOptions {
   onFree: (flow: Flow) => void;
   /** HalfSipHash key of the bucket index (default: random per table). */
   seed: HashSeed;
+  /**
+   * Flow serials (the high bits of Flow.id) are offset + k × stride: the tables of a scan's
+   * workers (src/engine/shard/) hand out disjoint ids. Default 0 and 1.
+   */
+  serial?: { offset: number; stride: number };
 }
 
 export class FlowTable {
@@ -32,6 +37,7 @@ export class FlowTable {
   readonly max: number;
   private count = 0;
   private serial = 0;
+  private readonly serialStride: number;
   /** Bucket of the last `find`. */
   private slot = 0;
   private readonly buckets: (Flow | null)[];
@@ -53,6 +59,9 @@ export class FlowTable {
     this.mask = n - 1;
     this.seed = opts.seed;
     this.onFree = opts.onFree;
+    // serial + stride: the first flow gets offset + 1, so a default table counts 1, 2, 3...
+    this.serial = (opts.serial?.offset ?? 0) + 1 - (opts.serial?.stride ?? 1);
+    this.serialStride = opts.serial?.stride ?? 1;
   }
 
   get size(): number {
@@ -102,7 +111,7 @@ export class FlowTable {
       this.evictions++;
       this.delete(this.head);
     }
-    f.serial = ++this.serial;
+    f.serial = this.serial += this.serialStride;
     f.key = this.slot;
     const b = this.slot & this.mask;
     f.hnext = this.buckets[b] ?? null;

@@ -1,7 +1,7 @@
 /** The PCRE2 engine (native/pcre2 through src/regex): matching raw bytes, captures, options, limits, errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRegex, regexEngineInfo, regexProblem } from '../../../src/regex/regex.js';
+import { compileRegex, lazyRegex, regexEngineInfo, regexProblem } from '../../../src/regex/regex.js';
 import { DEFAULT_LIMITS, REGEX_LIMIT, REGEX_NOMATCH } from '../../../src/regex/types.js';
 import { isBulwarkError } from '../../../src/errors.js';
 
@@ -177,4 +177,22 @@ test('compile errors: BulwarkError BULWARK_ERR_REGEX with PCRE2\'s message and t
       },
     );
   }
+});
+
+test('a lazy regex compiles on its first exec and matches as the eager one', () => {
+  const eager = compileRegex('(?<word>ad(m)in)\\.php', { caseless: true, noAutoCapture: true });
+  const lazy = lazyRegex({ pattern: eager.spec.pattern, options: eager.spec.options, limits: { ...eager.limits }, captureCount: eager.captureCount, jit: eager.jit, names: [...eager.names] });
+  assert.equal(lazy.compiled, false, 'nothing compiled before use');
+  assert.equal(lazy.captureCount, eager.captureCount);
+  assert.deepEqual([...lazy.names], [...eager.names]);
+  const subject = b('GET /ADMIN.PHP');
+  const o1 = new Int32Array(6);
+  const o2 = new Int32Array(6);
+  assert.equal(lazy.exec(subject, 0, subject.length, o1), eager.exec(subject, 0, subject.length, o2));
+  assert.deepEqual(o1, o2);
+  assert.equal(lazy.compiled, true);
+  assert.equal(lazy.exec(b('nothing'), 0, 7), REGEX_NOMATCH);
+  // A spec that no longer gives what the loading thread found is a bug, said so at first use.
+  const wrong = lazyRegex({ pattern: 'a(b)c', options: {}, limits: { ...DEFAULT_LIMITS }, captureCount: 5, jit: true, names: [] });
+  assert.throws(() => wrong.exec(b('abc'), 0, 3), (e: unknown) => isBulwarkError(e) && e.code === 'BULWARK_ERR_INTERNAL');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildDfa, countStates, scanDfa, foldBytes } from '../../../src/signatures/automaton.js';
+import { buildDfa, countStates, scanDfa, foldBytes, STATE_MASK } from '../../../src/signatures/automaton.js';
 import { latin1 } from '../../../src/signatures/content.js';
 
 function hits(patterns: string[], input: string | Uint8Array): string[] {
@@ -87,7 +87,14 @@ test('state count is exact and identical prefixes share states', () => {
   assert.equal(countStates(pats.map((p) => ({ bytes: latin1(p) }))), 7);
   assert.equal(dfa.next.length, 7 * 256);
   assert.equal(dfa.outStart.length, 8);
-  for (const v of dfa.next) assert.equal(v % 256, 0);
+  for (const v of dfa.next) assert.equal((v & STATE_MASK) % 256, 0);
+  // Output marks: bit 31 exactly on the transitions into states where a pattern ends.
+  for (const v of dfa.next) {
+    const k = (v & STATE_MASK) >>> 8;
+    assert.equal(v < 0, dfa.outStart[k + 1]! > dfa.outStart[k]!);
+  }
+  // One shared table: scan workers read it without a copy.
+  assert.ok(dfa.next.buffer instanceof SharedArrayBuffer);
 });
 
 test('deterministic: same patterns give identical arrays', () => {

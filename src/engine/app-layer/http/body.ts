@@ -120,7 +120,13 @@ export class BodyAcc implements HttpBody {
     if (b === null) return EMPTY;
     const v = this.view;
     if (v !== null && v.length === this.len && v.buffer === b.buffer && v.byteOffset === b.byteOffset + this.base) return v;
-    return (this.view = b.subarray(this.base, this.base + this.len));
+    // a plain view (subarray goes through the species constructor lookup): made per new length
+    return (this.view = new Uint8Array(b.buffer, b.byteOffset + this.base, this.len));
+  }
+
+  /** Whether bytes go through Content-Encoding decoders (their chunking can matter). */
+  get decoding(): boolean {
+    return this.layers !== null;
   }
 
   /** Kept bytes plus the decoders' state (decompression windows count towards the app-layer budget). */
@@ -135,9 +141,13 @@ export class BodyAcc implements HttpBody {
     if (this.layers === null && this.buf === null && n > 0 && this.limit > 0) this.place(Math.min(n, this.limit));
   }
 
-  /** Storage for `cap` bytes, the kept ones copied over. */
+  /** Storage for `cap` bytes: the piece grown in place when it can, else a new one with the kept bytes copied over. */
   private place(cap: number): void {
     const a = this.tx.arena;
+    if (this.buf !== null && a.grow(this.buf, this.base, this.cap, cap)) {
+      this.cap = cap;
+      return;
+    }
     const o = a.take(cap);
     if (this.buf !== null) copyInto(a.last, o, this.buf, this.base, this.base + this.len);
     this.buf = a.last;

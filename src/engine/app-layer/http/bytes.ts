@@ -95,6 +95,17 @@ export class Arena {
     return s;
   }
 
+  /**
+   * Grows the piece [o, o + n) of `buf` to m bytes where it is, when it is the last piece taken
+   * from the slab being filled and the slab has room (the added bytes were never handed out, so
+   * they are still zero): no new piece, no copy. False: the caller takes a new piece.
+   */
+  grow(buf: Uint8Array, o: number, n: number, m: number): boolean {
+    if (buf !== this.slab || o + n !== this.used || o + m > buf.length) return false;
+    this.used = o + m;
+    return true;
+  }
+
   /** A zeroed piece of n bytes, as a view. */
   alloc(n: number): Uint8Array {
     const s = this.take(n);

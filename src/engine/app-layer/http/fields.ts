@@ -31,6 +31,20 @@ export function methodAt(d: Uint8Array, s: number, e: number): number {
   return -1;
 }
 
+/** What a line after a complete request starts with (lineStart). */
+export const LINE_EMPTY = 0;
+export const LINE_METHOD = 1;
+export const LINE_OTHER = 2;
+
+/** The first whitespace-delimited token of line[s, e): none, a known method, or something else. */
+export function lineStart(line: Uint8Array, s: number, e: number): number {
+  while (s < e && isSpace(line[s]!)) s++;
+  let te = s;
+  while (te < e && !isSpace(line[te]!)) te++;
+  if (te === s) return LINE_EMPTY;
+  return methodAt(line, s, te) >= 0 ? LINE_METHOD : LINE_OTHER;
+}
+
 export function isKnownMethod(m: Uint8Array): boolean {
   return methodAt(m, 0, m.length) >= 0;
 }

@@ -13,6 +13,8 @@ import { type BodyOwner, BodyAcc } from './body.js';
 import { Arena, ByteBuf, EMPTY, eqNoCaseAt, fromLatin1, latin1 } from './bytes.js';
 import {
   LF,
+  LINE_METHOD,
+  LINE_OTHER,
   M_CONNECT,
   M_HEAD,
   PROTO_0_9,
@@ -24,6 +26,7 @@ import {
   indexOfNoCaseAt,
   isChunkCtl,
   isEmptyLine,
+  lineStart,
   methodAt,
   parseChunkLengthAt,
   parseContentLengthAt,
@@ -614,20 +617,36 @@ export class HttpParser implements HttpConnectionParser {
       s0 = 0;
       e0 = sc.length;
     }
-    let s = s0;
-    while (s < e0 && isSpace(line[s]!)) s++;
-    let e = s;
-    while (e < e0 && !isSpace(line[e]!)) e++;
-    if (e > s && methodAt(line, s, e) >= 0) {
+    const first = lineStart(line, s0, e0);
+    if (first === LINE_METHOD) {
       // The next request: the buffered part stays in the line buffer for the request-line state.
       this.requestComplete(true);
       return p;
     }
-    if (e !== s) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+    if (first === LINE_OTHER) this.event(t, 'REQUEST_BODY_UNEXPECTED');
     t.requestMessageLength += e0 - s0;
     t.requestBody.write(line, s0, e0);
     this.req.line.clear();
-    return lf + 1;
+    p = lf + 1;
+    if (t.requestBody.decoding) return p;
+    // Without decoders a write raises no tx event and keeps bytes the same whether it comes
+    // line by line or at once: the segment's further body lines go in one write (the first
+    // line that starts a request, or a partial one, is left to the next call).
+    let q = p;
+    while (q < end) {
+      lf = q;
+      while (lf < end && d[lf] !== LF) lf++;
+      if (lf === end) break;
+      const k = lineStart(d, q, lf + 1);
+      if (k === LINE_METHOD) break;
+      if (k === LINE_OTHER) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+      q = lf + 1;
+    }
+    if (q > p) {
+      t.requestMessageLength += q - p;
+      t.requestBody.write(d, p, q);
+    }
+    return q;
   }
 
   /** Consumes up to `side.left` body bytes (Content-Length body or chunk data) into the tx body. */

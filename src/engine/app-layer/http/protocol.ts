@@ -91,7 +91,8 @@ export function tunnelChangeTarget(status: number, upgrade: string, txId: number
 export class HttpAppParser implements AppParser {
   readonly parser: HttpParser;
   private readonly wrappers = new Map<number, HttpAppTx>();
-  private readonly view: HttpAppTx[] = [];
+  /** What txs() returned last. */
+  private list: readonly HttpAppTx[] = [];
 
   /** The protocol the granted change goes to (null: re-detect). */
   private changeTo: AppProtoName | null = null;
@@ -150,25 +151,27 @@ export class HttpAppParser implements AppParser {
   }
 
   /**
-   * The live txs' wrappers, in one array kept in step with the parser's live list (the detector
-   * asks at every chunk: a generator and a Map lookup per tx each time showed in profiles). Read
-   * it before the next feed or release.
+   * The live txs' wrappers, in order: the list made last while the parser's live txs are the
+   * same (the detector asks per chunk; a generator and a map lookup per tx cost more than the
+   * check), else a new list (a caller still holding the old one sees it unchanged).
    */
-  txs(): readonly AppTx[] {
+  txs(): Iterable<AppTx> {
     const live = this.parser.txs;
-    const v = this.view;
-    for (let i = 0; i < live.length; i++) {
-      const t = live[i]!;
-      if (v[i]?.http === t) continue;
+    const list = this.list;
+    let same = list.length === live.length;
+    for (let i = 0; same && i < live.length; i++) same = list[i]!.http === live[i];
+    if (same) return list;
+    const next: HttpAppTx[] = [];
+    for (const t of live) {
       let w = this.wrappers.get(t.id);
       if (w === undefined || w.http !== t) {
         w = new HttpAppTx(t);
         this.wrappers.set(t.id, w);
       }
-      v[i] = w;
+      next.push(w);
     }
-    if (v.length !== live.length) v.length = live.length;
-    return v;
+    this.list = next;
+    return next;
   }
 
   /** The detect stage is done with txs ≤ id: they go even when incomplete (Suricata frees txs the detector finished). */

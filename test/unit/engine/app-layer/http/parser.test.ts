@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { HttpParser, httpBuffer, httpEve, type HttpTx } from '../../../../../src/engine/app-layer/http/index.js';
 import { rng } from '../../../../../bench/lib/gen.js';
+import { BodyAcc } from '../../../../../src/engine/app-layer/http/body.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const s = (x: Uint8Array | null): string | null => (x === null ? null : Buffer.from(x).toString('latin1'));
@@ -197,6 +198,63 @@ test('unexpected data after a request body is body (REQUEST_BODY_UNEXPECTED); a 
   assert.equal(s(p.txs[0]!.requestBody.data), 'abjunk line\r\n');
   assert.ok(p.txs[0]!.events.includes('REQUEST_BODY_UNEXPECTED'));
   assert.equal(s(p.txs[1]!.uriRaw), '/n');
+});
+
+test('unexpected data after a request: many lines in one segment are the same body, length and events as line by line', () => {
+  const junk = 'a b c\r\n\r\n   \r\n  x\tGET\r\nPOSTX /y\r\nnot a method\n'.repeat(20);
+  const tail = '  GET /n HTTP/1.1\r\n\r\nPUT /p HTTP/1.1\r\nContent-Length: 1\r\n\r\nzmore\r\npart';
+  const gzBody = zlib.gzipSync(Buffer.from('inflated '.repeat(20)));
+  for (const head of [
+    b('GET / HTTP/1.1\r\nHost: h\r\n\r\n'),
+    new Uint8Array(Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: ${gzBody.length}\r\n\r\n`, 'latin1'), gzBody])),
+  ]) {
+    const req = new Uint8Array(Buffer.concat([head, Buffer.from(junk + tail, 'latin1')]));
+    for (const limit of [100 * 1024, 300]) {
+      const view = (p: HttpParser): unknown => p.txs.map((t) => ({ snap: snapshot(t), len: t.requestMessageLength, seen: t.requestBody.seen, truncated: t.requestBody.truncated, rp: t.requestProgress }));
+      const whole = new HttpParser({ requestBodyLimit: limit });
+      whole.request(req, 0, req.length);
+      const txs = whole.txs;
+      assert.equal(txs.length, 3);
+      assert.ok(txs[0]!.events.includes('REQUEST_BODY_UNEXPECTED'));
+      assert.equal(s(txs[1]!.uriRaw), '/n');
+      const plain = head.length < 60;
+      if (plain) {
+        assert.equal(txs[0]!.requestMessageLength, junk.length);
+        assert.equal(txs[0]!.requestBody.seen, junk.length);
+        assert.equal(txs[0]!.requestBody.truncated, limit === 300, 'cut at the limit');
+        assert.equal(s(txs[0]!.requestBody.data), limit === 300 ? junk.slice(0, 300) : junk);
+      }
+      assert.equal(s(txs[2]!.requestBody.data), 'zmore\r\n');
+      assert.equal(whole.counters.events.REQUEST_BODY_UNEXPECTED, 2);
+      // Split inside lines only (a segment ending at a line end or at the end of a body completes
+      // the request, as libhtp): the first segment ends inside the first line after the head,
+      // then every 1 to 3 bytes.
+      const bodyEnd = req.lastIndexOf(0x7a) + 1; // after the PUT's one-byte body
+      for (const step of [1, 2, 3]) {
+        const split = new HttpParser({ requestBodyLimit: limit });
+        let o = 0;
+        for (let i = head.length + 1; i < req.length; i += step) {
+          if (req[i - 1] === 0x0a || i === bodyEnd) continue;
+          split.request(req, o, i - o);
+          o = i;
+        }
+        split.request(req, o, req.length - o);
+        assert.deepEqual(view(split), view(whole), `step ${step}`);
+        assert.deepEqual(split.counters.events, whole.counters.events);
+        assert.deepEqual(split.counters.limits, whole.counters.limits);
+      }
+    }
+  }
+});
+
+test('the lines after a request reach an undecoded body in one write per segment (not one per line)', (t) => {
+  const write = t.mock.method(BodyAcc.prototype, 'write');
+  const lines = 'one two\r\nthree\r\n\r\nfour five six\r\n'.repeat(10);
+  const req = b('GET / HTTP/1.1\r\nHost: h\r\n\r\n' + lines + 'GET /n HTTP/1.1\r\n\r\n');
+  const p = new HttpParser();
+  p.request(req, 0, req.length);
+  assert.equal(s(p.txs[0]!.requestBody.data), lines);
+  assert.deepEqual(write.mock.calls.map((c) => c.arguments[2] - c.arguments[1]), [9, lines.length - 9]);
 });
 
 test('invalid chunk length stops the direction; invalid C-L/T-E stops it with the event', () => {

@@ -90,6 +90,25 @@ test('parser state, release and counters', () => {
   assert.equal(q.failReason, 'invalid_request_chunk_len');
 });
 
+test('txs(): the same list (and wrappers) while the live txs are the same; a new list when they change, the old one unchanged', () => {
+  const p = httpProtocol.create({ serverPort: 80, clientPort: 40000 });
+  const d = b('GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n');
+  p.feed('to_server', d, 0, d.length, 0);
+  const a = p.txs();
+  assert.equal(p.txs(), a);
+  const first = [...a];
+  assert.deepEqual(first.map((t) => t.id), [0, 1]);
+  const more = b('GET /3 HTTP/1.1\r\nHost: a\r\n\r\n');
+  p.feed('to_server', more, 0, more.length, 0);
+  const c = [...p.txs()];
+  assert.deepEqual(c.map((t) => t.id), [0, 1, 2]);
+  assert.equal(c[0], first[0], 'a tx keeps its wrapper');
+  assert.deepEqual([...a].map((t) => t.id), [0, 1], 'the list handed out before is not changed');
+  p.release(1);
+  assert.deepEqual([...p.txs()].map((t) => t.id), [2]);
+  assert.equal([...p.txs()][0], c[2]);
+});
+
 test('urilen: Suricata forms on the normalised (default) or raw URI', () => {
   const [t] = flow('GET /a/../bcd HTTP/1.1\r\nHost: h\r\n\r\n'); // norm "/bcd" (4), raw "/a/../bcd" (9)
   assert.ok(t);
