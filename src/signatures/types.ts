@@ -629,7 +629,10 @@ export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[
  * length) the signatures found are reused without a scan. The caller keeps one per
  * live tx direction and drops it with the tx (or a ruleset swap).
  */
-export type AppPrefilterCache = Map<number, { length: number; state: number; found: number[]; src?: Uint8Array }>;
+export type AppPrefilterCache = Map<number, { length: number; state: number; found: number[]; src?: Uint8Array }> & {
+  /** Signatures that can no longer match this tx direction (verify-app.ts missedForGood): not verified on it again. */
+  missed?: Set<number>;
+};
 export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter?: RegexMeter) => boolean;
 
 /** What the payload verifier needs besides the bytes. */

@@ -6,8 +6,8 @@
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import { STATE_MASK } from './automaton.js';
-import type { AppCandidatesFn, AppPrefilter, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
-import { appLayerProtocolHolds, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
+import type { AppCandidatesFn, AppPrefilter, AppRuleset, ContentCondition, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
+import { appLayerProtocolHolds, findBytes, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
 import { uintHolds } from './options.js';
 import { UNMETERED, type RegexMeter } from '../regex/meter.js';
@@ -45,47 +45,74 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
   const app = ruleset.app;
   if (app === undefined) return 0;
   nextGen(ruleset.signatures.length);
-  for (const key of protoDirKeys(ruleProtocols, dir)) {
-    const always = app.always.get(key);
-    if (always !== undefined) for (const i of always) mark(i, out);
-    const pfs = app.byProtoDir.get(key);
-    if (pfs === undefined) continue;
-    for (const pi of pfs) {
-      const pf = app.prefilters[pi]!;
-      if (pf.multi) {
-        for (const inst of tx.multiBuffer(pf.buffer, dir)) scan(pf, inst, out);
-      } else {
-        const b = tx.buffer(pf.buffer, dir);
-        if (b === null) continue;
-        const kind = cache === undefined ? PLAIN : bufferKind(pf);
-        if (kind === GROWING && pf.transforms.length === 0) scanGrowing(pf, pi, b, out, cache!);
-        else if (kind === STABLE) scanStable(pf, pi, b, out, cache!);
-        else scan(pf, b, out);
-      }
+  const plan = planOf(app, ruleProtocols, dir);
+  for (const i of plan.always) mark(i, out);
+  const steps = plan.steps;
+  for (let k = 0; k < steps.length; k++) {
+    const st = steps[k]!;
+    const pf = st.pf;
+    if (pf.multi) {
+      for (const inst of tx.multiBuffer(pf.buffer, dir)) scan(pf, inst, out);
+      continue;
     }
+    const b = tx.buffer(pf.buffer, dir);
+    if (b === null) continue;
+    const kind = cache === undefined ? PLAIN : st.kind;
+    if (kind === GROWING) scanGrowing(pf, st.pi, b, out, cache!);
+    else if (kind === STABLE) scanStable(pf, st.pi, b, out, cache!);
+    else scan(pf, b, out);
   }
   if (out.length > 1) out.sort((a, b) => a - b);
   return out.length;
 };
 
+/** One prefilter of a plan: its index, itself and how its buffer is scanned (GROWING only without transforms). */
+interface PlanStep {
+  readonly pi: number;
+  readonly pf: AppPrefilter;
+  readonly kind: number;
+}
+/** What appCandidates runs for a flow's rule protocols in one direction: always-list signatures, then prefilters. */
+interface Plan {
+  readonly always: readonly number[];
+  readonly steps: readonly PlanStep[];
+}
+
+/**
+ * Plans per ruleset and rule-protocol list (one list per protocol, shared by its flows), made
+ * once: the per-call work was two Map lookups per protocol and a WeakMap lookup per prefilter.
+ */
+const PLANS = new WeakMap<AppRuleset, WeakMap<readonly string[], Record<AppDirection, Plan>>>();
+function planOf(app: AppRuleset, protos: readonly string[], dir: AppDirection): Plan {
+  let byProtos = PLANS.get(app);
+  if (byProtos === undefined) PLANS.set(app, (byProtos = new WeakMap()));
+  let p = byProtos.get(protos);
+  if (p === undefined) {
+    p = { to_server: makePlan(app, protos, 'to_server'), to_client: makePlan(app, protos, 'to_client') };
+    byProtos.set(protos, p);
+  }
+  return p[dir];
+}
+
+function makePlan(app: AppRuleset, protos: readonly string[], dir: AppDirection): Plan {
+  const always: number[] = [];
+  const steps: PlanStep[] = [];
+  for (const proto of protos) {
+    const key = `${proto}:${dir}`;
+    for (const i of app.always.get(key) ?? []) if (!always.includes(i)) always.push(i);
+    for (const pi of app.byProtoDir.get(key) ?? []) {
+      const pf = app.prefilters[pi]!;
+      const kind = bufferKind(pf);
+      steps.push({ pi, pf, kind: kind === GROWING && pf.transforms.length > 0 ? PLAIN : kind });
+    }
+  }
+  return { always, steps };
+}
+
 /** Signatures found by `collect`, deduplicated by their own stamp generation. */
 let cstamp = new Uint32Array(0);
 let cgen = 0;
 const scratch: number[] = [];
-
-/**
- * The `proto:dir` keys of a flow's rule protocols, made once per protocol list: a key built per
- * call is a new string whose hash each Map lookup computes again.
- */
-const KEYS = new WeakMap<readonly string[], Record<AppDirection, readonly string[]>>();
-function protoDirKeys(protos: readonly string[], dir: AppDirection): readonly string[] {
-  let k = KEYS.get(protos);
-  if (k === undefined) {
-    k = { to_server: protos.map((p) => `${p}:to_server`), to_client: protos.map((p) => `${p}:to_client`) };
-    KEYS.set(protos, k);
-  }
-  return k[dir];
-}
 
 function scan(pf: AppPrefilter, raw: Uint8Array, out: number[]): void {
   scratch.length = 0;
@@ -353,3 +380,61 @@ export const verifyAppSignature: VerifyAppFn = (sig: Signature, tx: AppTx, dir: 
   }
   return true;
 };
+
+/**
+ * A signature's first buffer list when it starts with a content confined to a fixed window
+ * (offset/depth or startswith, not relative): on an append-only buffer, once the buffer reaches
+ * the window's end those bytes never change, so a miss there is a miss for good.
+ */
+interface AnchoredHead {
+  readonly list: BufferList;
+  readonly content: ContentCondition;
+  readonly lo: number;
+  readonly hi: number;
+}
+const HEADS = new WeakMap<Signature, AnchoredHead | null>();
+function anchoredHead(sig: Signature): AnchoredHead | null {
+  let h = HEADS.get(sig);
+  if (h !== undefined) return h;
+  h = null;
+  const l = sig.buffers?.[0];
+  const c = l?.conditions[0];
+  if (l !== undefined && !l.multi && l.absent === undefined && l.transforms.length === 0 && c?.kind === 'content') {
+    if (!c.negated && c.vars === undefined && c.distance === undefined && c.within === undefined && !c.endswith) {
+      const lo = c.offset ?? 0;
+      let hi = c.depth !== undefined ? lo + c.depth : Infinity;
+      if (c.startswith) hi = Math.min(hi, lo + c.bytes.length);
+      if (Number.isFinite(hi)) h = { list: l, content: c, lo, hi };
+    }
+  }
+  HEADS.set(sig, h);
+  return h;
+}
+
+/** Append-only buffer names per protocol (AppBufferSpec.appendOnly). */
+const APPEND_ONLY = new Map<string, ReadonlySet<string>>();
+function appendOnly(protocol: string, buffer: string): boolean {
+  let set = APPEND_ONLY.get(protocol);
+  if (set === undefined) {
+    const p = APP_PROTOCOLS.find((x) => x.name === protocol);
+    set = new Set(p === undefined ? [] : p.buffers.filter((b) => b.appendOnly === true).map((b) => b.name));
+    APPEND_ONLY.set(protocol, set);
+  }
+  return set.has(buffer);
+}
+
+/**
+ * After verifyAppSignature said no: true when the signature can never match this tx in `dir`
+ * however the tx goes on. Its first list (always evaluated, and before any regex) is on a buffer
+ * the tx's protocol declares append-only and starts with a content confined to a fixed window
+ * that the buffer already covers without the content in it. The detect stage then stops
+ * verifying it on this tx (ET's `http.response_body; content:"200"; startswith;` rules were
+ * re-verified on every chunk of every response body).
+ */
+export function missedForGood(sig: Signature, tx: AppTx, dir: AppDirection, protocol: string): boolean {
+  const h = anchoredHead(sig);
+  if (h === null || !appendOnly(protocol, h.list.buffer)) return false;
+  const b = tx.buffer(h.list.buffer, h.list.dir ?? dir);
+  if (b === null || b.length < h.hi) return false;
+  return findBytes(b, h.hi, h.content.bytes, h.content.nocase, h.lo) < 0;
+}

@@ -144,6 +144,8 @@ interface State {
   decoded: Uint8Array | null;
   /** byte_test/byte_jump `dce` read little endian (the buffer is DCERPC stub data of a little-endian PDU). */
   dceLittle: boolean;
+  /** Index of the open-ended relative content (openEnded) whose last evaluation found no occurrence at all, else -1. */
+  gone: number;
 }
 
 /** Whole-match offsets of the last pcre; read right after each exec, before recursing. */
@@ -314,13 +316,27 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
         if (at < lo || st.length > hi || findBytes(st.data, st.length, c.bytes, c.nocase, at) !== at) return false;
         return evalFrom(conds, i + 1, st.length, st, em);
       }
-      let from = lo;
+      let at = findBytes(st.data, hi, c.bytes, c.nocase, lo);
+      if (at < 0) {
+        if (openEnded(c)) st.gone = i;
+        return false;
+      }
       while (true) {
-        const at = findBytes(st.data, hi, c.bytes, c.nocase, from);
-        if (at < 0) return false;
+        st.gone = -1;
         if (evalFrom(conds, i + 1, at + c.bytes.length, st, em)) return true;
         if (em[i] === 0 || st.budget < 0 || c.startswith) return false;
-        from = at + 1;
+        if (st.gone === i + 1) {
+          // The next content does not occur after this match, so not after a later one either
+          // (its window only shrinks): each later occurrence fails as the first step of that
+          // attempt, charged to the budget as the attempt would have been.
+          do {
+            at = findBytes(st.data, hi, c.bytes, c.nocase, at + 1);
+            if (at < 0) return false;
+          } while (--st.budget >= 0);
+          return false;
+        }
+        at = findBytes(st.data, hi, c.bytes, c.nocase, at + 1);
+        if (at < 0) return false;
       }
     }
     case 'pcre': {
@@ -399,6 +415,14 @@ function evalFrom(conds: readonly Condition[], i: number, prev: number, st: Stat
   }
 }
 
+/**
+ * A relative content whose window runs from the detection pointer (plus a fixed distance) to the
+ * buffer end: not found from one pointer, it is not found from any later one.
+ */
+function openEnded(c: ContentCondition): boolean {
+  return c.distance !== undefined && c.within === undefined && c.vars === undefined && !c.startswith && !c.endswith && !c.negated;
+}
+
 function contentFound(c: ContentCondition, st: State, lo: number, hi: number): boolean {
   if (c.endswith) {
     const at = st.length - c.bytes.length;
@@ -450,7 +474,7 @@ export function tcpFlagsMatch(f: TcpFlagsMatch, flags: number): boolean {
 export function matchConditions(conds: readonly Condition[], data: Uint8Array, length: number, meter: RegexMeter, owner: number, dceLittle = false): boolean {
   if (conds.length === 0) return true;
   // One signature's lists share its byte_extract/byte_math variables, as Suricata's byte_values do.
-  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner, slots: SCRATCH_SLOTS, decoded: null, dceLittle };
+  const st: State = { data, length: Math.min(length, data.length), budget: RECURSION_BUDGET, meter, owner, slots: SCRATCH_SLOTS, decoded: null, dceLittle, gone: -1 };
   return evalFrom(conds, 0, 0, st, endMatters(conds));
 }
 
@@ -480,7 +504,7 @@ export const verifySignature: VerifyFn = (sig: Signature, data: Uint8Array, leng
   if (sig.appLayerProtocol !== undefined && !appLayerProtocolHolds(sig.appLayerProtocol, ctx.appProto)) return false;
   if (sig.conditions.length > 0) {
     const slots = sig.varCount !== undefined && sig.varCount > 0 ? SCRATCH_SLOTS : NO_SLOTS;
-    const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null, dceLittle: false };
+    const st: State = { data, length: len, budget: RECURSION_BUDGET, meter, owner: sig.id, slots, decoded: null, dceLittle: false, gone: -1 };
     if (!evalFrom(sig.conditions, 0, 0, st, endMatters(sig.conditions))) return false;
   }
   return sig.packetBuffers === undefined || packetBuffersHold(sig.packetBuffers, ctx, meter, sig.id);

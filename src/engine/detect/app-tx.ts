@@ -29,7 +29,7 @@ import type { AppDirection, AppLayerSettings, AppParser, AppParserContext, AppPr
 import type { FileHashAlgo } from '../app-layer/filehash.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
-import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
+import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import { ExpectationTable } from './expectations.js';
 import { collectFrames, inspectFrames, newFlowFrames, wantsFrames } from './app-frames.js';
 import type { AlertFrame } from '../types.js';
@@ -432,21 +432,23 @@ export class AppTxDetector {
     this.counters.txInspected++;
     const ck = tx.id * 2 + DIR_INDEX[dir];
     let n = 0;
+    let pc: AppPrefilterCache | undefined;
     if (!rawOnly) {
       // complete now: this is its last full inspection
       if (tx.complete(dir)) f.inspected.add(ck);
-      let pc = f.pfCache.get(ck);
+      pc = f.pfCache.get(ck);
       if (pc === undefined) f.pfCache.set(ck, (pc = new Map() as AppPrefilterCache));
       n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
       if (f.inspected.has(ck)) f.pfCache.delete(ck);
     } else this.cand.length = 0;
+    const missed = pc?.missed;
     const seen = f.rawSeen[DIR_INDEX[dir]];
     if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);
     this.counters.candidates += n;
     let done = f.alerted.get(tx.id);
     for (let k = 0; k < n; k++) {
       const si = this.cand[k]!;
-      if (done?.has(si) === true) continue;
+      if (done?.has(si) === true || missed?.has(si) === true) continue;
       const sig = rs.signatures[si]!;
       // A rule with only payload conditions (`alert dns … content:…`) looks at the stream, not
       // at a tx: every tx of one chunk would see the same bytes, so it alerts once per chunk; one
@@ -455,7 +457,10 @@ export class AppTxDetector {
       const payloadOnly = (sig.buffers?.length ?? 0) === 0 && (sig.appKeywords?.length ?? 0) === 0;
       if (payloadOnly && this.chunkFired.has(si)) continue;
       if (ctx.flowAlerted !== undefined && streamOnly(sig) && ctx.flowAlerted(si)) continue;
-      if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) continue;
+      if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) {
+        if (pc !== undefined && missedForGood(sig, tx, dir, f.proto!.name)) (pc.missed ??= new Set()).add(si);
+        continue;
+      }
       if (payloadOnly) this.chunkFired.add(si);
       if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
       done.add(si);
@@ -465,7 +470,8 @@ export class AppTxDetector {
   }
 
   private inspect(f: AppFlow, dir: AppDirection, tsUs: number, ctx: AppFeedContext): void {
-    this.chunkFired.clear();
+    // Set.clear allocates a new table even when empty
+    if (this.chunkFired.size > 0) this.chunkFired.clear();
     const parser = f.parser!;
     const proto = f.proto!;
     const vctx = verifyContextOf(f, dir, proto, tsUs, ctx, true);

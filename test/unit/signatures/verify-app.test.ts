@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRuleset } from '../../../src/signatures/compile.js';
 import { parseRule } from '../../../src/signatures/rules.js';
-import { addRawCandidates, appCandidates, scanRawStream, verifyAppSignature } from '../../../src/signatures/verify-app.js';
+import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../../src/signatures/verify-app.js';
 import { httpProtocol } from '../../../src/engine/app-layer/http/protocol.js';
 import { defaultConfig } from '../../../src/config/types.js';
 import type { AppDirection, AppTx } from '../../../src/engine/app-layer/types.js';
@@ -320,4 +320,62 @@ test('a stable buffer is scanned once per tx direction; a new array (or length) 
   arrays.set('http.uri', b('/x/login.php'));
   appCandidates(rs, httpProtocol.ruleProtocols, tx, 'to_server', out);
   assert.deepEqual(out.map((i) => rs.signatures[i]!.id), [1, 2]);
+});
+
+test('candidate plans are per ruleset and protocol list: a reloaded ruleset never reuses the old one', () => {
+  const protos = httpProtocol.ruleProtocols;
+  const tx = txOf(REQ, RES);
+  const a = compile(['alert http any any -> any any (msg:"uri"; http.uri; content:"/login.php"; sid:1;)']);
+  const b2 = compile([
+    'alert http any any -> any any (msg:"always"; flow:to_server; http.method; sid:7;)',
+    'alert http any any -> any any (msg:"ua"; http.user_agent; content:"evil"; sid:2;)',
+    'alert http any any -> any any (msg:"loc"; flow:to_client; http.location; content:"/home"; sid:3;)',
+  ]);
+  const sids = (rs: Ruleset, list: readonly string[], dir: AppDirection): number[] => {
+    const out: number[] = [];
+    appCandidates(rs, list, tx, dir, out);
+    return out.map((i) => rs.signatures[i]!.id).sort((x, y) => x - y);
+  };
+  assert.deepEqual(sids(a, protos, 'to_server'), [1]);
+  assert.deepEqual(sids(b2, protos, 'to_server'), [2, 7]);
+  assert.deepEqual(sids(b2, protos, 'to_client'), [3]);
+  assert.deepEqual(sids(a, protos, 'to_server'), [1]);
+  // another list with the same protocols (a copy) gets the same answer
+  assert.deepEqual(sids(b2, [...protos], 'to_server'), [2, 7]);
+  assert.deepEqual(sids(b2, ['tls'], 'to_server'), []);
+});
+
+test('missedForGood: an anchored head content missed on the covered part of an append-only buffer', () => {
+  const rs = compile([
+    'alert http any any -> any any (msg:"a"; flow:to_client; http.response_body; content:"200"; startswith; pcre:"/^\\n[0-9A-F]{4}\\n$/R"; sid:1;)',
+    'alert http any any -> any any (msg:"b"; flow:to_client; http.response_body; content:"uid"; offset:6; depth:3; sid:2;)',
+    'alert http any any -> any any (msg:"c"; flow:to_client; http.response_body; content:"uid"; sid:3;)',
+    'alert http any any -> any any (msg:"d"; flow:to_client; http.location; content:"/x"; startswith; sid:4;)',
+    'alert http any any -> any any (msg:"e"; flow:to_client; http.response_body; content:"<ht"; startswith; sid:5;)',
+    'alert http any any -> any any (msg:"f"; flow:to_client; http.response_body; content:"zz"; startswith; nocase; sid:6;)',
+  ]);
+  const byId = new Map(rs.signatures.map((s) => [s.id, s]));
+  const p = httpProtocol.create({ serverPort: 80, clientPort: 40000 });
+  const req = 'GET / HTTP/1.1\r\nHost: a\r\n\r\n';
+  p.feed('to_server', b(req), 0, req.length, 0);
+  const head = 'HTTP/1.1 200 OK\r\nLocation: /home\r\nContent-Length: 20\r\n\r\n<h';
+  p.feed('to_client', b(head), 0, head.length, 0);
+  const tx = [...p.txs()][0]!;
+  const missed = (sid: number): boolean => missedForGood(byId.get(sid)!, tx, 'to_client', 'http');
+  // two body bytes: the 3-byte windows are not covered yet
+  assert.equal(missed(1), false);
+  assert.equal(missed(5), false);
+  const more = 'tml>uid=0</html';
+  p.feed('to_client', b(more), 0, more.length, 0);
+  assert.equal(missed(1), true); // "<ht" is not "200", whatever follows
+  assert.equal(missed(6), true);
+  assert.equal(missed(5), false); // it is there
+  assert.equal(missed(2), false); // "uid" at 6..9 is in its window
+  assert.equal(missed(3), false); // not anchored: may come later
+  assert.equal(missed(4), false); // http.location is not append-only
+  assert.equal(missedForGood(byId.get(1)!, tx, 'to_client', 'tls'), false); // not append-only there
+  // and verification agrees: the missed one never fires, the others as before
+  const ctx: AppVerifyContext = { flowbits: new Set(), serverPort: 80 };
+  assert.equal(verifyAppSignature(byId.get(1)!, tx, 'to_client', ctx), false);
+  assert.equal(verifyAppSignature(byId.get(5)!, tx, 'to_client', ctx), true);
 });

@@ -46,10 +46,9 @@ export class HttpAppTx implements AppTx {
     return spec === undefined ? this.complete(dir) : this.progress(dir) >= spec.complete;
   }
 
+  /** httpBuffer resolves names and aliases itself and has no single buffer of a multi-buffer's name (null). */
   buffer(name: string, dir: AppDirection): Uint8Array | null {
-    const spec = httpBufferSpec(name);
-    if (spec === undefined || spec.multi) return null;
-    return httpBuffer(this.http, spec.name, dir);
+    return httpBuffer(this.http, name as HttpBufferName, dir);
   }
 
   multiBuffer(name: string, dir: AppDirection): readonly Uint8Array[] {

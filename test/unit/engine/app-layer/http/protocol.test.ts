@@ -168,3 +168,29 @@ test('body limits come from the settings (engine.appLayer.http), default 100 KiB
   assert.deepEqual(lengths(), [100 * 1024, 100 * 1024, 100 * 1024]);
   assert.deepEqual(lengths({ requestBodyLimit: 2048, responseBodyLimit: 150 * 1024 }), [2048, 2048, 150 * 1024]);
 });
+
+test('txs: one array kept in step with the live txs, the same wrapper per tx across calls', () => {
+  const p = httpProtocol.create({ serverPort: 80, clientPort: 40000 });
+  const d = b('GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n');
+  p.feed('to_server', d, 0, d.length, 0);
+  const first = p.txs();
+  assert.equal(Array.isArray(first), true); // no generator per call
+  const [t0, t1] = [...first];
+  assert.equal(p.txs(), first);
+  assert.deepEqual([...p.txs()], [t0, t1]);
+  p.release(0);
+  assert.deepEqual([...p.txs()], [t1]);
+  const more = b('GET /3 HTTP/1.1\r\nHost: a\r\n\r\n');
+  p.feed('to_server', more, 0, more.length, 0);
+  const now = [...p.txs()];
+  assert.equal(now.length, 2);
+  assert.equal(now[0], t1);
+  const t2 = now[1];
+  assert.ok(t2);
+  assert.equal(t2.id, 2);
+  assert.equal(s(t2.buffer('http.uri', 'to_server')), '/3');
+  // aliases and multi-buffer names as before: a multi-buffer has no single buffer
+  assert.equal(s(t2.buffer('http_uri', 'to_server')), '/3');
+  assert.equal(t2.buffer('http.request_header', 'to_server'), null);
+  assert.equal(t2.buffer('http.stat_code', 'to_server'), null);
+});
