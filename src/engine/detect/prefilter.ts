@@ -208,7 +208,11 @@ export class Prefilter {
     return s;
   }
 
-  /** scan4 over the compact table (same chains and warm-up): states are indexes. */
+  /**
+   * scan4 over the compact table (same chains and warm-up): states are indexes. A copy, not a
+   * shared generic loop: each hot loop stays monomorphic (one typed-array kind, one state
+   * encoding), which a loop over either table would not be.
+   */
   private scan4c(flow: Flow, d: DirState, g: PortGroup, s0: number, w: number, data: Uint8Array, off: number, len: number, at: number): number {
     const tbl = d.scan16!;
     const steps = (len + 3 * w) >> 2;
