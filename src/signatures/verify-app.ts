@@ -235,25 +235,90 @@ function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[],
   }
   const found = c.found;
   if (b.length > c.length) {
-    const { outStart, outList } = pf.dfa;
     const tbl = scanTableOf(pf.dfa);
     let s = c.state;
-    for (let i = c.length; i < b.length; i++) {
+    let i = c.length;
+    const n = b.length - i;
+    const w = warmupOf(pf);
+    if (n >= GROWING_MULTI_MIN + 3 * w) {
+      // Four independent chains over four parts of the new bytes, as the stream prefilter's scan4
+      // (src/engine/detect/prefilter.ts): the walk is bound by one dependent table load per byte,
+      // and four chains overlap them. Chain 0 continues the state; chains 1-3 start at the root
+      // w = (longest pattern - 1) bytes before their part and report only hits ending in it; the
+      // last chain's end state is the true one (it consumed more than the longest pattern).
+      const steps = (n + 3 * w) >> 2;
+      const st1 = i + steps - w;
+      const st2 = st1 + steps - w;
+      const st3 = st2 + steps - w;
+      const r1 = st1 + w;
+      const r2 = st2 + w;
+      const r3 = st3 + w;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < steps; k++) {
+        s = tbl[s + b[i + k]!]!;
+        s1 = tbl[s1 + b[st1 + k]!]!;
+        s2 = tbl[s2 + b[st2 + k]!]!;
+        s3 = tbl[s3 + b[st3 + k]!]!;
+        if ((s | s1 | s2 | s3) < 0) {
+          if (s < 0) {
+            s &= 0x7fffffff;
+            growingHit(pf, s >>> 8, b, i + k, found);
+          }
+          if (s1 < 0) {
+            s1 &= 0x7fffffff;
+            if (st1 + k >= r1) growingHit(pf, s1 >>> 8, b, st1 + k, found);
+          }
+          if (s2 < 0) {
+            s2 &= 0x7fffffff;
+            if (st2 + k >= r2) growingHit(pf, s2 >>> 8, b, st2 + k, found);
+          }
+          if (s3 < 0) {
+            s3 &= 0x7fffffff;
+            if (st3 + k >= r3) growingHit(pf, s3 >>> 8, b, st3 + k, found);
+          }
+        }
+      }
+      s = s3;
+      i = st3 + steps;
+    }
+    for (; i < b.length; i++) {
       s = tbl[s + b[i]!]!;
       if (s >= 0) continue;
       s &= 0x7fffffff;
-      const k = s >>> 8;
-      for (let j = outStart[k]!, e = outStart[k + 1]!; j < e; j++) {
-        const p = pf.patterns[outList[j]!]!;
-        if (found.includes(p.signature)) continue;
-        if (!p.nocase && !exactAt(b, i + 1, p.bytes)) continue;
-        found.push(p.signature);
-      }
+      growingHit(pf, s >>> 8, b, i, found);
     }
     c.state = s;
     c.length = b.length;
   }
   for (const si of found) mark(si, out);
+}
+
+/** New bytes of an append-only buffer at least this long (plus the warm-ups) are scanned with four chains. */
+const GROWING_MULTI_MIN = 1024;
+
+/** The patterns ending in state k at b[i]: their signatures join `found` (once; case-sensitive ones re-checked). */
+function growingHit(pf: AppPrefilter, k: number, b: Uint8Array, i: number, found: number[]): void {
+  const { outStart, outList } = pf.dfa;
+  for (let j = outStart[k]!, e = outStart[k + 1]!; j < e; j++) {
+    const p = pf.patterns[outList[j]!]!;
+    if (found.includes(p.signature)) continue;
+    if (!p.nocase && !exactAt(b, i + 1, p.bytes)) continue;
+    found.push(p.signature);
+  }
+}
+
+/** Per prefilter: longest pattern - 1 (the warm-up of the scan chains). */
+const WARMUP = new WeakMap<AppPrefilter, number>();
+function warmupOf(pf: AppPrefilter): number {
+  let w = WARMUP.get(pf);
+  if (w === undefined) {
+    let max = 1;
+    for (const p of pf.patterns) if (p.bytes.length > max) max = p.bytes.length;
+    WARMUP.set(pf, (w = max - 1));
+  }
+  return w;
 }
 
 /** Ports of an app signature: `any` resolves to 1–65535 at compile, so this is a plain range test. */

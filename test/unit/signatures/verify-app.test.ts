@@ -379,3 +379,36 @@ test('missedForGood: an anchored head content missed on the covered part of an a
   assert.equal(verifyAppSignature(byId.get(1)!, tx, 'to_client', ctx), false);
   assert.equal(verifyAppSignature(byId.get(5)!, tx, 'to_client', ctx), true);
 });
+
+test('an append-only buffer scanned as it grows (four chains over long growth) finds what a whole scan finds', () => {
+  const words = ['secret', 'PassWord', 'evil.exe', 'zz', 'MZ\x90\x00', 'cmd.exe /c', 'abcdefghijklmnopqrstuvwxyz012345'];
+  const rs = compile(words.map((w, i) => `alert http any any -> any any (flow:to_server; http.request_body; content:"${w.replace(/[\x00-\x1f\x7f-\xff";\\|]/g, (c) => `|${c.charCodeAt(0).toString(16).padStart(2, '0')}|`)}";${i % 2 === 0 ? ' nocase;' : ''} sid:${i + 1};)`));
+  const real = txOf(REQ);
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let round = 0; round < 40; round++) {
+    // One body grown in steps of 1 byte to 9 KiB; words planted anywhere, across step and chain borders too.
+    const body = new Uint8Array(40_000);
+    for (let i = 0; i < body.length; i++) body[i] = 97 + rnd(26);
+    for (let k = rnd(6); k > 0; k--) {
+      const w = Buffer.from(rnd(2) === 0 ? words[rnd(words.length)]! : words[rnd(words.length)]!.toUpperCase(), 'latin1');
+      body.set(w, rnd(body.length - w.length));
+    }
+    let len = 0;
+    const tx: AppTx = Object.assign(Object.create(real) as AppTx, {
+      buffer: (name: string, dir: AppDirection): Uint8Array | null => (name === 'http.request_body' ? body.subarray(0, len) : real.buffer(name, dir)),
+    });
+    const cache = new Map() as Parameters<typeof appCandidates>[5] & object;
+    while (len < body.length) {
+      len = Math.min(body.length, len + (rnd(3) === 0 ? 1 + rnd(64) : 1 + rnd(9000)));
+      const grown: number[] = [];
+      const whole: number[] = [];
+      appCandidates(rs, httpProtocol.ruleProtocols, tx, 'to_server', grown, cache);
+      appCandidates(rs, httpProtocol.ruleProtocols, tx, 'to_server', whole);
+      assert.deepEqual(grown, whole, `round ${round}, ${len} bytes`);
+    }
+  }
+});
