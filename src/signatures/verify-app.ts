@@ -245,7 +245,9 @@ function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[],
       // (src/engine/detect/prefilter.ts): the walk is bound by one dependent table load per byte,
       // and four chains overlap them. Chain 0 continues the state; chains 1-3 start at the root
       // w = (longest pattern - 1) bytes before their part and report only hits ending in it; the
-      // last chain's end state is the true one (it consumed more than the longest pattern).
+      // last chain's end state is the true one (it consumed more than the longest pattern). A copy
+      // of that loop rather than a shared one taking a hit callback: the hottest loops stay
+      // monomorphic, with their hit path inline.
       const steps = (n + 3 * w) >> 2;
       const st1 = i + steps - w;
       const st2 = st1 + steps - w;
