@@ -329,9 +329,8 @@ export class Engine {
    * a single engine.
    */
   skipPacket(tsUs: number): void {
-    const tsMs = tsUs / 1000;
-    this.advance(tsMs);
-    this.detect.flushDetections();
+    // A tick it causes flushes its own detections (tick()); nothing else can detect here.
+    this.advance(tsUs / 1000);
   }
 
   /** Number of the last packet seen (inspected or skipped). */

@@ -167,21 +167,19 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   const bar = compileProgress(ctx, json);
   const loadT0 = performance.now();
   const loadC0 = process.cpuUsage();
-  let ruleset: Ruleset | null = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true, flags['inbound-only']).finally(bar.end);
+  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true, flags['inbound-only']).finally(bar.end);
   const rulesetInfo = { signatures: ruleset.signatures.length, version: ruleset.version };
   // Reading, parsing and compiling the rules: reported apart from the inspection (`seconds`).
   const loadSeconds = (performance.now() - loadT0) / 1000;
   const loadCpu = process.cpuUsage(loadC0);
   const thresholds = await loadThresholdFile(flags['threshold-file'] ?? cfg.response.thresholdFile, cfg.databases.vars);
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
-  // The workers get their copy of the ruleset now; this thread keeps only its count and version
-  // (the rest is garbage once no one refers to it).
-  const pool = workers > 1 ? await ScanPool.start(ruleset, workers) : null;
-  if (pool !== null) ruleset = null;
+  // With workers, they get their copy of the ruleset now; this thread needs only its count and version.
+  const inspector = workers > 1 ? await ScanPool.start(ruleset, workers) : ruleset;
   try {
-    return await scanAll(ctx, cfg, flags, positionals, json, { ruleset, ...rulesetInfo }, pool, { simulateIps, checksumChecks, engineOverrides, thresholds, log, loadSeconds, loadCpu });
+    return await scanAll(ctx, cfg, flags, positionals, json, rulesetInfo, inspector, { simulateIps, checksumChecks, engineOverrides, thresholds, log, loadSeconds, loadCpu });
   } finally {
-    await pool?.close();
+    if (inspector instanceof ScanPool) await inspector.close();
   }
 }
 
@@ -195,7 +193,7 @@ interface ScanRun {
   loadCpu: NodeJS.CpuUsage;
 }
 
-async function scanAll(ctx: CliContext, cfg: Config, flags: { midstream: boolean; 'no-alerts': boolean; 'threshold-file'?: string | undefined }, positionals: string[], json: boolean, rs: { ruleset: Ruleset | null; signatures: number; version: string }, pool: ScanPool | null, r: ScanRun): Promise<number> {
+async function scanAll(ctx: CliContext, cfg: Config, flags: { midstream: boolean; 'no-alerts': boolean; 'threshold-file'?: string | undefined }, positionals: string[], json: boolean, rs: { signatures: number; version: string }, inspector: ScanPool | Ruleset, r: ScanRun): Promise<number> {
   const { simulateIps, checksumChecks, engineOverrides, thresholds, log, loadSeconds, loadCpu } = r;
   const showAlerts = !flags['no-alerts'];
   let eventNo = 0;
@@ -227,7 +225,7 @@ async function scanAll(ctx: CliContext, cfg: Config, flags: { midstream: boolean
         if (buffered.length >= 256) flush();
       },
     };
-    const summary: ScanSummary & { shard?: ShardFigures } = pool !== null || rs.ruleset === null ? await pool!.scan(opts) : scanFile({ ...opts, ruleset: rs.ruleset });
+    const summary: ScanSummary & { shard?: ShardFigures } = inspector instanceof ScanPool ? await inspector.scan(opts) : scanFile({ ...opts, ruleset: inspector });
     fileBar.end();
     flush();
     const cs = summary.checksum;
@@ -265,7 +263,7 @@ async function scanAll(ctx: CliContext, cfg: Config, flags: { midstream: boolean
           ...(summary.captureError !== null ? { capture_error: summary.captureError } : {}),
           signatures: rs.signatures,
           ruleset: rs.version,
-          workers: pool?.size ?? 1,
+          workers: inspector instanceof ScanPool ? inspector.size : 1,
           ...(summary.shard !== undefined ? { shard: { inspected: summary.shard.inspected, held_max: summary.shard.heldMax, waits: summary.shard.waits } } : {}),
           load_seconds: Number(loadSeconds.toFixed(3)),
           load_cpu_seconds: Number(((loadCpu.user + loadCpu.system) / 1e6).toFixed(3)),
