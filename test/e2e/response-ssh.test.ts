@@ -169,7 +169,8 @@ test('hydra against the real sshd is blocked through login-failure evidence', as
   const list = join(dir, 'passwords.txt');
   writeFileSync(list, Array.from({ length: 100 }, (_, i) => `guess-${i}`).join('\n') + '\n');
   const t0 = Date.now();
-  const hydra = hydraHost.spawn('hydra', ['-l', 'root', '-P', list, '-t', '4', '-I', `ssh://${prot.ip4}`]);
+  // hydra writes ./hydra.restore when stopped: in the test's directory, not the repository.
+  const hydra = hydraHost.spawn('hydra', ['-l', 'root', '-P', list, '-t', '4', '-I', `ssh://${prot.ip4}`], { cwd: dir });
   let out = '';
   hydra.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const ev = await waitFor('hydra blocked', () => alerts().find((a) => a.src_ip === hydraHost.ip4 && a.alert.action === 'blocked'), 90_000, 200);
