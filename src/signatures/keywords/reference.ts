@@ -24,3 +24,28 @@ export function eveReference(system: string, id: string): string {
   if (sys === 'url' && id.includes('://')) return id;
   return (REFERENCE_PREFIX[sys] ?? `${system.trim()}://`) + id;
 }
+
+/**
+ * One `reference:<system>,<id>` keyword: the form bulwark's own alerts show (`CVE-…`, an https
+ * URL, else `system:id`) and, when the value names a system, the EVE form.
+ */
+export function parseReference(value: string | undefined): { reference: string; eve?: string } {
+  const v = value ?? '';
+  const comma = v.indexOf(',');
+  const type = comma < 0 ? v.trim() : v.slice(0, comma).trim().toLowerCase();
+  const ref = comma < 0 ? '' : v.slice(comma + 1).trim();
+  const reference = type === 'cve' ? `CVE-${ref.replace(/^CVE-/i, '')}` : type === 'url' ? `https://${ref.replace(/^https?:\/\//, '')}` : `${type}:${ref}`;
+  return comma < 0 ? { reference } : { reference, eve: eveReference(v.slice(0, comma), ref) };
+}
+
+/** `metadata:key value, key value, …` (Suricata detect-metadata.c; a rule may have several): the pairs in order. */
+export function parseMetadata(value: string | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  for (const part of (value ?? '').split(',')) {
+    const t = part.trim();
+    if (t === '') continue;
+    const sp = t.search(/\s/);
+    out.push([sp < 0 ? t : t.slice(0, sp), sp < 0 ? '' : t.slice(sp + 1).trim()]);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eveReference } from '../../../../src/signatures/keywords/reference.js';
+import { eveReference, parseMetadata, parseReference } from '../../../../src/signatures/keywords/reference.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { parseClassificationConfig } from '../../../../src/signatures/keywords/classification.js';
 import { parseRule } from '../../../../src/signatures/rules.js';
@@ -44,4 +44,22 @@ test('a classification.config beside the rules gives the category text', () => {
   const r = parseRule('alert tcp any any -> any 80 (msg:"a"; content:"x"; classtype:my-class; sid:1;)', 't.rules', 1, { vars: defaultConfig().databases.vars, classification });
   assert.ok(!('reason' in r));
   assert.deepEqual(r.sig.eve, { category: 'My Own Class', severity: 2, references: [] });
+});
+
+test('reference keyword: bulwark form (CVE-…, https URL, system:id) and the EVE form only when a system is named', () => {
+  assert.deepEqual(parseReference('cve,2014-0160'), { reference: 'CVE-2014-0160', eve: 'https://cve.mitre.org/cgi-bin/cvename.cgi?name=2014-0160' });
+  assert.deepEqual(parseReference('cve, CVE-2021-44228'), { reference: 'CVE-2021-44228', eve: 'https://cve.mitre.org/cgi-bin/cvename.cgi?name=CVE-2021-44228' });
+  assert.deepEqual(parseReference('url,http://example.org/a'), { reference: 'https://example.org/a', eve: 'http://example.org/a' });
+  assert.deepEqual(parseReference('Bugtraq,123'), { reference: 'bugtraq:123', eve: 'https://www.securityfocus.com/bid/123' });
+  assert.deepEqual(parseReference('nosystem'), { reference: 'nosystem:' });
+});
+
+test('metadata keyword: "key value" pairs in order, a key without value, empty parts ignored', () => {
+  assert.deepEqual(parseMetadata('affected_product Any, signature_severity Major,, former_category  WEB'), [
+    ['affected_product', 'Any'],
+    ['signature_severity', 'Major'],
+    ['former_category', 'WEB'],
+  ]);
+  assert.deepEqual(parseMetadata('policy'), [['policy', '']]);
+  assert.deepEqual(parseMetadata(undefined), []);
 });
