@@ -61,9 +61,30 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
     }
   }
   runSteps(plan.appended, tx, dir, out, cache);
-  if (out.length > 1) out.sort((a, b) => a - b);
+  if (out.length > 1) sortIndexes(out);
   return out.length;
 };
+
+/**
+ * Ascending sort of signature indexes: insertion sort for the few candidates a tx usually has
+ * (Array.prototype.sort with a comparator costs a call per comparison), the built-in past that.
+ */
+function sortIndexes(a: number[]): void {
+  const n = a.length;
+  if (n > 16) {
+    a.sort((x, y) => x - y);
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
 
 function runSteps(steps: readonly PlanStep[], tx: AppTx, dir: AppDirection, out: number[], cache: AppPrefilterCache | undefined): void {
   for (let k = 0; k < steps.length; k++) {
@@ -225,7 +246,7 @@ export function addRawCandidates(ruleset: Ruleset, ruleProtocols: readonly strin
     if (app !== undefined && ruleProtocols.includes(app)) out[n++] = si;
   }
   out.length = n;
-  if (n > before) out.sort((a, b) => a - b);
+  if (n > before) sortIndexes(out);
   return n;
 }
 

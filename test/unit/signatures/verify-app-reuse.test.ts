@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRuleset } from '../../../src/signatures/compile.js';
-import { appCandidates } from '../../../src/signatures/verify-app.js';
+import { addRawCandidates, appCandidates } from '../../../src/signatures/verify-app.js';
 import { httpProtocol } from '../../../src/engine/app-layer/http/protocol.js';
 import { defaultConfig } from '../../../src/config/types.js';
 import type { AppTx } from '../../../src/engine/app-layer/types.js';
@@ -79,6 +79,7 @@ test('candidates reused at an unchanged tx version equal candidates computed afr
           const fresh: number[] = [];
           appCandidates(rs, httpProtocol.ruleProtocols, tx, dir, fresh);
           assert.deepEqual(kept, fresh, `seed ${seed}: tx ${tx.id} ${dir}`);
+          for (let k = 1; k < fresh.length; k++) assert.ok(fresh[k - 1]! < fresh[k]!, 'ascending, no duplicates');
           found += fresh.length;
         }
       }
@@ -86,4 +87,30 @@ test('candidates reused at an unchanged tx version equal candidates computed afr
   }
   assert.ok(reused > 200, `reused ${reused}`);
   assert.ok(found > 200, `found ${found}`);
+});
+
+test('candidates come out ascending, few (insertion sort) or many, with raw-stream ones merged in', () => {
+  // rules in an order that is not their fast patterns' order; every one matches the same request
+  const rules: string[] = [];
+  for (let i = 0; i < 40; i++) rules.push(`alert http any any -> any any (http.${i % 2 === 0 ? 'uri' : 'method'}; content:"${i % 2 === 0 ? `/p${39 - i}` : 'GE'}"; sid:${100 + i};)`);
+  const rs = compileRuleset([{ file: 't.rules', text: rules.join('\n') }], { vars: defaultConfig().databases.vars });
+  for (const count of [3, 17, 40]) {
+    const p = httpProtocol.create({ serverPort: 80, clientPort: 40000 });
+    let uri = '';
+    for (let i = 0; i < count; i += 2) uri += `/p${39 - i}`;
+    const req = b(`GET ${uri} HTTP/1.1\r\n\r\n`);
+    p.feed('to_server', req, 0, req.length, 0);
+    const tx = [...p.txs()][0]!;
+    const out: number[] = [];
+    const n = appCandidates(rs, httpProtocol.ruleProtocols, tx, 'to_server', out, new Map());
+    assert.equal(n, out.length);
+    // method rules (odd sids) all match; a uri rule when its pattern is in the uri
+    const want = rs.signatures.map((sig, i) => ({ sig, i })).filter(({ sig }) => sig.id % 2 === 1 || uri.includes(`/p${39 - (sig.id - 100)}`)).map(({ i }) => i);
+    assert.ok(want.length >= count / 2);
+    assert.deepEqual(out, want);
+  }
+  const out = [5, 9];
+  const rs2 = compileRuleset([{ file: 't.rules', text: Array.from({ length: 12 }, (_, i) => `alert http any any -> any any (content:"x${i}"; sid:${i + 1};)`).join('\n') }], { vars: defaultConfig().databases.vars });
+  assert.equal(addRawCandidates(rs2, ['http'], [11, 0, 7], out, 2), 5);
+  assert.deepEqual(out, [0, 5, 7, 9, 11]);
 });
