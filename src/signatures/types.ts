@@ -632,6 +632,13 @@ export type AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[
 export type AppPrefilterCache = Map<number, { length: number; state: number; found: number[]; src?: Uint8Array }> & {
   /** Signatures that can no longer match this tx direction (verify-app.ts missedForGood): not verified on it again. */
   missed?: Set<number>;
+  /**
+   * The tx's AppTx.buffersVersion when `fixed` was found (-1 or absent: never): while the tx
+   * returns it, the candidates of the always-list and of the prefilters on buffers that are not
+   * append-only are `fixed` again, and only the append-only buffers are read.
+   */
+  version?: number;
+  fixed?: number[];
 };
 export type VerifyAppFn = (sig: Signature, tx: AppTx, dir: AppDirection, ctx: AppVerifyContext, meter?: RegexMeter) => boolean;
 

@@ -46,8 +46,47 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
   if (app === undefined) return 0;
   nextGen(ruleset.signatures.length);
   const plan = planOf(app, ruleProtocols, dir);
-  for (const i of plan.always) mark(i, out);
-  const steps = plan.steps;
+  // The tx's other buffers did not change since `fixed` was found: only the append-only ones are read.
+  const ver = cache === undefined || tx.buffersVersion === undefined ? -1 : tx.buffersVersion(dir);
+  if (ver >= 0 && cache!.version === ver) {
+    for (const i of cache!.fixed!) mark(i, out);
+  } else {
+    for (const i of plan.always) mark(i, out);
+    runSteps(plan.steps, tx, dir, out, cache);
+    if (ver >= 0) {
+      const fixed = (cache!.fixed ??= []);
+      fixed.length = out.length;
+      for (let k = 0; k < out.length; k++) fixed[k] = out[k]!;
+      cache!.version = ver;
+    }
+  }
+  runSteps(plan.appended, tx, dir, out, cache);
+  if (out.length > 1) sortIndexes(out);
+  return out.length;
+};
+
+/**
+ * Ascending sort of signature indexes: insertion sort for the few candidates a tx usually has
+ * (Array.prototype.sort with a comparator costs a call per comparison), the built-in past that.
+ */
+function sortIndexes(a: number[]): void {
+  const n = a.length;
+  if (n > 16) {
+    a.sort((x, y) => x - y);
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
+
+function runSteps(steps: readonly PlanStep[], tx: AppTx, dir: AppDirection, out: number[], cache: AppPrefilterCache | undefined): void {
   for (let k = 0; k < steps.length; k++) {
     const st = steps[k]!;
     const pf = st.pf;
@@ -62,9 +101,7 @@ export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: 
     else if (kind === STABLE) scanStable(pf, st.pi, b, out, cache!);
     else scan(pf, b, out);
   }
-  if (out.length > 1) out.sort((a, b) => a - b);
-  return out.length;
-};
+}
 
 /** One prefilter of a plan: its index, itself and how its buffer is scanned (GROWING only without transforms). */
 interface PlanStep {
@@ -72,10 +109,15 @@ interface PlanStep {
   readonly pf: AppPrefilter;
   readonly kind: number;
 }
-/** What appCandidates runs for a flow's rule protocols in one direction: always-list signatures, then prefilters. */
+/**
+ * What appCandidates runs for a flow's rule protocols in one direction: always-list signatures,
+ * then the prefilters on buffers that are not append-only (`steps`: their result is kept per tx
+ * version, AppTx.buffersVersion) and those on append-only buffers (`appended`: run every time).
+ */
 interface Plan {
   readonly always: readonly number[];
   readonly steps: readonly PlanStep[];
+  readonly appended: readonly PlanStep[];
 }
 
 /**
@@ -97,16 +139,18 @@ function planOf(app: AppRuleset, protos: readonly string[], dir: AppDirection): 
 function makePlan(app: AppRuleset, protos: readonly string[], dir: AppDirection): Plan {
   const always: number[] = [];
   const steps: PlanStep[] = [];
+  const appended: PlanStep[] = [];
   for (const proto of protos) {
     const key = `${proto}:${dir}`;
     for (const i of app.always.get(key) ?? []) if (!always.includes(i)) always.push(i);
     for (const pi of app.byProtoDir.get(key) ?? []) {
       const pf = app.prefilters[pi]!;
       const kind = bufferKind(pf);
-      steps.push({ pi, pf, kind: kind === GROWING && pf.transforms.length > 0 ? PLAIN : kind });
+      // an append-only buffer with transforms is scanned whole (PLAIN), still every time
+      (kind === GROWING ? appended : steps).push({ pi, pf, kind: kind === GROWING && pf.transforms.length > 0 ? PLAIN : kind });
     }
   }
-  return { always, steps };
+  return { always, steps, appended };
 }
 
 /** Signatures found by `collect`, deduplicated by their own stamp generation. */
@@ -202,7 +246,7 @@ export function addRawCandidates(ruleset: Ruleset, ruleProtocols: readonly strin
     if (app !== undefined && ruleProtocols.includes(app)) out[n++] = si;
   }
   out.length = n;
-  if (n > before) out.sort((a, b) => a - b);
+  if (n > before) sortIndexes(out);
   return n;
 }
 

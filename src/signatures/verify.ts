@@ -91,6 +91,18 @@ export function findBytes(data: Uint8Array, end: number, pat: Uint8Array, nocase
   if (!nocase) {
     if (last < from) return -1;
     const first = pat[0]!;
+    if (data.length - end <= 64) {
+      // The native search finds the first byte about twice as fast where it is rare; it runs to
+      // the array's end, so only where that is (about) `end`.
+      for (let i = from; i <= last; i++) {
+        i = data.indexOf(first, i);
+        if (i < 0 || i > last) return -1;
+        let k = 1;
+        while (k < n && data[i + k] === pat[k]) k++;
+        if (k === n) return i;
+      }
+      return -1;
+    }
     for (let i = from; i <= last; i++) {
       if (data[i] !== first) continue;
       let k = 1;

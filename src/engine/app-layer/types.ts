@@ -60,6 +60,15 @@ export interface AppTx {
   buffer(name: string, dir: AppDirection): Uint8Array | null;
   /** Every instance of a multi-buffer (`multi: true`), in order; [] when none. */
   multiBuffer(name: string, dir: AppDirection): readonly Uint8Array[];
+  /**
+   * A number that stays the same only while every buffer and multi-buffer of `dir` that is not
+   * append-only (AppBufferSpec.appendOnly) holds the same bytes: two calls returning the same
+   * number saw the same such buffers (and numbers are not reused by another tx). The detect
+   * stage then reuses the prefilter candidates it found on them at that number and reads only
+   * the append-only buffers (an HTTP response is inspected per body segment, a request per
+   * header segment, with nothing else new to prefilter). Absent: no reuse.
+   */
+  buffersVersion?(dir: AppDirection): number;
   /** Suricata `app-layer-event:` names raised on this tx (`<proto>.<event>`), for the detect stage and EVE. */
   readonly events: readonly string[];
   /** DCERPC calls: the PDU's data representation is little endian (drep), for byte_test/byte_jump `dce`. */

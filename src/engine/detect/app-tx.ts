@@ -437,7 +437,7 @@ export class AppTxDetector {
       // complete now: this is its last full inspection
       if (tx.complete(dir)) f.inspected.add(ck);
       pc = f.pfCache.get(ck);
-      if (pc === undefined) f.pfCache.set(ck, (pc = new Map() as AppPrefilterCache));
+      if (pc === undefined) f.pfCache.set(ck, (pc = new TxDirCache()));
       n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
       if (f.inspected.has(ck)) f.pfCache.delete(ck);
     } else this.cand.length = 0;
@@ -513,6 +513,13 @@ export class AppTxDetector {
       this.counters.parserFailed++;
     }
   }
+}
+
+/** A tx direction's prefilter cache (AppPrefilterCache) with every field set at construction: one shape. */
+class TxDirCache extends Map<number, { length: number; state: number; found: number[]; src?: Uint8Array }> implements AppPrefilterCache {
+  missed?: Set<number>;
+  version = -1;
+  readonly fixed: number[] = [];
 }
 
 /** A released tx as the raw-stream signatures see it: its id, complete, no buffers, no events. */

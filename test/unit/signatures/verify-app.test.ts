@@ -296,11 +296,13 @@ test('a stable buffer is scanned once per tx direction; a new array (or length) 
   const real = txOf(REQ);
   const arrays = new Map<string, Uint8Array | null>();
   // The tx hands out the same array per buffer as long as nothing changes it (AppBufferSpec.stable).
+  // Its buffers change behind the real tx's back: no buffersVersion (no reuse of whole candidate lists).
   const tx: AppTx = Object.assign(Object.create(real) as AppTx, {
     buffer: (name: string, dir: AppDirection): Uint8Array | null => {
       if (!arrays.has(name)) arrays.set(name, real.buffer(name, dir));
       return arrays.get(name) ?? null;
     },
+    buffersVersion: undefined,
   });
   const cache = new Map() as Parameters<typeof appCandidates>[5] & object;
   const sids = (): number[] => {

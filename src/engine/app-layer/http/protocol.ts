@@ -19,13 +19,44 @@ import { HTTP_BUFFERS, httpBuffer, httpBufferSpec, httpMultiBuffer } from './buf
 import { httpEve } from './eve.js';
 import { HttpParser } from './parser.js';
 import { probeHttp } from './probe.js';
+import { asTx, type Tx } from './tx.js';
 import { HTTP_RAISED_EVENTS, HttpProgress, type HttpBufferName, type HttpTx } from './types.js';
+
+/** Versions handed out by `HttpAppTx.buffersVersion` (process-wide: a number names one tx state). */
+let versions = 0;
 
 /** An `AppTx` over one `HttpTx` (made once per tx by `HttpAppParser`). */
 export class HttpAppTx implements AppTx {
   private eventsCache: string[] = [];
   private eventsSeen = 0;
-  constructor(readonly http: HttpTx) {}
+  private readonly t: Tx;
+  // What the buffers of a direction that are not append-only (the bodies are) are made of when
+  // `buffersVersion` last looked (httpBuffer and httpMultiBuffer read nothing else): progress,
+  // the line parts (views made once, replaced when their line is) and, once the header block is
+  // done (before, httpBuffer gives no header or host buffer), the host and the header generation
+  // (bumped on every change of the header table or raw block; file.data's choice of the request
+  // body depends on the method and Content-Type).
+  private qVersion = 0;
+  private qProgress = -1;
+  private qLine: Uint8Array | null = null;
+  private qMethod: Uint8Array | null = null;
+  private qUriRaw: Uint8Array | null = null;
+  private qUri: Uint8Array | null = null;
+  private qProtocol: Uint8Array | null = null;
+  private qHostRaw: Uint8Array | null = null;
+  private qHost: Uint8Array | null = null;
+  private qGen = -1;
+  private sVersion = 0;
+  private sProgress = -1;
+  private sLine: Uint8Array | null = null;
+  private sProtocol: Uint8Array | null = null;
+  private sCode: Uint8Array | null = null;
+  private sMsg: Uint8Array | null = null;
+  private sGen = -1;
+
+  constructor(readonly http: HttpTx) {
+    this.t = asTx(http);
+  }
 
   get id(): number {
     return this.http.id;
@@ -44,6 +75,54 @@ export class HttpAppTx implements AppTx {
   bufferFinal(name: string, dir: AppDirection): boolean {
     const spec = httpBufferSpec(name);
     return spec === undefined ? this.complete(dir) : this.progress(dir) >= spec.complete;
+  }
+
+  /** See AppTx.buffersVersion: a new number whenever a part the direction's buffers (bodies aside) are built from changed. */
+  buffersVersion(dir: AppDirection): number {
+    const t = this.t;
+    if (dir === 'to_server') {
+      const progress = t.requestProgress;
+      const line = t.requestLine;
+      const method = t.method;
+      const uriRaw = t.uriRaw;
+      const uri = t.uriNormalized;
+      const protocol = t.requestProtocol;
+      const done = progress > HttpProgress.HEADERS;
+      const hostRaw = done ? t.hostRaw : null;
+      const host = done ? t.hostNormalized : null;
+      const gen = done ? t.reqGen : -1;
+      if (this.qVersion === 0 || progress !== this.qProgress || line !== this.qLine || method !== this.qMethod || uriRaw !== this.qUriRaw || uri !== this.qUri
+        || protocol !== this.qProtocol || hostRaw !== this.qHostRaw || host !== this.qHost || gen !== this.qGen) {
+        this.qProgress = progress;
+        this.qLine = line;
+        this.qMethod = method;
+        this.qUriRaw = uriRaw;
+        this.qUri = uri;
+        this.qProtocol = protocol;
+        this.qHostRaw = hostRaw;
+        this.qHost = host;
+        this.qGen = gen;
+        this.qVersion = ++versions;
+      }
+      return this.qVersion;
+    }
+    const progress = t.responseProgress;
+    const line = t.responseLine;
+    const protocol = t.responseProtocol;
+    const code = t.statusCode;
+    const msg = t.statusMessage;
+    const done = progress > HttpProgress.HEADERS;
+    const gen = done ? t.resGen : -1;
+    if (this.sVersion === 0 || progress !== this.sProgress || line !== this.sLine || protocol !== this.sProtocol || code !== this.sCode || msg !== this.sMsg || gen !== this.sGen) {
+      this.sProgress = progress;
+      this.sLine = line;
+      this.sProtocol = protocol;
+      this.sCode = code;
+      this.sMsg = msg;
+      this.sGen = gen;
+      this.sVersion = ++versions;
+    }
+    return this.sVersion;
   }
 
   /** httpBuffer resolves names and aliases itself and has no single buffer of a multi-buffer's name (null). */
