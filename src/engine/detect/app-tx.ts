@@ -126,7 +126,9 @@ export class AppTxDetector {
     f.rawFrom[oi] = f.next[oi];
     if (f.state === 'probing') {
       const k = DIR_INDEX[dir];
-      f.held[k].push(data.slice(off, off + len));
+      // A copy: the caller's array is not ours to keep (a capture or file-read buffer is reused
+      // for the next packets; Buffer#slice would be a view of it).
+      f.held[k].push(copyOf(data, off, len));
       f.heldLen[k] += len;
       f.heldOrder.push(k, len);
       if (!this.probe(f)) {
@@ -579,6 +581,13 @@ function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSe
     ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
     ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
   };
+}
+
+/** A copy of data[off, off + len) in an array of its own. */
+function copyOf(data: Uint8Array, off: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  out.set(new Uint8Array(data.buffer, data.byteOffset + off, len));
+  return out;
 }
 
 function concat(parts: readonly Uint8Array[], n: number): Uint8Array {
