@@ -94,7 +94,7 @@ export class AppTxDetector {
    */
   newFlow(serverPort: number, clientPort: number, clientAddr?: string | (() => readonly [string, string]), serverAddr?: string, tsUs = 0): AppFlow {
     const f: AppFlow = {
-      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], probedNo: [0, 0], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0, changing: false, mem: 0,
       rawState: [0, 0], rawSeen: [null, null], frames: null,
     };
@@ -203,6 +203,7 @@ export class AppTxDetector {
     f.held = [[], []];
     f.heldLen = [0, 0];
     f.heldOrder = [];
+    f.probedNo = [0, 0];
     const left = parser.takeUpgradeData?.();
     if (left === undefined) return;
     // What followed the switch in the same data belongs to the next protocol: held for its probe.
@@ -352,16 +353,23 @@ export class AppTxDetector {
     this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
   }
 
-  /** True when a protocol was detected (the flow is now 'parsing'). */
+  /**
+   * True when a protocol was detected (the flow is now 'parsing'). Runs on every chunk while the
+   * flow probes; a protocol that said 'no' to a direction's bytes is not asked again for that
+   * direction (its 'no' is final, AppProtocol.probe): the same answers as asking it again.
+   */
   private probe(f: AppFlow): boolean {
     let allNo = true;
     const expected = f.expectProto === null ? undefined : APP_PROTOCOLS.find((p) => p.name === f.expectProto);
     const order = expected === undefined ? APP_PROTOCOLS : [expected, ...APP_PROTOCOLS.filter((p) => p !== expected)];
+    const no = f.probedNo;
     for (const p of order) {
       if (p.probePortsOnly === true && !p.hintPorts.includes(f.serverPort)) continue;
       if (p.upgradeOnly === true && p !== expected) continue;
+      const bit = PROTO_BIT.get(p) ?? 0;
       for (const d of p.probeDirections) {
         const k = DIR_INDEX[d];
+        if ((no[k] & bit) !== 0) continue;
         if (f.heldLen[k] === 0) {
           allNo = false;
           continue;
@@ -369,6 +377,7 @@ export class AppTxDetector {
         const buf = f.held[k].length === 1 ? f.held[k][0]! : concat(f.held[k], f.heldLen[k]);
         f.held[k] = [buf];
         const r = p.probe(d, buf, buf.length);
+        if (r === 'no' && p.probeMayRevise !== true) no[k] |= bit;
         if (r === 'match') {
           if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
           this.start(f, p, p.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
@@ -582,6 +591,9 @@ function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSe
     ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
   };
 }
+
+/** Bit of each protocol in AppFlow.probedNo (its index in APP_PROTOCOLS; 0 past 31: never remembered). */
+const PROTO_BIT = new Map<AppProtocol, number>(APP_PROTOCOLS.map((p, i) => [p, i < 31 ? 1 << i : 0]));
 
 /** A copy of data[off, off + len) in an array of its own. */
 function copyOf(data: Uint8Array, off: number, len: number): Uint8Array {
