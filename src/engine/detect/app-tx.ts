@@ -126,12 +126,16 @@ export class AppTxDetector {
     f.rawFrom[oi] = f.next[oi];
     if (f.state === 'probing') {
       const k = DIR_INDEX[dir];
-      // A copy: the caller's array is not ours to keep (a capture or file-read buffer is reused
-      // for the next packets; Buffer#slice would be a view of it).
-      f.held[k].push(copyOf(data, off, len));
+      // Probed (and, once detected, parsed) as a view of the caller's bytes, which are only ours
+      // during this call (a capture or file-read buffer is reused for the next packets): copied
+      // when the flow goes on probing with them.
+      const view = new Uint8Array(data.buffer, data.byteOffset + off, len);
+      f.held[k].push(view);
       f.heldLen[k] += len;
       f.heldOrder.push(k, len);
       if (!this.probe(f)) {
+        const h = f.held[k];
+        if ((f.state as AppFlow['state']) === 'probing' && h[h.length - 1] === view) h[h.length - 1] = copyOf(data, off, len);
         this.account(f);
         return;
       }
