@@ -157,7 +157,7 @@ export class HttpParser implements HttpConnectionParser {
   constructor(limits: Partial<HttpLimits> = {}, opts: HttpParserOptions = {}) {
     this.serverPort = opts.serverPort ?? null;
     this.onTunnel = opts.onTunnel;
-    this.limits = Object.keys(limits).length === 0 ? DEFAULT_HTTP_LIMITS : Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
+    this.limits = mergedLimits(limits);
     const counters = this.counters;
     this.bodyOwner = {
       limits: this.limits,
@@ -1155,6 +1155,23 @@ export class HttpParser implements HttpConnectionParser {
 
 // the field parsers lived here: same names for importers
 export { PROTO_0_9, PROTO_1_0, PROTO_1_1, PROTO_INVALID, PROTO_UNKNOWN, isKnownMethod, parseChunkLength, parseContentLength, parseProtocol, parseStatus } from './fields.js';
+
+/**
+ * The defaults with `limits` over them, frozen. Every connection of a configuration asks with
+ * the same values: the last result is given again when they are (a spread and a freeze per new
+ * connection were half of its construction).
+ */
+let lastIn: Partial<HttpLimits> | null = null;
+let lastOut: Readonly<HttpLimits> = DEFAULT_HTTP_LIMITS;
+function mergedLimits(limits: Partial<HttpLimits>): Readonly<HttpLimits> {
+  const keys = Object.keys(limits) as (keyof HttpLimits)[];
+  if (keys.length === 0) return DEFAULT_HTTP_LIMITS;
+  const prev = lastIn;
+  if (prev !== null && keys.length === Object.keys(prev).length && keys.every((k) => Object.hasOwn(prev, k) && prev[k] === limits[k])) return lastOut;
+  lastOut = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
+  lastIn = { ...limits };
+  return lastOut;
+}
 
 /** d starts with the lowercase ASCII `lower`, case-insensitively. */
 function startsNoCase(d: Uint8Array, lower: string): boolean {
