@@ -219,6 +219,12 @@ export interface AppParser {
    * `AppParserContext.frames`); absent: the protocol has none.
    */
   takeFrames?(dir: AppDirection): readonly AppFrame[];
+  /**
+   * The flow's app layer is dropped for good (ended, over its budget, failed): nothing reads
+   * this parser's transactions, their buffers or anything they handed out again, so storage
+   * can be reused for other flows. Absent: nothing to give back.
+   */
+  dispose?(): void;
 }
 
 /** A protocol the framework can detect and parse. */

@@ -317,6 +317,8 @@ export class AppTxDetector {
   private drop(f: AppFlow): void {
     this.total -= f.mem;
     f.mem = 0;
+    // its txs and whatever they handed out are read no more (the alert path copied what it keeps)
+    f.parser?.dispose?.();
     f.parser = null;
     f.held = [[], []];
     f.heldLen = [0, 0];

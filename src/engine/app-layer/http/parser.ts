@@ -204,6 +204,16 @@ export class HttpParser implements HttpConnectionParser {
     }
   }
 
+  /**
+   * The connection is dropped and nothing reads its transactions or the bytes they handed out
+   * any more: they go, and the arena's slab is reused by another connection (Arena.dispose).
+   * The parser is not fed again.
+   */
+  dispose(): void {
+    this.live.length = 0;
+    this.arena.dispose();
+  }
+
   get memoryBytes(): number {
     let n = 1024 + this.req.line.capacity + this.res.line.capacity + this.req.raw.capacity + this.res.raw.capacity + this.arena.capacity;
     if (this.req.ph !== PH_NONE) n += this.req.headerBuf.capacity;
