@@ -31,6 +31,7 @@ import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import { ExpectationTable } from './expectations.js';
+import { PROTO_BIT, concat, copyOf } from './app-held.js';
 import { collectFrames, inspectFrames, newFlowFrames, wantsFrames } from './app-frames.js';
 import type { AlertFrame } from '../types.js';
 import type { RawStreamHits } from './prefilter.js';
@@ -596,24 +597,4 @@ function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSe
     ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
     ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
   };
-}
-
-/** Bit of each protocol in AppFlow.probedNo (its index in APP_PROTOCOLS; 0 past 31: never remembered). */
-const PROTO_BIT = new Map<AppProtocol, number>(APP_PROTOCOLS.map((p, i) => [p, i < 31 ? 1 << i : 0]));
-
-/** A copy of data[off, off + len) in an array of its own. */
-function copyOf(data: Uint8Array, off: number, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  out.set(new Uint8Array(data.buffer, data.byteOffset + off, len));
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[], n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -36,7 +36,6 @@ import {
 import { HeaderBlocks, PH_NONE, Side, spill } from './headers.js';
 import { Tx } from './tx.js';
 import {
-  DEFAULT_HTTP_LIMITS,
   type HttpConnectionParser,
   type HttpCounters,
   type HttpEventName,
@@ -45,6 +44,7 @@ import {
   type HttpLimits,
   type HttpParserState,
   type HttpTx,
+  mergedLimits,
 } from './types.js';
 import {
   type HostPort,
@@ -1165,23 +1165,6 @@ export class HttpParser implements HttpConnectionParser {
 
 // the field parsers lived here: same names for importers
 export { PROTO_0_9, PROTO_1_0, PROTO_1_1, PROTO_INVALID, PROTO_UNKNOWN, isKnownMethod, parseChunkLength, parseContentLength, parseProtocol, parseStatus } from './fields.js';
-
-/**
- * The defaults with `limits` over them, frozen. Every connection of a configuration asks with
- * the same values: the last result is given again when they are (a spread and a freeze per new
- * connection were half of its construction).
- */
-let lastIn: Partial<HttpLimits> | null = null;
-let lastOut: Readonly<HttpLimits> = DEFAULT_HTTP_LIMITS;
-function mergedLimits(limits: Partial<HttpLimits>): Readonly<HttpLimits> {
-  const keys = Object.keys(limits) as (keyof HttpLimits)[];
-  if (keys.length === 0) return DEFAULT_HTTP_LIMITS;
-  const prev = lastIn;
-  if (prev !== null && keys.length === Object.keys(prev).length && keys.every((k) => Object.hasOwn(prev, k) && prev[k] === limits[k])) return lastOut;
-  lastOut = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
-  lastIn = { ...limits };
-  return lastOut;
-}
 
 /** d starts with the lowercase ASCII `lower`, case-insensitively. */
 function startsNoCase(d: Uint8Array, lower: string): boolean {
