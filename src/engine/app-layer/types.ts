@@ -228,6 +228,12 @@ export interface AppParser {
    * `AppParserContext.frames`); absent: the protocol has none.
    */
   takeFrames?(dir: AppDirection): readonly AppFrame[];
+  /**
+   * The flow's app layer is dropped for good (ended, over its budget, failed): nothing reads
+   * this parser's transactions, their buffers or anything they handed out again, so storage
+   * can be reused for other flows. Absent: nothing to give back.
+   */
+  dispose?(): void;
 }
 
 /** A protocol the framework can detect and parse. */
@@ -252,8 +258,18 @@ export interface AppProtocol {
   readonly upgradeOnly?: boolean;
   /** Which direction(s) can identify the protocol (servers that speak first: SSH, FTP, SMTP banners). */
   readonly probeDirections: readonly AppDirection[];
-  /** Content detection on the first `len` bytes of `dir`. */
+  /**
+   * Content detection on the first `len` bytes of `dir`. A 'no' is final: given more bytes of
+   * the same direction (the same prefix, longer), the probe says 'no' again, so the framework
+   * does not ask it again for that direction (see `probeMayRevise`).
+   */
   probe(dir: AppDirection, data: Uint8Array, len: number): AppProbeResult;
+  /**
+   * The probe may answer 'no' to a prefix and something else to a longer one (SMTP's greeting
+   * check looks at the whole first line once it has it): asked again on every chunk while the
+   * flow probes.
+   */
+  readonly probeMayRevise?: boolean;
   /** A new parser for one flow. */
   create(ctx: AppParserContext): AppParser;
   readonly buffers: readonly AppBufferSpec[];

@@ -31,6 +31,7 @@ import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import { ExpectationTable } from './expectations.js';
+import { PROTO_BIT, concat, copyOf } from './app-held.js';
 import { collectFrames, inspectFrames, newFlowFrames, wantsFrames } from './app-frames.js';
 import type { AlertFrame } from '../types.js';
 import type { RawStreamHits } from './prefilter.js';
@@ -94,7 +95,7 @@ export class AppTxDetector {
    */
   newFlow(serverPort: number, clientPort: number, clientAddr?: string | (() => readonly [string, string]), serverAddr?: string, tsUs = 0): AppFlow {
     const f: AppFlow = {
-      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
+      proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], probedNo: [0, 0], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0, changing: false, mem: 0,
       rawState: [0, 0], rawSeen: [null, null], frames: null,
     };
@@ -126,10 +127,16 @@ export class AppTxDetector {
     f.rawFrom[oi] = f.next[oi];
     if (f.state === 'probing') {
       const k = DIR_INDEX[dir];
-      f.held[k].push(data.slice(off, off + len));
+      // Probed (and, once detected, parsed) as a view of the caller's bytes, which are only ours
+      // during this call (a capture or file-read buffer is reused for the next packets): copied
+      // when the flow goes on probing with them.
+      const view = new Uint8Array(data.buffer, data.byteOffset + off, len);
+      f.held[k].push(view);
       f.heldLen[k] += len;
       f.heldOrder.push(k, len);
       if (!this.probe(f)) {
+        const h = f.held[k];
+        if ((f.state as AppFlow['state']) === 'probing' && h[h.length - 1] === view) h[h.length - 1] = copyOf(data, off, len);
         this.account(f);
         return;
       }
@@ -201,6 +208,7 @@ export class AppTxDetector {
     f.held = [[], []];
     f.heldLen = [0, 0];
     f.heldOrder = [];
+    f.probedNo = [0, 0];
     const left = parser.takeUpgradeData?.();
     if (left === undefined) return;
     // What followed the switch in the same data belongs to the next protocol: held for its probe.
@@ -310,6 +318,8 @@ export class AppTxDetector {
   private drop(f: AppFlow): void {
     this.total -= f.mem;
     f.mem = 0;
+    // its txs and whatever they handed out are read no more (the alert path copied what it keeps)
+    f.parser?.dispose?.();
     f.parser = null;
     f.held = [[], []];
     f.heldLen = [0, 0];
@@ -350,16 +360,23 @@ export class AppTxDetector {
     this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
   }
 
-  /** True when a protocol was detected (the flow is now 'parsing'). */
+  /**
+   * True when a protocol was detected (the flow is now 'parsing'). Runs on every chunk while the
+   * flow probes; a protocol that said 'no' to a direction's bytes is not asked again for that
+   * direction (its 'no' is final, AppProtocol.probe): the same answers as asking it again.
+   */
   private probe(f: AppFlow): boolean {
     let allNo = true;
     const expected = f.expectProto === null ? undefined : APP_PROTOCOLS.find((p) => p.name === f.expectProto);
     const order = expected === undefined ? APP_PROTOCOLS : [expected, ...APP_PROTOCOLS.filter((p) => p !== expected)];
+    const no = f.probedNo;
     for (const p of order) {
       if (p.probePortsOnly === true && !p.hintPorts.includes(f.serverPort)) continue;
       if (p.upgradeOnly === true && p !== expected) continue;
+      const bit = PROTO_BIT.get(p) ?? 0;
       for (const d of p.probeDirections) {
         const k = DIR_INDEX[d];
+        if ((no[k] & bit) !== 0) continue;
         if (f.heldLen[k] === 0) {
           allNo = false;
           continue;
@@ -367,6 +384,7 @@ export class AppTxDetector {
         const buf = f.held[k].length === 1 ? f.held[k][0]! : concat(f.held[k], f.heldLen[k]);
         f.held[k] = [buf];
         const r = p.probe(d, buf, buf.length);
+        if (r === 'no' && p.probeMayRevise !== true) no[k] |= bit;
         if (r === 'match') {
           if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
           this.start(f, p, p.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
@@ -586,14 +604,4 @@ function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSe
     ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
     ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
   };
-}
-
-function concat(parts: readonly Uint8Array[], n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -103,6 +103,12 @@ export interface AppFlow {
    * the parser before the client's first command (an FTP `220` is not the reply to `AUTH TLS`).
    */
   heldOrder: number[];
+  /**
+   * Per direction, the protocols (bit i: APP_PROTOCOLS[i]) whose probe said 'no' to the bytes
+   * held so far: a 'no' is final (AppProtocol.probeMayRevise), so they are not asked again
+   * while the flow keeps probing. Reset with the held bytes when probing starts over.
+   */
+  probedNo: [number, number];
   /** Stream offset expected next per direction (a chunk further on follows a gap). */
   next: [number, number];
   /**

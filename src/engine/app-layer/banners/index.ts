@@ -133,6 +133,8 @@ export function probePgsql(dir: AppDirection, d: Uint8Array, len: number): AppPr
 export function probeRedis(dir: AppDirection, d: Uint8Array, len: number): AppProbeResult {
   if (dir !== 'to_server') return 'no';
   if (len === 0) return 'need-more';
+  // both patterns start with '*' (no string, no regex for the many flows that do not)
+  if (d[0] !== 0x2a) return 'no';
   const n = Math.min(len, 32);
   const s = String.fromCharCode(...d.subarray(0, n));
   if (/^\*[1-9]\d{0,5}\r\n\$\d{1,9}\r\n/.test(s)) return 'match';

@@ -85,7 +85,7 @@ export class Arena {
       return 0;
     }
     if (this.used + n > this.slab.length) {
-      this.slab = new Uint8Array(Math.max(this.next, n));
+      this.slab = newSlab(Math.max(this.next, n));
       this.next = Math.min(this.next * 2, SLAB_MAX);
       this.used = 0;
     }
@@ -143,6 +143,52 @@ export class Arena {
   get capacity(): number {
     return this.slab.length;
   }
+
+  /**
+   * The owner is gone and no piece is read any more (HttpParser.dispose): the slab being filled
+   * goes to the pool for other arenas. Slabs filled before it are left to the GC (pieces of them
+   * may be all that is left of them; the arena keeps no list).
+   */
+  dispose(): void {
+    const s = this.slab;
+    this.slab = EMPTY;
+    this.last = EMPTY;
+    this.used = 0;
+    this.next = SLAB_MIN;
+    const list = SLAB_POOL[slabClass(s.length)];
+    if (list === undefined || pooled + s.length > POOL_BYTES) return;
+    list.push(s);
+    pooled += s.length;
+  }
+}
+
+/**
+ * Slabs of disposed arenas, per size (SLAB_MIN << i), bounded by POOL_BYTES in all: new
+ * connections come and go all the time, and a fresh zeroed array per slab (1 to 64 KiB, up to
+ * seven per busy connection) churns malloc and the GC's external-memory accounting. A pooled
+ * slab is zeroed again when taken (pieces are handed out zeroed, Arena.grow relies on it).
+ */
+const POOL_BYTES = 4 * 1024 * 1024;
+const SLAB_POOL: Uint8Array[][] = Array.from({ length: Math.log2(SLAB_MAX / SLAB_MIN) + 1 }, () => []);
+let pooled = 0;
+
+/** Index in SLAB_POOL of a slab size, -1 for other sizes. */
+function slabClass(n: number): number {
+  if (n < SLAB_MIN || n > SLAB_MAX || (n & (n - 1)) !== 0) return -1;
+  return 31 - Math.clz32(n / SLAB_MIN);
+}
+
+function newSlab(n: number): Uint8Array {
+  const s = SLAB_POOL[slabClass(n)]?.pop();
+  if (s === undefined) return new Uint8Array(n);
+  pooled -= n;
+  s.fill(0);
+  return s;
+}
+
+/** Bytes of slabs waiting in the pool (for tests). */
+export function pooledSlabBytes(): number {
+  return pooled;
 }
 
 /**

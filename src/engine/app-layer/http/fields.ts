@@ -22,14 +22,27 @@ export const M_HEAD = 27;
 export function methodAt(d: Uint8Array, s: number, e: number): number {
   const n = e - s;
   if (n < 3 || n > 16) return -1;
-  outer: for (let k = 0; k < METHODS.length; k++) {
+  // Only the methods of this first byte and length (every body line after a request asks).
+  const cand = BY_HEAD[(d[s]! << 5) | n];
+  if (cand === undefined) return -1;
+  outer: for (let j = 0; j < cand.length; j++) {
+    const k = cand[j]!;
     const m = METHODS[k]!;
-    if (m.length !== n) continue;
-    for (let i = 0; i < n; i++) if (d[s + i] !== m[i]) continue outer;
+    for (let i = 1; i < n; i++) if (d[s + i] !== m[i]) continue outer;
     return k;
   }
   return -1;
 }
+
+/** METHODS indexes by (first byte << 5 | length); methods are 3 to 16 bytes long. */
+const BY_HEAD: (number[] | undefined)[] = (() => {
+  const t: (number[] | undefined)[] = new Array<number[] | undefined>(256 << 5).fill(undefined);
+  METHODS.forEach((m, k) => {
+    const key = (m[0]! << 5) | m.length;
+    (t[key] ??= []).push(k);
+  });
+  return t;
+})();
 
 /** What a line after a complete request starts with (lineStart). */
 export const LINE_EMPTY = 0;

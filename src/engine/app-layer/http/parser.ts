@@ -36,7 +36,6 @@ import {
 import { HeaderBlocks, PH_NONE, Side, spill } from './headers.js';
 import { Tx } from './tx.js';
 import {
-  DEFAULT_HTTP_LIMITS,
   type HttpConnectionParser,
   type HttpCounters,
   type HttpEventName,
@@ -45,6 +44,7 @@ import {
   type HttpLimits,
   type HttpParserState,
   type HttpTx,
+  mergedLimits,
 } from './types.js';
 import {
   type HostPort,
@@ -157,7 +157,7 @@ export class HttpParser implements HttpConnectionParser {
   constructor(limits: Partial<HttpLimits> = {}, opts: HttpParserOptions = {}) {
     this.serverPort = opts.serverPort ?? null;
     this.onTunnel = opts.onTunnel;
-    this.limits = Object.keys(limits).length === 0 ? DEFAULT_HTTP_LIMITS : Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
+    this.limits = mergedLimits(limits);
     const counters = this.counters;
     this.bodyOwner = {
       limits: this.limits,
@@ -202,6 +202,16 @@ export class HttpParser implements HttpConnectionParser {
       this.live.splice(0, k);
       if (this.live.length === 0) this.arena.idle();
     }
+  }
+
+  /**
+   * The connection is dropped and nothing reads its transactions or the bytes they handed out
+   * any more: they go, and the arena's slab is reused by another connection (Arena.dispose).
+   * The parser is not fed again.
+   */
+  dispose(): void {
+    this.live.length = 0;
+    this.arena.dispose();
   }
 
   get memoryBytes(): number {

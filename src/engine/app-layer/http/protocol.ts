@@ -263,6 +263,12 @@ export class HttpAppParser implements AppParser {
     return this.parser.memoryBytes;
   }
 
+  dispose(): void {
+    this.parser.dispose();
+    this.wrappers.clear();
+    this.list = [];
+  }
+
   counters(): Readonly<Record<string, number>> {
     const c = this.parser.counters;
     const out: Record<string, number> = {

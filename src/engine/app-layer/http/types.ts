@@ -119,6 +119,23 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   maxPendingBytes: 256 * 1024,
 });
 
+/**
+ * The defaults with `limits` over them, frozen. Every connection of a configuration asks with
+ * the same values: the last result is given again when they are (a spread and a freeze per new
+ * connection were half of its construction).
+ */
+let lastIn: Partial<HttpLimits> | null = null;
+let lastOut: Readonly<HttpLimits> = DEFAULT_HTTP_LIMITS;
+export function mergedLimits(limits: Partial<HttpLimits>): Readonly<HttpLimits> {
+  const keys = Object.keys(limits) as (keyof HttpLimits)[];
+  if (keys.length === 0) return DEFAULT_HTTP_LIMITS;
+  const prev = lastIn;
+  if (prev !== null && keys.length === Object.keys(prev).length && keys.every((k) => Object.hasOwn(prev, k) && prev[k] === limits[k])) return lastOut;
+  lastOut = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...limits });
+  lastIn = { ...limits };
+  return lastOut;
+}
+
 /** Limit kinds, the label of `HttpCounters.limits` (bounded). */
 export type HttpLimitKind =
   | 'request_body'

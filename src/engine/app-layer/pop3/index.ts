@@ -27,6 +27,8 @@ export const DEFAULT_POP3_LIMITS: Readonly<Pop3Limits> = Object.freeze({ maxLine
 
 /** RFC 1939 / 2449 / 5034 / 2595 commands sawp-pop3 knows. */
 const COMMANDS = new Set(['USER', 'PASS', 'APOP', 'STAT', 'LIST', 'RETR', 'DELE', 'NOOP', 'RSET', 'QUIT', 'TOP', 'UIDL', 'CAPA', 'STLS', 'AUTH', 'UTF8', 'LANG']);
+/** First bytes of COMMANDS. */
+const COMMAND_HEADS = new Set([...COMMANDS].map((c) => c.charCodeAt(0)));
 /** Suricata's POP3 events (`pop3.<name>`). */
 export type Pop3EventName = 'too_many_transactions' | 'request_too_long' | 'incorrect_argument_count' | 'unknown_command' | 'response_too_long';
 
@@ -246,6 +248,11 @@ export class Pop3Parser implements AppParser {
 
 /** sawp-pop3's probe, simplified: a known command keyword (to_server) or a status line (to_client). */
 function probe(dir: AppDirection, data: Uint8Array, len: number): 'match' | 'no' | 'need-more' {
+  // The first byte alone rules most flows out (what the checks below conclude from it, without
+  // their strings): a status starts with '+' or '-'; a command keyword with one of its letters
+  // (any case; bytes past ASCII take the long way, their upper case can be two letters).
+  const c0 = len > 0 ? data[0]! : -1;
+  if (c0 >= 0 && (dir === 'to_client' ? c0 !== 0x2b && c0 !== 0x2d : c0 < 0x80 && !COMMAND_HEADS.has(c0 >= 0x61 && c0 <= 0x7a ? c0 - 0x20 : c0))) return 'no';
   // Decide early on what cannot become a POP3 line: a status indicator (to_client), a command keyword (to_server).
   const head = latin1(data.subarray(0, Math.min(len, 5))).toUpperCase();
   if (dir === 'to_client') {

@@ -111,6 +111,8 @@ export const SMTP_PROTOCOL: AppProtocol = {
   hintPorts: [25, 587, 465],
   probeDirections: ['to_server', 'to_client'],
   probe: (dir, data, len) => (dir === 'to_server' ? probePatterns(TO_SERVER, data, len) : probeServer(data, len)),
+  // a greeting line without "SMTP" in its first 512 bytes is a 'no' until its end shows one
+  probeMayRevise: true,
   create: (ctx) => new SmtpParser({}, ctx.fileHashes ?? []),
   buffers: SMTP_BUFFERS,
   keywords: fileHashKeywords((tx) => asSmtp(tx)?.mime?.files ?? [], ['to_server']),

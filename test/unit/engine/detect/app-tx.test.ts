@@ -330,3 +330,18 @@ test('bytes held while probing count, and a gap that ends probing gives them bac
   assert.equal(d.counters.limits.flow, 1);
   assert.equal(d.memory, 0);
 });
+
+test('a flow that ends gives its parser back (AppParser.dispose): the HTTP arena slab goes to the pool', async () => {
+  const { pooledSlabBytes } = await import('../../../../src/engine/app-layer/http/bytes.js');
+  const d = new AppTxDetector(rs);
+  const f = d.newFlow(80, 40000);
+  const fired: [number, number, string][] = [];
+  const req = b('GET /admin HTTP/1.1\r\nHost: a\r\n\r\n');
+  d.data(f, 'to_server', req, 0, req.length, 0, 0, ctx(fired));
+  assert.equal(f.state, 'parsing');
+  const before = pooledSlabBytes();
+  d.free(f);
+  assert.equal(f.parser, null);
+  assert.ok(pooledSlabBytes() > before, 'the slab went to the pool');
+  assert.equal(d.memory, 0);
+});

@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import { HttpParser, httpBuffer, httpEve, type HttpTx } from '../../../../../src/engine/app-layer/http/index.js';
 import { rng } from '../../../../../bench/lib/gen.js';
 import { BodyAcc } from '../../../../../src/engine/app-layer/http/body.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../../../../src/engine/app-layer/http/types.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const s = (x: Uint8Array | null): string | null => (x === null ? null : Buffer.from(x).toString('latin1'));
@@ -309,6 +310,15 @@ test('limits: field limit, body limit, transactions; counted', () => {
   assert.equal(ok.state, 'http', 'released transactions do not count');
   assert.equal(ok.txs.length, 0);
   assert.equal(ok.counters.transactions, 5);
+});
+
+test('limits: each parser gets the defaults with its own overrides, also when consecutive parsers ask with the same or other values', () => {
+  const asked: Partial<HttpLimits>[] = [{ requestBodyLimit: 10 }, { requestBodyLimit: 10 }, { requestBodyLimit: 20 }, { responseBodyLimit: 10 }, {}, { responseBodyLimit: 10 }];
+  for (const l of asked) {
+    const got = new HttpParser(l).limits;
+    assert.deepEqual(got, { ...DEFAULT_HTTP_LIMITS, ...l });
+    assert.ok(Object.isFrozen(got));
+  }
 });
 
 test('gaps: resynchronised inside a Content-Length body, fatal elsewhere', () => {

@@ -1,0 +1,57 @@
+/** Field parsers of the HTTP parser: libhtp's method table lookup (methodAt, lineStart). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LINE_EMPTY, LINE_METHOD, LINE_OTHER, M_CONNECT, M_HEAD, lineStart, methodAt } from '../../../../../src/engine/app-layer/http/fields.js';
+
+// libhtp htp_convert_method_to_number, in its order (the index is the method number here)
+const TABLE = [
+  'GET', 'PUT', 'POST', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE',
+  'LOCK', 'UNLOCK', 'VERSION-CONTROL', 'CHECKOUT', 'UNCHECKOUT', 'CHECKIN', 'UPDATE', 'LABEL', 'REPORT', 'MKWORKSPACE',
+  'MKACTIVITY', 'BASELINE-CONTROL', 'MERGE', 'INVALID', 'HEAD',
+];
+const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+
+test('methodAt: every method by its number, exact and case-sensitive, inside a larger array', () => {
+  TABLE.forEach((m, k) => {
+    const d = b(`xx${m} /`);
+    assert.equal(methodAt(d, 2, 2 + m.length), k, m);
+    assert.equal(methodAt(d, 2, 1 + m.length), -1, `${m} cut`);
+    assert.equal(methodAt(b(m.toLowerCase()), 0, m.length), -1, `${m} lower case`);
+    // same first byte and length, another last byte (UNLOCK/UPDATE, MERGE/MKCOL share both)
+    const other = b(m.slice(0, -1) + (m.endsWith('Z') ? 'Y' : 'Z'));
+    assert.equal(methodAt(other, 0, m.length), -1, `${m} last byte`);
+  });
+  assert.equal(TABLE[M_CONNECT], 'CONNECT');
+  assert.equal(TABLE[M_HEAD], 'HEAD');
+});
+
+test('methodAt equals a plain table search over random tokens of method-like bytes', () => {
+  let a = 12345;
+  const r = (): number => {
+    a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+    return a / 4294967296;
+  };
+  const alphabet = 'GETPUOSDLCNHAKMVRIFBWY-e \x00\xff';
+  const pick = (): string => alphabet.charAt(Math.floor(r() * alphabet.length));
+  for (let i = 0; i < 20000; i++) {
+    const base = r() < 0.5 ? TABLE[Math.floor(r() * TABLE.length)]! : '';
+    let s = base;
+    const len = base === '' ? Math.floor(r() * 18) : base.length;
+    if (base === '') for (let j = 0; j < len; j++) s += pick();
+    else if (r() < 0.7) {
+      const p = Math.floor(r() * s.length);
+      s = s.slice(0, p) + pick() + s.slice(p + 1);
+    }
+    assert.equal(methodAt(b(s), 0, s.length), TABLE.indexOf(s), JSON.stringify(s));
+  }
+});
+
+test('lineStart: the first token after whitespace is a method, something else, or nothing', () => {
+  const at = (s: string): number => lineStart(b(s), 0, s.length);
+  assert.equal(at('GET / HTTP/1.1\r\n'), LINE_METHOD);
+  assert.equal(at(' \tPOST /x\r\n'), LINE_METHOD);
+  assert.equal(at('get / HTTP/1.1\r\n'), LINE_OTHER);
+  assert.equal(at('GETX /\r\n'), LINE_OTHER);
+  assert.equal(at('alpha beta\r\n'), LINE_OTHER);
+  assert.equal(at(' \r\n'), LINE_EMPTY);
+});
