@@ -105,6 +105,7 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
     const k = s >>> 8;
     (own[k] ??= []).push(i);
   }
+  renumberBreadthFirst(next, own, stateCount);
   // Breadth-first. When state s is dequeued its row still holds only trie edges (non-zero) and
   // zeros: every zero becomes the transition of its fail state, whose row is already complete
   // because fail states are shallower.
@@ -152,6 +153,59 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
   }
   markOutputs(next, outStart, stateCount);
   return { next, outStart, outList, stateCount };
+}
+
+/**
+ * Renumbers the trie's states (next: trie edges only, as child × 256, 0 = none; own: outputs by
+ * state) in breadth-first order, in place. Insertion order scatters the shallow states, which
+ * nearly every byte of a scan visits, over the whole table (13.7k states, 7 MB compact for ET
+ * Open); breadth-first puts them in its first rows, so the walk's loads that miss the caches hit
+ * far fewer pages (fewer TLB misses): the stream prefilter's walk over the bench capture with a
+ * cold cache ~30 % faster. The automaton is the same up to state names: same outputs per state,
+ * same matches in the same order.
+ */
+function renumberBreadthFirst(next: Int32Array, own: (number[] | undefined)[], n: number): void {
+  const order = new Int32Array(n); // order[new] = old
+  const perm = new Int32Array(n); // perm[old] = new
+  let tail = 1;
+  for (let h = 0; h < tail; h++) {
+    const s = order[h]! * 256;
+    for (let b = 0; b < 256; b++) {
+      const c = next[s + b]!;
+      // An upper-case byte aliases its lower-case edge: each child once, via the lower-case byte.
+      if (c !== 0 && FOLD[b] === b) {
+        perm[c >>> 8] = tail;
+        order[tail++] = c >>> 8;
+      }
+    }
+  }
+  for (let i = 0; i < next.length; i++) {
+    const c = next[i]!;
+    if (c !== 0) next[i] = perm[c >>> 8]! * 256;
+  }
+  // Rows move to their new index along the permutation's cycles (two rows of scratch, no second table).
+  let row = new Int32Array(256);
+  let spare = new Int32Array(256);
+  const done = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    if (done[k] === 1) continue;
+    done[k] = 1;
+    if (perm[k] === k) continue;
+    row.set(next.subarray(k * 256, k * 256 + 256));
+    let cur = k;
+    do {
+      const dest = perm[cur]!;
+      spare.set(next.subarray(dest * 256, dest * 256 + 256));
+      next.set(row, dest * 256);
+      done[dest] = 1;
+      const t = row;
+      row = spare;
+      spare = t;
+      cur = dest;
+    } while (cur !== k);
+  }
+  const moved = own.slice();
+  for (let k = 0; k < n; k++) own[perm[k]!] = moved[k];
 }
 
 /** The state (× 256) a `next` entry leads to: the entry without its output mark (bit 31). */
