@@ -165,8 +165,19 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
  * same matches in the same order.
  */
 function renumberBreadthFirst(next: Int32Array, own: (number[] | undefined)[], n: number): void {
+  // One loop per function: each is compiled (on-stack) on its own instead of deoptimizing into
+  // the next loop, which had no type feedback yet.
+  const perm = breadthFirstOrder(next, n);
+  remapTargets(next, perm);
+  permuteRows(next, perm, n);
+  const moved = own.slice();
+  for (let k = 0; k < n; k++) own[perm[k]!] = moved[k];
+}
+
+/** perm[old] = new: the trie's states in breadth-first order (the root stays 0). */
+function breadthFirstOrder(next: Int32Array, n: number): Int32Array {
   const order = new Int32Array(n); // order[new] = old
-  const perm = new Int32Array(n); // perm[old] = new
+  const perm = new Int32Array(n);
   let tail = 1;
   for (let h = 0; h < tail; h++) {
     const s = order[h]! * 256;
@@ -179,33 +190,37 @@ function renumberBreadthFirst(next: Int32Array, own: (number[] | undefined)[], n
       }
     }
   }
+  return perm;
+}
+
+function remapTargets(next: Int32Array, perm: Int32Array): void {
   for (let i = 0; i < next.length; i++) {
     const c = next[i]!;
     if (c !== 0) next[i] = perm[c >>> 8]! * 256;
   }
-  // Rows move to their new index along the permutation's cycles (two rows of scratch, no second table).
-  let row = new Int32Array(256);
-  let spare = new Int32Array(256);
+}
+
+/** Moves row k to row perm[k], along the permutation's cycles (two rows of scratch, no second table). */
+function permuteRows(next: Int32Array, perm: Int32Array, n: number): void {
+  const row = new Int32Array(256);
   const done = new Uint8Array(n);
   for (let k = 0; k < n; k++) {
     if (done[k] === 1) continue;
     done[k] = 1;
     if (perm[k] === k) continue;
-    row.set(next.subarray(k * 256, k * 256 + 256));
+    for (let b = 0; b < 256; b++) row[b] = next[k * 256 + b]!;
     let cur = k;
     do {
-      const dest = perm[cur]!;
-      spare.set(next.subarray(dest * 256, dest * 256 + 256));
-      next.set(row, dest * 256);
-      done[dest] = 1;
-      const t = row;
-      row = spare;
-      spare = t;
-      cur = dest;
+      const dest = perm[cur]! * 256;
+      for (let b = 0; b < 256; b++) {
+        const v = next[dest + b]!;
+        next[dest + b] = row[b]!;
+        row[b] = v;
+      }
+      cur = perm[cur]!;
+      done[cur] = 1;
     } while (cur !== k);
   }
-  const moved = own.slice();
-  for (let k = 0; k < n; k++) own[perm[k]!] = moved[k];
 }
 
 /** The state (× 256) a `next` entry leads to: the entry without its output mark (bit 31). */
