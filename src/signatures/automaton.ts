@@ -86,26 +86,39 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
   const next = new Int32Array(new SharedArrayBuffer(stateCount * 256 * 4));
   // While building the trie, next[s*256+b] = child*256 or 0 (the root is never a child).
   const own: (number[] | undefined)[] = new Array<number[] | undefined>(stateCount);
+  // The trie, one depth at a time over the sorted patterns, so states are numbered breadth-first
+  // (by depth, then prefix): the shallow states nearly every byte of a scan visits take the
+  // table's first rows instead of being scattered over all of it as in insertion order (13.7k
+  // states, 7 MB compact for ET Open), and the walk's loads that miss the caches hit far fewer
+  // pages. At each depth the patterns sharing a prefix are adjacent in sorted order: a pattern
+  // gets a new state unless the previous one still long enough has the same parent and byte.
+  let maxLen = 0;
+  for (const f of folded) if (f.length > maxLen) maxLen = f.length;
+  const at = new Int32Array(folded.length); // each pattern's state (× 256) at the current depth
   let used = 1;
-  for (let i = 0; i < folded.length; i++) {
-    const f = folded[i]!;
-    let s = 0;
-    for (const b of f) {
-      const idx = s + b;
-      let child = next[idx]!;
-      if (child === 0) {
-        child = used * 256;
-        used++;
-        next[idx] = child;
+  for (let depth = 0; depth < maxLen; depth++) {
+    let prevParent = -1;
+    let prevByte = -1;
+    let prevChild = 0;
+    for (const i of order) {
+      const f = folded[i]!;
+      if (f.length <= depth) continue;
+      const parent = at[i]!;
+      const b = f[depth]!;
+      if (parent !== prevParent || b !== prevByte) {
+        prevChild = used++ * 256;
+        prevParent = parent;
+        prevByte = b;
+        next[parent + b] = prevChild;
         // Upper-case input follows the lower-case edge (patterns are folded).
-        if (b >= 0x61 && b <= 0x7a) next[s + b - 0x20] = child;
+        if (b >= 0x61 && b <= 0x7a) next[parent + b - 0x20] = prevChild;
       }
-      s = child;
+      at[i] = prevChild;
+      // Identical patterns are adjacent in index order (the sort's tie-break): outputs by pattern id.
+      if (f.length === depth + 1) (own[prevChild >>> 8] ??= []).push(i);
     }
-    const k = s >>> 8;
-    (own[k] ??= []).push(i);
   }
-  renumberBreadthFirst(next, own, stateCount);
+  if (used !== stateCount) throw new Error(`automaton: ${used} trie states built, ${stateCount} counted`);
   // Breadth-first. When state s is dequeued its row still holds only trie edges (non-zero) and
   // zeros: every zero becomes the transition of its fail state, whose row is already complete
   // because fail states are shallower.
@@ -153,74 +166,6 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
   }
   markOutputs(next, outStart, stateCount);
   return { next, outStart, outList, stateCount };
-}
-
-/**
- * Renumbers the trie's states (next: trie edges only, as child × 256, 0 = none; own: outputs by
- * state) in breadth-first order, in place. Insertion order scatters the shallow states, which
- * nearly every byte of a scan visits, over the whole table (13.7k states, 7 MB compact for ET
- * Open); breadth-first puts them in its first rows, so the walk's loads that miss the caches hit
- * far fewer pages (fewer TLB misses): the stream prefilter's walk over the bench capture with a
- * cold cache ~30 % faster. The automaton is the same up to state names: same outputs per state,
- * same matches in the same order.
- */
-function renumberBreadthFirst(next: Int32Array, own: (number[] | undefined)[], n: number): void {
-  // One loop per function: each is compiled (on-stack) on its own instead of deoptimizing into
-  // the next loop, which had no type feedback yet.
-  const perm = breadthFirstOrder(next, n);
-  remapTargets(next, perm);
-  permuteRows(next, perm, n);
-  const moved = own.slice();
-  for (let k = 0; k < n; k++) own[perm[k]!] = moved[k];
-}
-
-/** perm[old] = new: the trie's states in breadth-first order (the root stays 0). */
-function breadthFirstOrder(next: Int32Array, n: number): Int32Array {
-  const order = new Int32Array(n); // order[new] = old
-  const perm = new Int32Array(n);
-  let tail = 1;
-  for (let h = 0; h < tail; h++) {
-    const s = order[h]! * 256;
-    for (let b = 0; b < 256; b++) {
-      const c = next[s + b]!;
-      // An upper-case byte aliases its lower-case edge: each child once, via the lower-case byte.
-      if (c !== 0 && FOLD[b] === b) {
-        perm[c >>> 8] = tail;
-        order[tail++] = c >>> 8;
-      }
-    }
-  }
-  return perm;
-}
-
-function remapTargets(next: Int32Array, perm: Int32Array): void {
-  for (let i = 0; i < next.length; i++) {
-    const c = next[i]!;
-    if (c !== 0) next[i] = perm[c >>> 8]! * 256;
-  }
-}
-
-/** Moves row k to row perm[k], along the permutation's cycles (two rows of scratch, no second table). */
-function permuteRows(next: Int32Array, perm: Int32Array, n: number): void {
-  const row = new Int32Array(256);
-  const done = new Uint8Array(n);
-  for (let k = 0; k < n; k++) {
-    if (done[k] === 1) continue;
-    done[k] = 1;
-    if (perm[k] === k) continue;
-    for (let b = 0; b < 256; b++) row[b] = next[k * 256 + b]!;
-    let cur = k;
-    do {
-      const dest = perm[cur]! * 256;
-      for (let b = 0; b < 256; b++) {
-        const v = next[dest + b]!;
-        next[dest + b] = row[b]!;
-        row[b] = v;
-      }
-      cur = perm[cur]!;
-      done[cur] = 1;
-    } while (cur !== k);
-  }
 }
 
 /** The state (× 256) a `next` entry leads to: the entry without its output mark (bit 31). */
