@@ -6,7 +6,6 @@
 import type { AppDirection, AppKeywordSpec, AppTx } from '../engine/app-layer/types.js';
 import { APP_PROTOCOLS } from '../engine/app-layer/registry.js';
 import { STATE_MASK } from './automaton.js';
-import { classScanTable, type ClassScanTable } from './scan-table.js';
 import type { AppCandidatesFn, AppPrefilter, AppRuleset, ContentCondition, Dfa, AppPrefilterCache, AppRawPrefilter, AppVerifyContext, BufferList, Ruleset, Signature, VerifyAppFn } from './types.js';
 import { appLayerProtocolHolds, findBytes, flowbitsHold, matchConditions, resetCaptures, ruleStateHolds } from './verify.js';
 import { applyTransforms } from './transforms.js';
@@ -236,96 +235,66 @@ function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[],
   }
   const found = c.found;
   if (b.length > c.length) {
-    const ct = classTableOf(pf);
-    if (ct === null) c.state = growPlain(pf, b, c.length, c.state, found);
-    else {
-      const tbl = ct.table;
-      const cls = ct.cls;
-      const sh = ct.shift;
-      // The cache keeps the state × 256 (as every Int32 walk); the class table walks indexes.
-      let s = c.state >>> 8;
-      let i = c.length;
-      const n = b.length - i;
-      const w = warmupOf(pf);
-      if (n >= GROWING_MULTI_MIN + 3 * w) {
-        // Four independent chains over four parts of the new bytes, as the stream prefilter's scan4
-        // (src/engine/detect/prefilter.ts): the walk is bound by one dependent table load per byte,
-        // and four chains overlap them. Chain 0 continues the state; chains 1-3 start at the root
-        // w = (longest pattern - 1) bytes before their part and report only hits ending in it; the
-        // last chain's end state is the true one (it consumed more than the longest pattern). A copy
-        // of that loop rather than a shared one taking a hit callback: the hottest loops stay
-        // monomorphic, with their hit path inline.
-        const steps = (n + 3 * w) >> 2;
-        const st1 = i + steps - w;
-        const st2 = st1 + steps - w;
-        const st3 = st2 + steps - w;
-        const r1 = st1 + w;
-        const r2 = st2 + w;
-        const r3 = st3 + w;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let k = 0; k < steps; k++) {
-          s = tbl[(s << sh) | cls[b[i + k]!]!]!;
-          s1 = tbl[(s1 << sh) | cls[b[st1 + k]!]!]!;
-          s2 = tbl[(s2 << sh) | cls[b[st2 + k]!]!]!;
-          s3 = tbl[(s3 << sh) | cls[b[st3 + k]!]!]!;
-          if ((s | s1 | s2 | s3) >= 0x8000) {
-            if (s >= 0x8000) {
-              s &= 0x7fff;
-              growingHit(pf, s, b, i + k, found);
-            }
-            if (s1 >= 0x8000) {
-              s1 &= 0x7fff;
-              if (st1 + k >= r1) growingHit(pf, s1, b, st1 + k, found);
-            }
-            if (s2 >= 0x8000) {
-              s2 &= 0x7fff;
-              if (st2 + k >= r2) growingHit(pf, s2, b, st2 + k, found);
-            }
-            if (s3 >= 0x8000) {
-              s3 &= 0x7fff;
-              if (st3 + k >= r3) growingHit(pf, s3, b, st3 + k, found);
-            }
+    const tbl = scanTableOf(pf.dfa);
+    let s = c.state;
+    let i = c.length;
+    const n = b.length - i;
+    const w = warmupOf(pf);
+    if (n >= GROWING_MULTI_MIN + 3 * w) {
+      // Four independent chains over four parts of the new bytes, as the stream prefilter's scan4
+      // (src/engine/detect/prefilter.ts): the walk is bound by one dependent table load per byte,
+      // and four chains overlap them. Chain 0 continues the state; chains 1-3 start at the root
+      // w = (longest pattern - 1) bytes before their part and report only hits ending in it; the
+      // last chain's end state is the true one (it consumed more than the longest pattern). A copy
+      // of that loop rather than a shared one taking a hit callback: the hottest loops stay
+      // monomorphic, with their hit path inline.
+      const steps = (n + 3 * w) >> 2;
+      const st1 = i + steps - w;
+      const st2 = st1 + steps - w;
+      const st3 = st2 + steps - w;
+      const r1 = st1 + w;
+      const r2 = st2 + w;
+      const r3 = st3 + w;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < steps; k++) {
+        s = tbl[s + b[i + k]!]!;
+        s1 = tbl[s1 + b[st1 + k]!]!;
+        s2 = tbl[s2 + b[st2 + k]!]!;
+        s3 = tbl[s3 + b[st3 + k]!]!;
+        if ((s | s1 | s2 | s3) < 0) {
+          if (s < 0) {
+            s &= 0x7fffffff;
+            growingHit(pf, s >>> 8, b, i + k, found);
+          }
+          if (s1 < 0) {
+            s1 &= 0x7fffffff;
+            if (st1 + k >= r1) growingHit(pf, s1 >>> 8, b, st1 + k, found);
+          }
+          if (s2 < 0) {
+            s2 &= 0x7fffffff;
+            if (st2 + k >= r2) growingHit(pf, s2 >>> 8, b, st2 + k, found);
+          }
+          if (s3 < 0) {
+            s3 &= 0x7fffffff;
+            if (st3 + k >= r3) growingHit(pf, s3 >>> 8, b, st3 + k, found);
           }
         }
-        s = s3;
-        i = st3 + steps;
       }
-      for (; i < b.length; i++) {
-        s = tbl[(s << sh) | cls[b[i]!]!]!;
-        if (s < 0x8000) continue;
-        s &= 0x7fff;
-        growingHit(pf, s, b, i, found);
-      }
-      c.state = s << 8;
+      s = s3;
+      i = st3 + steps;
     }
+    for (; i < b.length; i++) {
+      s = tbl[s + b[i]!]!;
+      if (s >= 0) continue;
+      s &= 0x7fffffff;
+      growingHit(pf, s >>> 8, b, i, found);
+    }
+    c.state = s;
     c.length = b.length;
   }
   for (const si of found) mark(si, out);
-}
-
-/** scanGrowing's walk over the automaton's own table (automata too big for a class table): b[from..) from state s (× 256). */
-function growPlain(pf: AppPrefilter, b: Uint8Array, from: number, s: number, found: number[]): number {
-  const tbl = scanTableOf(pf.dfa);
-  for (let i = from; i < b.length; i++) {
-    s = tbl[s + b[i]!]!;
-    if (s >= 0) continue;
-    s &= 0x7fffffff;
-    growingHit(pf, s >>> 8, b, i, found);
-  }
-  return s;
-}
-
-/** Per prefilter: its class table (scan-table.ts), built on first use in this isolate; null when the automaton is too big. */
-const CLASS_TABLES = new WeakMap<AppPrefilter, ClassScanTable | null>();
-function classTableOf(pf: AppPrefilter): ClassScanTable | null {
-  let t = CLASS_TABLES.get(pf);
-  if (t === undefined) {
-    t = classScanTable(pf.dfa, pf.patterns);
-    CLASS_TABLES.set(pf, t);
-  }
-  return t;
 }
 
 /** New bytes of an append-only buffer at least this long (plus the warm-ups) are scanned with four chains. */
