@@ -86,25 +86,39 @@ export function buildDfa(patterns: readonly AutomatonPattern[]): Dfa {
   const next = new Int32Array(new SharedArrayBuffer(stateCount * 256 * 4));
   // While building the trie, next[s*256+b] = child*256 or 0 (the root is never a child).
   const own: (number[] | undefined)[] = new Array<number[] | undefined>(stateCount);
+  // The trie, one depth at a time over the sorted patterns, so states are numbered breadth-first
+  // (by depth, then prefix): the shallow states nearly every byte of a scan visits take the
+  // table's first rows instead of being scattered over all of it as in insertion order (13.7k
+  // states, 7 MB compact for ET Open), and the walk's loads that miss the caches hit far fewer
+  // pages. At each depth the patterns sharing a prefix are adjacent in sorted order: a pattern
+  // gets a new state unless the previous one still long enough has the same parent and byte.
+  let maxLen = 0;
+  for (const f of folded) if (f.length > maxLen) maxLen = f.length;
+  const at = new Int32Array(folded.length); // each pattern's state (× 256) at the current depth
   let used = 1;
-  for (let i = 0; i < folded.length; i++) {
-    const f = folded[i]!;
-    let s = 0;
-    for (const b of f) {
-      const idx = s + b;
-      let child = next[idx]!;
-      if (child === 0) {
-        child = used * 256;
-        used++;
-        next[idx] = child;
+  for (let depth = 0; depth < maxLen; depth++) {
+    let prevParent = -1;
+    let prevByte = -1;
+    let prevChild = 0;
+    for (const i of order) {
+      const f = folded[i]!;
+      if (f.length <= depth) continue;
+      const parent = at[i]!;
+      const b = f[depth]!;
+      if (parent !== prevParent || b !== prevByte) {
+        prevChild = used++ * 256;
+        prevParent = parent;
+        prevByte = b;
+        next[parent + b] = prevChild;
         // Upper-case input follows the lower-case edge (patterns are folded).
-        if (b >= 0x61 && b <= 0x7a) next[s + b - 0x20] = child;
+        if (b >= 0x61 && b <= 0x7a) next[parent + b - 0x20] = prevChild;
       }
-      s = child;
+      at[i] = prevChild;
+      // Identical patterns are adjacent in index order (the sort's tie-break): outputs by pattern id.
+      if (f.length === depth + 1) (own[prevChild >>> 8] ??= []).push(i);
     }
-    const k = s >>> 8;
-    (own[k] ??= []).push(i);
   }
+  if (used !== stateCount) throw new Error(`automaton: ${used} trie states built, ${stateCount} counted`);
   // Breadth-first. When state s is dequeued its row still holds only trie edges (non-zero) and
   // zeros: every zero becomes the transition of its fail state, whose row is already complete
   // because fail states are shallower.

@@ -50,12 +50,33 @@ export function tcpChecksumOk(p: DecodedPacket): boolean | undefined {
   const o = p.l4Offset;
   const end = o + len;
   let i = o;
-  // Eight bytes per step (the sum stays far below 2^53 for any IP datagram).
-  for (; i + 7 < end; i += 8) s += ((b[i]! << 8) | b[i + 1]!) + ((b[i + 2]! << 8) | b[i + 3]!) + ((b[i + 4]! << 8) | b[i + 5]!) + ((b[i + 6]! << 8) | b[i + 7]!);
+  // Big-endian 32-bit words, eight bytes per step in two independent sums: one (unaligned) load
+  // per word instead of one per byte, ~2x faster. A word is two 16-bit words and 2^16 = 1
+  // modulo 2^16 - 1, so the fold below gives the same one's complement sum. The sums stay below
+  // 2^46 (exact) for any IP datagram.
+  const dv = viewOf(b);
+  let a = 0;
+  let c = 0;
+  for (; i + 7 < end; i += 8) {
+    a += dv.getUint32(i);
+    c += dv.getUint32(i + 4);
+  }
+  s += a + c;
   for (; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
   if (i < end) s += b[i]! << 8;
   while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
   return s === 0xffff;
+}
+
+/** A DataView of the last buffer summed: packets of one capture chunk share it (no allocation per packet). */
+let viewBuf: Uint8Array | null = null;
+let view: DataView = new DataView(new ArrayBuffer(0));
+function viewOf(b: Uint8Array): DataView {
+  if (b !== viewBuf) {
+    view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    viewBuf = b;
+  }
+  return view;
 }
 
 export interface ChecksumPolicyOptions {

@@ -431,7 +431,9 @@ export class Detect {
 
   /** Per-packet evaluation of the group's signatures that have no fast pattern. */
   packetRules(flow: Flow, d: DirState, g: PortGroup, p: DecodedPacket, flags: number): void {
-    const view = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
+    // The payload view only when a signature gets to verification: a Buffer's subarray is a new
+    // object each time, and most packets have no unanchored signature passing the header checks.
+    let view: Uint8Array | null = null;
     const established = this.established(flow);
     for (const si of g.unanchored) {
       // Packet-only signatures (dsize, flags, no_stream) alert on every packet they match, as in
@@ -449,6 +451,7 @@ export class Detect {
         this.hdrPacket = p;
         ctx = { ...ctx, packetHeader: this.packetHeaderFn };
       }
+      view ??= p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
       if (this.verify(sig, view, p.payloadLength, ctx, this.regex)) this.fire(flow, d, si, p.payloadLength - 1, view, p.payloadLength, view);
     }
   }

@@ -85,10 +85,15 @@ export class Prefilter {
       this.stamp.fill(0);
       this.chunkStamp = 1;
     }
-    this.candSig.length = 0;
-    this.candPos.length = 0;
-    this.rawSig.length = 0;
-    this.rawPos.length = 0;
+    // Truncating an array is a runtime call even when it is already empty (most chunks have no candidate).
+    if (this.candSig.length !== 0) {
+      this.candSig.length = 0;
+      this.candPos.length = 0;
+    }
+    if (this.rawSig.length !== 0) {
+      this.rawSig.length = 0;
+      this.rawPos.length = 0;
+    }
     const raw = g.raw;
     // Raw hits matter only to a flow whose app layer scans this chunk (app-tx.ts rawScan).
     this.rawDir = raw !== undefined && flow.app !== null && flow.app.state === 'parsing' ? d : null;

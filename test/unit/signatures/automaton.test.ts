@@ -108,3 +108,30 @@ test('deterministic: same patterns give identical arrays', () => {
 test('empty pattern is refused', () => {
   assert.throws(() => buildDfa([{ bytes: new Uint8Array(0) }]), /empty/);
 });
+
+test('states are numbered breadth-first: shallow states (visited by most bytes) take the first rows', () => {
+  // Inserted so that insertion order would number deep states of the first pattern before the
+  // second pattern's first byte.
+  const pats = ['zyxwvu', 'a', 'Bc', 'zq', 'cb'];
+  const dfa = buildDfa(pats.map((p) => ({ bytes: latin1(p) })));
+  // Depth of each state = shortest path from the root (an Aho-Corasick state is a string of that length).
+  const depth = new Int32Array(dfa.stateCount).fill(-1);
+  depth[0] = 0;
+  const queue = [0];
+  for (let h = 0; h < queue.length; h++) {
+    const k = queue[h]!;
+    for (let b = 0; b < 256; b++) {
+      const c = (dfa.next[k * 256 + b]! & STATE_MASK) >>> 8;
+      if (depth[c] === -1) {
+        depth[c] = depth[k]! + 1;
+        queue.push(c);
+      }
+    }
+  }
+  for (let k = 1; k < dfa.stateCount; k++) assert.ok(depth[k]! >= depth[k - 1]!, `state ${k} (depth ${depth[k]}) after depth ${depth[k - 1]}`);
+  // Depth 1 in byte order: a, b, c, z.
+  const first = ['a', 'b', 'c', 'z'].map((ch) => (dfa.next[ch.charCodeAt(0)]! & STATE_MASK) >>> 8);
+  assert.deepEqual(first, [1, 2, 3, 4]);
+  // Same matches as before renumbering (outputs move with their states).
+  assert.deepEqual(hits(pats, 'zyxwvuBCcbzQ'), naive(pats, 'zyxwvuBCcbzQ'));
+});

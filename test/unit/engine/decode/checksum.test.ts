@@ -64,6 +64,40 @@ test('tcpChecksumOk: valid IPv4 and IPv6 segments, corrupted ones, partial (offl
   assert.equal(tcpChecksumOk(decoded(long, 100)), undefined);
 });
 
+/** The one's complement sum of 16-bit words, byte by byte: the reference tcpChecksumOk must agree with. */
+function referenceOk(f: Uint8Array): boolean {
+  const t = 14 + 20;
+  const len = f.length - t;
+  let s = 6 + len;
+  for (let i = 26; i < 34; i += 2) s += (f[i]! << 8) | f[i + 1]!;
+  for (let i = t; i < f.length; i += 2) s += (f[i]! << 8) | (i + 1 < f.length ? f[i + 1]! : 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s === 0xffff;
+}
+
+test('tcpChecksumOk (32-bit words, unaligned views) agrees with a 16-bit reference sum on every length, offset and corruption', () => {
+  let seed = 7;
+  const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16;
+  for (let n = 0; n < 400; n++) {
+    const len = n < 40 ? n : rnd() % 1600;
+    const payload = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) payload[i] = rnd() & 0xff;
+    const f = frame({ payload: payload.toString('latin1') });
+    // A bit flip anywhere in the segment every other time (the check must see each).
+    if ((n & 1) === 1) {
+      const at = 34 + (rnd() % (f.length - 34));
+      f[at] = f[at]! ^ (1 << (rnd() & 7));
+    }
+    // The frame inside a larger buffer at an odd offset, as packets sit in a capture chunk.
+    const shift = 1 + (n % 7);
+    const big = new Uint8Array(f.length + 16);
+    big.set(f, shift);
+    const p = new DecodedPacket();
+    assert.equal(decodePacket(big, shift, f.length, 1, p), 0);
+    assert.equal(tcpChecksumOk(p), referenceOk(f), `case ${n}, length ${len}`);
+  }
+});
+
 function run(engine: Engine, frames: Uint8Array[], policy: ChecksumPolicy, dir: 0 | 1 | 2 = DIR.UNKNOWN): void {
   let ts = 1_763_700_000_000_000;
   for (const f of frames) engine.processPacket(f, f.length, 1, (ts += 1000), 0, dir, policy);
