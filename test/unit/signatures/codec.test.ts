@@ -144,7 +144,7 @@ test('codec: the decoder hands out one copy of each string and packs small byte 
   const shared = new Uint8Array(new SharedArrayBuffer(8));
   const root = { a: Array.from({ length: 100 }, (_, i) => ({ k: 'http.uri', v: `v${i % 3}`, b: Uint8Array.of(i, i + 1), buf: Buffer.from([i]) })), big, shared };
   const d = new GraphDecoder([]);
-  for (const p of encodeGraph(root, { classes: [] })) d.add(structuredClone(p.array === undefined ? { value: p.value } : { array: p.array, start: p.start, value: p.value }, { transfer: p.transfer }));
+  for (const p of encodeGraph(root, { classes: [] })) d.add(structuredClone(p.array === undefined ? { value: p.value } : { array: p.array, start: p.start ?? 0, value: p.value }, { transfer: p.transfer }));
   assert.ok(d.step(Infinity));
   const got = d.result() as typeof root;
   assert.equal(d.interned, 4, "'http.uri', 'v0', 'v1', 'v2': one copy each");
