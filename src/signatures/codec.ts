@@ -275,6 +275,12 @@ interface SlowItem {
   slots: [holder: Record<string | number, unknown>, key: string | number][];
 }
 
+/** Strings up to this length are handed out once per decode (GraphDecoder.intern). */
+const INTERN_MAX = 256;
+/** Byte arrays up to this length share the decoder's slabs (GraphDecoder.pack). */
+const PACK_MAX = 256;
+const PACK_SLAB = 64 * 1024;
+
 function decodeError(what: string): BulwarkError {
   return new BulwarkError('BULWARK_ERR_INTERNAL', `ruleset codec: ${what}`);
 }
@@ -295,6 +301,21 @@ export class GraphDecoder {
   private finishedAt = 0;
   private root: unknown;
   private started = false;
+  /**
+   * Structured clone gives every occurrence of a string its own copy: ET Open's signatures hold
+   * 'content' 28k times, 'http' 23k, metadata keys and values thousands each (14.6 of a scan
+   * worker's ~60 MB of signature heap; 3.8 MB once each). One copy per distinct string.
+   */
+  private strings: Map<string, string> | null = new Map<string, string>();
+  /** Distinct strings handed out (the rest were duplicates). */
+  interned = 0;
+  /**
+   * A content's bytes arrive as a Uint8Array with a backing store of its own (~350 bytes of
+   * ArrayBuffer object, store, extension and malloc for a few bytes; ET Open has 29k): small
+   * ones are copied into shared slabs, as Buffers of the compile share Node's pool.
+   */
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
 
   constructor(classes: readonly ClassCodec<never>[]) {
     this.classes = new Map((classes as readonly ClassCodec[]).map((c) => [c.name, c]));
@@ -352,10 +373,36 @@ export class GraphDecoder {
   result(): unknown {
     if (!this.started || this.pendingArrays > 0) throw decodeError('incomplete: pieces missing');
     if (this.slowAt < this.slow.length || this.finishedAt < this.finishers.length) throw decodeError('incomplete: step() not run to the end');
+    this.strings = null;
     return this.root;
   }
 
+  private intern(s: string): string {
+    if (s.length > INTERN_MAX || this.strings === null) return s;
+    const x = this.strings.get(s);
+    if (x !== undefined) return x;
+    this.strings.set(s, s);
+    this.interned++;
+    return s;
+  }
+
+  /** A small Uint8Array's bytes in a shared slab (shared memory and other views as they are). */
+  private pack(u: Uint8Array): Uint8Array {
+    const n = u.byteLength;
+    if (n > PACK_MAX || u.constructor !== Uint8Array || !(u.buffer instanceof ArrayBuffer)) return u;
+    if (this.slabUsed + n > this.slab.length) {
+      this.slab = new Uint8Array(PACK_SLAB);
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + n);
+    out.set(u);
+    this.slabUsed += n;
+    return out;
+  }
+
   private rev(v: unknown, holder: Record<string | number, unknown>, key: string | number): unknown {
+    if (typeof v === 'string') return this.intern(v);
+    if (v instanceof Uint8Array) return this.pack(v);
     if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || v instanceof Date) return v;
     if (Array.isArray(v)) {
       const h = v as unknown as Record<number, unknown>;
@@ -397,7 +444,7 @@ export class GraphDecoder {
         return arr;
       }
       case 'buffer': {
-        const u = o.v as Uint8Array;
+        const u = this.pack(o.v as Uint8Array);
         return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
       }
       case 'map': {

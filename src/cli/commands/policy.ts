@@ -13,7 +13,7 @@ import { loadThresholdFile } from '../../engine/threshold/load.js';
 import { explain, summarize, type Explanation } from '../../respond/policy/explain.js';
 import { etCategory, policyFromConfig, policyRules, subjectOfSignature } from '../../respond/policy/policy.js';
 import type { PolicyMatch } from '../../respond/policy/types.js';
-import { loadRuleset } from './scan.js';
+import { loadRuleset } from '../ruleset-load.js';
 
 const USAGE = `Usage: bulwark policy show [--databases DIR] [--rules FILE.rules…] [--json]
        bulwark policy explain SID… [--active] [--databases DIR] [--rules FILE.rules…] [--json]

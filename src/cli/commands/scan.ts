@@ -3,25 +3,24 @@
  * like `suricata -r`. Prints alerts (fast.log-like lines, or EVE-JSON lines with --json) and a
  * summary. Needs no daemon and no root.
  */
-import { readFile } from 'node:fs/promises';
 import { BulwarkError } from '../../errors.js';
 import { parseArgs } from '../args.js';
 import { EXIT, type CliCommand, type CliContext } from '../types.js';
-import { defaultConfig, withDatasetDir, type Config } from '../../config/types.js';
-import { compileRuleset, type DatabaseSource } from '../../signatures/compile.js';
-import { datasetCompileOptions, loadDatabases } from '../../signatures/load.js';
+import { defaultConfig, type Config } from '../../config/types.js';
 import type { Ruleset } from '../../signatures/types.js';
 import { scanFile, type ScanOptions, type ScanSummary } from '../../engine/scan.js';
 import { ScanPool, type ShardFigures } from '../../engine/shard/pool.js';
 import { toAlertEvent, eveTimestamp } from '../../engine/events.js';
 import type { Detection } from '../../engine/types.js';
 import { createLogger } from '../../log/index.js';
-import { installedExtraSources } from '../../rules/installed.js';
 import { compileProgress, Progress } from '../progress.js';
 import { CHECKSUM_INVALID_RATIO, CHECKSUM_MODES, type ChecksumChecks } from '../../engine/decode/checksum.js';
 import { ThresholdFilter } from '../../engine/threshold/filter.js';
 import { loadThresholdFile } from '../../engine/threshold/load.js';
 import { parseActionOrder } from '../../engine/detect/alert-queue.js';
+import { loadRuleset } from '../ruleset-load.js';
+import { loadSharded } from '../scan-compile.js';
+import type { ShardFeed } from '../../engine/shard/feed.js';
 
 const USAGE = `Usage: bulwark scan FILE.pcap… [--databases DIR] [--rules FILE.rules…] [--json] [--no-alerts]
                     [--checksum-checks auto|yes|no] [--threshold-file FILE] [--midstream]
@@ -67,42 +66,6 @@ summary (packets, bytes, flows, alerts, seconds, Mbit/s, packets/s, drops by rea
                     (docs/engine.md, "Scan workers"); not with --simulate-ips
 
 Exit codes: 0 ok (alerts or not), 1 unreadable file, 2 usage error.`;
-
-/**
- * Port `any` when reading a capture file: every port, as Suricata inspects every port of a pcap
- * (live, `any` keeps meaning databases.anyPorts / the rules' ports, which the capture filter is
- * built from).
- */
-const EVERY_PORT: readonly number[] = Array.from({ length: 65535 }, (_, i) => i + 1);
-
-/**
- * The ruleset of the configuration, or of --databases / --rules (shared with `bulwark policy`).
- * `everyPort`: port `any` is every port (`bulwark scan`).
- */
-export async function loadRuleset(cfg: Config, databases: string | undefined, rulesFiles: string[], progress?: (done: number, total: number) => void, everyPort = false, inboundOnly = false): Promise<Ruleset> {
-  if (everyPort) cfg = { ...cfg, databases: { ...cfg.databases, anyPorts: [...EVERY_PORT] } };
-  if (databases === undefined && rulesFiles.length > 0) {
-    const sources: DatabaseSource[] = [];
-    for (const f of rulesFiles) {
-      try {
-        sources.push({ file: f, text: await readFile(f, 'utf8') });
-      } catch (e) {
-        throw new BulwarkError('BULWARK_ERR_DATABASE', `${f}:0: cannot read rules file`, { cause: e, details: { file: f, line: 0 } });
-      }
-    }
-    // Offline, a rules-only scan whose rules name no port inspects every port (Suricata's `any`),
-    // and (scan only) loads the rules about outbound connections: Suricata reading a capture
-    // inspects every connection in it, whichever side opened it. With databases, scan shows what
-    // the daemon would detect, so it keeps the daemon's inbound-only choice.
-    return compileRuleset(sources, { vars: cfg.databases.vars, anyPorts: cfg.databases.anyPorts, anyIsAllWhenUnnamed: true, outboundRules: everyPort && !inboundOnly, datasets: datasetCompileOptions(withDatasetDir(cfg.databases, cfg.stateDir)), ...(progress ? { progress } : {}) });
-  }
-  const dbCfg: Config['databases'] = { ...withDatasetDir(cfg.databases, cfg.stateDir), rules: [...cfg.databases.rules, ...rulesFiles] };
-  if (databases !== undefined) dbCfg.dir = databases;
-  // With the configured databases, the rules `bulwark rules update` installed count too (as in the daemon).
-  const extraSources = databases === undefined ? await installedExtraSources(cfg) : [];
-  const loaded = await loadDatabases(dbCfg, { skipManifest: databases !== undefined, extraSources, ...(progress ? { progress } : {}) });
-  return loaded.ruleset;
-}
 
 function fastLine(d: Detection): string {
   const ts = eveTimestamp(d.timestampMs).slice(0, 26).replace('T', '-');
@@ -167,19 +130,32 @@ async function run(ctx: CliContext, args: string[]): Promise<number> {
   const bar = compileProgress(ctx, json);
   const loadT0 = performance.now();
   const loadC0 = process.cpuUsage();
-  const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true, flags['inbound-only']).finally(bar.end);
-  const rulesetInfo = { signatures: ruleset.signatures.length, version: ruleset.version };
-  // Reading, parsing and compiling the rules: reported apart from the inspection (`seconds`).
-  const loadSeconds = (performance.now() - loadT0) / 1000;
-  const loadCpu = process.cpuUsage(loadC0);
-  const thresholds = await loadThresholdFile(flags['threshold-file'] ?? cfg.response.thresholdFile, cfg.databases.vars);
-  const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
-  // With workers, they get their copy of the ruleset now; this thread needs only its count and version.
-  const inspector = workers > 1 ? await ScanPool.start(ruleset, workers) : ruleset;
+  // With workers, the rules are compiled on a thread of their own that ends before the scan
+  // (scan-compile.ts: its heap goes with it); this thread keeps their count, version and rate filters.
+  let pool: ScanPool | null = null;
   try {
+    let inspector: ScanPool | Ruleset;
+    let rulesetInfo: { signatures: number; version: string };
+    let feed: ShardFeed | null = null;
+    if (workers > 1) {
+      ({ pool, feed } = await loadSharded(workers, cfg, flags.databases, flags.rules, flags['inbound-only'], bar.update).finally(bar.end));
+      inspector = pool;
+      rulesetInfo = { signatures: feed.signatures, version: feed.version };
+    } else {
+      const ruleset = await loadRuleset(cfg, flags.databases, flags.rules, bar.update, true, flags['inbound-only']).finally(bar.end);
+      inspector = ruleset;
+      rulesetInfo = { signatures: ruleset.signatures.length, version: ruleset.version };
+    }
+    // Reading, parsing and compiling the rules: reported apart from the inspection (`seconds`).
+    const loadSeconds = (performance.now() - loadT0) / 1000;
+    const loadCpu = process.cpuUsage(loadC0);
+    const thresholds = await loadThresholdFile(flags['threshold-file'] ?? cfg.response.thresholdFile, cfg.databases.vars);
+    const log = createLogger({ level: 'warn', destination: { write: (s: string) => ctx.stderr.write(s) } });
+    // The workers rebuild their copies of the ruleset now.
+    if (pool !== null && feed !== null) await pool.load(feed);
     return await scanAll(ctx, cfg, flags, positionals, json, rulesetInfo, inspector, { simulateIps, checksumChecks, engineOverrides, thresholds, log, loadSeconds, loadCpu });
   } finally {
-    if (inspector instanceof ScanPool) await inspector.close();
+    if (pool !== null) await pool.close();
   }
 }
 

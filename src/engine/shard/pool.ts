@@ -1,23 +1,21 @@
 /**
  * The main thread of a sharded scan (types.ts): starts the workers once per `bulwark scan`,
- * sends them the ruleset (shared automata, copied signatures), runs each file on all of them,
+ * has the ruleset queued for them (feed.ts: shared automata, copied signatures), runs each file on all of them,
  * merges their detections into packet order and filters them (merge.ts), and sums their counters
  * into the same ScanSummary a single engine gives.
  */
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { BulwarkError } from '../../errors.js';
 import type { RateFilter, Ruleset } from '../../signatures/types.js';
-import { encodeGraph } from '../../signatures/codec.js';
-import { compactScanTable } from '../../signatures/scan-table.js';
-import { RULESET_CLASSES_LAZY } from '../../signatures/offthread.js';
 import { workerScript } from '../../worker-script.js';
 import { ThresholdFilter } from '../threshold/filter.js';
 import { NO_THRESHOLDS } from '../threshold/parse.js';
 import { checksumPolicyFor, summarize, type ScanOptions, type ScanSummary } from '../scan.js';
 import type { EngineStats } from '../engine.js';
 import { CentralFilter, OrderedMerge } from './merge.js';
+import { feedRuleset, type ShardFeed } from './feed.js';
 import type { FromShard, ShardResult, ToShard } from './types.js';
 import type { ShardWorkerData } from './worker.js';
 
@@ -44,13 +42,13 @@ export function shardRefusal(o: Pick<ScanOptions, 'simulateIps'>): string | null
 
 export class ScanPool {
   private readonly workers: Worker[];
-  private readonly ruleFilters: Map<string, RateFilter>;
+  private ruleFilters = new Map<string, RateFilter>();
   private failure: Error | null = null;
+  private readonly exited = new Set<number>();
   private listener: ((w: number, m: FromShard) => void) | null = null;
 
-  private constructor(workers: Worker[], ruleFilters: Map<string, RateFilter>) {
+  private constructor(workers: Worker[]) {
     this.workers = workers;
-    this.ruleFilters = ruleFilters;
     workers.forEach((w, i) => {
       w.on('message', (m: FromShard) => {
         // The worker's own error (an unreadable file: BULWARK_ERR_CAPTURE) keeps its code.
@@ -58,7 +56,10 @@ export class ScanPool {
         else this.listener?.(i, m);
       });
       w.on('error', (e) => { this.fail(new BulwarkError('BULWARK_ERR_INTERNAL', `scan worker ${i} failed: ${e.message}`, { cause: e })); });
-      w.on('exit', (code) => { if (code !== 0) this.fail(new BulwarkError('BULWARK_ERR_INTERNAL', `scan worker ${i} exited (code ${code})`)); });
+      w.on('exit', (code) => {
+        this.exited.add(i);
+        if (code !== 0) this.fail(new BulwarkError('BULWARK_ERR_INTERNAL', `scan worker ${i} exited (code ${code})`));
+      });
     });
   }
 
@@ -67,30 +68,48 @@ export class ScanPool {
     this.listener?.(-1, { type: 'error', message: e.message, code: 'BULWARK_ERR_INTERNAL' });
   }
 
-  /** Starts `count` workers with the ruleset; resolves once each has rebuilt it. */
-  static async start(ruleset: Ruleset, count: number): Promise<ScanPool> {
-    // The compact scan tables (shared memory) are built once here, not by each worker's engine.
-    for (const g of ruleset.groups) {
-      const t16 = g.scan16 ?? compactScanTable(g.dfa);
-      if (t16 !== null) g.scan16 = t16;
-    }
-    // One encoding for all: nothing transferred (every worker needs the data); the automata are
-    // SharedArrayBuffers and arrive as the same memory.
-    const pieces = [...encodeGraph({ ruleset }, { classes: RULESET_CLASSES_LAZY, transferMinBytes: Number.POSITIVE_INFINITY })];
-    const progress = new SharedArrayBuffer(4 * count);
-    const { script, eval: isEval } = workerScript(import.meta.url, 'worker');
-    const workers: Worker[] = [];
+  /** One channel per worker: `feed[i]` is where worker i's ruleset is queued (feedRuleset), `receive[i]` goes to launch. */
+  static channels(count: number): { feed: MessagePort[]; receive: MessagePort[] } {
+    const feed: MessagePort[] = [];
+    const receive: MessagePort[] = [];
     for (let i = 0; i < count; i++) {
       const { port1, port2 } = new MessageChannel();
-      for (const p of pieces) port2.postMessage(p.array === undefined ? { value: p.value } : { array: p.array, start: p.start, value: p.value });
-      port2.close();
-      const data: ShardWorkerData = { index: i, count, port: port1, pieces: pieces.length, progress };
-      workers.push(new Worker(script, { eval: isEval, workerData: data, transferList: [port1] }));
+      receive.push(port1);
+      feed.push(port2);
     }
-    const ruleFilters = new Map<string, RateFilter>();
-    for (const s of ruleset.signatures) if (s.rateFilter !== undefined) ruleFilters.set(`${s.gid}:${s.id}`, s.rateFilter);
-    const pool = new ScanPool(workers, ruleFilters);
-    await pool.collect((w, m, done) => { if (m.type === 'ready') done(w); });
+    return { feed, receive };
+  }
+
+  /** Starts one worker per channel (channels().receive), waiting for its ruleset; then `load`. */
+  static launch(receive: MessagePort[]): ScanPool {
+    const count = receive.length;
+    const progress = new SharedArrayBuffer(4 * count);
+    const { script, eval: isEval } = workerScript(import.meta.url, 'worker');
+    const workers = receive.map((port, index) => {
+      const data: ShardWorkerData = { index, count, port, progress };
+      return new Worker(script, { eval: isEval, workerData: data, transferList: [port] });
+    });
+    return new ScanPool(workers);
+  }
+
+  /** The pieces of `feed` are queued on the workers' ports: resolves once each has rebuilt the ruleset. */
+  async load(feed: ShardFeed): Promise<void> {
+    this.ruleFilters = new Map(feed.ruleFilters);
+    const ready = this.collect((w, m, done) => { if (m.type === 'ready') done(w); });
+    for (const w of this.workers) w.postMessage({ type: 'ruleset', pieces: feed.pieces } satisfies ToShard);
+    await ready;
+  }
+
+  /** Starts `count` workers with a ruleset compiled on this thread; resolves once each has rebuilt it. */
+  static async start(ruleset: Ruleset, count: number): Promise<ScanPool> {
+    const { feed, receive } = ScanPool.channels(count);
+    const pool = ScanPool.launch(receive);
+    try {
+      await pool.load(feedRuleset(ruleset, feed));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
     return pool;
   }
 
@@ -196,7 +215,7 @@ export class ScanPool {
   }
 
   async close(): Promise<void> {
-    const exits = this.workers.map((w) => new Promise<void>((r) => { w.once('exit', () => { r(); }); }));
+    const exits = this.workers.map((w, i) => (this.exited.has(i) ? Promise.resolve() : new Promise<void>((r) => { w.once('exit', () => { r(); }); })));
     for (const w of this.workers) w.postMessage({ type: 'exit' } satisfies ToShard);
     const timer = setTimeout(() => { for (const w of this.workers) void w.terminate(); }, 5000);
     await Promise.all(exits);

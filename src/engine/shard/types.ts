@@ -28,9 +28,7 @@ export interface ShardScanJob {
 
 /** Main thread → worker. */
 export type ToShard =
-  /** A piece of the encoded ruleset (signatures/codec.ts), in order. */
-  | { type: 'piece'; array?: number; start?: number; value: unknown }
-  /** All pieces were sent: rebuild the ruleset (PCRE2 regexes are compiled again here). */
+  /** All `pieces` of the encoded ruleset are queued on the worker's port (feed.ts): rebuild it (PCRE2 regexes are compiled again there, on first use). */
   | { type: 'ruleset'; pieces: number }
   | { type: 'scan'; job: ShardScanJob }
   | { type: 'exit' };

@@ -22,9 +22,8 @@ import { BATCH_DETECTIONS, PROGRESS_EVERY, SKEW_WINDOW, type FromShard, type Sha
 export interface ShardWorkerData {
   index: number;
   count: number;
-  /** The ruleset pieces arrive on this port. */
+  /** The ruleset pieces arrive on this port (feed.ts); a `ruleset` message says how many. */
   port: MessagePort;
-  pieces: number;
   /** Int32Array over it: each worker's last finished packet ordinal (DONE when finished). */
   progress: SharedArrayBuffer;
 }
@@ -108,27 +107,39 @@ function scan(job: ShardScanJob, ruleset: Ruleset, me: ShardWorkerData): ShardRe
   return { info, stats, firstUs: first, lastUs: last, checksum: { status: checks.status, ...checks.counts }, inspected, waits };
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const me = workerData as ShardWorkerData;
-  const { ruleset } = (await reviveGraph(me.port, me.pieces, 50, RULESET_CLASSES_LAZY)) as { ruleset: Ruleset };
-  me.port.close();
-  post({ type: 'ready' });
+  let ruleset: Ruleset | null = null;
+  const failed = (e: unknown, what: string): void => {
+    Atomics.store(new Int32Array(me.progress), me.index, DONE);
+    post({ type: 'error', message: `${what}${e instanceof Error ? e.message : String(e)}`, code: e instanceof BulwarkError ? e.code : 'BULWARK_ERR_INTERNAL' });
+  };
+  // Listening at once: the worker waits (module loading done) while the ruleset is compiled.
   parentPort!.on('message', (m: ToShard) => {
     if (m.type === 'exit') {
+      me.port.close();
       parentPort!.close();
       return;
     }
-    if (m.type !== 'scan') return;
+    if (m.type === 'ruleset') {
+      reviveGraph(me.port, m.pieces, 50, RULESET_CLASSES_LAZY).then(
+        (g) => {
+          ruleset = (g as { ruleset: Ruleset }).ruleset;
+          me.port.close();
+          post({ type: 'ready' });
+        },
+        (e: unknown) => { failed(e, 'scan worker: '); },
+      );
+      return;
+    }
+    if (ruleset === null) return; // the pool sends a scan only after 'ready'
     try {
       const result = scan(m.job, ruleset, me);
       post({ type: 'done', result });
     } catch (e) {
-      Atomics.store(new Int32Array(me.progress), me.index, DONE);
-      post({ type: 'error', message: e instanceof Error ? e.message : String(e), code: e instanceof BulwarkError ? e.code : 'BULWARK_ERR_INTERNAL' });
+      failed(e, '');
     }
   });
 }
 
-void main().catch((e: unknown) => {
-  post({ type: 'error', message: `scan worker: ${e instanceof Error ? e.message : String(e)}`, code: 'BULWARK_ERR_INTERNAL' });
-});
+main();

@@ -8,7 +8,7 @@ import type { DirState } from './dir-state.js';
 /** Gaps remembered per direction (the oldest are forgotten first). */
 export const MAX_GAPS = 32;
 
-/** Bound on stream buffers kept for reuse. */
+/** Bound on stream buffers kept for reuse (at most an eighth of the store's memory bound). */
 const POOL_BYTES = 16 * 1024 * 1024;
 
 export class StreamStore {
@@ -23,11 +23,18 @@ export class StreamStore {
    */
   private readonly pool = new Map<number, Uint8Array[]>();
   private pooled = 0;
+  /**
+   * A scan worker's store has its share of the bound (shard/pool.ts) and of the flows: its pool
+   * shrinks with it, so N workers keep what one engine keeps (16 MiB of 128 MiB), not N times.
+   */
+  private readonly poolBytes: number;
 
   constructor(
     private readonly depth: number,
     readonly maxMemory: number,
-  ) {}
+  ) {
+    this.poolBytes = Math.min(POOL_BYTES, Math.floor(maxMemory / 8));
+  }
 
   /** Copies in-order bytes data[off, off+len) to stream offset `at` of `d` (unless refused). */
   append(d: DirState, data: Uint8Array, off: number, len: number, at: number): void {
@@ -98,7 +105,7 @@ export class StreamStore {
   }
 
   private release(b: Uint8Array): void {
-    if (this.pooled + b.length > POOL_BYTES) return;
+    if (this.pooled + b.length > this.poolBytes) return;
     let list = this.pool.get(b.length);
     if (list === undefined) {
       list = [];

@@ -106,3 +106,28 @@ test('scan --workers: bad counts and --simulate-ips are usage errors', async () 
     assert.match(stderr.text(), /--workers/);
   }
 });
+
+test('scan --workers: the rules are compiled on a thread of their own, with the errors of one worker', async () => {
+  const pcap = join(dir, 'empty.pcap');
+  writeFileSync(pcap, buildPcap([]));
+  const bad = join(dir, 'bad.rules');
+  writeFileSync(bad, 'alert tcp any any -> any 80 (msg:"x"; content:"a"; sid:1;)\nalert tcp any any -> any 80 (msg:"y"; nosuchkeyword; sid:2;)\n');
+  const run = async (rules: string, workers: number): Promise<{ code: number; err: string }> => {
+    const stderr = sink();
+    const code = await runCli(['scan', pcap, '--rules', rules, '--json', '--workers', String(workers)], { stdout: sink(), stderr, env: {} });
+    return { code, err: stderr.text() };
+  };
+  for (const rules of [join(dir, 'missing.rules'), bad]) {
+    const one = await run(rules, 1);
+    const two = await run(rules, 2);
+    assert.deepEqual(two, one, rules);
+  }
+  // The main thread reports the size of a ruleset it did not compile (the compile thread says).
+  const good = join(dir, 'good.rules');
+  writeFileSync(good, 'alert tcp any any -> any 80 (msg:"x"; content:"a"; sid:1;)\n');
+  const stdout = sink();
+  assert.equal(await runCli(['scan', pcap, '--rules', good, '--json', '--workers', '2'], { stdout, stderr: sink(), env: {} }), 0);
+  const stats = JSON.parse(stdout.text().trim().split('\n').pop()!) as { signatures: number; workers: number };
+  assert.equal(stats.signatures, 1);
+  assert.equal(stats.workers, 2);
+});

@@ -126,9 +126,33 @@ test('codec: large typed arrays are transferred, not copied; shared ones are sha
   assert.equal(got[0], before ^ 0x100, 'one memory, seen from both sides');
   next[0] = before;
   assert.equal(revived.groupByPort.toServer.length, 65536);
-  for (const g of revived.groups) {
-    for (const p of g.patterns) assert.equal(p.bytes.buffer.byteLength, p.bytes.byteLength, 'a fast-pattern view arrives in its own buffer, not with its parent');
+  // A fast pattern is a view of its content's bytes: only its own bytes travel, and the receiver
+  // packs small byte arrays into shared slabs (GraphDecoder.pack) instead of one store each.
+  const slabs = new Set<ArrayBufferLike>();
+  for (const [i, g] of revived.groups.entries()) {
+    for (const [j, p] of g.patterns.entries()) {
+      assert.deepEqual([...p.bytes], [...original.groups[i]!.patterns[j]!.bytes]);
+      assert.ok(p.bytes.buffer instanceof ArrayBuffer && p.bytes.buffer.byteLength === 64 * 1024, 'a small view lives in a decoder slab');
+      slabs.add(p.bytes.buffer);
+    }
   }
+  assert.equal(slabs.size, 1, 'the small views share one slab');
+});
+
+test('codec: the decoder hands out one copy of each string and packs small byte arrays; large and shared ones stay as they are', () => {
+  const big = new Uint8Array(1000).fill(7);
+  const shared = new Uint8Array(new SharedArrayBuffer(8));
+  const root = { a: Array.from({ length: 100 }, (_, i) => ({ k: 'http.uri', v: `v${i % 3}`, b: Uint8Array.of(i, i + 1), buf: Buffer.from([i]) })), big, shared };
+  const d = new GraphDecoder([]);
+  for (const p of encodeGraph(root, { classes: [] })) d.add(structuredClone(p.array === undefined ? { value: p.value } : { array: p.array, start: p.start ?? 0, value: p.value }, { transfer: p.transfer }));
+  assert.ok(d.step(Infinity));
+  const got = d.result() as typeof root;
+  assert.equal(d.interned, 4, "'http.uri', 'v0', 'v1', 'v2': one copy each");
+  assert.deepEqual(got.a.map((x) => [x.k, x.v, [...x.b], [...x.buf]]), root.a.map((x) => [x.k, x.v, [...x.b], [...x.buf]]));
+  assert.ok(got.a.every((x) => x.b.buffer === got.a[0]!.b.buffer && x.buf.buffer === got.a[0]!.b.buffer), 'one slab for all the small arrays');
+  assert.ok(Buffer.isBuffer(got.a[0]!.buf));
+  assert.equal(got.big.buffer.byteLength, 1000, 'a large array keeps its own store');
+  assert.ok(got.shared.buffer instanceof SharedArrayBuffer, 'shared memory stays shared');
 });
 
 test('codec: generic values — shared objects, Map, Set, Buffer, Date, bigint, undefined and big arrays', async () => {

@@ -1,0 +1,43 @@
+/**
+ * How a ruleset reaches the scan workers (types.ts): encoded once (signatures/codec.ts, regexes
+ * recompiled on first use there), every piece posted to each worker's port. Runs where the
+ * ruleset was compiled: the scan's throwaway compile thread (cli/scan-compile.ts), whose heap
+ * goes away with it, or the main thread (ScanPool.start).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { RateFilter, Ruleset } from '../../signatures/types.js';
+import { encodeGraph } from '../../signatures/codec.js';
+import { compactScanTable } from '../../signatures/scan-table.js';
+import { RULESET_CLASSES_LAZY } from '../../signatures/offthread.js';
+
+/** What the main thread of a sharded scan keeps of the ruleset once the pieces are queued. */
+export interface ShardFeed {
+  /** Pieces queued on each worker's port. */
+  pieces: number;
+  signatures: number;
+  version: string;
+  /** `gid:sid` → the rule's threshold / detection_filter (merge.ts CentralFilter). */
+  ruleFilters: [string, RateFilter][];
+}
+
+/** Queues the ruleset on every port (then closes them): the messages stay readable by the other ends. */
+export function feedRuleset(ruleset: Ruleset, ports: readonly MessagePort[]): ShardFeed {
+  // The compact scan tables (shared memory) are built once here, not by each worker's engine.
+  for (const g of ruleset.groups) {
+    const t16 = g.scan16 ?? compactScanTable(g.dfa);
+    if (t16 !== null) g.scan16 = t16;
+  }
+  // Nothing transferred (every worker needs the data); the automata are SharedArrayBuffers and
+  // arrive as the same memory. Each piece is posted as soon as it is made, so the encoded
+  // graph never exists as a whole on this thread.
+  let pieces = 0;
+  for (const p of encodeGraph({ ruleset }, { classes: RULESET_CLASSES_LAZY, transferMinBytes: Number.POSITIVE_INFINITY })) {
+    const m = p.array === undefined ? { value: p.value } : { array: p.array, start: p.start, value: p.value };
+    for (const port of ports) port.postMessage(m);
+    pieces++;
+  }
+  for (const port of ports) port.close();
+  const ruleFilters: [string, RateFilter][] = [];
+  for (const s of ruleset.signatures) if (s.rateFilter !== undefined) ruleFilters.push([`${s.gid}:${s.id}`, s.rateFilter]);
+  return { pieces, signatures: ruleset.signatures.length, version: ruleset.version, ruleFilters };
+}
