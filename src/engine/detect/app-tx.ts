@@ -98,6 +98,8 @@ export class AppTxDetector {
       proto: null, state: 'probing', parser: null, held: [[], []], heldLen: [0, 0], heldOrder: [], probedNo: [0, 0], next: [0, 0], rawFrom: [0, 0], alerted: new Map(), pfCache: new Map(), inspected: new Set(), prefilterOf: null, ruleProtocols: [],
       serverPort, clientPort, origProto: null, expectProto: null, changes: 0, changing: false, mem: 0,
       rawState: [0, 0], rawSeen: [null, null], frames: null,
+      // every field present from the start: one hidden class for all flows (monomorphic access in data/inspect)
+      clientAddr: undefined, serverAddr: undefined, addrs: undefined, releasedId: -1,
     };
     if (typeof clientAddr === 'function') f.addrs = clientAddr;
     else if (clientAddr !== undefined) f.clientAddr = clientAddr;
@@ -518,7 +520,7 @@ export class AppTxDetector {
     }
     // New stream bytes past the last tx's end: the raw-stream signatures still see them.
     if (last !== null && lastDone && f.rawSeen[di] !== null) this.inspectTx(f, last, dir, vctx, ctx, true);
-    else if (last === null && f.releasedId !== undefined && f.releasedId >= 0 && f.rawSeen[di] !== null) this.inspectTx(f, releasedStandIn(f.releasedId), dir, vctx, ctx, true);
+    else if (last === null && f.releasedId >= 0 && f.rawSeen[di] !== null) this.inspectTx(f, releasedStandIn(f.releasedId), dir, vctx, ctx, true);
     if (releasable >= 0) {
       parser.release(releasable);
       f.releasedId = releasable;

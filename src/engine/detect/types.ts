@@ -141,15 +141,15 @@ export interface AppFlow {
   rawState: [number, number];
   rawSeen: [number[] | null, number[] | null];
   /** Client and server addresses as text when known (FTP `ftpbounce` compares the PORT address with the client's). */
-  clientAddr?: string;
-  serverAddr?: string;
+  clientAddr: string | undefined;
+  serverAddr: string | undefined;
   /** Bytes of this flow's app-layer state currently counted in the detector's total. */
   mem: number;
   /**
    * Formats the two addresses on first need (a parser is created, an expectation is looked up
    * or made): a SYN flood creates flows that never need them, so they are not formatted per SYN.
    */
-  addrs?: () => readonly [client: string, server: string];
+  addrs: (() => readonly [client: string, server: string]) | undefined;
   /** The protocol before a protocol change (EVE `app_proto_orig`), null when none happened. */
   origProto: AppProtoName | null;
   /** While re-probing after a change: the protocol announced (`upgradeTo`), probed first. */
@@ -167,7 +167,7 @@ export interface AppFlow {
    * (an SMTP QUIT, which opens no tx) are still shown to the raw-stream signatures, on a stand-in
    * of that tx without buffers (the released tx's memory is not kept).
    */
-  releasedId?: number;
+  releasedId: number;
   /** Frames of the current parser, when the ruleset has `frame:` rules for its protocol (./app-frames.ts). */
   frames: FlowFrames | null;
 }
