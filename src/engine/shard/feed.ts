@@ -2,7 +2,7 @@
  * How a ruleset reaches the scan workers (types.ts): encoded once (signatures/codec.ts, regexes
  * recompiled on first use there), every piece posted to each worker's port. Runs where the
  * ruleset was compiled: the scan's throwaway compile thread (cli/scan-compile.ts), whose heap
- * goes away with it, or the main thread (ScanPool.start).
+ * goes away with it.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { RateFilter, Ruleset } from '../../signatures/types.js';

@@ -8,14 +8,14 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { statSync } from 'node:fs';
 import { BulwarkError } from '../../errors.js';
-import type { RateFilter, Ruleset } from '../../signatures/types.js';
+import type { RateFilter } from '../../signatures/types.js';
 import { workerScript } from '../../worker-script.js';
 import { ThresholdFilter } from '../threshold/filter.js';
 import { NO_THRESHOLDS } from '../threshold/parse.js';
 import { checksumPolicyFor, summarize, type ScanOptions, type ScanSummary } from '../scan.js';
 import type { EngineStats } from '../engine.js';
 import { CentralFilter, OrderedMerge } from './merge.js';
-import { feedRuleset, type ShardFeed } from './feed.js';
+import type { ShardFeed } from './feed.js';
 import type { FromShard, ShardResult, ToShard } from './types.js';
 import type { ShardWorkerData } from './worker.js';
 
@@ -98,19 +98,6 @@ export class ScanPool {
     const ready = this.collect((w, m, done) => { if (m.type === 'ready') done(w); });
     for (const w of this.workers) w.postMessage({ type: 'ruleset', pieces: feed.pieces } satisfies ToShard);
     await ready;
-  }
-
-  /** Starts `count` workers with a ruleset compiled on this thread; resolves once each has rebuilt it. */
-  static async start(ruleset: Ruleset, count: number): Promise<ScanPool> {
-    const { feed, receive } = ScanPool.channels(count);
-    const pool = ScanPool.launch(receive);
-    try {
-      await pool.load(feedRuleset(ruleset, feed));
-    } catch (e) {
-      await pool.close();
-      throw e;
-    }
-    return pool;
   }
 
   /** Waits until every worker called done(w) from `on`; rejects on the first worker failure. */
