@@ -41,7 +41,8 @@ function exactAt(data: Uint8Array, end: number, pat: Uint8Array): boolean {
 
 /** See AppCandidatesFn in ./types.ts. */
 export const appCandidates: AppCandidatesFn = (ruleset: Ruleset, ruleProtocols: readonly string[], tx: AppTx, dir: AppDirection, out: number[], cache?: AppPrefilterCache): number => {
-  out.length = 0;
+  // Truncating an array is a runtime call even when it is already empty (most passes find nothing).
+  if (out.length !== 0) out.length = 0;
   const app = ruleset.app;
   if (app === undefined) return 0;
   nextGen(ruleset.signatures.length);
@@ -159,7 +160,7 @@ let cgen = 0;
 const scratch: number[] = [];
 
 function scan(pf: AppPrefilter, raw: Uint8Array, out: number[]): void {
-  scratch.length = 0;
+  if (scratch.length !== 0) scratch.length = 0;
   collect(pf, raw, scratch);
   for (const si of scratch) mark(si, out);
 }

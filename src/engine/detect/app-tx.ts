@@ -460,7 +460,7 @@ export class AppTxDetector {
       if (pc === undefined) f.pfCache.set(ck, (pc = new TxDirCache()));
       n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
       if (f.inspected.has(ck)) f.pfCache.delete(ck);
-    } else this.cand.length = 0;
+    } else if (this.cand.length !== 0) this.cand.length = 0;
     const missed = pc?.missed;
     const seen = f.rawSeen[DIR_INDEX[dir]];
     if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);
