@@ -11,6 +11,7 @@ import { APP_PROTOCOLS } from '../../../../src/engine/app-layer/registry.js';
 import type { AppDirection, AppProbeResult } from '../../../../src/engine/app-layer/types.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../src/config/types.js';
+import { rng } from '../helpers.js';
 
 const rs = compileRuleset(
   [{ file: 't.rules', text: 'alert http any any -> any any (msg:"uri"; flow:to_server; http.uri; content:"/admin"; sid:1;)' }],
@@ -68,17 +69,6 @@ test('a protocol whose probe said no to a direction is not asked again for it wh
   }
 });
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bytes = (...parts: (string | number[])[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
