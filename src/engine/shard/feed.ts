@@ -9,6 +9,7 @@ import type { RateFilter, Ruleset } from '../../signatures/types.js';
 import { encodeGraph } from '../../signatures/codec.js';
 import { compactScanTable } from '../../signatures/scan-table.js';
 import { RULESET_CLASSES_LAZY } from '../../signatures/offthread.js';
+import { takeDescriptions } from './describe.js';
 
 const NO_TABLE = new Int32Array(0);
 
@@ -20,6 +21,8 @@ export interface ShardFeed {
   version: string;
   /** `gid:sid` → the rule's threshold / detection_filter (merge.ts CentralFilter). */
   ruleFilters: [string, RateFilter][];
+  /** `gid:sid` → the descriptive fields the workers do not get (describe.ts), put back on their alerts. */
+  descriptions: Map<string, string>;
 }
 
 /** Queues the ruleset on every port (then closes them): the messages stay readable by the other ends. */
@@ -34,6 +37,7 @@ export function feedRuleset(ruleset: Ruleset, ports: readonly MessagePort[]): Sh
     g.scan16 = t16;
     g.dfa = { ...g.dfa, next: NO_TABLE };
   }
+  const descriptions = takeDescriptions(ruleset.signatures);
   // Nothing transferred (every worker needs the data); the automata are SharedArrayBuffers and
   // arrive as the same memory. Each piece is posted as soon as it is made, so the encoded
   // graph never exists as a whole on this thread.
@@ -46,5 +50,5 @@ export function feedRuleset(ruleset: Ruleset, ports: readonly MessagePort[]): Sh
   for (const port of ports) port.close();
   const ruleFilters: [string, RateFilter][] = [];
   for (const s of ruleset.signatures) if (s.rateFilter !== undefined) ruleFilters.push([`${s.gid}:${s.id}`, s.rateFilter]);
-  return { pieces, signatures: ruleset.signatures.length, version: ruleset.version, ruleFilters };
+  return { pieces, signatures: ruleset.signatures.length, version: ruleset.version, ruleFilters, descriptions };
 }

@@ -15,6 +15,7 @@ import { NO_THRESHOLDS } from '../threshold/parse.js';
 import { checksumPolicyFor, summarize, type ScanOptions, type ScanSummary } from '../scan.js';
 import type { EngineStats } from '../engine.js';
 import { CentralFilter, OrderedMerge } from './merge.js';
+import { restoreDescription } from './describe.js';
 import type { ShardFeed } from './feed.js';
 import type { FromShard, ShardResult, ToShard } from './types.js';
 import type { ShardWorkerData } from './worker.js';
@@ -43,6 +44,8 @@ export function shardRefusal(o: Pick<ScanOptions, 'simulateIps'>): string | null
 export class ScanPool {
   private readonly workers: Worker[];
   private ruleFilters = new Map<string, RateFilter>();
+  /** The signatures' msg, metadata and EVE texts (describe.ts): the workers' alerts come without them. */
+  private descriptions: ReadonlyMap<string, string> = new Map<string, string>();
   private failure: Error | null = null;
   private readonly exited = new Set<number>();
   private listener: ((w: number, m: FromShard) => void) | null = null;
@@ -95,6 +98,7 @@ export class ScanPool {
   /** The pieces of `feed` are queued on the workers' ports: resolves once each has rebuilt the ruleset. */
   async load(feed: ShardFeed): Promise<void> {
     this.ruleFilters = new Map(feed.ruleFilters);
+    this.descriptions = feed.descriptions;
     const ready = this.collect((w, m, done) => { if (m.type === 'ready') done(w); });
     for (const w of this.workers) w.postMessage({ type: 'ruleset', pieces: feed.pieces } satisfies ToShard);
     await ready;
@@ -140,6 +144,7 @@ export class ScanPool {
     let alerts = 0;
     const merge = new OrderedMerge(n, (d) => {
       if (!central.pass(d)) return;
+      restoreDescription(d, this.descriptions);
       alerts++;
       o.onDetection(d);
     });

@@ -66,7 +66,8 @@ test('scan --workers 3 gives the alerts of one engine, in order, thresholds acro
     rules,
     [
       'alert tcp any any -> any 80 (msg:"syn"; flow:to_server; flags:S; sid:1;)',
-      'alert http any any -> any any (msg:"admin uri"; http.uri; content:"/admin.php"; sid:2;)',
+      // the alert's descriptive fields come from the main thread (shard/describe.ts)
+      'alert http any any -> any any (msg:"admin uri"; http.uri; content:"/admin.php"; classtype:web-application-attack; reference:url,example.com/a; metadata:created_at 2024_01_01, deployment Perimeter; sid:2;)',
       // one alert a minute per source, whichever worker inspects the match
       'alert http any any -> any any (msg:"admin once"; http.uri; content:"/admin.php"; threshold:type limit, track by_src, count 1, seconds 60; sid:3;)',
       'alert http any any -> any any (msg:"body"; flow:to_client; file.data; content:"secret"; sid:4;)',
@@ -77,9 +78,9 @@ test('scan --workers 3 gives the alerts of one engine, in order, thresholds acro
     const stderr = sink();
     const code = await runCli(['scan', pcap, '--rules', rules, '--json', '--checksum-checks', 'no', '--workers', String(workers)], { stdout, stderr, env: {} });
     assert.equal(code, 0, stderr.text());
-    const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; pcap_cnt?: number; src_ip: string; dest_ip: string; alert: { signature_id: number } });
+    const lines = stdout.text().trim().split('\n').map((l) => JSON.parse(l) as { event_type: string; pcap_cnt?: number; src_ip: string; dest_ip: string; alert: { signature_id: number; metadata?: unknown } });
     return {
-      alerts: lines.filter((l) => l.event_type === 'alert').map((l) => `${l.pcap_cnt ?? '-'} ${l.alert.signature_id} ${l.src_ip}>${l.dest_ip}`),
+      alerts: lines.filter((l) => l.event_type === 'alert').map((l) => `${l.pcap_cnt ?? '-'} ${l.alert.signature_id} ${l.src_ip}>${l.dest_ip} ${JSON.stringify(l.alert)}`),
       stats: lines.find((l) => l.event_type === 'stats') as unknown as Record<string, unknown>,
     };
   };
@@ -89,6 +90,7 @@ test('scan --workers 3 gives the alerts of one engine, in order, thresholds acro
   const count = (sid: number): number => one.alerts.filter((a) => a.split(' ')[1] === String(sid)).length;
   assert.equal(count(1), 6, 'a SYN alert per connection');
   assert.equal(count(2), 3, 'admin uri in each of the three address pairs');
+  assert.match(three.alerts.find((a) => a.split(' ')[1] === '2')!, /"signature":"admin uri".*"references":\["https:\/\/example.com\/a"\],"metadata":\{"created_at":\["2024_01_01"\]/);
   assert.equal(count(3), 1, 'the threshold counted the source once over three workers');
   assert.equal(count(4), 6);
   assert.equal(three.stats.workers, 3);
