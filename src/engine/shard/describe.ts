@@ -42,6 +42,9 @@ export function takeDescriptions(signatures: readonly Signature[]): Map<string, 
     else texts.set(k, t);
   }
   for (const k of mixed) texts.delete(k);
+  // One EVE object per severity: the codec sends an object reachable twice once, so the
+  // workers share them too.
+  const eves = new Map<number, NonNullable<Signature['eve']>>();
   for (const s of signatures) {
     s.references = NO_REFS;
     s.description = '';
@@ -49,7 +52,14 @@ export function takeDescriptions(signatures: readonly Signature[]): Map<string, 
     s.name = '';
     s.metadata = NONE;
     // The severity orders a packet's alerts (alert-queue.ts): it stays.
-    if (s.eve !== undefined) s.eve = { category: '', severity: s.eve.severity, references: NO_REFS };
+    if (s.eve === undefined) continue;
+    const sev = s.eve.severity;
+    let e = eves.get(sev);
+    if (e === undefined) {
+      e = { category: '', severity: sev, references: NO_REFS };
+      eves.set(sev, e);
+    }
+    s.eve = e;
   }
   return texts;
 }

@@ -5,7 +5,7 @@
  * goes away with it.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { RateFilter, Ruleset } from '../../signatures/types.js';
+import type { PortRange, RateFilter, Ruleset, Signature } from '../../signatures/types.js';
 import { encodeGraph } from '../../signatures/codec.js';
 import { compactScanTable } from '../../signatures/scan-table.js';
 import { RULESET_CLASSES_LAZY } from '../../signatures/offthread.js';
@@ -38,6 +38,7 @@ export function feedRuleset(ruleset: Ruleset, ports: readonly MessagePort[]): Sh
     g.dfa = { ...g.dfa, next: NO_TABLE };
   }
   const descriptions = takeDescriptions(ruleset.signatures);
+  sharePorts(ruleset.signatures);
   // Nothing transferred (every worker needs the data); the automata are SharedArrayBuffers and
   // arrive as the same memory. Each piece is posted as soon as it is made, so the encoded
   // graph never exists as a whole on this thread.
@@ -51,4 +52,19 @@ export function feedRuleset(ruleset: Ruleset, ports: readonly MessagePort[]): Sh
   const ruleFilters: [string, RateFilter][] = [];
   for (const s of ruleset.signatures) if (s.rateFilter !== undefined) ruleFilters.push([`${s.gid}:${s.id}`, s.rateFilter]);
   return { pieces, signatures: ruleset.signatures.length, version: ruleset.version, ruleFilters, descriptions };
+}
+
+/**
+ * Signatures with the same destination ports get one array (only read: portIn): ET Open has a
+ * few dozen distinct lists over its rules, ~2 MB of arrays in each worker when each has its own.
+ * The codec sends an array reachable twice once, so the workers share them as well.
+ */
+export function sharePorts(signatures: readonly Signature[]): void {
+  const lists = new Map<string, PortRange[]>();
+  for (const s of signatures) {
+    const k = s.ports.map((r) => `${r.from}-${r.to}`).join(',');
+    const prev = lists.get(k);
+    if (prev === undefined) lists.set(k, s.ports);
+    else s.ports = prev;
+  }
 }

@@ -39,6 +39,9 @@ test('the workers get signatures without msg, metadata and EVE texts; their aler
     assert.equal(s.eve?.category, '');
     assert.deepEqual(s.eve.references, []);
   }
+  // One EVE object per severity (sids 1 and 2 have priority 1).
+  assert.equal(stripped.signatures[0]!.eve, stripped.signatures[1]!.eve);
+  assert.notEqual(stripped.signatures[0]!.eve, stripped.signatures[2]!.eve);
   // The alert queue's order (priority / EVE severity) is unchanged.
   assert.deepEqual(stripped.signatures.map((s) => s.eve?.severity), rules(TEXT).signatures.map((s) => s.eve?.severity));
   const dets = run(stripped);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
-import { feedRuleset } from '../../../../src/engine/shard/feed.js';
+import { feedRuleset, sharePorts } from '../../../../src/engine/shard/feed.js';
 import { reviveGraph, RULESET_CLASSES_LAZY } from '../../../../src/signatures/offthread.js';
 import type { Ruleset } from '../../../../src/signatures/types.js';
 import { Conv, feed, makeEngine, rules } from '../helpers.js';
@@ -41,4 +41,21 @@ test('groups scanned through a compact table reach the workers without their Int
     assert.ok(g.dfa.outStart.length > 1);
   }
   assert.deepEqual(matches(got), before);
+});
+
+test('signatures with the same ports share one array, in the workers too', async () => {
+  const text = [
+    'alert tcp any any -> any [80,8080] (msg:"a"; flow:to_server; content:"evil"; sid:1;)',
+    'alert tcp any any -> any [80,8080] (msg:"b"; flow:to_server; content:"bad"; sid:2;)',
+    'alert tcp any any -> any 443 (msg:"c"; flow:to_server; content:"bad"; sid:3;)',
+  ].join('\n');
+  const rs = rules(text);
+  const [a, b, c] = rs.signatures;
+  assert.notEqual(a!.ports, b!.ports);
+  sharePorts(rs.signatures);
+  assert.equal(a!.ports, b!.ports);
+  assert.notEqual(a!.ports, c!.ports);
+  assert.deepEqual(rs.signatures.map((s) => s.ports), rules(text).signatures.map((s) => s.ports));
+  const got = await fed(rules(text));
+  assert.equal(got.signatures[0]!.ports, got.signatures[1]!.ports);
 });
