@@ -228,48 +228,28 @@ export class Prefilter {
   private scan4c(flow: Flow, d: DirState, g: PortGroup, s0: number, w: number, data: Uint8Array, off: number, len: number, at: number): number {
     const tbl = d.scan16!;
     const steps = (len + 3 * w) >> 2;
-    // Chain c scans data[off + c*d1 + k] for k < steps; its first w bytes are warm-up.
+    // Chain c scans data[off + c*d1 + k] for k < steps; its first w bytes (k < w) are warm-up.
     const d1 = steps - w;
-    const d2 = 2 * d1;
-    const d3 = 3 * d1;
-    const r1 = off + d1 + w;
-    const r2 = r1 + d1;
-    const r3 = r2 + d1;
     const end = off + steps;
+    const warm = off + w;
     const st = this.st;
     st[0] = s0;
     st[1] = 0;
     st[2] = 0;
     st[3] = 0;
     let i = off;
-    while ((i = run4c(tbl, data, i, end, d1, d2, d3, st)) < end) {
-      let s: number = st[0]!;
-      if (s >= 0x8000) {
-        s &= 0x7fff;
-        st[0] = s;
-        this.hit(flow, d, g, s, at + (i - off), data, off, at);
-      }
-      s = st[1]!;
-      if (s >= 0x8000) {
-        s &= 0x7fff;
-        st[1] = s;
-        if (i + d1 >= r1) this.hit(flow, d, g, s, at + (i + d1 - off), data, off, at);
-      }
-      s = st[2]!;
-      if (s >= 0x8000) {
-        s &= 0x7fff;
-        st[2] = s;
-        if (i + d2 >= r2) this.hit(flow, d, g, s, at + (i + d2 - off), data, off, at);
-      }
-      s = st[3]!;
-      if (s >= 0x8000) {
-        s &= 0x7fff;
-        st[3] = s;
-        if (i + d3 >= r3) this.hit(flow, d, g, s, at + (i + d3 - off), data, off, at);
+    while ((i = run4c(tbl, data, i, end, d1, st)) < end) {
+      // One hit call site for the four chains: inlined four times, it made this function's
+      // optimized code several times bigger and slower to compile.
+      for (let c = 0; c < 4; c++) {
+        const s = st[c]!;
+        if (s < 0x8000) continue;
+        st[c] = s & 0x7fff;
+        if (c === 0 || i >= warm) this.hit(flow, d, g, s & 0x7fff, at + (i + c * d1 - off), data, off, at);
       }
       i++;
     }
-    return this.scan1c(flow, d, g, st[3]!, data, end + d3, off + len, off, at);
+    return this.scan1c(flow, d, g, st[3]!, data, end + 3 * d1, off + len, off, at);
   }
 
   private hit(flow: Flow, d: DirState, g: PortGroup, k: number, endPos: number, data: Uint8Array, off: number, at: number): void {
@@ -339,7 +319,9 @@ function run1c(tbl: Uint16Array, data: Uint8Array, i: number, end: number, st: I
 }
 
 /** run1c over four chains d1 bytes apart (scan4c): stops after the first step where one of them is marked. */
-function run4c(tbl: Uint16Array, data: Uint8Array, i: number, end: number, d1: number, d2: number, d3: number, st: Int32Array): number {
+function run4c(tbl: Uint16Array, data: Uint8Array, i: number, end: number, d1: number, st: Int32Array): number {
+  const d2 = d1 + d1;
+  const d3 = d2 + d1;
   let s0 = st[0]!;
   let s1 = st[1]!;
   let s2 = st[2]!;
