@@ -209,12 +209,12 @@ export class Prefilter {
     st[0] = s;
     let i = from;
     while ((i = run1c(tbl, data, i, to, st)) < to) {
-      s = st[0]! & 0x7fff;
+      s = st[0] & 0x7fff;
       st[0] = s;
       this.hit(flow, d, g, s, at + (i - off), data, off, at);
       i++;
     }
-    return st[0]!;
+    return st[0];
   }
 
   /**
@@ -249,7 +249,7 @@ export class Prefilter {
       }
       i++;
     }
-    return this.scan1c(flow, d, g, st[3]!, data, end + 3 * d1, off + len, off, at);
+    return this.scan1c(flow, d, g, st[3], data, end + 3 * d1, off + len, off, at);
   }
 
   private hit(flow: Flow, d: DirState, g: PortGroup, k: number, endPos: number, data: Uint8Array, off: number, at: number): void {
