@@ -80,10 +80,16 @@ export class RegexBudget implements RegexMeter {
   private readonly maxTracked: number;
   private readonly bySignature = new Map<number, number>();
   private untracked = 0;
-  private packetSpent = 0;
+  /**
+   * Milliseconds spent (fractional). -0 makes V8 store them as doubles from the start: from the
+   * small integer 0, the first regex run changed the fields' representation, and with it this
+   * object's shape, which deoptimized every function optimized with the old one (the engine's
+   * processPacket, which inlines beginPacket).
+   */
+  private packetSpent = -0;
   private packetExhausted = false;
   private secondStart = -Infinity;
-  private secondSpent = 0;
+  private secondSpent = -0;
   private secondExhausted = false;
 
   constructor(o: RegexBudgetOptions) {

@@ -96,11 +96,17 @@ export class FlowTable {
     const hv = this.hash(p);
     const b = hv & this.mask;
     this.slot = hv;
-    for (let f = this.buckets[b] ?? null; f !== null; f = f.hnext) {
+    let f = this.buckets[b] ?? null;
+    while (f !== null) {
+      // Read before the comparison, not only when it fails: a chain's second flow is rare (a hash
+      // collision), and a load first run after TurboFan optimized this function (and the packet
+      // path it is inlined in) deoptimized them, once per worker.
+      const next = f.hnext;
       if (f.key === hv && sameFlow(f, p)) {
         this.touch(f);
         return f;
       }
+      f = next;
     }
     return undefined;
   }

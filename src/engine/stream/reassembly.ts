@@ -92,9 +92,14 @@ export function startStream(s: StreamState, seqOfFirstByte: number): void {
   s.gapPending = false;
 }
 
-/** A real copy (Buffer#slice would return a view into the reused capture buffer). */
+/**
+ * A real copy (Buffer#slice would return a view into the reused capture buffer). A Buffer, as the
+ * capture's own: the chunks every later stage sees (scan, store, app layer) then all have one
+ * map. The first buffered segment delivered as a plain Uint8Array made the hot functions
+ * polymorphic and deoptimized each of them, thousands of packets into the capture.
+ */
 function copy(data: Uint8Array, from: number, to: number): Uint8Array {
-  const out = new Uint8Array(to - from);
+  const out = Buffer.allocUnsafeSlow(to - from);
   out.set(data.subarray(from, to));
   return out;
 }

@@ -1,6 +1,8 @@
 /** RegexBudget: limits per match, the per-packet and per-second regex budgets, bounded per-signature counters. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { compileRegex } from '../../../src/regex/regex.js';
 import { RegexBudget } from '../../../src/regex/meter.js';
 import { DEFAULT_LIMITS, REGEX_LIMIT, REGEX_NOMATCH, REGEX_SKIPPED } from '../../../src/regex/types.js';
@@ -90,4 +92,19 @@ test('the per-second budget spans packets and refills after a second', () => {
   t += 1000;
   m.beginPacket();
   assert.equal(m.exec(re, hello, 0, hello.length, ov, 0, false, 1), 1);
+});
+
+test('a fractional regex time keeps the budget object shape (the engine inlines beginPacket in its per-packet path)', () => {
+  // A change of a field's representation (small integer -> double) gives the object a new V8 map
+  // and deoptimizes every function optimized with the old one; an object built before the first
+  // exec keeps the map it was built with, so the two only share it when no such change happened.
+  v8.setFlagsFromString('--allow-natives-syntax');
+  const sameMap = vm.runInThisContext('(a, b) => %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+  const opts = { limits: DEFAULT_LIMITS, overrideLimits: DEFAULT_LIMITS, packetBudgetMs: 0, secondBudgetMs: 0, now: steppingClock(0.25) };
+  const before = new RegexBudget(opts);
+  const m = new RegexBudget(opts);
+  m.beginPacket();
+  assert.equal(m.exec(compileRegex('world'), hello, 0, hello.length, ov, 0, false, 1), 1);
+  m.beginPacket();
+  assert.ok(sameMap(m, before));
 });

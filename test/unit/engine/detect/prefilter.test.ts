@@ -10,6 +10,7 @@ import { Flow } from '../../../../src/engine/flow/flow.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { latin1 } from '../../../../src/signatures/content.js';
 import { compactScanTable } from '../../../../src/signatures/scan-table.js';
+import { rng } from '../helpers.js';
 
 const rules = [
   'alert tcp any any -> any 25 (msg:"stream"; content:"EVIL"; sid:1;)',
@@ -106,6 +107,32 @@ test('compact and Int32 tables give the same candidates, positions and end state
     assert.deepEqual([...a.pf.candPos], [...b.pf.candPos]);
     assert.equal(a.d.dfaState, b.d.dfaState);
     assert.deepEqual(a.pf.rawHits(a.d, at, chunk.length), b.pf.rawHits(b.d, at, chunk.length));
+    at += chunk.length;
+  }
+});
+
+test('compact and Int32 tables agree on random chunks dense with hits (outputs at chain starts, in warm-ups, on the last byte)', () => {
+  // The compact scan stops its byte loop at each marked step and handles the hits outside it
+  // (run1c / run4c); the Int32 scan handles them inside its loop: both must report the same.
+  const a = setup(false);
+  const b = setup(true);
+  const next = rng(23);
+  const words = ['EVIL', 'evil', 'QUIT', 'HELO', 'EV', 'IL', 'QU', 'IT', 'x', ' ', '\r\n', 'zzzzzzzz'];
+  let at = 0;
+  for (let round = 0; round < 300; round++) {
+    let text = '';
+    const n = 1 + Math.floor(next() * (next() < 0.5 ? 60 : 1500));
+    while (text.length < n) text += words[Math.floor(next() * words.length)]!;
+    const chunk = latin1(text.slice(0, n));
+    const gap = next() < 0.05;
+    a.pf.scan(a.flow, a.d, a.g, chunk, 0, chunk.length, at, gap);
+    b.pf.scan(b.flow, b.d, b.g, chunk, 0, chunk.length, at, gap);
+    assert.deepEqual([...a.pf.candSig], [...b.pf.candSig], `round ${round}`);
+    assert.deepEqual([...a.pf.candPos], [...b.pf.candPos], `round ${round}`);
+    assert.equal(a.d.dfaState, b.d.dfaState, `round ${round}`);
+    const ha = a.pf.rawHits(a.d, at, chunk.length);
+    const hb = b.pf.rawHits(b.d, at, chunk.length);
+    assert.deepEqual(ha === undefined ? undefined : { sig: [...ha.sig], from: ha.from, to: ha.to }, hb === undefined ? undefined : { sig: [...hb.sig], from: hb.from, to: hb.to }, `round ${round}`);
     at += chunk.length;
   }
 });

@@ -151,3 +151,18 @@ test('flushHeld respects the reassembly depth', () => {
   assert.deepEqual(out, ['abcd', 'ghij']);
   assert.equal(c.bytesBeyondDepth, 4);
 });
+
+test('buffered segments are delivered as copies of the same kind as the capture\'s buffers (one map for every chunk)', () => {
+  const kinds: string[] = [];
+  const c = new ReassemblyCounters();
+  const capture = b('abcdefghi');
+  const r = new Reassembler<StreamState>({ depth: 1 << 20, maxSegments: 8 }, c, (_d, data, off, len) => {
+    kinds.push(`${data.constructor.name}:${Buffer.from(data.subarray(off, off + len)).toString('latin1')}:${data.buffer === capture.buffer ? 'capture' : 'copy'}`);
+  });
+  const s = new StreamState();
+  startStream(s, 0);
+  r.segment(s, 0, capture, 0, 3, 0); // in order: the capture's own bytes
+  r.segment(s, 6, capture, 6, 3, 0); // held behind a hole: copied out of the capture buffer
+  r.segment(s, 3, capture, 3, 3, 0); // fills the hole (merged into the held list, copied too)
+  assert.deepEqual(kinds, ['Buffer:abc:capture', 'Buffer:def:copy', 'Buffer:ghi:copy']);
+});
