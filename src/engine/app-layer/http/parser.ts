@@ -25,6 +25,8 @@ import {
   hasToken,
   indexOfNoCaseAt,
   isChunkCtl,
+  boundedView,
+  indexOfLf,
   isEmptyLine,
   lineStart,
   methodAt,
@@ -602,9 +604,10 @@ export class HttpParser implements HttpConnectionParser {
    * the next request.
    */
   private finalizeData(t: Tx, d: Uint8Array, p: number, end: number): number {
-    let lf = p;
-    while (lf < end && d[lf] !== LF) lf++;
-    if (lf === end) {
+    // line ends are found by the native search, bounded to the segment's end
+    const v = boundedView(d, end);
+    let lf = indexOfLf(v, p);
+    if (lf < 0) {
       // No line end yet: libhtp buffers and decides once the line is complete.
       if (this.req.line.length + (end - p) > this.limits.fieldLimit) {
         this.fieldTooLong(true);
@@ -641,17 +644,19 @@ export class HttpParser implements HttpConnectionParser {
     if (t.requestBody.decoding) return p;
     // Without decoders a write raises no tx event and keeps bytes the same whether it comes
     // line by line or at once: the segment's further body lines go in one write (the first
-    // line that starts a request, or a partial one, is left to the next call).
+    // line that starts a request, or a partial one, is left to the next call), after the one
+    // event they may raise (the tx records an event once).
     let q = p;
+    let other = false;
     while (q < end) {
-      lf = q;
-      while (lf < end && d[lf] !== LF) lf++;
-      if (lf === end) break;
+      lf = indexOfLf(v, q);
+      if (lf < 0) break;
       const k = lineStart(d, q, lf + 1);
       if (k === LINE_METHOD) break;
-      if (k === LINE_OTHER) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+      if (k === LINE_OTHER) other = true;
       q = lf + 1;
     }
+    if (other) this.event(t, 'REQUEST_BODY_UNEXPECTED');
     if (q > p) {
       t.requestMessageLength += q - p;
       t.requestBody.write(d, p, q);

@@ -201,6 +201,32 @@ test('unexpected data after a request body is body (REQUEST_BODY_UNEXPECTED); a 
   assert.equal(s(p.txs[1]!.uriRaw), '/n');
 });
 
+test('data after a request read from a range of a larger array: lines end at the range end, not at an LF after it', () => {
+  const head = 'GET / HTTP/1.1\r\nHost: h\r\n\r\n';
+  // the segment [0, n) of an array whose bytes after n hold line ends (a capture buffer's next packet)
+  const all = b(`${head}alpha beta\r\ngamma delta\r\nGET /next HTTP/1.1\r\n\r\n`);
+  const n = head.length + 'alpha beta\r\ngam'.length;
+  const p = new HttpParser();
+  p.request(all, 0, n);
+  assert.equal(s(p.txs[0]!.requestBody.data), 'alpha beta\r\n', 'the partial line is held, not body');
+  p.request(all, n, all.length - n);
+  assert.equal(p.txs.length, 2);
+  assert.equal(s(p.txs[0]!.requestBody.data), 'alpha beta\r\ngamma delta\r\n');
+  assert.equal(p.txs[0]!.requestMessageLength, 'alpha beta\r\ngamma delta\r\n'.length);
+  assert.ok(p.txs[0]!.events.includes('REQUEST_BODY_UNEXPECTED'));
+  assert.equal(s(p.txs[1]!.uriRaw), '/next');
+  // the same with the whole as one segment
+  const q = new HttpParser();
+  q.request(all, 0, all.length);
+  assert.equal(s(q.txs[0]!.requestBody.data), 'alpha beta\r\ngamma delta\r\n');
+  // a segment at an offset whose range ends inside a line: nothing after it is read
+  const r = new HttpParser();
+  const off = 7;
+  const shifted = b(`${'x'.repeat(off)}${head}one\r\ntw\r\n`);
+  r.request(shifted, off, head.length + 'one\r\ntw'.length);
+  assert.equal(s(r.txs[0]!.requestBody.data), 'one\r\n');
+});
+
 test('unexpected data after a request: many lines in one segment are the same body, length and events as line by line', () => {
   const junk = 'a b c\r\n\r\n   \r\n  x\tGET\r\nPOSTX /y\r\nnot a method\n'.repeat(20);
   const tail = '  GET /n HTTP/1.1\r\n\r\nPUT /p HTTP/1.1\r\nContent-Length: 1\r\n\r\nzmore\r\npart';
