@@ -71,15 +71,19 @@ const bufferIndexOf = (Buffer.prototype as Buffer).indexOf as (this: Uint8Array,
 /**
  * Index of the first LF at or after `from` in `d`, -1 when none: Node's native search (memchr),
  * several times faster than a byte loop over text lines. It searches to the end of `d`: a caller
- * whose range ends before that passes a view ending there (same indexes, see `boundedView`).
+ * whose range ends before that passes a view ending there (same indexes, see `segmentView`).
  */
 export function indexOfLf(d: Uint8Array, from: number): number {
   return bufferIndexOf.call(d, LF, from);
 }
 
-/** `d` itself when it ends at `end`, else a view of d[0, end) (same indexes). */
-export function boundedView(d: Uint8Array, end: number): Uint8Array {
-  return end === d.length ? d : new Uint8Array(d.buffer, d.byteOffset, end);
+/**
+ * A plain Uint8Array view of d[0, end): the same indexes, the native search stops at `end`, and
+ * the parser reads one kind of array (a Buffer segment and the parser's own Uint8Array buffers
+ * made every byte access see two maps: polymorphic, and deopts when the second one came).
+ */
+export function segmentView(d: Uint8Array, end: number): Uint8Array {
+  return new Uint8Array(d.buffer, d.byteOffset, end);
 }
 
 export function isKnownMethod(m: Uint8Array): boolean {

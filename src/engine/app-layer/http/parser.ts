@@ -25,7 +25,6 @@ import {
   hasToken,
   indexOfNoCaseAt,
   isChunkCtl,
-  boundedView,
   indexOfLf,
   isEmptyLine,
   lineStart,
@@ -34,8 +33,9 @@ import {
   parseContentLengthAt,
   parseProtocolAt,
   sameBytes,
+  segmentView,
 } from './fields.js';
-import { HeaderBlocks, PH_NONE, Side, spill } from './headers.js';
+import { type HeaderHost, HeaderBlocks, PH_NONE, Side, spill } from './headers.js';
 import { Tx } from './tx.js';
 import {
   type HttpConnectionParser,
@@ -109,7 +109,7 @@ export interface HttpParserOptions {
 /** What a tunnel turned into (HttpParserOptions.onTunnel). */
 export type TunnelOutcome = 'change' | 'stay' | 'refused';
 
-export class HttpParser implements HttpConnectionParser {
+export class HttpParser implements HttpConnectionParser, HeaderHost, BodyOwner {
   readonly limits: Readonly<HttpLimits>;
   readonly counters: HttpCounters = {
     transactions: 0, requestBytes: 0, responseBytes: 0, events: {}, limits: {}, decompressionBombs: 0, decompressionErrors: 0,
@@ -149,10 +149,9 @@ export class HttpParser implements HttpConnectionParser {
   private le = 0;
   /** A line joined from two segments in finalizeData (made on first use). */
   private scratch: ByteBuf | null = null;
-  private readonly bodyOwner: BodyOwner;
   private readonly headers: HeaderBlocks;
   /** Storage of everything the transactions own. */
-  private readonly arena = new Arena();
+  readonly arena = new Arena();
   /** TCP server port when known (kept for the framework; libhtp as Suricata uses it does not compare it). */
   readonly serverPort: number | null;
 
@@ -160,26 +159,38 @@ export class HttpParser implements HttpConnectionParser {
     this.serverPort = opts.serverPort ?? null;
     this.onTunnel = opts.onTunnel;
     this.limits = mergedLimits(limits);
-    const counters = this.counters;
-    this.bodyOwner = {
-      limits: this.limits,
-      txEvent: (t, name) => { this.event(t, name); },
-      limitHit: (kind) => { this.limitHit(kind); },
-      bodyBomb: () => { counters.decompressionBombs++; },
-      bodyDecodeError: () => { counters.decompressionErrors++; },
-    };
-    this.headers = new HeaderBlocks({
-      limits: this.limits,
-      arena: this.arena,
-      parsing: () => this.state === 'http',
-      event: (t, name) => { this.event(t, name); },
-      limitHit: (kind) => { this.limitHit(kind); },
-      fail: (reason) => { this.fail(reason); },
-      blockDone: (t, request) => {
-        if (request) this.requestHeadersDone(t);
-        else this.responseHeadersDone(t);
-      },
-    });
+    // The parser is its header blocks' host and its bodies' owner: their calls back go to
+    // methods of one class, the same target for every connection (a closure per parser made
+    // every such call site see a new target per connection: deopts of the hot header code).
+    this.headers = new HeaderBlocks(this);
+  }
+
+  // ---------------------------------------------------------------- HeaderHost and BodyOwner (for headers.ts and body.ts)
+
+  /** @internal False once the connection left HTTP (failed, tunnel). */
+  parsing(): boolean {
+    return this.state === 'http';
+  }
+
+  /** @internal The empty line ended a header (or trailer) block. */
+  blockDone(t: Tx, request: boolean): void {
+    if (request) this.requestHeadersDone(t);
+    else this.responseHeadersDone(t);
+  }
+
+  /** @internal */
+  txEvent(t: Tx, name: HttpEventName): void {
+    this.event(t, name);
+  }
+
+  /** @internal */
+  bodyBomb(): void {
+    this.counters.decompressionBombs++;
+  }
+
+  /** @internal */
+  bodyDecodeError(): void {
+    this.counters.decompressionErrors++;
   }
 
   get txs(): readonly HttpTx[] {
@@ -352,7 +363,8 @@ export class HttpParser implements HttpConnectionParser {
     else this.counters.ignoredBytes += len;
   }
 
-  private fail(reason: HttpFailReason): void {
+  /** @internal */
+  fail(reason: HttpFailReason): void {
     if (this.state !== 'http') return;
     this.state = 'failed';
     this.failReason = reason;
@@ -363,11 +375,13 @@ export class HttpParser implements HttpConnectionParser {
     this.pending = null;
   }
 
-  private limitHit(kind: HttpLimitKind): void {
+  /** @internal */
+  limitHit(kind: HttpLimitKind): void {
     this.counters.limits[kind] = (this.counters.limits[kind] ?? 0) + 1;
   }
 
-  private event(t: Tx | null, name: HttpEventName): void {
+  /** @internal */
+  event(t: Tx | null, name: HttpEventName): void {
     if (t === null) return;
     if (t.event(name)) this.counters.events[name] = (this.counters.events[name] ?? 0) + 1;
   }
@@ -493,8 +507,8 @@ export class HttpParser implements HttpConnectionParser {
       return null;
     }
     const t = new Tx(this.nextId++, this.arena);
-    t.requestBody = new BodyAcc(this.bodyOwner, t, true);
-    t.responseBody = new BodyAcc(this.bodyOwner, t, false);
+    t.requestBody = new BodyAcc(this, t, true);
+    t.responseBody = new BodyAcc(this, t, false);
     this.live.push(t);
     this.counters.transactions++;
     return t;
@@ -508,7 +522,7 @@ export class HttpParser implements HttpConnectionParser {
   // ---------------------------------------------------------------- request side
 
   private runRequest(d: Uint8Array, p: number, end: number): void {
-    this.requestLoop(d, p, end);
+    this.requestLoop(segmentView(d, end), p, end);
     // the segment is the caller's: an open header block must not stay a range of it
     if (this.reqTx !== null) spill(this.reqTx.reqRaw, this.req);
   }
@@ -604,9 +618,8 @@ export class HttpParser implements HttpConnectionParser {
    * the next request.
    */
   private finalizeData(t: Tx, d: Uint8Array, p: number, end: number): number {
-    // line ends are found by the native search, bounded to the segment's end
-    const v = boundedView(d, end);
-    let lf = indexOfLf(v, p);
+    // line ends are found by the native search (d ends at `end`: runRequest's view)
+    let lf = indexOfLf(d, p);
     if (lf < 0) {
       // No line end yet: libhtp buffers and decides once the line is complete.
       if (this.req.line.length + (end - p) > this.limits.fieldLimit) {
@@ -649,7 +662,7 @@ export class HttpParser implements HttpConnectionParser {
     let q = p;
     let other = false;
     while (q < end) {
-      lf = indexOfLf(v, q);
+      lf = indexOfLf(d, q);
       if (lf < 0) break;
       const k = lineStart(d, q, lf + 1);
       if (k === LINE_METHOD) break;
@@ -926,7 +939,7 @@ export class HttpParser implements HttpConnectionParser {
   // ---------------------------------------------------------------- response side
 
   private runResponse(d: Uint8Array, p: number, end: number): void {
-    this.responseLoop(d, p, end);
+    this.responseLoop(segmentView(d, end), p, end);
     if (this.resTx !== null) spill(this.resTx.resRaw, this.res);
   }
 

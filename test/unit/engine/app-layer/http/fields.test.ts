@@ -1,7 +1,7 @@
 /** Field parsers of the HTTP parser: libhtp's method table lookup (methodAt, lineStart). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LINE_EMPTY, LINE_METHOD, LINE_OTHER, M_CONNECT, M_HEAD, boundedView, indexOfLf, lineStart, methodAt } from '../../../../../src/engine/app-layer/http/fields.js';
+import { LINE_EMPTY, LINE_METHOD, LINE_OTHER, M_CONNECT, M_HEAD, indexOfLf, lineStart, methodAt, segmentView } from '../../../../../src/engine/app-layer/http/fields.js';
 
 // libhtp htp_convert_method_to_number, in its order (the index is the method number here)
 const TABLE = [
@@ -72,20 +72,22 @@ test('lineStart: a line whose first byte starts no method is OTHER without a tok
   assert.equal(lineStart(d, 0, 4), LINE_EMPTY);
 });
 
-test('indexOfLf finds the first LF from an offset; boundedView keeps indexes and hides what follows the end', () => {
+test('indexOfLf finds the first LF from an offset; segmentView keeps indexes, hides what follows the end, and is a plain Uint8Array', () => {
   const d = b('ab\ncd\nef');
   assert.equal(indexOfLf(d, 0), 2);
   assert.equal(indexOfLf(d, 3), 5);
   assert.equal(indexOfLf(d, 6), -1);
   assert.equal(indexOfLf(d, 99), -1);
-  assert.equal(boundedView(d, d.length), d);
-  const v = boundedView(d.subarray(1), 3); // 'b\ncd' cut to 'b\nc'
+  const whole = segmentView(Buffer.from('ab\ncd'), 5);
+  assert.equal(whole.constructor, Uint8Array, 'a Buffer segment is read through a plain view');
+  assert.deepEqual([...whole], [...b('ab\ncd')]);
+  const v = segmentView(d.subarray(1), 3); // 'b\ncd' cut to 'b\nc'
   assert.equal(v.length, 3);
   assert.equal(indexOfLf(v, 0), 1);
   assert.equal(indexOfLf(v, 2), -1, 'the LF after the end is not seen');
   // a view over part of a larger buffer, as a capture buffer hands out
   const big = new Uint8Array(Buffer.from('xxxx12\n34\n56', 'latin1'));
   const seg = new Uint8Array(big.buffer, 4, 8); // '12\n34\n5' then '6' beyond
-  assert.equal(indexOfLf(boundedView(seg, 5), 3), -1);
-  assert.equal(indexOfLf(boundedView(seg, 6), 3), 5);
+  assert.equal(indexOfLf(segmentView(seg, 5), 3), -1);
+  assert.equal(indexOfLf(segmentView(seg, 6), 3), 5);
 });
