@@ -6,6 +6,7 @@ import { HttpParser, httpBuffer, httpEve, type HttpTx } from '../../../../../src
 import { rng } from '../../../../../bench/lib/gen.js';
 import { BodyAcc } from '../../../../../src/engine/app-layer/http/body.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../../../../src/engine/app-layer/http/types.js';
+import { HASH_MASK, asTx, keyHash, nameHash } from '../../../../../src/engine/app-layer/http/tx.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const s = (x: Uint8Array | null): string | null => (x === null ? null : Buffer.from(x).toString('latin1'));
@@ -432,4 +433,20 @@ test('a response gap no body absorbs stops the response side only: later request
   q.request(r, 0, r.length);
   assert.equal(q.state, 'http');
   assert.equal(q.txs.length, 2);
+});
+
+test('header lookup hashes are 30-bit small integers, the same from the header parser, nameHash and keyHash', () => {
+  const names = ['Host', 'content-LENGTH', 'X-A', '', 'Transfer-Encoding', 'user-agent', 'Cookie', 'zz', 'A'.repeat(40)];
+  const p = new HttpParser();
+  const head = `GET / HTTP/1.1\r\n${names.map((n, i) => `${n}: v${i}`).join('\r\n')}\r\nno colon line\r\n\r\n`;
+  p.request(b(head), 0, head.length);
+  const t = asTx(p.txs[0]!);
+  assert.equal(t.reqHeaders.size, names.length, "the line without a colon joins the empty name");
+  for (const h of t.reqHeaders.list) {
+    assert.ok(Number.isInteger(h.hash) && h.hash >= 0 && h.hash <= HASH_MASK, `${s(h.name)}: ${h.hash}`);
+    assert.equal(h.hash, nameHash(h.name, 0, h.name.length));
+    assert.equal(h.hash, keyHash(s(h.name)!.toLowerCase()));
+    assert.equal(t.reqHeaders.get(s(h.name)!.toLowerCase()), h);
+  }
+  assert.ok(HASH_MASK < 2 ** 30, 'a small integer with 31-bit Smis');
 });
