@@ -64,6 +64,31 @@ export function lineStart(line: Uint8Array, s: number, e: number): number {
   return methodAt(line, s, te) >= 0 ? LINE_METHOD : LINE_OTHER;
 }
 
+/** Bytes of a method token spanning two arrays, joined for the table lookup (at most 16). */
+const TOKEN_SCRATCH = new Uint8Array(16);
+
+/**
+ * `lineStart` of the line a[0, an) followed by b[bs, be) (a buffered start and the rest of the
+ * line), without joining them: only a method token that spans both is copied (16 bytes at most).
+ */
+export function lineStartJoined(a: Uint8Array, an: number, b: Uint8Array, bs: number, be: number): number {
+  let i = 0;
+  while (i < an && isSpace(a[i]!)) i++;
+  if (i === an) return lineStart(b, bs, be);
+  if (METHOD_FIRST[a[i]!] === 0) return LINE_OTHER;
+  let te = i;
+  while (te < an && !isSpace(a[te]!)) te++;
+  if (te < an) return methodAt(a, i, te) >= 0 ? LINE_METHOD : LINE_OTHER;
+  let ue = bs;
+  while (ue < be && !isSpace(b[ue]!)) ue++;
+  const n = an - i + (ue - bs);
+  if (n > 16) return LINE_OTHER;
+  const tok = TOKEN_SCRATCH;
+  for (let k = i; k < an; k++) tok[k - i] = a[k]!;
+  for (let k = bs; k < ue; k++) tok[an - i + k - bs] = b[k]!;
+  return methodAt(tok, 0, n) >= 0 ? LINE_METHOD : LINE_OTHER;
+}
+
 // Buffer's indexOf works on any Uint8Array (Node validates a Uint8Array, then memchr)
 // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call on the array searched
 const bufferIndexOf = (Buffer.prototype as Buffer).indexOf as (this: Uint8Array, value: number, byteOffset: number) => number;

@@ -28,6 +28,7 @@ import {
   indexOfLf,
   isEmptyLine,
   lineStart,
+  lineStartJoined,
   methodAt,
   parseChunkLengthAt,
   parseContentLengthAt,
@@ -629,6 +630,41 @@ export class HttpParser implements HttpConnectionParser, HeaderHost, BodyOwner {
       this.req.line.append(d, p, end);
       return end;
     }
+    if (t.requestBody.decoding) return this.finalizeLine(t, d, p, lf);
+    // Without decoders a write raises no tx event and keeps bytes the same whether it comes
+    // line by line or at once: a buffered start, this line and the segment's further body
+    // lines go in one write each (the first line that starts a request, or a partial one, is
+    // left to the next call), after the one event they may raise (the tx records an event once).
+    const held = this.req.line.length;
+    const first = held > 0 ? lineStartJoined(this.req.line.buf, held, d, p, lf + 1) : lineStart(d, p, lf + 1);
+    if (first === LINE_METHOD) {
+      // The next request: the buffered part stays in the line buffer for the request-line state.
+      this.requestComplete(true);
+      return p;
+    }
+    let other = first === LINE_OTHER;
+    let q = lf + 1;
+    while (q < end) {
+      lf = indexOfLf(d, q);
+      if (lf < 0) break;
+      const k = lineStart(d, q, lf + 1);
+      if (k === LINE_METHOD) break;
+      if (k === LINE_OTHER) other = true;
+      q = lf + 1;
+    }
+    if (other) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+    if (held > 0) {
+      t.requestMessageLength += held;
+      t.requestBody.write(this.req.line.buf, 0, held);
+      this.req.line.clear();
+    }
+    t.requestMessageLength += q - p;
+    t.requestBody.write(d, p, q);
+    return q;
+  }
+
+  /** finalizeData with decoders (their input chunking can matter): the line d[p, lf], joined to a buffered start, in one write. */
+  private finalizeLine(t: Tx, d: Uint8Array, p: number, lf: number): number {
     let line = d;
     let s0 = p;
     let e0 = lf + 1;
@@ -645,7 +681,6 @@ export class HttpParser implements HttpConnectionParser, HeaderHost, BodyOwner {
     }
     const first = lineStart(line, s0, e0);
     if (first === LINE_METHOD) {
-      // The next request: the buffered part stays in the line buffer for the request-line state.
       this.requestComplete(true);
       return p;
     }
@@ -653,28 +688,7 @@ export class HttpParser implements HttpConnectionParser, HeaderHost, BodyOwner {
     t.requestMessageLength += e0 - s0;
     t.requestBody.write(line, s0, e0);
     this.req.line.clear();
-    p = lf + 1;
-    if (t.requestBody.decoding) return p;
-    // Without decoders a write raises no tx event and keeps bytes the same whether it comes
-    // line by line or at once: the segment's further body lines go in one write (the first
-    // line that starts a request, or a partial one, is left to the next call), after the one
-    // event they may raise (the tx records an event once).
-    let q = p;
-    let other = false;
-    while (q < end) {
-      lf = indexOfLf(d, q);
-      if (lf < 0) break;
-      const k = lineStart(d, q, lf + 1);
-      if (k === LINE_METHOD) break;
-      if (k === LINE_OTHER) other = true;
-      q = lf + 1;
-    }
-    if (other) this.event(t, 'REQUEST_BODY_UNEXPECTED');
-    if (q > p) {
-      t.requestMessageLength += q - p;
-      t.requestBody.write(d, p, q);
-    }
-    return q;
+    return lf + 1;
   }
 
   /** Consumes up to `side.left` body bytes (Content-Length body or chunk data) into the tx body. */

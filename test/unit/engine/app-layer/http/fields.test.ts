@@ -1,7 +1,7 @@
 /** Field parsers of the HTTP parser: libhtp's method table lookup (methodAt, lineStart). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LINE_EMPTY, LINE_METHOD, LINE_OTHER, M_CONNECT, M_HEAD, indexOfLf, lineStart, methodAt, segmentView } from '../../../../../src/engine/app-layer/http/fields.js';
+import { LINE_EMPTY, LINE_METHOD, LINE_OTHER, M_CONNECT, M_HEAD, indexOfLf, lineStart, lineStartJoined, methodAt, segmentView } from '../../../../../src/engine/app-layer/http/fields.js';
 
 // libhtp htp_convert_method_to_number, in its order (the index is the method number here)
 const TABLE = [
@@ -90,4 +90,25 @@ test('indexOfLf finds the first LF from an offset; segmentView keeps indexes, hi
   const seg = new Uint8Array(big.buffer, 4, 8); // '12\n34\n5' then '6' beyond
   assert.equal(indexOfLf(segmentView(seg, 5), 3), -1);
   assert.equal(indexOfLf(segmentView(seg, 6), 3), 5);
+});
+
+test('lineStartJoined equals lineStart of the two parts joined, for random splits of method-like lines', () => {
+  let a = 987654;
+  const r = (): number => {
+    a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+    return a / 2 ** 32;
+  };
+  const pieces = [...TABLE, 'GETS', 'HEA', 'x', 'get', ' ', '\t', '\r', 'OPTIONSX', 'VERSION-CONTROLS', 'MKACTIVITY'];
+  for (let i = 0; i < 5000; i++) {
+    let line = '';
+    const parts = 1 + Math.floor(r() * 4);
+    for (let k = 0; k < parts; k++) line += pieces[Math.floor(r() * pieces.length)]! + (r() < 0.5 ? ' ' : '');
+    line += '\r\n';
+    const cut = Math.floor(r() * line.length);
+    const head = b(`${line.slice(0, cut)}????`); // a buffer longer than its content
+    const pre = 'zz';
+    const rest = b(pre + line.slice(cut) + 'GET');
+    const want = lineStart(b(line), 0, line.length);
+    assert.equal(lineStartJoined(head, cut, rest, pre.length, pre.length + line.length - cut), want, JSON.stringify([line, cut]));
+  }
 });

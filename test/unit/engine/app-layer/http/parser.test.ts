@@ -275,14 +275,24 @@ test('unexpected data after a request: many lines in one segment are the same bo
   }
 });
 
-test('the lines after a request reach an undecoded body in one write per segment (not one per line)', (t) => {
+test('the lines after a request reach an undecoded body in one write per segment (not one per line), a buffered line start in one of its own', (t) => {
   const write = t.mock.method(BodyAcc.prototype, 'write');
   const lines = 'one two\r\nthree\r\n\r\nfour five six\r\n'.repeat(10);
   const req = b('GET / HTTP/1.1\r\nHost: h\r\n\r\n' + lines + 'GET /n HTTP/1.1\r\n\r\n');
   const p = new HttpParser();
   p.request(req, 0, req.length);
   assert.equal(s(p.txs[0]!.requestBody.data), lines);
-  assert.deepEqual(write.mock.calls.map((c) => c.arguments[2] - c.arguments[1]), [9, lines.length - 9]);
+  assert.deepEqual(write.mock.calls.map((c) => c.arguments[2] - c.arguments[1]), [lines.length]);
+  // the first segment ends inside a body line: its start is buffered, then written before the rest
+  write.mock.resetCalls();
+  const q = new HttpParser();
+  const cut = req.indexOf(0x74 /* t */, 30); // inside 'one two'
+  q.request(req, 0, cut);
+  q.request(req, cut, req.length - cut);
+  assert.equal(s(q.txs[0]!.requestBody.data), lines);
+  assert.equal(s(q.txs[1]!.uriRaw), '/n');
+  const held = cut - 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'.length;
+  assert.deepEqual(write.mock.calls.map((c) => c.arguments[2] - c.arguments[1]), [held, lines.length - held]);
 });
 
 test('invalid chunk length stops the direction; invalid C-L/T-E stops it with the event', () => {
