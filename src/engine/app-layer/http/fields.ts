@@ -49,13 +49,66 @@ export const LINE_EMPTY = 0;
 export const LINE_METHOD = 1;
 export const LINE_OTHER = 2;
 
+/** 1 for the bytes a libhtp method starts with (every method is a token of 3 to 16 bytes). */
+const METHOD_FIRST = new Uint8Array(256);
+for (const m of METHODS) METHOD_FIRST[m[0]!] = 1;
+
 /** The first whitespace-delimited token of line[s, e): none, a known method, or something else. */
 export function lineStart(line: Uint8Array, s: number, e: number): number {
   while (s < e && isSpace(line[s]!)) s++;
+  if (s === e) return LINE_EMPTY;
+  // Most body lines start with a byte no method starts with: no token scan, no table lookup.
+  if (METHOD_FIRST[line[s]!] === 0) return LINE_OTHER;
   let te = s;
   while (te < e && !isSpace(line[te]!)) te++;
-  if (te === s) return LINE_EMPTY;
   return methodAt(line, s, te) >= 0 ? LINE_METHOD : LINE_OTHER;
+}
+
+/** Bytes of a method token spanning two arrays, joined for the table lookup (at most 16). */
+const TOKEN_SCRATCH = new Uint8Array(16);
+
+/**
+ * `lineStart` of the line a[0, an) followed by b[bs, be) (a buffered start and the rest of the
+ * line), without joining them: only a method token that spans both is copied (16 bytes at most).
+ */
+export function lineStartJoined(a: Uint8Array, an: number, b: Uint8Array, bs: number, be: number): number {
+  let i = 0;
+  while (i < an && isSpace(a[i]!)) i++;
+  if (i === an) return lineStart(b, bs, be);
+  if (METHOD_FIRST[a[i]!] === 0) return LINE_OTHER;
+  let te = i;
+  while (te < an && !isSpace(a[te]!)) te++;
+  if (te < an) return methodAt(a, i, te) >= 0 ? LINE_METHOD : LINE_OTHER;
+  let ue = bs;
+  while (ue < be && !isSpace(b[ue]!)) ue++;
+  const n = an - i + (ue - bs);
+  if (n > 16) return LINE_OTHER;
+  const tok = TOKEN_SCRATCH;
+  for (let k = i; k < an; k++) tok[k - i] = a[k]!;
+  for (let k = bs; k < ue; k++) tok[an - i + k - bs] = b[k]!;
+  return methodAt(tok, 0, n) >= 0 ? LINE_METHOD : LINE_OTHER;
+}
+
+// Buffer's indexOf works on any Uint8Array (Node validates a Uint8Array, then memchr)
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call on the array searched
+const bufferIndexOf = (Buffer.prototype as Buffer).indexOf as (this: Uint8Array, value: number, byteOffset: number) => number;
+
+/**
+ * Index of the first LF at or after `from` in `d`, -1 when none: Node's native search (memchr),
+ * several times faster than a byte loop over text lines. It searches to the end of `d`: a caller
+ * whose range ends before that passes a view ending there (same indexes, see `segmentView`).
+ */
+export function indexOfLf(d: Uint8Array, from: number): number {
+  return bufferIndexOf.call(d, LF, from);
+}
+
+/**
+ * A plain Uint8Array view of d[0, end): the same indexes, the native search stops at `end`, and
+ * the parser reads one kind of array (a Buffer segment and the parser's own Uint8Array buffers
+ * made every byte access see two maps: polymorphic, and deopts when the second one came).
+ */
+export function segmentView(d: Uint8Array, end: number): Uint8Array {
+  return new Uint8Array(d.buffer, d.byteOffset, end);
 }
 
 export function isKnownMethod(m: Uint8Array): boolean {

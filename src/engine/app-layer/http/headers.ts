@@ -6,7 +6,7 @@
  */
 import { type Arena, ByteBuf, EMPTY, copyInto } from './bytes.js';
 import { TOKEN, chompEnd, isEmptyLine, isLws, parseContentLengthAt } from './fields.js';
-import { Header, Piece, RawBlock, type Tx, nameHash } from './tx.js';
+import { HASH_MASK, Header, Piece, RawBlock, type Tx, nameHash } from './tx.js';
 import { HttpHeaderFlags, type HttpEventName, type HttpFailReason, type HttpLimitKind, type HttpLimits } from './types.js';
 
 /** What header parsing needs of its parser. */
@@ -189,7 +189,7 @@ export class HeaderBlocks {
     // One pass over the name: up to ':' (or NUL), token check, lookup hash (FNV-1a as tx.ts
     // nameHash) of the name without the LWS before the colon.
     let colon = s;
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 | 0;
     let hAtNe = h;
     let ne = s;
     let bad = false;
@@ -230,7 +230,7 @@ export class HeaderBlocks {
         if (!(t.onceFlags & bit)) { t.onceFlags |= bit; this.host.event(t, request ? 'REQUEST_HEADER_INVALID' : 'RESPONSE_HEADER_INVALID'); }
       }
       ns = s;
-      hash = hAtNe;
+      hash = hAtNe & HASH_MASK;
       vs = colon + 1;
       while (vs < e && isLws(data[vs]!)) vs++;
       ve = vs;

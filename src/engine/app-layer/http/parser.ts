@@ -25,15 +25,18 @@ import {
   hasToken,
   indexOfNoCaseAt,
   isChunkCtl,
+  indexOfLf,
   isEmptyLine,
   lineStart,
+  lineStartJoined,
   methodAt,
   parseChunkLengthAt,
   parseContentLengthAt,
   parseProtocolAt,
   sameBytes,
+  segmentView,
 } from './fields.js';
-import { HeaderBlocks, PH_NONE, Side, spill } from './headers.js';
+import { type HeaderHost, HeaderBlocks, PH_NONE, Side, spill } from './headers.js';
 import { Tx } from './tx.js';
 import {
   type HttpConnectionParser,
@@ -107,7 +110,7 @@ export interface HttpParserOptions {
 /** What a tunnel turned into (HttpParserOptions.onTunnel). */
 export type TunnelOutcome = 'change' | 'stay' | 'refused';
 
-export class HttpParser implements HttpConnectionParser {
+export class HttpParser implements HttpConnectionParser, HeaderHost, BodyOwner {
   readonly limits: Readonly<HttpLimits>;
   readonly counters: HttpCounters = {
     transactions: 0, requestBytes: 0, responseBytes: 0, events: {}, limits: {}, decompressionBombs: 0, decompressionErrors: 0,
@@ -147,10 +150,9 @@ export class HttpParser implements HttpConnectionParser {
   private le = 0;
   /** A line joined from two segments in finalizeData (made on first use). */
   private scratch: ByteBuf | null = null;
-  private readonly bodyOwner: BodyOwner;
   private readonly headers: HeaderBlocks;
   /** Storage of everything the transactions own. */
-  private readonly arena = new Arena();
+  readonly arena = new Arena();
   /** TCP server port when known (kept for the framework; libhtp as Suricata uses it does not compare it). */
   readonly serverPort: number | null;
 
@@ -158,26 +160,38 @@ export class HttpParser implements HttpConnectionParser {
     this.serverPort = opts.serverPort ?? null;
     this.onTunnel = opts.onTunnel;
     this.limits = mergedLimits(limits);
-    const counters = this.counters;
-    this.bodyOwner = {
-      limits: this.limits,
-      txEvent: (t, name) => { this.event(t, name); },
-      limitHit: (kind) => { this.limitHit(kind); },
-      bodyBomb: () => { counters.decompressionBombs++; },
-      bodyDecodeError: () => { counters.decompressionErrors++; },
-    };
-    this.headers = new HeaderBlocks({
-      limits: this.limits,
-      arena: this.arena,
-      parsing: () => this.state === 'http',
-      event: (t, name) => { this.event(t, name); },
-      limitHit: (kind) => { this.limitHit(kind); },
-      fail: (reason) => { this.fail(reason); },
-      blockDone: (t, request) => {
-        if (request) this.requestHeadersDone(t);
-        else this.responseHeadersDone(t);
-      },
-    });
+    // The parser is its header blocks' host and its bodies' owner: their calls back go to
+    // methods of one class, the same target for every connection (a closure per parser made
+    // every such call site see a new target per connection: deopts of the hot header code).
+    this.headers = new HeaderBlocks(this);
+  }
+
+  // ---------------------------------------------------------------- HeaderHost and BodyOwner (for headers.ts and body.ts)
+
+  /** @internal False once the connection left HTTP (failed, tunnel). */
+  parsing(): boolean {
+    return this.state === 'http';
+  }
+
+  /** @internal The empty line ended a header (or trailer) block. */
+  blockDone(t: Tx, request: boolean): void {
+    if (request) this.requestHeadersDone(t);
+    else this.responseHeadersDone(t);
+  }
+
+  /** @internal */
+  txEvent(t: Tx, name: HttpEventName): void {
+    this.event(t, name);
+  }
+
+  /** @internal */
+  bodyBomb(): void {
+    this.counters.decompressionBombs++;
+  }
+
+  /** @internal */
+  bodyDecodeError(): void {
+    this.counters.decompressionErrors++;
   }
 
   get txs(): readonly HttpTx[] {
@@ -350,7 +364,8 @@ export class HttpParser implements HttpConnectionParser {
     else this.counters.ignoredBytes += len;
   }
 
-  private fail(reason: HttpFailReason): void {
+  /** @internal */
+  fail(reason: HttpFailReason): void {
     if (this.state !== 'http') return;
     this.state = 'failed';
     this.failReason = reason;
@@ -361,11 +376,13 @@ export class HttpParser implements HttpConnectionParser {
     this.pending = null;
   }
 
-  private limitHit(kind: HttpLimitKind): void {
+  /** @internal */
+  limitHit(kind: HttpLimitKind): void {
     this.counters.limits[kind] = (this.counters.limits[kind] ?? 0) + 1;
   }
 
-  private event(t: Tx | null, name: HttpEventName): void {
+  /** @internal */
+  event(t: Tx | null, name: HttpEventName): void {
     if (t === null) return;
     if (t.event(name)) this.counters.events[name] = (this.counters.events[name] ?? 0) + 1;
   }
@@ -491,8 +508,8 @@ export class HttpParser implements HttpConnectionParser {
       return null;
     }
     const t = new Tx(this.nextId++, this.arena);
-    t.requestBody = new BodyAcc(this.bodyOwner, t, true);
-    t.responseBody = new BodyAcc(this.bodyOwner, t, false);
+    t.requestBody = new BodyAcc(this, t, true);
+    t.responseBody = new BodyAcc(this, t, false);
     this.live.push(t);
     this.counters.transactions++;
     return t;
@@ -506,7 +523,7 @@ export class HttpParser implements HttpConnectionParser {
   // ---------------------------------------------------------------- request side
 
   private runRequest(d: Uint8Array, p: number, end: number): void {
-    this.requestLoop(d, p, end);
+    this.requestLoop(segmentView(d, end), p, end);
     // the segment is the caller's: an open header block must not stay a range of it
     if (this.reqTx !== null) spill(this.reqTx.reqRaw, this.req);
   }
@@ -602,9 +619,9 @@ export class HttpParser implements HttpConnectionParser {
    * the next request.
    */
   private finalizeData(t: Tx, d: Uint8Array, p: number, end: number): number {
-    let lf = p;
-    while (lf < end && d[lf] !== LF) lf++;
-    if (lf === end) {
+    // line ends are found by the native search (d ends at `end`: runRequest's view)
+    let lf = indexOfLf(d, p);
+    if (lf < 0) {
       // No line end yet: libhtp buffers and decides once the line is complete.
       if (this.req.line.length + (end - p) > this.limits.fieldLimit) {
         this.fieldTooLong(true);
@@ -613,6 +630,41 @@ export class HttpParser implements HttpConnectionParser {
       this.req.line.append(d, p, end);
       return end;
     }
+    if (t.requestBody.decoding) return this.finalizeLine(t, d, p, lf);
+    // Without decoders a write raises no tx event and keeps bytes the same whether it comes
+    // line by line or at once: a buffered start, this line and the segment's further body
+    // lines go in one write each (the first line that starts a request, or a partial one, is
+    // left to the next call), after the one event they may raise (the tx records an event once).
+    const held = this.req.line.length;
+    const first = held > 0 ? lineStartJoined(this.req.line.buf, held, d, p, lf + 1) : lineStart(d, p, lf + 1);
+    if (first === LINE_METHOD) {
+      // The next request: the buffered part stays in the line buffer for the request-line state.
+      this.requestComplete(true);
+      return p;
+    }
+    let other = first === LINE_OTHER;
+    let q = lf + 1;
+    while (q < end) {
+      lf = indexOfLf(d, q);
+      if (lf < 0) break;
+      const k = lineStart(d, q, lf + 1);
+      if (k === LINE_METHOD) break;
+      if (k === LINE_OTHER) other = true;
+      q = lf + 1;
+    }
+    if (other) this.event(t, 'REQUEST_BODY_UNEXPECTED');
+    if (held > 0) {
+      t.requestMessageLength += held;
+      t.requestBody.write(this.req.line.buf, 0, held);
+      this.req.line.clear();
+    }
+    t.requestMessageLength += q - p;
+    t.requestBody.write(d, p, q);
+    return q;
+  }
+
+  /** finalizeData with decoders (their input chunking can matter): the line d[p, lf], joined to a buffered start, in one write. */
+  private finalizeLine(t: Tx, d: Uint8Array, p: number, lf: number): number {
     let line = d;
     let s0 = p;
     let e0 = lf + 1;
@@ -629,7 +681,6 @@ export class HttpParser implements HttpConnectionParser {
     }
     const first = lineStart(line, s0, e0);
     if (first === LINE_METHOD) {
-      // The next request: the buffered part stays in the line buffer for the request-line state.
       this.requestComplete(true);
       return p;
     }
@@ -637,26 +688,7 @@ export class HttpParser implements HttpConnectionParser {
     t.requestMessageLength += e0 - s0;
     t.requestBody.write(line, s0, e0);
     this.req.line.clear();
-    p = lf + 1;
-    if (t.requestBody.decoding) return p;
-    // Without decoders a write raises no tx event and keeps bytes the same whether it comes
-    // line by line or at once: the segment's further body lines go in one write (the first
-    // line that starts a request, or a partial one, is left to the next call).
-    let q = p;
-    while (q < end) {
-      lf = q;
-      while (lf < end && d[lf] !== LF) lf++;
-      if (lf === end) break;
-      const k = lineStart(d, q, lf + 1);
-      if (k === LINE_METHOD) break;
-      if (k === LINE_OTHER) this.event(t, 'REQUEST_BODY_UNEXPECTED');
-      q = lf + 1;
-    }
-    if (q > p) {
-      t.requestMessageLength += q - p;
-      t.requestBody.write(d, p, q);
-    }
-    return q;
+    return lf + 1;
   }
 
   /** Consumes up to `side.left` body bytes (Content-Length body or chunk data) into the tx body. */
@@ -921,7 +953,7 @@ export class HttpParser implements HttpConnectionParser {
   // ---------------------------------------------------------------- response side
 
   private runResponse(d: Uint8Array, p: number, end: number): void {
-    this.responseLoop(d, p, end);
+    this.responseLoop(segmentView(d, end), p, end);
     if (this.resTx !== null) spill(this.resTx.resRaw, this.res);
   }
 

@@ -17,21 +17,29 @@ export function asTx(tx: HttpTx): Tx {
   return tx;
 }
 
-const FNV_OFFSET = 0x811c9dc5;
+// FNV-1a over int32 (the offset basis as int32: Math.imul and ^ read it so anyway)
+const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
+/**
+ * Hashes are cut to 30 bits: a V8 small integer on every platform. A full int32 (or the offset
+ * basis, above 2^31, as the empty name's hash) is a heap number for half the names: an
+ * allocation per header, and the Header's hash field changing representation deoptimized the
+ * header code when the first such name came.
+ */
+export const HASH_MASK = 0x3fffffff;
 
-/** Lookup hash of d[s, e) lowercased (FNV-1a). */
+/** Lookup hash of d[s, e) lowercased (FNV-1a, HASH_MASK bits). */
 export function nameHash(d: Uint8Array, s: number, e: number): number {
   let h = FNV_OFFSET;
   for (let i = s; i < e; i++) h = Math.imul(h ^ lowerAscii(d[i]!), FNV_PRIME);
-  return h;
+  return h & HASH_MASK;
 }
 
 /** Lookup hash of a lowercase ASCII key; equals `nameHash` of its bytes in any case. */
 export function keyHash(key: string): number {
   let h = FNV_OFFSET;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
-  return h;
+  return h & HASH_MASK;
 }
 
 /**

@@ -6,6 +6,7 @@ import { HttpParser, httpBuffer, httpEve, type HttpTx } from '../../../../../src
 import { rng } from '../../../../../bench/lib/gen.js';
 import { BodyAcc } from '../../../../../src/engine/app-layer/http/body.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../../../../src/engine/app-layer/http/types.js';
+import { HASH_MASK, asTx, keyHash, nameHash } from '../../../../../src/engine/app-layer/http/tx.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const s = (x: Uint8Array | null): string | null => (x === null ? null : Buffer.from(x).toString('latin1'));
@@ -201,6 +202,32 @@ test('unexpected data after a request body is body (REQUEST_BODY_UNEXPECTED); a 
   assert.equal(s(p.txs[1]!.uriRaw), '/n');
 });
 
+test('data after a request read from a range of a larger array: lines end at the range end, not at an LF after it', () => {
+  const head = 'GET / HTTP/1.1\r\nHost: h\r\n\r\n';
+  // the segment [0, n) of an array whose bytes after n hold line ends (a capture buffer's next packet)
+  const all = b(`${head}alpha beta\r\ngamma delta\r\nGET /next HTTP/1.1\r\n\r\n`);
+  const n = head.length + 'alpha beta\r\ngam'.length;
+  const p = new HttpParser();
+  p.request(all, 0, n);
+  assert.equal(s(p.txs[0]!.requestBody.data), 'alpha beta\r\n', 'the partial line is held, not body');
+  p.request(all, n, all.length - n);
+  assert.equal(p.txs.length, 2);
+  assert.equal(s(p.txs[0]!.requestBody.data), 'alpha beta\r\ngamma delta\r\n');
+  assert.equal(p.txs[0]!.requestMessageLength, 'alpha beta\r\ngamma delta\r\n'.length);
+  assert.ok(p.txs[0]!.events.includes('REQUEST_BODY_UNEXPECTED'));
+  assert.equal(s(p.txs[1]!.uriRaw), '/next');
+  // the same with the whole as one segment
+  const q = new HttpParser();
+  q.request(all, 0, all.length);
+  assert.equal(s(q.txs[0]!.requestBody.data), 'alpha beta\r\ngamma delta\r\n');
+  // a segment at an offset whose range ends inside a line: nothing after it is read
+  const r = new HttpParser();
+  const off = 7;
+  const shifted = b(`${'x'.repeat(off)}${head}one\r\ntw\r\n`);
+  r.request(shifted, off, head.length + 'one\r\ntw'.length);
+  assert.equal(s(r.txs[0]!.requestBody.data), 'one\r\n');
+});
+
 test('unexpected data after a request: many lines in one segment are the same body, length and events as line by line', () => {
   const junk = 'a b c\r\n\r\n   \r\n  x\tGET\r\nPOSTX /y\r\nnot a method\n'.repeat(20);
   const tail = '  GET /n HTTP/1.1\r\n\r\nPUT /p HTTP/1.1\r\nContent-Length: 1\r\n\r\nzmore\r\npart';
@@ -248,14 +275,24 @@ test('unexpected data after a request: many lines in one segment are the same bo
   }
 });
 
-test('the lines after a request reach an undecoded body in one write per segment (not one per line)', (t) => {
+test('the lines after a request reach an undecoded body in one write per segment (not one per line), a buffered line start in one of its own', (t) => {
   const write = t.mock.method(BodyAcc.prototype, 'write');
   const lines = 'one two\r\nthree\r\n\r\nfour five six\r\n'.repeat(10);
   const req = b('GET / HTTP/1.1\r\nHost: h\r\n\r\n' + lines + 'GET /n HTTP/1.1\r\n\r\n');
   const p = new HttpParser();
   p.request(req, 0, req.length);
   assert.equal(s(p.txs[0]!.requestBody.data), lines);
-  assert.deepEqual(write.mock.calls.map((c) => c.arguments[2] - c.arguments[1]), [9, lines.length - 9]);
+  assert.deepEqual(write.mock.calls.map((c) => c.arguments[2] - c.arguments[1]), [lines.length]);
+  // the first segment ends inside a body line: its start is buffered, then written before the rest
+  write.mock.resetCalls();
+  const q = new HttpParser();
+  const cut = req.indexOf(0x74 /* t */, 30); // inside 'one two'
+  q.request(req, 0, cut);
+  q.request(req, cut, req.length - cut);
+  assert.equal(s(q.txs[0]!.requestBody.data), lines);
+  assert.equal(s(q.txs[1]!.uriRaw), '/n');
+  const held = cut - 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'.length;
+  assert.deepEqual(write.mock.calls.map((c) => c.arguments[2] - c.arguments[1]), [held, lines.length - held]);
 });
 
 test('invalid chunk length stops the direction; invalid C-L/T-E stops it with the event', () => {
@@ -406,4 +443,20 @@ test('a response gap no body absorbs stops the response side only: later request
   q.request(r, 0, r.length);
   assert.equal(q.state, 'http');
   assert.equal(q.txs.length, 2);
+});
+
+test('header lookup hashes are 30-bit small integers, the same from the header parser, nameHash and keyHash', () => {
+  const names = ['Host', 'content-LENGTH', 'X-A', '', 'Transfer-Encoding', 'user-agent', 'Cookie', 'zz', 'A'.repeat(40)];
+  const p = new HttpParser();
+  const head = `GET / HTTP/1.1\r\n${names.map((n, i) => `${n}: v${i}`).join('\r\n')}\r\nno colon line\r\n\r\n`;
+  p.request(b(head), 0, head.length);
+  const t = asTx(p.txs[0]!);
+  assert.equal(t.reqHeaders.size, names.length, "the line without a colon joins the empty name");
+  for (const h of t.reqHeaders.list) {
+    assert.ok(Number.isInteger(h.hash) && h.hash >= 0 && h.hash <= HASH_MASK, `${s(h.name)}: ${h.hash}`);
+    assert.equal(h.hash, nameHash(h.name, 0, h.name.length));
+    assert.equal(h.hash, keyHash(s(h.name)!.toLowerCase()));
+    assert.equal(t.reqHeaders.get(s(h.name)!.toLowerCase()), h);
+  }
+  assert.ok(HASH_MASK < 2 ** 30, 'a small integer with 31-bit Smis');
 });
