@@ -359,7 +359,9 @@ export class Engine {
       return;
     }
     d.pktSrc = this.frameDefrag ? 'defrag' : 'wire/pcap';
-    d.packet = { data: f.slice(this.frameOff, this.frameOff + this.frameLen), linkType: this.frameLink };
+    // A copy: the capture (libpcap, the pcap reader) reuses the frame's memory, and a Buffer's
+    // slice() would be a view of it.
+    d.packet = { data: new Uint8Array(f.subarray(this.frameOff, this.frameOff + this.frameLen)), linkType: this.frameLink };
   }
 
   /** The current packet raised decoder events: count them, run the decode-event signatures. */

@@ -614,7 +614,8 @@ export class Detect {
     const h = sig.header;
     const flowMatch = packetView === null || sig.headerOnly === 'iponly' || (h !== undefined && h.srcPorts === null && h.dstPorts === null && h.dir === undefined);
     if (packetView !== null) {
-      det.payload = { data: packetView.slice(), stream: false };
+      // A copy (a Buffer's slice() is a view of the reused capture memory).
+      det.payload = { data: new Uint8Array(packetView), stream: false };
       this.emit(det, null, si, flow, flowMatch);
     } else {
       det.payload = { data: EMPTY, stream: true };

@@ -54,6 +54,22 @@ test('a signature alert carries its frame (base64, link header included), link t
   assert.notEqual(Buffer.from(d.packet!.data).toString('base64'), Buffer.from(last).toString('base64'));
 });
 
+test('a packet alert keeps copies of its frame and payload when the capture hands Buffers (reused by libpcap and the pcap reader)', () => {
+  const { engine, detections } = makeEngine(rules('alert tcp any any -> any any (content:"attack"; sid:7;)', [80]));
+  const c = new Conv(IP_C, IP_S, 40003, 80).handshake().c('GET /attack HTTP/1.0\r\n\r\n');
+  // A Buffer's slice() is a view of the same memory, not a copy as a Uint8Array's is.
+  const frames = c.frames.map((f) => ({ ...f, data: Buffer.from(f.data) }));
+  feed(engine, frames);
+  assert.equal(detections.length, 1);
+  const d = detections[0]!;
+  const last = frames[frames.length - 1]!.data;
+  const frame = Buffer.from(last).toString('base64');
+  const payload = Buffer.from('GET /attack HTTP/1.0\r\n\r\n').toString('base64');
+  last.fill(0);
+  assert.equal(Buffer.from(d.packet!.data).toString('base64'), frame);
+  assert.equal(Buffer.from(d.payload!.data).toString('base64'), payload);
+});
+
 test('an alert on server data says to_client and keeps the flow oriented client → server', () => {
   const { engine, detections } = makeEngine(rules('alert tcp any any -> any any (flow:to_client; content:"secret"; sid:6;)', [80]));
   const c = new Conv(IP_C, IP_S, 40002, 80).handshake().c('GET / HTTP/1.0\r\n\r\n').s('HTTP/1.0 200 OK\r\n\r\nsecret');
