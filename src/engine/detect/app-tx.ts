@@ -31,7 +31,7 @@ import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import { ExpectationTable } from './expectations.js';
-import { PROTO_BIT, concat, copyOf } from './app-held.js';
+import { concat, copyOf, hasPort, heldBytes, probeOrder } from './app-held.js';
 import { collectFrames, inspectFrames, newFlowFrames, wantsFrames } from './app-frames.js';
 import type { AlertFrame } from '../types.js';
 import type { RawStreamHits } from './prefilter.js';
@@ -43,10 +43,12 @@ const MAX_PROTO_CHANGES = 2;
 const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
 
 export class AppTxDetector {
-  readonly counters: AppTxCounters = {
-    flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, limits: { flow: 0, global: 0 }, protoChanges: {}, unexpectedProto: 0, expectedFlows: 0,
-    frames: { inspected: 0, dropped: 0, unavailable: 0 }, rawMerged: 0,
-  };
+  /**
+   * Flows per detected protocol (counters.flowsByProto): a Map, as a record's keyed store took a
+   * new property (and a deopt of probe) for each protocol, and another when it first changed.
+   */
+  private readonly flowsByProto = new Map<string, number>();
+  readonly counters: AppTxCounters = newCounters(this.flowsByProto);
   /** Announced flows waiting for their connection. */
   readonly expectations: ExpectationTable;
   private readonly maxProbe: number;
@@ -108,7 +110,7 @@ export class AppTxDetector {
       const e = this.expectations.take(f.clientAddr!, f.serverAddr!, serverPort, tsUs);
       const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
       if (e !== undefined && p !== undefined) {
-        this.start(f, p, e.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
+        this.start(f, p, e.create(this.parserContext(f, p)));
         this.counters.expectedFlows++;
       }
     }
@@ -359,51 +361,63 @@ export class AppTxDetector {
     f.frames = parser.takeFrames !== undefined && wantsFrames(this.ruleset, p.name) ? newFlowFrames() : null;
     f.state = 'parsing';
     f.ruleProtocols = p.ruleProtocols.includes(p.name) ? p.ruleProtocols : [p.name, ...p.ruleProtocols];
-    this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
+    this.flowsByProto.set(p.name, (this.flowsByProto.get(p.name) ?? 0) + 1);
   }
 
   /**
    * True when a protocol was detected (the flow is now 'parsing'). Runs on every chunk while the
    * flow probes; a protocol that said 'no' to a direction's bytes is not asked again for that
    * direction (its 'no' is final, AppProtocol.probe): the same answers as asking it again.
+   * Small on purpose (the match and give-up paths are functions of their own): TurboFan compiles
+   * it on every isolate, and recompiles it when a new protocol turns up.
    */
   private probe(f: AppFlow): boolean {
     let allNo = true;
-    const expected = f.expectProto === null ? undefined : APP_PROTOCOLS.find((p) => p.name === f.expectProto);
-    const order = expected === undefined ? APP_PROTOCOLS : [expected, ...APP_PROTOCOLS.filter((p) => p !== expected)];
+    const order = probeOrder(f.expectProto);
+    const entries = order.entries;
     const no = f.probedNo;
-    for (const p of order) {
-      if (p.probePortsOnly === true && !p.hintPorts.includes(f.serverPort)) continue;
-      if (p.upgradeOnly === true && p !== expected) continue;
-      const bit = PROTO_BIT.get(p) ?? 0;
-      for (const d of p.probeDirections) {
-        const k = DIR_INDEX[d];
-        if ((no[k] & bit) !== 0) continue;
-        if (f.heldLen[k] === 0) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.portsOnly && !hasPort(e.hintPorts, f.serverPort)) continue;
+      const dirs = e.dirs;
+      for (let j = 0; j < dirs.length; j++) {
+        const k = dirs[j]!;
+        if ((no[k]! & e.bit) !== 0) continue;
+        const n = f.heldLen[k]!;
+        if (n === 0) {
           allNo = false;
           continue;
         }
-        const buf = f.held[k].length === 1 ? f.held[k][0]! : concat(f.held[k], f.heldLen[k]);
-        f.held[k] = [buf];
-        const r = p.probe(d, buf, buf.length);
-        if (r === 'no' && p.probeMayRevise !== true) no[k] |= bit;
+        const r = e.proto.probe(k === 0 ? 'to_server' : 'to_client', heldBytes(f, k as 0 | 1), n);
         if (r === 'match') {
-          if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
-          this.start(f, p, p.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
+          this.detected(f, e.proto, order.expected);
           return true;
         }
-        if (r === 'need-more' && f.heldLen[k] < this.maxProbe) allNo = false;
+        if (r === 'no') {
+          if (!e.mayRevise) no[k] = no[k]! | e.bit;
+        } else if (n < this.maxProbe) allNo = false; // need-more
       }
     }
     // a direction that has not spoken yet may still identify the flow; give up once both are decided
-    if (allNo || f.heldLen[0] + f.heldLen[1] >= 2 * this.maxProbe) {
-      f.state = 'none';
-      f.held = [[], []];
-      f.heldLen = [0, 0];
-      f.heldOrder = [];
-      this.counters.undetected++;
-    }
+    if (allNo || f.heldLen[0] + f.heldLen[1] >= 2 * this.maxProbe) this.undetected(f);
     return false;
+  }
+
+  private detected(f: AppFlow, p: AppProtocol, expected: AppProtocol | null): void {
+    if (expected !== null && p !== expected) this.counters.unexpectedProto++;
+    this.start(f, p, p.create(this.parserContext(f, p)));
+  }
+
+  private parserContext(f: AppFlow, p: AppProtocol): AppParserContext {
+    return parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), fileHashesOf(this.ruleset, p.name));
+  }
+
+  private undetected(f: AppFlow): void {
+    f.state = 'none';
+    f.held = [[], []];
+    f.heldLen = [0, 0];
+    f.heldOrder = [];
+    this.counters.undetected++;
   }
 
   /** Prefilter state of another ruleset (reload) refers to other automata and indexes: start over. */
@@ -542,6 +556,30 @@ class TxDirCache extends Map<number, { length: number; state: number; found: num
   readonly fixed: number[] = [];
 }
 
+/**
+ * The detector's counters; flowsByProto reads the Map (in detection order, as the record was).
+ * Every number is written twice here: a field V8 saw only its initial value in is "const", and
+ * the first change to it later (the first alert, the first frame) deoptimizes each optimized
+ * function that read it (inspectTx, inspect, probe) in the middle of the inspection.
+ */
+function newCounters(byProto: ReadonlyMap<string, number>): AppTxCounters {
+  const c: AppTxCounters = {
+    get flowsByProto(): Record<string, number> {
+      return Object.fromEntries(byProto);
+    },
+    undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, limits: { flow: 0, global: 0 }, protoChanges: {}, unexpectedProto: 0, expectedFlows: 0,
+    frames: { inspected: 0, dropped: 0, unavailable: 0 }, rawMerged: 0,
+  };
+  for (const o of [c, c.limits, c.frames] as Record<string, unknown>[]) {
+    for (const k of Object.keys(o)) {
+      if (typeof o[k] !== 'number') continue;
+      o[k] = 1;
+      o[k] = 0;
+    }
+  }
+  return c;
+}
+
 /** A released tx as the raw-stream signatures see it: its id, complete, no buffers, no events. */
 function releasedStandIn(id: number): AppTx {
   return { id, progress: () => 2, complete: () => true, buffer: () => null, multiBuffer: () => [], events: [] };
@@ -590,6 +628,19 @@ function resolveAddrs(f: AppFlow): boolean {
     f.serverAddr = s;
   }
   return f.clientAddr !== undefined && f.serverAddr !== undefined;
+}
+
+const FILE_HASHES = new WeakMap<object, ReadonlyMap<string, readonly FileHashAlgo[]>>();
+/**
+ * The ruleset's file hashes of a protocol (AppRuleset.fileHashes) through a Map: a keyed load
+ * by protocol name took the first name as its feedback and deoptimized probe at the next one.
+ */
+function fileHashesOf(rs: Ruleset, proto: string): readonly FileHashAlgo[] | undefined {
+  const fh = rs.app?.fileHashes;
+  if (fh === undefined) return undefined;
+  let m = FILE_HASHES.get(fh);
+  if (m === undefined) FILE_HASHES.set(fh, (m = new Map(Object.entries(fh))));
+  return m.get(proto);
 }
 
 function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined, frames: boolean, fileHashes: readonly FileHashAlgo[] | undefined): AppParserContext {
