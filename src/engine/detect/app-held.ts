@@ -9,6 +9,24 @@ import type { AppFlow } from './types.js';
 /** Bit of each protocol in AppFlow.probedNo (its index in APP_PROTOCOLS; 0 past 31: never remembered). */
 export const PROTO_BIT = new Map<AppProtocol, number>(APP_PROTOCOLS.map((p, i) => [p, i < 31 ? 1 << i : 0]));
 
+const NAMES = new Map<AppProtocol, string>(APP_PROTOCOLS.map((p) => [p, p.name]));
+/**
+ * The protocol's name through a Map: the AppProtocol objects have one map per protocol, so
+ * reading `.name` in the inspection deoptimized it ("wrong map") each time one more turned up.
+ */
+export function protoName(p: AppProtocol): string {
+  return NAMES.get(p) ?? p.name;
+}
+
+/**
+ * Removes the keys up to `max` (numbers) of a flow's per-tx map or set. One function for the
+ * three of them: its loop body has type feedback from the first release on, where three loops
+ * in inspect each deoptimized it the first time their container was not empty.
+ */
+export function dropKeysUpTo(keys: Map<number, unknown> | Set<number>, max: number): void {
+  for (const k of keys.keys()) if (k <= max) keys.delete(k);
+}
+
 /** A copy of data[off, off + len) in an array of its own. */
 export function copyOf(data: Uint8Array, off: number, len: number): Uint8Array {
   const out = new Uint8Array(len);

@@ -31,7 +31,7 @@ import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import { ExpectationTable } from './expectations.js';
-import { concat, copyOf, hasPort, heldBytes, probeOrder } from './app-held.js';
+import { concat, copyOf, dropKeysUpTo, hasPort, heldBytes, probeOrder, protoName } from './app-held.js';
 import { collectFrames, inspectFrames, newFlowFrames, wantsFrames } from './app-frames.js';
 import type { AlertFrame } from '../types.js';
 import type { RawStreamHits } from './prefilter.js';
@@ -331,7 +331,10 @@ export class AppTxDetector {
     f.alerted.clear();
     f.pfCache.clear();
     f.inspected.clear();
-    f.rawSeen = [null, null];
+    // in place: a first reassignment of the field (the first flow to end) made V8 drop every
+    // optimized function that had read it (rawScan, inspectTx, inspect) as a constant field
+    f.rawSeen[0] = null;
+    f.rawSeen[1] = null;
     f.frames = null;
   }
 
@@ -426,8 +429,10 @@ export class AppTxDetector {
     if (f.prefilterOf !== null) {
       f.pfCache.clear();
       f.inspected.clear();
-      f.rawState = [0, 0];
-      f.rawSeen = [null, null];
+      f.rawState[0] = 0;
+      f.rawState[1] = 0;
+      f.rawSeen[0] = null;
+      f.rawSeen[1] = null;
     }
     f.prefilterOf = this.ruleset;
   }
@@ -467,6 +472,7 @@ export class AppTxDetector {
     const ck = tx.id * 2 + DIR_INDEX[dir];
     let n = 0;
     let pc: AppPrefilterCache | undefined;
+    let missed = NO_SIGS;
     if (!rawOnly) {
       // complete now: this is its last full inspection
       if (tx.complete(dir)) f.inspected.add(ck);
@@ -474,15 +480,16 @@ export class AppTxDetector {
       if (pc === undefined) f.pfCache.set(ck, (pc = new TxDirCache()));
       n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
       if (f.inspected.has(ck)) f.pfCache.delete(ck);
+      missed = pc.missed ?? NO_SIGS;
     } else if (this.cand.length !== 0) this.cand.length = 0;
-    const missed = pc?.missed;
     const seen = f.rawSeen[DIR_INDEX[dir]];
     if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);
     this.counters.candidates += n;
-    let done = f.alerted.get(tx.id);
+    // The empty sentinels (never added to) keep both has() below always run, with feedback.
+    let done = f.alerted.get(tx.id) ?? NO_SIGS;
     for (let k = 0; k < n; k++) {
       const si = this.cand[k]!;
-      if (done?.has(si) === true || missed?.has(si) === true) continue;
+      if (done.has(si) || missed.has(si)) continue;
       const sig = rs.signatures[si]!;
       // A rule with only payload conditions (`alert dns … content:…`) looks at the stream, not
       // at a tx: every tx of one chunk would see the same bytes, so it alerts once per chunk; one
@@ -492,11 +499,14 @@ export class AppTxDetector {
       if (payloadOnly && this.chunkFired.has(si)) continue;
       if (ctx.flowAlerted !== undefined && streamOnly(sig) && ctx.flowAlerted(si)) continue;
       if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) {
-        if (pc !== undefined && missedForGood(sig, tx, dir, f.proto!.name)) (pc.missed ??= new Set()).add(si);
+        if (pc !== undefined && missedForGood(sig, tx, dir, f.proto!.name)) {
+          if (pc.missed === undefined || pc.missed === NO_SIGS) pc.missed = new Set();
+          pc.missed.add(si);
+        }
         continue;
       }
       if (payloadOnly) this.chunkFired.add(si);
-      if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
+      if (done === NO_SIGS) f.alerted.set(tx.id, (done = new Set()));
       done.add(si);
       this.counters.alerts++;
       ctx.fire(si, tx, f.proto!, dir, { appProto: f.proto!.name, origProto: f.origProto });
@@ -532,15 +542,20 @@ export class AppTxDetector {
         releasable = tx.id;
       } else prefix = false;
     }
-    // New stream bytes past the last tx's end: the raw-stream signatures still see them.
-    if (last !== null && lastDone && f.rawSeen[di] !== null) this.inspectTx(f, last, dir, vctx, ctx, true);
-    else if (last === null && f.releasedId >= 0 && f.rawSeen[di] !== null) this.inspectTx(f, releasedStandIn(f.releasedId), dir, vctx, ctx, true);
+    // New stream bytes past the last tx's end: the raw-stream signatures still see them. (The
+    // rawSeen test first: always run, it has type feedback when TurboFan compiles this.)
+    if (f.rawSeen[di] !== null) {
+      if (last !== null) {
+        if (lastDone) this.inspectTx(f, last, dir, vctx, ctx, true);
+      } else if (f.releasedId >= 0) this.inspectTx(f, releasedStandIn(f.releasedId), dir, vctx, ctx, true);
+    }
     if (releasable >= 0) {
       parser.release(releasable);
       f.releasedId = releasable;
-      for (const id of f.alerted.keys()) if (id <= releasable) f.alerted.delete(id);
-      for (const k of f.pfCache.keys()) if (k >> 1 <= releasable) f.pfCache.delete(k);
-      for (const k of f.inspected) if (k >> 1 <= releasable) f.inspected.delete(k);
+      // (tx id * 2 + direction index) >> 1 <= releasable  <=>  key <= 2 * releasable + 1
+      dropKeysUpTo(f.alerted, releasable);
+      dropKeysUpTo(f.pfCache, 2 * releasable + 1);
+      dropKeysUpTo(f.inspected, 2 * releasable + 1);
     }
     if (parser.state === 'failed' && f.state === 'parsing') {
       f.state = 'failed';
@@ -549,9 +564,12 @@ export class AppTxDetector {
   }
 }
 
+/** No signatures: the start of a tx's alerted and missed sets, never added to (replaced by a Set of its own first). */
+const NO_SIGS: Set<number> = new Set();
+
 /** A tx direction's prefilter cache (AppPrefilterCache) with every field set at construction: one shape. */
 class TxDirCache extends Map<number, { length: number; state: number; found: number[]; src?: Uint8Array }> implements AppPrefilterCache {
-  missed?: Set<number>;
+  missed: Set<number> = NO_SIGS;
   version = -1;
   readonly fixed: number[] = [];
 }
@@ -598,7 +616,7 @@ function streamOnly(sig: Signature): boolean {
 function verifyContextOf(f: AppFlow, dir: AppDirection, proto: AppProtocol, tsUs: number, ctx: AppFeedContext, fed: boolean): AppVerifyContext {
   // Every field of AppVerifyContext copied explicitly (a spread builds a slow dictionary-mode object).
   const src = ctx.verify;
-  const v: AppVerifyContext = { flowbits: src.flowbits, serverPort: f.serverPort, appProto: proto.name, tsUs };
+  const v: AppVerifyContext = { flowbits: src.flowbits, serverPort: f.serverPort, appProto: protoName(proto), tsUs };
   if (src.flowints !== undefined) v.flowints = src.flowints;
   if (src.xbits !== undefined) v.xbits = src.xbits;
   if (src.streamSize !== undefined) v.streamSize = src.streamSize;

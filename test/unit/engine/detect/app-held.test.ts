@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { APP_PROTOCOLS } from '../../../../src/engine/app-layer/registry.js';
-import { PROTO_BIT, hasPort, heldBytes, probeOrder } from '../../../../src/engine/detect/app-held.js';
+import { PROTO_BIT, dropKeysUpTo, hasPort, heldBytes, probeOrder, protoName } from '../../../../src/engine/detect/app-held.js';
 import { AppTxDetector } from '../../../../src/engine/detect/app-tx.js';
 import { compileRuleset } from '../../../../src/signatures/compile.js';
 import { defaultConfig } from '../../../../src/config/types.js';
@@ -66,4 +66,17 @@ test('flows per protocol read as a record in detection order; counters start at 
   d.data(d.newFlow(80, 40001), 'to_server', http, 0, http.length, 0, 0, c);
   d.data(d.newFlow(80, 40002), 'to_server', http, 0, http.length, 0, 0, c);
   assert.deepEqual(Object.entries(d.counters.flowsByProto), [['ssh', 1], ['http', 2]]);
+});
+
+test('protoName is the registered protocol name; dropKeysUpTo removes the keys up to max only', () => {
+  for (const p of APP_PROTOCOLS) assert.equal(protoName(p), p.name);
+  const m = new Map<number, string>([[0, 'a'], [3, 'b'], [4, 'c'], [9, 'd']]);
+  dropKeysUpTo(m, 3);
+  assert.deepEqual([...m.keys()], [4, 9]);
+  const s = new Set([7, 1, 2, 6]);
+  dropKeysUpTo(s, 2 * 3 + 1);
+  assert.deepEqual([...s], []);
+  const t = new Set([8, 9, 10]);
+  dropKeysUpTo(t, 2 * 3 + 1);
+  assert.deepEqual([...t], [8, 9, 10]);
 });
