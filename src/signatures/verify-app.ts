@@ -309,22 +309,12 @@ function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[],
         s2 = tbl[s2 + b[st2 + k]!]!;
         s3 = tbl[s3 + b[st3 + k]!]!;
         if ((s | s1 | s2 | s3) < 0) {
-          if (s < 0) {
-            s &= 0x7fffffff;
-            growingHit(pf, s >>> 8, b, i + k, found);
-          }
-          if (s1 < 0) {
-            s1 &= 0x7fffffff;
-            if (st1 + k >= r1) growingHit(pf, s1 >>> 8, b, st1 + k, found);
-          }
-          if (s2 < 0) {
-            s2 &= 0x7fffffff;
-            if (st2 + k >= r2) growingHit(pf, s2 >>> 8, b, st2 + k, found);
-          }
-          if (s3 < 0) {
-            s3 &= 0x7fffffff;
-            if (st3 + k >= r3) growingHit(pf, s3 >>> 8, b, st3 + k, found);
-          }
+          // All four through one function, every time: a chain's hit path that had never run
+          // when TurboFan compiled this loop deoptimized it at its first hit (three times per isolate).
+          s = chainHit(pf, s, b, i + k, i, found);
+          s1 = chainHit(pf, s1, b, st1 + k, r1, found);
+          s2 = chainHit(pf, s2, b, st2 + k, r2, found);
+          s3 = chainHit(pf, s3, b, st3 + k, r3, found);
         }
       }
       s = s3;
@@ -340,6 +330,17 @@ function scanGrowing(pf: AppPrefilter, pi: number, b: Uint8Array, out: number[],
     c.length = b.length;
   }
   for (const si of found) mark(si, out);
+}
+
+/**
+ * A scan chain's state after b[pos]: a marked state (< 0) is unmarked, and its patterns join
+ * `found` when the position is in the chain's part (from `from` on; before, it is the warm-up).
+ */
+export function chainHit(pf: AppPrefilter, st: number, b: Uint8Array, pos: number, from: number, found: number[]): number {
+  if (st >= 0) return st;
+  const u = st & 0x7fffffff;
+  if (pos >= from) growingHit(pf, u >>> 8, b, pos, found);
+  return u;
 }
 
 /** New bytes of an append-only buffer at least this long (plus the warm-ups) are scanned with four chains. */

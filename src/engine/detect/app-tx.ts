@@ -26,12 +26,12 @@
  * parser without probing.
  */
 import type { AppDirection, AppLayerSettings, AppParser, AppParserContext, AppProtocol, AppTx } from '../app-layer/types.js';
-import type { FileHashAlgo } from '../app-layer/filehash.js';
 import { APP_PROTOCOLS } from '../app-layer/registry.js';
 import type { AppPrefilterCache, AppVerifyContext, Ruleset, Signature } from '../../signatures/types.js';
 import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../signatures/verify-app.js';
 import { ExpectationTable } from './expectations.js';
-import { PROTO_BIT, concat, copyOf } from './app-held.js';
+import { concat, copyOf, dropKeysUpTo, hasPort, heldBytes, probeOrder } from './app-held.js';
+import { fileHashesOf, newCounters, parserContext, resolveAddrs, verifyContextOf } from './app-context.js';
 import { collectFrames, inspectFrames, newFlowFrames, wantsFrames } from './app-frames.js';
 import type { AlertFrame } from '../types.js';
 import type { RawStreamHits } from './prefilter.js';
@@ -43,10 +43,12 @@ const MAX_PROTO_CHANGES = 2;
 const DIR_INDEX = { to_server: 0, to_client: 1 } as const;
 
 export class AppTxDetector {
-  readonly counters: AppTxCounters = {
-    flowsByProto: {}, undetected: 0, parserFailed: 0, txInspected: 0, candidates: 0, alerts: 0, limits: { flow: 0, global: 0 }, protoChanges: {}, unexpectedProto: 0, expectedFlows: 0,
-    frames: { inspected: 0, dropped: 0, unavailable: 0 }, rawMerged: 0,
-  };
+  /**
+   * Flows per detected protocol (counters.flowsByProto): a Map, as a record's keyed store took a
+   * new property (and a deopt of probe) for each protocol, and another when it first changed.
+   */
+  private readonly flowsByProto = new Map<string, number>();
+  readonly counters: AppTxCounters = newCounters(this.flowsByProto);
   /** Announced flows waiting for their connection. */
   readonly expectations: ExpectationTable;
   private readonly maxProbe: number;
@@ -108,7 +110,7 @@ export class AppTxDetector {
       const e = this.expectations.take(f.clientAddr!, f.serverAddr!, serverPort, tsUs);
       const p = e === undefined ? undefined : APP_PROTOCOLS.find((x) => x.name === e.proto);
       if (e !== undefined && p !== undefined) {
-        this.start(f, p, e.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
+        this.start(f, p, e.create(this.parserContext(f, p)));
         this.counters.expectedFlows++;
       }
     }
@@ -329,7 +331,10 @@ export class AppTxDetector {
     f.alerted.clear();
     f.pfCache.clear();
     f.inspected.clear();
-    f.rawSeen = [null, null];
+    // in place: a first reassignment of the field (the first flow to end) made V8 drop every
+    // optimized function that had read it (rawScan, inspectTx, inspect) as a constant field
+    f.rawSeen[0] = null;
+    f.rawSeen[1] = null;
     f.frames = null;
   }
 
@@ -359,51 +364,63 @@ export class AppTxDetector {
     f.frames = parser.takeFrames !== undefined && wantsFrames(this.ruleset, p.name) ? newFlowFrames() : null;
     f.state = 'parsing';
     f.ruleProtocols = p.ruleProtocols.includes(p.name) ? p.ruleProtocols : [p.name, ...p.ruleProtocols];
-    this.counters.flowsByProto[p.name] = (this.counters.flowsByProto[p.name] ?? 0) + 1;
+    this.flowsByProto.set(p.name, (this.flowsByProto.get(p.name) ?? 0) + 1);
   }
 
   /**
    * True when a protocol was detected (the flow is now 'parsing'). Runs on every chunk while the
    * flow probes; a protocol that said 'no' to a direction's bytes is not asked again for that
    * direction (its 'no' is final, AppProtocol.probe): the same answers as asking it again.
+   * Small on purpose (the match and give-up paths are functions of their own): TurboFan compiles
+   * it on every isolate, and recompiles it when a new protocol turns up.
    */
   private probe(f: AppFlow): boolean {
     let allNo = true;
-    const expected = f.expectProto === null ? undefined : APP_PROTOCOLS.find((p) => p.name === f.expectProto);
-    const order = expected === undefined ? APP_PROTOCOLS : [expected, ...APP_PROTOCOLS.filter((p) => p !== expected)];
+    const order = probeOrder(f.expectProto);
+    const entries = order.entries;
     const no = f.probedNo;
-    for (const p of order) {
-      if (p.probePortsOnly === true && !p.hintPorts.includes(f.serverPort)) continue;
-      if (p.upgradeOnly === true && p !== expected) continue;
-      const bit = PROTO_BIT.get(p) ?? 0;
-      for (const d of p.probeDirections) {
-        const k = DIR_INDEX[d];
-        if ((no[k] & bit) !== 0) continue;
-        if (f.heldLen[k] === 0) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.portsOnly && !hasPort(e.hintPorts, f.serverPort)) continue;
+      const dirs = e.dirs;
+      for (let j = 0; j < dirs.length; j++) {
+        const k = dirs[j]!;
+        if ((no[k]! & e.bit) !== 0) continue;
+        const n = f.heldLen[k]!;
+        if (n === 0) {
           allNo = false;
           continue;
         }
-        const buf = f.held[k].length === 1 ? f.held[k][0]! : concat(f.held[k], f.heldLen[k]);
-        f.held[k] = [buf];
-        const r = p.probe(d, buf, buf.length);
-        if (r === 'no' && p.probeMayRevise !== true) no[k] |= bit;
+        const r = e.proto.probe(k === 0 ? 'to_server' : 'to_client', heldBytes(f, k as 0 | 1), n);
         if (r === 'match') {
-          if (expected !== undefined && p !== expected) this.counters.unexpectedProto++;
-          this.start(f, p, p.create(parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), this.ruleset.app?.fileHashes?.[p.name])));
+          this.detected(f, e.proto, order.expected);
           return true;
         }
-        if (r === 'need-more' && f.heldLen[k] < this.maxProbe) allNo = false;
+        if (r === 'no') {
+          if (!e.mayRevise) no[k] = no[k]! | e.bit;
+        } else if (n < this.maxProbe) allNo = false; // need-more
       }
     }
     // a direction that has not spoken yet may still identify the flow; give up once both are decided
-    if (allNo || f.heldLen[0] + f.heldLen[1] >= 2 * this.maxProbe) {
-      f.state = 'none';
-      f.held = [[], []];
-      f.heldLen = [0, 0];
-      f.heldOrder = [];
-      this.counters.undetected++;
-    }
+    if (allNo || f.heldLen[0] + f.heldLen[1] >= 2 * this.maxProbe) this.undetected(f);
     return false;
+  }
+
+  private detected(f: AppFlow, p: AppProtocol, expected: AppProtocol | null): void {
+    if (expected !== null && p !== expected) this.counters.unexpectedProto++;
+    this.start(f, p, p.create(this.parserContext(f, p)));
+  }
+
+  private parserContext(f: AppFlow, p: AppProtocol): AppParserContext {
+    return parserContext(f, this.counters, this.settings, wantsFrames(this.ruleset, p.name), fileHashesOf(this.ruleset, p.name));
+  }
+
+  private undetected(f: AppFlow): void {
+    f.state = 'none';
+    f.held = [[], []];
+    f.heldLen = [0, 0];
+    f.heldOrder = [];
+    this.counters.undetected++;
   }
 
   /** Prefilter state of another ruleset (reload) refers to other automata and indexes: start over. */
@@ -412,8 +429,10 @@ export class AppTxDetector {
     if (f.prefilterOf !== null) {
       f.pfCache.clear();
       f.inspected.clear();
-      f.rawState = [0, 0];
-      f.rawSeen = [null, null];
+      f.rawState[0] = 0;
+      f.rawState[1] = 0;
+      f.rawSeen[0] = null;
+      f.rawSeen[1] = null;
     }
     f.prefilterOf = this.ruleset;
   }
@@ -453,6 +472,7 @@ export class AppTxDetector {
     const ck = tx.id * 2 + DIR_INDEX[dir];
     let n = 0;
     let pc: AppPrefilterCache | undefined;
+    let missed = NO_SIGS;
     if (!rawOnly) {
       // complete now: this is its last full inspection
       if (tx.complete(dir)) f.inspected.add(ck);
@@ -460,15 +480,16 @@ export class AppTxDetector {
       if (pc === undefined) f.pfCache.set(ck, (pc = new TxDirCache()));
       n = appCandidates(rs, f.ruleProtocols, tx, dir, this.cand, pc);
       if (f.inspected.has(ck)) f.pfCache.delete(ck);
+      missed = pc.missed ?? NO_SIGS;
     } else if (this.cand.length !== 0) this.cand.length = 0;
-    const missed = pc?.missed;
     const seen = f.rawSeen[DIR_INDEX[dir]];
     if (seen !== null) n = addRawCandidates(rs, f.ruleProtocols, seen, this.cand, n);
     this.counters.candidates += n;
-    let done = f.alerted.get(tx.id);
+    // The empty sentinels (never added to) keep both has() below always run, with feedback.
+    let done = f.alerted.get(tx.id) ?? NO_SIGS;
     for (let k = 0; k < n; k++) {
       const si = this.cand[k]!;
-      if (done?.has(si) === true || missed?.has(si) === true) continue;
+      if (done.has(si) || missed.has(si)) continue;
       const sig = rs.signatures[si]!;
       // A rule with only payload conditions (`alert dns … content:…`) looks at the stream, not
       // at a tx: every tx of one chunk would see the same bytes, so it alerts once per chunk; one
@@ -478,11 +499,14 @@ export class AppTxDetector {
       if (payloadOnly && this.chunkFired.has(si)) continue;
       if (ctx.flowAlerted !== undefined && streamOnly(sig) && ctx.flowAlerted(si)) continue;
       if (!verifyAppSignature(sig, tx, dir, vctx, ctx.meter)) {
-        if (pc !== undefined && missedForGood(sig, tx, dir, f.proto!.name)) (pc.missed ??= new Set()).add(si);
+        if (pc !== undefined && missedForGood(sig, tx, dir, f.proto!.name)) {
+          if (pc.missed === undefined || pc.missed === NO_SIGS) pc.missed = new Set();
+          pc.missed.add(si);
+        }
         continue;
       }
       if (payloadOnly) this.chunkFired.add(si);
-      if (done === undefined) f.alerted.set(tx.id, (done = new Set()));
+      if (done === NO_SIGS) f.alerted.set(tx.id, (done = new Set()));
       done.add(si);
       this.counters.alerts++;
       ctx.fire(si, tx, f.proto!, dir, { appProto: f.proto!.name, origProto: f.origProto });
@@ -518,15 +542,20 @@ export class AppTxDetector {
         releasable = tx.id;
       } else prefix = false;
     }
-    // New stream bytes past the last tx's end: the raw-stream signatures still see them.
-    if (last !== null && lastDone && f.rawSeen[di] !== null) this.inspectTx(f, last, dir, vctx, ctx, true);
-    else if (last === null && f.releasedId >= 0 && f.rawSeen[di] !== null) this.inspectTx(f, releasedStandIn(f.releasedId), dir, vctx, ctx, true);
+    // New stream bytes past the last tx's end: the raw-stream signatures still see them. (The
+    // rawSeen test first: always run, it has type feedback when TurboFan compiles this.)
+    if (f.rawSeen[di] !== null) {
+      if (last !== null) {
+        if (lastDone) this.inspectTx(f, last, dir, vctx, ctx, true);
+      } else if (f.releasedId >= 0) this.inspectTx(f, releasedStandIn(f.releasedId), dir, vctx, ctx, true);
+    }
     if (releasable >= 0) {
       parser.release(releasable);
       f.releasedId = releasable;
-      for (const id of f.alerted.keys()) if (id <= releasable) f.alerted.delete(id);
-      for (const k of f.pfCache.keys()) if (k >> 1 <= releasable) f.pfCache.delete(k);
-      for (const k of f.inspected) if (k >> 1 <= releasable) f.inspected.delete(k);
+      // (tx id * 2 + direction index) >> 1 <= releasable  <=>  key <= 2 * releasable + 1
+      dropKeysUpTo(f.alerted, releasable);
+      dropKeysUpTo(f.pfCache, 2 * releasable + 1);
+      dropKeysUpTo(f.inspected, 2 * releasable + 1);
     }
     if (parser.state === 'failed' && f.state === 'parsing') {
       f.state = 'failed';
@@ -535,9 +564,12 @@ export class AppTxDetector {
   }
 }
 
+/** No signatures: the start of a tx's alerted and missed sets, never added to (replaced by a Set of its own first). */
+const NO_SIGS: Set<number> = new Set();
+
 /** A tx direction's prefilter cache (AppPrefilterCache) with every field set at construction: one shape. */
 class TxDirCache extends Map<number, { length: number; state: number; found: number[]; src?: Uint8Array }> implements AppPrefilterCache {
-  missed?: Set<number>;
+  missed: Set<number> = NO_SIGS;
   version = -1;
   readonly fixed: number[] = [];
 }
@@ -550,60 +582,4 @@ function releasedStandIn(id: number): AppTx {
 /** An app signature whose only payload conditions are on the raw stream (no buffer, no app keyword). */
 function streamOnly(sig: Signature): boolean {
   return sig.conditions.length > 0 && (sig.buffers === undefined || sig.buffers.length === 0) && (sig.appKeywords === undefined || sig.appKeywords.length === 0);
-}
-
-/**
- * Verify context of `dir`: its own raw stream when the engine gives streams per direction;
- * otherwise the stream at hand is the fed side's (`fed`), and the other side's payload
- * conditions must not see it.
- */
-function verifyContextOf(f: AppFlow, dir: AppDirection, proto: AppProtocol, tsUs: number, ctx: AppFeedContext, fed: boolean): AppVerifyContext {
-  // Every field of AppVerifyContext copied explicitly (a spread builds a slow dictionary-mode object).
-  const src = ctx.verify;
-  const v: AppVerifyContext = { flowbits: src.flowbits, serverPort: f.serverPort, appProto: proto.name, tsUs };
-  if (src.flowints !== undefined) v.flowints = src.flowints;
-  if (src.xbits !== undefined) v.xbits = src.xbits;
-  if (src.streamSize !== undefined) v.streamSize = src.streamSize;
-  if (src.packetLength !== undefined) v.packetLength = src.packetLength;
-  if (src.datasets !== undefined) v.datasets = src.datasets;
-  if (src.ip !== undefined) v.ip = src.ip;
-  if (ctx.streamOf !== undefined) {
-    const st = ctx.streamOf(dir);
-    if (st !== null) {
-      v.stream = st.buf;
-      v.streamLength = st.len;
-    }
-  } else if (fed && src.stream !== undefined) {
-    v.stream = src.stream;
-    if (src.streamLength !== undefined) v.streamLength = src.streamLength;
-  }
-  // Raw content is also tried on the direction's current window (since the other side last spoke).
-  if (v.stream !== undefined) v.rawFrom = f.rawFrom[DIR_INDEX[dir]];
-  return v;
-}
-
-/** Fills clientAddr/serverAddr from the lazy formatter; true when both are known. */
-function resolveAddrs(f: AppFlow): boolean {
-  if (f.addrs !== undefined && (f.clientAddr === undefined || f.serverAddr === undefined)) {
-    const [c, s] = f.addrs();
-    f.clientAddr = c;
-    f.serverAddr = s;
-  }
-  return f.clientAddr !== undefined && f.serverAddr !== undefined;
-}
-
-function parserContext(f: AppFlow, counters: AppTxCounters, settings: AppLayerSettings | undefined, frames: boolean, fileHashes: readonly FileHashAlgo[] | undefined): AppParserContext {
-  resolveAddrs(f);
-  return {
-    serverPort: f.serverPort, clientPort: f.clientPort, frames,
-    ...(fileHashes !== undefined && fileHashes.length > 0 ? { fileHashes } : {}),
-    ...(settings !== undefined ? { settings } : {}),
-    requestProtocolChange: () => {
-      if (!f.changing) return true;
-      counters.protoChanges.refused = (counters.protoChanges.refused ?? 0) + 1;
-      return false;
-    },
-    ...(f.clientAddr !== undefined ? { clientAddr: f.clientAddr } : {}),
-    ...(f.serverAddr !== undefined ? { serverAddr: f.serverAddr } : {}),
-  };
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRuleset } from '../../../src/signatures/compile.js';
 import { parseRule } from '../../../src/signatures/rules.js';
-import { addRawCandidates, appCandidates, missedForGood, scanRawStream, verifyAppSignature } from '../../../src/signatures/verify-app.js';
+import { addRawCandidates, appCandidates, chainHit, missedForGood, scanRawStream, verifyAppSignature } from '../../../src/signatures/verify-app.js';
 import { httpProtocol } from '../../../src/engine/app-layer/http/protocol.js';
 import { defaultConfig } from '../../../src/config/types.js';
 import type { AppDirection, AppTx } from '../../../src/engine/app-layer/types.js';
@@ -415,4 +415,25 @@ test('an append-only buffer scanned as it grows (four chains over long growth) f
       assert.deepEqual(grown, whole, `round ${round}, ${len} bytes`);
     }
   }
+});
+
+test('chainHit: an unmarked state passes; a marked one is unmarked and reports its patterns only from `from` on', () => {
+  const rs = compileRuleset(
+    [{ file: 't.rules', text: 'alert http any any -> any any (msg:"a"; flow:to_server; http.uri; content:"abc"; sid:1;)' }],
+    { vars: defaultConfig().databases.vars },
+  );
+  const pf = rs.app!.prefilters[0]!;
+  const b = Buffer.from('xxabc', 'latin1');
+  let s = 0;
+  for (let i = 0; i < 4; i++) s = pf.dfa.next[s + b[i]!]!;
+  assert.ok(s >= 0);
+  const none: number[] = [];
+  assert.equal(chainHit(pf, s, b, 3, 0, none), s);
+  const end = pf.dfa.next[s + b[4]!]!;
+  assert.ok(end < 0);
+  const found: number[] = [];
+  assert.equal(chainHit(pf, end, b, 4, 5, found), end & 0x7fffffff);
+  assert.deepEqual(found, []);
+  assert.equal(chainHit(pf, end, b, 4, 4, found), end & 0x7fffffff);
+  assert.deepEqual(found.map((i) => rs.signatures[i]!.id), [1]);
 });

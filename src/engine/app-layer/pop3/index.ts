@@ -27,6 +27,7 @@ export const DEFAULT_POP3_LIMITS: Readonly<Pop3Limits> = Object.freeze({ maxLine
 
 /** RFC 1939 / 2449 / 5034 / 2595 commands sawp-pop3 knows. */
 const COMMANDS = new Set(['USER', 'PASS', 'APOP', 'STAT', 'LIST', 'RETR', 'DELE', 'NOOP', 'RSET', 'QUIT', 'TOP', 'UIDL', 'CAPA', 'STLS', 'AUTH', 'UTF8', 'LANG']);
+const COMMAND_LIST = [...COMMANDS];
 /** First bytes of COMMANDS. */
 const COMMAND_HEADS = new Set([...COMMANDS].map((c) => c.charCodeAt(0)));
 /** Suricata's POP3 events (`pop3.<name>`). */
@@ -247,6 +248,21 @@ export class Pop3Parser implements AppParser {
 }
 
 /** sawp-pop3's probe, simplified: a known command keyword (to_server) or a status line (to_client). */
+/**
+ * latin1(data[0, n)).toUpperCase() without the typed-array spread of latin1() (the probe runs on
+ * every chunk of every flow still probing): ASCII bytes one by one; past ASCII the long way
+ * (there the upper case of a byte can be two letters, or outside latin-1).
+ */
+export function upperHead(data: Uint8Array, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const c = data[i]!;
+    if (c >= 0x80) return latin1(data.subarray(0, n)).toUpperCase();
+    s += String.fromCharCode(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
+  }
+  return s;
+}
+
 function probe(dir: AppDirection, data: Uint8Array, len: number): 'match' | 'no' | 'need-more' {
   // The first byte alone rules most flows out (what the checks below conclude from it, without
   // their strings): a status starts with '+' or '-'; a command keyword with one of its letters
@@ -254,13 +270,13 @@ function probe(dir: AppDirection, data: Uint8Array, len: number): 'match' | 'no'
   const c0 = len > 0 ? data[0]! : -1;
   if (c0 >= 0 && (dir === 'to_client' ? c0 !== 0x2b && c0 !== 0x2d : c0 < 0x80 && !COMMAND_HEADS.has(c0 >= 0x61 && c0 <= 0x7a ? c0 - 0x20 : c0))) return 'no';
   // Decide early on what cannot become a POP3 line: a status indicator (to_client), a command keyword (to_server).
-  const head = latin1(data.subarray(0, Math.min(len, 5))).toUpperCase();
+  const head = upperHead(data, Math.min(len, 5));
   if (dir === 'to_client') {
     if (!('+OK'.startsWith(head.slice(0, 3)) || '-ERR'.startsWith(head.slice(0, 4)))) return 'no';
   } else {
     const word = /^[A-Z0-9]*/.exec(head)![0];
     if (word.length < Math.min(head.length, 4) && !(word.length >= 3 && COMMANDS.has(word))) return 'no';
-    if (![...COMMANDS].some((c) => c.startsWith(word))) return 'no';
+    if (!COMMAND_LIST.some((c) => c.startsWith(word))) return 'no';
   }
   // Suricata needs at least 5 bytes (MIN_PROBE_LEN) and a full line.
   const n = Math.min(len, 256);

@@ -60,3 +60,12 @@ test('Redis and POP3 probes: the first-byte shortcut changes no answer', () => {
     }
   }
 });
+
+test('POP3 upperHead is latin1 + toUpperCase for every byte, alone and after ASCII', async () => {
+  const { upperHead } = await import('../../../../../src/engine/app-layer/pop3/index.js');
+  for (let c = 0; c < 256; c++) {
+    for (const d of [Uint8Array.of(c), Uint8Array.of(0x75, 0x73, c, 0x65, 0x72)]) {
+      assert.equal(upperHead(d, d.length), Buffer.from(d).toString('latin1').toUpperCase(), `byte ${c}`);
+    }
+  }
+});
