@@ -260,14 +260,3 @@ export function eqBytesNoCase(a: Uint8Array, as: number, ae: number, b: Uint8Arr
   return true;
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
